@@ -1,0 +1,88 @@
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Analysis;
+
+/// <summary>Computes a <see cref="PlanAnalysis"/> and the per-task remaining path lengths the scheduler orders by.</summary>
+internal static class PlanAnalyzer
+{
+    public static (PlanAnalysis Analysis, double[] BottomLevel, int[] Level, int[] Order) Analyze(IReadOnlyList<TaskDefinition> tasks, PlanGraph graph)
+    {
+        var order = graph.TopologicalOrder();
+        var count = graph.Count;
+        var level = new int[count];
+        var top = new double[count];          // longest estimated path ending just before the task starts
+        var best = new int[count];            // the predecessor on that path
+        Array.Fill(best, -1);
+        foreach (var task in order)
+        {
+            foreach (var next in graph.SuccessorsOf(task))
+            {
+                level[next] = Math.Max(level[next], level[task] + 1);
+                var finish = top[task] + tasks[task].Estimate;
+                if (finish > top[next])
+                {
+                    top[next] = finish;
+                    best[next] = task;
+                }
+            }
+        }
+
+        // Bottom level: the longest estimated path from the task's start to the end of the plan, the task included.
+        var bottom = new double[count];
+        for (var i = order.Length - 1; i >= 0; i--)
+        {
+            var task = order[i];
+            var longest = 0.0;
+            foreach (var next in graph.SuccessorsOf(task))
+            {
+                longest = Math.Max(longest, bottom[next]);
+            }
+
+            bottom[task] = tasks[task].Estimate + longest;
+        }
+
+        var end = -1;
+        var critical = 0.0;
+        var work = 0.0;
+        for (var i = 0; i < count; i++)
+        {
+            work += tasks[i].Estimate;
+            var finish = top[i] + tasks[i].Estimate;
+            if (end < 0 || finish > critical)
+            {
+                (end, critical) = (i, finish);
+            }
+        }
+
+        var path = new List<string>();
+        for (var task = end; task >= 0; task = best[task])
+        {
+            path.Add(tasks[task].Id);
+        }
+
+        path.Reverse();
+        var waves = new List<List<string>>();
+        foreach (var task in order)
+        {
+            while (waves.Count <= level[task])
+            {
+                waves.Add([]);
+            }
+
+            waves[level[task]].Add(tasks[task].Id);
+        }
+
+        var syncPoints = graph.PredecessorCount.Count(c => c >= 2);
+        var analysis = new PlanAnalysis
+        {
+            Waves = waves,
+            CriticalPath = path,
+            CriticalPathSeconds = critical,
+            TotalWorkSeconds = work,
+            TaskCount = count,
+            EdgeCount = graph.EdgeCount,
+            SyncPoints = syncPoints,
+        };
+        return (analysis, bottom, level, order);
+    }
+}

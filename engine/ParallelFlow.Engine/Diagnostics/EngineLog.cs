@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace ParallelFlow.Engine.Diagnostics;
+
+/// <summary>The engine's log messages, source-generated, with stable event ids.</summary>
+internal sealed partial class EngineLog(ILogger logger)
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Run {RunId} of plan {PlanId} started: {TaskCount} tasks on {Workers} workers")]
+    public partial void RunStarted(string runId, string planId, int taskCount, int workers);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} finished {Status} in {Elapsed}")]
+    public partial void RunFinished(string runId, Execution.RunStatus status, TimeSpan elapsed);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId} {Status}: {Error}")]
+    public partial void TaskDidNotSucceed(string runId, string taskId, Execution.TaskRunStatus status, string? error);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId}: task {TaskId} retrying (attempt {Attempt}) in {DelaySeconds:0.###}s after: {Error}")]
+    public partial void TaskRetrying(string runId, string taskId, int attempt, double delaySeconds, string error);
+}

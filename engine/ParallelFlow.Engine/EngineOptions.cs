@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Logging;
+using ParallelFlow.Engine.Workers;
+
+namespace ParallelFlow.Engine;
+
+/// <summary>Settings of a <see cref="ParallelFlowEngine"/>.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>The workers, scorers and mergers plans may use.</summary>
+    /// <value>The built-in workers (<see cref="WorkerCatalog.CreateDefault"/>).</value>
+    public WorkerCatalog? Catalog { get; init; }
+
+    /// <summary>The clock for timeouts, retry delays and timings; tests pass a fake one.</summary>
+    /// <value><see cref="TimeProvider.System"/>.</value>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Where the engine and tasks log.</summary>
+    /// <value>Nowhere.</value>
+    public ILoggerFactory? LoggerFactory { get; init; }
+}

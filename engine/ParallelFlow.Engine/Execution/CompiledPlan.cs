@@ -1,0 +1,80 @@
+using ParallelFlow.Engine.Analysis;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// A validated plan turned into what runs it: numbered tasks, compact dependency arrays, resolved workers, scheduling
+/// ranks and retry/timeout pipelines. Compile once, run any number of times, also concurrently: each
+/// <see cref="Start"/> builds its own Dataflow blocks and state and shares only this immutable structure.
+/// </summary>
+public sealed class CompiledPlan
+{
+    internal CompiledPlan(PlanDefinition plan, PlanGraph graph, ParallelFlowWorker[] workers, int[] group, string[] groupNames,
+        int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context)
+    {
+        Definition = plan;
+        Graph = graph;
+        Tasks = plan.Tasks;
+        Workers = workers;
+        Group = group;
+        GroupNames = groupNames;
+        GroupLimits = groupLimits;
+        Rank = rank;
+        Policies = policies;
+        Analysis = analysis;
+        Wave = wave;
+        Order = order;
+        Context = context;
+    }
+
+    /// <summary>The plan this was compiled from.</summary>
+    public PlanDefinition Definition { get; }
+
+    /// <summary>The plan's waves, critical path and bounds.</summary>
+    public PlanAnalysis Analysis { get; }
+
+    internal PlanGraph Graph { get; }
+
+    internal IReadOnlyList<TaskDefinition> Tasks { get; }
+
+    internal ParallelFlowWorker[] Workers { get; }
+
+    /// <summary>Each task's worker-type group: tasks of one group share a limit and a ready queue.</summary>
+    internal int[] Group { get; }
+
+    internal string[] GroupNames { get; }
+
+    internal int[] GroupLimits { get; }
+
+    /// <summary>Each task's place in the order ready tasks are taken: priority, then longest remaining path, then plan order.</summary>
+    internal int[] Rank { get; }
+
+    internal TaskPolicy?[] Policies { get; }
+
+    internal int[] Wave { get; }
+
+    /// <summary>The tasks in a topological order.</summary>
+    internal int[] Order { get; }
+
+    internal EngineContext Context { get; }
+
+    /// <summary>Starts a run.</summary>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="cancellationToken">Cancels the run: running and unstarted tasks end cancelled, and so does the run.</param>
+    /// <returns>The running run; await <see cref="FlowRun.Completion"/> for its result.</returns>
+    public FlowRun Start(RunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var run = new FlowRun(this, options ?? new RunOptions(), cancellationToken);
+        run.Begin();
+        return run;
+    }
+
+    /// <summary>Runs the plan to the end.</summary>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <returns>The run's result. A cancelled run returns normally with <see cref="RunStatus.Cancelled"/>.</returns>
+    public Task<RunResult> RunAsync(RunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Start(options, cancellationToken).Completion;
+}

@@ -1,0 +1,55 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>A task's view of its hard dependencies' results, read straight from the run's result array rather than
+/// copied into a dictionary per task.</summary>
+internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results, int task) : IReadOnlyDictionary<string, TaskResult>
+{
+    private ReadOnlySpan<int> Predecessors => plan.Graph.HardPredecessorsOf(task);
+
+    public int Count => Predecessors.Length;
+
+    public IEnumerable<string> Keys => Pairs().Select(p => p.Key);
+
+    public IEnumerable<TaskResult> Values => Pairs().Select(p => p.Value);
+
+    public TaskResult this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"'{key}' is not a hard dependency of this task.");
+
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out TaskResult value)
+    {
+        foreach (var predecessor in Predecessors)
+        {
+            if (plan.Tasks[predecessor].Id == key && results[predecessor] is { } result)
+            {
+                value = result;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+
+    public IEnumerator<KeyValuePair<string, TaskResult>> GetEnumerator() => Pairs().GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private List<KeyValuePair<string, TaskResult>> Pairs()
+    {
+        var pairs = new List<KeyValuePair<string, TaskResult>>(Count);
+        foreach (var predecessor in Predecessors)
+        {
+            if (results[predecessor] is { } result)
+            {
+                pairs.Add(new(plan.Tasks[predecessor].Id, result));
+            }
+        }
+
+        return pairs;
+    }
+}

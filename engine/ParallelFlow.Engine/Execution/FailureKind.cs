@@ -1,0 +1,23 @@
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>Why a task did not succeed, which decides whether it is retried.</summary>
+public enum FailureKind
+{
+    /// <summary>It did not fail.</summary>
+    None = 0,
+
+    /// <summary>An attempt passed its time limit. Retried.</summary>
+    Timeout,
+
+    /// <summary>A failure another attempt may not repeat. Retried.</summary>
+    Transient,
+
+    /// <summary>A failure retrying cannot fix. Not retried.</summary>
+    Fatal,
+
+    /// <summary>The run was cancelled. Not retried.</summary>
+    Cancelled,
+
+    /// <summary>A hard dependency did not succeed.</summary>
+    Dependency,
+}

@@ -1,0 +1,86 @@
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>Turning the run's arrays into its <see cref="RunResult"/>.</summary>
+public sealed partial class FlowRun
+{
+    private RunResult BuildResult(long endTimestamp)
+    {
+        var tasks = new TaskRunResult[_count];
+        var allSucceeded = true;
+        for (var i = 0; i < _count; i++)
+        {
+            var ran = _startTimestamps[i] != 0 && _endTimestamps[i] != 0;
+            allSucceeded &= _status[i].IsSuccess();
+            tasks[i] = new TaskRunResult
+            {
+                TaskId = _plan.Tasks[i].Id,
+                WorkerType = _plan.Tasks[i].Worker,
+                Status = _status[i],
+                FailureKind = _failureKinds[i],
+                Attempts = _attempts[i],
+                StartedAt = ran ? At(_startTimestamps[i]) : null,
+                FinishedAt = ran ? At(_endTimestamps[i]) : null,
+                Duration = Duration(i),
+                Result = _results[i],
+                Error = _errors[i],
+                Wave = _plan.Wave[i],
+            };
+        }
+
+        var status = _failedFast ? RunStatus.Failed
+            : _stopRequested ? RunStatus.Cancelled
+            : allSucceeded ? RunStatus.Succeeded
+            : RunStatus.Failed;
+        return new RunResult
+        {
+            RunId = RunId,
+            PlanId = _plan.Definition.Id,
+            Status = status,
+            Tasks = tasks,
+            StartedAt = _runStartedAt,
+            Elapsed = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, endTimestamp),
+            Workers = _workers,
+            PeakConcurrency = _peakRunning,
+            Analysis = _plan.Analysis,
+            ObservedCriticalPath = ObservedCriticalPath(),
+        };
+    }
+
+    private DateTimeOffset At(long timestamp) => _runStartedAt + _context.TimeProvider.GetElapsedTime(_runStartTimestamp, timestamp);
+
+    /// <summary>The longest chain of dependent tasks by measured duration.</summary>
+    private (IReadOnlyList<string> Tasks, double Seconds) ObservedCriticalPath()
+    {
+        var graph = _plan.Graph;
+        var finish = new double[_count];
+        var previous = new int[_count];
+        Array.Fill(previous, -1);
+        var end = -1;
+        foreach (var task in _plan.Order)
+        {
+            finish[task] += Duration(task).TotalSeconds;
+            if (end < 0 || finish[task] > finish[end])
+            {
+                end = task;
+            }
+
+            foreach (var next in graph.SuccessorsOf(task))
+            {
+                if (finish[task] > finish[next])
+                {
+                    finish[next] = finish[task];
+                    previous[next] = task;
+                }
+            }
+        }
+
+        var path = new List<string>();
+        for (var task = end; task >= 0; task = previous[task])
+        {
+            path.Add(_plan.Tasks[task].Id);
+        }
+
+        path.Reverse();
+        return (path, end < 0 ? 0 : finish[end]);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using ParallelFlow.Engine.Diagnostics;
+using ParallelFlow.Sdk;
+using Polly;
+using Polly.Timeout;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>Running one task inside an execution block: its attempts, timeout and retries. Never throws: every
+/// outcome is written to the task's slot in the run's arrays before the task is handed back to the scheduler.</summary>
+public sealed partial class FlowRun
+{
+    private async Task<int> ExecuteAsync(int task)
+    {
+        _startTimestamps[task] = _context.TimeProvider.GetTimestamp();
+        if (_cancellation.IsCancellationRequested)
+        {
+            _status[task] = TaskRunStatus.Cancelled;
+            _failureKinds[task] = FailureKind.Cancelled;
+            _errors[task] = "cancelled before it started";
+            _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
+            return task;
+        }
+
+        using var activity = EngineMetrics.StartTaskActivity(_plan.Tasks[task], RunId);
+        Emit(RunEventKind.TaskStarted, task, _slotOfTask?[task] ?? 0, attempt: 1);
+        var policy = _plan.Policies[task];
+        try
+        {
+            _results[task] = policy is null
+                ? await InvokeAsync(task, _cancellation.Token).ConfigureAwait(false)
+                : await InvokeWithPolicyAsync(task, policy).ConfigureAwait(false);
+            _status[task] = TaskRunStatus.Succeeded;
+        }
+#pragma warning disable CA1031 // Whatever a worker throws becomes the task's status; nothing may fault the block.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var kind = ExceptionClassifier.Classify(ex, _cancellation.Token);
+            _failureKinds[task] = kind;
+            (_status[task], _errors[task]) = kind switch
+            {
+                FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_attempts[task]})"),
+                FailureKind.Cancelled => (TaskRunStatus.Cancelled, _failedFast ? "cancelled: the run failed fast" : "cancelled while running"),
+                _ => (TaskRunStatus.Failed, Describe(ex)),
+            };
+            activity?.SetStatus(ActivityStatusCode.Error, _errors[task]);
+        }
+
+        _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
+        return task;
+    }
+
+    private async ValueTask<TaskResult> InvokeWithPolicyAsync(int task, TaskPolicy policy)
+    {
+        var context = ResilienceContextPool.Shared.Get(_cancellation.Token);
+        context.Properties.Set(TaskPolicy.RunKey, this);
+        context.Properties.Set(TaskPolicy.TaskKey, task);
+        try
+        {
+            return await policy.Pipeline.ExecuteAsync(
+                static (ctx, state) => state.Run.InvokeAsync(state.Task, ctx.CancellationToken),
+                context,
+                (Run: this, Task: task)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>One attempt. A worker that ignores its token is abandoned when the token fires, so a timeout is hard
+    /// and cancelling a run does not wait for misbehaving workers.</summary>
+    private ValueTask<TaskResult> InvokeAsync(int task, CancellationToken cancellationToken)
+    {
+        var attempt = ++_attempts[task];
+        var definition = _plan.Tasks[task];
+        var request = new TaskRequest
+        {
+            TaskId = definition.Id,
+            WorkerName = definition.Worker,
+            Description = definition.Description,
+            With = definition.With,
+            DependencyOutputs = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1]
+                ? TaskRequest.NoDependencies
+                : new DependencyOutputs(_plan, _results, task),
+            Attempt = attempt,
+            Logger = _context.TaskLogger,
+            CancellationToken = cancellationToken,
+        };
+
+        ValueTask<TaskResult> pending;
+        try
+        {
+            pending = _plan.Workers[task].ExecuteAsync(request, cancellationToken);
+        }
+#pragma warning disable CA1031 // A synchronous throw is the same failure as an asynchronous one.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<TaskResult>(ex);
+        }
+
+        return pending.IsCompleted || !cancellationToken.CanBeCanceled
+            ? pending
+            : new ValueTask<TaskResult>(pending.AsTask().WaitAsync(cancellationToken));
+    }
+
+    internal void OnRetrying(int task, int nextAttempt, TimeSpan delay, Exception? error)
+    {
+        var message = error is null ? "failed" : Describe(error);
+        _context.Log.TaskRetrying(RunId, _plan.Tasks[task].Id, nextAttempt, delay.TotalSeconds, message);
+        Emit(RunEventKind.TaskRetrying, task, _slotOfTask?[task] ?? 0, nextAttempt, message: message, delay: delay);
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        TimeoutRejectedException timeout => $"timed out after {timeout.Timeout.TotalSeconds:0.###}s",
+        TransientTaskException or FatalTaskException => exception.Message,
+        _ => $"{exception.GetType().Name}: {exception.Message}",
+    };
+}

@@ -1,0 +1,246 @@
+using System.Threading.Tasks.Dataflow;
+using ParallelFlow.Engine.Diagnostics;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>The scheduler: runs on the single-threaded scheduler block and owns the state below.</summary>
+public sealed partial class FlowRun
+{
+    private readonly int[] _remaining;
+    private readonly PriorityQueue<int, int>[] _ready;
+    private readonly int[] _groupRunning;
+    private readonly int[] _groupCapacity;
+    private readonly Stack<int> _freeSlots = new();
+    private readonly Stack<int> _resolveStack = new();
+    private int[]? _slotOfTask;
+    private int _nextSlot = 1;
+    private int _running;
+    private int _peakRunning;
+    private int _finished;
+    private bool _stopping;
+    private volatile bool _stopRequested;
+    private int _releasedSlot;
+    private bool _failedFast;
+    private bool _done;
+
+    private void OnMessage(int message)
+    {
+        if (_done)
+        {
+            return;
+        }
+
+        switch (message)
+        {
+            case StartMessage:
+                for (var task = 0; task < _count; task++)
+                {
+                    if (_remaining[task] == 0)
+                    {
+                        Enqueue(task);
+                    }
+                }
+
+                break;
+            case StopMessage:
+                Stop();
+                break;
+            default:
+                OnTaskFinished(message);
+                break;
+        }
+
+        Dispatch();
+        if (_releasedSlot > 0 && _freeSlots.TryPeek(out var free) && free == _releasedSlot)
+        {
+            Emit(RunEventKind.WorkerIdle, worker: _releasedSlot);
+        }
+
+        _releasedSlot = 0;
+        if (_finished == _count || (_stopping && _running == 0))
+        {
+            Finish();
+        }
+    }
+
+    private void OnTaskFinished(int task)
+    {
+        _running--;
+        _groupRunning[_plan.Group[task]]--;
+        var status = _status[task];
+        var slot = ReleaseSlot(task);
+        Emit(RunEventKind.TaskFinished, task, slot, _attempts[task], status, _errors[task]);
+        EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
+        if (!status.IsSuccess())
+        {
+            _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _errors[task]);
+        }
+
+        _finished++;
+        if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast && !_stopping)
+        {
+            _failedFast = true;
+            RequestStop();
+            Stop();
+        }
+
+        if (!_stopping)
+        {
+            Resolve(task);
+        }
+    }
+
+    /// <summary>Releases the dependents of a finished task: a dependent whose dependencies are all done becomes ready;
+    /// one with a hard dependency that did not succeed is skipped, and so are its own dependents, transitively.</summary>
+    private void Resolve(int finishedTask)
+    {
+        var graph = _plan.Graph;
+        _resolveStack.Push(finishedTask);
+        while (_resolveStack.TryPop(out var task))
+        {
+            var succeeded = _status[task].IsSuccess();
+            for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
+            {
+                var next = graph.Successors[edge];
+                if (_status[next] != TaskRunStatus.Pending)
+                {
+                    continue;
+                }
+
+                if (graph.SuccessorIsHard[edge] && !succeeded)
+                {
+                    _status[next] = TaskRunStatus.Skipped;
+                    _failureKinds[next] = FailureKind.Dependency;
+                    _errors[next] = $"dependency '{_plan.Tasks[task].Id}' {_status[task].ToName()}";
+                    _finished++;
+                    Emit(RunEventKind.TaskFinished, next, status: TaskRunStatus.Skipped, message: _errors[next]);
+                    _resolveStack.Push(next);
+                }
+                else if (--_remaining[next] == 0)
+                {
+                    Enqueue(next);
+                }
+            }
+        }
+    }
+
+    private void Enqueue(int task)
+    {
+        _ready[_plan.Group[task]].Enqueue(task, _plan.Rank[task]);
+        Emit(RunEventKind.TaskQueued, task);
+    }
+
+    private void Dispatch()
+    {
+        var groups = _ready.Length;
+        while (_running < _workers && !_stopping)
+        {
+            var best = -1;
+            var bestRank = int.MaxValue;
+            for (var g = 0; g < groups; g++)
+            {
+                if (_groupRunning[g] < _groupCapacity[g] && _ready[g].TryPeek(out _, out var rank) && rank < bestRank)
+                {
+                    (best, bestRank) = (g, rank);
+                }
+            }
+
+            if (best < 0)
+            {
+                return;
+            }
+
+            var task = _ready[best].Dequeue();
+            _running++;
+            _groupRunning[best]++;
+            _peakRunning = Math.Max(_peakRunning, _running);
+            _status[task] = TaskRunStatus.Running;
+            var slot = TakeSlot(task);
+            Emit(RunEventKind.WorkerBusy, task, slot);
+            if (!_execution[best].Post(task))
+            {
+                throw new InvalidOperationException($"Execution block '{_plan.GroupNames[best]}' refused a task within its limit.");
+            }
+        }
+    }
+
+    private void Stop()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        foreach (var queue in _ready)
+        {
+            while (queue.TryDequeue(out var task, out _))
+            {
+                MarkCancelled(task);
+            }
+        }
+    }
+
+    private void MarkCancelled(int task)
+    {
+        _status[task] = TaskRunStatus.Cancelled;
+        _failureKinds[task] = FailureKind.Cancelled;
+        _errors[task] = _failedFast ? "cancelled: the run failed fast" : "cancelled before it started";
+        _finished++;
+        Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Cancelled, message: _errors[task]);
+    }
+
+    private void Finish()
+    {
+        _done = true;
+        for (var task = 0; task < _count; task++)
+        {
+            if (_status[task] == TaskRunStatus.Pending)
+            {
+                MarkCancelled(task);
+            }
+        }
+
+        _scheduler.Complete();
+        foreach (var block in _execution)
+        {
+            block.Complete();
+        }
+
+        var result = BuildResult(_context.TimeProvider.GetTimestamp());
+        _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
+        Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
+        _events?.Writer.TryComplete();
+        _callerRegistration.Dispose();
+        _cancellation.Dispose();
+        _completion.TrySetResult(result);
+    }
+
+    // Worker slots are numbered 1..workers and reused lowest-first, so events and live views can show which
+    // worker ran what; they are only tracked when someone watches the events.
+    private int TakeSlot(int task)
+    {
+        if (_events is null)
+        {
+            return 0;
+        }
+
+        _slotOfTask ??= new int[_count];
+        var slot = _freeSlots.TryPop(out var free) ? free : _nextSlot++;
+        _slotOfTask[task] = slot;
+        return slot;
+    }
+
+    private int ReleaseSlot(int task)
+    {
+        if (_slotOfTask is null)
+        {
+            return 0;
+        }
+
+        var slot = _slotOfTask[task];
+        _freeSlots.Push(slot);
+        _releasedSlot = slot;
+        return slot;
+    }
+}

@@ -1,0 +1,29 @@
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>What a <see cref="RunEvent"/> reports.</summary>
+public enum RunEventKind
+{
+    /// <summary>The run started.</summary>
+    RunStarted,
+
+    /// <summary>A task's dependencies are done; it waits for a worker.</summary>
+    TaskQueued,
+
+    /// <summary>A task began its first attempt.</summary>
+    TaskStarted,
+
+    /// <summary>An attempt failed and another follows after a delay.</summary>
+    TaskRetrying,
+
+    /// <summary>A task reached a final status.</summary>
+    TaskFinished,
+
+    /// <summary>A worker slot took a task.</summary>
+    WorkerBusy,
+
+    /// <summary>A worker slot has nothing to do.</summary>
+    WorkerIdle,
+
+    /// <summary>The run ended.</summary>
+    RunFinished,
+}

@@ -1,0 +1,17 @@
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>Settings of one run of a compiled plan.</summary>
+public sealed class RunOptions
+{
+    /// <summary>How many tasks may run at once; overrides the plan's <c>parallelism</c>.</summary>
+    /// <value>The plan's default_workers, else max_workers, else the processor count.</value>
+    public int? Workers { get; init; }
+
+    /// <summary>Whether the run records events for <see cref="FlowRun.ReadEventsAsync"/>.</summary>
+    /// <value><see langword="false"/>: a run nobody watches makes no events.</value>
+    public bool StreamEvents { get; init; }
+
+    /// <summary>The run's id.</summary>
+    /// <value>A new sortable id.</value>
+    public string? RunId { get; init; }
+}

@@ -1,0 +1,58 @@
+using ParallelFlow.Engine.Analysis;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>How a run ended: every task's outcome and the run's timing.</summary>
+public sealed class RunResult
+{
+    /// <summary>The run's id.</summary>
+    public required string RunId { get; init; }
+
+    /// <summary>The plan's id.</summary>
+    public required string PlanId { get; init; }
+
+    /// <summary>How the run ended.</summary>
+    public required RunStatus Status { get; init; }
+
+    /// <summary>Every task's outcome, in plan order.</summary>
+    public required IReadOnlyList<TaskRunResult> Tasks { get; init; }
+
+    /// <summary>When the run started.</summary>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Wall-clock time from start to end.</summary>
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>The worker count the run was given (capped at the task count).</summary>
+    public required int Workers { get; init; }
+
+    /// <summary>The most tasks that ran at once.</summary>
+    public required int PeakConcurrency { get; init; }
+
+    /// <summary>The plan's shape and estimates.</summary>
+    public required PlanAnalysis Analysis { get; init; }
+
+    /// <summary>The longest chain of dependent tasks by measured duration, with its length in seconds.</summary>
+    public required (IReadOnlyList<string> Tasks, double Seconds) ObservedCriticalPath { get; init; }
+
+    /// <summary>The sum of the tasks' measured durations.</summary>
+    public TimeSpan TotalTaskTime => TimeSpan.FromTicks(Tasks.Sum(t => t.Duration.Ticks));
+
+    /// <summary>Total task time over wall time: how many tasks' worth of work ran at once on average.</summary>
+    public double Speedup => Elapsed > TimeSpan.Zero ? TotalTaskTime / Elapsed : 0;
+
+    /// <summary>The share of worker time spent on tasks: total task time / (workers × wall time).</summary>
+    public double WorkerUtilization => Elapsed > TimeSpan.Zero && Workers > 0 ? TotalTaskTime / (Elapsed * Workers) : 0;
+
+    /// <summary>The least time any schedule could have needed with the measured durations on <see cref="Workers"/>
+    /// workers: max(observed critical path, total task time / workers), in seconds.</summary>
+    public double LowerBoundSeconds => Math.Max(ObservedCriticalPath.Seconds, TotalTaskTime.TotalSeconds / Math.Max(1, Workers));
+
+    /// <summary>The lower bound over the wall time: 1 is a perfect schedule.</summary>
+    public double Efficiency => Elapsed > TimeSpan.Zero ? Math.Min(1, LowerBoundSeconds / Elapsed.TotalSeconds) : 1;
+
+    /// <summary>The number of tasks that ended in a status.</summary>
+    /// <param name="status">The status.</param>
+    /// <returns>The count.</returns>
+    public int Count(TaskRunStatus status) => Tasks.Count(t => t.Status == status);
+}

@@ -1,0 +1,40 @@
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>How one task of a run ended.</summary>
+public sealed record TaskRunResult
+{
+    /// <summary>The task's id.</summary>
+    public required string TaskId { get; init; }
+
+    /// <summary>The task's worker type.</summary>
+    public required string WorkerType { get; init; }
+
+    /// <summary>The final status.</summary>
+    public required TaskRunStatus Status { get; init; }
+
+    /// <summary>Why it did not succeed.</summary>
+    public FailureKind FailureKind { get; init; }
+
+    /// <summary>Attempts made; 0 for tasks that never ran.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>When the first attempt began.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the task reached its final status, for tasks that ran.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>Time from the first attempt's start to the end, retry delays included.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>The result, for tasks that succeeded.</summary>
+    public TaskResult? Result { get; init; }
+
+    /// <summary>What went wrong, for tasks that did not succeed.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>The task's wave (level) in the plan.</summary>
+    public int Wave { get; init; }
+}

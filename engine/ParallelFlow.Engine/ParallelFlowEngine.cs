@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using ParallelFlow.Engine.Analysis;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine;
+
+/// <summary>
+/// Loads, validates, compiles and runs plans. One engine can serve a whole host: it holds only the worker catalog,
+/// the clock and logging, and every compiled plan and run is independent of the others.
+/// </summary>
+/// <example>
+/// <code>
+/// var engine = new ParallelFlowEngine();
+/// var plan = engine.LoadPlan("examples/release-check.json");
+/// var compiled = engine.Compile(plan);
+/// RunResult result = await compiled.RunAsync(new RunOptions { Workers = 4 }, cancellationToken);
+/// </code>
+/// </example>
+public sealed class ParallelFlowEngine
+{
+    private readonly EngineContext _context;
+
+    /// <summary>Creates an engine.</summary>
+    /// <param name="options">The catalog, clock and logging; defaults for anything not given.</param>
+    public ParallelFlowEngine(EngineOptions? options = null)
+    {
+        var timeProvider = options?.TimeProvider ?? TimeProvider.System;
+        Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
+        _context = new EngineContext(timeProvider, options?.LoggerFactory ?? NullLoggerFactory.Instance);
+    }
+
+    /// <summary>The workers, scorers and mergers this engine's plans may use.</summary>
+    public WorkerCatalog Catalog { get; }
+
+    /// <summary>Loads and validates a plan file against this engine's workers.</summary>
+    /// <param name="path">A <c>.json</c>, <c>.yaml</c> or <c>.yml</c> plan.</param>
+    /// <param name="configPath">A config.json whose sections replace the plan's own.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
+    public PlanDefinition LoadPlan(string path, string? configPath = null) => PlanLoader.LoadFile(path, Catalog, configPath);
+
+    /// <summary>Validates a plan against this engine's workers and compiles it for running.</summary>
+    /// <param name="plan">The plan.</param>
+    /// <returns>The compiled plan, which can run any number of times, also concurrently.</returns>
+    /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
+    public CompiledPlan Compile(PlanDefinition plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var errors = PlanValidator.Validate(plan, Catalog).Where(e => !e.IsWarning).ToList();
+        if (errors.Count > 0)
+        {
+            throw new PlanValidationException(errors);
+        }
+
+        var tasks = plan.Tasks;
+        var graph = new PlanGraph(tasks);
+        var (analysis, bottomLevel, level, order) = PlanAnalyzer.Analyze(tasks, graph);
+
+        var workers = new ParallelFlowWorker[tasks.Count];
+        var group = new int[tasks.Count];
+        var groupIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var policies = new TaskPolicy?[tasks.Count];
+        var policyCache = new Dictionary<(RetrySettings, double?), TaskPolicy?>();
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var task = tasks[i];
+            workers[i] = task.InlineWorker ?? (Catalog.TryGetWorker(task.Worker, out var worker) ? worker : throw new InvalidOperationException($"Worker '{task.Worker}' vanished from the catalog."));
+            if (!groupIndex.TryGetValue(task.Worker, out group[i]))
+            {
+                group[i] = groupIndex.Count;
+                groupIndex.Add(task.Worker, group[i]);
+            }
+
+            var retry = task.Retry ?? plan.Retry;
+            var timeout = task.TimeoutSeconds ?? plan.Timeouts.DefaultTaskSeconds;
+            if (!policyCache.TryGetValue((retry, timeout), out policies[i]))
+            {
+                policies[i] = TaskPolicy.Create(retry, timeout is { } t ? TimeSpan.FromSeconds(t) : null, _context.TimeProvider);
+                policyCache.Add((retry, timeout), policies[i]);
+            }
+        }
+
+        var groupNames = groupIndex.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
+        var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
+        var rank = RankTasks(tasks, bottomLevel);
+        return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context);
+    }
+
+    /// <summary>Compiles and runs a plan once.</summary>
+    /// <param name="plan">The plan.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <returns>The run's result.</returns>
+    /// <exception cref="PlanValidationException">The plan has errors.</exception>
+    public Task<RunResult> RunAsync(PlanDefinition plan, RunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Compile(plan).RunAsync(options, cancellationToken);
+
+    /// <summary>Analyses a plan's shape without compiling it for running.</summary>
+    /// <param name="plan">A valid plan.</param>
+    /// <returns>Its waves, critical path and bounds.</returns>
+    public static PlanAnalysis Analyze(PlanDefinition plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return PlanAnalyzer.Analyze(plan.Tasks, new PlanGraph(plan.Tasks)).Analysis;
+    }
+
+    /// <summary>Orders tasks for the ready queues: priority first, then the longest remaining path, then plan order.</summary>
+    private static int[] RankTasks(IReadOnlyList<TaskDefinition> tasks, double[] bottomLevel)
+    {
+        var byOrder = Enumerable.Range(0, tasks.Count).ToArray();
+        Array.Sort(byOrder, (a, b) =>
+        {
+            var c = tasks[a].Priority.CompareTo(tasks[b].Priority);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = bottomLevel[b].CompareTo(bottomLevel[a]);
+            return c != 0 ? c : a.CompareTo(b);
+        });
+        var rank = new int[tasks.Count];
+        for (var position = 0; position < byOrder.Length; position++)
+        {
+            rank[byOrder[position]] = position;
+        }
+
+        return rank;
+    }
+}

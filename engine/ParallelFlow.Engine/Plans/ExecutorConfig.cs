@@ -1,0 +1,27 @@
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>The <c>config.json</c> of parallel task executors (<c>parallelism</c>, <c>timeouts</c>, <c>retry</c>,
+/// <c>resources</c>), passed with <c>--config</c>. Each section it gives replaces the plan's section of the same name.</summary>
+/// <param name="Parallelism">Replaces the plan's <c>parallelism</c> when given.</param>
+/// <param name="Timeouts">Replaces the plan's <c>timeouts</c> when given.</param>
+/// <param name="Retry">Replaces the plan's <c>retry</c> when given.</param>
+public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, TimeoutSettings? Timeouts = null, RetrySettings? Retry = null)
+{
+    /// <summary>Applies this configuration over a plan's settings.</summary>
+    /// <param name="plan">The plan.</param>
+    /// <returns>The plan with this configuration's sections in place of its own.</returns>
+    public PlanDefinition ApplyTo(PlanDefinition plan) => new()
+    {
+        Id = plan.Id,
+        Description = plan.Description,
+        Parallelism = Parallelism ?? plan.Parallelism,
+        Limits = plan.Limits,
+        Timeouts = Timeouts ?? plan.Timeouts,
+        Retry = Retry ?? plan.Retry,
+        OnFailure = plan.OnFailure,
+        Tasks = plan.Tasks,
+        SourceFile = plan.SourceFile,
+        Warnings = plan.Warnings,
+        SourceMap = plan.SourceMap,
+    };
+}

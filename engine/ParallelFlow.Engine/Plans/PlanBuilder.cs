@@ -1,0 +1,266 @@
+using System.Text.Json;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>Builds a plan in code, for hosts. Tasks can name a worker from the catalog or run a delegate in-process.</summary>
+/// <example>
+/// <code>
+/// var plan = new PlanBuilder("report")
+///     .AddTask("fetch", async (request, ct) => TaskResult.FromText(await http.GetStringAsync(url, ct)))
+///     .AddTask("summary", "template", t => t.DependsOn("fetch").With(new { text = "Got {{fetch}}" }))
+///     .Build();
+/// </code>
+/// </example>
+/// <remarks>Set freely, then <see cref="Build"/> validates once (reporting every problem) and returns an immutable plan.</remarks>
+public sealed class PlanBuilder
+{
+    private readonly string _id;
+    private readonly List<TaskBuilder> _tasks = [];
+    private readonly Dictionary<string, int> _limits = new(StringComparer.Ordinal);
+    private string _description = string.Empty;
+    private ParallelismSettings _parallelism = new();
+    private TimeoutSettings _timeouts = new();
+    private RetrySettings _retry = RetrySettings.None;
+    private FailurePolicy _onFailure = FailurePolicy.Continue;
+
+    /// <summary>Starts a plan.</summary>
+    /// <param name="id">The plan's id.</param>
+    public PlanBuilder(string id)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        _id = id;
+    }
+
+    /// <summary>Describes the plan.</summary>
+    /// <param name="description">What the plan is for.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder Describe(string description)
+    {
+        _description = description;
+        return this;
+    }
+
+    /// <summary>Sets the default worker count.</summary>
+    /// <param name="workers">How many tasks may run at once.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithWorkers(int workers)
+    {
+        _parallelism = _parallelism with { DefaultWorkers = workers };
+        return this;
+    }
+
+    /// <summary>Caps how many tasks of one worker type run at once.</summary>
+    /// <param name="worker">The worker type.</param>
+    /// <param name="limit">The cap.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithLimit(string worker, int limit)
+    {
+        _limits[worker] = limit;
+        return this;
+    }
+
+    /// <summary>Sets the task time limits.</summary>
+    /// <param name="timeouts">The limits.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithTimeouts(TimeoutSettings timeouts)
+    {
+        _timeouts = timeouts;
+        return this;
+    }
+
+    /// <summary>Sets the retry settings of tasks that set none.</summary>
+    /// <param name="retry">The settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithRetry(RetrySettings retry)
+    {
+        _retry = retry;
+        return this;
+    }
+
+    /// <summary>Sets what a failure does to the rest of the run.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder OnFailure(FailurePolicy policy)
+    {
+        _onFailure = policy;
+        return this;
+    }
+
+    /// <summary>Adds a task done by a worker from the catalog.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="worker">The worker type.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, string worker) => AddTask(id, worker, _ => { });
+
+    /// <summary>Adds a task done in-process by a delegate.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; follows the exception contract of <see cref="ParallelFlowWorker"/>.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, CancellationToken, ValueTask<TaskResult>> execute) => AddTask(id, execute, _ => { });
+
+    /// <summary>Adds a task done by a worker from the catalog.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="worker">The worker type.</param>
+    /// <param name="configure">Sets the task's parameters, dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, string worker, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var task = new TaskBuilder(id, worker, null);
+        configure(task);
+        _tasks.Add(task);
+        return this;
+    }
+
+    /// <summary>Adds a task done in-process by a delegate.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; follows the exception contract of <see cref="ParallelFlowWorker"/>.</param>
+    /// <param name="configure">Sets the task's dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, CancellationToken, ValueTask<TaskResult>> execute, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        ArgumentNullException.ThrowIfNull(execute);
+        var task = new TaskBuilder(id, DelegateWorker.Name, new DelegateWorker(execute));
+        configure(task);
+        _tasks.Add(task);
+        return this;
+    }
+
+    /// <summary>Validates the plan and returns it.</summary>
+    /// <returns>The plan.</returns>
+    /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
+    public PlanDefinition Build()
+    {
+        var errors = new List<PlanError>();
+        if (_tasks.Count == 0)
+        {
+            errors.Add(new PlanError(PlanError.MissingCode, "the plan has no tasks", _id, null, null));
+        }
+
+        var plan = new PlanDefinition
+        {
+            Id = _id,
+            Description = _description,
+            Parallelism = _parallelism,
+            Limits = new Dictionary<string, int>(_limits),
+            Timeouts = _timeouts,
+            Retry = _retry,
+            OnFailure = _onFailure,
+            Tasks = [.. _tasks.Select(t => t.Build())],
+            SourceMap = new PlanSourceMap(_id),
+        };
+        return PlanLoader.Finish(plan, errors, null);
+    }
+
+    /// <summary>Sets one task's parameters and dependencies.</summary>
+    public sealed class TaskBuilder
+    {
+        private readonly string _id;
+        private readonly string _worker;
+        private readonly ParallelFlowWorker? _inline;
+        private readonly List<string> _dependsOn = [];
+        private readonly List<string> _after = [];
+        private string _description = string.Empty;
+        private JsonElement _with = TaskDefinition.EmptyParameters;
+        private TaskPriority _priority = TaskPriority.Normal;
+        private double? _timeout;
+        private double? _estimate;
+        private RetrySettings? _retry;
+
+        internal TaskBuilder(string id, string worker, ParallelFlowWorker? inline)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(id);
+            (_id, _worker, _inline) = (id, worker, inline);
+        }
+
+        /// <summary>Describes the task.</summary>
+        /// <param name="description">What the task is for.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Describe(string description)
+        {
+            _description = description;
+            return this;
+        }
+
+        /// <summary>Sets the worker's parameters, from any object that serialises to a JSON object.</summary>
+        /// <param name="parameters">The parameters, for example <c>new { seconds = 0.5 }</c>.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder With(object parameters)
+        {
+            _with = parameters is JsonElement element ? element.Clone() : JsonSerializer.SerializeToElement(parameters);
+            return this;
+        }
+
+        /// <summary>Adds hard dependencies.</summary>
+        /// <param name="taskIds">Tasks that must succeed first.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder DependsOn(params string[] taskIds)
+        {
+            _dependsOn.AddRange(taskIds);
+            return this;
+        }
+
+        /// <summary>Adds soft dependencies.</summary>
+        /// <param name="taskIds">Tasks that must finish first, whatever their status.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder After(params string[] taskIds)
+        {
+            _after.AddRange(taskIds);
+            return this;
+        }
+
+        /// <summary>Sets the task's priority.</summary>
+        /// <param name="priority">The priority.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Priority(TaskPriority priority)
+        {
+            _priority = priority;
+            return this;
+        }
+
+        /// <summary>Sets each attempt's time limit.</summary>
+        /// <param name="timeout">The limit.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Timeout(TimeSpan timeout)
+        {
+            _timeout = timeout.TotalSeconds;
+            return this;
+        }
+
+        /// <summary>Sets the expected duration, for the critical path.</summary>
+        /// <param name="estimate">The expected duration.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Estimate(TimeSpan estimate)
+        {
+            _estimate = estimate.TotalSeconds;
+            return this;
+        }
+
+        /// <summary>Sets the task's own retry settings.</summary>
+        /// <param name="retry">The settings.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Retry(RetrySettings retry)
+        {
+            _retry = retry;
+            return this;
+        }
+
+        internal TaskDefinition Build() => new()
+        {
+            Id = _id,
+            Worker = _worker,
+            Description = _description,
+            With = _with,
+            DependsOn = [.. _dependsOn],
+            After = [.. _after],
+            Priority = _priority,
+            TimeoutSeconds = _timeout,
+            EstimateSeconds = _estimate,
+            Retry = _retry,
+            InlineWorker = _inline,
+        };
+    }
+}

@@ -1,0 +1,38 @@
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>A plan as written: settings and a graph of tasks. Immutable; load one with
+/// <see cref="PlanLoader"/> or make one with <see cref="PlanBuilder"/>.</summary>
+public sealed class PlanDefinition
+{
+    /// <summary>The plan's id.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>What the plan is for.</summary>
+    public string Description { get; init; } = string.Empty;
+
+    /// <summary>How many tasks may run at once.</summary>
+    public ParallelismSettings Parallelism { get; init; } = new();
+
+    /// <summary>The most tasks of one worker type that may run at once, by worker type.</summary>
+    public IReadOnlyDictionary<string, int> Limits { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Task time limits.</summary>
+    public TimeoutSettings Timeouts { get; init; } = new();
+
+    /// <summary>The retry settings of tasks that set none of their own.</summary>
+    public RetrySettings Retry { get; init; } = RetrySettings.None;
+
+    /// <summary>What a failure does to the rest of the run.</summary>
+    public FailurePolicy OnFailure { get; init; } = FailurePolicy.Continue;
+
+    /// <summary>The tasks, in the order written.</summary>
+    public required IReadOnlyList<TaskDefinition> Tasks { get; init; }
+
+    /// <summary>The file the plan came from, if it came from one.</summary>
+    public string? SourceFile { get; init; }
+
+    /// <summary>Warnings found while loading: settings accepted but not acted on.</summary>
+    public IReadOnlyList<PlanError> Warnings { get; init; } = [];
+
+    internal PlanSourceMap SourceMap { get; init; } = PlanSourceMap.Empty;
+}

@@ -1,0 +1,87 @@
+using ParallelFlow.Engine.Workers;
+
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>Reads plan and config files. Every problem in a file is reported at once, in one
+/// <see cref="PlanValidationException"/>, each with its file, line, column and task.</summary>
+public static class PlanLoader
+{
+    /// <summary>Loads and validates a plan file (<c>.json</c>, <c>.yaml</c> or <c>.yml</c>).</summary>
+    /// <param name="path">The plan file.</param>
+    /// <param name="catalog">When given, task workers and their parameters are checked against it too.</param>
+    /// <param name="configPath">A config.json whose sections replace the plan's own.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="PlanValidationException">The plan (or config) has errors, or a file cannot be read.</exception>
+    public static PlanDefinition LoadFile(string path, WorkerCatalog? catalog = null, string? configPath = null)
+    {
+        var (plan, errors) = Bind(ReadFile(path), PlanFormatOf(path), path);
+        var allErrors = new List<PlanError>(errors);
+        if (configPath is not null)
+        {
+            var (config, configErrors) = PlanBinder.BindConfig(Read(ReadFile(configPath), PlanFormatOf(configPath), configPath), configPath);
+            allErrors.AddRange(configErrors);
+            plan = config.ApplyTo(plan);
+        }
+
+        return Finish(plan, allErrors, catalog);
+    }
+
+    /// <summary>Parses and validates plan text.</summary>
+    /// <param name="text">The plan.</param>
+    /// <param name="format">The text's format.</param>
+    /// <param name="sourceName">A name for the text in error messages.</param>
+    /// <param name="catalog">When given, task workers and their parameters are checked against it too.</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="PlanValidationException">The plan has errors.</exception>
+    public static PlanDefinition Parse(string text, PlanFormat format, string sourceName = "plan", WorkerCatalog? catalog = null)
+    {
+        var (plan, errors) = Bind(text, format, sourceName);
+        return Finish(plan, [.. errors], catalog);
+    }
+
+    /// <summary>Reads a config.json (parallelism, timeouts, retry, resources).</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The configuration.</returns>
+    /// <exception cref="PlanValidationException">The file has errors or cannot be read.</exception>
+    public static ExecutorConfig LoadConfig(string path)
+    {
+        var (config, errors) = PlanBinder.BindConfig(Read(ReadFile(path), PlanFormatOf(path), path), path);
+        return errors.Any(e => !e.IsWarning) ? throw new PlanValidationException(errors) : config;
+    }
+
+    /// <summary>The format a file's extension implies: YAML for <c>.yaml</c>/<c>.yml</c>, else JSON.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The format.</returns>
+    public static PlanFormat PlanFormatOf(string path) =>
+        Path.GetExtension(path).ToLowerInvariant() is ".yaml" or ".yml" ? PlanFormat.Yaml : PlanFormat.Json;
+
+    internal static PlanDefinition Finish(PlanDefinition plan, List<PlanError> errors, WorkerCatalog? catalog)
+    {
+        errors.AddRange(PlanValidator.Validate(plan, catalog));
+        if (errors.Any(e => !e.IsWarning))
+        {
+            throw new PlanValidationException(errors.Where(e => !e.IsWarning).ToList());
+        }
+
+        return plan;
+    }
+
+    private static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) Bind(string text, PlanFormat format, string source) =>
+        PlanBinder.BindPlan(Read(text, format, source), source);
+
+    private static PlanNode Read(string text, PlanFormat format, string source) =>
+        format == PlanFormat.Yaml ? YamlPlanReader.Read(text, source) : JsonPlanReader.Read(text, source);
+
+    private static string ReadFile(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
+            throw new PlanValidationException([new PlanError(PlanError.SyntaxCode, $"cannot read the file: {reason}", path, null, null)]);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using ParallelFlow.Engine.Workers;
+
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>Checks a bound plan as a whole: ids, dependencies, cycles, time limits, and, given a catalog, its workers
+/// and their parameters. Reports every problem found.</summary>
+internal static class PlanValidator
+{
+    public static List<PlanError> Validate(PlanDefinition plan, WorkerCatalog? catalog)
+    {
+        var errors = new List<PlanError>();
+        var map = plan.SourceMap;
+        var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < plan.Tasks.Count; i++)
+        {
+            var task = plan.Tasks[i];
+            if (!firstIndex.TryAdd(task.Id, i))
+            {
+                var first = map.Find($"tasks[{firstIndex[task.Id]}]");
+                var where = first is { } p ? $" (first defined at line {p.Line})" : string.Empty;
+                errors.Add(map.Error(PlanError.DuplicateIdCode, $"tasks[{i}].id", $"duplicate task id '{task.Id}'{where}", task.Id));
+            }
+        }
+
+        var ids = firstIndex.Keys.ToList();
+        for (var i = 0; i < plan.Tasks.Count; i++)
+        {
+            var task = plan.Tasks[i];
+            CheckReferences(task, i, "depends_on", task.DependsOn, firstIndex, ids, map, errors);
+            CheckReferences(task, i, "after", task.After, firstIndex, ids, map, errors);
+            CheckTimeout(plan, task, i, map, errors);
+        }
+
+        var graph = new PlanGraph(plan.Tasks);
+        foreach (var cycle in graph.FindCycles())
+        {
+            var names = cycle.Select(t => plan.Tasks[t].Id).ToList();
+            var path = string.Join(" → ", names.Append(names[0]));
+            errors.Add(map.Error(PlanError.CycleCode, $"tasks[{cycle[0]}]",
+                $"dependency cycle: {path} ({names.Count} task{(names.Count == 1 ? "" : "s")} on the cycle: {string.Join(", ", names)})", names[0]));
+        }
+
+        if (catalog is not null)
+        {
+            ValidateWorkers(plan, catalog, map, errors);
+        }
+
+        errors.Sort((a, b) => Compare(a.Position, b.Position));
+        return errors;
+    }
+
+    private static void CheckReferences(TaskDefinition task, int index, string key, IReadOnlyList<string> references,
+        Dictionary<string, int> ids, List<string> allIds, PlanSourceMap map, List<PlanError> errors)
+    {
+        for (var j = 0; j < references.Count; j++)
+        {
+            var reference = references[j];
+            if (ids.ContainsKey(reference))
+            {
+                continue;
+            }
+
+            var suggestion = PlanBinder.Suggest(reference, allIds);
+            errors.Add(map.Error(PlanError.UnknownDependencyCode, $"tasks[{index}].{key}[{j}]",
+                $"task '{task.Id}': {key} names '{reference}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
+        }
+    }
+
+    private static void CheckTimeout(PlanDefinition plan, TaskDefinition task, int index, PlanSourceMap map, List<PlanError> errors)
+    {
+        if (task.TimeoutSeconds is { } timeout && plan.Timeouts.MaxTaskSeconds is { } max && timeout > max)
+        {
+            errors.Add(map.Error(PlanError.OutOfRangeCode, $"tasks[{index}].timeout_seconds",
+                $"task '{task.Id}': timeout_seconds ({timeout.ToString(CultureInfo.InvariantCulture)}) exceeds timeouts.max_task ({max.ToString(CultureInfo.InvariantCulture)})", task.Id));
+        }
+    }
+
+    private static void ValidateWorkers(PlanDefinition plan, WorkerCatalog catalog, PlanSourceMap map, List<PlanError> errors)
+    {
+        var known = catalog.WorkerNames;
+        for (var i = 0; i < plan.Tasks.Count; i++)
+        {
+            var task = plan.Tasks[i];
+            if (task.InlineWorker is not null || task.Worker.Length == 0)
+            {
+                continue;
+            }
+
+            if (!catalog.TryGetWorker(task.Worker, out var worker))
+            {
+                var suggestion = PlanBinder.Suggest(task.Worker, known);
+                errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
+                    $"task '{task.Id}': unknown worker '{task.Worker}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
+                continue;
+            }
+
+            IReadOnlyList<Sdk.ParameterProblem> problems;
+            try
+            {
+                problems = worker.ValidateParameters(task.With);
+            }
+#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                problems = [new Sdk.ParameterProblem(null, $"worker '{task.Worker}' failed to check the parameters: {ex.Message}")];
+            }
+
+            foreach (var problem in problems)
+            {
+                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
+                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{task.Id}': with: {problem.Message}", task.Id));
+            }
+
+            if (worker is TemplateWorker)
+            {
+                foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
+                {
+                    errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
+                        $"task '{task.Id}': the text uses {{{{{placeholder}}}}}, but '{placeholder}' is not in its depends_on", task.Id));
+                }
+            }
+        }
+
+        var used = plan.Tasks.Select(t => t.Worker).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in plan.Limits.Keys.Where(n => !catalog.TryGetWorker(n, out _) && !used.Contains(n)))
+        {
+            var suggestion = PlanBinder.Suggest(name, known);
+            errors.Add(map.Error(PlanError.UnknownWorkerCode, $"limits.{name}",
+                $"limits names '{name}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
+        }
+    }
+
+    private static int Compare(SourcePosition? a, SourcePosition? b) => (a, b) switch
+    {
+        (null, null) => 0,
+        (null, _) => 1,
+        (_, null) => -1,
+        ({ } x, { } y) => x.Line != y.Line ? x.Line.CompareTo(y.Line) : x.Column.CompareTo(y.Column),
+    };
+}

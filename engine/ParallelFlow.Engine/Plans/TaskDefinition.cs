@@ -1,0 +1,46 @@
+using System.Text.Json;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>One task of a plan, as written. Immutable.</summary>
+public sealed class TaskDefinition
+{
+    internal static readonly JsonElement EmptyParameters = JsonDocument.Parse("{}").RootElement;
+
+    /// <summary>The task's id, unique within the plan.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The worker type that does the task.</summary>
+    public required string Worker { get; init; }
+
+    /// <summary>What the task is for.</summary>
+    public string Description { get; init; } = string.Empty;
+
+    /// <summary>The worker's parameters (<c>with</c>).</summary>
+    public JsonElement With { get; init; } = EmptyParameters;
+
+    /// <summary>Hard dependencies: the task starts only after they succeed, and receives their outputs.</summary>
+    public IReadOnlyList<string> DependsOn { get; init; } = [];
+
+    /// <summary>Soft dependencies: the task starts only after they finish, whatever their status.</summary>
+    public IReadOnlyList<string> After { get; init; } = [];
+
+    /// <summary>Which ready task goes first.</summary>
+    public TaskPriority Priority { get; init; } = TaskPriority.Normal;
+
+    /// <summary>Each attempt's time limit in seconds; the plan's default when absent.</summary>
+    public double? TimeoutSeconds { get; init; }
+
+    /// <summary>The task's own retry settings; the plan's when absent.</summary>
+    public RetrySettings? Retry { get; init; }
+
+    /// <summary>The expected duration in seconds, for the critical path and scheduling.</summary>
+    /// <value>1 when absent.</value>
+    public double? EstimateSeconds { get; init; }
+
+    /// <summary>The in-process worker of a task made with <see cref="PlanBuilder"/>; it takes precedence over <see cref="Worker"/>.</summary>
+    internal ParallelFlowWorker? InlineWorker { get; init; }
+
+    internal double Estimate => EstimateSeconds ?? 1;
+}

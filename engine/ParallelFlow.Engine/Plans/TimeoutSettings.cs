@@ -1,0 +1,6 @@
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>Task time limits (<c>timeouts</c>), in seconds, in the shape of parallel task executors' config.json.</summary>
+/// <param name="DefaultTaskSeconds">Each attempt's limit for tasks that set no <c>timeout_seconds</c>; none when absent.</param>
+/// <param name="MaxTaskSeconds">The most any task may set as its <c>timeout_seconds</c>.</param>
+public sealed record TimeoutSettings(double? DefaultTaskSeconds = null, double? MaxTaskSeconds = null);

@@ -1,0 +1,76 @@
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Workers;
+
+/// <summary>The workers, scorers and mergers a host can run, by name: the built-in ones and those plugins registered.</summary>
+/// <remarks>Fill it before compiling plans; it is read without locks while runs are going.</remarks>
+public sealed class WorkerCatalog
+{
+    private readonly Dictionary<string, ParallelFlowWorker> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParallelFlowScorer> _scorers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParallelFlowMerger> _mergers = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c> and <c>template</c>.</summary>
+    /// <param name="timeProvider">The clock the <c>simulate</c> worker sleeps on; the system clock when absent.</param>
+    /// <returns>The catalog.</returns>
+    public static WorkerCatalog CreateDefault(TimeProvider? timeProvider = null)
+    {
+        var catalog = new WorkerCatalog();
+        catalog.AddWorker(SimulateWorker.Name, new SimulateWorker(timeProvider ?? TimeProvider.System));
+        catalog.AddWorker(TemplateWorker.Name, new TemplateWorker());
+        return catalog;
+    }
+
+    /// <summary>The names of the registered workers, sorted.</summary>
+    public IReadOnlyList<string> WorkerNames => [.. _workers.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Registers a worker.</summary>
+    /// <param name="name">The name plans use.</param>
+    /// <param name="worker">The worker.</param>
+    /// <exception cref="InvalidOperationException">The name is already taken.</exception>
+    public void AddWorker(string name, ParallelFlowWorker worker) => Add(_workers, "worker", name, worker);
+
+    /// <summary>Registers a scorer.</summary>
+    /// <param name="name">The name vote tasks use.</param>
+    /// <param name="scorer">The scorer.</param>
+    /// <exception cref="InvalidOperationException">The name is already taken.</exception>
+    public void AddScorer(string name, ParallelFlowScorer scorer) => Add(_scorers, "scorer", name, scorer);
+
+    /// <summary>Registers a merger.</summary>
+    /// <param name="name">The name section tasks use.</param>
+    /// <param name="merger">The merger.</param>
+    /// <exception cref="InvalidOperationException">The name is already taken.</exception>
+    public void AddMerger(string name, ParallelFlowMerger merger) => Add(_mergers, "merger", name, merger);
+
+    /// <summary>Finds a worker by name.</summary>
+    /// <param name="name">The worker's name.</param>
+    /// <param name="worker">The worker, when found.</param>
+    /// <returns>Whether it was found.</returns>
+    public bool TryGetWorker(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParallelFlowWorker? worker) =>
+        _workers.TryGetValue(name, out worker);
+
+    /// <summary>Finds a scorer by name.</summary>
+    /// <param name="name">The scorer's name.</param>
+    /// <param name="scorer">The scorer, when found.</param>
+    /// <returns>Whether it was found.</returns>
+    public bool TryGetScorer(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParallelFlowScorer? scorer) =>
+        _scorers.TryGetValue(name, out scorer);
+
+    /// <summary>Finds a merger by name.</summary>
+    /// <param name="name">The merger's name.</param>
+    /// <param name="merger">The merger, when found.</param>
+    /// <returns>Whether it was found.</returns>
+    public bool TryGetMerger(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParallelFlowMerger? merger) =>
+        _mergers.TryGetValue(name, out merger);
+
+    private static void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)
+        where T : class
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(item);
+        if (!registry.TryAdd(name, item))
+        {
+            throw new InvalidOperationException($"A {kind} named '{name}' is already registered.");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace ParallelFlow.Sdk;
+
+/// <summary>Takes a plugin's registrations. Implemented by the engine; a plugin only calls it.</summary>
+/// <remarks>Names are case-sensitive and must be unique across all loaded plugins and the built-in workers;
+/// a name registered twice is reported as an error naming both plugins.</remarks>
+public interface IPluginRegistrar
+{
+    /// <summary>The plugin's <c>settings</c> object from plugins.json.</summary>
+    /// <value>An empty JSON object when none was given.</value>
+    JsonElement Settings { get; }
+
+    /// <summary>Creates loggers for the plugin's components.</summary>
+    ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Registers a worker under the name plans use in a task's <c>worker</c> key.</summary>
+    /// <param name="name">The worker type's name, for example <c>process</c>.</param>
+    /// <param name="worker">The instance that serves every task of this type.</param>
+    void AddWorker(string name, ParallelFlowWorker worker);
+
+    /// <summary>Registers a vote scorer.</summary>
+    /// <param name="name">The scorer's name, as vote tasks refer to it.</param>
+    /// <param name="scorer">The instance that serves every vote using it.</param>
+    void AddScorer(string name, ParallelFlowScorer scorer);
+
+    /// <summary>Registers a section merger.</summary>
+    /// <param name="name">The merger's name, as section tasks refer to it.</param>
+    /// <param name="merger">The instance that serves every section task using it.</param>
+    void AddMerger(string name, ParallelFlowMerger merger);
+}

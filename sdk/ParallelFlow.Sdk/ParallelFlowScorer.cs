@@ -1,0 +1,18 @@
+namespace ParallelFlow.Sdk;
+
+/// <summary>Judges the candidates of a vote: gives each successful candidate a score.</summary>
+/// <remarks>
+/// <para>One instance may score several votes at once: implementations must be thread-safe.</para>
+/// <para><b>Exception contract.</b> Return a <see cref="ScoreCard"/> with a score for every candidate it judged;
+/// candidates left out are treated as not eligible to win. Throw <see cref="TransientTaskException"/> to have the
+/// scoring retried, <see cref="FatalTaskException"/> (or any other exception) to fail the vote task with that message,
+/// and <see cref="OperationCanceledException"/> once <c>cancellationToken</c> is cancelled.</para>
+/// </remarks>
+public abstract class ParallelFlowScorer
+{
+    /// <summary>Scores the candidates of one vote.</summary>
+    /// <param name="request">The vote's task and its successful candidates.</param>
+    /// <param name="cancellationToken">Cancelled when the vote times out or the run is cancelled.</param>
+    /// <returns>A score for each candidate.</returns>
+    public abstract ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken);
+}

@@ -1,0 +1,38 @@
+namespace ParallelFlow.Sdk;
+
+/// <summary>
+/// Does one kind of task. A plan names a worker by the name its plugin registered it under
+/// (<see cref="IPluginRegistrar.AddWorker"/>); the engine calls <see cref="ExecuteAsync"/> once per attempt.
+/// </summary>
+/// <remarks>
+/// <para>One instance serves every task of its kind, possibly many at once: implementations must be
+/// thread-safe and keep per-task state in locals, not fields.</para>
+/// <para><b>Exception contract.</b> Return a <see cref="TaskResult"/> for success. To fail, throw:</para>
+/// <list type="bullet">
+/// <item><see cref="TransientTaskException"/>: a failure worth another attempt; retried under the task's retry policy.</item>
+/// <item><see cref="FatalTaskException"/>: retrying cannot help; the task fails at once.</item>
+/// <item><see cref="OperationCanceledException"/> once <c>cancellationToken</c> is cancelled: the engine records
+/// <c>timed_out</c> if the task's timeout fired, otherwise <c>cancelled</c>.</item>
+/// <item>Any other exception is treated as transient, except programming errors (<see cref="ArgumentException"/>,
+/// <see cref="NullReferenceException"/>, <see cref="InvalidCastException"/>, <see cref="NotSupportedException"/>,
+/// <see cref="NotImplementedException"/>), which are fatal.</item>
+/// </list>
+/// <para>Nothing a worker throws escapes the run: it becomes the task's status and error message, and only that
+/// task and its hard dependents are affected.</para>
+/// </remarks>
+public abstract class ParallelFlowWorker
+{
+    /// <summary>Runs one attempt of a task.</summary>
+    /// <param name="request">The task: its id, parameters, the outputs of its hard dependencies and the attempt number.</param>
+    /// <param name="cancellationToken">Cancelled when the attempt times out, the run is cancelled, or a fail-fast run fails.
+    /// A worker that ignores it is abandoned at its timeout; the run does not wait for it.</param>
+    /// <returns>The task's result.</returns>
+    public abstract ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Checks a task's parameters when its plan is validated, before anything runs, so that a typo in
+    /// <c>with</c> is reported with its line and column instead of failing (or silently passing) at run time.</summary>
+    /// <param name="parameters">The task's <c>with</c> object.</param>
+    /// <returns>Everything wrong with the parameters; empty when they are fine. The default accepts anything.</returns>
+    /// <remarks>Must not throw; an exception is reported as a problem with the worker.</remarks>
+    public virtual IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => [];
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ParallelFlow.Sdk;
+
+/// <summary>One attempt of one task, as handed to a <see cref="ParallelFlowWorker"/>.</summary>
+/// <remarks>Immutable. A new request is made for every attempt.</remarks>
+public sealed class TaskRequest
+{
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    /// <summary>The task's id, unique within its plan.</summary>
+    public required string TaskId { get; init; }
+
+    /// <summary>The name the plan used for the worker.</summary>
+    public required string WorkerName { get; init; }
+
+    /// <summary>The task's description from the plan.</summary>
+    /// <value>Empty when the plan gave none.</value>
+    public string Description { get; init; } = string.Empty;
+
+    /// <summary>The task's parameters: the plan's <c>with</c> object.</summary>
+    /// <value>An empty JSON object when the plan gave none.</value>
+    public JsonElement With { get; init; } = EmptyObject;
+
+    /// <summary>The results of the task's hard dependencies (<c>depends_on</c>), keyed by task id.</summary>
+    /// <remarks>Every hard dependency succeeded before the task started, so each one is present.
+    /// Soft dependencies (<c>after</c>) are not included.</remarks>
+    public IReadOnlyDictionary<string, TaskResult> DependencyOutputs { get; init; } = NoDependencies;
+
+    /// <summary>The <see cref="DependencyOutputs"/> of a task without hard dependencies: an empty, shared dictionary.</summary>
+    public static IReadOnlyDictionary<string, TaskResult> NoDependencies { get; } = new Dictionary<string, TaskResult>();
+
+    /// <summary>The attempt number, starting at 1.</summary>
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>A logger scoped to this task.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The same token as the one passed to <see cref="ParallelFlowWorker.ExecuteAsync"/>, for code that only has the request.</summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Reads a string parameter from <see cref="With"/>.</summary>
+    /// <param name="name">The parameter's key.</param>
+    /// <returns>The value, or <see langword="null"/> when the key is absent or not a string.</returns>
+    public string? GetString(string name) =>
+        With.ValueKind == JsonValueKind.Object && With.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    /// <summary>Reads a number parameter from <see cref="With"/>.</summary>
+    /// <param name="name">The parameter's key.</param>
+    /// <returns>The value, or <see langword="null"/> when the key is absent or not a number.</returns>
+    public double? GetDouble(string name) =>
+        With.ValueKind == JsonValueKind.Object && With.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            ? value.GetDouble()
+            : null;
+}

@@ -1,0 +1,18 @@
+namespace ParallelFlow.Sdk;
+
+/// <summary>Thrown by a worker, scorer or merger for a failure that another attempt may not repeat
+/// (a dropped connection, a busy service). The engine retries it under the task's retry policy.</summary>
+public class TransientTaskException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TransientTaskException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">What failed.</param>
+    public TransientTaskException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="innerException">The cause.</param>
+    public TransientTaskException(string message, Exception innerException) : base(message, innerException) { }
+}
