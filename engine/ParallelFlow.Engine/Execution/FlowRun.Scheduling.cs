@@ -30,6 +30,23 @@ public sealed partial class FlowRun
             return;
         }
 
+        try
+        {
+            Handle(message);
+        }
+#pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging with a dead block.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _done = true;
+            _cancellation.Cancel();
+            _events?.Writer.TryComplete(ex);
+            _completion.TrySetException(ex);
+        }
+    }
+
+    private void Handle(int message)
+    {
         switch (message)
         {
             case StartMessage:
@@ -159,7 +176,8 @@ public sealed partial class FlowRun
             Emit(RunEventKind.WorkerBusy, task, slot);
             if (!_execution[best].Post(task))
             {
-                throw new InvalidOperationException($"Execution block '{_plan.GroupNames[best]}' refused a task within its limit.");
+                // Not expected (see the capacity note in the constructor); queue it rather than lose it.
+                _ = _execution[best].SendAsync(task);
             }
         }
     }

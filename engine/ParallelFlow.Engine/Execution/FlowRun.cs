@@ -82,8 +82,9 @@ public sealed partial class FlowRun
             SingleProducerConstrained = false,
         });
 
-        // An execution block holds only tasks the scheduler counts as running in its group, so its capacity equals
-        // the group's limit and the scheduler's Post into it cannot be refused.
+        // An execution block holds the tasks the scheduler counts as running in its group, plus at most one finished
+        // task the scheduler has already taken but the block has not yet released: a source offers its outputs one at
+        // a time and lowers its bounded count only after the target accepted. Limit + 1 therefore never refuses a Post.
         _execution = new TransformBlock<int, int>[groups];
         var linkOptions = new DataflowLinkOptions { PropagateCompletion = false };
         for (var g = 0; g < groups; g++)
@@ -91,7 +92,7 @@ public sealed partial class FlowRun
             _execution[g] = new TransformBlock<int, int>(ExecuteAsync, new ExecutionDataflowBlockOptions
             {
                 MaxDegreeOfParallelism = _groupCapacity[g],
-                BoundedCapacity = _groupCapacity[g],
+                BoundedCapacity = _groupCapacity[g] == int.MaxValue ? int.MaxValue : _groupCapacity[g] + 1,
                 EnsureOrdered = false,
             });
             _execution[g].LinkTo(_scheduler, linkOptions);

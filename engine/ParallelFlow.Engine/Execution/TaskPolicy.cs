@@ -48,7 +48,8 @@ internal sealed class TaskPolicy
                 {
                     if (args.Context.Properties.TryGetValue(RunKey, out var run) && args.Context.Properties.TryGetValue(TaskKey, out var task))
                     {
-                        run.OnRetrying(task, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
+                        // AttemptNumber counts from 0 for the attempt that just failed, so the next one is number + 2.
+                        run.OnRetrying(task, args.AttemptNumber + 2, args.RetryDelay, args.Outcome.Exception);
                     }
 
                     return default;

@@ -80,8 +80,18 @@ internal static class JsonPlanReader
 
     private static string FirstSentence(string message)
     {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return (cut > 0 ? message[..cut] : message).TrimEnd('.', ' ');
+        // System.Text.Json appends its own "LineNumber: … | BytePositionInLine: …" and "Path: …"; the position is
+        // already in the error, 1-based.
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            var cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                message = message[..cut];
+            }
+        }
+
+        return message.TrimEnd('.', ' ');
     }
 
     /// <summary>Maps byte offsets to lines and columns (columns count characters, not bytes).</summary>

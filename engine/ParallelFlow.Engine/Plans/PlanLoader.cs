@@ -60,7 +60,7 @@ public static class PlanLoader
         errors.AddRange(PlanValidator.Validate(plan, catalog));
         if (errors.Any(e => !e.IsWarning))
         {
-            throw new PlanValidationException(errors.Where(e => !e.IsWarning).ToList());
+            throw new PlanValidationException(PlanValidator.InFileOrder(errors.Where(e => !e.IsWarning)));
         }
 
         return plan;

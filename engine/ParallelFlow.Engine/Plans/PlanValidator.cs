@@ -46,9 +46,14 @@ internal static class PlanValidator
             ValidateWorkers(plan, catalog, map, errors);
         }
 
-        errors.Sort((a, b) => Compare(a.Position, b.Position));
-        return errors;
+        return InFileOrder(errors);
     }
+
+    /// <summary>Sorts errors by file, then line and column; errors without a position go last, in the order found.</summary>
+    public static List<PlanError> InFileOrder(IEnumerable<PlanError> errors) =>
+        [.. errors.OrderBy(e => e.Source, StringComparer.Ordinal)
+            .ThenBy(e => e.Position?.Line ?? int.MaxValue)
+            .ThenBy(e => e.Position?.Column ?? int.MaxValue)];
 
     private static void CheckReferences(TaskDefinition task, int index, string key, IReadOnlyList<string> references,
         Dictionary<string, int> ids, List<string> allIds, PlanSourceMap map, List<PlanError> errors)
@@ -131,12 +136,4 @@ internal static class PlanValidator
                 $"limits names '{name}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
         }
     }
-
-    private static int Compare(SourcePosition? a, SourcePosition? b) => (a, b) switch
-    {
-        (null, null) => 0,
-        (null, _) => 1,
-        (_, null) => -1,
-        ({ } x, { } y) => x.Line != y.Line ? x.Line.CompareTo(y.Line) : x.Column.CompareTo(y.Column),
-    };
 }

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using ParallelFlow.Cli.Commands;
+
+namespace ParallelFlow.Cli;
+
+/// <summary>The parallelflow command line: <c>run</c>, <c>validate</c> and <c>plan</c>.</summary>
+internal static class CliApplication
+{
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var root = new RootCommand("ParallelFlow runs a graph of tasks in parallel, as fast as their dependencies allow.")
+        {
+            RunCommand.Create(console),
+            ValidateCommand.Create(console),
+            PlanCommand.Create(console),
+        };
+
+        var parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                await console.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            }
+
+            await console.Error.WriteLineAsync("Run 'parallelflow --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.InvalidInput;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+            // Ctrl+C cancels the run through the action's token; the run then ends cancelled and reports it.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+        };
+        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+}

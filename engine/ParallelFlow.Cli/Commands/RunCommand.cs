@@ -1,0 +1,58 @@
+using System.CommandLine;
+using ParallelFlow.Cli.Output;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Reporting;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary><c>parallelflow run PLAN</c>: runs a plan with live progress and writes its report.</summary>
+internal static class RunCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var plan = CommonOptions.PlanArgument();
+        var config = CommonOptions.ConfigOption();
+        var workers = CommonOptions.WorkersOption();
+        var report = new Option<string?>("--report", "-r")
+        {
+            Description = "Write the run's report (JSON, in the output format of parallel task executors) to this file.",
+        };
+        var quiet = new Option<bool>("--quiet", "-q")
+        {
+            Description = "Print only the summary, not each event.",
+        };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { plan, config, workers, report, quiet };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var engine = new ParallelFlowEngine();
+            var path = parseResult.GetRequiredValue(plan);
+            var requested = parseResult.GetValue(workers);
+            var loaded = CommonOptions.LoadPlan(engine, path, parseResult.GetValue(config), requested, console);
+            if (loaded is null)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
+            var run = engine.Compile(loaded).Start(new RunOptions { Workers = requested, StreamEvents = true }, cancellationToken);
+            IRunView view = parseResult.GetValue(quiet) ? new QuietView() : console.IsInteractive ? new LiveView(console, loaded, run) : new PlainView(console);
+            await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
+            var result = await run.Completion.ConfigureAwait(false);
+
+            RunSummary.Print(result, console);
+            if (parseResult.GetValue(report) is { } reportPath)
+            {
+                RunReport.WriteFile(result, reportPath);
+                await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+            }
+
+            return result.Status switch
+            {
+                RunStatus.Succeeded => ExitCodes.Success,
+                RunStatus.Cancelled => ExitCodes.Cancelled,
+                _ => ExitCodes.TasksFailed,
+            };
+        });
+        return command;
+    }
+}

@@ -1,0 +1,185 @@
+using System.Text.Json;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Engine.Reporting;
+
+/// <summary>
+/// Writes a run's report as JSON in the output format of parallel task executors: <c>execution_summary</c>,
+/// <c>results</c> and <c>performance_metrics</c>, plus the lower bound and efficiency. Times are in seconds.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><c>speedup_factor</c> = total task time / wall time.</item>
+/// <item><c>parallel_executions</c> = the most tasks that ran at once; <c>workers_used</c> = the worker slots the run had.</item>
+/// <item><c>sync_points</c> = tasks that join two or more dependencies (there are no wave barriers).</item>
+/// <item><c>lower_bound</c> = max(critical path, total task time / workers) on measured durations;
+/// <c>efficiency</c> = lower_bound / wall time.</item>
+/// </list>
+/// </remarks>
+public static class RunReport
+{
+    /// <summary>Writes the report to a stream.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="stream">Where to write; left open.</param>
+    public static void Write(RunResult result, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        Write(result, writer);
+    }
+
+    /// <summary>Writes the report to a file, replacing it.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="path">The file.</param>
+    public static void WriteFile(RunResult result, string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        using var stream = File.Create(path);
+        Write(result, stream);
+    }
+
+    /// <summary>Writes the report as one JSON object.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="writer">Where to write.</param>
+    public static void Write(RunResult result, Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(writer);
+        var ran = result.Tasks.Where(t => t.Attempts > 0).ToList();
+        writer.WriteStartObject();
+        writer.WriteString("task_id", result.PlanId);
+        writer.WriteString("run_id", result.RunId);
+        writer.WriteString("mode", "dag");
+        writer.WriteString("status", result.Status.ToString().ToLowerInvariant());
+        writer.WriteString("started_at", result.StartedAt);
+
+        writer.WriteStartObject("execution_summary");
+        writer.WriteNumber("total_subtasks", result.Tasks.Count);
+        writer.WriteNumber("parallel_executions", result.PeakConcurrency);
+        writer.WriteNumber("execution_time", Round(result.Elapsed.TotalSeconds));
+        writer.WriteNumber("speedup_factor", Round(result.Speedup));
+        writer.WriteNumber("workers_used", result.Workers);
+        writer.WriteNumber("sync_points", result.Analysis.SyncPoints);
+        writer.WriteStartObject("status_counts");
+        foreach (var status in Enum.GetValues<TaskRunStatus>().Where(s => s.IsFinal()))
+        {
+            writer.WriteNumber(status.ToName(), result.Count(status));
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+
+        writer.WriteStartArray("results");
+        foreach (var task in result.Tasks)
+        {
+            WriteTask(task, writer);
+        }
+
+        writer.WriteEndArray();
+
+        writer.WriteStartObject("performance_metrics");
+        writer.WriteNumber("worker_utilization", Round(result.WorkerUtilization));
+        writer.WriteNumber("avg_task_time", Round(ran.Count == 0 ? 0 : ran.Average(t => t.Duration.TotalSeconds)));
+        writer.WriteNumber("critical_path_time", Round(result.ObservedCriticalPath.Seconds));
+        writer.WriteStartArray("critical_path");
+        foreach (var id in result.ObservedCriticalPath.Tasks)
+        {
+            writer.WriteStringValue(id);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteNumber("total_task_time", Round(result.TotalTaskTime.TotalSeconds));
+        writer.WriteEndObject();
+
+        writer.WriteNumber("lower_bound", Round(result.LowerBoundSeconds));
+        writer.WriteNumber("efficiency", Round(result.Efficiency));
+
+        var analysis = result.Analysis;
+        writer.WriteStartObject("plan_analysis");
+        writer.WriteNumber("waves", analysis.Waves.Count);
+        writer.WriteNumber("max_width", analysis.MaxWidth);
+        writer.WriteNumber("estimated_critical_path_time", Round(analysis.CriticalPathSeconds));
+        writer.WriteNumber("estimated_total_work", Round(analysis.TotalWorkSeconds));
+        writer.WriteNumber("estimated_lower_bound", Round(analysis.LowerBoundSeconds(result.Workers)));
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.Flush();
+    }
+
+    private static void WriteTask(TaskRunResult task, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", task.TaskId);
+        writer.WriteString("worker", task.WorkerType);
+        writer.WriteString("status", task.Status.ToName());
+        writer.WriteNumber("attempts", task.Attempts);
+        writer.WriteNumber("wave", task.Wave);
+        if (task.StartedAt is { } start)
+        {
+            writer.WriteString("start", start);
+        }
+
+        if (task.FinishedAt is { } end)
+        {
+            writer.WriteString("end", end);
+        }
+
+        writer.WriteNumber("duration", Round(task.Duration.TotalSeconds));
+        if (task.Result is { } output)
+        {
+            if (output.Text is not null)
+            {
+                writer.WriteString("output", output.Text);
+            }
+
+            if (output.Json is { } json)
+            {
+                writer.WritePropertyName(output.Text is null ? "output" : "output_json");
+                json.WriteTo(writer);
+            }
+
+            if (output.Artifacts.Count > 0)
+            {
+                writer.WriteStartArray("artifacts");
+                foreach (var artifact in output.Artifacts)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("name", artifact.Name);
+                    writer.WriteString("path", artifact.Path);
+                    if (artifact.MediaType is not null)
+                    {
+                        writer.WriteString("media_type", artifact.MediaType);
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            if (output.Usage != default)
+            {
+                writer.WriteStartObject("usage");
+                writer.WriteNumber("input_tokens", output.Usage.InputTokens);
+                writer.WriteNumber("output_tokens", output.Usage.OutputTokens);
+                writer.WriteNumber("cost", output.Usage.Cost);
+                writer.WriteEndObject();
+            }
+        }
+
+        if (task.Error is not null)
+        {
+            writer.WriteString("error", task.Error);
+            writer.WriteString("failure_kind", task.FailureKind.ToString().ToLowerInvariant());
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static double Round(double value) => Math.Round(value, 6);
+}
