@@ -1,0 +1,77 @@
+using System.Text;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Tests.Support;
+
+/// <summary>A random DAG for property tests: edges only go from lower to higher task numbers, so it is acyclic by
+/// construction; each edge is hard or soft, each task has one of three worker types and may be set to fail.</summary>
+public sealed record RandomDag(int Count, int[][] HardPredecessors, int[][] SoftPredecessors, int[] WorkerType, bool[] Fails, int Workers, int[] Limits, TaskPriority[] Priorities)
+{
+    public static readonly string[] WorkerTypes = ["alpha", "beta", "gamma"];
+
+    public static RandomDag Create(int count, int seed, int workers, double failureRate)
+    {
+        var random = new Random(seed);
+        var hard = new int[count][];
+        var soft = new int[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var predecessors = Enumerable.Range(0, i).Where(_ => random.NextDouble() < Math.Min(0.5, 3.0 / Math.Max(1, i))).ToList();
+            var isHard = predecessors.ToDictionary(p => p, _ => random.NextDouble() < 0.75);
+            hard[i] = [.. predecessors.Where(p => isHard[p])];
+            soft[i] = [.. predecessors.Where(p => !isHard[p])];
+        }
+
+        var type = Enumerable.Range(0, count).Select(_ => random.Next(WorkerTypes.Length)).ToArray();
+        var fails = Enumerable.Range(0, count).Select(_ => random.NextDouble() < failureRate).ToArray();
+        var limits = WorkerTypes.Select(_ => random.Next(1, 4)).ToArray();
+        var priorities = Enumerable.Range(0, count).Select(_ => (TaskPriority)random.Next(4)).ToArray();
+        return new RandomDag(count, hard, soft, type, fails, workers, limits, priorities);
+    }
+
+    public static string Id(int task) => $"t{task}";
+
+    /// <summary>Whether a task runs: every hard dependency must run and succeed.</summary>
+    public bool[] Runs()
+    {
+        var runs = new bool[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            runs[i] = HardPredecessors[i].All(p => runs[p] && !Fails[p]);
+        }
+
+        return runs;
+    }
+
+    public PlanDefinition ToPlan()
+    {
+        var builder = new PlanBuilder("random").WithWorkers(Workers);
+        for (var t = 0; t < WorkerTypes.Length; t++)
+        {
+            builder.WithLimit(WorkerTypes[t], Limits[t]);
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            var task = i;
+            builder.AddTask(Id(task), WorkerTypes[WorkerType[task]], b => b
+                .DependsOn([.. HardPredecessors[task].Select(Id)])
+                .After([.. SoftPredecessors[task].Select(Id)])
+                .Priority(Priorities[task])
+                .With(new { fail = Fails[task] }));
+        }
+
+        return builder.Build();
+    }
+
+    public override string ToString()
+    {
+        var text = new StringBuilder($"{Count} tasks, {Workers} workers, limits [{string.Join(",", Limits)}]: ");
+        for (var i = 0; i < Count; i++)
+        {
+            text.Append($"t{i}:{WorkerTypes[WorkerType[i]]}{(Fails[i] ? "!" : "")}<-[{string.Join(",", HardPredecessors[i])}|{string.Join(",", SoftPredecessors[i])}] ");
+        }
+
+        return text.ToString();
+    }
+}
