@@ -10,7 +10,9 @@ public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, Tim
     /// <summary>Applies this configuration over a plan's settings.</summary>
     /// <param name="plan">The plan.</param>
     /// <returns>The plan with this configuration's sections in place of its own.</returns>
-    public PlanDefinition ApplyTo(PlanDefinition plan) => new()
+    public PlanDefinition ApplyTo(PlanDefinition plan) => ApplyTo(plan, []);
+
+    internal PlanDefinition ApplyTo(PlanDefinition plan, IEnumerable<PlanError> configWarnings) => new()
     {
         Id = plan.Id,
         Description = plan.Description,
@@ -21,7 +23,7 @@ public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, Tim
         OnFailure = plan.OnFailure,
         Tasks = plan.Tasks,
         SourceFile = plan.SourceFile,
-        Warnings = plan.Warnings,
+        Warnings = [.. plan.Warnings, .. configWarnings],
         SourceMap = plan.SourceMap,
     };
 }

@@ -16,6 +16,11 @@ internal static class JsonPlanReader
 
     public static PlanNode Read(string text, string source)
     {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new PlanValidationException([PlanError.Syntax(source, new SourcePosition(1, 1), "the file is empty")]);
+        }
+
         var bytes = Encoding.UTF8.GetBytes(text);
         var lines = new LineMap(bytes);
         var reader = new Utf8JsonReader(bytes, Options);

@@ -174,8 +174,8 @@ internal sealed partial class PlanBinder
         }
         else if (id is not null && !TaskIdPattern().IsMatch(id))
         {
-            _errors.Add(_map.Error(PlanError.InvalidValueCode, path + ".id",
-                $"task id '{id}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", id));
+            _errors.Add(new PlanError(PlanError.InvalidValueCode,
+                $"task id '{id}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", _map.Source, idNode.Value.Position, id));
         }
 
         string? worker = null;

@@ -19,8 +19,8 @@ public static class PlanLoader
         if (configPath is not null)
         {
             var (config, configErrors) = PlanBinder.BindConfig(Read(ReadFile(configPath), PlanFormatOf(configPath), configPath), configPath);
-            allErrors.AddRange(configErrors);
-            plan = config.ApplyTo(plan);
+            allErrors.AddRange(configErrors.Where(e => !e.IsWarning));
+            plan = config.ApplyTo(plan, configErrors.Where(e => e.IsWarning));
         }
 
         return Finish(plan, allErrors, catalog);

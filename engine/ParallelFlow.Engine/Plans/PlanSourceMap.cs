@@ -15,15 +15,18 @@ internal sealed class PlanSourceMap(string? source)
     public SourcePosition? Find(string path)
     {
         // Fall back to the closest enclosing part that was recorded.
-        for (var current = path; current.Length > 0; current = Parent(current))
+        for (var current = path; ; current = Parent(current))
         {
             if (_positions.TryGetValue(current, out var position))
             {
                 return position;
             }
-        }
 
-        return null;
+            if (current.Length == 0)
+            {
+                return null;
+            }
+        }
     }
 
     public PlanError Error(string code, string path, string message, string? taskId = null, bool warning = false) =>
