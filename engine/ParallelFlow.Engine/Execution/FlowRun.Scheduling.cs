@@ -47,6 +47,13 @@ public sealed partial class FlowRun
 
     private void Handle(int message)
     {
+        // A stop may be requested on another thread before its message arrives; tasks it cancelled can reach the
+        // scheduler first, and their dependents must end cancelled, not skipped.
+        if (_stopRequested)
+        {
+            Stop();
+        }
+
         switch (message)
         {
             case StartMessage:

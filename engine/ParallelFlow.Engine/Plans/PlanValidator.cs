@@ -35,10 +35,11 @@ internal static class PlanValidator
         var graph = new PlanGraph(plan.Tasks);
         foreach (var cycle in graph.FindCycles())
         {
-            var names = cycle.Select(t => plan.Tasks[t].Id).ToList();
-            var path = string.Join(" → ", names.Append(names[0]));
+            // The walk follows execution order; show it as "waits for", the way depends_on reads.
+            var waitsFor = cycle.Take(1).Concat(cycle.Skip(1).Reverse()).Select(t => plan.Tasks[t].Id).ToList();
+            var path = string.Join(" → ", waitsFor.Append(waitsFor[0]));
             errors.Add(map.Error(PlanError.CycleCode, $"tasks[{cycle[0]}]",
-                $"dependency cycle: {path} ({names.Count} task{(names.Count == 1 ? "" : "s")} on the cycle: {string.Join(", ", names)})", names[0]));
+                $"dependency cycle: {path}, each waiting for the next ({waitsFor.Count} task{(waitsFor.Count == 1 ? "" : "s")} on the cycle: {string.Join(", ", waitsFor)})", waitsFor[0]));
         }
 
         if (catalog is not null)

@@ -117,8 +117,8 @@ public sealed class PlanLoaderTests
 
         Assert.Equal(
             [
-                "plan.json(2,3): error PF0007: dependency cycle: a → b → c → a (3 tasks on the cycle: a, b, c)",
-                "plan.json(6,3): error PF0007: dependency cycle: self → self (1 task on the cycle: self)",
+                "plan.json(2,3): error PF0007: dependency cycle: a → c → b → a, each waiting for the next (3 tasks on the cycle: a, c, b)",
+                "plan.json(6,3): error PF0007: dependency cycle: self → self, each waiting for the next (1 task on the cycle: self)",
             ],
             errors.Select(e => e.ToString()));
     }

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ParallelFlow.Cli.Tests;
+
+/// <summary>Runs the built parallelflow executable as a separate process, from the repository root, the way a user
+/// runs it, with its output piped (so it prints plain lines).</summary>
+public sealed class CliProcess : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private readonly Process _process;
+    private readonly StringBuilder _out = new();
+    private readonly StringBuilder _error = new();
+    private readonly TaskCompletionSource<string> _awaitedLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _awaited;
+
+    private CliProcess(string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "parallelflow.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = new Process { StartInfo = start };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (_out)
+            {
+                _out.AppendLine(e.Data);
+            }
+
+            if (_awaited is not null && e.Data.Contains(_awaited, StringComparison.Ordinal))
+            {
+                _awaitedLine.TrySetResult(e.Data);
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_error)
+                {
+                    _error.AppendLine(e.Data);
+                }
+            }
+        };
+    }
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public string Out
+    {
+        get
+        {
+            lock (_out)
+            {
+                return _out.ToString();
+            }
+        }
+    }
+
+    public string Error
+    {
+        get
+        {
+            lock (_error)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
+    public static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
+    {
+        using var process = Start(args);
+        var exitCode = await process.WaitForExitAsync();
+        return (exitCode, process.Out, process.Error);
+    }
+
+    public static CliProcess Start(string[] args, string? waitForLine = null)
+    {
+        var process = new CliProcess(args) { _awaited = waitForLine };
+        process._process.Start();
+        process._process.BeginOutputReadLine();
+        process._process.BeginErrorReadLine();
+        return process;
+    }
+
+    public Task<string> LineAsync() => _awaitedLine.Task.WaitAsync(Limit);
+
+    public void SendInterrupt()
+    {
+        using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        await _process.WaitForExitAsync(timeout.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "ParallelFlow.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("ParallelFlow.sln not found above " + AppContext.BaseDirectory);
+    }
+}

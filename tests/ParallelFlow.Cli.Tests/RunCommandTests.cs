@@ -1,0 +1,75 @@
+using System.Text.Json;
+
+namespace ParallelFlow.Cli.Tests;
+
+public sealed class RunCommandTests
+{
+    [Fact]
+    public async Task Run_TheReleaseCheckExample_Succeeds_AndWritesTheReport()
+    {
+        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--report", report);
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Contains("finished  research-api succeeded", output, StringComparison.Ordinal);
+        Assert.Contains("retrying  build-windows attempt 2", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        var root = json.RootElement;
+        Assert.Equal(("release-check", "succeeded"), (root.GetProperty("task_id").GetString(), root.GetProperty("status").GetString()));
+        Assert.Equal(8, root.GetProperty("execution_summary").GetProperty("total_subtasks").GetInt32());
+        Assert.Equal(4, root.GetProperty("execution_summary").GetProperty("workers_used").GetInt32());
+        var results = root.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("id").GetString()!);
+        Assert.All(results.Values, r => Assert.Equal("succeeded", r.GetProperty("status").GetString()));
+        Assert.Equal(2, results["build-windows"].GetProperty("attempts").GetInt32());
+        Assert.StartsWith("Release notes\n- API: Schema from: 3 endpoints changed", results["release-notes"].GetProperty("output").GetString(), StringComparison.Ordinal);
+        Assert.InRange(root.GetProperty("execution_summary").GetProperty("speedup_factor").GetDouble(), 1.2, 4);
+    }
+
+    [Fact]
+    public async Task Run_APlanWithFailures_ExitsOne_AndFinishesTheIndependentBranch()
+    {
+        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+
+        var (exitCode, output, _) = await CliProcess.RunAsync("run", "examples/partial-failure.json", "--report", report, "--quiet");
+
+        Assert.Equal(1, exitCode);
+        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        var status = json.RootElement.GetProperty("results").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("status").GetString());
+        Assert.Equal("failed", status["broken"]);
+        Assert.Equal("timed_out", status["slow"]);
+        Assert.Equal("skipped", status["after-broken"]);
+        Assert.Equal("skipped", status["after-slow"]);
+        Assert.Equal("succeeded", status["healthy"]);
+        Assert.Equal("succeeded", status["summary"]);
+        Assert.Contains("failed: 3 succeeded, 1 failed, 1 timed_out, 2 skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_AYamlPlanWithAConfigFile_Succeeds()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/data-pipeline.yaml", "--config", "examples/config.json", "--quiet");
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Contains("7 succeeded", output, StringComparison.Ordinal);
+        Assert.Contains("on 5 workers", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Interrupting_ARun_CancelsItsTasks_AndExits130()
+    {
+        using var process = CliProcess.Start(["run", "long-running.json".InFixtures()], waitForLine: "started   long-2");
+
+        await process.LineAsync();
+        process.SendInterrupt();
+        var exitCode = await process.WaitForExitAsync();
+
+        Assert.Equal(130, exitCode);
+        Assert.Contains("long-1  cancelled", process.Out, StringComparison.Ordinal);
+        Assert.Contains("long-2  cancelled", process.Out, StringComparison.Ordinal);
+        Assert.Contains("never   cancelled", process.Out, StringComparison.Ordinal);
+        Assert.Contains("quick   succeeded", process.Out, StringComparison.Ordinal);
+        Assert.Contains("cancelled: 1 succeeded, 3 cancelled", process.Out, StringComparison.Ordinal);
+    }
+}
