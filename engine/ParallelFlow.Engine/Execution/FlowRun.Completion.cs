@@ -5,26 +5,10 @@ public sealed partial class FlowRun
 {
     private RunResult BuildResult(long endTimestamp)
     {
-        var tasks = new TaskRunResult[_count];
         var allSucceeded = true;
-        for (var i = 0; i < _count; i++)
+        for (var i = 0; i < _count && allSucceeded; i++)
         {
-            var ran = _startTimestamps[i] != 0 && _endTimestamps[i] != 0;
-            allSucceeded &= _status[i].IsSuccess();
-            tasks[i] = new TaskRunResult
-            {
-                TaskId = _plan.Tasks[i].Id,
-                WorkerType = _plan.Tasks[i].Worker,
-                Status = _status[i],
-                FailureKind = _failureKinds[i],
-                Attempts = _attempts[i],
-                StartedAt = ran ? At(_startTimestamps[i]) : null,
-                FinishedAt = ran ? At(_endTimestamps[i]) : null,
-                Duration = Duration(i),
-                Result = _results[i],
-                Error = _errors[i],
-                Wave = _plan.Wave[i],
-            };
+            allSucceeded = _status[i].IsSuccess();
         }
 
         var status = _failedFast ? RunStatus.Failed
@@ -36,13 +20,32 @@ public sealed partial class FlowRun
             RunId = RunId,
             PlanId = _plan.Definition.Id,
             Status = status,
-            Tasks = tasks,
+            Tasks = new LazyTaskResults(_count, TaskResultOf),
             StartedAt = _runStartedAt,
             Elapsed = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, endTimestamp),
             Workers = _workers,
             PeakConcurrency = _peakRunning,
             Analysis = _plan.Analysis,
-            ObservedCriticalPath = ObservedCriticalPath(),
+            ObservedCriticalPathSource = ObservedCriticalPath,
+        };
+    }
+
+    private TaskRunResult TaskResultOf(int task)
+    {
+        var ran = _startTimestamps[task] != 0 && _endTimestamps[task] != 0;
+        return new TaskRunResult
+        {
+            TaskId = _plan.Tasks[task].Id,
+            WorkerType = _plan.Tasks[task].Worker,
+            Status = _status[task],
+            FailureKind = _failureKinds[task],
+            Attempts = _attempts[task],
+            StartedAt = ran ? At(_startTimestamps[task]) : null,
+            FinishedAt = ran ? At(_endTimestamps[task]) : null,
+            Duration = Duration(task),
+            Result = _results[task],
+            Error = _errors[task],
+            Wave = _plan.Wave[task],
         };
     }
 

@@ -10,7 +10,24 @@ namespace ParallelFlow.Engine.Execution;
 /// outcome is written to the task's slot in the run's arrays before the task is handed back to the scheduler.</summary>
 public sealed partial class FlowRun
 {
-    private async Task<int> ExecuteAsync(int task)
+    private async Task ExecuteAsync(int task)
+    {
+        await RunTaskAsync(task).ConfigureAwait(false);
+        bool cancel;
+        lock (_gate)
+        {
+            Step(task);
+            cancel = _cancelAfterStep;
+            _cancelAfterStep = false;
+        }
+
+        if (cancel)
+        {
+            CancelWorkers();
+        }
+    }
+
+    private async ValueTask RunTaskAsync(int task)
     {
         _startTimestamps[task] = _context.TimeProvider.GetTimestamp();
         if (_cancellation.IsCancellationRequested)
@@ -19,7 +36,7 @@ public sealed partial class FlowRun
             _failureKinds[task] = FailureKind.Cancelled;
             _errors[task] = "cancelled before it started";
             _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
-            return task;
+            return;
         }
 
         using var activity = EngineMetrics.StartTaskActivity(_plan.Tasks[task], RunId);
@@ -48,7 +65,6 @@ public sealed partial class FlowRun
         }
 
         _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
-        return task;
     }
 
     private async ValueTask<TaskResult> InvokeWithPolicyAsync(int task, TaskPolicy policy)

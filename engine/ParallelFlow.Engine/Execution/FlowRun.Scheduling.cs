@@ -22,8 +22,14 @@ public sealed partial class FlowRun
     private int _releasedSlot;
     private bool _failedFast;
     private bool _done;
+    private bool _cancelAfterStep;
 
-    private void OnMessage(int message)
+    private const int StartMessage = -1;
+    private const int StopMessage = -2;
+
+    /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready tasks to workers, and finish
+    /// the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
+    private void Step(int message)
     {
         if (_done)
         {
@@ -32,58 +38,52 @@ public sealed partial class FlowRun
 
         try
         {
-            Handle(message);
+            // A stop may be requested on another thread while a task it cancelled is already finishing here; the
+            // task's dependents must end cancelled, not skipped.
+            if (_stopRequested)
+            {
+                Stop();
+            }
+
+            switch (message)
+            {
+                case StartMessage:
+                    for (var task = 0; task < _count; task++)
+                    {
+                        if (_remaining[task] == 0)
+                        {
+                            Enqueue(task);
+                        }
+                    }
+
+                    break;
+                case StopMessage:
+                    Stop();
+                    break;
+                default:
+                    OnTaskFinished(message);
+                    break;
+            }
+
+            Dispatch();
+            if (_releasedSlot > 0 && _freeSlots.TryPeek(out var free) && free == _releasedSlot)
+            {
+                Emit(RunEventKind.WorkerIdle, worker: _releasedSlot);
+            }
+
+            _releasedSlot = 0;
+            if (_finished == _count || (_stopping && _running == 0))
+            {
+                Finish();
+            }
         }
-#pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging with a dead block.
+#pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             _done = true;
-            _cancellation.Cancel();
             _events?.Writer.TryComplete(ex);
             _completion.TrySetException(ex);
-        }
-    }
-
-    private void Handle(int message)
-    {
-        // A stop may be requested on another thread before its message arrives; tasks it cancelled can reach the
-        // scheduler first, and their dependents must end cancelled, not skipped.
-        if (_stopRequested)
-        {
-            Stop();
-        }
-
-        switch (message)
-        {
-            case StartMessage:
-                for (var task = 0; task < _count; task++)
-                {
-                    if (_remaining[task] == 0)
-                    {
-                        Enqueue(task);
-                    }
-                }
-
-                break;
-            case StopMessage:
-                Stop();
-                break;
-            default:
-                OnTaskFinished(message);
-                break;
-        }
-
-        Dispatch();
-        if (_releasedSlot > 0 && _freeSlots.TryPeek(out var free) && free == _releasedSlot)
-        {
-            Emit(RunEventKind.WorkerIdle, worker: _releasedSlot);
-        }
-
-        _releasedSlot = 0;
-        if (_finished == _count || (_stopping && _running == 0))
-        {
-            Finish();
         }
     }
 
@@ -104,7 +104,8 @@ public sealed partial class FlowRun
         if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast && !_stopping)
         {
             _failedFast = true;
-            RequestStop();
+            _stopRequested = true;
+            _cancelAfterStep = true;
             Stop();
         }
 
@@ -226,7 +227,6 @@ public sealed partial class FlowRun
             }
         }
 
-        _scheduler.Complete();
         foreach (var block in _execution)
         {
             block.Complete();
@@ -237,7 +237,6 @@ public sealed partial class FlowRun
         Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
         _events?.Writer.TryComplete();
         _callerRegistration.Dispose();
-        _cancellation.Dispose();
         _completion.TrySetResult(result);
     }
 

@@ -14,7 +14,7 @@ public sealed class RunResult
     /// <summary>How the run ended.</summary>
     public required RunStatus Status { get; init; }
 
-    /// <summary>Every task's outcome, in plan order.</summary>
+    /// <summary>Every task's outcome, in plan order. Made on first access.</summary>
     public required IReadOnlyList<TaskRunResult> Tasks { get; init; }
 
     /// <summary>When the run started.</summary>
@@ -32,8 +32,16 @@ public sealed class RunResult
     /// <summary>The plan's shape and estimates.</summary>
     public required PlanAnalysis Analysis { get; init; }
 
+    private Lazy<(IReadOnlyList<string> Tasks, double Seconds)>? _observedCriticalPath;
+
     /// <summary>The longest chain of dependent tasks by measured duration, with its length in seconds.</summary>
-    public required (IReadOnlyList<string> Tasks, double Seconds) ObservedCriticalPath { get; init; }
+    /// <remarks>Computed on first access.</remarks>
+    public (IReadOnlyList<string> Tasks, double Seconds) ObservedCriticalPath => _observedCriticalPath?.Value ?? ([], 0);
+
+    internal Func<(IReadOnlyList<string> Tasks, double Seconds)> ObservedCriticalPathSource
+    {
+        init => _observedCriticalPath = new(value, LazyThreadSafetyMode.PublicationOnly);
+    }
 
     /// <summary>The sum of the tasks' measured durations.</summary>
     public TimeSpan TotalTaskTime => TimeSpan.FromTicks(Tasks.Sum(t => t.Duration.Ticks));

@@ -1,0 +1,97 @@
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Benchmarks;
+
+/// <summary>A benchmark graph: predecessor lists by task number (edges go from lower to higher numbers), turned into
+/// a plan for the engine and into plain arrays for the baselines, so every contender runs the same graph.</summary>
+public sealed class Graph
+{
+    private Graph(string name, int[][] predecessors)
+    {
+        Name = name;
+        Predecessors = predecessors;
+        Successors = BuildSuccessors(predecessors);
+        Levels = ComputeLevels();
+    }
+
+    public string Name { get; }
+
+    public int Count => Predecessors.Length;
+
+    public int[][] Predecessors { get; }
+
+    public int[][] Successors { get; }
+
+    public int[][] Levels { get; }
+
+    public static Graph Create(string shape, int count) => shape switch
+    {
+        "chain" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? Array.Empty<int>() : [i - 1])]),
+        "fork-join" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? [] : i == count - 1 ? [.. Enumerable.Range(1, count - 2)] : new[] { 0 })]),
+        "layered-random" => LayeredRandom(count, width: 100, seed: 42),
+        _ => throw new ArgumentException($"Unknown shape '{shape}'.", nameof(shape)),
+    };
+
+    public PlanDefinition ToPlan(string worker, int workers)
+    {
+        var builder = new PlanBuilder(Name).WithWorkers(workers);
+        for (var i = 0; i < Count; i++)
+        {
+            var predecessors = Predecessors[i].Select(Id).ToArray();
+            builder.AddTask(Id(i), worker, t => t.DependsOn(predecessors));
+        }
+
+        return builder.Build();
+    }
+
+    private static string Id(int task) => "t" + task.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static Graph LayeredRandom(int count, int width, int seed)
+    {
+        // Layers of `width` tasks; each task depends on 1–3 random tasks of the layer before.
+        var random = new Random(seed);
+        var predecessors = new int[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var layerStart = i / width * width;
+            if (layerStart == 0)
+            {
+                predecessors[i] = [];
+                continue;
+            }
+
+            var previousStart = layerStart - width;
+            predecessors[i] = [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ => previousStart + random.Next(width)).Distinct()];
+        }
+
+        return new Graph("layered-random", predecessors);
+    }
+
+    private static int[][] BuildSuccessors(int[][] predecessors)
+    {
+        var lists = predecessors.Select(_ => new List<int>()).ToArray();
+        for (var i = 0; i < predecessors.Length; i++)
+        {
+            foreach (var p in predecessors[i])
+            {
+                lists[p].Add(i);
+            }
+        }
+
+        return [.. lists.Select(l => l.ToArray())];
+    }
+
+    private int[][] ComputeLevels()
+    {
+        var level = new int[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            foreach (var p in Predecessors[i])
+            {
+                level[i] = Math.Max(level[i], level[p] + 1);
+            }
+        }
+
+        return [.. Enumerable.Range(0, Count).GroupBy(i => level[i]).OrderBy(g => g.Key).Select(g => g.ToArray())];
+    }
+}

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(ParallelFlow.Benchmarks.Graph).Assembly).Run(args);
