@@ -3,9 +3,12 @@ using ParallelFlow.Engine.Diagnostics;
 
 namespace ParallelFlow.Engine.Execution;
 
-/// <summary>The scheduler: runs on the single-threaded scheduler block and owns the state below.</summary>
+/// <summary>The scheduling step: runs under the run's gate, one task at a time, and owns the state below.</summary>
 public sealed partial class FlowRun
 {
+    private const int StartMessage = -1;
+    private const int StopMessage = -2;
+
     private readonly int[] _remaining;
     private readonly PriorityQueue<int, int>[] _ready;
     private readonly int[] _groupRunning;
@@ -24,11 +27,8 @@ public sealed partial class FlowRun
     private bool _done;
     private bool _cancelAfterStep;
 
-    private const int StartMessage = -1;
-    private const int StopMessage = -2;
-
-    /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready tasks to workers, and finish
-    /// the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
+    /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready
+    /// tasks to workers, and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
     private void Step(int message)
     {
         if (_done)

@@ -26,7 +26,8 @@ public sealed partial class FlowRun
     private readonly int _count;
     private readonly int _workers;
     private readonly CancellationTokenSource _cancellation;
-    private readonly CancellationTokenRegistration _callerRegistration;
+    private readonly CancellationToken _callerToken;
+    private CancellationTokenRegistration _callerRegistration;
     private readonly TaskCompletionSource<RunResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<RunEvent>? _events;
 
@@ -90,7 +91,7 @@ public sealed partial class FlowRun
             });
         }
 
-        _callerRegistration = cancellationToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(), this);
+        _callerToken = cancellationToken;
     }
 
     /// <summary>The run's id.</summary>
@@ -163,8 +164,12 @@ public sealed partial class FlowRun
     {
         _runStartTimestamp = _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
+
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
         Emit(RunEventKind.RunStarted, message: $"{_count} tasks, {_workers} workers");
+
+        // Registered only now, so that a token cancelled already stops a run whose clock has started.
+        _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(), this);
         lock (_gate)
         {
             Step(StartMessage);
