@@ -13,16 +13,35 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
     private readonly Queue<string> _notes = new();
     private int _finished;
 
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(250);
+
     public async Task ShowAsync(IAsyncEnumerable<RunEvent> events)
     {
         var ansi = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(console.Out) });
-        var now = DateTimeOffset.UtcNow;
-        await ansi.Live(Render(now)).AutoClear(false).StartAsync(async context =>
+        await ansi.Live(Render(DateTimeOffset.UtcNow)).AutoClear(false).StartAsync(async context =>
         {
-            await foreach (var e in events.ConfigureAwait(false))
+            // Redraw on every event, and between events too, so the running times of long tasks keep moving.
+            var enumerator = events.GetAsyncEnumerator();
+            await using (enumerator.ConfigureAwait(false))
             {
-                Apply(e);
-                context.UpdateTarget(Render(e.Time));
+                var next = enumerator.MoveNextAsync().AsTask();
+                while (true)
+                {
+                    if (await Task.WhenAny(next, Task.Delay(RefreshInterval)).ConfigureAwait(false) != next)
+                    {
+                        context.UpdateTarget(Render(DateTimeOffset.UtcNow));
+                        continue;
+                    }
+
+                    if (!await next.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    Apply(enumerator.Current);
+                    context.UpdateTarget(Render(DateTimeOffset.UtcNow));
+                    next = enumerator.MoveNextAsync().AsTask();
+                }
             }
         }).ConfigureAwait(false);
     }
@@ -59,7 +78,7 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
         }
     }
 
-    private Table Render(DateTimeOffset now)
+    private Rows Render(DateTimeOffset now)
     {
         var status = run.GetStatus();
         var table = new Table().Border(TableBorder.Rounded)
@@ -78,13 +97,13 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
             }
         }
 
-        var caption = $"pending {status.Pending} · running {status.Running} · [green]succeeded {status.Succeeded}[/] · " +
-            $"[red]failed {status.Failed}[/] · skipped {status.Skipped} · cancelled {status.Cancelled}";
-        if (_notes.Count > 0)
+        var lines = new List<Spectre.Console.Rendering.IRenderable>
         {
-            caption += Environment.NewLine + string.Join(Environment.NewLine, _notes);
-        }
-
-        return table.Caption(caption);
+            table,
+            new Markup($"pending {status.Pending} · running {status.Running} · [green]succeeded {status.Succeeded}[/] · " +
+                $"[red]failed {status.Failed}[/] · skipped {status.Skipped} · cancelled {status.Cancelled}"),
+        };
+        lines.AddRange(_notes.Select(note => new Markup(note)));
+        return new Rows(lines);
     }
 }
