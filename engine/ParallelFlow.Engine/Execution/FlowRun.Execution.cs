@@ -12,18 +12,22 @@ public sealed partial class FlowRun
 {
     private async Task ExecuteAsync(int task)
     {
-        await RunTaskAsync(task).ConfigureAwait(false);
-        bool cancel;
-        lock (_gate)
+        var group = _plan.Group[task];
+        while (task >= 0)
         {
-            Step(task);
-            cancel = _cancelAfterStep;
-            _cancelAfterStep = false;
-        }
+            await RunTaskAsync(task).ConfigureAwait(false);
+            bool cancel;
+            lock (_gate)
+            {
+                task = Step(task, group);
+                cancel = _cancelAfterStep;
+                _cancelAfterStep = false;
+            }
 
-        if (cancel)
-        {
-            CancelWorkers();
+            if (cancel)
+            {
+                CancelWorkers();
+            }
         }
     }
 

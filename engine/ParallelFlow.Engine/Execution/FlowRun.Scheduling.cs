@@ -26,15 +26,21 @@ public sealed partial class FlowRun
     private bool _failedFast;
     private bool _done;
     private bool _cancelAfterStep;
+    private int _inlineGroup = -1;
+    private int _inlineTask = -1;
 
     /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready
     /// tasks to workers, and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
-    private void Step(int message)
+    /// <returns>A task the caller (a finishing task of <paramref name="callerGroup"/>) should run next itself, or −1.</returns>
+    private int Step(int message, int callerGroup = -1)
     {
         if (_done)
         {
-            return;
+            return -1;
         }
+
+        _inlineGroup = callerGroup;
+        _inlineTask = -1;
 
         try
         {
@@ -76,6 +82,8 @@ public sealed partial class FlowRun
             {
                 Finish();
             }
+
+            return _inlineTask;
         }
 #pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging.
         catch (Exception ex)
@@ -84,6 +92,7 @@ public sealed partial class FlowRun
             _done = true;
             _events?.Writer.TryComplete(ex);
             _completion.TrySetException(ex);
+            return -1;
         }
     }
 
@@ -182,6 +191,15 @@ public sealed partial class FlowRun
             _status[task] = TaskRunStatus.Running;
             var slot = TakeSlot(task);
             Emit(RunEventKind.WorkerBusy, task, slot);
+
+            // The finishing task keeps one ready task of its own type and runs it itself: posting it would start a
+            // second processing task on another core for every step of a chain. The count above still holds it.
+            if (best == _inlineGroup && _inlineTask < 0)
+            {
+                _inlineTask = task;
+                continue;
+            }
+
             if (!_execution[best].Post(task))
             {
                 // Not expected (see the capacity note in the constructor); queue it rather than lose it.
