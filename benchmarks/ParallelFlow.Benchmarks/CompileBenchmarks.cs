@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Benchmarks;
 
@@ -25,9 +24,7 @@ public class CompileBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var catalog = WorkerCatalog.CreateDefault();
-        catalog.AddWorker(NoWorkWorker.Name, new NoWorkWorker());
-        _engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        _engine = NoWorkWorker.Engine();
         _plan = Graph.Create(Shape, Tasks).ToPlan(NoWorkWorker.Name, Environment.ProcessorCount);
     }
 

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ParallelFlow.Benchmarks.Baselines;
-using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Benchmarks;
 
@@ -29,9 +27,7 @@ public class EngineOverheadBenchmarks
     public void Setup()
     {
         _graph = Graph.Create(Shape, Tasks);
-        var catalog = WorkerCatalog.CreateDefault();
-        catalog.AddWorker(NoWorkWorker.Name, new NoWorkWorker());
-        _compiled = new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).Compile(_graph.ToPlan(NoWorkWorker.Name, Workers));
+        _compiled = NoWorkWorker.Compile(_graph, Workers);
     }
 
     [Benchmark(Baseline = true, Description = "hand-written event-driven")]

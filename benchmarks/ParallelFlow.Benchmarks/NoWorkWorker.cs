@@ -1,3 +1,6 @@
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Benchmarks;
@@ -9,4 +12,15 @@ public sealed class NoWorkWorker : ParallelFlowWorker
 
     public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken) =>
         ValueTask.FromResult(TaskResult.Empty);
+
+    /// <summary>An engine whose catalog holds this worker.</summary>
+    public static ParallelFlowEngine Engine()
+    {
+        var catalog = WorkerCatalog.CreateDefault();
+        catalog.AddWorker(Name, new NoWorkWorker());
+        return new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+    }
+
+    /// <summary>A graph of no-work tasks, compiled for the given worker count.</summary>
+    public static CompiledPlan Compile(Graph graph, int workers) => Engine().Compile(graph.ToPlan(Name, workers));
 }

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ParallelFlow.Benchmarks.Baselines;
-using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Benchmarks;
 
@@ -18,9 +16,7 @@ public class SmallPlanBenchmarks
     public void Setup()
     {
         _graph = Graph.Create("layered-random", 10);
-        var catalog = WorkerCatalog.CreateDefault();
-        catalog.AddWorker(NoWorkWorker.Name, new NoWorkWorker());
-        _compiled = new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).Compile(_graph.ToPlan(NoWorkWorker.Name, Environment.ProcessorCount));
+        _compiled = NoWorkWorker.Compile(_graph, Environment.ProcessorCount);
     }
 
     [Benchmark(Baseline = true, Description = "hand-written event-driven")]

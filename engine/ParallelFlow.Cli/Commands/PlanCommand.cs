@@ -9,22 +9,19 @@ internal static class PlanCommand
 {
     public static Command Create(CliConsole console)
     {
-        var plan = CommonOptions.PlanArgument();
-        var config = CommonOptions.ConfigOption();
-        var workers = CommonOptions.WorkersOption();
+        var input = new PlanInput(takesWorkers: true);
         var format = new Option<string>("--format", "-f")
         {
             Description = "Output format.",
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong([.. PlanRenderer.Formats]);
-        var command = new Command("plan", "Shows a plan's waves, critical path and lower bound, or its graph as Mermaid or DOT.") { plan, config, workers, format };
+        var command = new Command("plan", "Shows a plan's waves, critical path and lower bound, or its graph as Mermaid or DOT.") { format };
+        input.AddTo(command);
         command.SetAction(parseResult =>
         {
-            var engine = new ParallelFlowEngine();
-            var path = parseResult.GetRequiredValue(plan);
-            var requested = parseResult.GetValue(workers);
-            var loaded = CommonOptions.LoadPlan(engine, path, parseResult.GetValue(config), requested, console);
+            var requested = input.WorkersOf(parseResult);
+            var loaded = input.Load(parseResult, new ParallelFlowEngine(), console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

@@ -11,9 +11,7 @@ internal static class RunCommand
 {
     public static Command Create(CliConsole console)
     {
-        var plan = CommonOptions.PlanArgument();
-        var config = CommonOptions.ConfigOption();
-        var workers = CommonOptions.WorkersOption();
+        var input = new PlanInput(takesWorkers: true);
         var report = new Option<string?>("--report", "-r")
         {
             Description = "Write the run's report (JSON, in the output format of parallel task executors) to this file.",
@@ -22,13 +20,13 @@ internal static class RunCommand
         {
             Description = "Print only the summary, not each event.",
         };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { plan, config, workers, report, quiet };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet };
+        input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var engine = new ParallelFlowEngine();
-            var path = parseResult.GetRequiredValue(plan);
-            var requested = parseResult.GetValue(workers);
-            var loaded = CommonOptions.LoadPlan(engine, path, parseResult.GetValue(config), requested, console);
+            var requested = input.WorkersOf(parseResult);
+            var loaded = input.Load(parseResult, engine, console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

@@ -8,21 +8,19 @@ internal static class ValidateCommand
 {
     public static Command Create(CliConsole console)
     {
-        var plan = CommonOptions.PlanArgument();
-        var config = CommonOptions.ConfigOption();
-        var command = new Command("validate", "Checks a plan and reports every problem at once, without running it.") { plan, config };
+        var input = new PlanInput(takesWorkers: false);
+        var command = new Command("validate", "Checks a plan and reports every problem at once, without running it.");
+        input.AddTo(command);
         command.SetAction(parseResult =>
         {
-            var engine = new ParallelFlowEngine();
-            var path = parseResult.GetRequiredValue(plan);
-            var loaded = CommonOptions.LoadPlan(engine, path, parseResult.GetValue(config), null, console);
+            var loaded = input.Load(parseResult, new ParallelFlowEngine(), console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;
             }
 
             var analysis = ParallelFlowEngine.Analyze(loaded);
-            console.Out.WriteLine($"{path}: valid — {analysis.TaskCount} tasks, {analysis.EdgeCount} dependencies, {analysis.Waves.Count} waves");
+            console.Out.WriteLine($"{input.PathOf(parseResult)}: valid — {analysis.TaskCount} tasks, {analysis.EdgeCount} dependencies, {analysis.Waves.Count} waves");
             return ExitCodes.Success;
         });
         return command;

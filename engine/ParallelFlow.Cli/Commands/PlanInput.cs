@@ -1,0 +1,93 @@
+using System.CommandLine;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary>The plan a command works on: the plan argument, <c>--config</c> and, for commands that take it,
+/// <c>--workers</c>; and loading the plan with them, printing every problem to stderr.</summary>
+internal sealed class PlanInput
+{
+    private readonly Argument<string> _plan = new("plan") { Description = "The plan file (.json, .yaml or .yml)." };
+
+    private readonly Option<string?> _config = new("--config")
+    {
+        Description = "A config.json (parallelism, timeouts, retry) whose sections replace the plan's own.",
+    };
+
+    private readonly Option<int?>? _workers;
+
+    public PlanInput(bool takesWorkers)
+    {
+        if (!takesWorkers)
+        {
+            return;
+        }
+
+        _workers = new Option<int?>("--workers", "-w")
+        {
+            Description = "How many tasks may run at once (default: the plan's parallelism, else the processor count).",
+        };
+        _workers.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1)
+            {
+                result.AddError("--workers must be at least 1.");
+            }
+        });
+    }
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(_plan);
+        command.Options.Add(_config);
+        if (_workers is not null)
+        {
+            command.Options.Add(_workers);
+        }
+    }
+
+    public string PathOf(ParseResult parseResult) => parseResult.GetRequiredValue(_plan);
+
+    public int? WorkersOf(ParseResult parseResult) => _workers is null ? null : parseResult.GetValue(_workers);
+
+    /// <summary>Loads and validates the plan. Returns null, having printed every problem, when it is invalid.</summary>
+    public PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console)
+    {
+        var path = PathOf(parseResult);
+        try
+        {
+            var plan = engine.LoadPlan(path, parseResult.GetValue(_config));
+            foreach (var warning in plan.Warnings)
+            {
+                console.Error.WriteLine(warning);
+            }
+
+            if (WorkersOf(parseResult) is { } requested && OutsideParallelism(plan.Parallelism, requested) is { } message)
+            {
+                console.Error.WriteLine($"{path}: error PF0009: {message}");
+                return null;
+            }
+
+            return plan;
+        }
+        catch (PlanValidationException ex)
+        {
+            foreach (var error in ex.Errors)
+            {
+                console.Error.WriteLine(error);
+            }
+
+            var count = ex.Errors.Count(e => !e.IsWarning);
+            console.Error.WriteLine($"{path}: {count} error{(count == 1 ? "" : "s")}; nothing was run.");
+            return null;
+        }
+    }
+
+    private static string? OutsideParallelism(ParallelismSettings parallelism, int workers) => parallelism switch
+    {
+        { MinWorkers: { } min } when workers < min => $"--workers {workers} is below the plan's parallelism.min_workers ({min})",
+        { MaxWorkers: { } max } when workers > max => $"--workers {workers} is above the plan's parallelism.max_workers ({max})",
+        _ => null,
+    };
+}
