@@ -33,7 +33,18 @@ internal static class CliApplication
             Error = console.Error,
             // Ctrl+C cancels the run through the action's token; the run then ends cancelled and reports it.
             ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+            EnableDefaultExceptionHandler = false,
         };
-        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The command's last line of defence: one readable line, never a stack trace.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await console.Error.WriteLineAsync($"error: {ex.Message} ({ex.GetType().Name}); this is a ParallelFlow bug, please report it.").ConfigureAwait(false);
+            return ExitCodes.TasksFailed;
+        }
     }
 }

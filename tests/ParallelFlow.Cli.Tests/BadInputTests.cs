@@ -29,6 +29,7 @@ public sealed class BadInputTests
     [InlineData(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
     [InlineData(new[] { "run" }, "Required argument missing")]
     [InlineData(new[] { "run", "examples/no-such-plan.json" }, "examples/no-such-plan.json: error PF0001: cannot read the file: file not found")]
+    [InlineData(new[] { "run", "examples/release-check.json", "--report", "/proc/no-such-dir/report.json" }, "/proc/no-such-dir/report.json: error: cannot write the report")]
     public async Task BadUsage_ExitsTwo_WithTheReason(string[] args, string expected)
     {
         var (exitCode, output, error) = await CliProcess.RunAsync(args);

@@ -32,16 +32,23 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
+            // Opened before the run, so that a report that cannot be written stops the command before any work.
+            await using var reportStream = OpenReport(parseResult.GetValue(report), console);
+            if (parseResult.GetValue(report) is not null && reportStream is null)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
             var run = engine.Compile(loaded).Start(new RunOptions { Workers = requested, StreamEvents = true }, cancellationToken);
             IRunView view = parseResult.GetValue(quiet) ? new QuietView() : console.IsInteractive ? new LiveView(console, loaded, run) : new PlainView(console);
             await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
             var result = await run.Completion.ConfigureAwait(false);
 
             RunSummary.Print(result, console);
-            if (parseResult.GetValue(report) is { } reportPath)
+            if (reportStream is not null)
             {
-                RunReport.WriteFile(result, reportPath);
-                await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+                RunReport.Write(result, reportStream);
+                await console.Out.WriteLineAsync($"report: {parseResult.GetValue(report)}").ConfigureAwait(false);
             }
 
             return result.Status switch
@@ -52,5 +59,29 @@ internal static class RunCommand
             };
         });
         return command;
+    }
+
+    private static FileStream? OpenReport(string? path, CliConsole console)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            return File.Create(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            console.Error.WriteLine($"{path}: error: cannot write the report: {ex.Message.TrimEnd('.')}; nothing was run.");
+            return null;
+        }
     }
 }

@@ -24,6 +24,7 @@ internal sealed partial class PlanBinder
     public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindPlan(PlanNode root, string source)
     {
         var binder = new PlanBinder(source);
+        binder.ReportDuplicateKeys(root);
         var plan = binder.BindPlanRoot(root, source);
         return (plan, binder._errors);
     }
@@ -31,6 +32,7 @@ internal sealed partial class PlanBinder
     public static (ExecutorConfig Config, IReadOnlyList<PlanError> Errors) BindConfig(PlanNode root, string source)
     {
         var binder = new PlanBinder(source);
+        binder.ReportDuplicateKeys(root);
         var config = new ExecutorConfig();
         if (binder.ExpectObject(root, "config") is { } obj)
         {
@@ -133,6 +135,38 @@ internal sealed partial class PlanBinder
             Warnings = warnings,
             SourceMap = _map,
         };
+    }
+
+    /// <summary>A key given twice in one object would silently keep only its last value; both readers keep every
+    /// occurrence, so it can be reported here with both places.</summary>
+    private void ReportDuplicateKeys(PlanNode node)
+    {
+        switch (node)
+        {
+            case ObjectNode obj:
+                var seen = new Dictionary<string, SourcePosition>(StringComparer.Ordinal);
+                foreach (var property in obj.Properties)
+                {
+                    if (!seen.TryAdd(property.Key, property.KeyPosition))
+                    {
+                        var first = seen[property.Key];
+                        _errors.Add(new PlanError(PlanError.DuplicateKeyCode,
+                            $"key '{property.Key}' is given twice in one object (first at line {first.Line}, column {first.Column}); only one may stand",
+                            _map.Source, property.KeyPosition, null));
+                    }
+
+                    ReportDuplicateKeys(property.Value);
+                }
+
+                break;
+            case ArrayNode array:
+                foreach (var item in array.Items)
+                {
+                    ReportDuplicateKeys(item);
+                }
+
+                break;
+        }
     }
 
     private void BindTasks(PlanNode node, List<TaskDefinition> tasks)

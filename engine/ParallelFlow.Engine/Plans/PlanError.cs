@@ -20,6 +20,7 @@ public sealed record PlanError(string Code, string Message, string? Source, Sour
     internal const string OutOfRangeCode = "PF0009";
     internal const string InvalidValueCode = "PF0010";
     internal const string WorkerParameterCode = "PF0011";
+    internal const string DuplicateKeyCode = "PF0012";
     internal const string NotEnforcedCode = "PW0001";
 
     internal static PlanError Syntax(string source, SourcePosition position, string message) =>

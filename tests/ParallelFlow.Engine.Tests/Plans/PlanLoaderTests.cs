@@ -165,6 +165,16 @@ public sealed class PlanLoaderTests
     }
 
     [Fact]
+    public void AKeyGivenTwice_IsAnError_InJsonAndYaml()
+    {
+        var json = Assert.Single(PlanText.ErrorsOf(() => PlanText.Json("""{ "tasks": [ { "id": "x", "worker": "simulate", "worker": "simulate" } ] }""")));
+        Assert.Equal("plan.json(1,49): error PF0012: key 'worker' is given twice in one object (first at line 1, column 27); only one may stand", json.ToString());
+
+        var yaml = Assert.Single(PlanText.ErrorsOf(() => PlanText.Yaml("id: a\ntasks:\n  - id: x\n    worker: simulate\nid: b\n")));
+        Assert.Equal("plan.yaml(5,1): error PF0012: key 'id' is given twice in one object (first at line 1, column 1); only one may stand", yaml.ToString());
+    }
+
+    [Fact]
     public void Load_MalformedYaml_NamesItsPosition()
     {
         var error = Assert.Single(PlanText.ErrorsOf(() => PlanText.Yaml("tasks:\n  - id: a\n   worker: [simulate\n")));
