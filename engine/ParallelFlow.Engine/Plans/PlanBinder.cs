@@ -46,7 +46,7 @@ internal sealed partial class PlanBinder
                     "timeouts" => config with { Timeouts = binder.BindTimeouts(property.Value, "timeouts") },
                     "retry" => config with { Retry = binder.BindRetry(property.Value, "retry", null) },
                     "resources" => binder.NotEnforced(config, property, "resources"),
-                    _ => binder.UnknownKey(config, property, property.Key, ConfigKeys, "config file", null),
+                    _ => binder.UnknownKey(config, property, ConfigKeys, "config file", null),
                 };
             }
         }
@@ -106,7 +106,7 @@ internal sealed partial class PlanBinder
                         BindTasks(property.Value, tasks);
                         break;
                     default:
-                        UnknownKey(0, property, key, PlanKeys, "plan", null);
+                        ReportUnknownKey(property, PlanKeys, "plan", null);
                         break;
                 }
             }
@@ -119,7 +119,6 @@ internal sealed partial class PlanBinder
 
         warnings.AddRange(_errors.Where(e => e.IsWarning));
         _errors.RemoveAll(e => e.IsWarning);
-        _errors.InsertRange(0, warnings);
 
         return new PlanDefinition
         {
@@ -274,7 +273,7 @@ internal sealed partial class PlanBinder
                     estimate = Number(value, keyPath, taskId, min: 0);
                     break;
                 default:
-                    UnknownKey(0, property, key, TaskKeys, $"task '{taskId}'", taskId);
+                    ReportUnknownKey(property, TaskKeys, $"task '{taskId}'", taskId);
                     break;
             }
         }
@@ -302,294 +301,6 @@ internal sealed partial class PlanBinder
             EstimateSeconds = estimate,
             With = with ?? TaskDefinition.EmptyParameters,
         };
-    }
-
-    private ParallelismSettings BindParallelism(PlanNode node, string path)
-    {
-        var settings = new ParallelismSettings();
-        if (ExpectObject(node, path) is not { } obj)
-        {
-            return settings;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
-            settings = property.Key switch
-            {
-                "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null, min: 1) },
-                "max_workers" => settings with { MaxWorkers = Integer(property.Value, keyPath, null, min: 1) },
-                "default_workers" => settings with { DefaultWorkers = Integer(property.Value, keyPath, null, min: 1) },
-                _ => UnknownKey(settings, property, property.Key, ParallelismKeys, "parallelism", null),
-            };
-        }
-
-        if (settings is { MinWorkers: { } min, MaxWorkers: { } max } && min > max)
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".min_workers", $"parallelism.min_workers ({min}) is greater than max_workers ({max})"));
-        }
-
-        if (settings.DefaultWorkers is { } workers &&
-            (workers < (settings.MinWorkers ?? 1) || workers > (settings.MaxWorkers ?? int.MaxValue)))
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_workers",
-                $"parallelism.default_workers ({workers}) is outside min_workers..max_workers ({settings.MinWorkers ?? 1}..{settings.MaxWorkers?.ToString(CultureInfo.InvariantCulture) ?? "unbounded"})"));
-        }
-
-        return settings;
-    }
-
-    private TimeoutSettings BindTimeouts(PlanNode node, string path)
-    {
-        var settings = new TimeoutSettings();
-        if (ExpectObject(node, path) is not { } obj)
-        {
-            return settings;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
-            settings = property.Key switch
-            {
-                "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
-                "max_task" => settings with { MaxTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
-                "worker_heartbeat" => NotEnforced(settings, property, keyPath),
-                _ => UnknownKey(settings, property, property.Key, TimeoutKeys, "timeouts", null),
-            };
-        }
-
-        if (settings is { DefaultTaskSeconds: { } defaultTask, MaxTaskSeconds: { } maxTask } && defaultTask > maxTask)
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_task", $"timeouts.default_task ({defaultTask}s) is greater than max_task ({maxTask}s)"));
-        }
-
-        return settings;
-    }
-
-    private RetrySettings? BindRetry(PlanNode node, string path, string? taskId)
-    {
-        if (ExpectObject(node, path, taskId) is not { } obj)
-        {
-            return null;
-        }
-
-        var settings = new RetrySettings();
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
-            settings = property.Key switch
-            {
-                "max_attempts" => settings with { MaxAttempts = Integer(property.Value, keyPath, taskId, min: 1, max: 100) ?? 1 },
-                "backoff_multiplier" => settings with { BackoffMultiplier = Number(property.Value, keyPath, taskId, min: 1, max: 100) ?? 2 },
-                "initial_delay" => settings with { InitialDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) ?? 1 },
-                "max_delay" => settings with { MaxDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) },
-                "jitter" => settings with { Jitter = Boolean(property.Value, keyPath, taskId) ?? true },
-                _ => UnknownKey(settings, property, property.Key, RetryKeys, "retry", taskId),
-            };
-        }
-
-        return settings;
-    }
-
-    private void BindLimits(PlanNode node, Dictionary<string, int> limits)
-    {
-        if (ExpectObject(node, "limits") is not { } obj)
-        {
-            return;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"limits.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
-            if (Integer(property.Value, keyPath, null, min: 1) is { } limit)
-            {
-                limits[property.Key] = limit;
-            }
-        }
-    }
-
-    private List<string> IdList(PlanNode node, string path, string? taskId)
-    {
-        var ids = new List<string>();
-        if (node is ScalarNode { Kind: ScalarKind.String } single)
-        {
-            _map.Add(path + "[0]", single.Position);
-            ids.Add(single.Text);
-            return ids;
-        }
-
-        if (node is not ArrayNode array)
-        {
-            WrongType(node, path, "a list of task ids", taskId);
-            return ids;
-        }
-
-        for (var i = 0; i < array.Items.Count; i++)
-        {
-            var itemPath = $"{path}[{i}]";
-            _map.Add(itemPath, array.Items[i].Position);
-            if (String(array.Items[i], itemPath, taskId) is { } id)
-            {
-                ids.Add(id);
-            }
-        }
-
-        return ids;
-    }
-
-    private ObjectNode? ExpectObject(PlanNode node, string path, string? taskId = null)
-    {
-        if (node is ObjectNode obj)
-        {
-            return obj;
-        }
-
-        WrongType(node, path, "an object", taskId);
-        return null;
-    }
-
-    private string? String(PlanNode node, string path, string? taskId)
-    {
-        if (node is ScalarNode { Kind: ScalarKind.String } scalar)
-        {
-            return scalar.Text;
-        }
-
-        WrongType(node, path, "a string", taskId);
-        return null;
-    }
-
-    private bool? Boolean(PlanNode node, string path, string? taskId)
-    {
-        if (node is ScalarNode { Kind: ScalarKind.Boolean } scalar)
-        {
-            return scalar.Text == "true";
-        }
-
-        WrongType(node, path, "true or false", taskId);
-        return null;
-    }
-
-    private string? Enum(PlanNode node, string path, string[] names, string? taskId)
-    {
-        if (String(node, path, taskId) is not { } text)
-        {
-            return null;
-        }
-
-        if (Array.IndexOf(names, text) >= 0)
-        {
-            return text;
-        }
-
-        var suggestion = Suggest(text, names);
-        _errors.Add(new PlanError(PlanError.InvalidValueCode,
-            $"{Describe(path, taskId)}: '{text}' is not one of {string.Join(", ", names)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}",
-            _map.Source, node.Position, taskId));
-        return null;
-    }
-
-    private double? Number(PlanNode node, string path, string? taskId, double min = double.MinValue, double max = double.MaxValue, bool minExclusive = false)
-    {
-        if (node is not ScalarNode { Kind: ScalarKind.Number } scalar ||
-            !double.TryParse(scalar.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-        {
-            WrongType(node, path, "a number", taskId);
-            return null;
-        }
-
-        if (value < min || (minExclusive && value <= min) || value > max || !double.IsFinite(value))
-        {
-            var range = max == double.MaxValue
-                ? (minExclusive ? $"greater than {min}" : $"at least {min}")
-                : $"between {min} and {max}";
-            _errors.Add(new PlanError(PlanError.OutOfRangeCode, $"{Describe(path, taskId)} must be {range}; got {scalar.Text}", _map.Source, node.Position, taskId));
-            return null;
-        }
-
-        return value;
-    }
-
-    private int? Integer(PlanNode node, string path, string? taskId, int min = int.MinValue, int max = int.MaxValue)
-    {
-        if (Number(node, path, taskId, min, max) is not { } value)
-        {
-            return null;
-        }
-
-        if (value != Math.Floor(value))
-        {
-            _errors.Add(new PlanError(PlanError.WrongTypeCode, $"{Describe(path, taskId)} must be a whole number; got {value.ToString(CultureInfo.InvariantCulture)}", _map.Source, node.Position, taskId));
-            return null;
-        }
-
-        return (int)value;
-    }
-
-    private void WrongType(PlanNode node, string path, string expected, string? taskId) =>
-        _errors.Add(new PlanError(PlanError.WrongTypeCode, $"{Describe(path, taskId)} must be {expected}; got {node.KindName}", _map.Source, node.Position, taskId));
-
-    private T UnknownKey<T>(T unchanged, PropertyNode property, string key, string[] known, string where, string? taskId)
-    {
-        var suggestion = Suggest(key, known);
-        var hint = suggestion is null ? $" Known keys: {string.Join(", ", known.Where(k => k != "$schema"))}." : $" Did you mean '{suggestion}'?";
-        _errors.Add(new PlanError(PlanError.UnknownKeyCode, $"{where}: unknown key '{key}'.{hint}", _map.Source, property.KeyPosition, taskId));
-        return unchanged;
-    }
-
-    private T NotEnforced<T>(T unchanged, PropertyNode property, string path)
-    {
-        _errors.Add(new PlanError(PlanError.NotEnforcedCode, $"'{path}' is accepted for compatibility but not enforced by ParallelFlow",
-            _map.Source, property.KeyPosition, null, IsWarning: true));
-        return unchanged;
-    }
-
-    private static string Describe(string path, string? taskId) =>
-        taskId is null ? path : $"task '{taskId}': {path[(path.IndexOf('.', StringComparison.Ordinal) + 1)..]}";
-
-    internal static string? Suggest(string typed, IEnumerable<string> known)
-    {
-        string? best = null;
-        var bestDistance = int.MaxValue;
-        foreach (var candidate in known)
-        {
-            var distance = EditDistance(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
-            if (distance < bestDistance)
-            {
-                (best, bestDistance) = (candidate, distance);
-            }
-        }
-
-        return bestDistance <= Math.Max(2, typed.Length / 3) ? best : null;
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]

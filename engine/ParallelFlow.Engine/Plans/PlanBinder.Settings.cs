@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace ParallelFlow.Engine.Plans;
+
+/// <summary>Binding the settings sections shared by plans and config files: parallelism, timeouts, retry, limits.</summary>
+internal sealed partial class PlanBinder
+{
+    private ParallelismSettings BindParallelism(PlanNode node, string path)
+    {
+        var settings = new ParallelismSettings();
+        if (ExpectObject(node, path) is not { } obj)
+        {
+            return settings;
+        }
+
+        foreach (var property in obj.Properties)
+        {
+            var keyPath = $"{path}.{property.Key}";
+            _map.Add(keyPath, property.KeyPosition);
+            settings = property.Key switch
+            {
+                "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null, min: 1) },
+                "max_workers" => settings with { MaxWorkers = Integer(property.Value, keyPath, null, min: 1) },
+                "default_workers" => settings with { DefaultWorkers = Integer(property.Value, keyPath, null, min: 1) },
+                _ => UnknownKey(settings, property, ParallelismKeys, "parallelism", null),
+            };
+        }
+
+        if (settings is { MinWorkers: { } min, MaxWorkers: { } max } && min > max)
+        {
+            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".min_workers", $"parallelism.min_workers ({min}) is greater than max_workers ({max})"));
+        }
+
+        if (settings.DefaultWorkers is { } workers &&
+            (workers < (settings.MinWorkers ?? 1) || workers > (settings.MaxWorkers ?? int.MaxValue)))
+        {
+            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_workers",
+                $"parallelism.default_workers ({workers}) is outside min_workers..max_workers ({settings.MinWorkers ?? 1}..{settings.MaxWorkers?.ToString(CultureInfo.InvariantCulture) ?? "unbounded"})"));
+        }
+
+        return settings;
+    }
+
+    private TimeoutSettings BindTimeouts(PlanNode node, string path)
+    {
+        var settings = new TimeoutSettings();
+        if (ExpectObject(node, path) is not { } obj)
+        {
+            return settings;
+        }
+
+        foreach (var property in obj.Properties)
+        {
+            var keyPath = $"{path}.{property.Key}";
+            _map.Add(keyPath, property.KeyPosition);
+            settings = property.Key switch
+            {
+                "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
+                "max_task" => settings with { MaxTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
+                "worker_heartbeat" => NotEnforced(settings, property, keyPath),
+                _ => UnknownKey(settings, property, TimeoutKeys, "timeouts", null),
+            };
+        }
+
+        if (settings is { DefaultTaskSeconds: { } defaultTask, MaxTaskSeconds: { } maxTask } && defaultTask > maxTask)
+        {
+            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_task", $"timeouts.default_task ({defaultTask}s) is greater than max_task ({maxTask}s)"));
+        }
+
+        return settings;
+    }
+
+    private RetrySettings? BindRetry(PlanNode node, string path, string? taskId)
+    {
+        if (ExpectObject(node, path, taskId) is not { } obj)
+        {
+            return null;
+        }
+
+        var settings = new RetrySettings();
+        foreach (var property in obj.Properties)
+        {
+            var keyPath = $"{path}.{property.Key}";
+            _map.Add(keyPath, property.KeyPosition);
+            settings = property.Key switch
+            {
+                "max_attempts" => settings with { MaxAttempts = Integer(property.Value, keyPath, taskId, min: 1, max: 100) ?? 1 },
+                "backoff_multiplier" => settings with { BackoffMultiplier = Number(property.Value, keyPath, taskId, min: 1, max: 100) ?? 2 },
+                "initial_delay" => settings with { InitialDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) ?? 1 },
+                "max_delay" => settings with { MaxDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) },
+                "jitter" => settings with { Jitter = Boolean(property.Value, keyPath, taskId) ?? true },
+                _ => UnknownKey(settings, property, RetryKeys, "retry", taskId),
+            };
+        }
+
+        return settings;
+    }
+
+    private void BindLimits(PlanNode node, Dictionary<string, int> limits)
+    {
+        if (ExpectObject(node, "limits") is not { } obj)
+        {
+            return;
+        }
+
+        foreach (var property in obj.Properties)
+        {
+            var keyPath = $"limits.{property.Key}";
+            _map.Add(keyPath, property.KeyPosition);
+            if (Integer(property.Value, keyPath, null, min: 1) is { } limit)
+            {
+                limits[property.Key] = limit;
+            }
+        }
+    }
+}
