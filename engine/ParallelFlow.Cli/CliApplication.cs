@@ -13,6 +13,7 @@ internal static class CliApplication
             RunCommand.Create(console),
             ValidateCommand.Create(console),
             PlanCommand.Create(console),
+            PluginsCommand.Create(console),
         };
 
         var parseResult = root.Parse(args);

@@ -21,7 +21,7 @@ internal static class PlanCommand
         command.SetAction(parseResult =>
         {
             var requested = input.WorkersOf(parseResult);
-            var loaded = input.Load(parseResult, new ParallelFlowEngine(), console);
+            var (_, loaded) = input.Load(parseResult, console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

@@ -15,6 +15,8 @@ internal sealed class PlanInput
         Description = "A config.json (parallelism, timeouts, retry) whose sections replace the plan's own.",
     };
 
+    private readonly Option<string?> _plugins = PluginSetup.Option();
+
     private readonly Option<int?>? _workers;
 
     public PlanInput(bool takesWorkers)
@@ -41,6 +43,7 @@ internal sealed class PlanInput
     {
         command.Arguments.Add(_plan);
         command.Options.Add(_config);
+        command.Options.Add(_plugins);
         if (_workers is not null)
         {
             command.Options.Add(_workers);
@@ -51,8 +54,15 @@ internal sealed class PlanInput
 
     public int? WorkersOf(ParseResult parseResult) => _workers is null ? null : parseResult.GetValue(_workers);
 
-    /// <summary>Loads and validates the plan. Returns null, having printed every problem, when it is invalid.</summary>
-    public PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console)
+    /// <summary>Makes an engine with the plugins, then loads and validates the plan against it. Returns a null plan,
+    /// having printed every problem, when it is invalid.</summary>
+    public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console)
+    {
+        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console);
+        return (engine, Load(parseResult, engine, console));
+    }
+
+    private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console)
     {
         var path = PathOf(parseResult);
         try

@@ -24,9 +24,8 @@ internal static class RunCommand
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var engine = new ParallelFlowEngine();
             var requested = input.WorkersOf(parseResult);
-            var loaded = input.Load(parseResult, engine, console);
+            var (engine, loaded) = input.Load(parseResult, console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

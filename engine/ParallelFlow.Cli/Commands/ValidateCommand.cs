@@ -13,7 +13,7 @@ internal static class ValidateCommand
         input.AddTo(command);
         command.SetAction(parseResult =>
         {
-            var loaded = input.Load(parseResult, new ParallelFlowEngine(), console);
+            var (_, loaded) = input.Load(parseResult, console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

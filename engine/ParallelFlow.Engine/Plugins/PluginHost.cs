@@ -1,0 +1,225 @@
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Plugins;
+
+/// <summary>
+/// Loads the plugins listed in a plugins.json into a <see cref="WorkerCatalog"/>. Each plugin loads in isolation
+/// (<see cref="IPluginAssemblyLoader"/>) with the SDK's types shared. A bad plugin — a missing file, an assembly that is
+/// not a plugin, one built against another SDK major version, one that throws while registering, a name another
+/// plugin already took — is reported with its name and left out; it never stops the others or the host.
+/// </summary>
+/// <remarks>A plugin's registrations take effect together or not at all: nothing a plugin registered before failing
+/// is used.</remarks>
+public static class PluginHost
+{
+    private const string SdkAssemblyName = "ParallelFlow.Sdk";
+
+    private static readonly Type[] SharedTypes = [typeof(ParallelFlowPlugin), typeof(ILogger), typeof(ILoggerFactory)];
+
+    /// <summary>Loads every enabled plugin of a plugin list into a catalog.</summary>
+    /// <param name="catalog">Where the plugins' workers, scorers and mergers go.</param>
+    /// <param name="manifestPath">The plugin list (plugins.json); plugin paths are relative to it.</param>
+    /// <param name="loggerFactory">Handed to the plugins.</param>
+    /// <param name="loader">How assemblies are loaded; <see cref="IsolatedPluginAssemblyLoader"/> when absent.</param>
+    /// <returns>What loaded and what did not, and why.</returns>
+    public static PluginLoadReport LoadInto(WorkerCatalog catalog, string manifestPath, ILoggerFactory? loggerFactory = null, IPluginAssemblyLoader? loader = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var (entries, errors) = PluginManifest.Read(manifestPath);
+        loader ??= new IsolatedPluginAssemblyLoader();
+        var owners = new Dictionary<(string Kind, string Name), string>();
+        foreach (var name in catalog.WorkerNames)
+        {
+            owners[("worker", name)] = "the built-in workers";
+        }
+
+        var loaded = new List<LoadedPlugin>();
+        foreach (var entry in entries.Where(e => e.Enabled))
+        {
+            var plugin = Load(entry, catalog, owners, loader, loggerFactory ?? NullLoggerFactory.Instance, manifestPath, out var error);
+            if (plugin is not null)
+            {
+                loaded.Add(plugin);
+            }
+            else if (error is not null)
+            {
+                errors.Add(error);
+            }
+        }
+
+        return new PluginLoadReport(loaded, errors);
+    }
+
+    private static LoadedPlugin? Load(PluginEntry entry, WorkerCatalog catalog, Dictionary<(string, string), string> owners,
+        IPluginAssemblyLoader loader, ILoggerFactory loggerFactory, string manifestPath, out PlanError? error)
+    {
+        PlanError Fail(string code, string message) => new(code, $"plugin '{entry.Name}': {message}", manifestPath, entry.Position, null);
+
+        error = null;
+        if (!File.Exists(entry.AssemblyPath))
+        {
+            error = Fail(PluginErrors.LoadCode, $"assembly not found at {entry.AssemblyPath}; build it first (dotnet build)");
+            return null;
+        }
+
+        var sdkVersion = ReferencedSdkVersion(entry.AssemblyPath, out var notAssembly);
+        if (notAssembly is not null)
+        {
+            error = Fail(PluginErrors.LoadCode, notAssembly);
+            return null;
+        }
+
+        if (sdkVersion is null)
+        {
+            error = Fail(PluginErrors.LoadCode, $"{Path.GetFileName(entry.AssemblyPath)} is not a ParallelFlow plugin: it does not reference {SdkAssemblyName}");
+            return null;
+        }
+
+        if (sdkVersion.Major != SdkInfo.MajorVersion)
+        {
+            error = Fail(PluginErrors.SdkVersionCode,
+                $"built against {SdkAssemblyName} {sdkVersion.Major}.x, but this host runs SDK {SdkInfo.MajorVersion}.x; rebuild the plugin against SDK {SdkInfo.MajorVersion}");
+            return null;
+        }
+
+        var registrar = new PendingRegistrar(entry.Settings, loggerFactory);
+        Assembly assembly;
+        try
+        {
+            assembly = loader.Load(entry.AssemblyPath, SharedTypes);
+            var pluginTypes = assembly.GetExportedTypes()
+                .Where(t => t is { IsAbstract: false, IsClass: true } && typeof(ParallelFlowPlugin).IsAssignableFrom(t))
+                .ToList();
+            if (pluginTypes.Count == 0)
+            {
+                error = Fail(PluginErrors.LoadCode, $"{Path.GetFileName(entry.AssemblyPath)} holds no public class deriving from ParallelFlowPlugin");
+                return null;
+            }
+
+            foreach (var type in pluginTypes)
+            {
+                ((ParallelFlowPlugin)Activator.CreateInstance(type)!).Register(registrar);
+            }
+        }
+#pragma warning disable CA1031 // Whatever a plugin throws while loading is reported against that plugin, never thrown at the host.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
+            error = Fail(PluginErrors.RegistrationCode, $"failed while loading or registering: {cause.GetType().Name}: {cause.Message}");
+            return null;
+        }
+
+        foreach (var (kind, name) in registrar.Names)
+        {
+            if (owners.TryGetValue((kind, name), out var owner))
+            {
+                error = Fail(PluginErrors.DuplicateNameCode, $"registers the {kind} '{name}', which {owner} already registered; rename one of them");
+                return null;
+            }
+        }
+
+        foreach (var (kind, name) in registrar.Names)
+        {
+            owners[(kind, name)] = $"plugin '{entry.Name}'";
+        }
+
+        registrar.CommitTo(catalog);
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        return new LoadedPlugin(entry.Name, version, entry.AssemblyPath,
+            [.. registrar.Workers.Keys], [.. registrar.Scorers.Keys], [.. registrar.Mergers.Keys]);
+    }
+
+    /// <summary>Reads which SDK version an assembly was built against, from its metadata, without loading it.</summary>
+    private static Version? ReferencedSdkVersion(string path, out string? notAssembly)
+    {
+        notAssembly = null;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream);
+            if (!pe.HasMetadata)
+            {
+                notAssembly = $"{Path.GetFileName(path)} is not a .NET assembly";
+                return null;
+            }
+
+            var metadata = pe.GetMetadataReader();
+            foreach (var handle in metadata.AssemblyReferences)
+            {
+                var reference = metadata.GetAssemblyReference(handle);
+                if (metadata.GetString(reference.Name) == SdkAssemblyName)
+                {
+                    return reference.Version;
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is BadImageFormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            notAssembly = $"{Path.GetFileName(path)} is not a .NET assembly ({ex.Message})";
+            return null;
+        }
+    }
+
+    /// <summary>Holds a plugin's registrations until the plugin has registered without failing.</summary>
+    private sealed class PendingRegistrar(JsonElement settings, ILoggerFactory loggerFactory) : IPluginRegistrar
+    {
+        public Dictionary<string, ParallelFlowWorker> Workers { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, ParallelFlowScorer> Scorers { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, ParallelFlowMerger> Mergers { get; } = new(StringComparer.Ordinal);
+
+        public JsonElement Settings => settings;
+
+        public ILoggerFactory LoggerFactory => loggerFactory;
+
+        public IEnumerable<(string Kind, string Name)> Names =>
+            Workers.Keys.Select(n => ("worker", n)).Concat(Scorers.Keys.Select(n => ("scorer", n))).Concat(Mergers.Keys.Select(n => ("merger", n)));
+
+        public void AddWorker(string name, ParallelFlowWorker worker) => Add(Workers, "worker", name, worker);
+
+        public void AddScorer(string name, ParallelFlowScorer scorer) => Add(Scorers, "scorer", name, scorer);
+
+        public void AddMerger(string name, ParallelFlowMerger merger) => Add(Mergers, "merger", name, merger);
+
+        public void CommitTo(WorkerCatalog catalog)
+        {
+            foreach (var (name, worker) in Workers)
+            {
+                catalog.AddWorker(name, worker);
+            }
+
+            foreach (var (name, scorer) in Scorers)
+            {
+                catalog.AddScorer(name, scorer);
+            }
+
+            foreach (var (name, merger) in Mergers)
+            {
+                catalog.AddMerger(name, merger);
+            }
+        }
+
+        private static void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(name);
+            ArgumentNullException.ThrowIfNull(item);
+            if (!registry.TryAdd(name, item))
+            {
+                throw new InvalidOperationException($"the {kind} '{name}' is registered twice by this plugin");
+            }
+        }
+    }
+}
