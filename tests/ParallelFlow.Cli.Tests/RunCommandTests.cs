@@ -57,6 +57,17 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Run_ProcessTasks_WithTheRepositorysPluginList()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/processes.json", "--quiet");
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Contains("Linux ", output, StringComparison.Ordinal);
+        Assert.Contains("example plans", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Interrupting_ARun_CancelsItsTasks_AndExits130()
     {
         using var process = CliProcess.Start(["run", "long-running.json".InFixtures()], waitForLine: "started   long-2");

@@ -85,6 +85,20 @@ public sealed class PluginHostTests
     }
 
     [Fact]
+    public async Task TheRepositorysPluginList_LoadsTheProcessWorker_AsBuilt()
+    {
+        var catalog = WorkerCatalog.CreateDefault();
+        var report = PluginHost.LoadInto(catalog, Path.Combine(RepositoryRoot(), "plugins.json"));
+        var plan = new PlanBuilder("built").AddTask("echo", "process", t => t.With(new { command = "echo", args = new[] { "loaded" } })).Build();
+
+        var result = await new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).RunAsync(plan).Within();
+
+        Assert.Empty(report.Errors);
+        Assert.Equal(["process"], Assert.Single(report.Plugins).Workers);
+        Assert.Equal("loaded", result.Tasks[0].Result!.Text);
+    }
+
+    [Fact]
     public void ThePluginList_IsCheckedLikeAPlan()
     {
         var (_, report) = Load("""

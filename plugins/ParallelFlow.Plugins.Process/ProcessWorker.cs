@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Plugins.Process;
+
+/// <summary>
+/// The <c>process</c> worker: runs a program with an argument list — no shell unless the task says
+/// <c>shell: true</c> — in a working directory, with extra environment variables and text on stdin. Standard output and
+/// error are captured line by line, bounded (the tail is kept), and each line is logged as it arrives. The exit code
+/// decides the outcome: one of <c>success_codes</c> (default 0) succeeds with stdout as the result; any other fails the
+/// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed.
+/// </summary>
+/// <remarks>Parameters: <c>command</c>, <c>args</c>, <c>shell</c>, <c>cwd</c>, <c>env</c>, <c>stdin</c>,
+/// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB).</remarks>
+public sealed partial class ProcessWorker : ParallelFlowWorker
+{
+    /// <summary>The worker's name in plans.</summary>
+    public const string Name = "process";
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => ProcessSpec.Read(parameters).Problems;
+
+    /// <inheritdoc/>
+    public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (spec, problems) = ProcessSpec.Read(request.With);
+        if (spec is null)
+        {
+            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
+        }
+
+        using var process = new System.Diagnostics.Process { StartInfo = StartInfo(spec), EnableRaisingEvents = true };
+        var stdout = new BoundedTail(spec.MaxOutputBytes);
+        var stderr = new BoundedTail(spec.MaxOutputBytes);
+        var logger = request.Logger;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                stdout.Add(e.Data);
+                LogLine(logger, request.TaskId, "stdout", e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                stderr.Add(e.Data);
+                LogLine(logger, request.TaskId, "stderr", e.Data);
+            }
+        };
+
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new FatalTaskException($"cannot start '{spec.Command}': {ex.Message}", ex);
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await WriteStdinAsync(process, spec.Stdin).ConfigureAwait(false);
+
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Timeout or cancellation: the program and everything it started go, not just the direct child.
+            KillTree(process);
+            throw;
+        }
+
+        var code = process.ExitCode;
+        var output = stdout.ToString();
+        if (!spec.SuccessCodes.Contains(code))
+        {
+            var tail = Last(stderr.ToString(), 1000);
+            throw new FatalTaskException($"'{spec.Command}' exited with code {code}{(tail.Length > 0 ? $": {tail}" : "")}");
+        }
+
+        if (stdout.DroppedBytes > 0)
+        {
+            var note = $"the first {stdout.DroppedBytes} bytes of stdout were dropped; the last {spec.MaxOutputBytes} are kept";
+            LogLine(logger, request.TaskId, "note", note);
+        }
+
+        return TaskResult.FromText(output);
+    }
+
+    private static ProcessStartInfo StartInfo(ProcessSpec spec)
+    {
+        var start = new ProcessStartInfo
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = spec.WorkingDirectory is null ? Environment.CurrentDirectory : Path.GetFullPath(spec.WorkingDirectory),
+        };
+        if (spec.Shell)
+        {
+            start.FileName = OperatingSystem.IsWindows() ? "cmd.exe" : "/bin/sh";
+            start.ArgumentList.Add(OperatingSystem.IsWindows() ? "/c" : "-c");
+            start.ArgumentList.Add(spec.Command);
+        }
+        else
+        {
+            start.FileName = spec.Command;
+            foreach (var arg in spec.Args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+
+        foreach (var (key, value) in spec.Environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return start;
+    }
+
+    private static async Task WriteStdinAsync(System.Diagnostics.Process process, string? stdin)
+    {
+        try
+        {
+            if (stdin is not null)
+            {
+                await process.StandardInput.WriteAsync(stdin).ConfigureAwait(false);
+            }
+
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The program exited without reading its input; its exit code tells what happened.
+        }
+    }
+
+    private static void KillTree(System.Diagnostics.Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
+    private static string Last(string text, int characters) => text.Length <= characters ? text : "…" + text[^characters..];
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "{TaskId} {Stream}: {Line}")]
+    private static partial void LogLine(ILogger logger, string taskId, string stream, string line);
+}

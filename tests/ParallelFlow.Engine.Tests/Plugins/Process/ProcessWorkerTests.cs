@@ -1,0 +1,136 @@
+using System.Globalization;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Tests.Support;
+using ParallelFlow.Plugins.Process;
+
+namespace ParallelFlow.Engine.Tests.Plugins.Process;
+
+public sealed class ProcessWorkerTests
+{
+    private static readonly ParallelFlowEngine Engine = TestEngines.With(null, (ProcessWorker.Name, new ProcessWorker()));
+
+    [Fact]
+    public async Task ExitCodes_DecideTheStatus_AndSuccessCodesAreConfigurable()
+    {
+        var plan = new PlanBuilder("exit-codes")
+            .AddTask("ok", "process", t => t.With(new { command = "sh", args = new[] { "-c", "echo done" } }))
+            .AddTask("three", "process", t => t.With(new { command = "sh", args = new[] { "-c", "echo oops >&2; exit 3" } }))
+            .AddTask("three-is-fine", "process", t => t.With(new { command = "sh", args = new[] { "-c", "exit 3" }, success_codes = new[] { 0, 3 } }))
+            .AddTask("no-such-program", "process", t => t.With(new { command = "/no/such/program" }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        Assert.Equal((TaskRunStatus.Succeeded, "done"), (result.Tasks[0].Status, result.Tasks[0].Result!.Text));
+        Assert.Equal((TaskRunStatus.Failed, "'sh' exited with code 3: oops"), (result.Tasks[1].Status, result.Tasks[1].Error));
+        Assert.Equal(TaskRunStatus.Succeeded, result.Tasks[2].Status);
+        Assert.Equal(TaskRunStatus.Failed, result.Tasks[3].Status);
+        Assert.StartsWith("cannot start '/no/such/program'", result.Tasks[3].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Arguments_ReachTheProgramAsGiven_WithoutAShell_WhileShellTrueRunsALine()
+    {
+        var plan = new PlanBuilder("args")
+            .AddTask("list", "process", t => t.With(new { command = "printf", args = new[] { "%s|", "a b", "c;d", "$HOME" } }))
+            .AddTask("line", "process", t => t.With(new { command = "echo one; echo two | tr a-z A-Z", shell = true }))
+            .AddTask("input", "process", t => t.With(new { command = "cat", stdin = "from stdin" }))
+            .AddTask("env-and-cwd", "process", t => t.With(new { command = "sh", args = new[] { "-c", "echo $GREETING $(pwd)" }, env = new { GREETING = "hi" }, cwd = "/tmp" }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        Assert.Equal(["a b|c;d|$HOME|", "one\nTWO", "from stdin", "hi /tmp"], result.Tasks.Select(t => t.Result!.Text));
+    }
+
+    [Fact]
+    public async Task LargeOutput_IsBounded_KeepingTheTail()
+    {
+        var plan = new PlanBuilder("large")
+            .AddTask("chatty", "process", t => t.With(new { command = "sh", args = new[] { "-c", "seq 1 1000000; echo last-line" }, max_output_bytes = 4096 }))
+            .Build();
+
+        var output = (await Engine.RunAsync(plan).Within()).Tasks[0].Result!.Text!;
+
+        Assert.InRange(output.Length, 3000, 4096);
+        Assert.EndsWith("999999\n1000000\nlast-line", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadParameters_AreCaughtAtValidation()
+    {
+        var errors = Assert.Throws<PlanValidationException>(() => Engine.Compile(new PlanBuilder("bad")
+            .AddTask("a", "process", t => t.With(new { commnd = "ls" }))
+            .AddTask("b", "process", t => t.With(new { command = "ls -l", shell = true, args = new[] { "x" } }))
+            .Build())).Errors;
+
+        Assert.Contains(errors, e => e.Message == "task 'a': with: unknown parameter 'commnd'. Known parameters: command, args, shell, cwd, env, stdin, success_codes, max_output_bytes");
+        Assert.Contains(errors, e => e.Message == "task 'b': with: args cannot be used with shell: true; put the whole line in 'command'");
+    }
+
+    [Fact]
+    public async Task ATimeout_KillsTheWholeProcessTree()
+    {
+        var pids = Path.GetTempFileName();
+        var plan = new PlanBuilder("timeout")
+            .AddTask("tree", "process", t => t
+                .With(new { command = $"sleep 300 & echo $! >> {pids}; sh -c 'sleep 300 & echo $! >> {pids}; wait' & wait", shell = true })
+                .Timeout(TimeSpan.FromSeconds(1)))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        Assert.Equal(TaskRunStatus.TimedOut, result.Tasks[0].Status);
+        await AssertAllGoneAsync(pids, expected: 2);
+    }
+
+    [Fact]
+    public async Task Cancelling_KillsTheWholeProcessTree()
+    {
+        var pids = Path.GetTempFileName();
+        var plan = new PlanBuilder("cancel")
+            .AddTask("tree", "process", t => t.With(new { command = $"sleep 300 & echo $! >> {pids}; sleep 300 & echo $! >> {pids}; wait", shell = true }))
+            .Build();
+        var run = Engine.Compile(plan).Start();
+        await WaitForAsync(() => File.ReadAllLines(pids).Length == 2);
+
+        run.Cancel();
+
+        Assert.Equal(TaskRunStatus.Cancelled, (await run.Completion.Within()).Tasks[0].Status);
+        await AssertAllGoneAsync(pids, expected: 2);
+    }
+
+    private static async Task AssertAllGoneAsync(string pidFile, int expected)
+    {
+        var pids = File.ReadAllLines(pidFile).Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(expected, pids.Count);
+        await WaitForAsync(() => pids.All(IsGone));
+    }
+
+    /// <summary>Gone or a zombie waiting to be reaped: either way it no longer runs.</summary>
+    private static bool IsGone(int pid)
+    {
+        var stat = $"/proc/{pid}/stat";
+        try
+        {
+            var text = File.ReadAllText(stat);
+            return text[(text.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Waits for something the operating system does (a process starting or going), bounded.</summary>
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the condition did not come true within 10 s");
+    }
+}
