@@ -8,7 +8,8 @@ namespace ParallelFlow.Plugins.Process;
 /// <summary>
 /// The <c>process</c> worker: runs a program with an argument list — no shell unless the task says
 /// <c>shell: true</c> — in a working directory, with extra environment variables and text on stdin. Standard output and
-/// error are captured line by line, bounded (the tail is kept), and each line is logged as it arrives. The exit code
+/// error are captured line by line, bounded (the tail is kept), and each line is reported as progress (a
+/// <c>task_output</c> event; stderr lines start with "stderr: ") and logged as it arrives. The exit code
 /// decides the outcome: one of <c>success_codes</c> (default 0) succeeds with stdout as the result; any other fails the
 /// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed.
 /// </summary>
@@ -41,6 +42,7 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
             if (e.Data is not null)
             {
                 stdout.Add(e.Data);
+                request.Progress.Report(e.Data);
                 LogLine(logger, request.TaskId, "stdout", e.Data);
             }
         };
@@ -49,6 +51,7 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
             if (e.Data is not null)
             {
                 stderr.Add(e.Data);
+                request.Progress.Report("stderr: " + e.Data);
                 LogLine(logger, request.TaskId, "stderr", e.Data);
             }
         };

@@ -35,6 +35,12 @@ public sealed class TaskRequest
     /// <summary>The attempt number, starting at 1.</summary>
     public int Attempt { get; init; } = 1;
 
+    /// <summary>Where a worker reports progress as it goes — a line of a process's output, a step done. Each report
+    /// becomes a <c>task_output</c> event in the run's live stream, when someone watches it.</summary>
+    /// <value>A sink that drops reports, when nobody watches.</value>
+    /// <remarks>Cheap when nobody watches; safe to call from any thread.</remarks>
+    public IProgress<string> Progress { get; init; } = NoProgress.Instance;
+
     /// <summary>A logger scoped to this task.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
@@ -56,4 +62,13 @@ public sealed class TaskRequest
         With.ValueKind == JsonValueKind.Object && With.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
             ? value.GetDouble()
             : null;
+
+    private sealed class NoProgress : IProgress<string>
+    {
+        public static readonly NoProgress Instance = new();
+
+        public void Report(string value)
+        {
+        }
+    }
 }

@@ -106,6 +106,7 @@ public sealed partial class FlowRun
                 : new DependencyOutputs(_plan, _results, task),
             Attempt = attempt,
             Logger = _context.TaskLogger,
+            Progress = _events is null ? DiscardProgress.Instance : new TaskProgress(this, task, attempt),
             CancellationToken = cancellationToken,
         };
 
@@ -124,6 +125,21 @@ public sealed partial class FlowRun
         return pending.IsCompleted || !cancellationToken.CanBeCanceled
             ? pending
             : new ValueTask<TaskResult>(pending.AsTask().WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Turns a worker's progress reports into <see cref="RunEventKind.TaskOutput"/> events.</summary>
+    private sealed class TaskProgress(FlowRun run, int task, int attempt) : IProgress<string>
+    {
+        public void Report(string value) => run.Emit(RunEventKind.TaskOutput, task, attempt: attempt, message: value);
+    }
+
+    private sealed class DiscardProgress : IProgress<string>
+    {
+        public static readonly DiscardProgress Instance = new();
+
+        public void Report(string value)
+        {
+        }
     }
 
     internal void OnRetrying(int task, int nextAttempt, TimeSpan delay, Exception? error)

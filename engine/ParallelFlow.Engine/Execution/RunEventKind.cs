@@ -15,6 +15,9 @@ public enum RunEventKind
     /// <summary>An attempt failed and another follows after a delay.</summary>
     TaskRetrying,
 
+    /// <summary>A running task reported progress (<c>TaskRequest.Progress</c>): a line of output, a step done.</summary>
+    TaskOutput,
+
     /// <summary>A task reached a final status.</summary>
     TaskFinished,
 

@@ -45,8 +45,8 @@ public sealed class EventsAndStatusTests
             .WithWorkers(3)
             .AddTask("first", "gated")
             .AddTask("second", "gated")
-            .AddTask("later", "gated", t => t.DependsOn("first"))
             .AddTask("sim", "simulate", t => t.With(new { fail = "fatal" }))
+            .AddTask("later", "gated", t => t.DependsOn("first").After("sim"))
             .Build();
         var run = TestEngines.With(null, ("gated", gated)).Compile(plan).Start();
         await Task.WhenAll(gated.Started("first"), gated.Started("second")).Within();

@@ -8,7 +8,7 @@ namespace ParallelFlow.Engine.Tests.Plugins;
 
 public sealed class PluginHostTests
 {
-    private static readonly string Fixtures = Path.Combine(RepositoryRoot(), "artifacts", "test-plugins");
+    private static readonly string Fixtures = Path.Combine(RepositoryRoot.Path, "artifacts", "test-plugins");
 
     [Fact]
     public async Task TwoPlugins_WithTwoVersionsOfOneDependency_RunSideBySideInOneRun()
@@ -88,13 +88,13 @@ public sealed class PluginHostTests
     public async Task TheRepositorysPluginList_LoadsTheProcessWorker_AsBuilt()
     {
         var catalog = WorkerCatalog.CreateDefault();
-        var report = PluginHost.LoadInto(catalog, Path.Combine(RepositoryRoot(), "plugins.json"));
+        var report = PluginHost.LoadInto(catalog, Path.Combine(RepositoryRoot.Path, "plugins.json"));
         var plan = new PlanBuilder("built").AddTask("echo", "process", t => t.With(new { command = "echo", args = new[] { "loaded" } })).Build();
 
         var result = await new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).RunAsync(plan).Within();
 
         Assert.Empty(report.Errors);
-        Assert.Equal(["process"], Assert.Single(report.Plugins).Workers);
+        Assert.Equal(["process"], report.Plugins.Single(p => p.Name == "process").Workers);
         Assert.Equal("loaded", result.Tasks[0].Result!.Text);
     }
 
@@ -122,18 +122,5 @@ public sealed class PluginHostTests
         File.WriteAllText(path, manifest);
         var catalog = WorkerCatalog.CreateDefault();
         return (catalog, PluginHost.LoadInto(catalog, path));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ParallelFlow.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("ParallelFlow.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -45,6 +45,22 @@ public sealed class ProcessWorkerTests
     }
 
     [Fact]
+    public async Task OutputLines_StreamAsEvents_WhileTheProcessRuns()
+    {
+        var plan = new PlanBuilder("stream")
+            .AddTask("talk", "process", t => t.With(new { command = "sh", args = new[] { "-c", "echo first; echo problem >&2; echo second" } }))
+            .Build();
+        var run = Engine.Compile(plan).Start(new RunOptions { StreamEvents = true });
+
+        var lines = await run.ReadEventsAsync().Where(e => e.Kind == RunEventKind.TaskOutput).Select(e => (e.TaskId, e.Message)).ToListAsync().AsTask().Within();
+
+        Assert.Equal(3, lines.Count);
+        Assert.All(lines, l => Assert.Equal("talk", l.TaskId));
+        Assert.Equal(["first", "second"], lines.Select(l => l.Message).Where(m => !m!.StartsWith("stderr", StringComparison.Ordinal)));
+        Assert.Contains(("talk", "stderr: problem"), lines);
+    }
+
+    [Fact]
     public async Task LargeOutput_IsBounded_KeepingTheTail()
     {
         var plan = new PlanBuilder("large")

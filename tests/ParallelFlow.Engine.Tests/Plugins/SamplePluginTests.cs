@@ -1,0 +1,66 @@
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Plugins;
+using ParallelFlow.Engine.Tests.Support;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Tests.Plugins;
+
+/// <summary>The sample plugin that docs/writing-plugins.md walks through, loaded the way a user loads it: from the
+/// repository's plugins.json, built by dotnet build.</summary>
+public sealed class SamplePluginTests
+{
+    private static readonly WorkerCatalog Catalog = LoadRepositoryPlugins();
+
+    [Fact]
+    public async Task TheGreetWorker_UsesItsSettingAndItsDependencies()
+    {
+        var plan = new PlanBuilder("greet")
+            .AddTask("fact", "simulate", t => t.With(new { output = "plugins load in isolation" }))
+            .AddTask("hello", "greet", t => t.DependsOn("fact").With(new { name = "reader" }))
+            .Build();
+
+        var result = await new ParallelFlowEngine(new EngineOptions { Catalog = Catalog }).RunAsync(plan).Within();
+
+        Assert.Equal("Hello, reader!\nplugins load in isolation", result.Tasks[1].Result!.Text);
+    }
+
+    [Fact]
+    public async Task TheShortestScorer_PrefersTheShortestAnswer_AndSaysWhy()
+    {
+        Assert.True(Catalog.TryGetScorer("shortest", out var scorer));
+        var card = await scorer.ScoreAsync(new ScoringRequest
+        {
+            TaskId = "vote",
+            Candidates = [new("long", TaskResult.FromText("a rather long answer"), TimeSpan.Zero), new("short", TaskResult.FromText("brief"), TimeSpan.Zero)],
+        }, CancellationToken.None);
+
+        Assert.Equal(1, card.Scores["short"].Total);
+        Assert.True(card.Scores["long"].Total < 0.5);
+        Assert.Equal("'short' gave the shortest answer (5 characters)", card.Rationale);
+    }
+
+    [Fact]
+    public async Task TheLinesMerger_KeepsEachLineOnce_AndReportsWhatOverlapped()
+    {
+        Assert.True(Catalog.TryGetMerger("lines", out var merger));
+        var merged = await merger.MergeAsync(new MergeRequest
+        {
+            TaskId = "sections",
+            Sections = [new("a", TaskResult.FromText("using System;\nclass A {}")), new("b", TaskResult.FromText("using System;\nclass B {}"))],
+        }, CancellationToken.None);
+
+        Assert.Equal("using System;\nclass A {}\nclass B {}", merged.Output.Text);
+        var conflict = Assert.Single(merged.Conflicts);
+        Assert.Equal(("b: 'using System;'", "also produced by a; kept once", true), (conflict.Location, conflict.Description, conflict.Resolved));
+    }
+
+    private static WorkerCatalog LoadRepositoryPlugins()
+    {
+        var catalog = WorkerCatalog.CreateDefault();
+        var report = PluginHost.LoadInto(catalog, Path.Combine(RepositoryRoot.Path, "plugins.json"));
+        Assert.Empty(report.Errors);
+        return catalog;
+    }
+}

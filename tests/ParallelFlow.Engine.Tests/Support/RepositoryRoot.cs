@@ -1,0 +1,19 @@
+namespace ParallelFlow.Engine.Tests.Support;
+
+public static class RepositoryRoot
+{
+    public static string Path { get; } = Find();
+
+    private static string Find()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(directory.FullName, "ParallelFlow.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("ParallelFlow.sln not found above " + AppContext.BaseDirectory);
+    }
+}
