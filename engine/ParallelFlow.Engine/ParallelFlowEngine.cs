@@ -49,7 +49,10 @@ public sealed class ParallelFlowEngine
     public CompiledPlan Compile(PlanDefinition plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var errors = PlanValidator.Validate(plan, Catalog).Where(e => !e.IsWarning).ToList();
+        // A plan from LoadPlan or PlanBuilder was checked when it was made; check only what was not.
+        var errors = PlanValidator.Validate(plan, plan.WorkersValidatedBy == Catalog ? null : Catalog, structure: !plan.StructureValidated)
+            .Where(e => !e.IsWarning)
+            .ToList();
         if (errors.Count > 0)
         {
             throw new PlanValidationException(errors);

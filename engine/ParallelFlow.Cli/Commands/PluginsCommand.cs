@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -11,8 +12,8 @@ internal static class PluginsCommand
         var command = new Command("plugins", "Lists the plugins that load, their versions and what each provides.") { plugins };
         command.SetAction(parseResult =>
         {
-            var (engine, report) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
-            console.Out.WriteLine($"built-in: workers {string.Join(", ", engine.Catalog.WorkerNames.Where(n => report?.Plugins.All(p => !p.Workers.Contains(n)) ?? true))}");
+            var (_, report) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
+            console.Out.WriteLine($"built-in: workers {string.Join(", ", WorkerCatalog.CreateDefault().WorkerNames)}");
             foreach (var plugin in report?.Plugins ?? [])
             {
                 var provides = new[] { ("workers", plugin.Workers), ("scorers", plugin.Scorers), ("mergers", plugin.Mergers) }

@@ -8,15 +8,8 @@ internal sealed partial class PlanBinder
     private ParallelismSettings BindParallelism(PlanNode node, string path)
     {
         var settings = new ParallelismSettings();
-        if (ExpectObject(node, path) is not { } obj)
+        foreach (var (property, keyPath) in Section(node, path) ?? [])
         {
-            return settings;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
             settings = property.Key switch
             {
                 "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null, min: 1) },
@@ -44,15 +37,8 @@ internal sealed partial class PlanBinder
     private TimeoutSettings BindTimeouts(PlanNode node, string path)
     {
         var settings = new TimeoutSettings();
-        if (ExpectObject(node, path) is not { } obj)
+        foreach (var (property, keyPath) in Section(node, path) ?? [])
         {
-            return settings;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
             settings = property.Key switch
             {
                 "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
@@ -72,16 +58,14 @@ internal sealed partial class PlanBinder
 
     private RetrySettings? BindRetry(PlanNode node, string path, string? taskId)
     {
-        if (ExpectObject(node, path, taskId) is not { } obj)
+        if (Section(node, path, taskId) is not { } properties)
         {
             return null;
         }
 
         var settings = new RetrySettings();
-        foreach (var property in obj.Properties)
+        foreach (var (property, keyPath) in properties)
         {
-            var keyPath = $"{path}.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
             settings = property.Key switch
             {
                 "max_attempts" => settings with { MaxAttempts = Integer(property.Value, keyPath, taskId, min: 1, max: 100) ?? 1 },
@@ -98,19 +82,32 @@ internal sealed partial class PlanBinder
 
     private void BindLimits(PlanNode node, Dictionary<string, int> limits)
     {
-        if (ExpectObject(node, "limits") is not { } obj)
+        foreach (var (property, keyPath) in Section(node, "limits") ?? [])
         {
-            return;
-        }
-
-        foreach (var property in obj.Properties)
-        {
-            var keyPath = $"limits.{property.Key}";
-            _map.Add(keyPath, property.KeyPosition);
             if (Integer(property.Value, keyPath, null, min: 1) is { } limit)
             {
                 limits[property.Key] = limit;
             }
         }
+    }
+
+    /// <summary>The properties of a settings section, each with its key path, whose position is recorded for later
+    /// checks; null (with an error) when the node is not an object.</summary>
+    private List<(PropertyNode Property, string KeyPath)>? Section(PlanNode node, string path, string? taskId = null)
+    {
+        if (ExpectObject(node, path, taskId) is not { } obj)
+        {
+            return null;
+        }
+
+        var properties = new List<(PropertyNode, string)>(obj.Properties.Count);
+        foreach (var property in obj.Properties)
+        {
+            var keyPath = $"{path}.{property.Key}";
+            _map.Add(keyPath, property.KeyPosition);
+            properties.Add((property, keyPath));
+        }
+
+        return properties;
     }
 }

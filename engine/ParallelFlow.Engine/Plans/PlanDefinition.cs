@@ -1,3 +1,5 @@
+using ParallelFlow.Engine.Workers;
+
 namespace ParallelFlow.Engine.Plans;
 
 /// <summary>A plan as written: settings and a graph of tasks. Immutable; load one with
@@ -35,4 +37,18 @@ public sealed class PlanDefinition
     public IReadOnlyList<PlanError> Warnings { get; init; } = [];
 
     internal PlanSourceMap SourceMap { get; init; } = PlanSourceMap.Empty;
+
+    /// <summary>Whether ids, dependencies, cycles and time limits were checked when the plan was made.</summary>
+    internal bool StructureValidated { get; private set; }
+
+    /// <summary>The catalog the workers were checked against when the plan was made. A catalog only gains
+    /// registrations, so a plan valid against it stays valid and compiling against it need not check again.</summary>
+    internal WorkerCatalog? WorkersValidatedBy { get; private set; }
+
+    /// <summary>Records a validation that passed; called once, by the code that made the plan, before handing it out.</summary>
+    internal void MarkValidated(WorkerCatalog? catalog)
+    {
+        StructureValidated = true;
+        WorkersValidatedBy = catalog;
+    }
 }

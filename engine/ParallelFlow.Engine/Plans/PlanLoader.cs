@@ -63,6 +63,7 @@ public static class PlanLoader
             throw new PlanValidationException(PlanValidator.InFileOrder(errors.Where(e => !e.IsWarning)));
         }
 
+        plan.MarkValidated(catalog);
         return plan;
     }
 

@@ -7,9 +7,28 @@ namespace ParallelFlow.Engine.Plans;
 /// and their parameters. Reports every problem found.</summary>
 internal static class PlanValidator
 {
-    public static List<PlanError> Validate(PlanDefinition plan, WorkerCatalog? catalog)
+    /// <param name="plan">The plan.</param>
+    /// <param name="catalog">When given, workers and their parameters are checked against it.</param>
+    /// <param name="structure">Whether to check ids, dependencies, cycles and time limits; off for a plan whose
+    /// structure was already checked.</param>
+    public static List<PlanError> Validate(PlanDefinition plan, WorkerCatalog? catalog, bool structure = true)
     {
         var errors = new List<PlanError>();
+        if (structure)
+        {
+            ValidateStructure(plan, errors);
+        }
+
+        if (catalog is not null)
+        {
+            ValidateWorkers(plan, catalog, plan.SourceMap, errors);
+        }
+
+        return InFileOrder(errors);
+    }
+
+    private static void ValidateStructure(PlanDefinition plan, List<PlanError> errors)
+    {
         var map = plan.SourceMap;
         var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < plan.Tasks.Count; i++)
@@ -41,13 +60,6 @@ internal static class PlanValidator
             errors.Add(map.Error(PlanError.CycleCode, $"tasks[{cycle[0]}]",
                 $"dependency cycle: {path}, each waiting for the next ({waitsFor.Count} task{(waitsFor.Count == 1 ? "" : "s")} on the cycle: {string.Join(", ", waitsFor)})", waitsFor[0]));
         }
-
-        if (catalog is not null)
-        {
-            ValidateWorkers(plan, catalog, map, errors);
-        }
-
-        return InFileOrder(errors);
     }
 
     /// <summary>Sorts errors by file, then line and column; errors without a position go last, in the order found.</summary>

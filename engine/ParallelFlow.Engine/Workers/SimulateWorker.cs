@@ -69,20 +69,12 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
                     problems.Add(new("output", "output must be a string"));
                     break;
                 case var name when Array.IndexOf(Keys, name) < 0:
-                    problems.Add(new(name, UnknownParameter(name, Keys)));
+                    problems.Add(new(name, ParameterMessages.Unknown(name, Keys)));
                     break;
             }
         }
 
         return problems;
-    }
-
-    internal static string UnknownParameter(string name, string[] known)
-    {
-        var suggestion = Plans.PlanBinder.Suggest(name, known);
-        return suggestion is null
-            ? $"unknown parameter '{name}'. Known parameters: {string.Join(", ", known)}"
-            : $"unknown parameter '{name}'. Did you mean '{suggestion}'?";
     }
 
     private static void Spin(TimeSpan duration, CancellationToken cancellationToken)

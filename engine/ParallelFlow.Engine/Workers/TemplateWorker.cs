@@ -36,7 +36,7 @@ internal sealed partial class TemplateWorker : ParallelFlowWorker
 
         problems.AddRange(parameters.EnumerateObject()
             .Where(p => Array.IndexOf(Keys, p.Name) < 0)
-            .Select(p => new ParameterProblem(p.Name, SimulateWorker.UnknownParameter(p.Name, Keys))));
+            .Select(p => new ParameterProblem(p.Name, ParameterMessages.Unknown(p.Name, Keys))));
         return problems;
     }
 
