@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace ParallelFlow.Sdk;
 
 /// <summary>Judges the candidates of a vote: gives each successful candidate a score.</summary>
@@ -15,4 +17,17 @@ public abstract class ParallelFlowScorer
     /// <param name="cancellationToken">Cancelled when the vote times out or the run is cancelled.</param>
     /// <returns>A score for each candidate.</returns>
     public abstract ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Checks the scorer's parameters (the vote's <c>scoring</c>) when the plan is validated, before anything runs.</summary>
+    /// <param name="parameters">The parameters.</param>
+    /// <returns>Every problem found, each with the key it is about; empty when they are fine.</returns>
+    public virtual IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => [];
+
+    /// <summary>
+    /// Whether the outcome is already settled while <paramref name="pendingCandidates"/> candidates still run, so
+    /// the vote can stop them and decide now (an early decision). The default never decides early.
+    /// </summary>
+    /// <param name="request">The candidates finished so far.</param>
+    /// <param name="pendingCandidates">How many are still running.</param>
+    public virtual bool IsDecided(ScoringRequest request, int pendingCandidates) => false;
 }

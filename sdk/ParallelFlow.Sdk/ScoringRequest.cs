@@ -16,4 +16,10 @@ public sealed class ScoringRequest
 
     /// <summary>The candidates that succeeded, in the order the plan lists them.</summary>
     public required IReadOnlyList<Candidate> Candidates { get; init; }
+
+    /// <summary>Candidates that failed, timed out or were cancelled, by name, with what went wrong. They cannot win.</summary>
+    public IReadOnlyDictionary<string, string> FailedCandidates { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The other workers and mergers, for judges, benchmarks and synthesis. Never null when the engine calls.</summary>
+    public ITaskServices? Services { get; init; }
 }

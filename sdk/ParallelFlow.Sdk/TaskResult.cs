@@ -25,6 +25,12 @@ public sealed class TaskResult
     /// <value><see cref="TaskUsage.None"/> by default.</value>
     public TaskUsage Usage { get; init; }
 
+    /// <summary>
+    /// How the result was reached, for the run report and not for dependent tasks: a vote's candidates, scores,
+    /// winner and rationale. Null for ordinary tasks.
+    /// </summary>
+    public JsonElement? Record { get; init; }
+
     /// <summary>Creates a result with text output.</summary>
     /// <param name="text">The output.</param>
     /// <returns>The result.</returns>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ParallelFlow.Engine.Execution;
 
 namespace ParallelFlow.Cli.Output;
@@ -18,6 +19,14 @@ internal static class RunSummary
                 $"  {task.TaskId.PadRight(idWidth)}  {task.Status.ToName(),-10} {task.Attempts,2} attempt{(task.Attempts == 1 ? " " : "s")} {task.Duration.TotalSeconds,8:0.000}s  {Shorten(detail)}"));
         }
 
+        foreach (var task in result.Tasks)
+        {
+            if (task.Result?.Record is { } record && record.TryGetProperty("kind", out var kind) && kind.ValueEquals("vote"))
+            {
+                PrintVote(task.TaskId, record, console);
+            }
+        }
+
         var counts = string.Join(", ", Enum.GetValues<TaskRunStatus>()
             .Where(s => s.IsFinal() && result.Count(s) > 0)
             .Select(s => $"{result.Count(s)} {s.ToName()}"));
@@ -25,6 +34,26 @@ internal static class RunSummary
         console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} workers"));
         console.Out.WriteLine(string.Create(c,
             $"speedup {result.Speedup:0.00}x · utilization {result.WorkerUtilization * 100:0}% · critical path {result.ObservedCriticalPath.Seconds:0.000}s · lower bound {result.LowerBoundSeconds:0.000}s · efficiency {result.Efficiency * 100:0}%"));
+    }
+
+    private static void PrintVote(string taskId, JsonElement record, CliConsole console)
+    {
+        var c = CultureInfo.InvariantCulture;
+        console.Out.WriteLine();
+        console.Out.WriteLine($"Vote {taskId} ({record.GetProperty("scorer").GetString()}): winner {record.GetProperty("winner").GetString()}{(record.GetProperty("decided_early").GetBoolean() ? ", decided early" : string.Empty)}");
+        console.Out.WriteLine($"  {record.GetProperty("rationale").GetString()}");
+        var candidates = record.GetProperty("candidates").EnumerateArray().ToList();
+        var width = candidates.Max(x => x.GetProperty("name").GetString()!.Length);
+        foreach (var candidate in candidates)
+        {
+            var name = candidate.GetProperty("name").GetString()!.PadRight(width);
+            var status = candidate.GetProperty("status").GetString();
+            var line = candidate.TryGetProperty("total", out var total)
+                ? string.Create(c, $"  {candidate.GetProperty("rank").GetInt32(),2}. {name}  {total.GetDouble(),7:0.000}  ")
+                    + string.Join("  ", candidate.GetProperty("scores").EnumerateObject().Select(s => string.Create(c, $"{s.Name} {s.Value.GetDouble():0.###}")))
+                : $"   -  {name}  {status}{(candidate.TryGetProperty("error", out var error) ? $": {Shorten(error.GetString())}" : string.Empty)}";
+            console.Out.WriteLine(line);
+        }
     }
 
     private static string Shorten(string? text)

@@ -59,6 +59,12 @@ public sealed class RunResult
     /// <summary>The lower bound over the wall time: 1 is a perfect schedule.</summary>
     public double Efficiency => Elapsed > TimeSpan.Zero ? Math.Min(1, LowerBoundSeconds / Elapsed.TotalSeconds) : 1;
 
+    /// <summary>One task's result, by id.</summary>
+    /// <param name="taskId">The task's id.</param>
+    /// <exception cref="KeyNotFoundException">The plan has no such task.</exception>
+    public TaskRunResult this[string taskId] =>
+        Tasks.FirstOrDefault(t => t.TaskId == taskId) ?? throw new KeyNotFoundException($"the run has no task '{taskId}'");
+
     /// <summary>The number of tasks that ended in a status.</summary>
     /// <param name="status">The status.</param>
     /// <returns>The count.</returns>

@@ -239,10 +239,7 @@ internal sealed partial class PlanBinder
                 case "with":
                     if (ExpectObject(value, keyPath, taskId) is { } parameters)
                     {
-                        foreach (var parameter in parameters.Properties)
-                        {
-                            _map.Add($"{keyPath}.{parameter.Key}", parameter.KeyPosition);
-                        }
+                        RecordPositions(parameters, keyPath);
 
                         with = parameters.ToJsonElement();
                     }
@@ -301,6 +298,31 @@ internal sealed partial class PlanBinder
             EstimateSeconds = estimate,
             With = with ?? TaskDefinition.EmptyParameters,
         };
+    }
+
+    /// <summary>Records where every nested key and item of a worker's parameters stood, so a worker's
+    /// <see cref="Sdk.ParameterProblem"/> about <c>candidates[1].worker</c> points at that line.</summary>
+    private void RecordPositions(PlanNode node, string path)
+    {
+        switch (node)
+        {
+            case ObjectNode obj:
+                foreach (var property in obj.Properties)
+                {
+                    _map.Add($"{path}.{property.Key}", property.KeyPosition);
+                    RecordPositions(property.Value, $"{path}.{property.Key}");
+                }
+
+                break;
+            case ArrayNode array:
+                for (var i = 0; i < array.Items.Count; i++)
+                {
+                    _map.Add($"{path}[{i}]", array.Items[i].Position);
+                    RecordPositions(array.Items[i], $"{path}[{i}]");
+                }
+
+                break;
+        }
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]

@@ -170,6 +170,12 @@ public static class RunReport
                 writer.WriteNumber("cost", output.Usage.Cost);
                 writer.WriteEndObject();
             }
+
+            if (output.Record is { } record)
+            {
+                writer.WritePropertyName("decision");
+                record.WriteTo(writer);
+            }
         }
 
         if (task.Error is not null)

@@ -10,7 +10,7 @@ public sealed class WorkerCatalog
     private readonly Dictionary<string, ParallelFlowScorer> _scorers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParallelFlowMerger> _mergers = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c> and <c>template</c>.</summary>
+    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c>, <c>template</c> and <c>vote</c>.</summary>
     /// <param name="timeProvider">The clock the <c>simulate</c> worker sleeps on; the system clock when absent.</param>
     /// <returns>The catalog.</returns>
     public static WorkerCatalog CreateDefault(TimeProvider? timeProvider = null)
@@ -18,11 +18,18 @@ public sealed class WorkerCatalog
         var catalog = new WorkerCatalog();
         catalog.AddWorker(SimulateWorker.Name, new SimulateWorker(timeProvider ?? TimeProvider.System));
         catalog.AddWorker(TemplateWorker.Name, new TemplateWorker());
+        catalog.AddWorker(Voting.VoteWorker.Name, new Voting.VoteWorker(catalog, timeProvider ?? TimeProvider.System));
         return catalog;
     }
 
     /// <summary>The names of the registered workers, sorted.</summary>
     public IReadOnlyList<string> WorkerNames => [.. _workers.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Names of the registered scorers, sorted.</summary>
+    public IReadOnlyList<string> ScorerNames => [.. _scorers.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Names of the registered mergers, sorted.</summary>
+    public IReadOnlyList<string> MergerNames => [.. _mergers.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>Registers a worker.</summary>
     /// <param name="name">The name plans use.</param>

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Plugins.Voting;
+
+/// <summary>
+/// A criterion measured by a command run on each candidate's output: a test (<c>parse: "pass"</c>, 1 when it exits
+/// 0), a benchmark (<c>"duration"</c>, its wall time; or <c>"number"</c>, the last number it prints) or a checker
+/// (<c>"exit_code"</c>). <c>{output}</c> in the arguments is a file holding the candidate's output and
+/// <c>{candidate}</c> its name; both are also in the environment as PARALLELFLOW_OUTPUT_FILE and PARALLELFLOW_CANDIDATE.
+/// </summary>
+internal sealed partial record CommandMetric(string Program, IReadOnlyList<string> Args, string Output, string? WorkingDirectory, double TimeoutSeconds)
+{
+    private static readonly string[] Keys = ["program", "args", "parse", "cwd", "timeout_seconds"];
+    private static readonly string[] Parses = ["pass", "number", "exit_code", "duration"];
+
+    public static CommandMetric? Parse(JsonElement value, string path, string criterion, List<ParameterProblem> problems)
+    {
+        if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty("program", out var program) || program.ValueKind != JsonValueKind.String)
+        {
+            problems.Add(new ParameterProblem(path, $"criterion '{criterion}': 'command' must be an object with 'program' and optional 'args', 'parse', 'cwd', 'timeout_seconds'"));
+            return null;
+        }
+
+        foreach (var property in value.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
+        {
+            problems.Add(new ParameterProblem($"{path}.{property.Name}", $"criterion '{criterion}': unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
+        }
+
+        var args = new List<string>();
+        if (value.TryGetProperty("args", out var list))
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            {
+                problems.Add(new ParameterProblem($"{path}.args", $"criterion '{criterion}': 'args' must be a list of strings"));
+            }
+            else
+            {
+                args.AddRange(list.EnumerateArray().Select(a => a.GetString()!));
+            }
+        }
+
+        var parse = value.TryGetProperty("parse", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "pass";
+        if (Array.IndexOf(Parses, parse) < 0)
+        {
+            problems.Add(new ParameterProblem($"{path}.parse", $"criterion '{criterion}': 'parse' must be one of {string.Join(", ", Parses)}"));
+        }
+
+        var cwd = value.TryGetProperty("cwd", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        var timeout = value.TryGetProperty("timeout_seconds", out var t) && t.ValueKind == JsonValueKind.Number && t.GetDouble() > 0 ? t.GetDouble() : 60;
+        return new CommandMetric(program.GetString()!, args, parse, cwd, timeout);
+    }
+
+    public async Task<double?> MeasureAsync(Candidate candidate, List<string> notes, string criterion, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"parallelflow-candidate-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(file, candidate.Result.ToString(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var start = new ProcessStartInfo(Program)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = WorkingDirectory ?? Environment.CurrentDirectory,
+            };
+            foreach (var arg in Args)
+            {
+                start.ArgumentList.Add(arg.Replace("{output}", file, StringComparison.Ordinal).Replace("{candidate}", candidate.Name, StringComparison.Ordinal));
+            }
+
+            start.Environment["PARALLELFLOW_OUTPUT_FILE"] = file;
+            start.Environment["PARALLELFLOW_CANDIDATE"] = candidate.Name;
+            var watch = Stopwatch.StartNew();
+            using var process = Process.Start(start) ?? throw new FatalTaskException($"criterion '{criterion}': '{Program}' did not start");
+            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(TimeoutSeconds));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                cancellationToken.ThrowIfCancellationRequested();
+                notes.Add($"{criterion}: the command for {candidate.Name} timed out after {Criterion.Format(TimeoutSeconds)}s");
+                return Output == "pass" ? 0 : null;
+            }
+
+            var elapsed = watch.Elapsed.TotalSeconds;
+            var output = await stdout.ConfigureAwait(false);
+            _ = await stderr.ConfigureAwait(false);
+            switch (Output)
+            {
+                case "pass":
+                    if (process.ExitCode != 0)
+                    {
+                        notes.Add($"{criterion}: {candidate.Name} failed the check (exit code {process.ExitCode})");
+                    }
+
+                    return process.ExitCode == 0 ? 1 : 0;
+                case "exit_code":
+                    return process.ExitCode;
+                case "duration":
+                    return elapsed;
+                default:
+                    var numbers = NumberPattern().Matches(output);
+                    if (numbers.Count == 0)
+                    {
+                        notes.Add($"{criterion}: the command printed no number for {candidate.Name}");
+                        return null;
+                    }
+
+                    return double.Parse(numbers[^1].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new FatalTaskException($"criterion '{criterion}': cannot start '{Program}': {ex.Message}", ex);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [GeneratedRegex(@"-?\d+(\.\d+)?([eE][-+]?\d+)?")]
+    internal static partial Regex NumberPattern();
+}

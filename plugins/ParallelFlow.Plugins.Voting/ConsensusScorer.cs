@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Text.Json;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Plugins.Voting;
+
+/// <summary>
+/// The <c>consensus</c> scorer: groups the answers that agree and picks the largest group; its most central answer
+/// wins. Agreement is <c>exact</c> text, <c>normalized</c> text (case, spacing and surrounding punctuation ignored),
+/// <c>text</c> similarity above a threshold (word and word-pair cosine), or <c>embedding</c> similarity through
+/// a worker that returns a vector (the Semantic Kernel plugin's <c>embed</c>). <c>auto</c>, the default, is
+/// <c>normalized</c> when every answer is short and <c>text</c> otherwise.
+/// </summary>
+public sealed class ConsensusScorer : ParallelFlowScorer
+{
+    private static readonly string[] Keys = ["similarity", "threshold", "short_answer_chars", "embedding"];
+    private static readonly string[] Modes = ["auto", "exact", "normalized", "text", "embedding"];
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    {
+        var problems = new List<ParameterProblem>();
+        if (parameters.ValueKind != JsonValueKind.Object)
+        {
+            return problems;
+        }
+
+        foreach (var property in parameters.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
+        {
+            problems.Add(new ParameterProblem(property.Name, $"unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
+        }
+
+        var mode = Mode(parameters);
+        if (Array.IndexOf(Modes, mode) < 0)
+        {
+            problems.Add(new ParameterProblem("similarity", $"'similarity' must be one of {string.Join(", ", Modes)}"));
+        }
+
+        if (parameters.TryGetProperty("threshold", out var t) && (t.ValueKind != JsonValueKind.Number || t.GetDouble() is < 0 or > 1))
+        {
+            problems.Add(new ParameterProblem("threshold", "'threshold' must be a number from 0 to 1"));
+        }
+
+        if (mode == "embedding" && !(parameters.TryGetProperty("embedding", out var e) && e.ValueKind == JsonValueKind.Object))
+        {
+            problems.Add(new ParameterProblem("embedding", "similarity \"embedding\" needs 'embedding': {\"worker\": \"embed\", \"with\": {\"model\": ...}}"));
+        }
+
+        return problems;
+    }
+
+    /// <inheritdoc/>
+    public override bool IsDecided(ScoringRequest request, int pendingCandidates)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Mode(request.With) == "embedding" || request.Candidates.Count == 0)
+        {
+            return false;
+        }
+
+        // Settled when the largest group is ahead of the runner-up by more than the candidates still running.
+        var groups = Group(request, Similarities(request, Resolve(request), null)).Select(g => g.Count).OrderDescending().ToList();
+        return groups[0] > (groups.Count > 1 ? groups[1] : 0) + pendingCandidates;
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var candidates = request.Candidates;
+        if (candidates.Count == 0)
+        {
+            throw new FatalTaskException("there are no candidates to score");
+        }
+
+        var mode = Resolve(request);
+        double[][]? vectors = mode == "embedding" ? await EmbedAsync(request, cancellationToken).ConfigureAwait(false) : null;
+        var similarity = Similarities(request, mode, vectors);
+        var groups = Group(request, similarity);
+        var largest = groups.OrderByDescending(g => g.Count).ThenBy(g => g.Min()).First();
+        var winner = largest.OrderByDescending(i => Centrality(similarity, largest, i)).ThenBy(i => i).First();
+        var scores = new Dictionary<string, CandidateScore>();
+        foreach (var group in groups)
+        {
+            foreach (var i in group)
+            {
+                var agreement = (double)group.Count / candidates.Count;
+                var centrality = Centrality(similarity, group, i);
+
+                // Group size decides; centrality inside the group only orders members of one group.
+                scores[candidates[i].Name] = new CandidateScore(agreement + (centrality * 1e-3), new Dictionary<string, double> { ["agreement"] = agreement, ["centrality"] = centrality });
+            }
+        }
+
+        var names = candidates.Select(c => c.Name).ToArray();
+        var described = string.Join("; ", groups.OrderByDescending(g => g.Count).Select(g => $"[{string.Join(", ", g.Select(i => names[i]))}]"));
+        var tie = groups.Count(g => g.Count == largest.Count) > 1 ? " (groups of equal size: the one with the earliest candidate wins)" : string.Empty;
+        var rationale = string.Create(CultureInfo.InvariantCulture,
+            $"{largest.Count} of {candidates.Count} answers agree ({ModeText(mode, request.With)}){tie}; {names[winner]} is the most central of them. Groups: {described}.{WeightedScorer.Failed(request)}");
+        return new ScoreCard(scores, rationale) { Winner = names[winner], Details = Details(mode, groups, names) };
+    }
+
+    private static string Mode(JsonElement with) =>
+        with.ValueKind == JsonValueKind.Object && with.TryGetProperty("similarity", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "auto";
+
+    private static double Threshold(JsonElement with) =>
+        with.ValueKind == JsonValueKind.Object && with.TryGetProperty("threshold", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : 0.8;
+
+    private static string Resolve(ScoringRequest request)
+    {
+        var mode = Mode(request.With);
+        if (mode != "auto")
+        {
+            return mode;
+        }
+
+        var limit = request.With.ValueKind == JsonValueKind.Object && request.With.TryGetProperty("short_answer_chars", out var l) && l.TryGetInt32(out var chars) ? chars : 80;
+        return request.Candidates.All(c => c.Result.ToString().Trim().Length <= limit) ? "normalized" : "text";
+    }
+
+    private static string ModeText(string mode, JsonElement with) => mode switch
+    {
+        "exact" => "identical text",
+        "normalized" => "the same text once case, spacing and punctuation are ignored",
+        "text" => string.Create(CultureInfo.InvariantCulture, $"text similarity of at least {Threshold(with):0.##}"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"embedding similarity of at least {Threshold(with):0.##}"),
+    };
+
+    private static double[,] Similarities(ScoringRequest request, string mode, double[][]? vectors)
+    {
+        var texts = request.Candidates.Select(c => c.Result.ToString()).ToArray();
+        var normalised = texts.Select(TextSimilarity.Normalise).ToArray();
+        var n = texts.Length;
+        var matrix = new double[n, n];
+        for (var a = 0; a < n; a++)
+        {
+            for (var b = 0; b < n; b++)
+            {
+                matrix[a, b] = a == b ? 1 : mode switch
+                {
+                    "exact" => texts[a] == texts[b] ? 1 : 0,
+                    "normalized" => normalised[a] == normalised[b] ? 1 : 0,
+                    "embedding" => TextSimilarity.Cosine(vectors![a], vectors[b]),
+                    _ => TextSimilarity.Cosine(texts[a], texts[b]),
+                };
+            }
+        }
+
+        return matrix;
+    }
+
+    /// <summary>Each answer joins the first group whose first member it is similar enough to; otherwise it starts a group.</summary>
+    private static List<List<int>> Group(ScoringRequest request, double[,] similarity)
+    {
+        var threshold = Resolve(request) is "exact" or "normalized" ? 1 : Threshold(request.With);
+        var groups = new List<List<int>>();
+        for (var i = 0; i < request.Candidates.Count; i++)
+        {
+            var home = groups.Find(g => similarity[g[0], i] >= threshold - 1e-12);
+            if (home is null)
+            {
+                groups.Add([i]);
+            }
+            else
+            {
+                home.Add(i);
+            }
+        }
+
+        return groups;
+    }
+
+    private static double Centrality(double[,] similarity, List<int> group, int i) =>
+        group.Count == 1 ? 1 : group.Where(j => j != i).Average(j => similarity[i, j]);
+
+    private static async Task<double[][]> EmbedAsync(ScoringRequest request, CancellationToken cancellationToken)
+    {
+        var services = request.Services ?? throw new FatalTaskException("embedding similarity needs the host's task services");
+        var embedding = request.With.GetProperty("embedding");
+        var worker = embedding.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : "embed";
+        var vectors = new double[request.Candidates.Count][];
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(stream))
+            {
+                writer.WriteStartObject();
+                if (embedding.TryGetProperty("with", out var with) && with.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var property in with.EnumerateObject().Where(p => p.Name != "text"))
+                    {
+                        property.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteString("text", request.Candidates[i].Result.ToString());
+                writer.WriteEndObject();
+            }
+
+            var parameters = JsonDocument.Parse(stream.ToArray()).RootElement.Clone();
+            var result = await services.InvokeWorkerAsync(worker, parameters, "embed a candidate answer", null, cancellationToken).ConfigureAwait(false);
+            var json = result.Json ?? (result.Text is { } text ? JsonDocument.Parse(text).RootElement.Clone() : default);
+            if (json.ValueKind != JsonValueKind.Array)
+            {
+                throw new FatalTaskException($"worker '{worker}' returned no vector for {request.Candidates[i].Name}");
+            }
+
+            vectors[i] = [.. json.EnumerateArray().Select(v => v.GetDouble())];
+        }
+
+        return vectors;
+    }
+
+    private static JsonElement Details(string mode, List<List<int>> groups, string[] names)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("similarity", mode);
+            writer.WriteStartArray("groups");
+            foreach (var group in groups.OrderByDescending(g => g.Count))
+            {
+                writer.WriteStartArray();
+                foreach (var i in group)
+                {
+                    writer.WriteStringValue(names[i]);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return JsonDocument.Parse(stream.ToArray()).RootElement.Clone();
+    }
+}

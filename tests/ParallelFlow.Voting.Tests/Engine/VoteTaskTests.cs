@@ -1,0 +1,240 @@
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Reporting;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Plugins.Voting;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Voting.Tests.Engine;
+
+/// <summary>The <c>vote</c> task run by the engine, with scripted candidate workers.</summary>
+public sealed class VoteTaskTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public async Task The_winner_output_flows_to_dependents_and_the_report_records_the_decision()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [
+              { "id": "pick", "worker": "vote", "description": "the answer", "with": {
+                  "scorer": "consensus",
+                  "candidates": [
+                    { "name": "one", "worker": "answer", "with": { "text": "42" } },
+                    { "name": "two", "worker": "answer", "with": { "text": "41" } },
+                    { "name": "three", "worker": "answer", "with": { "text": "42." } },
+                    { "name": "broken", "worker": "answer", "with": { "fail": "no luck" } } ] } },
+              { "id": "use", "worker": "template", "depends_on": ["pick"], "with": { "text": "got {{pick}}" } } ] }
+            """, engine);
+
+        var result = await engine.RunAsync(plan);
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.Equal("got 42", result["use"].Result!.Text);
+        var decision = Decision(result, "pick");
+        Assert.Equal("one", decision.GetProperty("winner").GetString());
+        Assert.Equal("consensus", decision.GetProperty("scorer").GetString());
+        Assert.Contains("2 of 3 answers agree", decision.GetProperty("rationale").GetString());
+        var candidates = decision.GetProperty("candidates").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        Assert.Equal("41", candidates["two"].GetProperty("output").GetString());
+        Assert.Equal(2.0 / 3, candidates["three"].GetProperty("scores").GetProperty("agreement").GetDouble(), 5);
+        Assert.Equal("failed", candidates["broken"].GetProperty("status").GetString());
+        Assert.Equal("no luck", candidates["broken"].GetProperty("error").GetString());
+        Assert.False(candidates["broken"].TryGetProperty("total", out _));
+
+        using var report = new MemoryStream();
+        RunReport.Write(result, report);
+        var written = JsonDocument.Parse(report.ToArray()).RootElement;
+        var task = written.GetProperty("results").EnumerateArray().Single(t => t.GetProperty("id").GetString() == "pick");
+        Assert.Equal("42", task.GetProperty("output").GetString());
+        Assert.Equal("one", task.GetProperty("decision").GetProperty("winner").GetString());
+    }
+
+    [Fact]
+    public async Task All_candidates_failing_fails_the_vote_alone()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [
+              { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "candidates": [
+                  { "name": "a", "worker": "answer", "with": { "fail": "a broke" } },
+                  { "name": "b", "worker": "answer", "with": { "fail": "b broke" } } ] } },
+              { "id": "other", "worker": "answer", "with": { "text": "fine" } } ] }
+            """, engine);
+
+        var result = await engine.RunAsync(plan);
+
+        Assert.Equal(TaskRunStatus.Failed, result["pick"].Status);
+        Assert.Equal("quorum not met: 0 of 2 candidates succeeded, the quorum is 1 (a: a broke; b: b broke)", result["pick"].Error);
+        Assert.Equal(TaskRunStatus.Succeeded, result["other"].Status);
+    }
+
+    [Fact]
+    public async Task A_quorum_above_the_successes_fails_with_the_counts()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "quorum": 2, "candidates": [
+                  { "name": "a", "worker": "answer", "with": { "text": "yes" } },
+                  { "name": "b", "worker": "answer", "with": { "fail": "down" } } ] } } ] }
+            """, engine);
+
+        var result = await engine.RunAsync(plan);
+
+        Assert.StartsWith("quorum not met: 1 of 2 candidates succeeded, the quorum is 2", result["pick"].Error);
+    }
+
+    [Fact]
+    public async Task A_candidate_past_its_timeout_is_recorded_and_left_out()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "candidate_timeout_seconds": 5, "candidates": [
+                  { "name": "quick", "worker": "answer", "with": { "text": "yes", "seconds": 1 } },
+                  { "name": "slow", "worker": "answer", "with": { "text": "no", "seconds": 60 } } ] } } ] }
+            """, engine);
+
+        var running = engine.RunAsync(plan);
+        await AdvanceUntil(running, TimeSpan.FromSeconds(1), 10);
+
+        var result = await running;
+        var decision = Decision(result, "pick");
+        Assert.Equal("quick", decision.GetProperty("winner").GetString());
+        var slow = decision.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "slow");
+        Assert.Equal("timed_out", slow.GetProperty("status").GetString());
+        Assert.Equal("timed out after 5s", slow.GetProperty("error").GetString());
+        Assert.Equal(5, slow.GetProperty("duration_seconds").GetDouble(), 3);
+    }
+
+    [Fact]
+    public async Task Consensus_decides_early_and_stops_the_candidates_still_running()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "candidates": [
+                  { "name": "a", "worker": "answer", "with": { "text": "blue" } },
+                  { "name": "b", "worker": "answer", "with": { "text": "Blue" } },
+                  { "name": "c", "worker": "answer", "with": { "text": "blue." } },
+                  { "name": "stuck", "worker": "answer", "with": { "text": "red", "seconds": 3600 } } ] } } ] }
+            """, engine);
+
+        // No time is advanced: the stuck candidate can only end by being stopped.
+        var result = await engine.RunAsync(plan).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var decision = Decision(result, "pick");
+        Assert.True(decision.GetProperty("decided_early").GetBoolean());
+        var stuck = decision.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "stuck");
+        Assert.Equal("cancelled", stuck.GetProperty("status").GetString());
+        Assert.Equal("stopped: the vote was decided early", stuck.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Early_decision_can_be_turned_off()
+    {
+        var engine = Engine();
+        var plan = Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "early_decision": false, "candidates": [
+                  { "name": "a", "worker": "answer", "with": { "text": "blue" } },
+                  { "name": "b", "worker": "answer", "with": { "text": "blue" } },
+                  { "name": "late", "worker": "answer", "with": { "text": "red", "seconds": 10 } } ] } } ] }
+            """, engine);
+
+        var running = engine.RunAsync(plan);
+        await AdvanceUntil(running, TimeSpan.FromSeconds(1), 20);
+
+        var late = Decision(await running, "pick").GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "late");
+        Assert.Equal("succeeded", late.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void Vote_problems_point_at_their_line_in_the_plan()
+    {
+        var engine = Engine();
+        var errors = Assert.Throws<PlanValidationException>(() => Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": {
+                "scorer": "consensos",
+                "quorum": 3,
+                "candidates": [
+                  { "name": "a", "worker": "answer" },
+                  { "name": "b", "worker": "answr" } ] } } ] }
+            """, engine)).Errors;
+
+        Assert.Contains(errors, e => e.Message.Contains("unknown scorer 'consensos'. Did you mean 'consensus'?") && e.Position!.Value.Line == 2);
+        Assert.Contains(errors, e => e.Message.Contains("candidate 'b': unknown worker 'answr'. Did you mean 'answer'?") && e.Position!.Value.Line == 6 && e.TaskId == "pick");
+        Assert.Contains(errors, e => e.Message.Contains("the quorum is 3, but the vote has only 2 candidates"));
+    }
+
+    [Fact]
+    public void Scorer_problems_are_found_before_the_run()
+    {
+        var engine = Engine();
+        var errors = Assert.Throws<PlanValidationException>(() => Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": {
+                "scorer": "weighted",
+                "scoring": { "criteria": [ { "name": "speed", "metric": "sped" } ] },
+                "candidates": [ { "name": "a", "worker": "answer" } ] } } ] }
+            """, engine)).Errors;
+
+        var error = Assert.Single(errors);
+        Assert.Contains("scorer 'weighted': criterion 'speed': unknown metric 'sped'", error.Message);
+        Assert.Equal(3, error.Position!.Value.Line);
+    }
+
+    private ParallelFlowEngine Engine()
+    {
+        var catalog = WorkerCatalog.CreateDefault(_time);
+        catalog.AddWorker("answer", new AnswerWorker(_time));
+        var voting = new VotingPlugin();
+        voting.Register(new CatalogRegistrar(catalog));
+        return new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = _time });
+    }
+
+    private static PlanDefinition Parse(string json, ParallelFlowEngine engine) => PlanLoader.Parse(json, PlanFormat.Json, "plan.json", engine.Catalog);
+
+    private static JsonElement Decision(RunResult result, string task) => result[task].Result!.Record!.Value;
+
+    private async Task AdvanceUntil(Task running, TimeSpan step, int steps)
+    {
+        for (var i = 0; i < steps && !running.IsCompleted; i++)
+        {
+            await Task.Delay(20);
+            _time.Advance(step);
+        }
+    }
+
+    /// <summary>Answers <c>text</c> after <c>seconds</c> on the fake clock, or fails with <c>fail</c>.</summary>
+    private sealed class AnswerWorker(TimeProvider time) : ParallelFlowWorker
+    {
+        public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            if (request.GetString("fail") is { } failure)
+            {
+                throw new FatalTaskException(failure);
+            }
+
+            if (request.GetDouble("seconds") is { } seconds)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(seconds), time, cancellationToken);
+            }
+
+            return TaskResult.FromText(request.GetString("text") ?? string.Empty);
+        }
+    }
+
+    private sealed class CatalogRegistrar(WorkerCatalog catalog) : IPluginRegistrar
+    {
+        public JsonElement Settings => default;
+
+        public Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory => Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+
+        public void AddWorker(string name, ParallelFlowWorker worker) => catalog.AddWorker(name, worker);
+
+        public void AddScorer(string name, ParallelFlowScorer scorer) => catalog.AddScorer(name, scorer);
+
+        public void AddMerger(string name, ParallelFlowMerger merger) => catalog.AddMerger(name, merger);
+    }
+}
