@@ -14,6 +14,7 @@ internal static class CliApplication
             ValidateCommand.Create(console),
             PlanCommand.Create(console),
             PluginsCommand.Create(console),
+            ServeModelCommand.Create(console),
         };
 
         var parseResult = root.Parse(args);

@@ -16,6 +16,12 @@ public sealed record GenerationOptions
 
     /// <summary>Seed of the sampler's random numbers; the same seed, prompt and options give the same text.</summary>
     public ulong Seed { get; init; } = 42;
+
+    /// <summary>
+    /// When the prompt and <see cref="MaxTokens"/> do not fit the model's sequence length, keep the end of the prompt
+    /// (after BOS) instead of failing.
+    /// </summary>
+    public bool TruncatePrompt { get; init; }
 }
 
 /// <summary>A finished generation.</summary>
@@ -41,6 +47,35 @@ public static class Llama2Generator
         return new GenerationResult(text.ToString(), state.PromptTokens, state.CompletionTokens, state.FinishReason);
     }
 
+    /// <summary>
+    /// A text embedding: the model's final normalised hidden state averaged over the text's tokens (at most the
+    /// model's sequence length), scaled to unit length.
+    /// </summary>
+    public static float[] Embed(Llama2Model model, string text)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var tokens = model.Tokenizer.Encode(text ?? string.Empty).Take(model.Config.SeqLen).ToList();
+        var session = model.CreateSession();
+        var sum = new float[model.Config.Dim];
+        for (var position = 0; position < tokens.Count; position++)
+        {
+            session.Forward(tokens[position], position);
+            var hidden = session.Hidden;
+            for (var i = 0; i < sum.Length; i++)
+            {
+                sum[i] += hidden[i];
+            }
+        }
+
+        var norm = MathF.Sqrt(WeightMatrix.Dot(sum, sum));
+        for (var i = 0; i < sum.Length && norm > 0; i++)
+        {
+            sum[i] /= norm;
+        }
+
+        return sum;
+    }
+
     /// <summary>Generates a continuation piece by piece, as the tokens come.</summary>
     public static IEnumerable<string> Stream(Llama2Model model, string prompt, GenerationOptions options, CancellationToken cancellationToken = default) =>
         Stream(model, prompt, options, new GenerationState(), cancellationToken);
@@ -52,6 +87,12 @@ public static class Llama2Generator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(state);
         var tokens = model.Tokenizer.Encode(prompt ?? string.Empty);
+        var room = model.Config.SeqLen - Math.Clamp(options.MaxTokens, 1, model.Config.SeqLen - 2);
+        if (options.TruncatePrompt && tokens.Count > room)
+        {
+            tokens = [Llama2Tokenizer.Bos, .. tokens.Skip(tokens.Count - room + 1)];
+        }
+
         if (tokens.Count >= model.Config.SeqLen)
         {
             throw new ArgumentException($"the prompt takes {tokens.Count} tokens; the model reads at most {model.Config.SeqLen - 1}", nameof(prompt));

@@ -126,6 +126,9 @@ public sealed class Llama2Session
         return _logits;
     }
 
+    /// <summary>The final normalised hidden state of the last <see cref="Forward"/> call.</summary>
+    internal ReadOnlySpan<float> Hidden => _x;
+
     internal static void Softmax(Span<float> x)
     {
         var max = float.NegativeInfinity;

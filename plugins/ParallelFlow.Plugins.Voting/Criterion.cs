@@ -18,7 +18,7 @@ internal enum Goal
 /// </summary>
 internal sealed record Criterion(string Name, double Weight, Goal Goal, string? Metric, CommandMetric? Command, JudgeMetric? Judge)
 {
-    public static readonly string[] Metrics = ["duration", "tokens", "input_tokens", "output_tokens", "cost", "length", "json:<path>"];
+    public static readonly string[] Metrics = ["duration", "tokens", "input_tokens", "output_tokens", "cost", "length", "agreement", "json:<path>"];
     private static readonly string[] Keys = ["name", "weight", "goal", "metric", "command", "judge"];
 
     /// <summary>Reads <c>criteria</c> from a scorer's parameters, reporting problems by key path.</summary>
@@ -159,6 +159,7 @@ internal sealed record Criterion(string Name, double Weight, Goal Goal, string? 
                 "output_tokens" => candidate.Result.Usage.OutputTokens,
                 "cost" => (double)candidate.Result.Usage.Cost,
                 "length" => candidate.Result.ToString().Length,
+                "agreement" => candidates.Count == 1 ? 1 : candidates.Where((_, j) => j != i).Average(other => TextSimilarity.Cosine(candidate.Result.ToString(), other.Result.ToString())),
                 _ => FromJson(candidate, Metric![5..], notes),
             };
         }

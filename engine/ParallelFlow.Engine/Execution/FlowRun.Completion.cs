@@ -19,6 +19,7 @@ public sealed partial class FlowRun
         {
             RunId = RunId,
             PlanId = _plan.Definition.Id,
+            Mode = _plan.Definition.Mode,
             Status = status,
             Tasks = new LazyTaskResults(_count, TaskResultOf),
             StartedAt = _runStartedAt,

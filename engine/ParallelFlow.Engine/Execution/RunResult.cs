@@ -11,6 +11,9 @@ public sealed class RunResult
     /// <summary>The plan's id.</summary>
     public required string PlanId { get; init; }
 
+    /// <summary>The plan's mode: <c>dag</c>, or <c>voting</c> for a voting request.</summary>
+    public string Mode { get; init; } = "dag";
+
     /// <summary>How the run ended.</summary>
     public required RunStatus Status { get; init; }
 

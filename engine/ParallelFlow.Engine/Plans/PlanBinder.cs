@@ -66,6 +66,11 @@ internal sealed partial class PlanBinder
         var tasks = new List<TaskDefinition>();
         var warnings = new List<PlanError>();
 
+        if (root is ObjectNode request && request.Find("mode") is { } mode)
+        {
+            return BindRequest(request, source, mode);
+        }
+
         if (ExpectObject(root, "plan") is { } obj)
         {
             _map.Add(string.Empty, obj.Position);

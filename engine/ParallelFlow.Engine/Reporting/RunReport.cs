@@ -54,7 +54,7 @@ public static class RunReport
         writer.WriteStartObject();
         writer.WriteString("task_id", result.PlanId);
         writer.WriteString("run_id", result.RunId);
-        writer.WriteString("mode", "dag");
+        writer.WriteString("mode", result.Mode);
         writer.WriteString("status", result.Status.ToString().ToLowerInvariant());
         writer.WriteString("started_at", result.StartedAt);
 

@@ -1,0 +1,304 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ParallelFlow.LocalModel;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary>
+/// <c>parallelflow serve-model</c>: serves the offline stories15M model over an OpenAI-compatible HTTP API
+/// (<c>/v1/models</c>, <c>/v1/chat/completions</c> with streaming, <c>/v1/completions</c>, <c>/v1/embeddings</c>),
+/// so any OpenAI client, Semantic Kernel's connector among them, can use it.
+/// </summary>
+internal static class ServeModelCommand
+{
+    private static readonly Dictionary<string, Precision> Models = new(StringComparer.Ordinal)
+    {
+        ["stories15m"] = Precision.F32,
+        ["stories15m-q8"] = Precision.Q8,
+        ["stories15m-q4"] = Precision.Q4,
+    };
+
+    public static Command Create(CliConsole console)
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen; port 0 picks a free port.", DefaultValueFactory = _ => "http://127.0.0.1:8089" };
+        var cache = new Option<string?>("--model-cache") { Description = $"Folder for the model files (default: ${ModelStore.CacheVariable} or ~/.cache/parallelflow/models)." };
+        var concurrency = new Option<int>("--max-concurrency") { Description = "Generations run at once; more wait.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("serve-model", "Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var store = new ModelStore(parseResult.GetValue(cache));
+            ModelFiles files;
+            try
+            {
+                files = await store.EnsureStories15MAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or IOException)
+            {
+                await console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+
+            var url = parseResult.GetValue(urls)!;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var listen) || listen.Scheme != Uri.UriSchemeHttp)
+            {
+                await console.Error.WriteLineAsync($"error: --urls must be an http:// address such as http://127.0.0.1:8089, not '{url}'").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+
+            using var server = new ModelServer(files, Math.Max(1, parseResult.GetValue(concurrency)), console);
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls(url);
+            var app = builder.Build();
+            server.Map(app);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                await console.Error.WriteLineAsync($"error: cannot listen on {url}: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            await console.Out.WriteLineAsync($"Serving {string.Join(", ", Models.Keys)} at {address}/v1 (Ctrl+C stops)").ConfigureAwait(false);
+            await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>The HTTP endpoints over the loaded models.</summary>
+    private sealed class ModelServer(ModelFiles files, int concurrency, CliConsole console) : IDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(concurrency);
+
+        public void Dispose() => _gate.Dispose();
+
+        public void Map(WebApplication app)
+        {
+            app.MapGet("/v1/models", () => Results.Json(new
+            {
+                @object = "list",
+                data = Models.Keys.Select(id => new { id, @object = "model", created = 0, owned_by = "parallelflow" }),
+            }));
+            app.MapPost("/v1/chat/completions", context => HandleAsync(context, chat: true));
+            app.MapPost("/v1/completions", context => HandleAsync(context, chat: false));
+            app.MapPost("/v1/embeddings", EmbedAsync);
+        }
+
+        private async Task HandleAsync(HttpContext context, bool chat)
+        {
+            using var body = await ReadAsync(context).ConfigureAwait(false);
+            if (body is null)
+            {
+                return;
+            }
+
+            var request = body.RootElement;
+            if (await ModelOf(context, request).ConfigureAwait(false) is not { } model)
+            {
+                return;
+            }
+
+            string prompt;
+            if (chat)
+            {
+                if (!request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+                {
+                    await ErrorAsync(context, 400, "'messages' is required").ConfigureAwait(false);
+                    return;
+                }
+
+                prompt = string.Join("\n", messages.EnumerateArray().Select(Content).Where(c => c.Length > 0));
+            }
+            else
+            {
+                prompt = request.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : string.Empty;
+            }
+
+            var options = new GenerationOptions
+            {
+                Temperature = (float)(Number(request, "temperature") ?? 1),
+                TopP = (float)(Number(request, "top_p") ?? 1),
+                MaxTokens = (int)(Number(request, "max_completion_tokens") ?? Number(request, "max_tokens") ?? 128),
+                Seed = Number(request, "seed") is { } seed ? (ulong)seed : (ulong)Random.Shared.NextInt64(1, long.MaxValue),
+                TruncatePrompt = true,
+            };
+            var name = request.GetProperty("model").GetString()!;
+            var id = $"{(chat ? "chatcmpl" : "cmpl")}-{Guid.NewGuid():N}";
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var stream = request.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+            var watch = Stopwatch.StartNew();
+            await _gate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                var state = new GenerationState();
+                if (stream)
+                {
+                    context.Response.ContentType = "text/event-stream";
+                    foreach (var piece in Llama2Generator.Stream(model, prompt, options, state, context.RequestAborted))
+                    {
+                        await SendAsync(context, Chunk(id, created, name, chat, piece, null)).ConfigureAwait(false);
+                    }
+
+                    await SendAsync(context, Chunk(id, created, name, chat, null, state.FinishReason)).ConfigureAwait(false);
+                    await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
+                }
+                else
+                {
+                    var result = await Task.Run(() => Llama2Generator.Generate(model, prompt, options, context.RequestAborted), context.RequestAborted).ConfigureAwait(false);
+                    object choice = chat
+                        ? new { index = 0, message = new { role = "assistant", content = result.Text }, finish_reason = result.FinishReason }
+                        : new { index = 0, text = result.Text, finish_reason = result.FinishReason };
+                    await context.Response.WriteAsJsonAsync(new
+                    {
+                        id,
+                        @object = chat ? "chat.completion" : "text_completion",
+                        created,
+                        model = name,
+                        choices = new[] { choice },
+                        usage = new { prompt_tokens = result.PromptTokens, completion_tokens = result.CompletionTokens, total_tokens = result.PromptTokens + result.CompletionTokens },
+                    }).ConfigureAwait(false);
+                    Log(context, name, result.CompletionTokens, watch);
+                    return;
+                }
+
+                Log(context, name, state.CompletionTokens, watch);
+            }
+            catch (ArgumentException ex)
+            {
+                await ErrorAsync(context, 400, ex.Message).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private async Task EmbedAsync(HttpContext context)
+        {
+            using var body = await ReadAsync(context).ConfigureAwait(false);
+            if (body is null || await ModelOf(context, body.RootElement).ConfigureAwait(false) is not { } model)
+            {
+                return;
+            }
+
+            var input = body.RootElement.TryGetProperty("input", out var i) ? i : default;
+            var texts = input.ValueKind switch
+            {
+                JsonValueKind.String => [input.GetString()!],
+                JsonValueKind.Array when input.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) => input.EnumerateArray().Select(x => x.GetString()!).ToArray(),
+                _ => null,
+            };
+            if (texts is null)
+            {
+                await ErrorAsync(context, 400, "'input' must be a string or a list of strings").ConfigureAwait(false);
+                return;
+            }
+
+            await _gate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                var vectors = await Task.Run(() => texts.Select(t => Llama2Generator.Embed(model, t)).ToList(), context.RequestAborted).ConfigureAwait(false);
+                var tokens = texts.Sum(t => model.Tokenizer.Encode(t).Count);
+                await context.Response.WriteAsJsonAsync(new
+                {
+                    @object = "list",
+                    data = vectors.Select((v, index) => new { @object = "embedding", index, embedding = v }),
+                    model = body.RootElement.GetProperty("model").GetString(),
+                    usage = new { prompt_tokens = tokens, total_tokens = tokens },
+                }).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private async Task<Llama2Model?> ModelOf(HttpContext context, JsonElement request)
+        {
+            var name = request.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
+            if (!Models.TryGetValue(name, out var precision))
+            {
+                await ErrorAsync(context, 404, $"The model '{name}' does not exist; this server has {string.Join(", ", Models.Keys)}").ConfigureAwait(false);
+                return null;
+            }
+
+            return await Task.Run(() => ModelStore.Load(files, precision)).ConfigureAwait(false);
+        }
+
+        private static async Task<JsonDocument?> ReadAsync(HttpContext context)
+        {
+            try
+            {
+                return await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (JsonException ex)
+            {
+                await ErrorAsync(context, 400, $"the body is not JSON: {ex.Message}").ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        private static string Content(JsonElement message)
+        {
+            if (!message.TryGetProperty("content", out var content))
+            {
+                return string.Empty;
+            }
+
+            // Content is a string, or a list of parts of which the text parts count.
+            return content.ValueKind switch
+            {
+                JsonValueKind.String => content.GetString()!,
+                JsonValueKind.Array => string.Concat(content.EnumerateArray()
+                    .Where(p => p.TryGetProperty("type", out var t) && t.ValueEquals("text") && p.TryGetProperty("text", out _))
+                    .Select(p => p.GetProperty("text").GetString())),
+                _ => string.Empty,
+            };
+        }
+
+        private static double? Number(JsonElement request, string key) =>
+            request.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+
+        private static object Chunk(string id, long created, string model, bool chat, string? piece, string? finish) => chat
+            ? new { id, @object = "chat.completion.chunk", created, model, choices = new[] { new { index = 0, delta = piece is null ? (object)new { } : new { role = "assistant", content = piece }, finish_reason = finish } } }
+            : new { id, @object = "text_completion", created, model, choices = new[] { new { index = 0, text = piece ?? string.Empty, finish_reason = finish } } };
+
+        private static async Task SendAsync(HttpContext context, object chunk)
+        {
+            await context.Response.WriteAsync($"data: {JsonSerializer.Serialize(chunk)}\n\n", context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        private static Task ErrorAsync(HttpContext context, int status, string message)
+        {
+            context.Response.StatusCode = status;
+            return context.Response.WriteAsJsonAsync(new { error = new { message, type = "invalid_request_error" } });
+        }
+
+        private void Log(HttpContext context, string model, int tokens, Stopwatch watch) =>
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{context.Request.Method} {context.Request.Path} {model}: {tokens} tokens in {watch.Elapsed.TotalSeconds:0.000}s"));
+    }
+}
