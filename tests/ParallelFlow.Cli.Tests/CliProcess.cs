@@ -83,16 +83,23 @@ public sealed class CliProcess : IDisposable
         }
     }
 
-    public static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    public static async Task<(int ExitCode, string Out, string Error)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var process = Start(args);
+        using var process = Start(args, environment: environment);
         var exitCode = await process.WaitForExitAsync();
         return (exitCode, process.Out, process.Error);
     }
 
-    public static CliProcess Start(string[] args, string? waitForLine = null)
+    public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var process = new CliProcess(args) { _awaited = waitForLine };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            process._process.StartInfo.Environment[name] = value;
+        }
+
         process._process.Start();
         process._process.BeginOutputReadLine();
         process._process.BeginErrorReadLine();
