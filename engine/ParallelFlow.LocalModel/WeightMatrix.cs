@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace ParallelFlow.LocalModel;
@@ -14,6 +15,9 @@ internal abstract class WeightMatrix
         Rows = rows;
         Cols = cols;
     }
+
+    /// <summary>Whether the quantised kernels use 256-bit vectors; tests turn it off to check the scalar kernels.</summary>
+    internal static bool UseVectors { get; set; } = Vector256.IsHardwareAccelerated;
 
     public int Rows { get; }
 
@@ -34,6 +38,18 @@ internal abstract class WeightMatrix
             Precision.Q4 => Q4Matrix.Quantize(weights, rows, cols),
             _ => new F32Matrix(weights, rows, cols),
         };
+
+    /// <summary>The 32 products of one group of quantised levels and its inputs, folded into 8 lanes.</summary>
+    internal static Vector256<float> DotGroup(Vector256<sbyte> levels, ReadOnlySpan<float> x)
+    {
+        var (shortLow, shortHigh) = Vector256.Widen(levels);
+        var (i0, i1) = Vector256.Widen(shortLow);
+        var (i2, i3) = Vector256.Widen(shortHigh);
+        var acc = Vector256.ConvertToSingle(i0) * Vector256.Create(x[..8]);
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(i1), Vector256.Create(x.Slice(8, 8)), acc);
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(i2), Vector256.Create(x.Slice(16, 8)), acc);
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(i3), Vector256.Create(x.Slice(24, 8)), acc);
+    }
 
     internal static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
@@ -119,10 +135,26 @@ internal sealed class Q8Matrix : WeightMatrix
     public override void MatVec(ReadOnlySpan<float> x, Span<float> y)
     {
         var groupsPerRow = Cols / GroupSize;
+        var simd = UseVectors;
         for (var r = 0; r < Rows; r++)
         {
-            var sum = 0f;
             var rowStart = r * Cols;
+            if (simd)
+            {
+                var row = Vector256<float>.Zero;
+                for (var g = 0; g < groupsPerRow; g++)
+                {
+                    var offset = g * GroupSize;
+                    var q = Vector256.Create<sbyte>(_q.AsSpan(rowStart + offset, GroupSize));
+                    var group = DotGroup(q, x.Slice(offset, GroupSize));
+                    row = Vector256.FusedMultiplyAdd(group, Vector256.Create(_scales[(rowStart + offset) / GroupSize]), row);
+                }
+
+                y[r] = Vector256.Sum(row);
+                continue;
+            }
+
+            var sum = 0f;
             for (var g = 0; g < groupsPerRow; g++)
             {
                 var offset = g * GroupSize;
@@ -172,11 +204,13 @@ internal sealed class Q4Matrix : WeightMatrix
 
             var scale = max / 7f;
             scales[g] = scale;
-            for (var i = 0; i < GroupSize; i += 2)
+            // Byte j of a group holds weight j in its low nibble and weight j + 16 in its high nibble, so a group
+            // unpacks into 32 values with two vector operations.
+            for (var j = 0; j < GroupSize / 2; j++)
             {
-                var lo = Level(group[i], scale);
-                var hi = Level(group[i + 1], scale);
-                packed[((g * GroupSize) + i) / 2] = (byte)(lo | (hi << 4));
+                var lo = Level(group[j], scale);
+                var hi = Level(group[j + (GroupSize / 2)], scale);
+                packed[(g * GroupSize / 2) + j] = (byte)(lo | (hi << 4));
             }
         }
 
@@ -189,20 +223,39 @@ internal sealed class Q4Matrix : WeightMatrix
     public override void MatVec(ReadOnlySpan<float> x, Span<float> y)
     {
         var groupsPerRow = Cols / GroupSize;
+        var simd = UseVectors;
+        var low = Vector128.Create((byte)0x0F);
+        var eight = Vector256.Create((sbyte)8);
         for (var r = 0; r < Rows; r++)
         {
-            var sum = 0f;
             var rowStart = r * Cols;
+            if (simd)
+            {
+                var row = Vector256<float>.Zero;
+                for (var g = 0; g < groupsPerRow; g++)
+                {
+                    var offset = g * GroupSize;
+                    var packed = Vector128.Create<byte>(_packed.AsSpan((rowStart + offset) / 2, GroupSize / 2));
+                    var levels = Vector256.Create(packed & low, Vector128.ShiftRightLogical(packed, 4)).AsSByte() - eight;
+                    var group = DotGroup(levels, x.Slice(offset, GroupSize));
+                    row = Vector256.FusedMultiplyAdd(group, Vector256.Create(_scales[(rowStart + offset) / GroupSize]), row);
+                }
+
+                y[r] = Vector256.Sum(row);
+                continue;
+            }
+
+            var sum = 0f;
             for (var g = 0; g < groupsPerRow; g++)
             {
                 var offset = g * GroupSize;
                 var packed = _packed.AsSpan((rowStart + offset) / 2, GroupSize / 2);
                 var xs = x.Slice(offset, GroupSize);
                 var acc = 0f;
-                for (var i = 0; i < packed.Length; i++)
+                for (var j = 0; j < packed.Length; j++)
                 {
-                    var b = packed[i];
-                    acc += (((b & 0x0F) - 8) * xs[2 * i]) + (((b >> 4) - 8) * xs[(2 * i) + 1]);
+                    var b = packed[j];
+                    acc += (((b & 0x0F) - 8) * xs[j]) + (((b >> 4) - 8) * xs[j + (GroupSize / 2)]);
                 }
 
                 sum += acc * _scales[(rowStart + offset) / GroupSize];

@@ -86,6 +86,27 @@ public sealed class Llama2ModelTests(Stories15MFixture fixture)
         Assert.True(quantised.WeightBytes < full.WeightBytes, $"{precision}: {quantised.WeightBytes} bytes against {full.WeightBytes}");
     }
 
+    [Theory]
+    [InlineData(Precision.Q8)]
+    [InlineData(Precision.Q4)]
+    public void Vector_and_scalar_quantised_kernels_agree(Precision precision)
+    {
+        var model = fixture.Load(precision);
+        var vectorised = LogitsAfter(model, "Once upon a time");
+        float[] scalar;
+        WeightMatrix.UseVectors = false;
+        try
+        {
+            scalar = LogitsAfter(model, "Once upon a time");
+        }
+        finally
+        {
+            WeightMatrix.UseVectors = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
+        }
+
+        Assert.InRange(vectorised.Zip(scalar, (a, b) => Math.Abs(a - b)).Max(), 0, 1e-3);
+    }
+
     [Fact]
     public void Sampling_is_reproducible_by_seed()
     {
