@@ -181,23 +181,7 @@ public sealed class ConsensusScorer : ParallelFlowScorer
         var vectors = new double[request.Candidates.Count][];
         for (var i = 0; i < vectors.Length; i++)
         {
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream))
-            {
-                writer.WriteStartObject();
-                if (embedding.TryGetProperty("with", out var with) && with.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var property in with.EnumerateObject().Where(p => p.Name != "text"))
-                    {
-                        property.WriteTo(writer);
-                    }
-                }
-
-                writer.WriteString("text", request.Candidates[i].Result.ToString());
-                writer.WriteEndObject();
-            }
-
-            var parameters = JsonDocument.Parse(stream.ToArray()).RootElement.Clone();
+            var parameters = Parameters.With(embedding.TryGetProperty("with", out var with) ? with : default, "text", request.Candidates[i].Result.ToString());
             var result = await services.InvokeWorkerAsync(worker, parameters, "embed a candidate answer", null, cancellationToken).ConfigureAwait(false);
             var json = result.Json ?? (result.Text is { } text ? JsonDocument.Parse(text).RootElement.Clone() : default);
             if (json.ValueKind != JsonValueKind.Array)

@@ -56,7 +56,7 @@ internal sealed record JudgeMetric(string Worker, JsonElement With, string Rubri
             random.Shuffle(order);
             var label = Array.IndexOf(order, i) + 1;
             var prompt = Prompt(request.Description, candidates, order, label);
-            var reply = await services.InvokeWorkerAsync(Worker, WithPrompt(prompt), $"judge {criterion}", null, cancellationToken).ConfigureAwait(false);
+            var reply = await services.InvokeWorkerAsync(Worker, Parameters.With(With, "prompt", prompt), $"judge {criterion}", null, cancellationToken).ConfigureAwait(false);
             var text = reply.ToString();
             var match = CommandMetric.NumberPattern().Match(text);
             if (match.Success && double.TryParse(match.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var score))
@@ -87,24 +87,6 @@ internal sealed record JudgeMetric(string Worker, JsonElement With, string Rubri
 
         prompt.Append(CultureInfo.InvariantCulture, $"Rate Response {label} against the rubric from 0 to {Criterion.Format(Scale)}. Reply with the number first.");
         return prompt.ToString();
-    }
-
-    private JsonElement WithPrompt(string prompt)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
-        {
-            writer.WriteStartObject();
-            foreach (var property in With.EnumerateObject().Where(p => p.Name != "prompt"))
-            {
-                property.WriteTo(writer);
-            }
-
-            writer.WriteString("prompt", prompt);
-            writer.WriteEndObject();
-        }
-
-        return JsonDocument.Parse(stream.ToArray()).RootElement.Clone();
     }
 
     private static string? Model(JsonElement parameters) =>

@@ -112,22 +112,6 @@ public sealed class SynthesisScorer : ParallelFlowScorer
             prompt.Append(CultureInfo.InvariantCulture, $"Answer {n + 1}:").AppendLine().AppendLine(chosen[n].Result.ToString()).AppendLine();
         }
 
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
-        {
-            writer.WriteStartObject();
-            if (worker.TryGetProperty("with", out var with) && with.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var property in with.EnumerateObject().Where(p => p.Name != "prompt"))
-                {
-                    property.WriteTo(writer);
-                }
-            }
-
-            writer.WriteString("prompt", prompt.ToString().TrimEnd());
-            writer.WriteEndObject();
-        }
-
-        return JsonDocument.Parse(stream.ToArray()).RootElement.Clone();
+        return Parameters.With(worker.TryGetProperty("with", out var with) ? with : default, "prompt", prompt.ToString().TrimEnd());
     }
 }

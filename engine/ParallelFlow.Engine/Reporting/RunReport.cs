@@ -162,14 +162,7 @@ public static class RunReport
                 writer.WriteEndArray();
             }
 
-            if (output.Usage != default)
-            {
-                writer.WriteStartObject("usage");
-                writer.WriteNumber("input_tokens", output.Usage.InputTokens);
-                writer.WriteNumber("output_tokens", output.Usage.OutputTokens);
-                writer.WriteNumber("cost", output.Usage.Cost);
-                writer.WriteEndObject();
-            }
+            WriteUsage(output.Usage, writer);
 
             if (output.Record is { } record)
             {
@@ -184,6 +177,21 @@ public static class RunReport
             writer.WriteString("failure_kind", task.FailureKind.ToString().ToLowerInvariant());
         }
 
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes <c>usage</c> when a worker reported any.</summary>
+    internal static void WriteUsage(Sdk.TaskUsage usage, Utf8JsonWriter writer)
+    {
+        if (usage == default)
+        {
+            return;
+        }
+
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("input_tokens", usage.InputTokens);
+        writer.WriteNumber("output_tokens", usage.OutputTokens);
+        writer.WriteNumber("cost", usage.Cost);
         writer.WriteEndObject();
     }
 

@@ -54,14 +54,7 @@ internal static class VoteRecord
                         json.WriteTo(writer);
                     }
 
-                    if (result.Usage != default)
-                    {
-                        writer.WriteStartObject("usage");
-                        writer.WriteNumber("input_tokens", result.Usage.InputTokens);
-                        writer.WriteNumber("output_tokens", result.Usage.OutputTokens);
-                        writer.WriteNumber("cost", result.Usage.Cost);
-                        writer.WriteEndObject();
-                    }
+                    Reporting.RunReport.WriteUsage(result.Usage, writer);
                 }
 
                 if (card.Scores.TryGetValue(outcome.Name, out var score))
