@@ -13,4 +13,7 @@ public sealed class MergeRequest
 
     /// <summary>The results of the sections, in section order.</summary>
     public required IReadOnlyList<SectionOutput> Sections { get; init; }
+
+    /// <summary>The other workers and mergers of the catalog, when the engine calls.</summary>
+    public ITaskServices? Services { get; init; }
 }

@@ -15,4 +15,30 @@ public abstract class ParallelFlowMerger
     /// <param name="cancellationToken">Cancelled when the task times out or the run is cancelled.</param>
     /// <returns>The merged result and any conflicts.</returns>
     public abstract ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Checks the merger's parameters (a section task's <c>merging</c>) when the plan is validated.</summary>
+    /// <param name="parameters">The parameters.</param>
+    /// <returns>Every problem found, each with the key it is about; empty when they are fine.</returns>
+    public virtual IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => [];
+
+    /// <summary>
+    /// Merges sections as they arrive, so a section task never holds more sections than its bounded capacity.
+    /// The default collects them and calls <see cref="MergeAsync(MergeRequest, CancellationToken)"/>; a merger whose
+    /// result does not need them all at once (one that writes to a file) overrides this to keep memory flat.
+    /// </summary>
+    /// <param name="request">The task, the parameters, and <see cref="MergeRequest.Sections"/> empty.</param>
+    /// <param name="sections">The successful sections, in the order the decomposer produced them.</param>
+    /// <param name="cancellationToken">Cancelled when the task times out or the run is cancelled.</param>
+    public virtual async ValueTask<MergeResult> MergeStreamAsync(MergeRequest request, IAsyncEnumerable<SectionOutput> sections, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sections);
+        var all = new List<SectionOutput>();
+        await foreach (var section in sections.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            all.Add(section);
+        }
+
+        return await MergeAsync(new MergeRequest { TaskId = request.TaskId, With = request.With, Sections = all, Services = request.Services }, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -10,7 +10,7 @@ public sealed class WorkerCatalog
     private readonly Dictionary<string, ParallelFlowScorer> _scorers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParallelFlowMerger> _mergers = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c>, <c>template</c> and <c>vote</c>.</summary>
+    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c>, <c>template</c>, <c>vote</c> and <c>section</c>.</summary>
     /// <param name="timeProvider">The clock the <c>simulate</c> worker sleeps on; the system clock when absent.</param>
     /// <returns>The catalog.</returns>
     public static WorkerCatalog CreateDefault(TimeProvider? timeProvider = null)
@@ -19,6 +19,7 @@ public sealed class WorkerCatalog
         catalog.AddWorker(SimulateWorker.Name, new SimulateWorker(timeProvider ?? TimeProvider.System));
         catalog.AddWorker(TemplateWorker.Name, new TemplateWorker());
         catalog.AddWorker(Voting.VoteWorker.Name, new Voting.VoteWorker(catalog, timeProvider ?? TimeProvider.System));
+        catalog.AddWorker(Sectioning.SectionWorker.Name, new Sectioning.SectionWorker(catalog, timeProvider ?? TimeProvider.System));
         return catalog;
     }
 
