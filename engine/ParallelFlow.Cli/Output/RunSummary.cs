@@ -21,9 +21,16 @@ internal static class RunSummary
 
         foreach (var task in result.Tasks)
         {
-            if (task.Result?.Record is { } record && record.TryGetProperty("kind", out var kind) && kind.ValueEquals("vote"))
+            if (task.Result?.Record is { } record && record.TryGetProperty("kind", out var kind))
             {
-                PrintVote(task.TaskId, record, console);
+                if (kind.ValueEquals("vote"))
+                {
+                    PrintVote(task.TaskId, record, console);
+                }
+                else if (kind.ValueEquals("section"))
+                {
+                    PrintSections(task.TaskId, record, console);
+                }
             }
         }
 
@@ -53,6 +60,31 @@ internal static class RunSummary
                     + string.Join("  ", candidate.GetProperty("scores").EnumerateObject().Select(s => string.Create(c, $"{s.Name} {s.Value.GetDouble():0.###}")))
                 : $"   -  {name}  {status}{(candidate.TryGetProperty("error", out var error) ? $": {Shorten(error.GetString())}" : string.Empty)}";
             console.Out.WriteLine(line);
+        }
+    }
+
+    private static void PrintSections(string taskId, JsonElement record, CliConsole console)
+    {
+        console.Out.WriteLine();
+        console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Sections {taskId} ({record.GetProperty("merger").GetString()}): {record.GetProperty("succeeded").GetInt32()} of {record.GetProperty("sections").GetInt32()} merged, at most {record.GetProperty("peak_in_flight").GetInt32()} in flight (capacity {record.GetProperty("capacity").GetInt32()}), {record.GetProperty("sequential_seconds").GetDouble():0.000}s of work in {record.GetProperty("wall_seconds").GetDouble():0.000}s: speedup {record.GetProperty("speedup").GetDouble():0.00}x over one by one"));
+        if (record.TryGetProperty("failures", out var failures))
+        {
+            foreach (var failure in failures.EnumerateArray().Take(10))
+            {
+                console.Out.WriteLine($"  failed: {failure.GetProperty("name").GetString()}: {Shorten(failure.GetProperty("error").GetString())}");
+            }
+        }
+
+        var review = record.GetProperty("manual_review_required").EnumerateArray().ToList();
+        foreach (var item in review.Take(10))
+        {
+            console.Out.WriteLine($"  manual review required: {item.GetString()}");
+        }
+
+        if (review.Count > 10)
+        {
+            console.Out.WriteLine($"  ... and {review.Count - 10} more in the report");
         }
     }
 

@@ -10,7 +10,9 @@ namespace ParallelFlow.Engine.Plans;
 /// </summary>
 internal sealed partial class PlanBinder
 {
-    private static readonly string[] Modes = ["voting"];
+    private static readonly string[] Modes = ["voting", "sectioning"];
+    private static readonly string[] SectioningKeys = ["task_id", "mode", "description", "main_task", "parallelism_hint", "timeout_seconds", "worker", "with", "merger", "merging"];
+    private static readonly string[] SectioningMainKeys = ["description", "components", "context"];
     private static readonly string[] VotingKeys = ["task_id", "mode", "description", "main_task", "voters", "aggregation", "timeout_seconds", "quorum"];
     private static readonly string[] MainTaskKeys = ["description", "evaluation_criteria", "context"];
     private static readonly string[] VoterKeys = ["voter_id", "id", "name", "model", "approach", "prompt", "worker", "with", "temperature", "seed", "max_tokens", "timeout_seconds"];
@@ -37,9 +39,14 @@ internal sealed partial class PlanBinder
         _map.Add(string.Empty, obj.Position);
         var id = obj.Find("task_id") is { } idNode ? String(idNode.Value, "task_id", null) : null;
         var taskId = id ?? Path.GetFileNameWithoutExtension(source);
+        if (mode == "sectioning")
+        {
+            return BindSectioning(obj, source, taskId);
+        }
+
         if (mode != "voting")
         {
-            return Request(taskId, source, [], string.Empty);
+            return Request(taskId, source, [], string.Empty, "voting");
         }
 
         string description = string.Empty, aggregation = "weighted_score";
@@ -153,15 +160,170 @@ internal sealed partial class PlanBinder
         return Request(taskId, source, [task], description);
     }
 
-    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description) => new()
+    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, string mode = "voting") => new()
     {
         Id = id,
         Description = description,
-        Mode = "voting",
+        Mode = mode,
         Tasks = tasks,
         SourceFile = source,
         SourceMap = _map,
     };
+
+    /// <summary>
+    /// A sectioning request: each component is a section run by the request's <c>worker</c> (default <c>llm</c>, asked
+    /// for the description and the component), merged by its <c>merger</c> (default <c>concat</c>).
+    /// </summary>
+    private PlanDefinition BindSectioning(ObjectNode obj, string source, string taskId)
+    {
+        string description = string.Empty, worker = "llm", merger = "concat";
+        double? timeout = null;
+        int? parallelism = null;
+        ArrayNode? components = null;
+        ObjectNode? with = null, merging = null;
+        foreach (var property in obj.Properties)
+        {
+            _map.Add(property.Key, property.KeyPosition);
+            switch (property.Key)
+            {
+                case "task_id" or "mode":
+                    break;
+                case "description":
+                    description = String(property.Value, property.Key, taskId) ?? description;
+                    break;
+                case "main_task" when ExpectObject(property.Value, "main_task", taskId) is { } main:
+                    foreach (var part in main.Properties)
+                    {
+                        switch (part.Key)
+                        {
+                            case "description":
+                                description = String(part.Value, "main_task.description", taskId) ?? description;
+                                break;
+                            case "components":
+                                components = part.Value as ArrayNode;
+                                if (components is null)
+                                {
+                                    WrongType(part.Value, "main_task.components", "a list of components", taskId);
+                                }
+
+                                break;
+                            case "context":
+                                break;
+                            default:
+                                ReportUnknownKey(part, SectioningMainKeys, "main_task", taskId);
+                                break;
+                        }
+                    }
+
+                    break;
+                case "main_task":
+                    break;
+                case "parallelism_hint":
+                    parallelism = Integer(property.Value, "parallelism_hint", taskId, min: 1);
+                    break;
+                case "timeout_seconds":
+                    timeout = Number(property.Value, "timeout_seconds", taskId, min: 0, minExclusive: true);
+                    break;
+                case "worker":
+                    worker = String(property.Value, "worker", taskId) ?? worker;
+                    _map.Add("tasks[0].with.worker", property.KeyPosition);
+                    break;
+                case "merger":
+                    merger = String(property.Value, "merger", taskId) ?? merger;
+                    _map.Add("tasks[0].with.merger", property.KeyPosition);
+                    break;
+                case "with":
+                    with = ExpectObject(property.Value, "with", taskId);
+                    break;
+                case "merging":
+                    merging = ExpectObject(property.Value, "merging", taskId);
+                    break;
+                default:
+                    ReportUnknownKey(property, SectioningKeys, "sectioning request", taskId);
+                    break;
+            }
+        }
+
+        if (components is null && obj.Find("main_task") is not null)
+        {
+            _errors.Add(_map.Error(PlanError.MissingCode, "main_task", "a sectioning request needs main_task.components", taskId));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("sections");
+            for (var i = 0; components is not null && i < components.Items.Count; i++)
+            {
+                var item = components.Items[i];
+                _map.Add($"tasks[0].with.sections[{i}]", item.Position);
+                writer.WriteStartObject();
+                if (item is ObjectNode component)
+                {
+                    var name = component.Find("name") ?? component.Find("id") ?? component.Find("component_id");
+                    writer.WriteString("name", name?.Value is ScalarNode { Kind: ScalarKind.String } n ? n.Text : $"component-{i + 1}");
+                    writer.WritePropertyName("value");
+                    if (component.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d)
+                    {
+                        writer.WriteStringValue(d.Text);
+                    }
+                    else
+                    {
+                        writer.WriteStringValue(JsonSerializer.Serialize(component.ToJsonElement()));
+                    }
+                }
+                else if (item is ScalarNode scalar)
+                {
+                    writer.WriteString("name", scalar.Text);
+                    writer.WriteString("value", scalar.Text);
+                }
+                else
+                {
+                    WrongType(item, $"main_task.components[{i}]", "a string or an object", taskId);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteString("worker", worker);
+            writer.WritePropertyName("with");
+            if (with is not null)
+            {
+                RecordPositions(with, "tasks[0].with.with");
+                with.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteStartObject();
+                writer.WriteString("prompt", "{{description}}\n\nPart: {{section}}");
+                writer.WriteEndObject();
+            }
+
+            if (parallelism is { } p)
+            {
+                writer.WriteNumber("parallelism", p);
+                writer.WriteNumber("capacity", p * 2);
+            }
+
+            writer.WriteString("merger", merger);
+            if (merging is not null)
+            {
+                RecordPositions(merging, "tasks[0].with.merging");
+                writer.WritePropertyName("merging");
+                merging.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        _map.Add("tasks[0]", obj.Position);
+        _map.Add("tasks[0].with", obj.Position);
+        var task = new TaskDefinition { Id = taskId, Worker = "section", Description = description, With = document.RootElement.Clone(), TimeoutSeconds = timeout };
+        return Request(taskId, source, [task], description, "sectioning");
+    }
 
     private void WriteScoring(Utf8JsonWriter writer, string aggregation, PlanNode? criteria, string taskId)
     {
