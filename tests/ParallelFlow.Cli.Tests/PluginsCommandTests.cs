@@ -17,7 +17,7 @@ public sealed class PluginsCommandTests
         var (exitCode, output, error) = await CliProcess.RunAsync("plugins", "--plugins", manifest);
 
         Assert.True(exitCode == 0, error);
-        Assert.Contains("built-in: workers simulate, template, vote", output, StringComparison.Ordinal);
+        Assert.Contains("built-in: workers section, simulate, template, vote", output, StringComparison.Ordinal);
         Assert.Contains("twelve 0.1.0", output, StringComparison.Ordinal);
         Assert.Contains(": workers json12 (", output, StringComparison.Ordinal);
         Assert.Contains("faulty 0.1.0", output, StringComparison.Ordinal);

@@ -11,9 +11,10 @@ namespace ParallelFlow.Engine.Sectioning;
 
 /// <summary>
 /// The built-in <c>section</c> worker: a decomposer produces sections, each flows through one bounded
-/// <see cref="TransformBlock{TInput, TOutput}"/> (its own parallelism, at most <c>capacity</c> sections in flight,
-/// fed with <c>SendAsync</c> so a fast decomposer waits for a slow merger), the merger consumes them in order as they
-/// come, and an optional validation task checks the merged output. Failed sections are recorded, never lost.
+/// <see cref="TransformBlock{TInput, TOutput}"/> with its own parallelism, the merger consumes them in order as they
+/// come, and an optional validation task checks the merged output. At most <c>capacity</c> sections are in flight —
+/// taken from the decomposer and not yet done with by the merger, the one being merged included — so a fast
+/// decomposer waits for a slow merger. Failed sections are recorded, never lost.
 /// </summary>
 internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProvider) : ParallelFlowWorker
 {
@@ -40,6 +41,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         var started = timeProvider.GetTimestamp();
         var stats = new SectionStats();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var slots = new SemaphoreSlim(spec.Capacity, spec.Capacity);
         var block = new TransformBlock<Section, SectionOutcome>(
             section => RunSectionAsync(request, spec, worker, section, stop.Token),
             new ExecutionDataflowBlockOptions
@@ -60,12 +62,13 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
                         : spec.Decomposer!.ProduceAsync(request, catalog, stop.Token);
                     await foreach (var section in sections.WithCancellation(stop.Token).ConfigureAwait(false))
                     {
+                        // A slot is held from here until the merger has taken the section's output.
+                        await slots.WaitAsync(stop.Token).ConfigureAwait(false);
+                        stats.Accepted();
                         if (!await block.SendAsync(section, stop.Token).ConfigureAwait(false))
                         {
                             break;
                         }
-
-                        stats.Accepted();
                     }
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -88,7 +91,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         try
         {
             var mergeRequest = new MergeRequest { TaskId = request.TaskId, With = spec.Merging, Sections = [], Services = new CatalogTaskServices(catalog, request) };
-            merged = await merger.MergeStreamAsync(mergeRequest, Consume(block, stats, stop.Token), stop.Token).ConfigureAwait(false)
+            merged = await merger.MergeStreamAsync(mergeRequest, Consume(block, slots, stats, stop.Token), stop.Token).ConfigureAwait(false)
                 ?? throw new FatalTaskException($"merger '{spec.Merger}' returned nothing");
         }
         finally
@@ -172,7 +175,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         }
     }
 
-    private static async IAsyncEnumerable<SectionOutput> Consume(TransformBlock<Section, SectionOutcome> block, SectionStats stats, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SectionOutput> Consume(TransformBlock<Section, SectionOutcome> block, SemaphoreSlim slots, SectionStats stats, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var outcome in block.ReceiveAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -181,6 +184,10 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
             {
                 yield return new SectionOutput(outcome.Name, result);
             }
+
+            // The merger asked for the next section, so it is done with this one: its slot is free.
+            stats.Released();
+            slots.Release();
         }
     }
 
@@ -335,7 +342,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
 
         public List<(string Name, string Error)> Failures { get; } = [];
 
-        /// <summary>The block took a section: it is in flight until the merger receives it.</summary>
+        /// <summary>A section took a slot: it is in flight until the merger is done with it.</summary>
         public void Accepted()
         {
             var now = Interlocked.Increment(ref _inFlight);
@@ -346,9 +353,10 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
             }
         }
 
+        public void Released() => Interlocked.Decrement(ref _inFlight);
+
         public void Received(SectionOutcome outcome)
         {
-            Interlocked.Decrement(ref _inFlight);
             Total++;
             SectionTime += outcome.Duration;
             if (outcome.Result is { } result)

@@ -91,7 +91,7 @@ public sealed class PlanLoaderTests
                 "plan.json(4,33): error PF0009: timeouts.default_task must be greater than 0; got -5",
                 "plan.json(6,40): error PF0002: task 'a': unknown key 'depend_on'. Did you mean 'depends_on'?",
                 "plan.json(6,70): error PF0011: task 'a': with: unknown parameter 'secnds'. Did you mean 'seconds'?",
-                "plan.json(7,18): error PF0008: task 'b': unknown worker 'simulat'. Did you mean 'simulate'? Known workers: simulate, template, vote",
+                "plan.json(7,18): error PF0008: task 'b': unknown worker 'simulat'. Did you mean 'simulate'? Known workers: section, simulate, template, vote",
                 "plan.json(8,60): error PF0006: task 'c': depends_on names 'zzz', which is not a task in this plan",
                 "plan.json(8,87): error PF0003: task 'c': timeout_seconds must be a number; got a string",
                 "plan.json(9,7): error PF0005: duplicate task id 'a' (first defined at line 6)",

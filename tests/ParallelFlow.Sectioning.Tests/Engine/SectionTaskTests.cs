@@ -170,6 +170,27 @@ public sealed class SectionTaskTests
     }
 
     [Fact]
+    public async Task A_hundred_thousand_sections_stream_through_the_capacity()
+    {
+        var (engine, _) = Engine();
+        var output = Path.Combine(Path.GetTempPath(), $"parallelflow-100k-{Guid.NewGuid():N}.txt");
+        var plan = Parse($$$"""
+            { "tasks": [ { "id": "many", "worker": "section", "with": {
+                "decompose": { "count": 100000 }, "worker": "echo", "with": { "text": "{{section}}" },
+                "parallelism": 2, "capacity": 16, "merger": "concat", "merging": { "output_file": "{{{output}}}" } } } ] }
+            """, engine);
+
+        var result = await engine.RunAsync(plan);
+
+        var record = Record(result, "many");
+        Assert.Equal(100_000, record.GetProperty("succeeded").GetInt32());
+        Assert.InRange(record.GetProperty("peak_in_flight").GetInt32(), 1, 16);
+        Assert.Equal(100_000, File.ReadLines(output).Count());
+        Assert.Equal("100000", File.ReadLines(output).Last());
+        File.Delete(output);
+    }
+
+    [Fact]
     public void Section_problems_are_found_with_the_plan()
     {
         var (engine, _) = Engine();
