@@ -79,30 +79,10 @@ internal sealed record SectionSpec(
 
         var merger = with.TryGetProperty("merger", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : DefaultMerger;
         var merging = with.TryGetProperty("merging", out var mg) && mg.ValueKind == JsonValueKind.Object ? mg.Clone() : Plans.TaskDefinition.EmptyParameters;
-        if (catalog.TryGetMerger(merger, out var mergerImplementation))
-        {
-            try
-            {
-                foreach (var problem in mergerImplementation.ValidateParameters(merging))
-                {
-                    problems.Add(new ParameterProblem(problem.Key is null ? "merging" : $"merging.{problem.Key}", $"merger '{merger}': {problem.Message}"));
-                }
-            }
-#pragma warning disable CA1031 // A merger's validation bug is reported against the plan.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                problems.Add(new ParameterProblem("merging", $"merger '{merger}' failed to check the parameters: {ex.Message}"));
-            }
-        }
-        else
-        {
-            var known = catalog.MergerNames;
-            var hint = Plans.PlanBinder.Suggest(merger, known) is { } suggestion
-                ? $" Did you mean '{suggestion}'?"
-                : known.Count == 0 ? " No merger is loaded: add the merger plugin (ParallelFlow.Plugins.Merging) to plugins.json." : $" Known mergers: {string.Join(", ", known)}";
-            problems.Add(new ParameterProblem("merger", $"unknown merger '{merger}'.{hint}"));
-        }
+        ParameterMessages.CheckPart(
+            "merger", "merger", merger, catalog.MergerNames, "ParallelFlow.Plugins.Merging",
+            catalog.TryGetMerger(merger, out var mergerImplementation) ? () => mergerImplementation.ValidateParameters(merging) : null,
+            "merging", problems);
 
         double? timeout = null;
         if (with.TryGetProperty("section_timeout_seconds", out var t))

@@ -53,31 +53,11 @@ internal sealed record VoteSpec(
             }
         }
 
-        if (catalog.TryGetScorer(scorer, out var scorerImplementation))
-        {
-            var scoringParameters = with.TryGetProperty("scoring", out var given) && given.ValueKind == JsonValueKind.Object ? given : EmptyObject;
-            try
-            {
-                foreach (var problem in scorerImplementation.ValidateParameters(scoringParameters))
-                {
-                    problems.Add(new ParameterProblem(problem.Key is null ? "scoring" : $"scoring.{problem.Key}", $"scorer '{scorer}': {problem.Message}"));
-                }
-            }
-#pragma warning disable CA1031 // A scorer's validation bug is reported against the plan.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                problems.Add(new ParameterProblem("scoring", $"scorer '{scorer}' failed to check the parameters: {ex.Message}"));
-            }
-        }
-        else
-        {
-            var known = catalog.ScorerNames;
-            var hint = Plans.PlanBinder.Suggest(scorer, known) is { } suggestion
-                ? $" Did you mean '{suggestion}'?"
-                : known.Count == 0 ? " No scorer is loaded: add a scorer plugin (ParallelFlow.Plugins.Voting) to plugins.json." : $" Known scorers: {string.Join(", ", known)}";
-            problems.Add(new ParameterProblem("scorer", $"unknown scorer '{scorer}'.{hint}"));
-        }
+        var scoringGiven = with.TryGetProperty("scoring", out var given) && given.ValueKind == JsonValueKind.Object ? given : EmptyObject;
+        ParameterMessages.CheckPart(
+            "scorer", "scorer", scorer, catalog.ScorerNames, "ParallelFlow.Plugins.Voting",
+            catalog.TryGetScorer(scorer, out var scorerImplementation) ? () => scorerImplementation.ValidateParameters(scoringGiven) : null,
+            "scoring", problems);
 
         var scoring = EmptyObject;
         if (with.TryGetProperty("scoring", out var scoringValue))
