@@ -15,6 +15,9 @@ internal static class CliApplication
             PlanCommand.Create(console),
             PluginsCommand.Create(console),
             ServeModelCommand.Create(console),
+            JournalCommands.Runs(console),
+            JournalCommands.Show(console),
+            JournalCommands.Resume(console),
         };
 
         var parseResult = root.Parse(args);

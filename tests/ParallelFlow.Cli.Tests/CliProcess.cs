@@ -108,6 +108,9 @@ public sealed class CliProcess : IDisposable
 
     public Task<string> LineAsync() => _awaitedLine.Task.WaitAsync(Limit);
 
+    /// <summary>kill -9: the process and its children end at once, without any chance to clean up.</summary>
+    public void KillHard() => _process.Kill(entireProcessTree: true);
+
     public void SendInterrupt()
     {
         using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

@@ -52,6 +52,10 @@ internal sealed class PlanInput
 
     public string PathOf(ParseResult parseResult) => parseResult.GetRequiredValue(_plan);
 
+    public string? ConfigOf(ParseResult parseResult) => parseResult.GetValue(_config);
+
+    public string? PluginsOf(ParseResult parseResult) => parseResult.GetValue(_plugins);
+
     public int? WorkersOf(ParseResult parseResult) => _workers is null ? null : parseResult.GetValue(_workers);
 
     /// <summary>Makes an engine with the plugins, then loads and validates the plan against it. Returns a null plan,
@@ -62,18 +66,21 @@ internal sealed class PlanInput
         return (engine, Load(parseResult, engine, console));
     }
 
-    private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console)
+    private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console) =>
+        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console);
+
+    /// <summary>Loads a plan, printing its warnings, or every error and null.</summary>
+    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console)
     {
-        var path = PathOf(parseResult);
         try
         {
-            var plan = engine.LoadPlan(path, parseResult.GetValue(_config));
+            var plan = engine.LoadPlan(path, config);
             foreach (var warning in plan.Warnings)
             {
                 console.Error.WriteLine(warning);
             }
 
-            if (WorkersOf(parseResult) is { } requested && OutsideParallelism(plan.Parallelism, requested) is { } message)
+            if (workers is { } requested && OutsideParallelism(plan.Parallelism, requested) is { } message)
             {
                 console.Error.WriteLine($"{path}: error PF0009: {message}");
                 return null;

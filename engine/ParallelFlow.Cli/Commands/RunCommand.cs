@@ -2,7 +2,9 @@ using System.CommandLine;
 using ParallelFlow.Cli.Output;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Reporting;
+using ParallelFlow.Journal;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -20,7 +22,9 @@ internal static class RunCommand
         {
             Description = "Print only the summary, not each event.",
         };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet };
+        var journal = JournalSetup.Option("The run journal (SQLite) to record the run in (default: .parallelflow/journal.db beside the plan).");
+        var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal };
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -31,33 +35,67 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
-            // Opened before the run, so that a report that cannot be written stops the command before any work.
-            await using var reportStream = OpenReport(parseResult.GetValue(report), console);
-            if (parseResult.GetValue(report) is not null && reportStream is null)
+            var planPath = input.PathOf(parseResult);
+            RunJournal? opened = null;
+            if (!parseResult.GetValue(noJournal))
             {
-                return ExitCodes.InvalidInput;
+                try
+                {
+                    opened = RunJournal.Open(parseResult.GetValue(journal) ?? RunJournal.DefaultPathFor(planPath));
+                }
+                catch (JournalException ex)
+                {
+                    await console.Error.WriteLineAsync($"error: {ex.Message}; nothing was run.").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
             }
 
-            var run = engine.Compile(loaded).Start(new RunOptions { Workers = requested, StreamEvents = true }, cancellationToken);
-            IRunView view = parseResult.GetValue(quiet) ? new QuietView() : console.IsInteractive ? new LiveView(console, loaded, run) : new PlainView(console);
-            await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
-            var result = await run.Completion.ConfigureAwait(false);
-
-            RunSummary.Print(result, console);
-            if (reportStream is not null)
+            using (opened)
             {
-                RunReport.Write(result, reportStream);
-                await console.Out.WriteLineAsync($"report: {parseResult.GetValue(report)}").ConfigureAwait(false);
+                var options = new RunOptions { Workers = requested, StreamEvents = true, Journal = opened, RunId = RunIds.New(TimeProvider.System) };
+                opened?.BeginRun(
+                    options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
+                    input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow);
+                return await ExecuteAsync(engine, loaded, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
             }
-
-            return result.Status switch
-            {
-                RunStatus.Succeeded => ExitCodes.Success,
-                RunStatus.Cancelled => ExitCodes.Cancelled,
-                _ => ExitCodes.TasksFailed,
-            };
         });
         return command;
+    }
+
+    /// <summary>Runs a loaded plan with the live view, the summary, the report and the journal; shared by <c>run</c> and <c>resume</c>.</summary>
+    public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, string? reportPath, bool quiet, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
+    {
+        // Opened before the run, so that a report that cannot be written stops the command before any work.
+        await using var reportStream = OpenReport(reportPath, console);
+        if (reportPath is not null && reportStream is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        var run = engine.Compile(plan).Start(options, cancellationToken);
+        IRunView view = quiet ? new QuietView() : console.IsInteractive ? new LiveView(console, plan, run) : new PlainView(console);
+        await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
+        var result = await run.Completion.ConfigureAwait(false);
+        journal?.FinishRun(result);
+
+        RunSummary.Print(result, console);
+        if (journal is not null)
+        {
+            await console.Out.WriteLineAsync($"journal: {journal.Path} (parallelflow show {result.RunId} --journal {journal.Path})").ConfigureAwait(false);
+        }
+
+        if (reportStream is not null)
+        {
+            RunReport.Write(result, reportStream);
+            await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+        }
+
+        return result.Status switch
+        {
+            RunStatus.Succeeded => ExitCodes.Success,
+            RunStatus.Cancelled => ExitCodes.Cancelled,
+            _ => ExitCodes.TasksFailed,
+        };
     }
 
     private static FileStream? OpenReport(string? path, CliConsole console)

@@ -16,4 +16,7 @@ internal sealed partial class EngineLog(ILogger logger)
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId}: task {TaskId} retrying (attempt {Attempt}) in {DelaySeconds:0.###}s after: {Error}")]
     public partial void TaskRetrying(string runId, string taskId, int attempt, double delaySeconds, string error);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
+    public partial void JournalFailed(string runId, string taskId, string error);
 }

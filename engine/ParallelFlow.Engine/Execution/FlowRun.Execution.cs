@@ -69,6 +69,19 @@ public sealed partial class FlowRun
         }
 
         _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
+        if (_journal is not null)
+        {
+            try
+            {
+                _journal.TaskFinished(RunId, TaskResultOf(task));
+            }
+#pragma warning disable CA1031 // The journal is a record of the run; its failure is logged, and the run goes on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _context.Log.JournalFailed(RunId, _plan.Tasks[task].Id, ex.Message);
+            }
+        }
     }
 
     private async ValueTask<TaskResult> InvokeWithPolicyAsync(int task, TaskPolicy policy)
@@ -95,6 +108,20 @@ public sealed partial class FlowRun
     {
         var attempt = ++_attempts[task];
         var definition = _plan.Tasks[task];
+        if (_journal is not null)
+        {
+            try
+            {
+                _journal.AttemptStarted(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow());
+            }
+#pragma warning disable CA1031 // See RunTaskAsync.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _context.Log.JournalFailed(RunId, definition.Id, ex.Message);
+            }
+        }
+
         var request = new TaskRequest
         {
             TaskId = definition.Id,

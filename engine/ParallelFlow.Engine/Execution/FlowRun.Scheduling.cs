@@ -56,12 +56,13 @@ public sealed partial class FlowRun
                 case StartMessage:
                     for (var task = 0; task < _count; task++)
                     {
-                        if (_remaining[task] == 0)
+                        if (_remaining[task] == 0 && !IsRestored(task))
                         {
                             Enqueue(task);
                         }
                     }
 
+                    Restore();
                     break;
                 case StopMessage:
                     Stop();
@@ -154,6 +155,36 @@ public sealed partial class FlowRun
                 {
                     Enqueue(next);
                 }
+            }
+        }
+    }
+
+    private bool IsRestored(int task) => _restored?.ContainsKey(_plan.Tasks[task].Id) == true;
+
+    /// <summary>Ends the tasks a resumed run already has outputs for, and releases their dependents.</summary>
+    private void Restore()
+    {
+        if (_restored is null)
+        {
+            return;
+        }
+
+        for (var task = 0; task < _count; task++)
+        {
+            if (_restored.TryGetValue(_plan.Tasks[task].Id, out var result))
+            {
+                _status[task] = TaskRunStatus.Succeeded;
+                _results[task] = result;
+                _finished++;
+                Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
+            }
+        }
+
+        for (var task = 0; task < _count; task++)
+        {
+            if (_status[task] == TaskRunStatus.Succeeded && _results[task] is not null && _attempts[task] == 0)
+            {
+                Resolve(task);
             }
         }
     }

@@ -41,6 +41,8 @@ public sealed partial class FlowRun
     private readonly long[] _endTimestamps;
 
     private readonly Lock _gate = new();
+    private readonly IRunJournal? _journal;
+    private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
     private readonly ActionBlock<int>[] _execution;
 
     private long _runStartTimestamp;
@@ -92,6 +94,8 @@ public sealed partial class FlowRun
         }
 
         _callerToken = cancellationToken;
+        _journal = options.Journal;
+        _restored = options.Restored;
     }
 
     /// <summary>The run's id.</summary>

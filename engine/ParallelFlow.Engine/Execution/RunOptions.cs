@@ -1,3 +1,5 @@
+using ParallelFlow.Sdk;
+
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>Settings of one run of a compiled plan.</summary>
@@ -14,4 +16,14 @@ public sealed class RunOptions
     /// <summary>The run's id.</summary>
     /// <value>A new sortable id.</value>
     public string? RunId { get; init; }
+
+    /// <summary>Where attempts and finished tasks are recorded as they happen; none by default.</summary>
+    public IRunJournal? Journal { get; init; }
+
+    /// <summary>
+    /// Outputs of tasks that already succeeded (a resumed run): these tasks are not executed again; they end
+    /// <see cref="TaskRunStatus.Succeeded"/> at once with these outputs, and their dependents start from there.
+    /// Ids the plan does not have are ignored.
+    /// </summary>
+    public IReadOnlyDictionary<string, TaskResult>? Restored { get; init; }
 }

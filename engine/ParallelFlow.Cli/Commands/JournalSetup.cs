@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using ParallelFlow.Journal;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary>The <c>--journal</c> option, the default journal places, and what identifies a plan's content.</summary>
+internal static class JournalSetup
+{
+    public static Option<string?> Option(string description) => new("--journal") { Description = description };
+
+    /// <summary>Where <c>runs</c>, <c>show</c> and <c>resume</c> look: the option's file (or folder), else <c>.parallelflow/journal.db</c> here.</summary>
+    public static string Resolve(string? given)
+    {
+        if (given is null)
+        {
+            return Path.Combine(".parallelflow", "journal.db");
+        }
+
+        return Directory.Exists(given) ? Path.Combine(given, ".parallelflow", "journal.db") : given;
+    }
+
+    /// <summary>Opens a journal to read, printing why not (exit code 2) when it cannot be.</summary>
+    public static RunJournal? OpenExisting(string? given, CliConsole console)
+    {
+        var path = Resolve(given);
+        try
+        {
+            return RunJournal.Open(path, create: false);
+        }
+        catch (JournalException ex)
+        {
+            console.Error.WriteLine($"error: {ex.Message}");
+            if (given is null)
+            {
+                console.Error.WriteLine("Runs are journaled in .parallelflow/journal.db beside their plan: pass --journal with that folder or file.");
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>SHA-256 of the plan file and, when given, the config file: a resume runs only the plan it started.</summary>
+    public static string Hash(string planPath, string? configPath)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(File.ReadAllBytes(planPath));
+        if (configPath is not null)
+        {
+            sha.AppendData(File.ReadAllBytes(configPath));
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+}

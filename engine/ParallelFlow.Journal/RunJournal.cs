@@ -1,0 +1,380 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Journal;
+
+/// <summary>A run as recorded: what was run, how, and how it ended (or that it never did).</summary>
+public sealed record RunRecord(
+    string RunId,
+    string PlanId,
+    string PlanPath,
+    string PlanHash,
+    string? ConfigPath,
+    string? PluginsPath,
+    int? Workers,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt,
+    string Status,
+    int Resumes,
+    IReadOnlyDictionary<string, int> Counts);
+
+/// <summary>One task of a recorded run.</summary>
+public sealed record TaskRecord(string TaskId, string Status, int Attempts, DateTimeOffset? FinishedAt, double DurationSeconds, TaskResult? Result, string? Error);
+
+/// <summary>A journal that cannot be used: damaged, locked, or written by a newer ParallelFlow. The message says which and what to do.</summary>
+public sealed class JournalException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The run journal in an embedded SQLite database: every run, every attempt as it starts, every task as it ends with
+/// its output, each write a transaction in WAL mode, so a process killed at any moment leaves a consistent journal.
+/// Safe to call from several tasks at once.
+/// </summary>
+public sealed class RunJournal : IRunJournal, IDisposable
+{
+    /// <summary>The schema this version reads and writes.</summary>
+    public const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+
+    private RunJournal(string path, SqliteConnection connection)
+    {
+        Path = path;
+        _connection = connection;
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The default journal of a plan: <c>.parallelflow/journal.db</c> in the plan's folder.</summary>
+    public static string DefaultPathFor(string planPath) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(planPath))!, ".parallelflow", "journal.db");
+
+    /// <summary>Opens (creating when absent) the journal at <paramref name="path"/>.</summary>
+    /// <exception cref="JournalException">The file is not a journal, is damaged, is locked, or is newer than this version.</exception>
+    public static RunJournal Open(string path, bool create = true)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var full = System.IO.Path.GetFullPath(path);
+        if (!create && !File.Exists(full))
+        {
+            throw new JournalException($"{full}: there is no journal here");
+        }
+
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 10 }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA busy_timeout = 10000;");
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            Execute(connection, "PRAGMA synchronous = NORMAL;");
+            Migrate(connection, full);
+            return new RunJournal(full, connection);
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw Explain(full, ex);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Records a run that starts, or one that resumes (its earlier record is kept, marked running again).</summary>
+    public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt)
+    {
+        Write(
+            """
+            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes)
+            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0)
+            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1;
+            """,
+            ("$run", runId), ("$plan", planId), ("$path", planPath), ("$hash", planHash), ("$config", configPath), ("$plugins", pluginsPath),
+            ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId));
+    }
+
+    /// <inheritdoc/>
+    public void AttemptStarted(string runId, string taskId, int attempt, DateTimeOffset at) =>
+        Write(
+            """
+            INSERT INTO attempts (run_id, task_id, attempt, started_at) VALUES ($run, $task, $attempt, $at);
+            INSERT INTO tasks (run_id, task_id, status, attempts) VALUES ($run, $task, 'running', $attempt)
+            ON CONFLICT (run_id, task_id) DO UPDATE SET status = 'running', attempts = $attempt;
+            """,
+            ("$run", runId), ("$task", taskId), ("$attempt", attempt), ("$at", Time(at)));
+
+    /// <inheritdoc/>
+    public void TaskFinished(string runId, TaskRunResult task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        WriteTask(runId, task);
+    }
+
+    /// <summary>Records how a run ended, with the final status of every task, the ones that never ran included.</summary>
+    public void FinishRun(RunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            foreach (var task in result.Tasks)
+            {
+                WriteTask(result.RunId, task, transaction, onlyIfNotRecorded: task.Attempts == 0 && task.Status.IsSuccess());
+            }
+
+            using var command = Command(
+                "UPDATE runs SET status = $status, finished_at = $finished WHERE run_id = $run;",
+                transaction,
+                ("$status", result.Status.ToString().ToLowerInvariant()), ("$finished", Time(result.StartedAt + result.Elapsed)), ("$run", result.RunId));
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>Every run, newest first.</summary>
+    public IReadOnlyList<RunRecord> Runs()
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC;", null);
+            var ids = new List<string>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    ids.Add(reader.GetString(0));
+                }
+            }
+
+            return [.. ids.Select(id => Run(id)!)];
+        }
+    }
+
+    /// <summary>One run, or null.</summary>
+    public RunRecord? Run(string runId)
+    {
+        lock (_gate)
+        {
+            using var command = Command(
+                "SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes FROM runs WHERE run_id = $run;",
+                null,
+                ("$run", runId));
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            var status = reader.GetString(9);
+            if (status == "running" && !IsAlive(reader.GetInt32(10)))
+            {
+                status = "interrupted";
+            }
+
+            var record = new RunRecord(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
+                status, reader.GetInt32(11), new Dictionary<string, int>());
+            reader.Close();
+            using var counts = Command("SELECT status, COUNT(*) FROM tasks WHERE run_id = $run GROUP BY status;", null, ("$run", runId));
+            using var countReader = counts.ExecuteReader();
+            var map = new Dictionary<string, int>(StringComparer.Ordinal);
+            while (countReader.Read())
+            {
+                map[countReader.GetString(0)] = countReader.GetInt32(1);
+            }
+
+            return record with { Counts = map };
+        }
+    }
+
+    /// <summary>The tasks of a run as recorded, in the order they were first recorded.</summary>
+    public IReadOnlyList<TaskRecord> Tasks(string runId)
+    {
+        lock (_gate)
+        {
+            using var command = Command(
+                "SELECT task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error FROM tasks WHERE run_id = $run ORDER BY rowid;",
+                null,
+                ("$run", runId));
+            using var reader = command.ExecuteReader();
+            var tasks = new List<TaskRecord>();
+            while (reader.Read())
+            {
+                TaskResult? result = null;
+                if (!reader.IsDBNull(5) || !reader.IsDBNull(6))
+                {
+                    result = new TaskResult
+                    {
+                        Text = reader.IsDBNull(5) ? null : reader.GetString(5),
+                        Json = reader.IsDBNull(6) ? null : JsonDocument.Parse(reader.GetString(6)).RootElement.Clone(),
+                        Usage = new TaskUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetDecimal(9)),
+                    };
+                }
+
+                tasks.Add(new TaskRecord(
+                    reader.GetString(0), reader.GetString(1), reader.GetInt32(2),
+                    reader.IsDBNull(3) ? null : Parse(reader.GetString(3)), reader.GetDouble(4), result,
+                    reader.IsDBNull(10) ? null : reader.GetString(10)));
+            }
+
+            return tasks;
+        }
+    }
+
+    /// <summary>The outputs of the tasks of a run that succeeded, for resuming it.</summary>
+    public IReadOnlyDictionary<string, TaskResult> Succeeded(string runId) =>
+        Tasks(runId).Where(t => t.Status is "succeeded" or "cached").ToDictionary(t => t.TaskId, t => t.Result ?? TaskResult.Empty, StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public void Dispose() => _connection.Dispose();
+
+    private void WriteTask(string runId, TaskRunResult task, SqliteTransaction? transaction = null, bool onlyIfNotRecorded = false)
+    {
+        var result = task.Status.IsSuccess() ? task.Result : null;
+        var sql = onlyIfNotRecorded
+            ? """
+              INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error)
+              VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error)
+              ON CONFLICT (run_id, task_id) DO NOTHING;
+              """
+            : """
+              INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error)
+              VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error)
+              ON CONFLICT (run_id, task_id) DO UPDATE SET status = $status, attempts = MAX(attempts, $attempts), finished_at = $finished,
+                duration_seconds = $duration, output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, error = $error;
+              """;
+        (string, object?)[] parameters =
+        [
+            ("$run", runId), ("$task", task.TaskId), ("$status", task.Status.ToName()), ("$attempts", task.Attempts),
+            ("$finished", task.FinishedAt is { } f ? Time(f) : null), ("$duration", task.Duration.TotalSeconds),
+            ("$text", result?.Text), ("$json", result?.Json?.GetRawText()),
+            ("$in", result?.Usage.InputTokens ?? 0), ("$out", result?.Usage.OutputTokens ?? 0), ("$cost", result?.Usage.Cost ?? 0m), ("$error", task.Error),
+        ];
+        if (transaction is not null)
+        {
+            using var command = Command(sql, transaction, parameters);
+            command.ExecuteNonQuery();
+            return;
+        }
+
+        Write(sql, parameters);
+    }
+
+    private void Write(string sql, params (string Name, object? Value)[] parameters)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                using var transaction = _connection.BeginTransaction();
+                using var command = Command(sql, transaction, parameters);
+                command.ExecuteNonQuery();
+                transaction.Commit();
+            }
+            catch (SqliteException ex)
+            {
+                throw Explain(Path, ex);
+            }
+        }
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static void Migrate(SqliteConnection connection, string path)
+    {
+        Execute(connection, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT value FROM meta WHERE key = 'schema_version';";
+        var found = read.ExecuteScalar() as string;
+        if (found is not null)
+        {
+            var version = int.Parse(found, CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new JournalException($"{path}: this journal was written by a newer ParallelFlow (schema {version}; this version reads {SchemaVersion}). Use that version, or pass --journal with another file.");
+            }
+
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction();
+        using var create = connection.CreateCommand();
+        create.Transaction = transaction;
+        create.CommandText =
+            """
+            CREATE TABLE runs (
+              run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_path TEXT NOT NULL, plan_hash TEXT NOT NULL,
+              config_path TEXT, plugins_path TEXT, workers INTEGER, started_at TEXT NOT NULL, finished_at TEXT,
+              status TEXT NOT NULL, host_pid INTEGER NOT NULL, resumes INTEGER NOT NULL);
+            CREATE TABLE tasks (
+              run_id TEXT NOT NULL REFERENCES runs (run_id), task_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+              finished_at TEXT, duration_seconds REAL NOT NULL DEFAULT 0, output_text TEXT, output_json TEXT,
+              input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, cost NUMERIC NOT NULL DEFAULT 0, error TEXT,
+              PRIMARY KEY (run_id, task_id));
+            CREATE TABLE attempts (
+              run_id TEXT NOT NULL, task_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL);
+            CREATE INDEX attempts_by_task ON attempts (run_id, task_id);
+            INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+            """;
+        create.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static JournalException Explain(string path, SqliteException ex) => ex.SqliteErrorCode switch
+    {
+        5 or 6 => new JournalException($"{path}: the journal is locked by another process (SQLite: {ex.Message}); wait for it, or pass --journal with another file", ex),
+        11 or 26 => new JournalException($"{path}: this file is not a ParallelFlow journal, or it is damaged (SQLite: {ex.Message}); move it away to start a new journal — nothing was changed", ex),
+        _ => new JournalException($"{path}: the journal failed: {ex.Message}", ex),
+    };
+
+    private static bool IsAlive(int pid)
+    {
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+}

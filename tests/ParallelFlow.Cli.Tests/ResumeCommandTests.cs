@@ -1,0 +1,118 @@
+namespace ParallelFlow.Cli.Tests;
+
+/// <summary>
+/// Resume after a real kill -9 of a real <c>parallelflow run</c>: three process tasks in a chain each append their
+/// name to a file when they execute, and one of them is held until the test has killed the run.
+/// </summary>
+public sealed class ResumeCommandTests
+{
+    [Theory]
+    [InlineData("first")]   // killed before any task finished
+    [InlineData("second")]  // killed during a task, after one finished
+    [InlineData("third")]   // killed after two tasks finished
+    public async Task A_killed_run_resumes_without_running_finished_tasks_again(string held)
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        var plan = WritePlan(folder);
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(Path.Combine(folder, $"hold.{held}"), string.Empty);
+
+        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
+        {
+            await WaitForAsync(() => Executions(folder).Contains(held));
+            run.KillHard();
+            await run.WaitForExitAsync();
+        }
+
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var line = runs.Split('\n')[1];
+        Assert.Contains("interrupted", line, StringComparison.Ordinal);
+        var runId = line.Split(' ')[0];
+        File.Delete(Path.Combine(folder, $"hold.{held}"));
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+
+        Assert.True(exitCode == 0, error + output);
+        var executions = Executions(folder);
+        string[] order = ["first", "second", "third"];
+        var heldAt = Array.IndexOf(order, held);
+        for (var i = 0; i < order.Length; i++)
+        {
+            // The held task was interrupted, so it runs again; those before it are not run again, those after run once.
+            Assert.Equal(i == heldAt ? 2 : 1, executions.Count(e => e == order[i]));
+        }
+
+        var (_, shown, _) = await CliProcess.RunAsync("show", runId, "--journal", journal);
+        Assert.Contains("succeeded", shown.Split('\n')[0], StringComparison.Ordinal);
+        Assert.Contains($"resuming run {runId}: {heldAt} of 3 tasks keep their recorded outputs", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resume_refuses_a_plan_that_changed()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        var plan = WritePlan(folder);
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(Path.Combine(folder, "hold.second"), string.Empty);
+        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
+        {
+            await WaitForAsync(() => Executions(folder).Contains("second"));
+            run.KillHard();
+            await run.WaitForExitAsync();
+        }
+
+        File.AppendAllText(plan, "\n");
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var runId = runs.Split('\n')[1].Split(' ')[0];
+
+        var (exitCode, _, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"the plan changed since run {runId} started", error, StringComparison.Ordinal);
+        Assert.Equal(["first", "second"], Executions(folder));
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_journal_is_refused_untouched()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-journal-").FullName;
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(journal, "this is not a database, and it must survive");
+
+        var (exitCode, _, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--journal", journal, "--quiet");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("this file is not a ParallelFlow journal, or it is damaged", error, StringComparison.Ordinal);
+        Assert.Equal("this is not a database, and it must survive", File.ReadAllText(journal));
+    }
+
+    private static string WritePlan(string folder)
+    {
+        var plan = Path.Combine(folder, "chain.json");
+        static string Task(string id, string? after, string folder) => $$"""
+            { "id": "{{id}}", "worker": "process", {{(after is null ? string.Empty : $"\"depends_on\": [\"{after}\"], ")}}"with": { "command": "sh", "args": ["-c", "echo {{id}} >> executions.txt; while [ -f hold.{{id}} ]; do sleep 0.05; done; echo {{id}} done"], "cwd": "{{folder}}" } }
+            """;
+        File.WriteAllText(plan, $$"""
+            { "tasks": [
+              {{Task("first", null, folder)}},
+              {{Task("second", "first", folder)}},
+              {{Task("third", "second", folder)}} ] }
+            """);
+        return plan;
+    }
+
+    private static List<string> Executions(string folder)
+    {
+        var file = Path.Combine(folder, "executions.txt");
+        return File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+}
