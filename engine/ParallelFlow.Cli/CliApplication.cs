@@ -18,6 +18,7 @@ internal static class CliApplication
             JournalCommands.Runs(console),
             JournalCommands.Show(console),
             JournalCommands.Resume(console),
+            JournalCommands.Cache(console),
         };
 
         var parseResult = root.Parse(args);

@@ -33,10 +33,10 @@ public sealed class JournalException(string message, Exception? inner = null) : 
 /// its output, each write a transaction in WAL mode, so a process killed at any moment leaves a consistent journal.
 /// Safe to call from several tasks at once.
 /// </summary>
-public sealed class RunJournal : IRunJournal, IDisposable
+public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 {
     /// <summary>The schema this version reads and writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
@@ -50,9 +50,12 @@ public sealed class RunJournal : IRunJournal, IDisposable
     /// <summary>The database file.</summary>
     public string Path { get; }
 
-    /// <summary>The default journal of a plan: <c>.parallelflow/journal.db</c> in the plan's folder.</summary>
+    /// <summary>The environment variable that names one journal for every run, instead of one beside each plan.</summary>
+    public const string PathVariable = "PARALLELFLOW_JOURNAL";
+
+    /// <summary>The default journal of a plan: <c>$PARALLELFLOW_JOURNAL</c>, else <c>.parallelflow/journal.db</c> in the plan's folder.</summary>
     public static string DefaultPathFor(string planPath) =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(planPath))!, ".parallelflow", "journal.db");
+        Environment.GetEnvironmentVariable(PathVariable) is { Length: > 0 } configured ? configured : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(planPath))!, ".parallelflow", "journal.db");
 
     /// <summary>Opens (creating when absent) the journal at <paramref name="path"/>.</summary>
     /// <exception cref="JournalException">The file is not a journal, is damaged, is locked, or is newer than this version.</exception>
@@ -237,7 +240,156 @@ public sealed class RunJournal : IRunJournal, IDisposable
         Tasks(runId).Where(t => t.Status is "succeeded" or "cached").ToDictionary(t => t.TaskId, t => t.Result ?? TaskResult.Empty, StringComparer.Ordinal);
 
     /// <inheritdoc/>
+    public TaskResult? Find(TaskCacheKey key, TimeSpan? timeToLive)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        lock (_gate)
+        {
+            using var command = Command("SELECT output_text, output_json, input_tokens, output_tokens, cost, created_at FROM cache WHERE key = $key;", null, ("$key", key.Hash));
+            using var reader = command.ExecuteReader();
+            if (!reader.Read() || (timeToLive is { } ttl && DateTimeOffset.UtcNow - Parse(reader.GetString(5)) > ttl))
+            {
+                return null;
+            }
+
+            return new TaskResult
+            {
+                Text = reader.IsDBNull(0) ? null : reader.GetString(0),
+                Json = reader.IsDBNull(1) ? null : JsonDocument.Parse(reader.GetString(1)).RootElement.Clone(),
+                Usage = new TaskUsage(reader.GetInt64(2), reader.GetInt64(3), reader.GetDecimal(4)),
+            };
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Store(TaskCacheKey key, TaskResult result, string runId, string taskId)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(result);
+        Write(
+            """
+            INSERT INTO cache (key, worker, components, output_text, output_json, input_tokens, output_tokens, cost, created_at, run_id, task_id)
+            VALUES ($key, $worker, $components, $text, $json, $in, $out, $cost, $at, $run, $task)
+            ON CONFLICT (key) DO UPDATE SET output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, created_at = $at, run_id = $run, task_id = $task;
+            """,
+            ("$key", key.Hash), ("$worker", key.Worker), ("$components", Components(key)), ("$text", result.Text), ("$json", result.Json?.GetRawText()),
+            ("$in", result.Usage.InputTokens), ("$out", result.Usage.OutputTokens), ("$cost", result.Usage.Cost), ("$at", Time(DateTimeOffset.UtcNow)), ("$run", runId), ("$task", taskId));
+    }
+
+    /// <summary>
+    /// Why a task of a run did or did not use the cache: a hit names the entry; a miss is compared with the closest
+    /// earlier entry of the same worker (the same task id first), naming every input that differs.
+    /// </summary>
+    public IReadOnlyList<string> ExplainCache(string runId, string taskId, TimeSpan? timeToLive = null)
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT status, cache_key, cache_components FROM tasks WHERE run_id = $run AND task_id = $task;", null, ("$run", runId), ("$task", taskId));
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return [$"run {runId} has no task '{taskId}' in the journal"];
+            }
+
+            var status = reader.GetString(0);
+            if (reader.IsDBNull(1))
+            {
+                return [$"{taskId} did not use the cache: its worker is not deterministic and the task does not set \"cache\": true, the task sets \"cache\": false, or the run had --no-cache"];
+            }
+
+            var key = reader.GetString(1);
+            var mine = JsonDocument.Parse(reader.GetString(2)).RootElement.Clone();
+            reader.Close();
+            var entries = new List<(string Key, JsonElement Components, string Run, string Task, DateTimeOffset At)>();
+            using (var all = Command("SELECT key, components, run_id, task_id, created_at FROM cache WHERE worker = $worker;", null, ("$worker", mine.GetProperty("worker").GetString())))
+            using (var rows = all.ExecuteReader())
+            {
+                while (rows.Read())
+                {
+                    entries.Add((rows.GetString(0), JsonDocument.Parse(rows.GetString(1)).RootElement.Clone(), rows.GetString(2), rows.GetString(3), Parse(rows.GetString(4))));
+                }
+            }
+
+            if (status == "cached")
+            {
+                var source = entries.Find(e => e.Key == key);
+                return [$"{taskId} was a cache hit (key {key[..12]}): the output of run {source.Run} task {source.Task}, stored {source.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC"];
+            }
+
+            var earlier = entries.Where(e => !(e.Run == runId && e.Task == taskId)).ToList();
+            if (earlier.Count == 0)
+            {
+                return [$"{taskId} missed the cache (key {key[..12]}): no earlier result of worker '{mine.GetProperty("worker").GetString()}' is stored"];
+            }
+
+            var closest = earlier
+                .OrderByDescending(e => e.Task == taskId)
+                .ThenBy(e => Differences(mine, e.Components).Count)
+                .ThenByDescending(e => e.At)
+                .First();
+            var lines = new List<string> { $"{taskId} missed the cache (key {key[..12]}); the closest entry is run {closest.Run} task {closest.Task}, stored {closest.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC:" };
+            var differences = Differences(mine, closest.Components);
+            lines.AddRange(differences.Count > 0 ? differences.Select(d => $"  {d}") : [$"  nothing differs: the entry was older than the time-to-live{(timeToLive is { } t ? string.Create(CultureInfo.InvariantCulture, $" ({t.TotalSeconds:0}s)") : string.Empty)}, or it was stored after this task ran"]);
+            return lines;
+        }
+    }
+
+    /// <inheritdoc/>
     public void Dispose() => _connection.Dispose();
+
+    private static string Components(TaskCacheKey key) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["worker"] = key.Worker,
+        ["version"] = key.WorkerVersion,
+        ["with"] = key.Parameters,
+        ["description"] = key.Description,
+        ["inputs"] = key.Inputs,
+    });
+
+    private static List<string> Differences(JsonElement mine, JsonElement theirs)
+    {
+        var differences = new List<string>();
+        foreach (var name in new[] { "version", "description" })
+        {
+            if (mine.GetProperty(name).GetString() != theirs.GetProperty(name).GetString())
+            {
+                differences.Add($"{(name == "version" ? "worker version" : name)}: '{theirs.GetProperty(name).GetString()}' then, '{mine.GetProperty(name).GetString()}' now");
+            }
+        }
+
+        using var now = JsonDocument.Parse(mine.GetProperty("with").GetString()!);
+        using var then = JsonDocument.Parse(theirs.GetProperty("with").GetString()!);
+        var keys = now.RootElement.EnumerateObject().Select(p => p.Name).Union(then.RootElement.EnumerateObject().Select(p => p.Name)).Order(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            var a = then.RootElement.TryGetProperty(key, out var x) ? TaskCacheKey.Canonical(x) : null;
+            var b = now.RootElement.TryGetProperty(key, out var y) ? TaskCacheKey.Canonical(y) : null;
+            if (a != b)
+            {
+                differences.Add($"with.{key}: {a ?? "(absent)"} then, {b ?? "(absent)"} now");
+            }
+        }
+
+        var inputsNow = mine.GetProperty("inputs").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        var inputsThen = theirs.GetProperty("inputs").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        foreach (var id in inputsNow.Keys.Union(inputsThen.Keys).Order(StringComparer.Ordinal))
+        {
+            if (!inputsThen.TryGetValue(id, out var before))
+            {
+                differences.Add($"input '{id}': a new dependency");
+            }
+            else if (!inputsNow.TryGetValue(id, out var after))
+            {
+                differences.Add($"input '{id}': no longer a dependency");
+            }
+            else if (before != after)
+            {
+                differences.Add($"input '{id}': its output changed");
+            }
+        }
+
+        return differences;
+    }
 
     private void WriteTask(string runId, TaskRunResult task, SqliteTransaction? transaction = null, bool onlyIfNotRecorded = false)
     {
@@ -249,10 +401,11 @@ public sealed class RunJournal : IRunJournal, IDisposable
               ON CONFLICT (run_id, task_id) DO NOTHING;
               """
             : """
-              INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error)
-              VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error)
+              INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
+              VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error, $key, $components)
               ON CONFLICT (run_id, task_id) DO UPDATE SET status = $status, attempts = MAX(attempts, $attempts), finished_at = $finished,
-                duration_seconds = $duration, output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, error = $error;
+                duration_seconds = $duration, output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, error = $error,
+                cache_key = $key, cache_components = $components;
               """;
         (string, object?)[] parameters =
         [
@@ -260,6 +413,7 @@ public sealed class RunJournal : IRunJournal, IDisposable
             ("$finished", task.FinishedAt is { } f ? Time(f) : null), ("$duration", task.Duration.TotalSeconds),
             ("$text", result?.Text), ("$json", result?.Json?.GetRawText()),
             ("$in", result?.Usage.InputTokens ?? 0), ("$out", result?.Usage.OutputTokens ?? 0), ("$cost", result?.Usage.Cost ?? 0m), ("$error", task.Error),
+            ("$key", task.CacheKey?.Hash), ("$components", task.CacheKey is { } k ? Components(k) : null),
         ];
         if (transaction is not null)
         {
@@ -307,22 +461,15 @@ public sealed class RunJournal : IRunJournal, IDisposable
         Execute(connection, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
         using var read = connection.CreateCommand();
         read.CommandText = "SELECT value FROM meta WHERE key = 'schema_version';";
-        var found = read.ExecuteScalar() as string;
-        if (found is not null)
+        var version = read.ExecuteScalar() is string found ? int.Parse(found, CultureInfo.InvariantCulture) : 0;
+        if (version > SchemaVersion)
         {
-            var version = int.Parse(found, CultureInfo.InvariantCulture);
-            if (version > SchemaVersion)
-            {
-                throw new JournalException($"{path}: this journal was written by a newer ParallelFlow (schema {version}; this version reads {SchemaVersion}). Use that version, or pass --journal with another file.");
-            }
-
-            return;
+            throw new JournalException($"{path}: this journal was written by a newer ParallelFlow (schema {version}; this version reads {SchemaVersion}). Use that version, or pass --journal with another file.");
         }
 
-        using var transaction = connection.BeginTransaction();
-        using var create = connection.CreateCommand();
-        create.Transaction = transaction;
-        create.CommandText =
+        // Each step moves one version up inside one transaction: a crash leaves the journal at the last whole step.
+        string[] steps =
+        [
             """
             CREATE TABLE runs (
               run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_path TEXT NOT NULL, plan_hash TEXT NOT NULL,
@@ -336,10 +483,26 @@ public sealed class RunJournal : IRunJournal, IDisposable
             CREATE TABLE attempts (
               run_id TEXT NOT NULL, task_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL);
             CREATE INDEX attempts_by_task ON attempts (run_id, task_id);
-            INSERT INTO meta (key, value) VALUES ('schema_version', '1');
-            """;
-        create.ExecuteNonQuery();
-        transaction.Commit();
+            """,
+            """
+            ALTER TABLE tasks ADD COLUMN cache_key TEXT;
+            ALTER TABLE tasks ADD COLUMN cache_components TEXT;
+            CREATE TABLE cache (
+              key TEXT PRIMARY KEY, worker TEXT NOT NULL, components TEXT NOT NULL,
+              output_text TEXT, output_json TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost NUMERIC NOT NULL,
+              created_at TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL);
+            CREATE INDEX cache_by_worker ON cache (worker);
+            """,
+        ];
+        for (var step = version; step < SchemaVersion; step++)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = steps[step] + $"INSERT INTO meta (key, value) VALUES ('schema_version', '{step + 1}') ON CONFLICT (key) DO UPDATE SET value = '{step + 1}';";
+            migrate.ExecuteNonQuery();
+            transaction.Commit();
+        }
     }
 
     private static void Execute(SqliteConnection connection, string sql)

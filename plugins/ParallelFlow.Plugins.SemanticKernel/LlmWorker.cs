@@ -58,6 +58,9 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         return problems;
     }
 
+    /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
+    public override bool IsDeterministic => true;
+
     public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -35,4 +35,11 @@ public abstract class ParallelFlowWorker
     /// <returns>Everything wrong with the parameters; empty when they are fine. The default accepts anything.</returns>
     /// <remarks>Must not throw; an exception is reported as a problem with the worker.</remarks>
     public virtual IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => [];
+
+    /// <summary>
+    /// Whether the same parameters, description and dependency outputs always give the same result, so a run with a
+    /// cache may reuse an earlier result instead of executing (a template, a model call). False by default: a worker
+    /// with side effects (a process, a deployment) is executed every time unless a task sets <c>cache: true</c>.
+    /// </summary>
+    public virtual bool IsDeterministic => false;
 }

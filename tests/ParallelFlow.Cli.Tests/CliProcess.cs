@@ -13,6 +13,7 @@ public sealed class CliProcess : IDisposable
     private readonly StringBuilder _error = new();
     private readonly TaskCompletionSource<string> _awaitedLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _awaited;
+    private string? _journal;
 
     private CliProcess(string[] args)
     {
@@ -95,6 +96,10 @@ public sealed class CliProcess : IDisposable
     public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var process = new CliProcess(args) { _awaited = waitForLine };
+
+        // Each command gets a journal of its own, so that tests never share a run journal or its result cache.
+        process._journal = Path.Combine(Path.GetTempPath(), $"parallelflow-test-{Guid.NewGuid():N}.db");
+        process._process.StartInfo.Environment["PARALLELFLOW_JOURNAL"] = process._journal;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             process._process.StartInfo.Environment[name] = value;
@@ -133,6 +138,13 @@ public sealed class CliProcess : IDisposable
         }
 
         _process.Dispose();
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        {
+            if (_journal is not null && File.Exists(_journal + suffix))
+            {
+                File.Delete(_journal + suffix);
+            }
+        }
     }
 
     private static string FindRoot()

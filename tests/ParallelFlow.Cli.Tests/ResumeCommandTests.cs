@@ -116,3 +116,40 @@ public sealed class ResumeCommandTests
         }
     }
 }
+
+/// <summary>The result cache through the command: a second run is served from the journal, <c>--no-cache</c> executes, <c>cache why</c> explains.</summary>
+public sealed class CacheCommandTests
+{
+    [Fact]
+    public async Task Deterministic_tasks_are_cached_across_runs_and_a_miss_is_explained()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cache-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(plan, """
+            { "tasks": [
+              { "id": "a", "worker": "template", "with": { "text": "alpha" } },
+              { "id": "b", "worker": "template", "depends_on": ["a"], "with": { "text": "{{a}} beta" } },
+              { "id": "s", "worker": "simulate", "with": { "seconds": 0 } } ] }
+            """);
+
+        var (_, first, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
+        var (_, second, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
+        var (_, uncached, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet", "--no-cache");
+        File.WriteAllText(plan, File.ReadAllText(plan).Replace("\"alpha\"", "\"ALPHA\"", StringComparison.Ordinal));
+        var (_, changed, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var latest = runs.Split('\n')[1].Split(' ')[0];
+        var (exitCode, why, error) = await CliProcess.RunAsync("cache", "why", latest, "b", "--journal", journal);
+
+        Assert.Contains("  a  succeeded", first, StringComparison.Ordinal);
+        Assert.Contains("  a  cached ", second, StringComparison.Ordinal);
+        Assert.Contains("  b  cached ", second, StringComparison.Ordinal);
+        Assert.Contains("  s  succeeded", second, StringComparison.Ordinal);
+        Assert.Contains("  a  succeeded", uncached, StringComparison.Ordinal);
+        Assert.Contains("  b  succeeded", changed, StringComparison.Ordinal);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("b missed the cache", why, StringComparison.Ordinal);
+        Assert.Contains("input 'a': its output changed", why, StringComparison.Ordinal);
+    }
+}

@@ -118,10 +118,34 @@ internal static class JournalCommands
             var restored = opened.Succeeded(run.RunId);
             await console.Out.WriteLineAsync($"resuming run {run.RunId}: {restored.Count} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
             opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt);
-            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored };
+            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened };
             return await RunCommand.ExecuteAsync(engine, plan, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;
+    }
+
+    public static Command Cache(CliConsole console)
+    {
+        var journal = JournalSetup.Option(JournalHelp);
+        var run = new Argument<string>("run") { Description = "The run (see parallelflow runs)." };
+        var task = new Argument<string>("task") { Description = "The task's id." };
+        var why = new Command("why", "Explains why a task of a run used the cache or missed it, against the closest earlier entry.") { run, task, journal };
+        why.SetAction(parseResult =>
+        {
+            using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
+            if (opened is null || Find(opened, parseResult.GetRequiredValue(run), console) is null)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
+            foreach (var line in opened.ExplainCache(parseResult.GetRequiredValue(run), parseResult.GetRequiredValue(task)))
+            {
+                console.Out.WriteLine(line);
+            }
+
+            return ExitCodes.Success;
+        });
+        return new Command("cache", "The result cache kept in the run journal.") { why };
     }
 
     private static RunRecord? Find(RunJournal journal, string id, CliConsole console)

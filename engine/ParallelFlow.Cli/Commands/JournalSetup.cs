@@ -14,7 +14,7 @@ internal static class JournalSetup
     {
         if (given is null)
         {
-            return Path.Combine(".parallelflow", "journal.db");
+            return Environment.GetEnvironmentVariable(RunJournal.PathVariable) is { Length: > 0 } configured ? configured : Path.Combine(".parallelflow", "journal.db");
         }
 
         return Directory.Exists(given) ? Path.Combine(given, ".parallelflow", "journal.db") : given;

@@ -24,7 +24,9 @@ internal static class RunCommand
         };
         var journal = JournalSetup.Option("The run journal (SQLite) to record the run in (default: .parallelflow/journal.db beside the plan).");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal };
+        var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
+        var cacheTtl = new Option<double?>("--cache-ttl") { Description = "Reuse cached results no older than this many seconds (default: no limit)." };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl };
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -52,7 +54,15 @@ internal static class RunCommand
 
             using (opened)
             {
-                var options = new RunOptions { Workers = requested, StreamEvents = true, Journal = opened, RunId = RunIds.New(TimeProvider.System) };
+                var options = new RunOptions
+                {
+                    Workers = requested,
+                    StreamEvents = true,
+                    Journal = opened,
+                    RunId = RunIds.New(TimeProvider.System),
+                    Cache = parseResult.GetValue(noCache) ? null : opened,
+                    CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
+                };
                 opened?.BeginRun(
                     options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
                     input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow);

@@ -47,6 +47,7 @@ public sealed partial class FlowRun
             Result = _results[task],
             Error = _errors[task],
             Wave = _plan.Wave[task],
+            CacheKey = _cacheKeys?[task],
         };
     }
 

@@ -48,10 +48,19 @@ public sealed partial class FlowRun
         var policy = _plan.Policies[task];
         try
         {
-            _results[task] = policy is null
-                ? await InvokeAsync(task, _cancellation.Token).ConfigureAwait(false)
-                : await InvokeWithPolicyAsync(task, policy).ConfigureAwait(false);
-            _status[task] = TaskRunStatus.Succeeded;
+            if (_cache is not null && CacheKeyOf(task) is { } key)
+            {
+                _cacheKeys![task] = key;
+                var (result, cached) = await SingleFlight.For(_cache).RunAsync(
+                    key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, () => ExecuteOnceAsync(task, policy), _cancellation.Token).ConfigureAwait(false);
+                _results[task] = result;
+                _status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
+            }
+            else
+            {
+                _results[task] = await ExecuteOnceAsync(task, policy).ConfigureAwait(false);
+                _status[task] = TaskRunStatus.Succeeded;
+            }
         }
 #pragma warning disable CA1031 // Whatever a worker throws becomes the task's status; nothing may fault the block.
         catch (Exception ex)
@@ -82,6 +91,32 @@ public sealed partial class FlowRun
                 _context.Log.JournalFailed(RunId, _plan.Tasks[task].Id, ex.Message);
             }
         }
+    }
+
+    private ValueTask<TaskResult> ExecuteOnceAsync(int task, TaskPolicy? policy) =>
+        policy is null ? InvokeAsync(task, _cancellation.Token) : InvokeWithPolicyAsync(task, policy);
+
+    /// <summary>The task's cache key, or null when the task may not use the cache.</summary>
+    private TaskCacheKey? CacheKeyOf(int task)
+    {
+        var definition = _plan.Tasks[task];
+        var worker = _plan.Workers[task];
+        if (!(definition.Cache ?? worker.IsDeterministic))
+        {
+            return null;
+        }
+
+        var assembly = worker.GetType().Assembly;
+        var version = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute info, ..]
+            ? info.InformationalVersion
+            : assembly.GetName().Version?.ToString() ?? "0";
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var predecessor in _plan.Graph.HardPredecessorsOf(task))
+        {
+            inputs[_plan.Tasks[predecessor].Id] = TaskCacheKey.HashOf(_results[predecessor]);
+        }
+
+        return new TaskCacheKey(definition.Worker, $"{assembly.GetName().Name} {version}", TaskCacheKey.Canonical(definition.With), definition.Description, inputs);
     }
 
     private async ValueTask<TaskResult> InvokeWithPolicyAsync(int task, TaskPolicy policy)

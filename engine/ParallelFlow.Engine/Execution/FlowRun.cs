@@ -43,6 +43,9 @@ public sealed partial class FlowRun
     private readonly Lock _gate = new();
     private readonly IRunJournal? _journal;
     private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
+    private readonly ITaskCache? _cache;
+    private readonly TimeSpan? _cacheTimeToLive;
+    private readonly TaskCacheKey?[]? _cacheKeys;
     private readonly ActionBlock<int>[] _execution;
 
     private long _runStartTimestamp;
@@ -96,6 +99,9 @@ public sealed partial class FlowRun
         _callerToken = cancellationToken;
         _journal = options.Journal;
         _restored = options.Restored;
+        _cache = options.Cache;
+        _cacheTimeToLive = options.CacheTimeToLive;
+        _cacheKeys = _cache is null ? null : new TaskCacheKey?[_count];
     }
 
     /// <summary>The run's id.</summary>

@@ -26,4 +26,10 @@ public sealed class RunOptions
     /// Ids the plan does not have are ignored.
     /// </summary>
     public IReadOnlyDictionary<string, TaskResult>? Restored { get; init; }
+
+    /// <summary>Where results are reused from and stored; none by default. Used by tasks with <c>cache: true</c>, and by tasks of deterministic workers unless <c>cache: false</c>.</summary>
+    public ITaskCache? Cache { get; init; }
+
+    /// <summary>How old a cached result may be to stand in for executing; no limit by default.</summary>
+    public TimeSpan? CacheTimeToLive { get; init; }
 }

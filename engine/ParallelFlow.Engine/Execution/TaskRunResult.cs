@@ -37,4 +37,7 @@ public sealed record TaskRunResult
 
     /// <summary>The task's wave (level) in the plan.</summary>
     public int Wave { get; init; }
+
+    /// <summary>The task's cache key, when the run had a cache and the task could use it.</summary>
+    public TaskCacheKey? CacheKey { get; init; }
 }

@@ -9,7 +9,7 @@ internal sealed partial class PlanBinder
 {
     private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "tasks"];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
-    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds"];
+    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "cache"];
     private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers"];
     private static readonly string[] TimeoutKeys = ["default_task", "max_task", "worker_heartbeat"];
     private static readonly string[] RetryKeys = ["max_attempts", "backoff_multiplier", "initial_delay", "max_delay", "jitter"];
@@ -225,6 +225,7 @@ internal sealed partial class PlanBinder
         double? timeout = null;
         double? estimate = null;
         RetrySettings? retry = null;
+        bool? cache = null;
         foreach (var property in obj.Properties)
         {
             var key = property.Key;
@@ -274,6 +275,9 @@ internal sealed partial class PlanBinder
                 case "estimate_seconds":
                     estimate = Number(value, keyPath, taskId, min: 0);
                     break;
+                case "cache":
+                    cache = Boolean(value, keyPath, taskId);
+                    break;
                 default:
                     ReportUnknownKey(property, TaskKeys, $"task '{taskId}'", taskId);
                     break;
@@ -301,6 +305,7 @@ internal sealed partial class PlanBinder
             TimeoutSeconds = timeout,
             Retry = retry,
             EstimateSeconds = estimate,
+            Cache = cache,
             With = with ?? TaskDefinition.EmptyParameters,
         };
     }

@@ -40,6 +40,9 @@ public sealed class TaskDefinition
     public double? EstimateSeconds { get; init; }
 
     /// <summary>The in-process worker of a task made with <see cref="PlanBuilder"/>; it takes precedence over <see cref="Worker"/>.</summary>
+    /// <summary>Whether a run with a cache may reuse an earlier result for this task; null leaves it to the worker (<see cref="ParallelFlowWorker.IsDeterministic"/>).</summary>
+    public bool? Cache { get; init; }
+
     internal ParallelFlowWorker? InlineWorker { get; init; }
 
     internal double Estimate => EstimateSeconds ?? 1;

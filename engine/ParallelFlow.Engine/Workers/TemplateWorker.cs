@@ -47,4 +47,7 @@ internal sealed partial class TemplateWorker : ParallelFlowWorker
 
     [GeneratedRegex(@"\{\{\s*([A-Za-z0-9][A-Za-z0-9_.:\-]*)\s*\}\}")]
     private static partial Regex PlaceholderPattern();
+
+    /// <inheritdoc/>
+    public override bool IsDeterministic => true;
 }

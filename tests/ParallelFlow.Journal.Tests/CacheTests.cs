@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Journal;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Journal.Tests;
+
+public sealed class CacheTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("parallelflow-cache-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public void A_key_is_the_same_in_every_process_and_ignores_key_order()
+    {
+        var key = Key("""{ "b": [1, {"y": 2, "x": 1}], "a": "text" }""");
+        var reordered = Key("""{ "a": "text", "b": [1, {"x": 1, "y": 2}] }""");
+
+        // Fixed across versions: a change here means every stored cache entry would silently miss.
+        Assert.Equal(key.Hash, reordered.Hash);
+        Assert.Equal("""{"a":"text","b":[1,{"x":1,"y":2}]}""", key.Parameters);
+        Assert.Equal(KnownHash, Key("{}").Hash);
+    }
+
+    [Fact]
+    public void A_key_changes_with_every_input()
+    {
+        var baseline = new TaskCacheKey("w", "v1", """{"a":1}""", "d", Inputs("x", "h1")).Hash;
+        string[] variants =
+        [
+            new TaskCacheKey("other", "v1", """{"a":1}""", "d", Inputs("x", "h1")).Hash,
+            new TaskCacheKey("w", "v2", """{"a":1}""", "d", Inputs("x", "h1")).Hash,
+            new TaskCacheKey("w", "v1", """{"a":2}""", "d", Inputs("x", "h1")).Hash,
+            new TaskCacheKey("w", "v1", """{"a":1}""", "e", Inputs("x", "h1")).Hash,
+            new TaskCacheKey("w", "v1", """{"a":1}""", "d", Inputs("x", "h2")).Hash,
+            new TaskCacheKey("w", "v1", """{"a":1}""", "d", Inputs("y", "h1")).Hash,
+            new TaskCacheKey("w", "v1", """{"a":1}""", "d", new Dictionary<string, string>()).Hash,
+        ];
+
+        Assert.DoesNotContain(baseline, variants);
+        Assert.Equal(variants.Length, variants.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_second_run_is_served_from_the_cache_and_a_changed_input_misses()
+    {
+        var counter = new CountingWorker();
+        var engine = Engine(counter);
+        using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
+
+        var first = await Run(engine, journal, "one");
+        var second = await Run(engine, journal, "one");
+        var changed = await Run(engine, journal, "two");
+
+        Assert.Equal(TaskRunStatus.Succeeded, first["count"].Status);
+        Assert.Equal(TaskRunStatus.Cached, second["count"].Status);
+        Assert.Equal(first["count"].Result!.Text, second["count"].Result!.Text);
+        Assert.Equal(TaskRunStatus.Succeeded, changed["count"].Status);
+        Assert.Equal(2, counter.Executions);
+        var why = journal.ExplainCache(changed.RunId, "count");
+        Assert.Contains("  with.text: \"one\" then, \"two\" now", why);
+    }
+
+    [Fact]
+    public async Task Identical_tasks_in_flight_at_once_execute_once()
+    {
+        var counter = new CountingWorker { Delay = TimeSpan.FromMilliseconds(200) };
+        var engine = Engine(counter);
+        var builder = new PlanBuilder("twins").WithWorkers(8);
+        for (var i = 0; i < 8; i++)
+        {
+            builder.AddTask($"twin-{i}", "count", t => t.With(new { text = "same" }));
+        }
+
+        using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
+        var result = await engine.Compile(builder.Build()).RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = "twins" });
+
+        Assert.Equal(1, counter.Executions);
+        Assert.Equal(1, result.Count(TaskRunStatus.Succeeded));
+        Assert.Equal(7, result.Count(TaskRunStatus.Cached));
+        Assert.All(result.Tasks, t => Assert.Equal("same #1", t.Result!.Text));
+    }
+
+    [Fact]
+    public async Task Cache_false_and_an_expired_entry_execute_again()
+    {
+        var counter = new CountingWorker();
+        var engine = Engine(counter);
+        using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
+        var plan = new PlanBuilder("opt-out").AddTask("t", "count", t => t.With(new { text = "x" })).Build();
+        await engine.Compile(plan).RunAsync(new RunOptions { Cache = journal });
+
+        var expired = await engine.Compile(plan).RunAsync(new RunOptions { Cache = journal, CacheTimeToLive = TimeSpan.Zero });
+        var fresh = await engine.Compile(plan).RunAsync(new RunOptions { Cache = journal, CacheTimeToLive = TimeSpan.FromHours(1) });
+        var optOut = PlanLoader.Parse("""{ "tasks": [ { "id": "t", "worker": "count", "cache": false, "with": { "text": "x" } } ] }""", PlanFormat.Json, "plan.json", engine.Catalog);
+        var refused = await engine.Compile(optOut).RunAsync(new RunOptions { Cache = journal });
+
+        Assert.Equal((TaskRunStatus.Succeeded, TaskRunStatus.Cached, TaskRunStatus.Succeeded), (expired["t"].Status, fresh["t"].Status, refused["t"].Status));
+        Assert.Equal(3, counter.Executions);
+    }
+
+    // SHA-256 of the canonical text, computed independently (Python hashlib) from the documented layout.
+    private const string KnownHash = "747a14d2433891ac660c4dfc03b6f65f1d0037759f0e7ce2da221734df537b0a";
+
+    private static TaskCacheKey Key(string with) =>
+        new("w", "v1", TaskCacheKey.Canonical(JsonDocument.Parse(with).RootElement), "d", new Dictionary<string, string>());
+
+    private static Dictionary<string, string> Inputs(string id, string hash) => new() { [id] = hash };
+
+    private static ParallelFlowEngine Engine(CountingWorker counter)
+    {
+        var catalog = WorkerCatalog.CreateDefault();
+        catalog.AddWorker("count", counter);
+        return new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+    }
+
+    private static Task<RunResult> Run(ParallelFlowEngine engine, RunJournal journal, string text)
+    {
+        var plan = new PlanBuilder("cached").AddTask("count", "count", t => t.With(new { text })).Build();
+        var runId = RunIds.New(TimeProvider.System);
+        journal.BeginRun(runId, plan.Id, "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
+        return engine.Compile(plan).RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = runId });
+    }
+
+    /// <summary>A deterministic worker that counts how often it really executes.</summary>
+    private sealed class CountingWorker : ParallelFlowWorker
+    {
+        private int _executions;
+
+        public TimeSpan Delay { get; init; }
+
+        public int Executions => Volatile.Read(ref _executions);
+
+        public override bool IsDeterministic => true;
+
+        public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            var n = Interlocked.Increment(ref _executions);
+            await Task.Delay(Delay, cancellationToken);
+            return TaskResult.FromText($"{request.GetString("text")} #{n}");
+        }
+    }
+}
