@@ -61,6 +61,19 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
     /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
     public override bool IsDeterministic => true;
 
+    /// <summary>Before a call: the prompt's length in tokens (counted high, three characters each) plus the most it may generate.</summary>
+    public override TaskEstimate? Estimate(JsonElement parameters)
+    {
+        if (parameters.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var prompt = parameters.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()!.Length : 0;
+        var max = parameters.TryGetProperty("max_tokens", out var m) && m.TryGetInt32(out var value) ? value : 128;
+        return new TaskEstimate(Tokens: (prompt / 3) + 2 + max);
+    }
+
     public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

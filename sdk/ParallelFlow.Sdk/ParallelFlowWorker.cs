@@ -42,4 +42,11 @@ public abstract class ParallelFlowWorker
     /// with side effects (a process, a deployment) is executed every time unless a task sets <c>cache: true</c>.
     /// </summary>
     public virtual bool IsDeterministic => false;
+
+    /// <summary>
+    /// What a task with these parameters is expected to take, when the worker can tell before running it (a model
+    /// call from its prompt's length). Used by run budgets; null (the default) when unknown. Plans can give
+    /// <c>estimate_tokens</c> and <c>estimate_cost</c> instead.
+    /// </summary>
+    public virtual TaskEstimate? Estimate(System.Text.Json.JsonElement parameters) => null;
 }

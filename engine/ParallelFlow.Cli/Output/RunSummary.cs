@@ -34,6 +34,23 @@ internal static class RunSummary
             }
         }
 
+        if (result.Budget is { } budget)
+        {
+            var parts = new List<string>();
+            if (budget.TokenLimit is { } tokens)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{budget.SpentTokens:N0} of {tokens:N0} tokens ({budget.RemainingTokens:N0} left)"));
+            }
+
+            if (budget.CostLimit is { } cost)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"cost {budget.SpentCost:0.####} of {cost:0.####} ({budget.RemainingCost:0.####} left)"));
+            }
+
+            console.Out.WriteLine();
+            console.Out.WriteLine($"Budget ({budget.Policy.ToString().ToLowerInvariant()}): {string.Join(", ", parts)}");
+        }
+
         var counts = string.Join(", ", Enum.GetValues<TaskRunStatus>()
             .Where(s => s.IsFinal() && result.Count(s) > 0)
             .Select(s => $"{result.Count(s)} {s.ToName()}"));

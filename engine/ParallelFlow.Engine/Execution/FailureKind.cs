@@ -20,4 +20,7 @@ public enum FailureKind
 
     /// <summary>A hard dependency did not succeed.</summary>
     Dependency,
+
+    /// <summary>The run's budget could not cover the task, and nothing running could free enough.</summary>
+    Budget,
 }

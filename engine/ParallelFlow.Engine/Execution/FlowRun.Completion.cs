@@ -28,6 +28,7 @@ public sealed partial class FlowRun
             PeakConcurrency = _peakRunning,
             Analysis = _plan.Analysis,
             ObservedCriticalPathSource = ObservedCriticalPath,
+            Budget = _budget?.Report(_plan.Tasks),
         };
     }
 

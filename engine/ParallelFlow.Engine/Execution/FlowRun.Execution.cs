@@ -71,7 +71,7 @@ public sealed partial class FlowRun
             (_status[task], _errors[task]) = kind switch
             {
                 FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_attempts[task]})"),
-                FailureKind.Cancelled => (TaskRunStatus.Cancelled, _failedFast ? "cancelled: the run failed fast" : "cancelled while running"),
+                FailureKind.Cancelled => (TaskRunStatus.Cancelled, _failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled while running"),
                 _ => (TaskRunStatus.Failed, Describe(ex)),
             };
             activity?.SetStatus(ActivityStatusCode.Error, _errors[task]);

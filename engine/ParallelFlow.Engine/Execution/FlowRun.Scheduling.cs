@@ -73,6 +73,7 @@ public sealed partial class FlowRun
             }
 
             Dispatch();
+            SkipUnaffordable();
             if (_releasedSlot > 0 && _freeSlots.TryPeek(out var free) && free == _releasedSlot)
             {
                 Emit(RunEventKind.WorkerIdle, worker: _releasedSlot);
@@ -102,6 +103,17 @@ public sealed partial class FlowRun
         _running--;
         _groupRunning[_plan.Group[task]]--;
         var status = _status[task];
+        if (_budget is not null)
+        {
+            _budget.Settle(task, status == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
+            foreach (var waiting in _waitingForBudget)
+            {
+                _ready[_plan.Group[waiting]].Enqueue(waiting, _plan.Rank[waiting]);
+            }
+
+            _waitingForBudget.Clear();
+        }
+
         var slot = ReleaseSlot(task);
         Emit(RunEventKind.TaskFinished, task, slot, _attempts[task], status, _errors[task]);
         EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
@@ -216,6 +228,13 @@ public sealed partial class FlowRun
             }
 
             var task = _ready[best].Dequeue();
+            if (_budget is not null && !_budget.TryReserve(task))
+            {
+                // Waits until a running task settles and frees budget.
+                _waitingForBudget.Add(task);
+                continue;
+            }
+
             _running++;
             _groupRunning[best]++;
             _peakRunning = Math.Max(_peakRunning, _running);
@@ -239,6 +258,36 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>
+    /// With nothing running, no reservation can be given back: the tasks waiting for budget that still do not fit
+    /// are skipped, highest priority considered first, and their dependents with them.
+    /// </summary>
+    private void SkipUnaffordable()
+    {
+        while (_budget is not null && _running == 0 && _waitingForBudget.Count > 0 && !_stopping)
+        {
+            var waiting = _waitingForBudget.OrderBy(t => _plan.Rank[t]).ToList();
+            _waitingForBudget.Clear();
+            foreach (var task in waiting)
+            {
+                if (_budget.CanEverReserve(task))
+                {
+                    _ready[_plan.Group[task]].Enqueue(task, _plan.Rank[task]);
+                    continue;
+                }
+
+                _status[task] = TaskRunStatus.Skipped;
+                _failureKinds[task] = FailureKind.Budget;
+                _errors[task] = $"budget exhausted: the task needs {_budget.Shortfall(task)}";
+                _finished++;
+                Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Skipped, message: _errors[task]);
+                Resolve(task);
+            }
+
+            Dispatch();
+        }
+    }
+
     private void Stop()
     {
         if (_stopping)
@@ -247,6 +296,12 @@ public sealed partial class FlowRun
         }
 
         _stopping = true;
+        foreach (var task in _waitingForBudget)
+        {
+            MarkCancelled(task);
+        }
+
+        _waitingForBudget.Clear();
         foreach (var queue in _ready)
         {
             while (queue.TryDequeue(out var task, out _))
@@ -260,7 +315,7 @@ public sealed partial class FlowRun
     {
         _status[task] = TaskRunStatus.Cancelled;
         _failureKinds[task] = FailureKind.Cancelled;
-        _errors[task] = _failedFast ? "cancelled: the run failed fast" : "cancelled before it started";
+        _errors[task] = _failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled before it started: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled before it started";
         _finished++;
         Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Cancelled, message: _errors[task]);
     }
@@ -281,6 +336,7 @@ public sealed partial class FlowRun
             block.Complete();
         }
 
+        _wallTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());

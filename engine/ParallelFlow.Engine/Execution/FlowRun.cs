@@ -46,6 +46,11 @@ public sealed partial class FlowRun
     private readonly ITaskCache? _cache;
     private readonly TimeSpan? _cacheTimeToLive;
     private readonly TaskCacheKey?[]? _cacheKeys;
+    private readonly BudgetLedger? _budget;
+    private readonly Plans.BudgetSettings? _budgetSettings;
+    private ITimer? _wallTimer;
+    private volatile bool _wallExhausted;
+    private readonly List<int> _waitingForBudget = [];
     private readonly ActionBlock<int>[] _execution;
 
     private long _runStartTimestamp;
@@ -102,10 +107,33 @@ public sealed partial class FlowRun
         _cache = options.Cache;
         _cacheTimeToLive = options.CacheTimeToLive;
         _cacheKeys = _cache is null ? null : new TaskCacheKey?[_count];
+        var budget = options.Budget ?? plan.Definition.Budget;
+        _budgetSettings = budget;
+        _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
     }
 
     /// <summary>The run's id.</summary>
     public string RunId { get; }
+
+    /// <summary>A task's expected tokens and cost: the plan's estimate, else the worker's.</summary>
+    private TaskEstimate? EstimateOf(int task)
+    {
+        var definition = _plan.Tasks[task];
+        TaskEstimate? fromWorker = null;
+        try
+        {
+            fromWorker = _plan.Workers[task].Estimate(definition.With);
+        }
+#pragma warning disable CA1031 // A worker that cannot estimate gives no estimate.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        var tokens = definition.EstimateTokens ?? fromWorker?.Tokens;
+        var cost = definition.EstimateCost ?? fromWorker?.Cost;
+        return tokens is null && cost is null ? null : new TaskEstimate(definition.EstimateSeconds ?? fromWorker?.Seconds, tokens, cost);
+    }
 
     /// <summary>Completes with the run's result when every task has reached a final status. Never faults;
     /// a cancelled run completes with <see cref="RunStatus.Cancelled"/>.</summary>
@@ -177,6 +205,20 @@ public sealed partial class FlowRun
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
         Emit(RunEventKind.RunStarted, message: $"{_count} tasks, {_workers} workers");
+
+        if ((_budgetSettings?.WallSeconds) is { } wall)
+        {
+            _wallTimer = _context.TimeProvider.CreateTimer(
+                static state =>
+                {
+                    var run = (FlowRun)state!;
+                    run._wallExhausted = true;
+                    run.RequestStop();
+                },
+                this,
+                TimeSpan.FromSeconds(wall),
+                Timeout.InfiniteTimeSpan);
+        }
 
         // Registered only now, so that a token cancelled already stops a run whose clock has started.
         _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(), this);

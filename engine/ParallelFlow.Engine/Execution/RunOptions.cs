@@ -32,4 +32,7 @@ public sealed class RunOptions
 
     /// <summary>How old a cached result may be to stand in for executing; no limit by default.</summary>
     public TimeSpan? CacheTimeToLive { get; init; }
+
+    /// <summary>A budget for this run, in place of the plan's.</summary>
+    public Plans.BudgetSettings? Budget { get; init; }
 }

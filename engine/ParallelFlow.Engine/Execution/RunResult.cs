@@ -11,6 +11,9 @@ public sealed class RunResult
     /// <summary>The plan's id.</summary>
     public required string PlanId { get; init; }
 
+    /// <summary>The budget's allowances and spend, when the run had a budget.</summary>
+    public BudgetReport? Budget { get; init; }
+
     /// <summary>The plan's mode: <c>dag</c>, or <c>voting</c> for a voting request.</summary>
     public string Mode { get; init; } = "dag";
 

@@ -7,9 +7,11 @@ namespace ParallelFlow.Engine.Plans;
 /// instead of stopping at the first: unknown keys (with the closest known one), wrong types, out-of-range values.</summary>
 internal sealed partial class PlanBinder
 {
-    private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "tasks"];
+    private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "tasks"];
+    private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
+    private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
-    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "cache"];
+    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache"];
     private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers"];
     private static readonly string[] TimeoutKeys = ["default_task", "max_task", "worker_heartbeat"];
     private static readonly string[] RetryKeys = ["max_attempts", "backoff_multiplier", "initial_delay", "max_delay", "jitter"];
@@ -63,6 +65,7 @@ internal sealed partial class PlanBinder
         var timeouts = new TimeoutSettings();
         var retry = RetrySettings.None;
         var onFailure = FailurePolicy.Continue;
+        BudgetSettings? budget = null;
         var tasks = new List<TaskDefinition>();
         var warnings = new List<PlanError>();
 
@@ -107,6 +110,9 @@ internal sealed partial class PlanBinder
                             _ => FailurePolicy.Continue,
                         };
                         break;
+                    case "budget":
+                        budget = BindBudget(property.Value);
+                        break;
                     case "tasks":
                         BindTasks(property.Value, tasks);
                         break;
@@ -134,6 +140,7 @@ internal sealed partial class PlanBinder
             Timeouts = timeouts,
             Retry = retry,
             OnFailure = onFailure,
+            Budget = budget,
             Tasks = tasks,
             SourceFile = source,
             Warnings = warnings,
@@ -226,6 +233,7 @@ internal sealed partial class PlanBinder
         double? estimate = null;
         RetrySettings? retry = null;
         bool? cache = null;
+        double? estimateTokens = null, estimateCost = null;
         foreach (var property in obj.Properties)
         {
             var key = property.Key;
@@ -278,6 +286,12 @@ internal sealed partial class PlanBinder
                 case "cache":
                     cache = Boolean(value, keyPath, taskId);
                     break;
+                case "estimate_tokens":
+                    estimateTokens = Number(value, keyPath, taskId, min: 0) is { } t ? Math.Floor(t) : null;
+                    break;
+                case "estimate_cost":
+                    estimateCost = Number(value, keyPath, taskId, min: 0);
+                    break;
                 default:
                     ReportUnknownKey(property, TaskKeys, $"task '{taskId}'", taskId);
                     break;
@@ -306,8 +320,62 @@ internal sealed partial class PlanBinder
             Retry = retry,
             EstimateSeconds = estimate,
             Cache = cache,
+            EstimateTokens = (long?)estimateTokens,
+            EstimateCost = (decimal?)estimateCost,
             With = with ?? TaskDefinition.EmptyParameters,
         };
+    }
+
+    private BudgetSettings? BindBudget(PlanNode node)
+    {
+        if (ExpectObject(node, "budget") is not { } obj)
+        {
+            return null;
+        }
+
+        long? tokens = null;
+        decimal? cost = null;
+        var policy = BudgetPolicy.Pool;
+        var cap = 1.0;
+        double? wall = null;
+        foreach (var property in obj.Properties)
+        {
+            var path = $"budget.{property.Key}";
+            _map.Add(path, property.KeyPosition);
+            switch (property.Key)
+            {
+                case "tokens":
+                    tokens = Number(property.Value, path, null, min: 1) is { } t ? (long)Math.Floor(t) : null;
+                    break;
+                case "cost":
+                    cost = (decimal?)Number(property.Value, path, null, min: 0, minExclusive: true);
+                    break;
+                case "policy":
+                    policy = Enum(property.Value, path, BudgetPolicies, null) switch
+                    {
+                        "equal" => BudgetPolicy.Equal,
+                        "proportional" => BudgetPolicy.Proportional,
+                        _ => BudgetPolicy.Pool,
+                    };
+                    break;
+                case "wall_seconds":
+                    wall = Number(property.Value, path, null, min: 0, minExclusive: true);
+                    break;
+                case "task_cap":
+                    cap = Number(property.Value, path, null, min: 0, max: 1, minExclusive: true) ?? cap;
+                    break;
+                default:
+                    ReportUnknownKey(property, BudgetKeys, "budget", null);
+                    break;
+            }
+        }
+
+        if (tokens is null && cost is null && wall is null)
+        {
+            _errors.Add(_map.Error(PlanError.MissingCode, "budget", "a budget needs 'tokens', 'cost' or 'wall_seconds'"));
+        }
+
+        return new BudgetSettings(tokens, cost, policy, cap, wall);
     }
 
     /// <summary>Records where every nested key and item of a worker's parameters stood, so a worker's

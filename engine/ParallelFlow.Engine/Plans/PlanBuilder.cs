@@ -24,6 +24,7 @@ public sealed class PlanBuilder
     private TimeoutSettings _timeouts = new();
     private RetrySettings _retry = RetrySettings.None;
     private FailurePolicy _onFailure = FailurePolicy.Continue;
+    private BudgetSettings? _budget;
 
     /// <summary>Starts a plan.</summary>
     /// <param name="id">The plan's id.</param>
@@ -88,6 +89,15 @@ public sealed class PlanBuilder
         return this;
     }
 
+    /// <summary>Sets the run budget.</summary>
+    /// <param name="budget">The limits and how they are divided.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithBudget(BudgetSettings budget)
+    {
+        _budget = budget;
+        return this;
+    }
+
     /// <summary>Adds a task done by a worker from the catalog.</summary>
     /// <param name="id">The task's id.</param>
     /// <param name="worker">The worker type.</param>
@@ -149,6 +159,7 @@ public sealed class PlanBuilder
             Timeouts = _timeouts,
             Retry = _retry,
             OnFailure = _onFailure,
+            Budget = _budget,
             Tasks = [.. _tasks.Select(t => t.Build())],
             SourceMap = new PlanSourceMap(_id),
         };
@@ -168,6 +179,9 @@ public sealed class PlanBuilder
         private TaskPriority _priority = TaskPriority.Normal;
         private double? _timeout;
         private double? _estimate;
+        private long? _estimateTokens;
+        private decimal? _estimateCost;
+        private bool? _cache;
         private RetrySettings? _retry;
 
         internal TaskBuilder(string id, string worker, ParallelFlowWorker? inline)
@@ -239,6 +253,33 @@ public sealed class PlanBuilder
             return this;
         }
 
+        /// <summary>Sets the tokens the task is expected to use, for run budgets.</summary>
+        /// <param name="tokens">Expected tokens.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder EstimateTokens(long tokens)
+        {
+            _estimateTokens = tokens;
+            return this;
+        }
+
+        /// <summary>Sets the cost the task is expected to have, for run budgets.</summary>
+        /// <param name="cost">Expected cost.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder EstimateCost(decimal cost)
+        {
+            _estimateCost = cost;
+            return this;
+        }
+
+        /// <summary>Allows or forbids reusing a cached result for this task.</summary>
+        /// <param name="enabled">True to allow, false to always execute.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Cache(bool enabled)
+        {
+            _cache = enabled;
+            return this;
+        }
+
         /// <summary>Sets the task's own retry settings.</summary>
         /// <param name="retry">The settings.</param>
         /// <returns>This builder.</returns>
@@ -259,6 +300,9 @@ public sealed class PlanBuilder
             Priority = _priority,
             TimeoutSeconds = _timeout,
             EstimateSeconds = _estimate,
+            EstimateTokens = _estimateTokens,
+            EstimateCost = _estimateCost,
+            Cache = _cache,
             Retry = _retry,
             InlineWorker = _inline,
         };

@@ -30,6 +30,9 @@ public sealed class PlanDefinition
     /// <summary>The tasks, in the order written.</summary>
     public required IReadOnlyList<TaskDefinition> Tasks { get; init; }
 
+    /// <summary>The run budget, or null for none.</summary>
+    public BudgetSettings? Budget { get; init; }
+
     /// <summary><c>dag</c> for a plan; <c>voting</c> for a voting request read as a plan of one vote task.</summary>
     public string Mode { get; init; } = "dag";
 

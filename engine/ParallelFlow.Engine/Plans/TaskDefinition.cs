@@ -43,6 +43,12 @@ public sealed class TaskDefinition
     /// <summary>Whether a run with a cache may reuse an earlier result for this task; null leaves it to the worker (<see cref="ParallelFlowWorker.IsDeterministic"/>).</summary>
     public bool? Cache { get; init; }
 
+    /// <summary>Expected tokens, for run budgets (a worker's own estimate is used when this is absent).</summary>
+    public long? EstimateTokens { get; init; }
+
+    /// <summary>Expected cost, for run budgets.</summary>
+    public decimal? EstimateCost { get; init; }
+
     internal ParallelFlowWorker? InlineWorker { get; init; }
 
     internal double Estimate => EstimateSeconds ?? 1;

@@ -96,6 +96,40 @@ public static class RunReport
         writer.WriteNumber("total_task_time", Round(result.TotalTaskTime.TotalSeconds));
         writer.WriteEndObject();
 
+        if (result.Budget is { } budget)
+        {
+            writer.WriteStartObject("budget");
+            writer.WriteString("policy", budget.Policy.ToString().ToLowerInvariant());
+            if (budget.TokenLimit is { } tokens)
+            {
+                writer.WriteNumber("token_limit", tokens);
+                writer.WriteNumber("tokens_remaining", budget.RemainingTokens!.Value);
+            }
+
+            if (budget.CostLimit is { } cost)
+            {
+                writer.WriteNumber("cost_limit", cost);
+                writer.WriteNumber("cost_remaining", budget.RemainingCost!.Value);
+            }
+
+            writer.WriteNumber("tokens_spent", budget.SpentTokens);
+            writer.WriteNumber("cost_spent", budget.SpentCost);
+            writer.WriteStartArray("tasks");
+            foreach (var task in budget.Tasks)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", task.TaskId);
+                writer.WriteNumber("allowed_tokens", task.AllowedTokens);
+                writer.WriteNumber("allowed_cost", task.AllowedCost);
+                writer.WriteNumber("spent_tokens", task.SpentTokens);
+                writer.WriteNumber("spent_cost", task.SpentCost);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
         writer.WriteNumber("lower_bound", Round(result.LowerBoundSeconds));
         writer.WriteNumber("efficiency", Round(result.Efficiency));
 
