@@ -42,6 +42,21 @@ public sealed class ParallelFlowEngine
     /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
     public PlanDefinition LoadPlan(string path, string? configPath = null) => PlanLoader.LoadFile(path, Catalog, configPath);
 
+    private double? WorkerEstimate(TaskDefinition task)
+    {
+        var worker = task.InlineWorker ?? (Catalog.TryGetWorker(task.Worker, out var found) ? found : null);
+        try
+        {
+            return worker?.Estimate(task.With)?.Seconds;
+        }
+#pragma warning disable CA1031 // A worker that cannot estimate gives no estimate.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return null;
+        }
+    }
+
     /// <summary>Validates a plan against this engine's workers and compiles it for running.</summary>
     /// <param name="plan">The plan.</param>
     /// <returns>The compiled plan, which can run any number of times, also concurrently.</returns>
@@ -60,7 +75,9 @@ public sealed class ParallelFlowEngine
 
         var tasks = plan.Tasks;
         var graph = new PlanGraph(tasks);
-        var (analysis, bottomLevel, level, order) = PlanAnalyzer.Analyze(tasks, graph);
+        // A task without estimate_seconds takes its worker's estimate, when the worker offers one, for the critical path.
+        var estimates = tasks.Select(t => t.EstimateSeconds ?? WorkerEstimate(t) ?? t.Estimate).ToArray();
+        var (analysis, bottomLevel, level, order) = PlanAnalyzer.Analyze(tasks, graph, estimates);
 
         var workers = new ParallelFlowWorker[tasks.Count];
         var group = new int[tasks.Count];

@@ -69,7 +69,15 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         }
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 10 }.ToString());
+        return OpenConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 10 }.ToString());
+    }
+
+    /// <summary>Opens a journal over a host's own SQLite connection string (its file, cache and pooling settings).</summary>
+    /// <exception cref="JournalException">The database is not a journal, is damaged, is locked, or is newer than this version.</exception>
+    public static RunJournal OpenConnection(string connectionString)
+    {
+        var full = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();

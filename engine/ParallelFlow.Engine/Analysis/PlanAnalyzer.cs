@@ -5,7 +5,7 @@ namespace ParallelFlow.Engine.Analysis;
 /// <summary>Computes a <see cref="PlanAnalysis"/> and the per-task remaining path lengths the scheduler orders by.</summary>
 internal static class PlanAnalyzer
 {
-    public static (PlanAnalysis Analysis, double[] BottomLevel, int[] Level, int[] Order) Analyze(IReadOnlyList<TaskDefinition> tasks, PlanGraph graph)
+    public static (PlanAnalysis Analysis, double[] BottomLevel, int[] Level, int[] Order) Analyze(IReadOnlyList<TaskDefinition> tasks, PlanGraph graph, IReadOnlyList<double>? estimates = null)
     {
         var order = graph.TopologicalOrder();
         var count = graph.Count;
@@ -18,7 +18,7 @@ internal static class PlanAnalyzer
             foreach (var next in graph.SuccessorsOf(task))
             {
                 level[next] = Math.Max(level[next], level[task] + 1);
-                var finish = top[task] + tasks[task].Estimate;
+                var finish = top[task] + (estimates?[task] ?? tasks[task].Estimate);
                 if (finish > top[next])
                 {
                     top[next] = finish;
@@ -38,7 +38,7 @@ internal static class PlanAnalyzer
                 longest = Math.Max(longest, bottom[next]);
             }
 
-            bottom[task] = tasks[task].Estimate + longest;
+            bottom[task] = (estimates?[task] ?? tasks[task].Estimate) + longest;
         }
 
         var end = -1;
@@ -46,8 +46,8 @@ internal static class PlanAnalyzer
         var work = 0.0;
         for (var i = 0; i < count; i++)
         {
-            work += tasks[i].Estimate;
-            var finish = top[i] + tasks[i].Estimate;
+            work += (estimates?[i] ?? tasks[i].Estimate);
+            var finish = top[i] + (estimates?[i] ?? tasks[i].Estimate);
             if (end < 0 || finish > critical)
             {
                 (end, critical) = (i, finish);

@@ -46,6 +46,12 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
         return TaskResult.FromText(request.GetString("output") ?? $"{request.TaskId} done");
     }
 
+    /// <summary>A simulated task takes the <c>seconds</c> it is given.</summary>
+    public override TaskEstimate? Estimate(JsonElement parameters) =>
+        parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("seconds", out var seconds) && seconds.ValueKind == JsonValueKind.Number
+            ? new TaskEstimate(Seconds: seconds.GetDouble())
+            : null;
+
     public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
     {
         var problems = new List<ParameterProblem>();
