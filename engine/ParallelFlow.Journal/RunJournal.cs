@@ -81,7 +81,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         try
         {
             connection.Open();
-            Execute(connection, "PRAGMA busy_timeout = 10000;");
+            // Wait for another writer as long as the connection string's timeout says (10 s by default here).
+            Execute(connection, $"PRAGMA busy_timeout = {connection.DefaultTimeout * 1000};");
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, "PRAGMA synchronous = NORMAL;");
             Migrate(connection, full);
@@ -522,7 +523,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
     private static JournalException Explain(string path, SqliteException ex) => ex.SqliteErrorCode switch
     {
-        5 or 6 => new JournalException($"{path}: the journal is locked by another process (SQLite: {ex.Message}); wait for it, or pass --journal with another file", ex),
+        5 or 6 => new JournalException($"{path}: the journal is locked by another process (SQLite: {ex.Message}); wait for it to finish, or pass --journal with another file", ex),
         11 or 26 => new JournalException($"{path}: this file is not a ParallelFlow journal, or it is damaged (SQLite: {ex.Message}); move it away to start a new journal — nothing was changed", ex),
         _ => new JournalException($"{path}: the journal failed: {ex.Message}", ex),
     };

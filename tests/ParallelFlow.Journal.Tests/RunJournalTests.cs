@@ -93,6 +93,24 @@ public sealed class RunJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_journal_locked_by_another_writer_is_reported_as_locked()
+    {
+        RunJournal.Open(JournalPath).Dispose();
+        using var holder = new SqliteConnection($"Data Source={JournalPath};Pooling=False");
+        holder.Open();
+        using (var command = holder.CreateCommand())
+        {
+            command.CommandText = "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;";
+            command.ExecuteNonQuery();
+        }
+
+        var error = Assert.Throws<JournalException>(() => RunJournal.OpenConnection($"Data Source={JournalPath};Pooling=False;Default Timeout=1"));
+
+        Assert.Contains("the journal is locked by another process", error.Message);
+        Assert.Contains(JournalPath, error.Message);
+    }
+
+    [Fact]
     public void Outputs_keep_their_json_and_usage()
     {
         using var journal = RunJournal.Open(JournalPath);
