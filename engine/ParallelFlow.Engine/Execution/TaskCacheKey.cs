@@ -25,42 +25,10 @@ public sealed record TaskCacheKey(string Worker, string WorkerVersion, string Pa
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
         {
-            Write(value, writer);
+            JsonCopy.Write(value, writer, sortKeys: true);
         }
 
         return Encoding.UTF8.GetString(stream.ToArray());
-
-        static void Write(JsonElement value, Utf8JsonWriter writer)
-        {
-            switch (value.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    writer.WriteStartObject();
-                    foreach (var property in value.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                    {
-                        writer.WritePropertyName(property.Name);
-                        Write(property.Value, writer);
-                    }
-
-                    writer.WriteEndObject();
-                    break;
-                case JsonValueKind.Array:
-                    writer.WriteStartArray();
-                    foreach (var item in value.EnumerateArray())
-                    {
-                        Write(item, writer);
-                    }
-
-                    writer.WriteEndArray();
-                    break;
-                case JsonValueKind.Undefined:
-                    writer.WriteNullValue();
-                    break;
-                default:
-                    value.WriteTo(writer);
-                    break;
-            }
-        }
     }
 
     /// <summary>SHA-256 of a result's text and JSON, as the key of a dependency's output.</summary>

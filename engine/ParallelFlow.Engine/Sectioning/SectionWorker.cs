@@ -133,46 +133,14 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            Write(parameters, writer);
+            Execution.JsonCopy.Write(parameters, writer, sortKeys: false, text => text
+                .Replace("{{section}}", section.Value, StringComparison.Ordinal)
+                .Replace("{{section_name}}", section.Name, StringComparison.Ordinal)
+                .Replace("{{section_index}}", section.Index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
 
         using var document = JsonDocument.Parse(buffer.WrittenMemory);
         return document.RootElement.Clone();
-
-        void Write(JsonElement value, Utf8JsonWriter writer)
-        {
-            switch (value.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    writer.WriteStartObject();
-                    foreach (var property in value.EnumerateObject())
-                    {
-                        writer.WritePropertyName(property.Name);
-                        Write(property.Value, writer);
-                    }
-
-                    writer.WriteEndObject();
-                    break;
-                case JsonValueKind.Array:
-                    writer.WriteStartArray();
-                    foreach (var item in value.EnumerateArray())
-                    {
-                        Write(item, writer);
-                    }
-
-                    writer.WriteEndArray();
-                    break;
-                case JsonValueKind.String:
-                    writer.WriteStringValue(value.GetString()!
-                        .Replace("{{section}}", section.Value, StringComparison.Ordinal)
-                        .Replace("{{section_name}}", section.Name, StringComparison.Ordinal)
-                        .Replace("{{section_index}}", section.Index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
-                    break;
-                default:
-                    value.WriteTo(writer);
-                    break;
-            }
-        }
     }
 
     private static async IAsyncEnumerable<SectionOutput> Consume(TransformBlock<Section, SectionOutcome> block, SemaphoreSlim slots, SectionStats stats, [EnumeratorCancellation] CancellationToken cancellationToken)
