@@ -42,6 +42,13 @@ public sealed class ParallelFlowEngine
     /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
     public PlanDefinition LoadPlan(string path, string? configPath = null) => PlanLoader.LoadFile(path, Catalog, configPath);
 
+    /// <summary>Loads a WfCommons workflow trace as a plan of <c>simulate</c> tasks, its runtimes times <paramref name="timeScale"/>.</summary>
+    /// <param name="path">The WfFormat JSON file.</param>
+    /// <param name="timeScale">Seconds of replay per recorded second (0.001: a recorded second takes a millisecond).</param>
+    /// <returns>The plan.</returns>
+    /// <exception cref="PlanValidationException">The file is not a workflow, or a task has no runtime.</exception>
+    public PlanDefinition LoadWorkflow(string path, double timeScale = 0.001) => PlanLoader.LoadWorkflow(path, timeScale, Catalog);
+
     private double? WorkerEstimate(TaskDefinition task)
     {
         var worker = task.InlineWorker ?? (Catalog.TryGetWorker(task.Worker, out var found) ? found : null);

@@ -17,6 +17,11 @@ internal sealed class PlanInput
 
     private readonly Option<string?> _plugins = PluginSetup.Option();
 
+    private readonly Option<double?> _timeScale = new("--time-scale")
+    {
+        Description = "For a WfCommons workflow trace (WfFormat JSON, read as simulate tasks): replay seconds per recorded second (default 0.001).",
+    };
+
     private readonly Option<int?>? _workers;
 
     public PlanInput(bool takesWorkers)
@@ -44,6 +49,7 @@ internal sealed class PlanInput
         command.Arguments.Add(_plan);
         command.Options.Add(_config);
         command.Options.Add(_plugins);
+        command.Options.Add(_timeScale);
         if (_workers is not null)
         {
             command.Options.Add(_workers);
@@ -67,14 +73,20 @@ internal sealed class PlanInput
     }
 
     private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console) =>
-        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console);
+        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale));
 
     /// <summary>Loads a plan, printing its warnings, or every error and null.</summary>
-    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console)
+    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null)
     {
         try
         {
-            var plan = engine.LoadPlan(path, config);
+            if (timeScale is <= 0)
+            {
+                console.Error.WriteLine($"{path}: error PF0009: --time-scale must be greater than 0");
+                return null;
+            }
+
+            var plan = timeScale is { } scale ? engine.LoadWorkflow(path, scale) : engine.LoadPlan(path, config);
             foreach (var warning in plan.Warnings)
             {
                 console.Error.WriteLine(warning);

@@ -14,7 +14,10 @@ public static class PlanLoader
     /// <exception cref="PlanValidationException">The plan (or config) has errors, or a file cannot be read.</exception>
     public static PlanDefinition LoadFile(string path, WorkerCatalog? catalog = null, string? configPath = null)
     {
-        var (plan, errors) = Bind(ReadFile(path), PlanFormatOf(path), path);
+        var text = ReadFile(path);
+        var (plan, errors) = PlanFormatOf(path) == PlanFormat.Json && PlanBinder.IsWorkflow(Read(text, PlanFormat.Json, path))
+            ? PlanBinder.BindWorkflow(Read(text, PlanFormat.Json, path), path, PlanBinder.DefaultTimeScale)
+            : Bind(text, PlanFormatOf(path), path);
         var allErrors = new List<PlanError>(errors);
         if (configPath is not null)
         {
@@ -24,6 +27,25 @@ public static class PlanLoader
         }
 
         return Finish(plan, allErrors, catalog);
+    }
+
+    /// <summary>
+    /// Loads a WfCommons workflow trace (WfFormat JSON) as a plan of <c>simulate</c> tasks: each sleeps its recorded
+    /// <c>runtimeInSeconds</c> times <paramref name="timeScale"/> (0.001 by default: a recorded second takes a
+    /// millisecond), depending on its parents.
+    /// </summary>
+    /// <exception cref="PlanValidationException">The file is not a WfFormat workflow, or a task has no runtime.</exception>
+    public static PlanDefinition LoadWorkflow(string path, double timeScale = PlanBinder.DefaultTimeScale, WorkerCatalog? catalog = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timeScale);
+        var root = Read(ReadFile(path), PlanFormat.Json, path);
+        if (!PlanBinder.IsWorkflow(root))
+        {
+            throw new PlanValidationException([new PlanError(PlanError.MissingCode, "not a WfFormat workflow: it has no workflow.specification", path, root.Position, null)]);
+        }
+
+        var (plan, errors) = PlanBinder.BindWorkflow(root, path, timeScale);
+        return Finish(plan, [.. errors], catalog);
     }
 
     /// <summary>Parses and validates plan text.</summary>
