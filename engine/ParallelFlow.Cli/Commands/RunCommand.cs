@@ -26,7 +26,12 @@ internal static class RunCommand
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
         var cacheTtl = new Option<double?>("--cache-ttl") { Description = "Reuse cached results no older than this many seconds (default: no limit)." };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl };
+        var strategy = new Option<string?>("--strategy")
+        {
+            Description = "The order ready tasks get a worker: critical_path (default), priority, fifo or shortest_first; replaces the plan's.",
+        };
+        strategy.AcceptOnlyFromAmong([.. SchedulingStrategyNames.All]);
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy };
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -62,6 +67,7 @@ internal static class RunCommand
                     RunId = RunIds.New(TimeProvider.System),
                     Cache = parseResult.GetValue(noCache) ? null : opened,
                     CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
+                    Strategy = SchedulingStrategyNames.Parse(parseResult.GetValue(strategy)),
                 };
                 opened?.BeginRun(
                     options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),

@@ -51,6 +51,23 @@ public sealed class CompiledPlan
     /// <summary>Each task's place in the order ready tasks are taken: priority, then longest remaining path, then plan order.</summary>
     internal int[] Rank { get; }
 
+    /// <summary>Tasks ranked by estimate, shortest first, for <see cref="Plans.SchedulingStrategy.ShortestFirst"/>; built on first use.</summary>
+    internal int[] ShortestFirstRank => _shortestFirst ??= RankByEstimate();
+
+    private int[]? _shortestFirst;
+
+    private int[] RankByEstimate()
+    {
+        var order = Enumerable.Range(0, Tasks.Count).OrderBy(i => Tasks[i].Estimate).ThenBy(i => i).ToArray();
+        var rank = new int[order.Length];
+        for (var position = 0; position < order.Length; position++)
+        {
+            rank[order[position]] = position;
+        }
+
+        return rank;
+    }
+
     internal TaskPolicy?[] Policies { get; }
 
     internal int[] Wave { get; }

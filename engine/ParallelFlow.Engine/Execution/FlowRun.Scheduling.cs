@@ -10,7 +10,7 @@ public sealed partial class FlowRun
     private const int StopMessage = -2;
 
     private readonly int[] _remaining;
-    private readonly PriorityQueue<int, int>[] _ready;
+    private readonly PriorityQueue<int, long>[] _ready;
     private readonly int[] _groupRunning;
     private readonly int[] _groupCapacity;
     private readonly Stack<int> _freeSlots = new();
@@ -108,7 +108,7 @@ public sealed partial class FlowRun
             _budget.Settle(task, status == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
             foreach (var waiting in _waitingForBudget)
             {
-                _ready[_plan.Group[waiting]].Enqueue(waiting, _plan.Rank[waiting]);
+                _ready[_plan.Group[waiting]].Enqueue(waiting, RankOf(waiting));
             }
 
             _waitingForBudget.Clear();
@@ -171,6 +171,15 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>The task's place in its ready queue under the run's strategy: lower goes first.</summary>
+    private long RankOf(int task) => _strategy switch
+    {
+        Plans.SchedulingStrategy.Priority => ((long)_plan.Tasks[task].Priority << 40) + _readyCounter++,
+        Plans.SchedulingStrategy.Fifo => _readyCounter++,
+        Plans.SchedulingStrategy.ShortestFirst => _plan.ShortestFirstRank[task],
+        _ => _plan.Rank[task],
+    };
+
     private bool IsRestored(int task) => _restored?.ContainsKey(_plan.Tasks[task].Id) == true;
 
     /// <summary>Ends the tasks a resumed run already has outputs for, and releases their dependents.</summary>
@@ -203,7 +212,7 @@ public sealed partial class FlowRun
 
     private void Enqueue(int task)
     {
-        _ready[_plan.Group[task]].Enqueue(task, _plan.Rank[task]);
+        _ready[_plan.Group[task]].Enqueue(task, RankOf(task));
         Emit(RunEventKind.TaskQueued, task);
     }
 
@@ -213,7 +222,7 @@ public sealed partial class FlowRun
         while (_running < _workers && !_stopping)
         {
             var best = -1;
-            var bestRank = int.MaxValue;
+            var bestRank = long.MaxValue;
             for (var g = 0; g < groups; g++)
             {
                 if (_groupRunning[g] < _groupCapacity[g] && _ready[g].TryPeek(out _, out var rank) && rank < bestRank)
@@ -272,7 +281,7 @@ public sealed partial class FlowRun
             {
                 if (_budget.CanEverReserve(task))
                 {
-                    _ready[_plan.Group[task]].Enqueue(task, _plan.Rank[task]);
+                    _ready[_plan.Group[task]].Enqueue(task, RankOf(task));
                     continue;
                 }
 

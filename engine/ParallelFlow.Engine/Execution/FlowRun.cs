@@ -42,6 +42,8 @@ public sealed partial class FlowRun
 
     private readonly Lock _gate = new();
     private readonly IRunJournal? _journal;
+    private readonly Plans.SchedulingStrategy _strategy;
+    private long _readyCounter;
     private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
     private readonly ITaskCache? _cache;
     private readonly TimeSpan? _cacheTimeToLive;
@@ -78,12 +80,12 @@ public sealed partial class FlowRun
         _remaining = (int[])plan.Graph.PredecessorCount.Clone();
 
         var groups = plan.GroupNames.Length;
-        _ready = new PriorityQueue<int, int>[groups];
+        _ready = new PriorityQueue<int, long>[groups];
         _groupRunning = new int[groups];
         _groupCapacity = new int[groups];
         for (var g = 0; g < groups; g++)
         {
-            _ready[g] = new PriorityQueue<int, int>();
+            _ready[g] = new PriorityQueue<int, long>();
             _groupCapacity[g] = Math.Min(plan.GroupLimits[g], _workers);
         }
 
@@ -102,6 +104,7 @@ public sealed partial class FlowRun
         }
 
         _callerToken = cancellationToken;
+        _strategy = options.Strategy ?? plan.Definition.Strategy;
         _journal = options.Journal;
         _restored = options.Restored;
         _cache = options.Cache;

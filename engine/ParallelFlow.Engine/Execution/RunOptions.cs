@@ -35,4 +35,7 @@ public sealed class RunOptions
 
     /// <summary>A budget for this run, in place of the plan's.</summary>
     public Plans.BudgetSettings? Budget { get; init; }
+
+    /// <summary>The scheduling strategy for this run, in place of the plan's.</summary>
+    public Plans.SchedulingStrategy? Strategy { get; init; }
 }

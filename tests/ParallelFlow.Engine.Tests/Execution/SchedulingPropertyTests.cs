@@ -1,20 +1,23 @@
 using CsCheck;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
 
 namespace ParallelFlow.Engine.Tests.Execution;
 
 public sealed class SchedulingPropertyTests
 {
+    private static readonly Gen<SchedulingStrategy> Strategies = Gen.Int[0, 3].Select(i => (SchedulingStrategy)i);
+
     private static readonly Gen<RandomDag> Dags =
         Gen.Select(Gen.Int[1, 40], Gen.Int, Gen.Int[1, 6], Gen.Double[0, 0.3],
             (count, seed, workers, failureRate) => RandomDag.Create(count, seed, workers, failureRate));
 
     [Fact]
-    public Task EveryTask_RunsOnceAfterItsDependencies_WithinEveryLimit() =>
-        Dags.SampleAsync(async dag =>
+    public Task EveryTask_RunsOnceAfterItsDependencies_WithinEveryLimit_UnderEveryStrategy() =>
+        Gen.Select(Dags, Strategies).SampleAsync(async (dag, strategy) =>
         {
-            var (probe, result) = await RunAsync(dag);
+            var (probe, result) = await RunAsync(dag, strategy);
             Assert.Empty(probe.Violations);
             Assert.True(probe.Peak <= dag.Workers, $"peak {probe.Peak} > {dag.Workers} workers");
             for (var t = 0; t < RandomDag.WorkerTypes.Length; t++)
@@ -53,11 +56,11 @@ public sealed class SchedulingPropertyTests
         }, iter: 50);
 
 
-    private static async Task<(Probe, RunResult)> RunAsync(RandomDag dag)
+    private static async Task<(Probe, RunResult)> RunAsync(RandomDag dag, SchedulingStrategy strategy)
     {
         var runs = dag.Runs();
         var probe = new Probe { NeverRuns = [.. Enumerable.Range(0, dag.Count).Where(i => !runs[i]).Select(RandomDag.Id)] };
-        var result = await EngineFor(dag, probe).RunAsync(dag.ToPlan()).Within();
+        var result = await EngineFor(dag, probe).RunAsync(dag.ToPlan(), new RunOptions { Strategy = strategy }).Within();
         return (probe, result);
     }
 

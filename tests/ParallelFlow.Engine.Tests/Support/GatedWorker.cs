@@ -10,7 +10,12 @@ public sealed class GatedWorker : ParallelFlowWorker
     private readonly ConcurrentDictionary<string, TaskCompletionSource<TaskResult>> _gates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
 
+    private readonly System.Threading.Channels.Channel<string> _startedIds = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
     public ConcurrentQueue<string> StartOrder { get; } = new();
+
+    /// <summary>The id of the next task to start, in start order.</summary>
+    public Task<string> NextStartedAsync() => _startedIds.Reader.ReadAsync().AsTask();
 
     /// <summary>When set, attempts ignore their cancellation token, like a misbehaving worker.</summary>
     public bool IgnoreCancellation { get; init; }
@@ -26,6 +31,7 @@ public sealed class GatedWorker : ParallelFlowWorker
         StartOrder.Enqueue(request.TaskId);
         var gate = Gate(request.TaskId);
         Signal(request.TaskId).TrySetResult();
+        _startedIds.Writer.TryWrite(request.TaskId);
         return IgnoreCancellation ? await gate.Task.ConfigureAwait(false) : await gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
