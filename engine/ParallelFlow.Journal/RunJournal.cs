@@ -68,7 +68,15 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             throw new JournalException($"{full}: there is no journal here");
         }
 
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new JournalException($"{full}: cannot create the journal's folder ({ex.Message}); pass --journal with a writable file, or --no-journal", ex);
+        }
+
         return OpenConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 10 }.ToString());
     }
 
