@@ -106,7 +106,7 @@ public sealed partial class FlowRun
         if (_budget is not null)
         {
             _budget.Settle(task, status == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
-            foreach (var waiting in _waitingForBudget)
+            foreach (var waiting in _waitingForBudget!)
             {
                 _ready[_plan.Group[waiting]].Enqueue(waiting, RankOf(waiting));
             }
@@ -240,7 +240,7 @@ public sealed partial class FlowRun
             if (_budget is not null && !_budget.TryReserve(task))
             {
                 // Waits until a running task settles and frees budget.
-                _waitingForBudget.Add(task);
+                _waitingForBudget!.Add(task);
                 continue;
             }
 
@@ -273,13 +273,13 @@ public sealed partial class FlowRun
     /// </summary>
     private void SkipUnaffordable()
     {
-        while (_budget is not null && _running == 0 && _waitingForBudget.Count > 0 && !_stopping)
+        while (_waitingForBudget is { Count: > 0 } && _running == 0 && !_stopping)
         {
             var waiting = _waitingForBudget.OrderBy(t => _plan.Rank[t]).ToList();
             _waitingForBudget.Clear();
             foreach (var task in waiting)
             {
-                if (_budget.CanEverReserve(task))
+                if (_budget!.CanEverReserve(task))
                 {
                     _ready[_plan.Group[task]].Enqueue(task, RankOf(task));
                     continue;
@@ -305,12 +305,15 @@ public sealed partial class FlowRun
         }
 
         _stopping = true;
-        foreach (var task in _waitingForBudget)
+        if (_waitingForBudget is not null)
         {
-            MarkCancelled(task);
-        }
+            foreach (var task in _waitingForBudget)
+            {
+                MarkCancelled(task);
+            }
 
-        _waitingForBudget.Clear();
+            _waitingForBudget.Clear();
+        }
         foreach (var queue in _ready)
         {
             while (queue.TryDequeue(out var task, out _))

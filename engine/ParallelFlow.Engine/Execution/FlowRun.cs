@@ -52,7 +52,7 @@ public sealed partial class FlowRun
     private readonly Plans.BudgetSettings? _budgetSettings;
     private ITimer? _wallTimer;
     private volatile bool _wallExhausted;
-    private readonly List<int> _waitingForBudget = [];
+    private readonly List<int>? _waitingForBudget;
     private readonly ActionBlock<int>[] _execution;
 
     private long _runStartTimestamp;
@@ -113,6 +113,7 @@ public sealed partial class FlowRun
         var budget = options.Budget ?? plan.Definition.Budget;
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
+        _waitingForBudget = _budget is null ? null : [];
     }
 
     /// <summary>The run's id.</summary>
