@@ -160,61 +160,53 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     }
 
     /// <summary>Every run, newest first.</summary>
-    public IReadOnlyList<RunRecord> Runs()
+    public IReadOnlyList<RunRecord> Runs() => ReadRuns(null);
+
+    /// <summary>One run, or null.</summary>
+    public RunRecord? Run(string runId) => ReadRuns(runId).FirstOrDefault();
+
+    /// <summary>Runs with their task counts in two queries, whatever their number.</summary>
+    private List<RunRecord> ReadRuns(string? runId)
     {
+        var filter = runId is null ? string.Empty : " WHERE run_id = $run";
         lock (_gate)
         {
-            using var command = Command("SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC;", null);
-            var ids = new List<string>();
+            var counts = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+            using (var command = Command($"SELECT run_id, status, COUNT(*) FROM tasks{filter} GROUP BY run_id, status;", null, ("$run", runId)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    ids.Add(reader.GetString(0));
+                    (counts.TryGetValue(reader.GetString(0), out var map) ? map : counts[reader.GetString(0)] = new(StringComparer.Ordinal))[reader.GetString(1)] = reader.GetInt32(2);
                 }
             }
 
-            return [.. ids.Select(id => Run(id)!)];
-        }
-    }
-
-    /// <summary>One run, or null.</summary>
-    public RunRecord? Run(string runId)
-    {
-        lock (_gate)
-        {
-            using var command = Command(
-                "SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes FROM runs WHERE run_id = $run;",
+            var runs = new List<RunRecord>();
+            using (var command = Command(
+                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
                 null,
-                ("$run", runId));
-            using var reader = command.ExecuteReader();
-            if (!reader.Read())
+                ("$run", runId)))
+            using (var reader = command.ExecuteReader())
             {
-                return null;
+                while (reader.Read())
+                {
+                    var status = reader.GetString(9);
+                    if (status == "running" && !IsAlive(reader.GetInt32(10)))
+                    {
+                        status = "interrupted";
+                    }
+
+                    var id = reader.GetString(0);
+                    runs.Add(new RunRecord(
+                        id, reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                        reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                        reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                        Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
+                        status, reader.GetInt32(11), counts.TryGetValue(id, out var map) ? map : new Dictionary<string, int>()));
+                }
             }
 
-            var status = reader.GetString(9);
-            if (status == "running" && !IsAlive(reader.GetInt32(10)))
-            {
-                status = "interrupted";
-            }
-
-            var record = new RunRecord(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
-                status, reader.GetInt32(11), new Dictionary<string, int>());
-            reader.Close();
-            using var counts = Command("SELECT status, COUNT(*) FROM tasks WHERE run_id = $run GROUP BY status;", null, ("$run", runId));
-            using var countReader = counts.ExecuteReader();
-            var map = new Dictionary<string, int>(StringComparer.Ordinal);
-            while (countReader.Read())
-            {
-                map[countReader.GetString(0)] = countReader.GetInt32(1);
-            }
-
-            return record with { Counts = map };
+            return runs;
         }
     }
 

@@ -107,9 +107,7 @@ public sealed partial class FlowRun
         }
 
         var assembly = worker.GetType().Assembly;
-        var version = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute info, ..]
-            ? info.InformationalVersion
-            : assembly.GetName().Version?.ToString() ?? "0";
+        var version = Plugins.AssemblyVersions.Of(assembly);
         var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var predecessor in _plan.Graph.HardPredecessorsOf(task))
         {

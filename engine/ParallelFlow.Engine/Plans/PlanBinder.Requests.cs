@@ -64,25 +64,8 @@ internal sealed partial class PlanBinder
                 case "description":
                     description = String(property.Value, property.Key, taskId) ?? description;
                     break;
-                case "main_task" when ExpectObject(property.Value, "main_task", taskId) is { } main:
-                    foreach (var part in main.Properties)
-                    {
-                        switch (part.Key)
-                        {
-                            case "description":
-                                description = String(part.Value, "main_task.description", taskId) ?? description;
-                                break;
-                            case "evaluation_criteria":
-                                criteria = part.Value;
-                                break;
-                            case "context":
-                                break;
-                            default:
-                                ReportUnknownKey(part, MainTaskKeys, "main_task", taskId);
-                                break;
-                        }
-                    }
-
+                case "main_task":
+                    (description, criteria) = BindMainTask(property.Value, "evaluation_criteria", MainTaskKeys, description, taskId);
                     break;
                 case "voters":
                     voters = property.Value as ArrayNode;
@@ -100,8 +83,6 @@ internal sealed partial class PlanBinder
                     break;
                 case "quorum":
                     quorum = Integer(property.Value, "quorum", taskId, min: 1);
-                    break;
-                case "main_task":
                     break;
                 default:
                     ReportUnknownKey(property, VotingKeys, "voting request", taskId);
@@ -160,6 +141,34 @@ internal sealed partial class PlanBinder
         return Request(taskId, source, [task], description);
     }
 
+    /// <summary>Reads <c>main_task</c>: its description (else <paramref name="description"/>) and the node under <paramref name="listKey"/>.</summary>
+    private (string Description, PlanNode? List) BindMainTask(PlanNode node, string listKey, string[] keys, string description, string taskId)
+    {
+        PlanNode? list = null;
+        if (ExpectObject(node, "main_task", taskId) is not { } main)
+        {
+            return (description, list);
+        }
+
+        foreach (var part in main.Properties)
+        {
+            if (part.Key == "description")
+            {
+                description = String(part.Value, "main_task.description", taskId) ?? description;
+            }
+            else if (part.Key == listKey)
+            {
+                list = part.Value;
+            }
+            else if (part.Key != "context")
+            {
+                ReportUnknownKey(part, keys, "main_task", taskId);
+            }
+        }
+
+        return (description, list);
+    }
+
     private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, string mode = "voting") => new()
     {
         Id = id,
@@ -191,32 +200,15 @@ internal sealed partial class PlanBinder
                 case "description":
                     description = String(property.Value, property.Key, taskId) ?? description;
                     break;
-                case "main_task" when ExpectObject(property.Value, "main_task", taskId) is { } main:
-                    foreach (var part in main.Properties)
+                case "main_task":
+                    PlanNode? list;
+                    (description, list) = BindMainTask(property.Value, "components", SectioningMainKeys, description, taskId);
+                    components = list as ArrayNode;
+                    if (list is not null && components is null)
                     {
-                        switch (part.Key)
-                        {
-                            case "description":
-                                description = String(part.Value, "main_task.description", taskId) ?? description;
-                                break;
-                            case "components":
-                                components = part.Value as ArrayNode;
-                                if (components is null)
-                                {
-                                    WrongType(part.Value, "main_task.components", "a list of components", taskId);
-                                }
-
-                                break;
-                            case "context":
-                                break;
-                            default:
-                                ReportUnknownKey(part, SectioningMainKeys, "main_task", taskId);
-                                break;
-                        }
+                        WrongType(list, "main_task.components", "a list of components", taskId);
                     }
 
-                    break;
-                case "main_task":
                     break;
                 case "parallelism_hint":
                     parallelism = Integer(property.Value, "parallelism_hint", taskId, min: 1);

@@ -58,6 +58,35 @@ public static class PluginHost
         return new PluginLoadReport(loaded, errors);
     }
 
+    /// <summary>
+    /// Registers an in-process plugin instance into a catalog, as <see cref="LoadInto"/> does for a plugin assembly:
+    /// all or nothing, so a plugin that throws, or registers a name the catalog already has, adds nothing.
+    /// </summary>
+    /// <param name="catalog">The catalog to add to.</param>
+    /// <param name="plugin">The plugin.</param>
+    /// <param name="settings">The plugin's settings, as plugins.json would give them.</param>
+    /// <param name="loggerFactory">Loggers for the plugin; none by default.</param>
+    /// <exception cref="InvalidOperationException">A name is taken already; nothing was added.</exception>
+    public static void Register(WorkerCatalog catalog, ParallelFlowPlugin plugin, JsonElement settings = default, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(plugin);
+        var registrar = new PendingRegistrar(settings, loggerFactory ?? NullLoggerFactory.Instance);
+        plugin.Register(registrar);
+        var taken = registrar.Names.Where(n => n.Kind switch
+        {
+            "worker" => catalog.TryGetWorker(n.Name, out _),
+            "scorer" => catalog.TryGetScorer(n.Name, out _),
+            _ => catalog.TryGetMerger(n.Name, out _),
+        }).ToList();
+        if (taken.Count > 0)
+        {
+            throw new InvalidOperationException($"{plugin.GetType().Name} registers {string.Join(", ", taken.Select(t => $"the {t.Kind} '{t.Name}'"))}, already in the catalog; nothing was added");
+        }
+
+        registrar.CommitTo(catalog);
+    }
+
     private static LoadedPlugin? Load(PluginEntry entry, WorkerCatalog catalog, Dictionary<(string, string), string> owners,
         IPluginAssemblyLoader loader, ILoggerFactory loggerFactory, string manifestPath, out PlanError? error)
     {
@@ -133,8 +162,7 @@ public static class PluginHost
         }
 
         registrar.CommitTo(catalog);
-        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-            ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        var version = AssemblyVersions.Of(assembly);
         return new LoadedPlugin(entry.Name, version, entry.AssemblyPath,
             [.. registrar.Workers.Keys], [.. registrar.Scorers.Keys], [.. registrar.Mergers.Keys]);
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Plugins.Merging;
 using ParallelFlow.Sdk;
@@ -212,7 +213,7 @@ public sealed class SectionTaskTests
         var catalog = WorkerCatalog.CreateDefault();
         catalog.AddWorker("upper", new UpperWorker());
         catalog.AddWorker("echo", new EchoWorker());
-        new MergingPlugin().Register(new Registrar(catalog));
+        PluginHost.Register(catalog, new MergingPlugin());
         return (new ParallelFlowEngine(new EngineOptions { Catalog = catalog }), catalog);
     }
 
@@ -263,18 +264,5 @@ public sealed class SectionTaskTests
 
             return new MergeResult(TaskResult.FromText($"{Seen.Count} merged"), []);
         }
-    }
-
-    private sealed class Registrar(WorkerCatalog catalog) : IPluginRegistrar
-    {
-        public JsonElement Settings => default;
-
-        public Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory => Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-
-        public void AddWorker(string name, ParallelFlowWorker worker) => catalog.AddWorker(name, worker);
-
-        public void AddScorer(string name, ParallelFlowScorer scorer) => catalog.AddScorer(name, scorer);
-
-        public void AddMerger(string name, ParallelFlowMerger merger) => catalog.AddMerger(name, merger);
     }
 }

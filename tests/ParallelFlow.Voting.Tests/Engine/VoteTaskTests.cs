@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Reporting;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Plugins.Voting;
@@ -188,8 +189,7 @@ public sealed class VoteTaskTests
     {
         var catalog = WorkerCatalog.CreateDefault(_time);
         catalog.AddWorker("answer", new AnswerWorker(_time));
-        var voting = new VotingPlugin();
-        voting.Register(new CatalogRegistrar(catalog));
+        PluginHost.Register(catalog, new VotingPlugin());
         return new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = _time });
     }
 
@@ -223,18 +223,5 @@ public sealed class VoteTaskTests
 
             return TaskResult.FromText(request.GetString("text") ?? string.Empty);
         }
-    }
-
-    private sealed class CatalogRegistrar(WorkerCatalog catalog) : IPluginRegistrar
-    {
-        public JsonElement Settings => default;
-
-        public Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory => Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-
-        public void AddWorker(string name, ParallelFlowWorker worker) => catalog.AddWorker(name, worker);
-
-        public void AddScorer(string name, ParallelFlowScorer scorer) => catalog.AddScorer(name, scorer);
-
-        public void AddMerger(string name, ParallelFlowMerger merger) => catalog.AddMerger(name, merger);
     }
 }

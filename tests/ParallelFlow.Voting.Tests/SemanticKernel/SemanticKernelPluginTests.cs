@@ -1,9 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
+using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.LocalModel;
 using ParallelFlow.Plugins.SemanticKernel;
@@ -126,7 +125,7 @@ public sealed class SemanticKernelPluginTests(Stories15MFixture fixture)
     private static WorkerCatalog Register(string settings)
     {
         var catalog = new WorkerCatalog();
-        new SemanticKernelPlugin().Register(new Registrar(catalog, JsonDocument.Parse(settings).RootElement));
+        PluginHost.Register(catalog, new SemanticKernelPlugin(), JsonDocument.Parse(settings).RootElement);
         return catalog;
     }
 
@@ -137,17 +136,4 @@ public sealed class SemanticKernelPluginTests(Stories15MFixture fixture)
         With = JsonDocument.Parse(with).RootElement,
         DependencyOutputs = dependencies.ToDictionary(d => d.Id, d => TaskResult.FromText(d.Output)),
     };
-
-    private sealed class Registrar(WorkerCatalog catalog, JsonElement settings) : IPluginRegistrar
-    {
-        public JsonElement Settings => settings;
-
-        public ILoggerFactory LoggerFactory => NullLoggerFactory.Instance;
-
-        public void AddWorker(string name, ParallelFlowWorker worker) => catalog.AddWorker(name, worker);
-
-        public void AddScorer(string name, ParallelFlowScorer scorer) => catalog.AddScorer(name, scorer);
-
-        public void AddMerger(string name, ParallelFlowMerger merger) => catalog.AddMerger(name, merger);
-    }
 }
