@@ -113,7 +113,8 @@ public sealed class ParallelFlowEngine
         var groupNames = groupIndex.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
         var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
         var rank = RankTasks(tasks, bottomLevel);
-        return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context);
+        return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context,
+            estimates, bottomLevel, Catalog);
     }
 
     /// <summary>Compiles and runs a plan once.</summary>
@@ -135,7 +136,7 @@ public sealed class ParallelFlowEngine
     }
 
     /// <summary>Orders tasks for the ready queues: priority first, then the longest remaining path, then plan order.</summary>
-    private static int[] RankTasks(IReadOnlyList<TaskDefinition> tasks, double[] bottomLevel)
+    internal static int[] RankTasks(IReadOnlyList<TaskDefinition> tasks, double[] bottomLevel)
     {
         var byOrder = Enumerable.Range(0, tasks.Count).ToArray();
         Array.Sort(byOrder, (a, b) =>

@@ -29,4 +29,10 @@ public interface IPluginRegistrar
     /// <param name="name">The merger's name, as section tasks refer to it.</param>
     /// <param name="merger">The instance that serves every section task using it.</param>
     void AddMerger(string name, ParallelFlowMerger merger);
+
+    /// <summary>Registers a scheduling strategy.</summary>
+    /// <param name="name">The strategy's name, as plans (<c>strategy</c>) and <c>--strategy</c> refer to it. The
+    /// built-in names (<c>critical_path</c>, <c>priority</c>, <c>fifo</c>, <c>shortest_first</c>) are taken.</param>
+    /// <param name="strategy">The instance that orders the ready tasks of every run using it.</param>
+    void AddStrategy(string name, ParallelFlowStrategy strategy);
 }

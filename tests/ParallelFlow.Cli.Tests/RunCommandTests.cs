@@ -27,6 +27,41 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Run_WithAPluginsStrategy_UsesIt_AndATypoIsExitTwo()
+    {
+        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--strategy", "fan_out_first", "--report", report, "--quiet");
+        var (typoCode, typoOutput, typoError) = await CliProcess.RunAsync("run", "examples/release-check.json", "--strategy", "fan_out_frist");
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Contains("on 4 workers (fan_out_first", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        Assert.Equal("fan_out_first", json.RootElement.GetProperty("execution_summary").GetProperty("strategy").GetString());
+        Assert.Equal(2, typoCode);
+        Assert.Equal(
+            "error: --strategy: unknown strategy 'fan_out_frist'; known: critical_path, priority, fifo, shortest_first, fan_out_first. Did you mean 'fan_out_first'?",
+            typoError.Trim());
+        Assert.DoesNotContain("started", typoOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_AWorkflowTrace_ReplaysItUnderTheChosenStrategy()
+    {
+        var trace = Path.Combine(CliProcess.RepositoryRoot, "tests", "ParallelFlow.Engine.Tests", "Plans", "Fixtures", "diamond.wfformat.json");
+        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", trace, "--strategy", "fifo", "--time-scale", "0.001", "--workers", "2", "--report", report, "--quiet", "--no-journal");
+
+        Assert.True(exitCode == 0, error + output);
+        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        var summary = json.RootElement.GetProperty("execution_summary");
+        Assert.Equal(("fifo", 4), (summary.GetProperty("strategy").GetString(), summary.GetProperty("total_subtasks").GetInt32()));
+        // 10 + 40 + 20 recorded seconds on the longest path, at 1 ms per second: at least 70 ms.
+        Assert.True(summary.GetProperty("execution_time").GetDouble() >= 0.07, output);
+    }
+
+    [Fact]
     public async Task Run_APlanWithFailures_ExitsOne_AndFinishesTheIndependentBranch()
     {
         var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Cli.Commands;
@@ -13,10 +14,10 @@ internal static class PluginsCommand
         command.SetAction(parseResult =>
         {
             var (_, report) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
-            console.Out.WriteLine($"built-in: workers {string.Join(", ", WorkerCatalog.CreateDefault().WorkerNames)}");
+            console.Out.WriteLine($"built-in: workers {string.Join(", ", WorkerCatalog.CreateDefault().WorkerNames)}; strategies {string.Join(", ", SchedulingStrategies.BuiltIn)}");
             foreach (var plugin in report?.Plugins ?? [])
             {
-                var provides = new[] { ("workers", plugin.Workers), ("scorers", plugin.Scorers), ("mergers", plugin.Mergers) }
+                var provides = new[] { ("workers", plugin.Workers), ("scorers", plugin.Scorers), ("mergers", plugin.Mergers), ("strategies", plugin.Strategies) }
                     .Where(p => p.Item2.Count > 0)
                     .Select(p => $"{p.Item1} {string.Join(", ", p.Item2)}");
                 console.Out.WriteLine($"{plugin.Name} {plugin.Version}: {string.Join("; ", provides)} ({plugin.AssemblyPath})");

@@ -28,9 +28,8 @@ internal static class RunCommand
         var cacheTtl = new Option<double?>("--cache-ttl") { Description = "Reuse cached results no older than this many seconds (default: no limit)." };
         var strategy = new Option<string?>("--strategy")
         {
-            Description = "The order ready tasks get a worker: critical_path (default), priority, fifo or shortest_first; replaces the plan's.",
+            Description = "The order ready tasks get a worker: critical_path (default), priority, fifo, shortest_first or a plugin's strategy; replaces the plan's.",
         };
-        strategy.AcceptOnlyFromAmong([.. SchedulingStrategyNames.All]);
         var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy };
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -39,6 +38,13 @@ internal static class RunCommand
             var (engine, loaded) = input.Load(parseResult, console);
             if (loaded is null)
             {
+                return ExitCodes.InvalidInput;
+            }
+
+            var strategyName = parseResult.GetValue(strategy);
+            if (strategyName is not null && engine.Catalog.StrategyProblem(strategyName) is { } problem)
+            {
+                await console.Error.WriteLineAsync($"error: --strategy: {problem}").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
@@ -67,7 +73,7 @@ internal static class RunCommand
                     RunId = RunIds.New(TimeProvider.System),
                     Cache = parseResult.GetValue(noCache) ? null : opened,
                     CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
-                    Strategy = SchedulingStrategyNames.Parse(parseResult.GetValue(strategy)),
+                    Strategy = strategyName,
                 };
                 opened?.BeginRun(
                     options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),

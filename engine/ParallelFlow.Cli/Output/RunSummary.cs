@@ -55,9 +55,14 @@ internal static class RunSummary
             .Where(s => s.IsFinal() && result.Count(s) > 0)
             .Select(s => $"{result.Count(s)} {s.ToName()}"));
         console.Out.WriteLine();
-        console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} workers"));
+        var reranks = result.Strategy.Reranks == 0 ? string.Empty : string.Create(c, $", re-ranked {result.Strategy.Reranks}× by observed durations");
+        console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} workers ({result.Strategy.Name}{reranks})"));
         console.Out.WriteLine(string.Create(c,
             $"speedup {result.Speedup:0.00}x · utilization {result.WorkerUtilization * 100:0}% · critical path {result.ObservedCriticalPath.Seconds:0.000}s · lower bound {result.LowerBoundSeconds:0.000}s · efficiency {result.Efficiency * 100:0}%"));
+        if (result.Strategy.Failure is { } failure)
+        {
+            console.Out.WriteLine($"warning: {failure}");
+        }
     }
 
     private static void PrintVote(string taskId, JsonElement record, CliConsole console)

@@ -19,4 +19,7 @@ internal sealed partial class EngineLog(ILogger logger)
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
     public partial void JournalFailed(string runId, string taskId, string error);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Error, Message = "Run {RunId}: strategy {Strategy} failed; the run goes on in ready order")]
+    public partial void StrategyFailed(string runId, string strategy, Exception exception);
 }

@@ -12,8 +12,12 @@ namespace ParallelFlow.Engine.Execution;
 public sealed class CompiledPlan
 {
     internal CompiledPlan(PlanDefinition plan, PlanGraph graph, ParallelFlowWorker[] workers, int[] group, string[] groupNames,
-        int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context)
+        int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context,
+        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog)
     {
+        Estimates = estimates;
+        BottomLevel = bottomLevel;
+        Catalog = catalog;
         Definition = plan;
         Graph = graph;
         Tasks = plan.Tasks;
@@ -51,14 +55,23 @@ public sealed class CompiledPlan
     /// <summary>Each task's place in the order ready tasks are taken: priority, then longest remaining path, then plan order.</summary>
     internal int[] Rank { get; }
 
-    /// <summary>Tasks ranked by estimate, shortest first, for <see cref="Plans.SchedulingStrategy.ShortestFirst"/>; built on first use.</summary>
+    /// <summary>Each task's expected duration in seconds: the plan's estimate, else its worker's, else one second.</summary>
+    internal double[] Estimates { get; }
+
+    /// <summary>Each task's longest expected path to the end of the plan, itself included, by <see cref="Estimates"/>.</summary>
+    internal double[] BottomLevel { get; }
+
+    /// <summary>Where the strategy a run names is found.</summary>
+    internal Workers.WorkerCatalog Catalog { get; }
+
+    /// <summary>Tasks ranked by estimate, shortest first, for <see cref="Plans.SchedulingStrategies.ShortestFirst"/>; built on first use.</summary>
     internal int[] ShortestFirstRank => _shortestFirst ??= RankByEstimate();
 
     private int[]? _shortestFirst;
 
     private int[] RankByEstimate()
     {
-        var order = Enumerable.Range(0, Tasks.Count).OrderBy(i => Tasks[i].Estimate).ThenBy(i => i).ToArray();
+        var order = Enumerable.Range(0, Tasks.Count).OrderBy(i => Estimates[i]).ThenBy(i => i).ToArray();
         var rank = new int[order.Length];
         for (var position = 0; position < order.Length; position++)
         {

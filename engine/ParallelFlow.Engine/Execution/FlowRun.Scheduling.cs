@@ -114,6 +114,7 @@ public sealed partial class FlowRun
             _waitingForBudget.Clear();
         }
 
+        Observe(task);
         var slot = ReleaseSlot(task);
         Emit(RunEventKind.TaskFinished, task, slot, _attempts[task], status, _errors[task]);
         EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
@@ -171,15 +172,6 @@ public sealed partial class FlowRun
         }
     }
 
-    /// <summary>The task's place in its ready queue under the run's strategy: lower goes first.</summary>
-    private long RankOf(int task) => _strategy switch
-    {
-        Plans.SchedulingStrategy.Priority => ((long)_plan.Tasks[task].Priority << 40) + _readyCounter++,
-        Plans.SchedulingStrategy.Fifo => _readyCounter++,
-        Plans.SchedulingStrategy.ShortestFirst => _plan.ShortestFirstRank[task],
-        _ => _plan.Rank[task],
-    };
-
     private bool IsRestored(int task) => _restored?.ContainsKey(_plan.Tasks[task].Id) == true;
 
     /// <summary>Ends the tasks a resumed run already has outputs for, and releases their dependents.</summary>
@@ -225,7 +217,7 @@ public sealed partial class FlowRun
             var bestRank = long.MaxValue;
             for (var g = 0; g < groups; g++)
             {
-                if (_groupRunning[g] < _groupCapacity[g] && _ready[g].TryPeek(out _, out var rank) && rank < bestRank)
+                if (_groupRunning[g] < _groupCapacity[g] && _ready[g].TryPeek(out _, out var rank) && (best < 0 || RanksBefore(rank, bestRank)))
                 {
                     (best, bestRank) = (g, rank);
                 }

@@ -42,8 +42,6 @@ public sealed partial class FlowRun
 
     private readonly Lock _gate = new();
     private readonly IRunJournal? _journal;
-    private readonly Plans.SchedulingStrategy _strategy;
-    private long _readyCounter;
     private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
     private readonly ITaskCache? _cache;
     private readonly TimeSpan? _cacheTimeToLive;
@@ -79,13 +77,32 @@ public sealed partial class FlowRun
         _endTimestamps = new long[_count];
         _remaining = (int[])plan.Graph.PredecessorCount.Clone();
 
+        StrategyName = options.Strategy ?? plan.Definition.Strategy;
+        (_strategy, _pluginStrategy) = ResolveStrategy(StrategyName);
+        if (_pluginStrategy is not null)
+        {
+            _rankComparer = new PluginOrder(this, _pluginStrategy);
+            _readyOrder = new long[_count];
+        }
+
         var groups = plan.GroupNames.Length;
+        // Observed durations can change the order only where the order depends on remaining paths, and for the
+        // critical path only between worker types (see FlowRun.Strategy).
+        _followsObservedDurations = _strategy == Plans.BuiltInStrategy.Plugin || (_strategy == Plans.BuiltInStrategy.CriticalPath && groups > 1);
+        if (_followsObservedDurations)
+        {
+            _observedSeconds = new double[groups];
+            _observedEstimate = new double[groups];
+            _factor = new double[groups];
+            Array.Fill(_factor, 1.0);
+        }
+
         _ready = new PriorityQueue<int, long>[groups];
         _groupRunning = new int[groups];
         _groupCapacity = new int[groups];
         for (var g = 0; g < groups; g++)
         {
-            _ready[g] = new PriorityQueue<int, long>();
+            _ready[g] = new PriorityQueue<int, long>(_rankComparer);
             _groupCapacity[g] = Math.Min(plan.GroupLimits[g], _workers);
         }
 
@@ -104,7 +121,6 @@ public sealed partial class FlowRun
         }
 
         _callerToken = cancellationToken;
-        _strategy = options.Strategy ?? plan.Definition.Strategy;
         _journal = options.Journal;
         _restored = options.Restored;
         _cache = options.Cache;

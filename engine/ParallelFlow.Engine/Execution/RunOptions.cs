@@ -36,6 +36,7 @@ public sealed class RunOptions
     /// <summary>A budget for this run, in place of the plan's.</summary>
     public Plans.BudgetSettings? Budget { get; init; }
 
-    /// <summary>The scheduling strategy for this run, in place of the plan's.</summary>
-    public Plans.SchedulingStrategy? Strategy { get; init; }
+    /// <summary>The scheduling strategy for this run, in place of the plan's: a name from
+    /// <see cref="Plans.SchedulingStrategies"/> or one a plugin registered in the engine's catalog.</summary>
+    public string? Strategy { get; init; }
 }

@@ -14,6 +14,9 @@ public sealed class RunResult
     /// <summary>The budget's allowances and spend, when the run had a budget.</summary>
     public BudgetReport? Budget { get; init; }
 
+    /// <summary>The scheduling strategy the run used, and what happened to it.</summary>
+    public StrategyReport Strategy { get; init; } = new(Plans.SchedulingStrategies.CriticalPath, 0, null);
+
     /// <summary>The plan's mode: <c>dag</c>, or <c>voting</c> for a voting request.</summary>
     public string Mode { get; init; } = "dag";
 

@@ -10,7 +10,6 @@ internal sealed partial class PlanBinder
     private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "strategy", "tasks"];
     private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
     private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
-    private static readonly string[] StrategyNames = [.. SchedulingStrategyNames.All];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
     private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache"];
     private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers"];
@@ -67,7 +66,7 @@ internal sealed partial class PlanBinder
         var retry = RetrySettings.None;
         var onFailure = FailurePolicy.Continue;
         BudgetSettings? budget = null;
-        var strategy = SchedulingStrategy.CriticalPath;
+        var strategy = SchedulingStrategies.CriticalPath;
         var tasks = new List<TaskDefinition>();
         var warnings = new List<PlanError>();
 
@@ -116,7 +115,8 @@ internal sealed partial class PlanBinder
                         budget = BindBudget(property.Value);
                         break;
                     case "strategy":
-                        strategy = SchedulingStrategyNames.Parse(Enum(property.Value, key, StrategyNames, null)) ?? strategy;
+                        // Checked against the catalog's strategies with the workers: plugins add their own.
+                        strategy = String(property.Value, key, null) ?? strategy;
                         break;
                     case "tasks":
                         BindTasks(property.Value, tasks);

@@ -30,8 +30,9 @@ public sealed class PlanDefinition
     /// <summary>The tasks, in the order written.</summary>
     public required IReadOnlyList<TaskDefinition> Tasks { get; init; }
 
-    /// <summary>The order in which ready tasks get a worker.</summary>
-    public SchedulingStrategy Strategy { get; init; } = SchedulingStrategy.CriticalPath;
+    /// <summary>The order in which ready tasks get a worker: a name from <see cref="SchedulingStrategies"/> or one a
+    /// plugin registered.</summary>
+    public string Strategy { get; init; } = SchedulingStrategies.CriticalPath;
 
     /// <summary>The run budget, or null for none.</summary>
     public BudgetSettings? Budget { get; init; }

@@ -141,6 +141,11 @@ internal static class PlanValidator
             }
         }
 
+        if (catalog.StrategyProblem(plan.Strategy) is { } strategyProblem)
+        {
+            errors.Add(map.Error(PlanError.UnknownStrategyCode, "strategy", strategyProblem));
+        }
+
         var used = plan.Tasks.Select(t => t.Worker).ToHashSet(StringComparer.Ordinal);
         foreach (var name in plan.Limits.Keys.Where(n => !catalog.TryGetWorker(n, out _) && !used.Contains(n)))
         {

@@ -7,4 +7,8 @@ namespace ParallelFlow.Engine.Plugins;
 /// <param name="Workers">The worker types it registered.</param>
 /// <param name="Scorers">The scorers it registered.</param>
 /// <param name="Mergers">The mergers it registered.</param>
-public sealed record LoadedPlugin(string Name, string Version, string AssemblyPath, IReadOnlyList<string> Workers, IReadOnlyList<string> Scorers, IReadOnlyList<string> Mergers);
+public sealed record LoadedPlugin(string Name, string Version, string AssemblyPath, IReadOnlyList<string> Workers, IReadOnlyList<string> Scorers, IReadOnlyList<string> Mergers)
+{
+    /// <summary>The scheduling strategies it registered.</summary>
+    public IReadOnlyList<string> Strategies { get; init; } = [];
+}

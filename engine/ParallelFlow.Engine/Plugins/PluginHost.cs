@@ -77,6 +77,7 @@ public static class PluginHost
         {
             "worker" => catalog.TryGetWorker(n.Name, out _),
             "scorer" => catalog.TryGetScorer(n.Name, out _),
+            "strategy" => catalog.TryGetStrategy(n.Name, out _),
             _ => catalog.TryGetMerger(n.Name, out _),
         }).ToList();
         if (taken.Count > 0)
@@ -164,7 +165,10 @@ public static class PluginHost
         registrar.CommitTo(catalog);
         var version = AssemblyVersions.Of(assembly);
         return new LoadedPlugin(entry.Name, version, entry.AssemblyPath,
-            [.. registrar.Workers.Keys], [.. registrar.Scorers.Keys], [.. registrar.Mergers.Keys]);
+            [.. registrar.Workers.Keys], [.. registrar.Scorers.Keys], [.. registrar.Mergers.Keys])
+        {
+            Strategies = [.. registrar.Strategies.Keys],
+        };
     }
 
     /// <summary>Reads which SDK version an assembly was built against, from its metadata, without loading it.</summary>
@@ -209,18 +213,31 @@ public static class PluginHost
 
         public Dictionary<string, ParallelFlowMerger> Mergers { get; } = new(StringComparer.Ordinal);
 
+        public Dictionary<string, ParallelFlowStrategy> Strategies { get; } = new(StringComparer.Ordinal);
+
         public JsonElement Settings => settings;
 
         public ILoggerFactory LoggerFactory => loggerFactory;
 
         public IEnumerable<(string Kind, string Name)> Names =>
-            Workers.Keys.Select(n => ("worker", n)).Concat(Scorers.Keys.Select(n => ("scorer", n))).Concat(Mergers.Keys.Select(n => ("merger", n)));
+            Workers.Keys.Select(n => ("worker", n)).Concat(Scorers.Keys.Select(n => ("scorer", n))).Concat(Mergers.Keys.Select(n => ("merger", n)))
+                .Concat(Strategies.Keys.Select(n => ("strategy", n)));
 
         public void AddWorker(string name, ParallelFlowWorker worker) => Add(Workers, "worker", name, worker);
 
         public void AddScorer(string name, ParallelFlowScorer scorer) => Add(Scorers, "scorer", name, scorer);
 
         public void AddMerger(string name, ParallelFlowMerger merger) => Add(Mergers, "merger", name, merger);
+
+        public void AddStrategy(string name, ParallelFlowStrategy strategy)
+        {
+            if (Plans.SchedulingStrategies.Parse(name) is not null)
+            {
+                throw new InvalidOperationException($"the strategy '{name}' is built in; choose another name");
+            }
+
+            Add(Strategies, "strategy", name, strategy);
+        }
 
         public void CommitTo(WorkerCatalog catalog)
         {
@@ -237,6 +254,11 @@ public static class PluginHost
             foreach (var (name, merger) in Mergers)
             {
                 catalog.AddMerger(name, merger);
+            }
+
+            foreach (var (name, strategy) in Strategies)
+            {
+                catalog.AddStrategy(name, strategy);
             }
         }
 

@@ -64,6 +64,13 @@ public static class RunReport
         writer.WriteNumber("execution_time", Round(result.Elapsed.TotalSeconds));
         writer.WriteNumber("speedup_factor", Round(result.Speedup));
         writer.WriteNumber("workers_used", result.Workers);
+        writer.WriteString("strategy", result.Strategy.Name);
+        writer.WriteNumber("strategy_reranks", result.Strategy.Reranks);
+        if (result.Strategy.Failure is { } failure)
+        {
+            writer.WriteString("strategy_failure", failure);
+        }
+
         writer.WriteNumber("sync_points", result.Analysis.SyncPoints);
         writer.WriteStartObject("status_counts");
         foreach (var status in Enum.GetValues<TaskRunStatus>().Where(s => s.IsFinal()))

@@ -9,6 +9,7 @@ public sealed class WorkerCatalog
     private readonly Dictionary<string, ParallelFlowWorker> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParallelFlowScorer> _scorers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParallelFlowMerger> _mergers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParallelFlowStrategy> _strategies = new(StringComparer.Ordinal);
 
     /// <summary>Creates a catalog holding the built-in workers <c>simulate</c>, <c>template</c>, <c>vote</c> and <c>section</c>.</summary>
     /// <param name="timeProvider">The clock the <c>simulate</c> worker sleeps on; the system clock when absent.</param>
@@ -32,6 +33,9 @@ public sealed class WorkerCatalog
     /// <summary>Names of the registered mergers, sorted.</summary>
     public IReadOnlyList<string> MergerNames => [.. _mergers.Keys.Order(StringComparer.Ordinal)];
 
+    /// <summary>The names of the scheduling strategies: the built-in ones, then those plugins registered, sorted.</summary>
+    public IReadOnlyList<string> StrategyNames => [.. Plans.SchedulingStrategies.BuiltIn, .. _strategies.Keys.Order(StringComparer.Ordinal)];
+
     /// <summary>Registers a worker.</summary>
     /// <param name="name">The name plans use.</param>
     /// <param name="worker">The worker.</param>
@@ -49,6 +53,46 @@ public sealed class WorkerCatalog
     /// <param name="merger">The merger.</param>
     /// <exception cref="InvalidOperationException">The name is already taken.</exception>
     public void AddMerger(string name, ParallelFlowMerger merger) => Add(_mergers, "merger", name, merger);
+
+    /// <summary>Registers a scheduling strategy.</summary>
+    /// <param name="name">The name plans and runs use.</param>
+    /// <param name="strategy">The strategy.</param>
+    /// <exception cref="InvalidOperationException">The name is already taken, or is a built-in strategy's.</exception>
+    public void AddStrategy(string name, ParallelFlowStrategy strategy)
+    {
+        if (Plans.SchedulingStrategies.Parse(name) is not null)
+        {
+            throw new InvalidOperationException($"'{name}' is a built-in strategy's name.");
+        }
+
+        Add(_strategies, "strategy", name, strategy);
+    }
+
+    /// <summary>Whether a strategy has this name, and the plugin's instance when it is not a built-in one.</summary>
+    /// <param name="name">The strategy's name.</param>
+    /// <param name="strategy">The plugin's strategy; null for a built-in one.</param>
+    /// <returns>Whether the name is known.</returns>
+    public bool TryGetStrategy(string name, out ParallelFlowStrategy? strategy)
+    {
+        strategy = null;
+        return Plans.SchedulingStrategies.Parse(name) is not null || _strategies.TryGetValue(name, out strategy);
+    }
+
+    /// <summary>Says what is wrong with a strategy name: null when it is known, else a message listing the known names
+    /// and the closest one.</summary>
+    /// <param name="name">The name a plan or a run gave.</param>
+    /// <returns>The problem, or null.</returns>
+    public string? StrategyProblem(string name)
+    {
+        if (TryGetStrategy(name, out _))
+        {
+            return null;
+        }
+
+        var known = StrategyNames;
+        var suggestion = Plans.PlanBinder.Suggest(name, known);
+        return $"unknown strategy '{name}'; known: {string.Join(", ", known)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}";
+    }
 
     /// <summary>Finds a worker by name.</summary>
     /// <param name="name">The worker's name.</param>

@@ -7,7 +7,8 @@ namespace ParallelFlow.Engine.Tests.Execution;
 
 public sealed class SchedulingPropertyTests
 {
-    private static readonly Gen<SchedulingStrategy> Strategies = Gen.Int[0, 3].Select(i => (SchedulingStrategy)i);
+    // The built-in strategies and two plugin strategies: one that orders by what it is told, one that throws.
+    private static readonly Gen<string> Strategies = Gen.OneOfConst([.. SchedulingStrategies.BuiltIn, "most_dependents", "throws"]);
 
     private static readonly Gen<RandomDag> Dags =
         Gen.Select(Gen.Int[1, 40], Gen.Int, Gen.Int[1, 6], Gen.Double[0, 0.3],
@@ -56,7 +57,7 @@ public sealed class SchedulingPropertyTests
         }, iter: 50);
 
 
-    private static async Task<(Probe, RunResult)> RunAsync(RandomDag dag, SchedulingStrategy strategy)
+    private static async Task<(Probe, RunResult)> RunAsync(RandomDag dag, string strategy)
     {
         var runs = dag.Runs();
         var probe = new Probe { NeverRuns = [.. Enumerable.Range(0, dag.Count).Where(i => !runs[i]).Select(RandomDag.Id)] };
@@ -72,6 +73,9 @@ public sealed class SchedulingPropertyTests
             return (dag.HardPredecessors[task].Select(RandomDag.Id), dag.SoftPredecessors[task].Select(RandomDag.Id));
         }
 
-        return TestEngines.With(null, [.. RandomDag.WorkerTypes.Select(type => (type, probe.WorkerFor(type, Dependencies)))]);
+        var engine = TestEngines.With(null, [.. RandomDag.WorkerTypes.Select(type => (type, probe.WorkerFor(type, Dependencies)))]);
+        engine.Catalog.AddStrategy("most_dependents", new MostDependentsFirst());
+        engine.Catalog.AddStrategy("throws", new ThrowingStrategy());
+        return engine;
     }
 }

@@ -8,7 +8,7 @@ namespace ParallelFlow.Engine.Tests.Execution;
 public sealed class StrategyTests
 {
     // After "gate", five tasks are ready at once, queued in this plan order.
-    private static PlanDefinition Plan(SchedulingStrategy? strategy = null)
+    private static PlanDefinition Plan()
     {
         var builder = new PlanBuilder("strategies").WithWorkers(1)
             .AddTask("gate", "gated")
@@ -21,11 +21,11 @@ public sealed class StrategyTests
     }
 
     [Theory]
-    [InlineData(SchedulingStrategy.CriticalPath, "critical-mid,normal-long,normal-mid,normal-shortest,low-short")]
-    [InlineData(SchedulingStrategy.Priority, "critical-mid,normal-long,normal-mid,normal-shortest,low-short")]
-    [InlineData(SchedulingStrategy.Fifo, "low-short,normal-long,normal-mid,critical-mid,normal-shortest")]
-    [InlineData(SchedulingStrategy.ShortestFirst, "normal-shortest,low-short,critical-mid,normal-mid,normal-long")]
-    public async Task Ready_tasks_get_the_worker_in_the_strategys_order(SchedulingStrategy strategy, string expected)
+    [InlineData(SchedulingStrategies.CriticalPath, "critical-mid,normal-long,normal-mid,normal-shortest,low-short")]
+    [InlineData(SchedulingStrategies.Priority, "critical-mid,normal-long,normal-mid,normal-shortest,low-short")]
+    [InlineData(SchedulingStrategies.Fifo, "low-short,normal-long,normal-mid,critical-mid,normal-shortest")]
+    [InlineData(SchedulingStrategies.ShortestFirst, "normal-shortest,low-short,critical-mid,normal-mid,normal-long")]
+    public async Task Ready_tasks_get_the_worker_in_the_strategys_order(string strategy, string expected)
     {
         var order = await RunAsync(Plan(), new RunOptions { Strategy = strategy });
 
@@ -43,7 +43,7 @@ public sealed class StrategyTests
             .AddTask("tail", "gated", t => t.DependsOn("long-tail-head").Estimate(TimeSpan.FromSeconds(9)))
             .Build();
 
-        var priority = await RunAsync(Chain(), new RunOptions { Strategy = SchedulingStrategy.Priority });
+        var priority = await RunAsync(Chain(), new RunOptions { Strategy = SchedulingStrategies.Priority });
         var criticalPath = await RunAsync(Chain(), new RunOptions());
 
         Assert.Equal(["gate", "first-ready", "long-tail-head", "tail"], priority);
@@ -56,8 +56,11 @@ public sealed class StrategyTests
         var plan = PlanText.Json("""{ "strategy": "shortest_first", "tasks": [ { "id": "a", "worker": "simulate" } ] }""");
         var errors = PlanText.ErrorsOf(() => PlanText.Json("""{ "strategy": "fifio", "tasks": [ { "id": "a", "worker": "simulate" } ] }"""));
 
-        Assert.Equal(SchedulingStrategy.ShortestFirst, plan.Strategy);
-        Assert.Contains("'fifio' is not one of critical_path, priority, fifo, shortest_first. Did you mean 'fifo'?", Assert.Single(errors).Message);
+        Assert.Equal(SchedulingStrategies.ShortestFirst, plan.Strategy);
+        var error = Assert.Single(errors);
+        Assert.Equal("PF0013", error.Code);
+        Assert.Equal(1, error.Position?.Line);
+        Assert.Contains("unknown strategy 'fifio'; known: critical_path, priority, fifo, shortest_first. Did you mean 'fifo'?", error.Message);
     }
 
     private static async Task<string[]> RunAsync(PlanDefinition plan, RunOptions options)
