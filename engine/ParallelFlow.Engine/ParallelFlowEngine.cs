@@ -45,9 +45,10 @@ public sealed class ParallelFlowEngine
     /// <summary>Loads a WfCommons workflow trace as a plan of <c>simulate</c> tasks, its runtimes times <paramref name="timeScale"/>.</summary>
     /// <param name="path">The WfFormat JSON file.</param>
     /// <param name="timeScale">Seconds of replay per recorded second (0.001: a recorded second takes a millisecond).</param>
+    /// <param name="mode">Whether replayed tasks sleep (latency-bound) or keep a core busy (CPU-bound).</param>
     /// <returns>The plan.</returns>
     /// <exception cref="PlanValidationException">The file is not a workflow, or a task has no runtime.</exception>
-    public PlanDefinition LoadWorkflow(string path, double timeScale = 0.001) => PlanLoader.LoadWorkflow(path, timeScale, Catalog);
+    public PlanDefinition LoadWorkflow(string path, double timeScale = 0.001, ReplayMode mode = ReplayMode.Sleep) => PlanLoader.LoadWorkflow(path, timeScale, Catalog, mode);
 
     private double? WorkerEstimate(TaskDefinition task)
     {

@@ -22,6 +22,11 @@ internal sealed class PlanInput
         Description = "For a WfCommons workflow trace (WfFormat JSON, read as simulate tasks): replay seconds per recorded second (default 0.001).",
     };
 
+    private readonly Option<string?> _replayMode = new("--replay-mode")
+    {
+        Description = "For a WfCommons workflow trace: sleep (tasks wait, latency-bound; the default) or cpu (tasks keep a core busy).",
+    };
+
     private readonly Option<int?>? _workers;
 
     public PlanInput(bool takesWorkers)
@@ -50,6 +55,8 @@ internal sealed class PlanInput
         command.Options.Add(_config);
         command.Options.Add(_plugins);
         command.Options.Add(_timeScale);
+        _replayMode.AcceptOnlyFromAmong("sleep", "cpu");
+        command.Options.Add(_replayMode);
         if (_workers is not null)
         {
             command.Options.Add(_workers);
@@ -73,10 +80,11 @@ internal sealed class PlanInput
     }
 
     private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console) =>
-        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale));
+        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale),
+            parseResult.GetValue(_replayMode) == "cpu" ? ReplayMode.Cpu : parseResult.GetValue(_replayMode) is null ? null : ReplayMode.Sleep);
 
     /// <summary>Loads a plan, printing its warnings, or every error and null.</summary>
-    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null)
+    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null, ReplayMode? replayMode = null)
     {
         try
         {
@@ -86,7 +94,9 @@ internal sealed class PlanInput
                 return null;
             }
 
-            var plan = timeScale is { } scale ? engine.LoadWorkflow(path, scale) : engine.LoadPlan(path, config);
+            var plan = timeScale is not null || replayMode is not null
+                ? engine.LoadWorkflow(path, timeScale ?? 0.001, replayMode ?? ReplayMode.Sleep)
+                : engine.LoadPlan(path, config);
             foreach (var warning in plan.Warnings)
             {
                 console.Error.WriteLine(warning);

@@ -16,14 +16,14 @@ internal sealed partial class PlanBinder
     internal static bool IsWorkflow(PlanNode root) =>
         root is ObjectNode obj && obj.Find("workflow")?.Value is ObjectNode workflow && workflow.Find("specification") is not null;
 
-    public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindWorkflow(PlanNode root, string source, double timeScale)
+    public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindWorkflow(PlanNode root, string source, double timeScale, ReplayMode mode = ReplayMode.Sleep)
     {
         var binder = new PlanBinder(source);
-        var plan = binder.BindWorkflowRoot((ObjectNode)root, source, timeScale);
+        var plan = binder.BindWorkflowRoot((ObjectNode)root, source, timeScale, mode);
         return (plan, binder._errors);
     }
 
-    private PlanDefinition BindWorkflowRoot(ObjectNode root, string source, double timeScale)
+    private PlanDefinition BindWorkflowRoot(ObjectNode root, string source, double timeScale, ReplayMode mode)
     {
         var name = root.Find("name")?.Value is ScalarNode { Kind: ScalarKind.String } n ? n.Text : Path.GetFileNameWithoutExtension(source);
         var description = root.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d ? d.Text : string.Empty;
@@ -75,14 +75,16 @@ internal sealed partial class PlanBinder
                 Description = task.Find("name")?.Value is ScalarNode { Kind: ScalarKind.String } taskName ? taskName.Text : id,
                 DependsOn = parents,
                 EstimateSeconds = scaled,
-                With = JsonSerializer.SerializeToElement(new { seconds = scaled }),
+                With = mode == ReplayMode.Cpu
+                    ? JsonSerializer.SerializeToElement(new { seconds = scaled, mode = "cpu" })
+                    : JsonSerializer.SerializeToElement(new { seconds = scaled }),
             });
         }
 
         return new PlanDefinition
         {
             Id = name,
-            Description = string.Create(CultureInfo.InvariantCulture, $"{description} (WfCommons trace replayed at {timeScale:0.######}x recorded time)").Trim(),
+            Description = string.Create(CultureInfo.InvariantCulture, $"{description} (WfCommons trace replayed at {timeScale:0.######}x recorded time{(mode == ReplayMode.Cpu ? ", CPU-bound" : "")})").Trim(),
             Tasks = tasks,
             SourceFile = source,
             SourceMap = _map,

@@ -34,8 +34,13 @@ public static class PlanLoader
     /// <c>runtimeInSeconds</c> times <paramref name="timeScale"/> (0.001 by default: a recorded second takes a
     /// millisecond), depending on its parents.
     /// </summary>
+    /// <param name="path">The trace.</param>
+    /// <param name="timeScale">Replay seconds per recorded second.</param>
+    /// <param name="catalog">When given, the plan is checked against it.</param>
+    /// <param name="mode">Whether a replayed task waits on the clock (latency-bound) or keeps a core busy (CPU-bound).</param>
+    /// <returns>The plan.</returns>
     /// <exception cref="PlanValidationException">The file is not a WfFormat workflow, or a task has no runtime.</exception>
-    public static PlanDefinition LoadWorkflow(string path, double timeScale = PlanBinder.DefaultTimeScale, WorkerCatalog? catalog = null)
+    public static PlanDefinition LoadWorkflow(string path, double timeScale = PlanBinder.DefaultTimeScale, WorkerCatalog? catalog = null, ReplayMode mode = ReplayMode.Sleep)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timeScale);
         var root = Read(ReadFile(path), PlanFormat.Json, path);
@@ -44,7 +49,7 @@ public static class PlanLoader
             throw new PlanValidationException([new PlanError(PlanError.MissingCode, "not a WfFormat workflow: it has no workflow.specification", path, root.Position, null)]);
         }
 
-        var (plan, errors) = PlanBinder.BindWorkflow(root, path, timeScale);
+        var (plan, errors) = PlanBinder.BindWorkflow(root, path, timeScale, mode);
         return Finish(plan, [.. errors], catalog);
     }
 
