@@ -15,7 +15,7 @@ public class CompileBenchmarks
     private ParallelFlowEngine _engine = null!;
     private PlanDefinition _plan = null!;
 
-    [Params("chain", "fork-join", "layered-random")]
+    [Params("chain", "fork-join", "binary-tree", "wavefront", "layered-random")]
     public string Shape { get; set; } = "chain";
 
     [Params(1_000, 100_000)]

@@ -5,8 +5,9 @@ using ParallelFlow.Engine.Execution;
 namespace ParallelFlow.Benchmarks;
 
 /// <summary>How much does the engine cost per task? Zero-work tasks on 1k- and 100k-task graphs, a compiled plan run
-/// once per operation, beside the hand-written event-driven scheduler (the baseline) and level-by-level waves, all on
-/// the same graph and worker count. Per-task cost = the mean / task count.</summary>
+/// once per operation, beside the hand-written event-driven scheduler (the baseline), sequential, level-by-level waves
+/// and Parallel.ForEachAsync over a topological order, all on the same graph and worker count. Per-task cost = the
+/// mean / task count (the wavefront grid is the largest square: 961 and 99,856 tasks).</summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class EngineOverheadBenchmarks
@@ -15,7 +16,7 @@ public class EngineOverheadBenchmarks
     private Graph _graph = null!;
     private CompiledPlan _compiled = null!;
 
-    [Params("chain", "fork-join", "layered-random")]
+    [Params("chain", "fork-join", "binary-tree", "wavefront", "layered-random")]
     public string Shape { get; set; } = "chain";
 
     [Params(1_000, 100_000)]
@@ -33,8 +34,14 @@ public class EngineOverheadBenchmarks
     [Benchmark(Baseline = true, Description = "hand-written event-driven")]
     public Task HandWritten() => EventDrivenScheduler.RunAsync(_graph, Workers, NoWork);
 
+    [Benchmark(Description = "sequential")]
+    public Task Sequential() => SequentialScheduler.RunAsync(_graph, NoWork);
+
     [Benchmark(Description = "waves (Task.WhenAll per level)")]
     public Task Waves() => WaveScheduler.RunAsync(_graph, NoWork);
+
+    [Benchmark(Description = "Parallel.ForEachAsync (topological)")]
+    public Task ParallelForEach() => ParallelForEachScheduler.RunAsync(_graph, Workers, NoWork);
 
     [Benchmark(Description = "ParallelFlow run")]
     public async Task<RunStatus> Engine() => (await _compiled.RunAsync().ConfigureAwait(false)).Status;

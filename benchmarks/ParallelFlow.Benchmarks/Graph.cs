@@ -29,6 +29,8 @@ public sealed class Graph
         "chain" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? Array.Empty<int>() : [i - 1])]),
         "fork-join" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? [] : i == count - 1 ? [.. Enumerable.Range(1, count - 2)] : new[] { 0 })]),
         "layered-random" => LayeredRandom(count, width: 100, seed: 42),
+        "binary-tree" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? Array.Empty<int>() : [(i - 1) / 2])]),
+        "wavefront" => Wavefront(count),
         _ => throw new ArgumentException($"Unknown shape '{shape}'.", nameof(shape)),
     };
 
@@ -45,6 +47,48 @@ public sealed class Graph
     }
 
     private static string Id(int task) => "t" + task.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The graph of a plan, numbered in a topological order, and each task's estimate in seconds.</summary>
+    public static (Graph Graph, double[] Seconds) FromPlan(PlanDefinition plan)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var order = new List<TaskDefinition>();
+        var pending = plan.Tasks.ToDictionary(t => t.Id, t => t.DependsOn.Count + t.After.Count, StringComparer.Ordinal);
+        var dependents = plan.Tasks.SelectMany(t => t.DependsOn.Concat(t.After).Select(d => (d, t))).ToLookup(x => x.d, x => x.t, StringComparer.Ordinal);
+        var queue = new Queue<TaskDefinition>(plan.Tasks.Where(t => pending[t.Id] == 0));
+        while (queue.TryDequeue(out var task))
+        {
+            index[task.Id] = order.Count;
+            order.Add(task);
+            foreach (var next in dependents[task.Id])
+            {
+                if (--pending[next.Id] == 0)
+                {
+                    queue.Enqueue(next);
+                }
+            }
+        }
+
+        var predecessors = order.Select(t => t.DependsOn.Concat(t.After).Select(d => index[d]).ToArray()).ToArray();
+        return (new Graph(plan.Id, predecessors), [.. order.Select(t => t.EstimateSeconds ?? 0)]);
+    }
+
+    /// <summary>A square grid: each cell waits for the one above and the one to its left.</summary>
+    private static Graph Wavefront(int count)
+    {
+        var side = (int)Math.Sqrt(count);
+        return new Graph("wavefront", [.. Enumerable.Range(0, side * side).Select(i =>
+        {
+            var (row, column) = (i / side, i % side);
+            return (row, column) switch
+            {
+                (0, 0) => [],
+                (0, _) => [i - 1],
+                (_, 0) => [i - side],
+                _ => new[] { i - side, i - 1 },
+            };
+        })]);
+    }
 
     private static Graph LayeredRandom(int count, int width, int seed)
     {

@@ -25,7 +25,8 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
             var duration = TimeSpan.FromSeconds(seconds);
             if (request.GetString("mode") == "cpu")
             {
-                Spin(duration, cancellationToken);
+                // Real CPU work: this mode exists to load cores, which a fake clock cannot do.
+                CpuWork.Run(duration, cancellationToken);
             }
             else
             {
@@ -81,23 +82,5 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
         }
 
         return problems;
-    }
-
-    private static void Spin(TimeSpan duration, CancellationToken cancellationToken)
-    {
-        // Real CPU work measured on the wall clock: this mode exists to load cores, which a fake clock cannot do.
-        var start = Stopwatch.GetTimestamp();
-        var x = 1.0;
-        while (Stopwatch.GetElapsedTime(start) < duration)
-        {
-            for (var i = 0; i < 1000; i++)
-            {
-                x = Math.Sqrt(x + i);
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        GC.KeepAlive(x.ToString(CultureInfo.InvariantCulture));
     }
 }

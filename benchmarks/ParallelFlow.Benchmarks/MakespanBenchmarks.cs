@@ -1,0 +1,139 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using ParallelFlow.Benchmarks.Baselines;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Benchmarks;
+
+/// <summary>
+/// How close does a run come to the physical limit? Real WfCommons workflows replayed time-scaled, latency-bound
+/// (tasks sleep) and CPU-bound (tasks keep a core busy), with 2, 4, 8 and unlimited workers (0), under each strategy,
+/// beside the baselines on the same graph and worker count. One operation is one whole replay; its time is the
+/// makespan. Each case is scaled so that its lower bound max(critical path, work / workers) is
+/// <see cref="LowerBoundSeconds"/>; the columns give the makespan as a multiple of that bound and of an offline
+/// list-scheduling simulation of the same graph under the same order (fifo for the baselines), which has no overhead.
+/// CPU-bound cases count at most the cores as workers in the bound and the simulation.
+/// </summary>
+[Config(typeof(Columns))]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+public class MakespanBenchmarks
+{
+    private static readonly bool Quick = Environment.GetEnvironmentVariable("PARALLELFLOW_BENCH_QUICK") == "1";
+
+    private ReplayCase _case = null!;
+    private CompiledPlan _compiled = null!;
+    private Func<int, ValueTask> _work = null!;
+
+    public static double LowerBoundSeconds => Quick ? 0.25 : 0.5;
+
+    public static IEnumerable<string> TraceNames => Quick
+        ? ["montage-chameleon-2mass-01d-001"]
+        : ["montage-chameleon-2mass-01d-001", "1000genome-chameleon-8ch-250k-001", "epigenomics-chameleon-ilmn-6seq-50k-001"];
+
+    public static IEnumerable<int> WorkerCounts => Quick ? [2, 0] : [2, 4, 8, 0];
+
+    [ParamsSource(nameof(TraceNames))]
+    public string Trace { get; set; } = "";
+
+    [ParamsSource(nameof(WorkerCounts))]
+    public int Workers { get; set; }
+
+    [Params("sleep", "cpu")]
+    public string Mode { get; set; } = "sleep";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _case = ReplayCase.Get(Trace, Workers, Mode, LowerBoundSeconds);
+        _compiled = new ParallelFlowEngine().Compile(_case.Plan);
+        _work = _case.Work(Mode);
+    }
+
+    [Benchmark(Baseline = true, Description = "hand-written event-driven")]
+    public Task HandWritten() => EventDrivenScheduler.RunAsync(_case.Graph, _case.Workers, _work);
+
+    [Benchmark(Description = "waves")]
+    public Task Waves() => WaveScheduler.RunAsync(_case.Graph, _work, _case.Workers);
+
+    [Benchmark(Description = "Parallel.ForEachAsync")]
+    public Task ParallelForEach() => ParallelForEachScheduler.RunAsync(_case.Graph, _case.Workers, _work);
+
+    [Benchmark(Description = "ParallelFlow critical_path")]
+    public Task<RunStatus> CriticalPath() => RunAsync(SchedulingStrategies.CriticalPath);
+
+    [Benchmark(Description = "ParallelFlow fifo")]
+    public Task<RunStatus> Fifo() => RunAsync(SchedulingStrategies.Fifo);
+
+    [Benchmark(Description = "ParallelFlow shortest_first")]
+    public Task<RunStatus> ShortestFirst() => RunAsync(SchedulingStrategies.ShortestFirst);
+
+    private async Task<RunStatus> RunAsync(string strategy) =>
+        (await _compiled.RunAsync(new RunOptions { Workers = _case.Workers, Strategy = strategy }).ConfigureAwait(false)).Status;
+
+    /// <summary>The ratio columns, computed from each case's parameters and its measured mean.</summary>
+    private sealed class Columns : ManualConfig
+    {
+        public Columns()
+        {
+            AddColumn(new RatioColumn("× lower bound", (replay, _) => replay.LowerBoundSeconds));
+            AddColumn(new RatioColumn("× simulated", (replay, method) => replay.SimulatedSeconds(StrategyOf(method))));
+            AddColumn(new RatioColumn("simulated × lower bound", (replay, method) => replay.SimulatedSeconds(StrategyOf(method)), relativeToBound: true));
+        }
+
+        private static string StrategyOf(string method) => method switch
+        {
+            nameof(CriticalPath) => SchedulingStrategies.CriticalPath,
+            nameof(ShortestFirst) => SchedulingStrategies.ShortestFirst,
+            _ => SchedulingStrategies.Fifo,
+        };
+    }
+
+    private sealed class RatioColumn(string name, Func<ReplayCase, string, double> reference, bool relativeToBound = false) : IColumn
+    {
+        public string Id => nameof(RatioColumn) + name;
+
+        public string ColumnName => name;
+
+        public bool AlwaysShow => true;
+
+        public ColumnCategory Category => ColumnCategory.Custom;
+
+        public int PriorityInCategory => 0;
+
+        public bool IsNumeric => true;
+
+        public UnitType UnitType => UnitType.Dimensionless;
+
+        public string Legend => relativeToBound
+            ? "The list-scheduling simulation's makespan over the lower bound: what the order itself costs"
+            : $"Mean makespan over the {name.TrimStart('×', ' ')} of the same case";
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            var replay = ReplayCase.Get((string)benchmarkCase.Parameters["Trace"], (int)benchmarkCase.Parameters["Workers"],
+                (string)benchmarkCase.Parameters["Mode"], LowerBoundSeconds);
+            var referenceSeconds = reference(replay, benchmarkCase.Descriptor.WorkloadMethod.Name);
+            if (relativeToBound)
+            {
+                return (referenceSeconds / replay.LowerBoundSeconds).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
+            return mean is { } nanoseconds
+                ? (nanoseconds / 1e9 / referenceSeconds).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)
+                : "-";
+        }
+
+        public bool IsAvailable(Summary summary) => true;
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    }
+}
