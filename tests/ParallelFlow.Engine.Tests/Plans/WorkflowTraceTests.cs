@@ -27,6 +27,18 @@ public sealed class WorkflowTraceTests
     }
 
     [Fact]
+    public async Task A_CPU_bound_replay_computes_instead_of_sleeping()
+    {
+        var engine = TestEngines.With();
+        var plan = engine.LoadWorkflow(Fixture, timeScale: 0.0001, ReplayMode.Cpu);
+
+        Assert.All(plan.Tasks, t => Assert.Equal("cpu", t.With.GetProperty("mode").GetString()));
+        Assert.EndsWith("(WfCommons trace replayed at 0.0001x recorded time, CPU-bound)", plan.Description, StringComparison.Ordinal);
+        var result = await engine.RunAsync(plan, new Engine.Execution.RunOptions { Workers = 2 }).Within();
+        Assert.Equal(Engine.Execution.RunStatus.Succeeded, result.Status);
+    }
+
+    [Fact]
     public void A_trace_loads_as_a_plan_file_too_at_the_default_scale()
     {
         var plan = PlanLoader.LoadFile(Fixture);
