@@ -1,5 +1,4 @@
 using ParallelFlow.Engine;
-using ParallelFlow.Engine.Analysis;
 using ParallelFlow.Engine.Plans;
 
 namespace ParallelFlow.Benchmarks;
@@ -107,12 +106,7 @@ public sealed class ReplayCase
     }
 
     /// <summary>The makespan of an ideal list scheduler with no overhead, taking ready tasks in the strategy's order.</summary>
-    public double SimulatedSeconds(string strategy)
-    {
-        var graph = new PlanGraph(Plan.Tasks);
-        var seconds = Plan.Tasks.Select(t => t.EstimateSeconds ?? 0).ToArray();
-        return ListScheduleSimulation.Makespan(graph, seconds, null, EffectiveWorkers, strategy);
-    }
+    public double SimulatedSeconds(string strategy) => ParallelFlowEngine.SimulateMakespan(Plan, EffectiveWorkers, strategy);
 
     /// <summary>A baseline's stand-in for a task: sleep, or keep a core busy, for its replayed duration.</summary>
     public Func<int, ValueTask> Work(string mode) => mode == "cpu"

@@ -23,4 +23,24 @@ public sealed class PlanAndValidateCommandTests
         Assert.Equal(0, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Plan_SimulatesEachBuiltInStrategy_OnTheWorkerCount()
+    {
+        // Three 1 s roots on two workers, one of them ahead of a 9 s tail: only the critical path starts it first.
+        var plan = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        File.WriteAllText(plan, """
+            { "id": "lookahead", "tasks": [
+              { "id": "x1", "worker": "simulate", "estimate_seconds": 1 },
+              { "id": "x2", "worker": "simulate", "estimate_seconds": 1 },
+              { "id": "h", "worker": "simulate", "estimate_seconds": 1 },
+              { "id": "tail", "worker": "simulate", "depends_on": ["h"], "estimate_seconds": 9 } ] }
+            """);
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("plan", plan, "--workers", "2");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("lower bound:   10s on 2 workers", output, StringComparison.Ordinal);
+        Assert.Contains("simulated:     critical_path 10s · priority 11s · fifo 11s · shortest_first 11s (list scheduling on 2 workers", output, StringComparison.Ordinal);
+    }
 }
