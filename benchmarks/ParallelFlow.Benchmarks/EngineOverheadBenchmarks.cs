@@ -16,7 +16,12 @@ public class EngineOverheadBenchmarks
     private Graph _graph = null!;
     private CompiledPlan _compiled = null!;
 
-    [Params("chain", "fork-join", "binary-tree", "wavefront", "layered-random")]
+    /// <summary>The five shapes, or those <c>PARALLELFLOW_BENCH_SHAPES</c> names (comma-separated).</summary>
+    public static IEnumerable<string> Shapes => Environment.GetEnvironmentVariable("PARALLELFLOW_BENCH_SHAPES") is { Length: > 0 } listed
+        ? listed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        : ["chain", "fork-join", "binary-tree", "wavefront", "layered-random"];
+
+    [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "chain";
 
     [Params(1_000, 100_000)]

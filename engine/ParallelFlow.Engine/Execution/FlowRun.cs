@@ -102,7 +102,7 @@ public sealed partial class FlowRun
         _groupCapacity = new int[groups];
         for (var g = 0; g < groups; g++)
         {
-            _ready[g] = new PriorityQueue<int, long>(_rankComparer);
+            _ready[g] = new PriorityQueue<int, long>(plan.ReadyCapacity[g], _rankComparer);
             _groupCapacity[g] = Math.Min(plan.GroupLimits[g], _workers);
         }
 
