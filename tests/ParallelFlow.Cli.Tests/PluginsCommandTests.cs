@@ -25,6 +25,16 @@ public sealed class PluginsCommandTests
     }
 
     [Fact]
+    public async Task Plugins_WithTheRepositorysList_ListsStrategiesBuiltInAndFromThePlugin()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("plugins");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("; strategies critical_path, priority, fifo, shortest_first", output, StringComparison.Ordinal);
+        Assert.Contains("workers greet; scorers shortest; mergers lines; strategies fan_out_first (", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_APlanOnPluginWorkers_UsesEachPluginsOwnDependencies()
     {
         var manifest = Manifest("""
