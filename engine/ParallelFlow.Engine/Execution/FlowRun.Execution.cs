@@ -28,6 +28,8 @@ public sealed partial class FlowRun
             {
                 CancelWorkers();
             }
+
+            PublishOutcome();
         }
     }
 

@@ -28,6 +28,8 @@ public sealed partial class FlowRun
     private bool _cancelAfterStep;
     private int _inlineGroup = -1;
     private int _inlineTask = -1;
+    private object? _outcome;
+    private int _published;
 
     /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready
     /// tasks to workers, and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
@@ -93,7 +95,7 @@ public sealed partial class FlowRun
         {
             _done = true;
             _events?.Writer.TryComplete(ex);
-            _completion.TrySetException(ex);
+            _outcome = ex;
             return -1;
         }
     }
@@ -345,8 +347,31 @@ public sealed partial class FlowRun
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
         _events?.Writer.TryComplete();
+        _outcome = result;
+    }
+
+    /// <summary>
+    /// Completes <see cref="Completion"/> once the run has ended. Called after every scheduling step, outside the gate:
+    /// the awaiting code then continues on this thread with no lock held, instead of after a hop through the thread
+    /// pool, and disposing the caller's token registration — which waits for a cancellation callback running on
+    /// another thread, and that callback takes the gate — cannot deadlock.
+    /// </summary>
+    private void PublishOutcome()
+    {
+        if (Volatile.Read(ref _outcome) is not { } outcome || Interlocked.Exchange(ref _published, 1) != 0)
+        {
+            return;
+        }
+
         _callerRegistration.Dispose();
-        _completion.TrySetResult(result);
+        if (outcome is Exception exception)
+        {
+            _completion.TrySetException(exception);
+        }
+        else
+        {
+            _completion.TrySetResult((RunResult)outcome);
+        }
     }
 
     // Worker slots are numbered 1..workers and reused lowest-first, so events and live views can show which

@@ -28,7 +28,8 @@ public sealed partial class FlowRun
     private readonly CancellationTokenSource _cancellation;
     private readonly CancellationToken _callerToken;
     private CancellationTokenRegistration _callerRegistration;
-    private readonly TaskCompletionSource<RunResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run on the thread that ends the run, outside the gate (see PublishOutcome).
+    private readonly TaskCompletionSource<RunResult> _completion = new();
     private readonly Channel<RunEvent>? _events;
 
     // Per-task state, indexed by task number.
@@ -246,6 +247,8 @@ public sealed partial class FlowRun
         {
             Step(StartMessage);
         }
+
+        PublishOutcome();
     }
 
     private void RequestStop()
@@ -261,6 +264,8 @@ public sealed partial class FlowRun
         {
             Step(StopMessage);
         }
+
+        PublishOutcome();
     }
 
     /// <summary>Cancels the running tasks' token. Never called while holding the gate: cancellation runs callbacks
