@@ -36,6 +36,34 @@ public sealed class CancellationTests
     }
 
     [Fact]
+    public async Task CancellingAsTheLastTaskFinishes_NeverHangsTheRun()
+    {
+        // The caller's cancellation callback takes the run's lock; the run, ending under that lock, must not wait for
+        // the callback (disposing its registration there would). Race the two many times.
+        var engine = TestEngines.With();
+        var compiled = engine.Compile(new PlanBuilder("race").AddTask("only", "simulate").Build());
+        for (var i = 0; i < 300; i++)
+        {
+            using var cancellation = new CancellationTokenSource();
+            using var ready = new Barrier(2);
+            var canceller = Task.Run(() =>
+            {
+                ready.SignalAndWait();
+                cancellation.Cancel();
+            });
+            var run = Task.Run(() =>
+            {
+                ready.SignalAndWait();
+                return compiled.RunAsync(cancellationToken: cancellation.Token);
+            });
+
+            var result = await run.Within();
+            await canceller.Within();
+            Assert.Contains(result.Status, new[] { RunStatus.Succeeded, RunStatus.Cancelled });
+        }
+    }
+
+    [Fact]
     public async Task Cancel_DoesNotWaitForAWorkerThatIgnoresItsToken()
     {
         var gated = new GatedWorker { IgnoreCancellation = true };
