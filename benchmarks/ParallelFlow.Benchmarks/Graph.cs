@@ -51,26 +51,25 @@ public sealed class Graph
     /// <summary>The graph of a plan, numbered in a topological order, and each task's estimate in seconds.</summary>
     public static (Graph Graph, double[] Seconds) FromPlan(PlanDefinition plan)
     {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var order = new List<TaskDefinition>();
-        var pending = plan.Tasks.ToDictionary(t => t.Id, t => t.DependsOn.Count + t.After.Count, StringComparer.Ordinal);
-        var dependents = plan.Tasks.SelectMany(t => t.DependsOn.Concat(t.After).Select(d => (d, t))).ToLookup(x => x.d, x => x.t, StringComparer.Ordinal);
-        var queue = new Queue<TaskDefinition>(plan.Tasks.Where(t => pending[t.Id] == 0));
-        while (queue.TryDequeue(out var task))
+        var graph = new PlanGraph(plan.Tasks);
+        var order = graph.TopologicalOrder();
+        var number = new int[order.Length];
+        for (var position = 0; position < order.Length; position++)
         {
-            index[task.Id] = order.Count;
-            order.Add(task);
-            foreach (var next in dependents[task.Id])
+            number[order[position]] = position;
+        }
+
+        var predecessors = new List<int>[order.Length];
+        for (var task = 0; task < order.Length; task++)
+        {
+            predecessors[number[task]] ??= [];
+            foreach (var next in graph.SuccessorsOf(task))
             {
-                if (--pending[next.Id] == 0)
-                {
-                    queue.Enqueue(next);
-                }
+                (predecessors[number[next]] ??= []).Add(number[task]);
             }
         }
 
-        var predecessors = order.Select(t => t.DependsOn.Concat(t.After).Select(d => index[d]).ToArray()).ToArray();
-        return (new Graph(plan.Id, predecessors), [.. order.Select(t => t.EstimateSeconds ?? 0)]);
+        return (new Graph(plan.Id, [.. predecessors.Select(p => p.ToArray())]), [.. order.Select(t => plan.Tasks[t].EstimateSeconds ?? 0)]);
     }
 
     /// <summary>A square grid: each cell waits for the one above and the one to its left.</summary>

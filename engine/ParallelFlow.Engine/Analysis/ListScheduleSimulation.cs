@@ -22,7 +22,7 @@ internal static class ListScheduleSimulation
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workers);
         var count = graph.Count;
         var kind = SchedulingStrategies.Parse(strategy) ?? throw new ArgumentException($"not a built-in strategy: '{strategy}'", nameof(strategy));
-        var bottom = kind == BuiltInStrategy.CriticalPath ? BottomLevels(graph, durations) : null;
+        var bottom = kind == BuiltInStrategy.CriticalPath ? PlanAnalyzer.BottomLevels(graph, graph.TopologicalOrder(), task => durations[task]) : null;
         var remaining = (int[])graph.PredecessorCount.Clone();
         var ready = new PriorityQueue<int, (int Priority, double Key, long Order)>();
         var running = new PriorityQueue<int, double>();
@@ -78,24 +78,5 @@ internal static class ListScheduleSimulation
                 }
             }
         }
-    }
-
-    private static double[] BottomLevels(PlanGraph graph, IReadOnlyList<double> durations)
-    {
-        var bottom = new double[graph.Count];
-        var order = graph.TopologicalOrder();
-        for (var i = order.Length - 1; i >= 0; i--)
-        {
-            var task = order[i];
-            var longest = 0.0;
-            for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
-            {
-                longest = Math.Max(longest, bottom[graph.Successors[edge]]);
-            }
-
-            bottom[task] = durations[task] + longest;
-        }
-
-        return bottom;
     }
 }

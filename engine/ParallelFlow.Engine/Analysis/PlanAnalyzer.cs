@@ -27,19 +27,7 @@ internal static class PlanAnalyzer
             }
         }
 
-        // Bottom level: the longest estimated path from the task's start to the end of the plan, the task included.
-        var bottom = new double[count];
-        for (var i = order.Length - 1; i >= 0; i--)
-        {
-            var task = order[i];
-            var longest = 0.0;
-            foreach (var next in graph.SuccessorsOf(task))
-            {
-                longest = Math.Max(longest, bottom[next]);
-            }
-
-            bottom[task] = (estimates?[task] ?? tasks[task].Estimate) + longest;
-        }
+        var bottom = BottomLevels(graph, order, task => estimates?[task] ?? tasks[task].Estimate);
 
         var end = -1;
         var critical = 0.0;
@@ -84,5 +72,31 @@ internal static class PlanAnalyzer
             SyncPoints = syncPoints,
         };
         return (analysis, bottom, level, order);
+    }
+
+    /// <summary>Each task's bottom level: the longest path from its start to the end of the plan, itself included, by
+    /// the given durations. The critical-path rank, its re-ranking during a run and the list-scheduling simulation all
+    /// order by it.</summary>
+    /// <param name="graph">The dependencies.</param>
+    /// <param name="order">A topological order of the graph.</param>
+    /// <param name="duration">Each task's duration.</param>
+    /// <param name="into">An array to fill; a new one when null.</param>
+    /// <returns>The bottom levels, by task.</returns>
+    public static double[] BottomLevels(PlanGraph graph, int[] order, Func<int, double> duration, double[]? into = null)
+    {
+        var bottom = into ?? new double[graph.Count];
+        for (var i = order.Length - 1; i >= 0; i--)
+        {
+            var task = order[i];
+            var longest = 0.0;
+            foreach (var next in graph.SuccessorsOf(task))
+            {
+                longest = Math.Max(longest, bottom[next]);
+            }
+
+            bottom[task] = duration(task) + longest;
+        }
+
+        return bottom;
     }
 }

@@ -21,7 +21,6 @@ public sealed partial class FlowRun
     private readonly BuiltInStrategy _strategy;
     private readonly ParallelFlowStrategy? _pluginStrategy;
     private readonly PluginOrder? _rankComparer;
-    private readonly bool _followsObservedDurations;
     private long _readyCounter;
     private long[]? _readyOrder;
     private int[]? _rank;
@@ -73,13 +72,14 @@ public sealed partial class FlowRun
     /// the ready tasks when that changed enough to change the order.</summary>
     private void Observe(int task)
     {
-        if (!_followsObservedDurations || _status[task] != TaskRunStatus.Succeeded || _attempts[task] == 0)
+        // Only runs whose order depends on remaining paths keep the sums (see the constructor).
+        if (_observedSeconds is null || _status[task] != TaskRunStatus.Succeeded || _attempts[task] == 0)
         {
             return;
         }
 
         var group = _plan.Group[task];
-        _observedSeconds![group] += Duration(task).TotalSeconds;
+        _observedSeconds[group] += Duration(task).TotalSeconds;
         _observedEstimate![group] += _plan.Estimates[task];
         if (_finished + 1 < _nextRerankCheck)
         {
@@ -133,21 +133,7 @@ public sealed partial class FlowRun
     {
         _factor = factors;
         _reranks++;
-        var graph = _plan.Graph;
-        var bottom = _bottomLevel ??= new double[_count];
-        var order = _plan.Order;
-        for (var i = order.Length - 1; i >= 0; i--)
-        {
-            var task = order[i];
-            var longest = 0.0;
-            for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
-            {
-                longest = Math.Max(longest, bottom[graph.Successors[edge]]);
-            }
-
-            bottom[task] = EstimateSeconds(task) + longest;
-        }
-
+        var bottom = _bottomLevel = Analysis.PlanAnalyzer.BottomLevels(_plan.Graph, _plan.Order, EstimateSeconds, _bottomLevel);
         if (_strategy == BuiltInStrategy.CriticalPath)
         {
             _rank = ParallelFlowEngine.RankTasks(_plan.Tasks, bottom);

@@ -89,8 +89,7 @@ public sealed partial class FlowRun
         var groups = plan.GroupNames.Length;
         // Observed durations can change the order only where the order depends on remaining paths, and for the
         // critical path only between worker types (see FlowRun.Strategy).
-        _followsObservedDurations = _strategy == Plans.BuiltInStrategy.Plugin || (_strategy == Plans.BuiltInStrategy.CriticalPath && groups > 1);
-        if (_followsObservedDurations)
+        if (_strategy == Plans.BuiltInStrategy.Plugin || (_strategy == Plans.BuiltInStrategy.CriticalPath && groups > 1))
         {
             _observedSeconds = new double[groups];
             _observedEstimate = new double[groups];
