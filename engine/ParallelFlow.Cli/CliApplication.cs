@@ -45,6 +45,12 @@ internal static class CliApplication
         {
             return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
         }
+        catch (ParallelFlow.Journal.JournalException ex)
+        {
+            // A journal that cannot be used (locked, damaged, newer) is the user's to fix, whenever it shows.
+            await console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.InvalidInput;
+        }
 #pragma warning disable CA1031 // The command's last line of defence: one readable line, never a stack trace.
         catch (Exception ex)
 #pragma warning restore CA1031

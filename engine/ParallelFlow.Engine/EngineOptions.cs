@@ -17,4 +17,10 @@ public sealed class EngineOptions
     /// <summary>Where the engine and tasks log.</summary>
     /// <value>Nowhere.</value>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>How long a cancelled or timed-out task's worker is given to return before the engine stops waiting for
+    /// it. A run does not complete while a worker it cancelled is still within this period, so nothing it started (a
+    /// process tree, say) outlives the run; a worker still running after it is abandoned, and its task says so.</summary>
+    /// <value>5 seconds. Zero abandons workers at once.</value>
+    public TimeSpan CancellationGracePeriod { get; init; } = Execution.CancellationGrace.Default;
 }

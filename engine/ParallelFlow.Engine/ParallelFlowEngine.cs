@@ -29,7 +29,9 @@ public sealed class ParallelFlowEngine
     {
         var timeProvider = options?.TimeProvider ?? TimeProvider.System;
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
-        _context = new EngineContext(timeProvider, options?.LoggerFactory ?? NullLoggerFactory.Instance);
+        var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
+        _context = new EngineContext(timeProvider, options?.LoggerFactory ?? NullLoggerFactory.Instance, grace);
     }
 
     /// <summary>The workers, scorers and mergers this engine's plans may use.</summary>
@@ -82,7 +84,7 @@ public sealed class ParallelFlowEngine
         }
 
         var tasks = plan.Tasks;
-        var graph = new PlanGraph(tasks);
+        var graph = plan.Graph;
         // A task without estimate_seconds takes its worker's estimate, when the worker offers one, for the critical path.
         var estimates = tasks.Select(t => t.EstimateSeconds ?? WorkerEstimate(t) ?? t.Estimate).ToArray();
         var (analysis, bottomLevel, level, order) = PlanAnalyzer.Analyze(tasks, graph, estimates);
@@ -133,7 +135,7 @@ public sealed class ParallelFlowEngine
     public static PlanAnalysis Analyze(PlanDefinition plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return PlanAnalyzer.Analyze(plan.Tasks, new PlanGraph(plan.Tasks)).Analysis;
+        return PlanAnalyzer.Analyze(plan.Tasks, plan.Graph).Analysis;
     }
 
     /// <summary>
@@ -150,7 +152,7 @@ public sealed class ParallelFlowEngine
     public static double SimulateMakespan(PlanDefinition plan, int workers, string strategy = SchedulingStrategies.CriticalPath)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return ListScheduleSimulation.Makespan(new PlanGraph(plan.Tasks), [.. plan.Tasks.Select(t => t.Estimate)],
+        return ListScheduleSimulation.Makespan(plan.Graph, [.. plan.Tasks.Select(t => t.Estimate)],
             [.. plan.Tasks.Select(t => (int)t.Priority)], workers, strategy);
     }
 

@@ -159,6 +159,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         }
     }
 
+    /// <summary>Records that a run ended without a result (the host failed while running it): it is kept as failed, so
+    /// that it can be resumed, rather than as running.</summary>
+    public void AbandonRun(string runId, DateTimeOffset at) =>
+        Write("UPDATE runs SET status = 'failed', finished_at = $finished WHERE run_id = $run AND status = 'running';", ("$finished", Time(at)), ("$run", runId));
+
     /// <summary>Every run, newest first.</summary>
     public IReadOnlyList<RunRecord> Runs() => ReadRuns(null);
 

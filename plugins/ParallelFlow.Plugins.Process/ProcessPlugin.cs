@@ -9,6 +9,8 @@ public sealed class ProcessPlugin : ParallelFlowPlugin
     public override void Register(IPluginRegistrar registrar)
     {
         ArgumentNullException.ThrowIfNull(registrar);
+        // Processes left by a host that was killed before it could end them go now, before new ones start.
+        ProcessTree.SweepOrphans();
         registrar.AddWorker(ProcessWorker.Name, new ProcessWorker());
     }
 }

@@ -11,7 +11,9 @@ namespace ParallelFlow.Plugins.Process;
 /// error are captured line by line, bounded (the tail is kept), and each line is reported as progress (a
 /// <c>task_output</c> event; stderr lines start with "stderr: ") and logged as it arrives. The exit code
 /// decides the outcome: one of <c>success_codes</c> (default 0) succeeds with stdout as the result; any other fails the
-/// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed.
+/// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed, daemons
+/// it detached included; processes the program leaves running when it exits end with the task (see
+/// <see cref="ProcessTree"/>).
 /// </summary>
 /// <remarks>Parameters: <c>command</c>, <c>args</c>, <c>shell</c>, <c>cwd</c>, <c>env</c>, <c>stdin</c>,
 /// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB).</remarks>
@@ -33,7 +35,10 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
             throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
         }
 
-        using var process = new System.Diagnostics.Process { StartInfo = StartInfo(spec), EnableRaisingEvents = true };
+        var tree = ProcessTree.NewToken();
+        using var process = new System.Diagnostics.Process { StartInfo = StartInfo(spec, tree), EnableRaisingEvents = true };
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult();
         var stdout = new BoundedTail(spec.MaxOutputBytes);
         var stderr = new BoundedTail(spec.MaxOutputBytes);
         var logger = request.Logger;
@@ -71,15 +76,25 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
 
         try
         {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            await exited.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // Timeout or cancellation: the program and everything it started go, not just the direct child.
-            KillTree(process);
+            ProcessTree.Kill(tree, process);
+            await DrainAsync(process).ConfigureAwait(false);
             throw;
         }
 
+        // The program has exited; whatever it left running in the background (holding its output open, or detached)
+        // ends with the task.
+        var leftovers = ProcessTree.Kill(tree, process);
+        if (leftovers > 0)
+        {
+            LogLeftovers(logger, request.TaskId, leftovers);
+        }
+
+        await DrainAsync(process).ConfigureAwait(false);
         var code = process.ExitCode;
         var output = stdout.ToString();
         if (!spec.SuccessCodes.Contains(code))
@@ -97,7 +112,22 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
         return TaskResult.FromText(output);
     }
 
-    private static ProcessStartInfo StartInfo(ProcessSpec spec)
+    /// <summary>Waits for the output of an ended tree to be read to its end; bounded, since a process outside the tree
+    /// could still hold the pipes.</summary>
+    private static async Task DrainAsync(System.Diagnostics.Process process)
+    {
+        using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await process.WaitForExitAsync(drained.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Output still held open elsewhere: what was read so far stands.
+        }
+    }
+
+    private static ProcessStartInfo StartInfo(ProcessSpec spec, string tree)
     {
         var start = new ProcessStartInfo
         {
@@ -127,6 +157,7 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
             start.Environment[key] = value;
         }
 
+        start.Environment[ProcessTree.Variable] = ProcessTree.ValueFor(tree);
         return start;
     }
 
@@ -147,19 +178,10 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
         }
     }
 
-    private static void KillTree(System.Diagnostics.Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited.
-        }
-    }
-
     private static string Last(string text, int characters) => text.Length <= characters ? text : "…" + text[^characters..];
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{TaskId}: {Count} processes the program left running were ended with the task")]
+    private static partial void LogLeftovers(ILogger logger, string taskId, int count);
 
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "{TaskId} {Stream}: {Line}")]
     private static partial void LogLine(ILogger logger, string taskId, string stream, string line);

@@ -116,9 +116,17 @@ public sealed class CliProcess : IDisposable
     /// <summary>kill -9: the process and its children end at once, without any chance to clean up.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
-    public void SendInterrupt()
+    public void SendInterrupt() => Signal("-INT");
+
+    /// <summary>SIGTERM, as service managers and <c>timeout</c> stop a program.</summary>
+    public void SendTerminate() => Signal("-TERM");
+
+    /// <summary>kill -9 of the command alone: its children are not touched, as when the command crashes.</summary>
+    public void KillCommandOnly() => Signal("-KILL");
+
+    private void Signal(string signal)
     {
-        using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }
 

@@ -46,7 +46,7 @@ public sealed class PluginsCommandTests
         var plan = Path.Combine(Plugins, $"plan-{Guid.NewGuid():N}.json");
         File.WriteAllText(plan, """{ "id": "plugins", "tasks": [ { "id": "old", "worker": "json12" }, { "id": "new", "worker": "json13" } ] }""");
 
-        var (exitCode, output, error) = await CliProcess.RunAsync("run", plan, "--plugins", manifest, "--quiet");
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", plan, "--plugins", manifest);
 
         Assert.True(exitCode == 0, error + output);
         Assert.Contains("12.0.0.0 {\"task\":\"old\"}", output, StringComparison.Ordinal);

@@ -133,11 +133,11 @@ public sealed class CacheCommandTests
               { "id": "s", "worker": "simulate", "with": { "seconds": 0 } } ] }
             """);
 
-        var (_, first, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
-        var (_, second, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
-        var (_, uncached, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet", "--no-cache");
+        var (_, first, _) = await CliProcess.RunAsync("run", plan, "--journal", journal);
+        var (_, second, _) = await CliProcess.RunAsync("run", plan, "--journal", journal);
+        var (_, uncached, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--no-cache");
         File.WriteAllText(plan, File.ReadAllText(plan).Replace("\"alpha\"", "\"ALPHA\"", StringComparison.Ordinal));
-        var (_, changed, _) = await CliProcess.RunAsync("run", plan, "--journal", journal, "--quiet");
+        var (_, changed, _) = await CliProcess.RunAsync("run", plan, "--journal", journal);
         var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
         var latest = runs.Split('\n')[1].Split(' ')[0];
         var (exitCode, why, error) = await CliProcess.RunAsync("cache", "why", latest, "b", "--journal", journal);

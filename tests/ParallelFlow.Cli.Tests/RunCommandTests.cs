@@ -94,7 +94,7 @@ public sealed class RunCommandTests
     [Fact]
     public async Task Run_ProcessTasks_WithTheRepositorysPluginList()
     {
-        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/processes.json", "--quiet");
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/processes.json");
 
         Assert.True(exitCode == 0, error + output);
         Assert.Contains("Linux ", output, StringComparison.Ordinal);

@@ -117,7 +117,16 @@ internal static class JournalCommands
 
             var restored = opened.Succeeded(run.RunId);
             await console.Out.WriteLineAsync($"resuming run {run.RunId}: {restored.Count} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
-            opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt);
+            try
+            {
+                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt);
+            }
+            catch (JournalException ex)
+            {
+                await console.Error.WriteLineAsync($"error: {ex.Message}; nothing was run.").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+
             var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened };
             return await RunCommand.ExecuteAsync(engine, plan, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
         });

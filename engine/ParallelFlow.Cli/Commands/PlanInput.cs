@@ -17,10 +17,8 @@ internal sealed class PlanInput
 
     private readonly Option<string?> _plugins = PluginSetup.Option();
 
-    private readonly Option<double?> _timeScale = new("--time-scale")
-    {
-        Description = "For a WfCommons workflow trace (WfFormat JSON, read as simulate tasks): replay seconds per recorded second (default 0.001).",
-    };
+    private readonly Option<double?> _timeScale = NumberOptions.Real("--time-scale",
+        "For a WfCommons workflow trace (WfFormat JSON, read as simulate tasks): replay seconds per recorded second (default 0.001).", above: 0);
 
     private readonly Option<string?> _replayMode = new("--replay-mode")
     {
@@ -36,17 +34,7 @@ internal sealed class PlanInput
             return;
         }
 
-        _workers = new Option<int?>("--workers", "-w")
-        {
-            Description = "How many tasks may run at once (default: the plan's parallelism, else the processor count).",
-        };
-        _workers.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1)
-            {
-                result.AddError("--workers must be at least 1.");
-            }
-        });
+        _workers = NumberOptions.Whole("--workers", "How many tasks may run at once (default: the plan's parallelism, else the processor count).", min: 1, "-w");
     }
 
     public void AddTo(Command command)

@@ -25,7 +25,7 @@ internal static class RunCommand
         var journal = JournalSetup.Option("The run journal (SQLite) to record the run in (default: .parallelflow/journal.db beside the plan).");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
-        var cacheTtl = new Option<double?>("--cache-ttl") { Description = "Reuse cached results no older than this many seconds (default: no limit)." };
+        var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: TimeSpan.MaxValue.TotalSeconds / 2);
         var strategy = new Option<string?>("--strategy")
         {
             Description = "The order ready tasks get a worker: critical_path (default), priority, fifo, shortest_first or a plugin's strategy; replaces the plan's.",
@@ -75,9 +75,18 @@ internal static class RunCommand
                     CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
                     Strategy = strategyName,
                 };
-                opened?.BeginRun(
-                    options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
-                    input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow);
+                try
+                {
+                    opened?.BeginRun(
+                        options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
+                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow);
+                }
+                catch (JournalException ex)
+                {
+                    await console.Error.WriteLineAsync($"error: {ex.Message}; nothing was run.").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
+
                 return await ExecuteAsync(engine, loaded, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
             }
         });
@@ -94,14 +103,25 @@ internal static class RunCommand
             return ExitCodes.InvalidInput;
         }
 
-        var run = engine.Compile(plan).Start(options, cancellationToken);
-        IRunView view = quiet ? new QuietView() : console.IsInteractive ? new LiveView(console, plan, run) : new PlainView(console);
-        await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
-        var result = await run.Completion.ConfigureAwait(false);
+        RunResult result;
+        try
+        {
+            var run = engine.Compile(plan).Start(options, cancellationToken);
+            IRunView view = quiet ? new QuietView() : console.IsInteractive ? new LiveView(console, plan, run) : new PlainView(console);
+            await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
+            result = await run.Completion.ConfigureAwait(false);
+        }
+        catch when (journal is not null && options.RunId is { } runId)
+        {
+            // The run never produced a result: the journal must not keep it as running forever.
+            journal.AbandonRun(runId, DateTimeOffset.UtcNow);
+            throw;
+        }
+
         journal?.FinishRun(result);
 
-        RunSummary.Print(result, console);
-        if (journal is not null)
+        RunSummary.Print(result, console, quiet);
+        if (journal is not null && !quiet)
         {
             await console.Out.WriteLineAsync($"journal: {journal.Path} (parallelflow show {result.RunId} --journal {journal.Path})").ConfigureAwait(false);
         }
@@ -109,7 +129,10 @@ internal static class RunCommand
         if (reportStream is not null)
         {
             RunReport.Write(result, reportStream);
-            await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+            if (!quiet)
+            {
+                await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+            }
         }
 
         return result.Status switch

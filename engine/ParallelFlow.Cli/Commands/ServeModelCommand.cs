@@ -31,7 +31,7 @@ internal static class ServeModelCommand
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen; port 0 picks a free port.", DefaultValueFactory = _ => "http://127.0.0.1:8089" };
         var cache = new Option<string?>("--model-cache") { Description = $"Folder for the model files (default: ${ModelStore.CacheVariable} or ~/.cache/parallelflow/models)." };
-        var concurrency = new Option<int>("--max-concurrency") { Description = "Generations run at once; more wait.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var concurrency = NumberOptions.Whole("--max-concurrency", "Generations run at once; more wait (default: the processor count).", min: 1);
         var command = new Command("serve-model", "Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -54,7 +54,7 @@ internal static class ServeModelCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var server = new ModelServer(files, Math.Max(1, parseResult.GetValue(concurrency)), console);
+            using var server = new ModelServer(files, parseResult.GetValue(concurrency) ?? Environment.ProcessorCount, console);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.UseUrls(url);

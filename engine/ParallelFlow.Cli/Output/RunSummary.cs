@@ -4,19 +4,44 @@ using ParallelFlow.Engine.Execution;
 
 namespace ParallelFlow.Cli.Output;
 
-/// <summary>The end-of-run summary: one line per task, then the run's totals and timing.</summary>
+/// <summary>The end-of-run summary: the tasks (every one for a small run; those that did not succeed for a large
+/// one), the votes and sections, then the run's totals and timing. Quiet, it is the one line of totals and the tasks
+/// that did not succeed.</summary>
 internal static class RunSummary
 {
-    public static void Print(RunResult result, CliConsole console)
+    /// <summary>Runs with more tasks list only the tasks that did not succeed: a table of 100,000 lines helps nobody.</summary>
+    public const int MaxListed = 200;
+
+    public static void Print(RunResult result, CliConsole console, bool quiet = false)
     {
         var c = CultureInfo.InvariantCulture;
-        var idWidth = Math.Min(40, result.Tasks.Max(t => t.TaskId.Length));
-        console.Out.WriteLine();
-        foreach (var task in result.Tasks)
+        var listAll = !quiet && result.Tasks.Count <= MaxListed;
+        var listed = result.Tasks.Where(t => listAll || !t.Status.IsSuccess()).Take(MaxListed).ToList();
+        var idWidth = listed.Count == 0 ? 0 : Math.Min(40, listed.Max(t => t.TaskId.Length));
+        if (!quiet || listed.Count > 0)
+        {
+            console.Out.WriteLine();
+        }
+
+        foreach (var task in listed)
         {
             var detail = task.Status.IsSuccess() ? task.Result?.ToString() : task.Error;
             console.Out.WriteLine(string.Create(c,
-                $"  {task.TaskId.PadRight(idWidth)}  {task.Status.ToName(),-10} {task.Attempts,2} attempt{(task.Attempts == 1 ? " " : "s")} {task.Duration.TotalSeconds,8:0.000}s  {Shorten(detail)}"));
+                $"  {Shorten(task.TaskId, 40).PadRight(idWidth)}  {task.Status.ToName(),-10} {task.Attempts,2} attempt{(task.Attempts == 1 ? " " : "s")} {task.Duration.TotalSeconds,8:0.000}s  {Shorten(detail)}"));
+        }
+
+        var unlisted = result.Tasks.Count - listed.Count;
+        if (unlisted > 0 && !quiet)
+        {
+            var notSucceeded = result.Tasks.Count(t => !t.Status.IsSuccess()) - listed.Count(t => !t.Status.IsSuccess());
+            console.Out.WriteLine(string.Create(c,
+                $"  … {unlisted:N0} more tasks not listed ({notSucceeded:N0} of them did not succeed); the report (--report) and parallelflow show list every task"));
+        }
+
+        if (quiet)
+        {
+            PrintTotals(result, console, quiet);
+            return;
         }
 
         foreach (var task in result.Tasks)
@@ -51,14 +76,28 @@ internal static class RunSummary
             console.Out.WriteLine($"Budget ({budget.Policy.ToString().ToLowerInvariant()}): {string.Join(", ", parts)}");
         }
 
+        PrintTotals(result, console, quiet);
+    }
+
+    private static void PrintTotals(RunResult result, CliConsole console, bool quiet)
+    {
+        var c = CultureInfo.InvariantCulture;
         var counts = string.Join(", ", Enum.GetValues<TaskRunStatus>()
             .Where(s => s.IsFinal() && result.Count(s) > 0)
             .Select(s => $"{result.Count(s)} {s.ToName()}"));
-        console.Out.WriteLine();
+        if (!quiet)
+        {
+            console.Out.WriteLine();
+        }
+
         var reranks = result.Strategy.Reranks == 0 ? string.Empty : string.Create(c, $", re-ranked {result.Strategy.Reranks}× by observed durations");
         console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} workers ({result.Strategy.Name}{reranks})"));
-        console.Out.WriteLine(string.Create(c,
-            $"speedup {result.Speedup:0.00}x · utilization {result.WorkerUtilization * 100:0}% · critical path {result.ObservedCriticalPath.Seconds:0.000}s · lower bound {result.LowerBoundSeconds:0.000}s · efficiency {result.Efficiency * 100:0}%"));
+        if (!quiet)
+        {
+            console.Out.WriteLine(string.Create(c,
+                $"speedup {result.Speedup:0.00}x · utilization {result.WorkerUtilization * 100:0}% · critical path {result.ObservedCriticalPath.Seconds:0.000}s · lower bound {result.LowerBoundSeconds:0.000}s · efficiency {result.Efficiency * 100:0}%"));
+        }
+
         if (result.Strategy.Failure is { } failure)
         {
             console.Out.WriteLine($"warning: {failure}");
@@ -110,14 +149,15 @@ internal static class RunSummary
         }
     }
 
-    private static string Shorten(string? text)
+    private static string Shorten(string? text, int width = 70)
     {
         if (string.IsNullOrEmpty(text))
         {
             return string.Empty;
         }
 
-        var line = text.ReplaceLineEndings(" ");
-        return line.Length <= 70 ? line : line[..67] + "...";
+        var line = text.Length > 4 * width ? text[..(4 * width)] : text;
+        line = line.ReplaceLineEndings(" ");
+        return line.Length <= width ? line : line[..(width - 3)] + "...";
     }
 }

@@ -17,6 +17,9 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId}: task {TaskId} retrying (attempt {Attempt}) in {DelaySeconds:0.###}s after: {Error}")]
     public partial void TaskRetrying(string runId, string taskId, int attempt, double delaySeconds, string error);
 
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId}: worker {Worker} did not return within {GraceSeconds:0.###}s of being cancelled; it is abandoned and may still be running")]
+    public partial void WorkerAbandoned(string runId, string taskId, string worker, double graceSeconds);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
     public partial void JournalFailed(string runId, string taskId, string error);
 

@@ -4,9 +4,12 @@ using ParallelFlow.Engine.Diagnostics;
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>What every run of an engine shares: the clock, logging and telemetry.</summary>
-internal sealed class EngineContext(TimeProvider timeProvider, ILoggerFactory loggerFactory)
+internal sealed class EngineContext(TimeProvider timeProvider, ILoggerFactory loggerFactory, TimeSpan gracePeriod)
 {
     public TimeProvider TimeProvider { get; } = timeProvider;
+
+    /// <summary>How long a cancelled worker is waited for (<see cref="EngineOptions.CancellationGracePeriod"/>).</summary>
+    public TimeSpan GracePeriod { get; } = gracePeriod;
 
     public EngineLog Log { get; } = new(loggerFactory.CreateLogger("ParallelFlow.Engine"));
 

@@ -72,8 +72,8 @@ public sealed partial class FlowRun
             _failureKinds[task] = kind;
             (_status[task], _errors[task]) = kind switch
             {
-                FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_attempts[task]})"),
-                FailureKind.Cancelled => (TaskRunStatus.Cancelled, _failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled while running"),
+                FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_attempts[task]}){AbandonedNote(task)}"),
+                FailureKind.Cancelled => (TaskRunStatus.Cancelled, (_failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled while running") + AbandonedNote(task)),
                 _ => (TaskRunStatus.Failed, Describe(ex)),
             };
             activity?.SetStatus(ActivityStatusCode.Error, _errors[task]);
@@ -184,10 +184,32 @@ public sealed partial class FlowRun
             return ValueTask.FromException<TaskResult>(ex);
         }
 
-        return pending.IsCompleted || !cancellationToken.CanBeCanceled
-            ? pending
-            : new ValueTask<TaskResult>(pending.AsTask().WaitAsync(cancellationToken));
+        if (pending.IsCompleted || !cancellationToken.CanBeCanceled)
+        {
+            // A worker that blocked its thread past its timeout or the run's cancellation does not succeed late.
+            return pending.IsCompletedSuccessfully && cancellationToken.IsCancellationRequested
+                ? ValueTask.FromCanceled<TaskResult>(cancellationToken)
+                : pending;
+        }
+
+        return new ValueTask<TaskResult>(CancellationGrace.AwaitAsync(pending.AsTask(), _context.GracePeriod, _context.TimeProvider,
+            static state => state.Run.MarkAbandoned(state.Task), (Run: this, Task: task), cancellationToken));
     }
+
+    /// <summary>A worker did not return within the grace period after it was cancelled: it is left running, and its
+    /// task's error says so.</summary>
+    private void MarkAbandoned(int task)
+    {
+        var abandoned = Volatile.Read(ref _abandoned) ?? Interlocked.CompareExchange(ref _abandoned, new bool[_count], null) ?? _abandoned!;
+        Volatile.Write(ref abandoned[task], true);
+        _context.Log.WorkerAbandoned(RunId, _plan.Tasks[task].Id, _plan.Tasks[task].Worker, _context.GracePeriod.TotalSeconds);
+    }
+
+    private string AbandonedNote(int task) =>
+        Volatile.Read(ref _abandoned) is { } abandoned && Volatile.Read(ref abandoned[task])
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"; worker '{_plan.Tasks[task].Worker}' did not return within the {_context.GracePeriod.TotalSeconds:0.###}s grace period after it was cancelled and was abandoned")
+            : string.Empty;
 
     /// <summary>Turns a worker's progress reports into <see cref="RunEventKind.TaskOutput"/> events.</summary>
     private sealed class TaskProgress(FlowRun run, int task, int attempt) : IProgress<string>

@@ -40,6 +40,7 @@ public sealed partial class FlowRun
     private readonly int[] _attempts;
     private readonly long[] _startTimestamps;
     private readonly long[] _endTimestamps;
+    private bool[]? _abandoned;
 
     private readonly Lock _gate = new();
     private readonly IRunJournal? _journal;

@@ -31,7 +31,7 @@ internal static class JsonPlanReader
                 throw new PlanValidationException([PlanError.Syntax(source, new SourcePosition(1, 1), "the file is empty")]);
             }
 
-            var node = ReadValue(ref reader, lines);
+            var node = ReadValue(ref reader, lines, source, new Utf8StringCache());
             if (reader.Read())
             {
                 throw new PlanValidationException([PlanError.Syntax(source, lines.At(reader.TokenStartIndex), "unexpected content after the end of the plan")]);
@@ -42,11 +42,14 @@ internal static class JsonPlanReader
         catch (JsonException ex)
         {
             var position = new SourcePosition((int)(ex.LineNumber ?? 0) + 1, (int)(ex.BytePositionInLine ?? 0) + 1);
-            throw new PlanValidationException([PlanError.Syntax(source, position, "malformed JSON: " + FirstSentence(ex.Message))]);
+            var message = reader.CurrentDepth >= Options.MaxDepth - 1
+                ? $"the plan nests lists and objects more than {Options.MaxDepth} levels deep"
+                : "malformed JSON: " + FirstSentence(ex.Message);
+            throw new PlanValidationException([PlanError.Syntax(source, position, message)]);
         }
     }
 
-    private static PlanNode ReadValue(ref Utf8JsonReader reader, LineMap lines)
+    private static PlanNode ReadValue(ref Utf8JsonReader reader, LineMap lines, string source, Utf8StringCache strings)
     {
         var position = lines.At(reader.TokenStartIndex);
         switch (reader.TokenType)
@@ -56,9 +59,9 @@ internal static class JsonPlanReader
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
                     var keyPosition = lines.At(reader.TokenStartIndex);
-                    var key = reader.GetString()!;
+                    var key = StringOf(ref reader, keyPosition, source, strings);
                     reader.Read();
-                    obj.Properties.Add(new PropertyNode(key, keyPosition, ReadValue(ref reader, lines)));
+                    obj.Properties.Add(new PropertyNode(key, keyPosition, ReadValue(ref reader, lines, source, strings)));
                 }
 
                 return obj;
@@ -66,20 +69,35 @@ internal static class JsonPlanReader
                 var array = new ArrayNode(position);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    array.Items.Add(ReadValue(ref reader, lines));
+                    array.Items.Add(ReadValue(ref reader, lines, source, strings));
                 }
 
                 return array;
             case JsonTokenType.String:
-                return new ScalarNode(position, ScalarKind.String, reader.GetString()!);
+                return new ScalarNode(position, ScalarKind.String, StringOf(ref reader, position, source, strings));
             case JsonTokenType.Number:
-                return new ScalarNode(position, ScalarKind.Number, Encoding.UTF8.GetString(reader.ValueSpan));
+                return new ScalarNode(position, ScalarKind.Number, strings.Get(reader.ValueSpan));
             case JsonTokenType.True:
                 return new ScalarNode(position, ScalarKind.Boolean, "true");
             case JsonTokenType.False:
                 return new ScalarNode(position, ScalarKind.Boolean, "false");
             default:
                 return new ScalarNode(position, ScalarKind.Null, "null");
+        }
+    }
+
+    /// <summary>A string's value; an escape that makes no character (a lone UTF-16 surrogate such as <c>\ud800</c>) is a
+    /// syntax error at the string, as other JSON readers treat it.</summary>
+    private static string StringOf(ref Utf8JsonReader reader, SourcePosition position, string source, Utf8StringCache strings)
+    {
+        try
+        {
+            return reader.ValueIsEscaped || reader.HasValueSequence ? reader.GetString()! : strings.Get(reader.ValueSpan);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new PlanValidationException([PlanError.Syntax(source, position,
+                "malformed JSON: the string holds an escape that is not a character (a \\uD800–\\uDFFF surrogate without its pair)")]);
         }
     }
 
@@ -100,29 +118,64 @@ internal static class JsonPlanReader
     }
 
     /// <summary>Maps byte offsets to lines and columns (columns count characters, not bytes).</summary>
+    /// <remarks>The reader asks for offsets in increasing order, so the column is counted on from the last one asked
+    /// on the same line: a plan written on one line of many megabytes costs linear time, not quadratic.</remarks>
     private sealed class LineMap
     {
         private readonly byte[] _bytes;
         private readonly List<int> _lineStarts = [0];
+        private int _lastLine = -1;
+        private int _lastOffset;
+        private int _lastColumn;
 
         public LineMap(byte[] bytes)
         {
             _bytes = bytes;
-            for (var i = 0; i < bytes.Length; i++)
+            var span = bytes.AsSpan();
+            for (var start = 0; ;)
             {
-                if (bytes[i] == (byte)'\n')
+                var next = span[start..].IndexOf((byte)'\n');
+                if (next < 0)
                 {
-                    _lineStarts.Add(i + 1);
+                    break;
                 }
+
+                start += next + 1;
+                _lineStarts.Add(start);
             }
         }
 
-        public SourcePosition At(long offset)
+        public SourcePosition At(long position)
         {
-            var index = _lineStarts.BinarySearch((int)offset);
-            var line = index >= 0 ? index : ~index - 1;
-            var start = _lineStarts[line];
-            var column = Encoding.UTF8.GetCharCount(_bytes, start, (int)offset - start) + 1;
+            var offset = (int)position;
+            int line;
+            if (_lastLine >= 0 && offset >= _lastOffset)
+            {
+                // Offsets come in order: walk on from the last line instead of searching.
+                line = _lastLine;
+                while (line + 1 < _lineStarts.Count && _lineStarts[line + 1] <= offset)
+                {
+                    line++;
+                }
+            }
+            else
+            {
+                var index = _lineStarts.BinarySearch(offset);
+                line = index >= 0 ? index : ~index - 1;
+            }
+
+            int column;
+            if (line == _lastLine && offset >= _lastOffset)
+            {
+                column = _lastColumn + Encoding.UTF8.GetCharCount(_bytes, _lastOffset, offset - _lastOffset);
+            }
+            else
+            {
+                var start = _lineStarts[line];
+                column = Encoding.UTF8.GetCharCount(_bytes, start, offset - start) + 1;
+            }
+
+            (_lastLine, _lastOffset, _lastColumn) = (line, offset, column);
             return new SourcePosition(line + 1, column);
         }
     }

@@ -81,7 +81,7 @@ internal sealed partial class PlanBinder
 
         var suggestion = Suggest(text, names);
         _errors.Add(new PlanError(PlanError.InvalidValueCode,
-            $"{Describe(path, taskId)}: '{text}' is not one of {string.Join(", ", names)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}",
+            $"{Describe(path, taskId)}: '{DisplayText.Shorten(text)}' is not one of {string.Join(", ", names)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}",
             _map.Source, node.Position, taskId));
         return null;
     }
@@ -137,7 +137,7 @@ internal sealed partial class PlanBinder
     {
         var suggestion = Suggest(property.Key, known);
         var hint = suggestion is null ? $" Known keys: {string.Join(", ", known.Where(k => k != "$schema"))}." : $" Did you mean '{suggestion}'?";
-        _errors.Add(new PlanError(PlanError.UnknownKeyCode, $"{where}: unknown key '{property.Key}'.{hint}", _map.Source, property.KeyPosition, taskId));
+        _errors.Add(new PlanError(PlanError.UnknownKeyCode, $"{where}: unknown key '{DisplayText.Shorten(property.Key)}'.{hint}", _map.Source, property.KeyPosition, taskId));
     }
 
     private T NotEnforced<T>(T unchanged, PropertyNode property, string path)
@@ -150,20 +150,36 @@ internal sealed partial class PlanBinder
     private static string Describe(string path, string? taskId) =>
         taskId is null ? path : $"task '{taskId}': {path[(path.IndexOf('.', StringComparison.Ordinal) + 1)..]}";
 
+    /// <summary>The known name closest to what was typed, when it is close enough to be a typo.</summary>
+    /// <remarks>Only names whose length is within the allowed distance are compared, and nothing longer than
+    /// <see cref="DisplayText.MaxShown"/> is: a typo of a 10-letter key is never 20 million characters long, and
+    /// comparing them would cost 20 million × 10 steps per known key.</remarks>
     internal static string? Suggest(string typed, IEnumerable<string> known)
     {
+        if (typed.Length > DisplayText.MaxShown)
+        {
+            return null;
+        }
+
+        var allowed = Math.Max(2, typed.Length / 3);
+        var lower = typed.ToLowerInvariant();
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)
         {
-            var distance = EditDistance(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
+            if (Math.Abs(candidate.Length - typed.Length) > allowed)
+            {
+                continue;
+            }
+
+            var distance = EditDistance(lower, candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (candidate, distance);
             }
         }
 
-        return bestDistance <= Math.Max(2, typed.Length / 3) ? best : null;
+        return bestDistance <= allowed ? best : null;
     }
 
     private static int EditDistance(string a, string b)

@@ -18,14 +18,20 @@ internal sealed partial class PlanBinder
     private static readonly string[] PriorityNames = ["critical", "high", "normal", "low"];
     private static readonly string[] FailureNames = ["continue", "fail_fast"];
 
+    /// <summary>The longest task id: ids appear in every event, report line and journal row.</summary>
+    internal const int MaxTaskIdLength = 200;
+
     private readonly List<PlanError> _errors = [];
     private readonly PlanSourceMap _map;
 
-    private PlanBinder(string source) => _map = new PlanSourceMap(source);
+    private PlanBinder(string source, PlanNode? tree = null) => _map = new PlanSourceMap(source, tree);
 
     public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindPlan(PlanNode root, string source)
     {
-        var binder = new PlanBinder(source);
+        // A plan file's positions are found in its own tree; a request is bound into a plan of another shape, whose
+        // paths the request binder records as it goes.
+        var isRequest = root is ObjectNode obj && obj.Find("mode") is not null;
+        var binder = new PlanBinder(source, isRequest ? null : root);
         binder.ReportDuplicateKeys(root);
         var plan = binder.BindPlanRoot(root, source);
         return (plan, binder._errors);
@@ -161,14 +167,34 @@ internal sealed partial class PlanBinder
         switch (node)
         {
             case ObjectNode obj:
-                var seen = new Dictionary<string, SourcePosition>(StringComparer.Ordinal);
-                foreach (var property in obj.Properties)
+                // Most objects hold a handful of keys: comparing them pairwise costs less than a dictionary each.
+                var seen = obj.Properties.Count > 16 ? new Dictionary<string, SourcePosition>(StringComparer.Ordinal) : null;
+                for (var i = 0; i < obj.Properties.Count; i++)
                 {
-                    if (!seen.TryAdd(property.Key, property.KeyPosition))
+                    var property = obj.Properties[i];
+                    SourcePosition? earlier = null;
+                    if (seen is not null)
                     {
-                        var first = seen[property.Key];
+                        if (!seen.TryAdd(property.Key, property.KeyPosition))
+                        {
+                            earlier = seen[property.Key];
+                        }
+                    }
+                    else
+                    {
+                        for (var j = 0; j < i && earlier is null; j++)
+                        {
+                            if (obj.Properties[j].Key == property.Key)
+                            {
+                                earlier = obj.Properties[j].KeyPosition;
+                            }
+                        }
+                    }
+
+                    if (earlier is { } first)
+                    {
                         _errors.Add(new PlanError(PlanError.DuplicateKeyCode,
-                            $"key '{property.Key}' is given twice in one object (first at line {first.Line}, column {first.Column}); only one may stand",
+                            $"key '{DisplayText.Shorten(property.Key)}' is given twice in one object (first at line {first.Line}, column {first.Column}); only one may stand",
                             _map.Source, property.KeyPosition, null));
                     }
 
@@ -199,6 +225,16 @@ internal sealed partial class PlanBinder
             _errors.Add(_map.Error(PlanError.MissingCode, "tasks", "the plan's 'tasks' list is empty"));
         }
 
+        var parameters = new List<PlanNode>(array.Items.Count);
+        foreach (var item in array.Items)
+        {
+            if (item is ObjectNode obj && obj.Find("with") is { Value: ObjectNode with })
+            {
+                parameters.Add(with);
+            }
+        }
+
+        PlanNode.ParseAll(parameters);
         for (var i = 0; i < array.Items.Count; i++)
         {
             if (BindTask(array.Items[i], $"tasks[{i}]") is { } task)
@@ -218,15 +254,20 @@ internal sealed partial class PlanBinder
 
         var idNode = obj.Find("id");
         var id = idNode is null ? null : String(idNode.Value, path + ".id", null);
-        var taskId = id ?? path;
+        var taskId = id is null ? path : DisplayText.Shorten(id);
         if (idNode is null)
         {
             _errors.Add(_map.Error(PlanError.MissingCode, path, $"task {path} has no 'id'"));
         }
+        else if (id is { Length: > MaxTaskIdLength })
+        {
+            _errors.Add(new PlanError(PlanError.OutOfRangeCode,
+                $"task id '{taskId}' is {id.Length:N0} characters long; at most {MaxTaskIdLength} are allowed", _map.Source, idNode.Value.Position, taskId));
+        }
         else if (id is not null && !TaskIdPattern().IsMatch(id))
         {
             _errors.Add(new PlanError(PlanError.InvalidValueCode,
-                $"task id '{id}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", _map.Source, idNode.Value.Position, id));
+                $"task id '{taskId}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", _map.Source, idNode.Value.Position, id));
         }
 
         string? worker = null;
@@ -259,8 +300,6 @@ internal sealed partial class PlanBinder
                 case "with":
                     if (ExpectObject(value, keyPath, taskId) is { } parameters)
                     {
-                        RecordPositions(parameters, keyPath);
-
                         with = parameters.ToJsonElement();
                     }
 
@@ -385,7 +424,8 @@ internal sealed partial class PlanBinder
     }
 
     /// <summary>Records where every nested key and item of a worker's parameters stood, so a worker's
-    /// <see cref="Sdk.ParameterProblem"/> about <c>candidates[1].worker</c> points at that line.</summary>
+    /// <see cref="Sdk.ParameterProblem"/> about <c>candidates[1].worker</c> points at that line. Only requests need
+    /// it: a plan file's map finds these in its tree.</summary>
     private void RecordPositions(PlanNode node, string path)
     {
         switch (node)

@@ -48,6 +48,12 @@ public sealed class PlanDefinition
 
     internal PlanSourceMap SourceMap { get; init; } = PlanSourceMap.Empty;
 
+    private PlanGraph? _graph;
+
+    /// <summary>The tasks as a numbered graph, built once for validation, analysis and compiling alike. A plan is
+    /// immutable, so the graph never goes stale; two threads racing to build it build the same one.</summary>
+    internal PlanGraph Graph => _graph ??= new PlanGraph(Tasks);
+
     /// <summary>Whether ids, dependencies, cycles and time limits were checked when the plan was made.</summary>
     internal bool StructureValidated { get; private set; }
 
@@ -60,5 +66,6 @@ public sealed class PlanDefinition
     {
         StructureValidated = true;
         WorkersValidatedBy = catalog;
+        SourceMap.Compact();
     }
 }

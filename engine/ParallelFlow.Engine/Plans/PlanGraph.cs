@@ -14,34 +14,34 @@ internal sealed class PlanGraph
             Index.TryAdd(tasks[i].Id, i);
         }
 
-        // One edge per (predecessor, task) pair; a pair named both hard and soft is hard.
-        var edges = new List<(int From, int To, bool Hard)>();
-        var seen = new Dictionary<(int, int), int>();
+        // One edge per (predecessor, task) pair; a pair named both hard and soft is hard (hard ones come first). The
+        // stamp says which task last took an edge from a predecessor, so a repeat is found in constant time.
+        var edges = new List<(int From, int To, bool Hard)>(Count);
+        var stamp = new int[Count];
+        Array.Fill(stamp, -1);
         HardPredecessorStart = new int[Count + 1];
-        var hard = new List<int>();
+        var hard = new List<int>(Count);
         for (var i = 0; i < Count; i++)
         {
             HardPredecessorStart[i] = hard.Count;
-            foreach (var (ids, isHard) in new[] { (tasks[i].DependsOn, true), (tasks[i].After, false) })
+            AddEdges(tasks[i].DependsOn, i, isHard: true);
+            AddEdges(tasks[i].After, i, isHard: false);
+        }
+
+        void AddEdges(IReadOnlyList<string> ids, int to, bool isHard)
+        {
+            for (var j = 0; j < ids.Count; j++)
             {
-                foreach (var id in ids)
+                if (!Index.TryGetValue(ids[j], out var from) || stamp[from] == to)
                 {
-                    if (!Index.TryGetValue(id, out var from))
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    if (seen.TryGetValue((from, i), out var existing))
-                    {
-                        continue;
-                    }
-
-                    seen[(from, i)] = edges.Count;
-                    edges.Add((from, i, isHard));
-                    if (isHard)
-                    {
-                        hard.Add(from);
-                    }
+                stamp[from] = to;
+                edges.Add((from, to, isHard));
+                if (isHard)
+                {
+                    hard.Add(from);
                 }
             }
         }

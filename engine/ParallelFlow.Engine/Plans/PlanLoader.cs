@@ -14,10 +14,11 @@ public static class PlanLoader
     /// <exception cref="PlanValidationException">The plan (or config) has errors, or a file cannot be read.</exception>
     public static PlanDefinition LoadFile(string path, WorkerCatalog? catalog = null, string? configPath = null)
     {
-        var text = ReadFile(path);
-        var (plan, errors) = PlanFormatOf(path) == PlanFormat.Json && PlanBinder.IsWorkflow(Read(text, PlanFormat.Json, path))
-            ? PlanBinder.BindWorkflow(Read(text, PlanFormat.Json, path), path, PlanBinder.DefaultTimeScale)
-            : Bind(text, PlanFormatOf(path), path);
+        var format = PlanFormatOf(path);
+        var root = Read(ReadFile(path), format, path);
+        var (plan, errors) = format == PlanFormat.Json && PlanBinder.IsWorkflow(root)
+            ? PlanBinder.BindWorkflow(root, path, PlanBinder.DefaultTimeScale)
+            : PlanBinder.BindPlan(root, path);
         var allErrors = new List<PlanError>(errors);
         if (configPath is not null)
         {

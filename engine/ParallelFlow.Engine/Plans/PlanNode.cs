@@ -12,16 +12,38 @@ internal abstract class PlanNode(SourcePosition position)
 
     public abstract void WriteTo(Utf8JsonWriter writer);
 
-    public JsonElement ToJsonElement()
+    /// <summary>This value as JSON, once <see cref="ParseAll"/> has parsed it with its siblings.</summary>
+    public JsonElement? Parsed { get; private set; }
+
+    /// <summary>The value as a JSON element of its own.</summary>
+    public JsonElement ToJsonElement() => Parsed ?? ParseAll([this])[0];
+
+    /// <summary>Parses many values (every task's <c>with</c>) into one document: one allocation for them all instead
+    /// of a document each, which for a plan of a million tasks is the difference between seconds and a minute.</summary>
+    public static IReadOnlyList<JsonElement> ParseAll(IReadOnlyList<PlanNode> nodes)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            WriteTo(writer);
+            writer.WriteStartArray();
+            foreach (var node in nodes)
+            {
+                node.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
         }
 
-        using var document = JsonDocument.Parse(buffer.WrittenMemory);
-        return document.RootElement.Clone();
+        var reader = new Utf8JsonReader(buffer.WrittenSpan, new JsonReaderOptions { MaxDepth = 256 });
+        var elements = new JsonElement[nodes.Count];
+        var i = 0;
+        foreach (var element in JsonElement.ParseValue(ref reader).EnumerateArray())
+        {
+            nodes[i].Parsed = element;
+            elements[i++] = element;
+        }
+
+        return elements;
     }
 }
 

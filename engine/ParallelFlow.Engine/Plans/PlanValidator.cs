@@ -38,7 +38,7 @@ internal static class PlanValidator
             {
                 var first = map.Find($"tasks[{firstIndex[task.Id]}]");
                 var where = first is { } p ? $" (first defined at line {p.Line})" : string.Empty;
-                errors.Add(map.Error(PlanError.DuplicateIdCode, $"tasks[{i}].id", $"duplicate task id '{task.Id}'{where}", task.Id));
+                errors.Add(map.Error(PlanError.DuplicateIdCode, $"tasks[{i}].id", $"duplicate task id '{DisplayText.Shorten(task.Id)}'{where}", task.Id));
             }
         }
 
@@ -49,9 +49,14 @@ internal static class PlanValidator
             CheckReferences(task, i, "depends_on", task.DependsOn, firstIndex, ids, map, errors);
             CheckReferences(task, i, "after", task.After, firstIndex, ids, map, errors);
             CheckTimeout(plan, task, i, map, errors);
+            if (task.InlineWorker is null && string.IsNullOrWhiteSpace(task.Worker))
+            {
+                errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
+                    $"task '{DisplayText.Shorten(task.Id)}': the worker name is empty; name a worker type (parallelflow plugins lists them)", task.Id));
+            }
         }
 
-        var graph = new PlanGraph(plan.Tasks);
+        var graph = plan.Graph;
         foreach (var cycle in graph.FindCycles())
         {
             // The walk follows execution order; show it as "waits for", the way depends_on reads.
@@ -81,7 +86,7 @@ internal static class PlanValidator
 
             var suggestion = PlanBinder.Suggest(reference, allIds);
             errors.Add(map.Error(PlanError.UnknownDependencyCode, $"tasks[{index}].{key}[{j}]",
-                $"task '{task.Id}': {key} names '{reference}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
+                $"task '{DisplayText.Shorten(task.Id)}': {key} names '{DisplayText.Shorten(reference)}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
         }
     }
 
@@ -90,7 +95,7 @@ internal static class PlanValidator
         if (task.TimeoutSeconds is { } timeout && plan.Timeouts.MaxTaskSeconds is { } max && timeout > max)
         {
             errors.Add(map.Error(PlanError.OutOfRangeCode, $"tasks[{index}].timeout_seconds",
-                $"task '{task.Id}': timeout_seconds ({timeout.ToString(CultureInfo.InvariantCulture)}) exceeds timeouts.max_task ({max.ToString(CultureInfo.InvariantCulture)})", task.Id));
+                $"task '{DisplayText.Shorten(task.Id)}': timeout_seconds ({timeout.ToString(CultureInfo.InvariantCulture)}) exceeds timeouts.max_task ({max.ToString(CultureInfo.InvariantCulture)})", task.Id));
         }
     }
 
@@ -109,7 +114,7 @@ internal static class PlanValidator
             {
                 var suggestion = PlanBinder.Suggest(task.Worker, known);
                 errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
-                    $"task '{task.Id}': unknown worker '{task.Worker}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
+                    $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
                 continue;
             }
 
@@ -122,13 +127,13 @@ internal static class PlanValidator
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                problems = [new Sdk.ParameterProblem(null, $"worker '{task.Worker}' failed to check the parameters: {ex.Message}")];
+                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
             }
 
             foreach (var problem in problems)
             {
                 var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
-                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{task.Id}': with: {problem.Message}", task.Id));
+                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': with: {problem.Message}", task.Id));
             }
 
             if (worker is TemplateWorker)
@@ -136,7 +141,7 @@ internal static class PlanValidator
                 foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
                 {
                     errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
-                        $"task '{task.Id}': the text uses {{{{{placeholder}}}}}, but '{placeholder}' is not in its depends_on", task.Id));
+                        $"task '{DisplayText.Shorten(task.Id)}': the text uses {{{{{placeholder}}}}}, but '{DisplayText.Shorten(placeholder)}' is not in its depends_on", task.Id));
                 }
             }
         }
@@ -151,7 +156,7 @@ internal static class PlanValidator
         {
             var suggestion = PlanBinder.Suggest(name, known);
             errors.Add(map.Error(PlanError.UnknownWorkerCode, $"limits.{name}",
-                $"limits names '{name}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
+                $"limits names '{DisplayText.Shorten(name)}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
         }
     }
 }

@@ -10,6 +10,10 @@ namespace ParallelFlow.Engine.Plans;
 /// strings. Anchors, aliases and several documents in one file are refused rather than half-supported.</remarks>
 internal static partial class YamlPlanReader
 {
+    /// <summary>The deepest nesting of mappings and lists read, the same as for JSON: a plan needs a handful of
+    /// levels, and a file of 20,000 nested lists must be an error, not a stack overflow.</summary>
+    public const int MaxDepth = 128;
+
     public static PlanNode Read(string text, string source)
     {
         try
@@ -22,7 +26,7 @@ internal static partial class YamlPlanReader
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadValue(parser, source);
+            var root = ReadValue(parser, source, 0);
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var extra))
             {
@@ -37,21 +41,27 @@ internal static partial class YamlPlanReader
         }
     }
 
-    private static PlanNode ReadValue(IParser parser, string source)
+    private static PlanNode ReadValue(IParser parser, string source, int depth)
     {
+        if (depth >= MaxDepth && parser.Current is MappingStart or SequenceStart)
+        {
+            throw new PlanValidationException([PlanError.Syntax(source, At(parser.Current.Start),
+                $"the plan nests lists and mappings more than {MaxDepth} levels deep")]);
+        }
+
         if (parser.TryConsume<MappingStart>(out var mapping))
         {
             RefuseAnchor(mapping.Anchor, mapping.Start, source);
             var obj = new ObjectNode(At(mapping.Start));
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var keyNode = ReadValue(parser, source);
+                var keyNode = ReadValue(parser, source, depth + 1);
                 if (keyNode is not ScalarNode key)
                 {
                     throw new PlanValidationException([PlanError.Syntax(source, keyNode.Position, "a mapping key must be a plain value")]);
                 }
 
-                obj.Properties.Add(new PropertyNode(key.Text, key.Position, ReadValue(parser, source)));
+                obj.Properties.Add(new PropertyNode(key.Text, key.Position, ReadValue(parser, source, depth + 1)));
             }
 
             return obj;
@@ -63,7 +73,7 @@ internal static partial class YamlPlanReader
             var array = new ArrayNode(At(sequence.Start));
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                array.Items.Add(ReadValue(parser, source));
+                array.Items.Add(ReadValue(parser, source, depth + 1));
             }
 
             return array;

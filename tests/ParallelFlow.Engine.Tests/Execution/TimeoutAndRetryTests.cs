@@ -17,7 +17,9 @@ public sealed class TimeoutAndRetryTests
         var clock = new ObservedClock();
         var gated = new GatedWorker { IgnoreCancellation = ignoresCancellation };
         var plan = new PlanBuilder("timeout").AddTask("hang", "gated", t => t.Timeout(TimeSpan.FromSeconds(5))).Build();
-        var run = TestEngines.With(clock, ("gated", gated)).Compile(plan).Start();
+        var catalog = Workers.WorkerCatalog.CreateDefault(clock);
+        catalog.AddWorker("gated", gated);
+        var run = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = clock, CancellationGracePeriod = TimeSpan.FromSeconds(3) }).Compile(plan).Start();
 
         await gated.Started("hang").Within();
         Assert.Equal(TimeSpan.FromSeconds(5), await clock.NextTimerAsync());
@@ -25,12 +27,23 @@ public sealed class TimeoutAndRetryTests
         Assert.False(run.Completion.IsCompleted);
         clock.Advance(Tick);
 
+        if (ignoresCancellation)
+        {
+            // The worker is given the grace period to return, and the run waits for it before it completes.
+            Assert.Equal(TimeSpan.FromSeconds(3), await clock.NextTimerAsync());
+            clock.Advance(TimeSpan.FromSeconds(3) - Tick);
+            Assert.False(run.Completion.IsCompleted);
+            clock.Advance(Tick);
+        }
+
         var result = await run.Completion.Within();
         var task = Assert.Single(result.Tasks);
         Assert.Equal(TaskRunStatus.TimedOut, task.Status);
         Assert.Equal(FailureKind.Timeout, task.FailureKind);
-        Assert.Equal("timed out after 5s (attempt 1)", task.Error);
-        Assert.Equal(TimeSpan.FromSeconds(5), task.Duration);
+        Assert.Equal(ignoresCancellation
+            ? "timed out after 5s (attempt 1); worker 'gated' did not return within the 3s grace period after it was cancelled and was abandoned"
+            : "timed out after 5s (attempt 1)", task.Error);
+        Assert.Equal(TimeSpan.FromSeconds(ignoresCancellation ? 8 : 5), task.Duration);
     }
 
     [Fact]
@@ -83,7 +96,8 @@ public sealed class TimeoutAndRetryTests
     [Fact]
     public async Task TimedOutAttempts_AreRetried_AndTheLastOneDecidesTheStatus()
     {
-        var clock = new ObservedClock();
+        // The simulate worker returns as soon as it is cancelled, so the grace period never runs out.
+        var clock = new ObservedClock().Ignoring(TimeSpan.FromSeconds(5));
         var plan = new PlanBuilder("timeout-retry")
             .WithRetry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0.5, Jitter = false })
             .AddTask("sleepy", "simulate", t => t.With(new { seconds = 60 }).Timeout(TimeSpan.FromSeconds(2)))

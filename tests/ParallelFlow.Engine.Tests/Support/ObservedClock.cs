@@ -8,6 +8,7 @@ namespace ParallelFlow.Engine.Tests.Support;
 public sealed class ObservedClock : TimeProvider
 {
     private readonly Channel<TimeSpan> _timers = Channel.CreateUnbounded<TimeSpan>();
+    private TimeSpan? _ignored;
 
     public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
@@ -26,10 +27,18 @@ public sealed class ObservedClock : TimeProvider
         return timer;
     }
 
+    /// <summary>Stops reporting timers of one due time: the engine's cancellation grace period, armed whenever a
+    /// worker is cancelled, for tests about other timers.</summary>
+    public ObservedClock Ignoring(TimeSpan dueTime)
+    {
+        _ignored = dueTime;
+        return this;
+    }
+
     private void Armed(TimeSpan dueTime)
     {
         // Timers made disarmed and armed later (as CancellationTokenSource does) are reported when armed.
-        if (dueTime != Timeout.InfiniteTimeSpan)
+        if (dueTime != Timeout.InfiniteTimeSpan && dueTime != _ignored)
         {
             _timers.Writer.TryWrite(dueTime);
         }

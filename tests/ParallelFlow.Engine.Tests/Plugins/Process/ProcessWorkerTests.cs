@@ -97,8 +97,67 @@ public sealed class ProcessWorkerTests
 
         var result = await Engine.RunAsync(plan).Within();
 
+        // Gone when the run completes, not some time later: the run waited for the worker to kill the tree.
         Assert.Equal(TaskRunStatus.TimedOut, result.Tasks[0].Status);
-        await AssertAllGoneAsync(pids, expected: 2);
+        AssertAllGone(pids, expected: 2);
+    }
+
+    [Fact]
+    public async Task Cancelling_KillsDaemonsThatCalledSetsidOrDoubleForked_BeforeTheRunCompletes()
+    {
+        var pids = Path.GetTempFileName();
+        var plan = new PlanBuilder("daemons")
+            .AddTask("tree", "process", t => t.With(new
+            {
+                command = $"setsid sh -c 'echo $$ >> {pids}; exec sleep 300' </dev/null >/dev/null 2>&1 & " +
+                          $"(sh -c 'sleep 300 </dev/null >/dev/null 2>&1 & echo $! >> {pids}' &); sleep 300",
+                shell = true,
+            }))
+            .Build();
+        var run = Engine.Compile(plan).Start();
+        await WaitForAsync(() => File.ReadAllLines(pids).Length == 2);
+        Assert.All(File.ReadAllLines(pids), pid => Assert.False(IsGone(int.Parse(pid, CultureInfo.InvariantCulture))));
+
+        run.Cancel();
+
+        Assert.Equal(TaskRunStatus.Cancelled, (await run.Completion.Within()).Tasks[0].Status);
+        AssertAllGone(pids, expected: 2);
+    }
+
+    [Fact]
+    public async Task WhatAProgramLeavesRunning_EndsWithItsTask_AndDoesNotHoldTheTaskOpen()
+    {
+        // The background sleep inherits the program's stdout: without ending it, the task would wait 300 s for EOF.
+        var pids = Path.GetTempFileName();
+        var plan = new PlanBuilder("leftover")
+            .AddTask("bg", "process", t => t.With(new { command = $"sleep 300 & echo $! >> {pids}; echo done", shell = true }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        Assert.Equal((TaskRunStatus.Succeeded, "done"), (result.Tasks[0].Status, result.Tasks[0].Result!.Text));
+        AssertAllGone(pids, expected: 1);
+    }
+
+    [Fact]
+    public async Task ProcessesWhoseOwnerWasKilled_AreEndedWhenTheWorkerNextLoads()
+    {
+        // A stand-in for a host killed with kill -9: a process carrying the token of an owner that no longer exists.
+        var pids = Path.GetTempFileName();
+        var start = new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"sleep 300 </dev/null >/dev/null 2>&1 & echo $! >> {pids}"]);
+        start.Environment["PARALLELFLOW_PROCESS_TREE"] = "999999999.1.1";
+        using (var orphanMaker = System.Diagnostics.Process.Start(start)!)
+        {
+            await orphanMaker.WaitForExitAsync().Within();
+        }
+
+        var orphan = int.Parse(File.ReadAllLines(pids).Single(), CultureInfo.InvariantCulture);
+        Assert.False(IsGone(orphan));
+
+        var catalog = Workers.WorkerCatalog.CreateDefault();
+        ParallelFlow.Engine.Plugins.PluginHost.Register(catalog, new ProcessPlugin(), default);
+
+        Assert.True(IsGone(orphan), "the orphan outlived the next load of the process worker");
     }
 
     [Fact]
@@ -114,14 +173,14 @@ public sealed class ProcessWorkerTests
         run.Cancel();
 
         Assert.Equal(TaskRunStatus.Cancelled, (await run.Completion.Within()).Tasks[0].Status);
-        await AssertAllGoneAsync(pids, expected: 2);
+        AssertAllGone(pids, expected: 2);
     }
 
-    private static async Task AssertAllGoneAsync(string pidFile, int expected)
+    private static void AssertAllGone(string pidFile, int expected)
     {
         var pids = File.ReadAllLines(pidFile).Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(expected, pids.Count);
-        await WaitForAsync(() => pids.All(IsGone));
+        Assert.All(pids, pid => Assert.True(IsGone(pid), $"process {pid} still runs"));
     }
 
     /// <summary>Gone or a zombie waiting to be reaped: either way it no longer runs.</summary>

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text;
+
+namespace ParallelFlow.Plugins.Process;
+
+/// <summary>
+/// Everything a process task started, and ending it. Each program the worker starts gets a token in the environment
+/// variable <see cref="Variable"/>, which every descendant inherits — also one that called <c>setsid</c>, double-forked
+/// into a daemon or was reparented to init — so the task's processes are found by that token (and by parent links
+/// from the program, for a descendant that cleared its environment) and killed, round after round until none is left.
+/// The token names the process that owns it, with its start time: processes whose owner is gone (a host killed with
+/// <c>kill -9</c>) are found and killed the next time the worker loads (<see cref="SweepOrphans"/>).
+/// </summary>
+/// <remarks>
+/// This is Linux's /proc. Elsewhere the program's own tree is killed (<see cref="System.Diagnostics.Process.Kill(bool)"/>).
+/// A process escapes only by both detaching and clearing its environment (or unsetting the variable), which is also
+/// how a task deliberately leaves a daemon running.
+/// </remarks>
+internal static class ProcessTree
+{
+    /// <summary>The environment variable that carries the tokens of the process tasks a process belongs to,
+    /// comma-separated (a process task inside a process task carries both).</summary>
+    public const string Variable = "PARALLELFLOW_PROCESS_TREE";
+
+    private const int MaxRounds = 50;
+    private static readonly string Owner = $"{Environment.ProcessId}.{StartTimeOf(Environment.ProcessId) ?? 0}";
+    private static long s_serial;
+
+    /// <summary>A new token for one started program.</summary>
+    public static string NewToken() => $"{Owner}.{Interlocked.Increment(ref s_serial)}";
+
+    /// <summary>The variable's value for a child: the tokens this process carries, then the child's own.</summary>
+    public static string ValueFor(string token) =>
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } inherited ? $"{inherited},{token}" : token;
+
+    /// <summary>Kills every process that carries the token or descends from <paramref name="root"/> (while it runs:
+    /// once it has exited, its id may belong to another process), until none is left. Returns how many were killed.</summary>
+    public static int Kill(string token, System.Diagnostics.Process root)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            try
+            {
+                root.Kill(entireProcessTree: true);
+                return 1;
+            }
+            catch (InvalidOperationException)
+            {
+                return 0;
+            }
+        }
+
+        int rootId;
+        try
+        {
+            rootId = root.HasExited ? -1 : root.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            rootId = -1;
+        }
+
+        var killed = new HashSet<int>();
+        for (var round = 0; round < MaxRounds; round++)
+        {
+            var members = Members(token, rootId);
+            if (members.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var pid in members)
+            {
+                if (Signal(pid))
+                {
+                    killed.Add(pid);
+                }
+            }
+
+            // A process forked between the scan and its parent's death is found in the next round; give the kills a
+            // moment to land first.
+            Thread.Sleep(1);
+        }
+
+        return killed.Count;
+    }
+
+    /// <summary>Kills the processes whose owner has ended without ending them (it was killed with <c>kill -9</c>, or
+    /// crashed). Returns how many were killed.</summary>
+    public static int SweepOrphans()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        var killed = 0;
+        var owners = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var pid in ProcessIds())
+        {
+            if (pid == Environment.ProcessId || ReadTokens(pid) is not { } tokens || IsZombie(pid))
+            {
+                continue;
+            }
+
+            foreach (var token in tokens)
+            {
+                var owner = OwnerOf(token);
+                if (owner is null)
+                {
+                    continue;
+                }
+
+                if (!owners.TryGetValue(owner, out var alive))
+                {
+                    owners[owner] = alive = IsAlive(owner);
+                }
+
+                if (!alive)
+                {
+                    killed += Signal(pid) ? 1 : 0;
+                    break;
+                }
+            }
+        }
+
+        return killed;
+    }
+
+    private static List<int> Members(string token, int rootId)
+    {
+        var children = new Dictionary<int, List<int>>();
+        var seeds = new List<int>();
+        var self = Environment.ProcessId;
+        foreach (var pid in ProcessIds())
+        {
+            if (pid == self || ReadStat(pid) is not { } stat || stat.State is 'Z' or 'X')
+            {
+                continue;
+            }
+
+            (children.TryGetValue(stat.ParentId, out var list) ? list : children[stat.ParentId] = []).Add(pid);
+            if (pid == rootId || (ReadTokens(pid) is { } tokens && tokens.Contains(token)))
+            {
+                seeds.Add(pid);
+            }
+        }
+
+        // The carriers of the token, and their descendants that dropped the variable but stayed in the tree.
+        var members = new HashSet<int>(seeds);
+        var pending = new Stack<int>(seeds);
+        while (pending.TryPop(out var parent))
+        {
+            if (children.Remove(parent, out var list))
+            {
+                foreach (var child in list)
+                {
+                    if (members.Add(child))
+                    {
+                        pending.Push(child);
+                    }
+                }
+            }
+        }
+
+        members.Remove(self);
+        return [.. members];
+    }
+
+    private static bool Signal(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+            return true;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // Gone already, or not ours to kill.
+            return false;
+        }
+    }
+
+    private static IEnumerable<int> ProcessIds()
+    {
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateDirectories("/proc");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+
+        foreach (var entry in entries)
+        {
+            if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                yield return pid;
+            }
+        }
+    }
+
+    /// <summary>The tokens a process carries, or null.</summary>
+    private static string[]? ReadTokens(int pid)
+    {
+        byte[] environment;
+        try
+        {
+            environment = File.ReadAllBytes($"/proc/{pid}/environ");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var name = Encoding.ASCII.GetBytes(Variable + "=");
+        var span = environment.AsSpan();
+        while (span.Length > 0)
+        {
+            var end = span.IndexOf((byte)0);
+            var entry = end < 0 ? span : span[..end];
+            if (entry.StartsWith(name))
+            {
+                return Encoding.UTF8.GetString(entry[name.Length..]).Split(',', StringSplitOptions.RemoveEmptyEntries);
+            }
+
+            span = end < 0 ? [] : span[(end + 1)..];
+        }
+
+        return null;
+    }
+
+    private static (char State, int ParentId, long StartTime)? ReadStat(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // "pid (command) state ppid ..."; the command may hold spaces and parentheses, so read after the last ')'.
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > 19
+            && int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var parent)
+            && long.TryParse(fields[19], NumberStyles.Integer, CultureInfo.InvariantCulture, out var start)
+                ? (fields[0][0], parent, start)
+                : null;
+    }
+
+    private static long? StartTimeOf(int pid) => OperatingSystem.IsLinux() ? ReadStat(pid)?.StartTime : null;
+
+    private static bool IsZombie(int pid) => ReadStat(pid) is not { State: not ('Z' or 'X') };
+
+    /// <summary>"pid.start" of a token "pid.start.serial".</summary>
+    private static string? OwnerOf(string token)
+    {
+        var last = token.LastIndexOf('.');
+        return last > 0 && token.IndexOf('.', StringComparison.Ordinal) < last ? token[..last] : null;
+    }
+
+    private static bool IsAlive(string owner)
+    {
+        var dot = owner.IndexOf('.', StringComparison.Ordinal);
+        return int.TryParse(owner.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+            && long.TryParse(owner.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var start)
+            && ReadStat(pid) is { State: not ('Z' or 'X') } stat
+            && stat.StartTime == start;
+    }
+}

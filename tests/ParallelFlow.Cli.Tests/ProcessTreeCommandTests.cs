@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace ParallelFlow.Cli.Tests;
+
+/// <summary>No process a task started outlives the command: not on a timeout, not on SIGTERM, and after kill -9 not
+/// past the next start. Each test's programs carry a sleep duration of their own, so the test finds exactly them.</summary>
+public sealed class ProcessTreeCommandTests
+{
+    [Fact]
+    public async Task A_timeout_ends_the_tree_before_the_command_exits_even_alone_in_its_plan()
+    {
+        var (plan, marker) = Plan("""sh -c "sleep {0} & sleep {0}; wait" """, timeoutSeconds: 1, announce: false);
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", plan, "--no-journal");
+
+        Assert.True(exitCode == 1, error + output);
+        Assert.Contains("timed_out", output, StringComparison.Ordinal);
+        Assert.Empty(Running(marker));
+    }
+
+    [Fact]
+    public async Task SIGTERM_cancels_like_ctrl_c_and_ends_every_tree_before_exit()
+    {
+        var (plan, marker) = Plan("setsid sleep {0} </dev/null >/dev/null 2>&1 & sleep {0} & sleep {0}", timeoutSeconds: null, announce: true);
+        using var process = CliProcess.Start(["run", plan, "--no-journal"], waitForLine: "output    long: ready");
+        await process.LineAsync();
+        await WaitForAsync(() => Running(marker).Count == 3);
+
+        process.SendTerminate();
+        var exitCode = await process.WaitForExitAsync();
+
+        Assert.Equal(130, exitCode);
+        Assert.Contains("long  cancelled", process.Out, StringComparison.Ordinal);
+        Assert.Empty(Running(marker));
+    }
+
+    [Fact]
+    public async Task After_kill_9_the_next_start_ends_what_the_killed_command_left()
+    {
+        var (plan, marker) = Plan("setsid sleep {0} </dev/null >/dev/null 2>&1 & sleep {0}", timeoutSeconds: null, announce: true);
+        using (var process = CliProcess.Start(["run", plan, "--no-journal"], waitForLine: "output    long: ready"))
+        {
+            await process.LineAsync();
+            await WaitForAsync(() => Running(marker).Count == 2);
+            process.KillCommandOnly();
+            await process.WaitForExitAsync();
+        }
+
+        Assert.Equal(2, Running(marker).Count);
+
+        var (exitCode, _, error) = await CliProcess.RunAsync("plugins");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Empty(Running(marker));
+    }
+
+    /// <summary>A plan of one process task running the line, with {0} replaced by a sleep duration no other test uses.</summary>
+    private static (string Plan, string Marker) Plan(string line, int? timeoutSeconds, bool announce)
+    {
+        var marker = string.Create(CultureInfo.InvariantCulture, $"300.{Random.Shared.Next(100_000, 999_999)}");
+        var command = string.Format(CultureInfo.InvariantCulture, line, marker);
+        if (announce)
+        {
+            command = $"{command} & echo ready; wait";
+        }
+
+        var folder = Directory.CreateTempSubdirectory("parallelflow-tree-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        var timeout = timeoutSeconds is { } t ? string.Create(CultureInfo.InvariantCulture, $"\"timeout_seconds\": {t}, ") : string.Empty;
+        File.WriteAllText(plan, $$"""
+            { "tasks": [ { "id": "long", "worker": "process", {{timeout}}"with": { "command": {{System.Text.Json.JsonSerializer.Serialize(command)}}, "shell": true } } ] }
+            """);
+        return (plan, marker);
+    }
+
+    /// <summary>The live sleeps of the marker's duration (the shell running the line holds the marker too, and is
+    /// counted by its sleeps: it cannot end before they do).</summary>
+    private static List<int> Running(string marker)
+    {
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+                if (commandLine.StartsWith($"sleep {marker}", StringComparison.Ordinal) && !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z'))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // Gone while we looked.
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Waits for the operating system to start the programs, bounded.</summary>
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the condition did not come true within 10 s");
+    }
+}
