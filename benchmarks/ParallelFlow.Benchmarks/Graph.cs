@@ -26,6 +26,7 @@ public sealed class Graph
 
     public static Graph Create(string shape, int count) => shape switch
     {
+        "independent" => new Graph(shape, [.. Enumerable.Range(0, count).Select(_ => Array.Empty<int>())]),
         "chain" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? Array.Empty<int>() : [i - 1])]),
         "fork-join" => new Graph(shape, [.. Enumerable.Range(0, count).Select(i => i == 0 ? [] : i == count - 1 ? [.. Enumerable.Range(1, count - 2)] : new[] { 0 })]),
         "layered-random" => LayeredRandom(count, width: 100, seed: 42),

@@ -3,12 +3,12 @@ using ParallelFlow.Cli.Commands;
 
 namespace ParallelFlow.Cli;
 
-/// <summary>The parallelflow command line: <c>run</c>, <c>validate</c> and <c>plan</c>.</summary>
+/// <summary>The parallelflow command line: <c>run</c>, <c>validate</c>, <c>plan</c> and the rest.</summary>
 internal static class CliApplication
 {
-    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
-    {
-        var root = new RootCommand("ParallelFlow runs a graph of tasks in parallel, as fast as their dependencies allow.")
+    /// <summary>Every command and option of the command line.</summary>
+    public static RootCommand CreateRoot(CliConsole console) =>
+        new("ParallelFlow runs a graph of tasks in parallel, as fast as their dependencies allow.")
         {
             RunCommand.Create(console),
             ValidateCommand.Create(console),
@@ -21,6 +21,9 @@ internal static class CliApplication
             JournalCommands.Cache(console),
         };
 
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var root = CreateRoot(console);
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {

@@ -94,37 +94,53 @@ internal static class ProcessTree
             return 0;
         }
 
-        var killed = 0;
+        var killed = new HashSet<int>();
         var owners = new Dictionary<string, bool>(StringComparer.Ordinal);
-        foreach (var pid in ProcessIds())
+        for (var round = 0; round < MaxRounds; round++)
         {
-            if (pid == Environment.ProcessId || ReadTokens(pid) is not { } tokens || IsZombie(pid))
+            var found = false;
+            foreach (var pid in ProcessIds())
             {
-                continue;
-            }
-
-            foreach (var token in tokens)
-            {
-                var owner = OwnerOf(token);
-                if (owner is null)
+                if (pid == Environment.ProcessId || ReadTokens(pid) is not { } tokens || IsZombie(pid))
                 {
                     continue;
                 }
 
-                if (!owners.TryGetValue(owner, out var alive))
+                foreach (var token in tokens)
                 {
-                    owners[owner] = alive = IsAlive(owner);
-                }
+                    if (OwnerOf(token) is not { } owner)
+                    {
+                        continue;
+                    }
 
-                if (!alive)
-                {
-                    killed += Signal(pid) ? 1 : 0;
-                    break;
+                    if (!owners.TryGetValue(owner, out var alive))
+                    {
+                        owners[owner] = alive = IsAlive(owner);
+                    }
+
+                    if (!alive)
+                    {
+                        found = true;
+                        if (Signal(pid))
+                        {
+                            killed.Add(pid);
+                        }
+
+                        break;
+                    }
                 }
             }
+
+            // Until a scan finds none left: a killed process lingers until the kill lands, and one may have forked.
+            if (!found)
+            {
+                break;
+            }
+
+            Thread.Sleep(1);
         }
 
-        return killed;
+        return killed.Count;
     }
 
     private static List<int> Members(string token, int rootId)

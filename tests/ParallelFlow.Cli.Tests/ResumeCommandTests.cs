@@ -153,3 +153,39 @@ public sealed class CacheCommandTests
         Assert.Contains("input 'a': its output changed", why, StringComparison.Ordinal);
     }
 }
+
+public sealed class LockedJournalTests
+{
+    [Fact]
+    public async Task A_journal_locked_by_another_process_past_the_wait_is_a_clear_error_and_nothing_runs()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-locked-").FullName;
+        var journal = Path.Combine(folder, "journal.db");
+        var marker = Path.Combine(folder, "ran");
+        var plan = Path.Combine(folder, "plan.json");
+        File.WriteAllText(plan, $$"""{ "tasks": [ { "id": "touch", "worker": "process", "with": { "command": "touch", "args": ["{{marker}}"] } } ] }""");
+        ParallelFlow.Journal.RunJournal.Open(journal).Dispose();
+
+        // Another writer holds the journal, as `sqlite3 journal.db 'BEGIN IMMEDIATE'` would, for longer than the wait.
+        using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Pooling=False"))
+        {
+            holder.Open();
+            using (var begin = holder.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE;";
+                begin.ExecuteNonQuery();
+            }
+
+            var (exitCode, output, error) = await CliProcess.RunAsync("run", plan, "--journal", journal);
+
+            Assert.Equal(2, exitCode);
+            Assert.Contains($"{journal}: the journal is locked by another process", error, StringComparison.Ordinal);
+            Assert.Contains("nothing was run", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("bug", error + output, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(marker), "the task ran although the journal could not record it");
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        Assert.Contains("no runs yet", runs, StringComparison.Ordinal);
+    }
+}

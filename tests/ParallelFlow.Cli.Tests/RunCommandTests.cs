@@ -118,4 +118,29 @@ public sealed class RunCommandTests
         Assert.Contains("quick   succeeded", process.Out, StringComparison.Ordinal);
         Assert.Contains("cancelled: 1 succeeded, 3 cancelled", process.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Quiet_prints_the_summary_line_and_the_problems_only_however_large_the_run()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-quiet-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        var tasks = Enumerable.Range(0, 20_000).Select(i => i == 7
+            ? """{"id":"t7","worker":"simulate","with":{"fail":"fatal"}}"""
+            : $$"""{"id":"t{{i}}","worker":"simulate"}""");
+        File.WriteAllText(plan, $$"""{"tasks":[{{string.Join(",", tasks)}}]}""");
+
+        var (quietExit, quiet, _) = await CliProcess.RunAsync("run", plan, "--quiet", "--no-journal");
+        var (_, plain, _) = await CliProcess.RunAsync("run", plan, "--no-journal", "--workers", "2");
+
+        Assert.Equal(1, quietExit);
+        var lines = quiet.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("  t7 ", lines[0], StringComparison.Ordinal);
+        Assert.Contains("failed: 19999 succeeded, 1 failed", lines[1], StringComparison.Ordinal);
+
+        // Without --quiet the summary of a large run lists what did not succeed, not 20,000 lines.
+        var summary = plain[plain.LastIndexOf("run finished", StringComparison.Ordinal)..];
+        Assert.True(summary.Split('\n').Length < 20, summary);
+        Assert.Contains("more tasks not listed", summary, StringComparison.Ordinal);
+    }
 }

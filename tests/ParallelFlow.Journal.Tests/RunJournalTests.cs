@@ -76,7 +76,7 @@ public sealed class RunJournalTests : IDisposable
 
         var error = Assert.Throws<JournalException>(() => RunJournal.Open(JournalPath));
 
-        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 2)", error.Message);
+        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 3)", error.Message);
     }
 
     [Fact]

@@ -16,21 +16,82 @@ public sealed partial class FlowRun
         while (task >= 0)
         {
             await RunTaskAsync(task).ConfigureAwait(false);
-            bool cancel;
-            lock (_gate)
-            {
-                task = Step(task, group);
-                cancel = _cancelAfterStep;
-                _cancelAfterStep = false;
-            }
-
-            if (cancel)
-            {
-                CancelWorkers();
-            }
-
-            PublishOutcome();
+            task = _commit is null ? TakeStep(new StepMessage(StepKind.Finished, task), group) : FinishJournaled(task, group);
         }
+    }
+
+    /// <summary>Takes a scheduling step from a worker's thread and does what it leaves to be done outside the gate.</summary>
+    /// <returns>The task the caller should run next itself, or −1.</returns>
+    private int TakeStep(StepMessage message, int callerGroup)
+    {
+        int next;
+        bool cancel;
+        lock (_gate)
+        {
+            next = Step(message, callerGroup);
+            cancel = _cancelAfterStep;
+            _cancelAfterStep = false;
+        }
+
+        if (cancel)
+        {
+            CancelWorkers();
+        }
+
+        PublishOutcome();
+        return next;
+    }
+
+    /// <summary>
+    /// Ends a task of a journaled run. Its worker is free at once, but the task counts as finished — its event, the
+    /// finished count, a fail-fast stop, the run's completion — only once its entry is durable (group commit, see
+    /// <see cref="GroupCommit"/>). A succeeded task's dependents may start before that, as in a database's early lock
+    /// release: entries are written in the order they came, one batch after another, so an entry of a dependent is
+    /// never durable before its inputs' entries; a crash loses only what was in flight, and a resumed run never holds
+    /// a result without the results it was computed from. The task that becomes the writer keeps no ready task for
+    /// itself — that task starts on another thread while the batches are written.
+    /// </summary>
+    private int FinishJournaled(int task, int group)
+    {
+        var entry = new JournalEntry(RunId, _plan.Tasks[task].Id, _attempts[task], _context.TimeProvider.GetUtcNow(), TaskResultOf(task));
+        int next;
+        bool cancel, writer;
+        lock (_gate)
+        {
+            // Queued under the gate, before the step releases any dependent: a dependent's entry always comes after
+            // this one, and the writer cannot make this task durable (which takes the gate) before it is released.
+            writer = _commit!.AddFinished(entry, task);
+            next = Step(new StepMessage(StepKind.Released, task), writer ? -1 : group);
+            cancel = _cancelAfterStep;
+            _cancelAfterStep = false;
+        }
+
+        if (cancel)
+        {
+            CancelWorkers();
+        }
+
+        PublishOutcome();
+        if (writer)
+        {
+            while (_commit.TryTake(out var entries, out var finished))
+            {
+                try
+                {
+                    _journal!.Record(entries);
+                }
+#pragma warning disable CA1031 // The journal is a record of the run; its failure is logged, and the run goes on.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    _context.Log.JournalFailed(RunId, string.Join(", ", finished.Take(5).Select(t => _plan.Tasks[t].Id)), ex.Message);
+                }
+
+                TakeStep(new StepMessage(StepKind.Durable, Tasks: finished), -1);
+            }
+        }
+
+        return next;
     }
 
     private async ValueTask RunTaskAsync(int task)
@@ -80,19 +141,6 @@ public sealed partial class FlowRun
         }
 
         _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
-        if (_journal is not null)
-        {
-            try
-            {
-                _journal.TaskFinished(RunId, TaskResultOf(task));
-            }
-#pragma warning disable CA1031 // The journal is a record of the run; its failure is logged, and the run goes on.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                _context.Log.JournalFailed(RunId, _plan.Tasks[task].Id, ex.Message);
-            }
-        }
     }
 
     private ValueTask<TaskResult> ExecuteOnceAsync(int task, TaskPolicy? policy) =>
@@ -143,19 +191,7 @@ public sealed partial class FlowRun
     {
         var attempt = ++_attempts[task];
         var definition = _plan.Tasks[task];
-        if (_journal is not null)
-        {
-            try
-            {
-                _journal.AttemptStarted(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow());
-            }
-#pragma warning disable CA1031 // See RunTaskAsync.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                _context.Log.JournalFailed(RunId, definition.Id, ex.Message);
-            }
-        }
+        _commit?.Add(new JournalEntry(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow(), null));
 
         var request = new TaskRequest
         {

@@ -6,8 +6,27 @@ namespace ParallelFlow.Engine.Execution;
 /// <summary>The scheduling step: runs under the run's gate, one task at a time, and owns the state below.</summary>
 public sealed partial class FlowRun
 {
-    private const int StartMessage = -1;
-    private const int StopMessage = -2;
+    /// <summary>What a scheduling step is about.</summary>
+    private enum StepKind
+    {
+        /// <summary>The run starts: the tasks without dependencies become ready.</summary>
+        Start,
+
+        /// <summary>A stop was requested: ready tasks end cancelled.</summary>
+        Stop,
+
+        /// <summary>A task ended: its worker is free, and it counts as finished.</summary>
+        Finished,
+
+        /// <summary>A task ended and its worker is free, but it counts as finished only once its journal entry is durable.</summary>
+        Released,
+
+        /// <summary>The journal entries of released tasks are durable: they count as finished now.</summary>
+        Durable,
+    }
+
+    /// <summary>A message to the scheduling step.</summary>
+    private readonly record struct StepMessage(StepKind Kind, int Task = -1, List<int>? Tasks = null);
 
     private readonly int[] _remaining;
     private readonly PriorityQueue<int, long>[] _ready;
@@ -20,6 +39,8 @@ public sealed partial class FlowRun
     private int _running;
     private int _peakRunning;
     private int _finished;
+    private int _awaitingDurable;
+    private bool[]? _releasedEarly;
     private bool _stopping;
     private volatile bool _stopRequested;
     private int _releasedSlot;
@@ -34,7 +55,7 @@ public sealed partial class FlowRun
     /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready
     /// tasks to workers, and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
     /// <returns>A task the caller (a finishing task of <paramref name="callerGroup"/>) should run next itself, or −1.</returns>
-    private int Step(int message, int callerGroup = -1)
+    private int Step(StepMessage message, int callerGroup = -1)
     {
         if (_done)
         {
@@ -53,9 +74,9 @@ public sealed partial class FlowRun
                 Stop();
             }
 
-            switch (message)
+            switch (message.Kind)
             {
-                case StartMessage:
+                case StepKind.Start:
                     for (var task = 0; task < _count; task++)
                     {
                         if (_remaining[task] == 0 && !IsRestored(task))
@@ -66,11 +87,32 @@ public sealed partial class FlowRun
 
                     Restore();
                     break;
-                case StopMessage:
+                case StepKind.Stop:
                     Stop();
                     break;
-                default:
-                    OnTaskFinished(message);
+                case StepKind.Finished:
+                    ReleaseWorker(message.Task);
+                    Complete(message.Task);
+                    break;
+                case StepKind.Released:
+                    ReleaseWorker(message.Task);
+                    _awaitingDurable++;
+                    if (_status[message.Task].IsSuccess() && !_stopping)
+                    {
+                        // Its dependents may start now: the journal writes entries in the order they came, so theirs
+                        // can never be durable before this one (see FlowRun.FinishJournaled).
+                        _releasedEarly![message.Task] = true;
+                        Resolve(message.Task);
+                    }
+
+                    break;
+                case StepKind.Durable:
+                    foreach (var task in message.Tasks!)
+                    {
+                        _awaitingDurable--;
+                        Complete(task);
+                    }
+
                     break;
             }
 
@@ -82,7 +124,7 @@ public sealed partial class FlowRun
             }
 
             _releasedSlot = 0;
-            if (_finished == _count || (_stopping && _running == 0))
+            if (_finished == _count || (_stopping && _running == 0 && _awaitingDurable == 0))
             {
                 Finish();
             }
@@ -100,14 +142,15 @@ public sealed partial class FlowRun
         }
     }
 
-    private void OnTaskFinished(int task)
+    /// <summary>A task's worker is free: the task leaves the running counts, gives back its budget reservation and worker
+    /// slot, and its duration feeds the observed estimates.</summary>
+    private void ReleaseWorker(int task)
     {
         _running--;
         _groupRunning[_plan.Group[task]]--;
-        var status = _status[task];
         if (_budget is not null)
         {
-            _budget.Settle(task, status == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
+            _budget.Settle(task, _status[task] == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
             foreach (var waiting in _waitingForBudget!)
             {
                 _ready[_plan.Group[waiting]].Enqueue(waiting, RankOf(waiting));
@@ -117,8 +160,14 @@ public sealed partial class FlowRun
         }
 
         Observe(task);
-        var slot = ReleaseSlot(task);
-        Emit(RunEventKind.TaskFinished, task, slot, _attempts[task], status, _errors[task]);
+        ReleaseSlot(task);
+    }
+
+    /// <summary>A task counts as finished: it is announced, and its dependents are released (or skipped).</summary>
+    private void Complete(int task)
+    {
+        var status = _status[task];
+        Emit(RunEventKind.TaskFinished, task, _slotOfTask?[task] ?? 0, _attempts[task], status, _errors[task]);
         EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
         if (!status.IsSuccess())
         {
@@ -134,7 +183,7 @@ public sealed partial class FlowRun
             Stop();
         }
 
-        if (!_stopping)
+        if (!_stopping && !(_releasedEarly?[task] ?? false))
         {
             Resolve(task);
         }

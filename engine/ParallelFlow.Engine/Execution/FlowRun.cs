@@ -44,6 +44,7 @@ public sealed partial class FlowRun
 
     private readonly Lock _gate = new();
     private readonly IRunJournal? _journal;
+    private readonly GroupCommit? _commit;
     private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
     private readonly ITaskCache? _cache;
     private readonly TimeSpan? _cacheTimeToLive;
@@ -123,6 +124,8 @@ public sealed partial class FlowRun
 
         _callerToken = cancellationToken;
         _journal = options.Journal;
+        _commit = _journal is null ? null : new GroupCommit();
+        _releasedEarly = _journal is null ? null : new bool[_count];
         _restored = options.Restored;
         _cache = options.Cache;
         _cacheTimeToLive = options.CacheTimeToLive;
@@ -245,7 +248,7 @@ public sealed partial class FlowRun
         _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(), this);
         lock (_gate)
         {
-            Step(StartMessage);
+            Step(new StepMessage(StepKind.Start));
         }
 
         PublishOutcome();
@@ -262,7 +265,7 @@ public sealed partial class FlowRun
         CancelWorkers();
         lock (_gate)
         {
-            Step(StopMessage);
+            Step(new StepMessage(StepKind.Stop));
         }
 
         PublishOutcome();

@@ -16,9 +16,10 @@ internal static partial class YamlPlanReader
 
     public static PlanNode Read(string text, string source)
     {
+        var scanner = new Scanner(new StringReader(text));
         try
         {
-            var parser = new Parser(new StringReader(text));
+            var parser = new Parser(scanner);
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _))
             {
@@ -38,6 +39,12 @@ internal static partial class YamlPlanReader
         catch (YamlException ex)
         {
             throw new PlanValidationException([PlanError.Syntax(source, At(ex.Start), "malformed YAML: " + ex.Message)]);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet's scanner throws these, rather than a YamlException, on some malformed input (a plain scalar
+            // cut short inside a flow mapping, an escape naming half a surrogate pair): still the file's fault.
+            throw new PlanValidationException([PlanError.Syntax(source, At(scanner.CurrentPosition), "malformed YAML: the text cannot be read from here on")]);
         }
     }
 
