@@ -31,7 +31,8 @@ public sealed class ParallelFlowEngine
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
-        _context = new EngineContext(timeProvider, options?.LoggerFactory ?? NullLoggerFactory.Instance, grace);
+        _context = new EngineContext(timeProvider,
+            Diagnostics.RedactingLoggerFactory.Wrap(options?.LoggerFactory ?? NullLoggerFactory.Instance, Catalog.Secrets), grace, Catalog.Secrets);
     }
 
     /// <summary>The workers, scorers and mergers this engine's plans may use.</summary>

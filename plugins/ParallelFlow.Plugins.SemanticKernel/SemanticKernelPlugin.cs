@@ -24,6 +24,12 @@ public sealed class SemanticKernelPlugin : ParallelFlowPlugin
             throw new InvalidOperationException($"default_model '{defaultModel}' is not one of the models ({string.Join(", ", models.Keys)})");
         }
 
+        // The keys these models read: whatever path a key takes (a server echoing it in an error), the engine masks it.
+        foreach (var variable in models.Values.Select(m => m.ApiKeyEnv).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            registrar.AddSecretVariable(variable);
+        }
+
         var cache = settings.ValueKind == System.Text.Json.JsonValueKind.Object && settings.TryGetProperty("model_cache", out var c) ? c.GetString() : null;
         var registry = new ModelRegistry(models, defaultModel, new ModelStore(cache), registrar.LoggerFactory);
         registrar.AddWorker("llm", new LlmWorker(registry));

@@ -35,4 +35,11 @@ public interface IPluginRegistrar
     /// built-in names (<c>critical_path</c>, <c>priority</c>, <c>fifo</c>, <c>shortest_first</c>) are taken.</param>
     /// <param name="strategy">The instance that orders the ready tasks of every run using it.</param>
     void AddStrategy(string name, ParallelFlowStrategy strategy);
+
+    /// <summary>Declares an environment variable whose value is a secret, such as the variable an API key is read from:
+    /// the engine replaces that value by <c>***</c> wherever it would show — task outputs and errors, decision
+    /// records, events, logs, reports and the run journal — whatever path it took there (a server that echoes the key
+    /// in an error, a program that prints its environment).</summary>
+    /// <param name="name">The variable's name, for example <c>OPENAI_API_KEY</c>.</param>
+    void AddSecretVariable(string name);
 }

@@ -14,11 +14,13 @@ public sealed class VotingCommandTests
     [Fact]
     public async Task A_vote_over_the_openai_connector_reaches_the_served_model_and_keeps_the_key_secret()
     {
-        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "Serving ");
+        // The server's token is the client's key: both come from the environment, neither is ever printed.
+        const string secret = "sk-test-0123456789-do-not-print";
+        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "Serving ",
+            environment: new Dictionary<string, string> { ["PARALLELFLOW_MODEL_TOKEN"] = secret });
         var line = await server.LineAsync();
         var endpoint = line[(line.IndexOf("http://", StringComparison.Ordinal))..line.IndexOf(" (", StringComparison.Ordinal)];
         var folder = Directory.CreateTempSubdirectory("parallelflow-vote-").FullName;
-        const string secret = "sk-test-0123456789-do-not-print";
         var plugins = Path.Combine(folder, "plugins.json");
         File.WriteAllText(plugins, $$"""
             { "plugins": [

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -32,7 +34,8 @@ internal static class ServeModelCommand
         var urls = new Option<string>("--urls") { Description = "Where to listen; port 0 picks a free port.", DefaultValueFactory = _ => "http://127.0.0.1:8089" };
         var cache = new Option<string?>("--model-cache") { Description = $"Folder for the model files (default: ${ModelStore.CacheVariable} or ~/.cache/parallelflow/models)." };
         var concurrency = NumberOptions.Whole("--max-concurrency", "Generations run at once; more wait (default: the processor count).", min: 1);
-        var command = new Command("serve-model", "Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency };
+        var noAuth = new Option<bool>("--no-auth") { Description = $"Serve without a bearer token. By default every request needs one: ${TokenVariable}, or one made at start and printed once." };
+        var command = new Command("serve-model", "Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency, noAuth };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var store = new ModelStore(parseResult.GetValue(cache));
@@ -54,10 +57,19 @@ internal static class ServeModelCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var server = new ModelServer(files, parseResult.GetValue(concurrency) ?? Environment.ProcessorCount, console);
+            // A token from the environment is never printed; one made here is printed once, for the clients to use.
+            var token = parseResult.GetValue(noAuth) ? null : Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } configured ? configured : null;
+            var madeToken = !parseResult.GetValue(noAuth) && token is null;
+            if (madeToken)
+            {
+                token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
+            }
+
+            using var server = new ModelServer(files, parseResult.GetValue(concurrency) ?? Environment.ProcessorCount, token, console);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.UseUrls(url);
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxBodyBytes);
             var app = builder.Build();
             server.Map(app);
             try
@@ -72,6 +84,15 @@ internal static class ServeModelCommand
 
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             await console.Out.WriteLineAsync($"Serving {string.Join(", ", Models.Keys)} at {address}/v1 (Ctrl+C stops)").ConfigureAwait(false);
+            if (madeToken)
+            {
+                await console.Out.WriteLineAsync($"token: {token} (send Authorization: Bearer <token>; set {TokenVariable} to choose it, --no-auth to serve without)").ConfigureAwait(false);
+            }
+            else if (token is null)
+            {
+                await console.Out.WriteLineAsync("without a token: every request is served (--no-auth)").ConfigureAwait(false);
+            }
+
             await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
@@ -88,15 +109,32 @@ internal static class ServeModelCommand
         return command;
     }
 
+    /// <summary>The environment variable a token is read from.</summary>
+    public const string TokenVariable = "PARALLELFLOW_MODEL_TOKEN";
+
+    private const long MaxBodyBytes = 1 << 20;
+
     /// <summary>The HTTP endpoints over the loaded models.</summary>
-    private sealed class ModelServer(ModelFiles files, int concurrency, CliConsole console) : IDisposable
+    private sealed class ModelServer(ModelFiles files, int concurrency, string? token, CliConsole console) : IDisposable
     {
         private readonly SemaphoreSlim _gate = new(concurrency);
+        private readonly byte[]? _tokenHash = token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
         public void Dispose() => _gate.Dispose();
 
         public void Map(WebApplication app)
         {
+            app.Use(async (context, next) =>
+            {
+                if (_tokenHash is not null && !Authorized(context.Request.Headers.Authorization.ToString()))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await ErrorAsync(context, 401, "a bearer token is required: send Authorization: Bearer <token>", "authentication_error").ConfigureAwait(false);
+                    return;
+                }
+
+                await next(context).ConfigureAwait(false);
+            });
             app.MapGet("/v1/models", () => Results.Json(new
             {
                 @object = "list",
@@ -116,27 +154,21 @@ internal static class ServeModelCommand
             }
 
             var request = body.RootElement;
+            var problem = RequestCheck.Generation(request, chat);
+            if (problem is not null)
+            {
+                await ErrorAsync(context, 400, problem).ConfigureAwait(false);
+                return;
+            }
+
             if (await ModelOf(context, request).ConfigureAwait(false) is not { } model)
             {
                 return;
             }
 
-            string prompt;
-            if (chat)
-            {
-                if (!request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
-                {
-                    await ErrorAsync(context, 400, "'messages' is required").ConfigureAwait(false);
-                    return;
-                }
-
-                prompt = string.Join("\n", messages.EnumerateArray().Select(Content).Where(c => c.Length > 0));
-            }
-            else
-            {
-                prompt = request.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : string.Empty;
-            }
-
+            var prompt = chat
+                ? string.Join("\n", request.GetProperty("messages").EnumerateArray().Select(Content).Where(c => c.Length > 0))
+                : request.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : string.Empty;
             var options = new GenerationOptions
             {
                 Temperature = (float)(Number(request, "temperature") ?? 1),
@@ -199,23 +231,24 @@ internal static class ServeModelCommand
         private async Task EmbedAsync(HttpContext context)
         {
             using var body = await ReadAsync(context).ConfigureAwait(false);
-            if (body is null || await ModelOf(context, body.RootElement).ConfigureAwait(false) is not { } model)
+            if (body is null)
             {
                 return;
             }
 
-            var input = body.RootElement.TryGetProperty("input", out var i) ? i : default;
-            var texts = input.ValueKind switch
+            if (RequestCheck.Embedding(body.RootElement) is { } problem)
             {
-                JsonValueKind.String => [input.GetString()!],
-                JsonValueKind.Array when input.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) => input.EnumerateArray().Select(x => x.GetString()!).ToArray(),
-                _ => null,
-            };
-            if (texts is null)
-            {
-                await ErrorAsync(context, 400, "'input' must be a string or a list of strings").ConfigureAwait(false);
+                await ErrorAsync(context, 400, problem).ConfigureAwait(false);
                 return;
             }
+
+            if (await ModelOf(context, body.RootElement).ConfigureAwait(false) is not { } model)
+            {
+                return;
+            }
+
+            var input = body.RootElement.GetProperty("input");
+            string[] texts = input.ValueKind == JsonValueKind.String ? [input.GetString()!] : [.. input.EnumerateArray().Select(x => x.GetString()!)];
 
             await _gate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
             try
@@ -248,15 +281,36 @@ internal static class ServeModelCommand
             return await Task.Run(() => ModelStore.Load(files, precision)).ConfigureAwait(false);
         }
 
+        private bool Authorized(string header)
+        {
+            const string scheme = "Bearer ";
+            var given = header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : string.Empty;
+            // Hashes of equal length, compared in constant time: the answer's timing says nothing about the token.
+            return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), _tokenHash);
+        }
+
         private static async Task<JsonDocument?> ReadAsync(HttpContext context)
         {
             try
             {
-                return await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+                var document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 32 }, context.RequestAborted).ConfigureAwait(false);
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    document.Dispose();
+                    await ErrorAsync(context, 400, "the body must be a JSON object").ConfigureAwait(false);
+                    return null;
+                }
+
+                return document;
             }
             catch (JsonException ex)
             {
                 await ErrorAsync(context, 400, $"the body is not JSON: {ex.Message}").ConfigureAwait(false);
+                return null;
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await ErrorAsync(context, 413, $"the body is larger than {MaxBodyBytes} bytes").ConfigureAwait(false);
                 return null;
             }
         }
@@ -292,10 +346,10 @@ internal static class ServeModelCommand
             await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
 
-        private static Task ErrorAsync(HttpContext context, int status, string message)
+        private static Task ErrorAsync(HttpContext context, int status, string message, string type = "invalid_request_error")
         {
             context.Response.StatusCode = status;
-            return context.Response.WriteAsJsonAsync(new { error = new { message, type = "invalid_request_error" } });
+            return context.Response.WriteAsJsonAsync(new { error = new { message, type } });
         }
 
         private void Log(HttpContext context, string model, int tokens, Stopwatch watch) =>

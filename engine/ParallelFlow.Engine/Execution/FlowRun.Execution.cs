@@ -114,14 +114,15 @@ public sealed partial class FlowRun
             if (_cache is not null && CacheKeyOf(task) is { } key)
             {
                 _cacheKeys![task] = key;
+                // Masked before the cache stores it, so a secret never reaches the journal's cache either.
                 var (result, cached) = await SingleFlight.For(_cache).RunAsync(
-                    key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, () => ExecuteOnceAsync(task, policy), _cancellation.Token).ConfigureAwait(false);
+                    key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, async () => Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false)), _cancellation.Token).ConfigureAwait(false);
                 _results[task] = result;
                 _status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
             }
             else
             {
-                _results[task] = await ExecuteOnceAsync(task, policy).ConfigureAwait(false);
+                _results[task] = Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false));
                 _status[task] = TaskRunStatus.Succeeded;
             }
         }
@@ -131,17 +132,22 @@ public sealed partial class FlowRun
         {
             var kind = ExceptionClassifier.Classify(ex, _cancellation.Token);
             _failureKinds[task] = kind;
-            (_status[task], _errors[task]) = kind switch
+            (_status[task], var error) = kind switch
             {
                 FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_attempts[task]}){AbandonedNote(task)}"),
                 FailureKind.Cancelled => (TaskRunStatus.Cancelled, (_failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled while running") + AbandonedNote(task)),
                 _ => (TaskRunStatus.Failed, Describe(ex)),
             };
+            _errors[task] = _context.Secrets.RedactOrNull(error);
             activity?.SetStatus(ActivityStatusCode.Error, _errors[task]);
         }
 
         _endTimestamps[task] = _context.TimeProvider.GetTimestamp();
     }
+
+    /// <summary>The result with secret values masked (see <see cref="Diagnostics.SecretRedactor"/>): what dependents,
+    /// the cache, the journal, events and the report all get.</summary>
+    private TaskResult Masked(TaskResult result) => _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result)!;
 
     private ValueTask<TaskResult> ExecuteOnceAsync(int task, TaskPolicy? policy) =>
         policy is null ? InvokeAsync(task, _cancellation.Token) : InvokeWithPolicyAsync(task, policy);
@@ -264,7 +270,7 @@ public sealed partial class FlowRun
 
     internal void OnRetrying(int task, int nextAttempt, TimeSpan delay, Exception? error)
     {
-        var message = error is null ? "failed" : Describe(error);
+        var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
         _context.Log.TaskRetrying(RunId, _plan.Tasks[task].Id, nextAttempt, delay.TotalSeconds, message);
         Emit(RunEventKind.TaskRetrying, task, _slotOfTask?[task] ?? 0, nextAttempt, message: message, delay: delay);
     }

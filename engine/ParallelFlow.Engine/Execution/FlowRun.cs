@@ -224,6 +224,8 @@ public sealed partial class FlowRun
 
     internal void Begin()
     {
+        // A host may have set a secret variable since the engine was made.
+        _context.Secrets.Refresh();
         _runStartTimestamp = _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
@@ -298,6 +300,7 @@ public sealed partial class FlowRun
         }
 
         var definition = task >= 0 ? _plan.Tasks[task] : null;
-        _events.Writer.TryWrite(new RunEvent(kind, _context.TimeProvider.GetUtcNow(), definition?.Id, definition?.Worker, worker, attempt, status, message, delay));
+        _events.Writer.TryWrite(new RunEvent(kind, _context.TimeProvider.GetUtcNow(), definition?.Id, definition?.Worker, worker, attempt, status,
+            _context.Secrets.RedactOrNull(message), delay));
     }
 }

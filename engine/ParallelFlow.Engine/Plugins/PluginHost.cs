@@ -71,7 +71,7 @@ public static class PluginHost
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(plugin);
-        var registrar = new PendingRegistrar(settings, loggerFactory ?? NullLoggerFactory.Instance);
+        var registrar = new PendingRegistrar(settings, Diagnostics.RedactingLoggerFactory.Wrap(loggerFactory ?? NullLoggerFactory.Instance, catalog.Secrets));
         plugin.Register(registrar);
         var taken = registrar.Names.Where(n => n.Kind switch
         {
@@ -120,7 +120,7 @@ public static class PluginHost
             return null;
         }
 
-        var registrar = new PendingRegistrar(entry.Settings, loggerFactory);
+        var registrar = new PendingRegistrar(entry.Settings, Diagnostics.RedactingLoggerFactory.Wrap(loggerFactory, catalog.Secrets));
         Assembly assembly;
         try
         {
@@ -239,8 +239,21 @@ public static class PluginHost
             Add(Strategies, "strategy", name, strategy);
         }
 
+        public HashSet<string> SecretVariables { get; } = new(StringComparer.Ordinal);
+
+        public void AddSecretVariable(string name)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(name);
+            SecretVariables.Add(name);
+        }
+
         public void CommitTo(WorkerCatalog catalog)
         {
+            foreach (var name in SecretVariables)
+            {
+                catalog.AddSecretVariable(name);
+            }
+
             foreach (var (name, worker) in Workers)
             {
                 catalog.AddWorker(name, worker);

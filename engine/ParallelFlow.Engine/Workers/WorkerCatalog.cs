@@ -78,6 +78,16 @@ public sealed class WorkerCatalog
         return Plans.SchedulingStrategies.Parse(name) is not null || _strategies.TryGetValue(name, out strategy);
     }
 
+    /// <summary>Declares an environment variable whose value is a secret: its value is replaced by <c>***</c> in task
+    /// outputs, errors, events, logs, reports and the journal of every run of this catalog's engines.</summary>
+    /// <param name="name">The variable's name.</param>
+    public void AddSecretVariable(string name) => Secrets.AddVariable(name);
+
+    /// <summary>The environment variables declared secret, by plugins and by the host.</summary>
+    public IReadOnlyCollection<string> SecretVariables => Secrets.Variables;
+
+    internal Diagnostics.SecretRedactor Secrets { get; } = new();
+
     /// <summary>Says what is wrong with a strategy name: null when it is known, else a message listing the known names
     /// and the closest one.</summary>
     /// <param name="name">The name a plan or a run gave.</param>
