@@ -116,6 +116,25 @@ public sealed class PluginHostTests
         Assert.Contains("(4,4) unknown key 'plugin'. Did you mean 'plugins'?", messages);
     }
 
+    [Fact]
+    public async Task APluginThatThrowsOnLoad_AfterAnotherLoaded_LeavesTheFirstUsable()
+    {
+        var (catalog, report) = Load("""
+            { "plugins": [
+              { "name": "first", "path": "JsonTwelvePlugin/JsonTwelvePlugin.dll", "settings": { "worker": "json" } },
+              { "name": "refuses", "path": "FaultingPlugin/FaultingPlugin.dll", "settings": { "mode": "register" } }
+            ] }
+            """);
+        var plan = new PlanBuilder("after-a-fault").AddTask("a", "json").Build();
+
+        var result = await new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).RunAsync(plan).Within();
+
+        Assert.Equal(["first"], report.Plugins.Select(p => p.Name));
+        Assert.Equal("plugin 'refuses': failed while loading or registering: InvalidOperationException: registration refused by design", Assert.Single(report.Errors).Message);
+        Assert.Equal(TaskRunStatus.Succeeded, result["a"].Status);
+        Assert.False(catalog.TryGetWorker("half-registered", out _));
+    }
+
     private static (WorkerCatalog Catalog, PluginLoadReport Report) Load(string manifest)
     {
         var path = Path.Combine(Fixtures, $"plugins-{Guid.NewGuid():N}.json");
