@@ -93,6 +93,15 @@ public sealed class CliProcess : IDisposable
         return (exitCode, process.Out, process.Error);
     }
 
+    /// <summary>Runs a command that builds and tests other projects: its limit is minutes, since on a loaded 2-core
+    /// machine a restore and build alone can take one.</summary>
+    public static async Task<(int ExitCode, string Out, string Error)> RunLongAsync(TimeSpan limit, params string[] args)
+    {
+        using var process = Start(args);
+        var exitCode = await process.WaitForExitAsync(limit);
+        return (exitCode, process.Out, process.Error);
+    }
+
     public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var process = new CliProcess(args) { _awaited = waitForLine };
@@ -130,9 +139,9 @@ public sealed class CliProcess : IDisposable
         kill.WaitForExit();
     }
 
-    public async Task<int> WaitForExitAsync()
+    public async Task<int> WaitForExitAsync(TimeSpan? limit = null)
     {
-        using var timeout = new CancellationTokenSource(Limit);
+        using var timeout = new CancellationTokenSource(limit ?? Limit);
         await _process.WaitForExitAsync(timeout.Token);
         _process.WaitForExit();
         return _process.ExitCode;

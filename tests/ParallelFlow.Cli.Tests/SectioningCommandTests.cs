@@ -9,17 +9,19 @@ public sealed class SectioningCommandTests
     [Fact]
     public async Task The_test_suite_example_runs_test_projects_as_sections_and_aggregates_their_reports()
     {
-        // examples/test-suite.json, pointed at two small fixture test projects instead of this repository.
+        // examples/test-suite.json, pointed at a fresh copy of two small fixture test projects: what the nested build
+        // writes stays in the copy, so a build cut short leaves nothing half-written in the repository for later runs.
         var folder = Directory.CreateTempSubdirectory("parallelflow-suite-").FullName;
+        var solution = CopyFixtureProjects(Path.Combine(folder, "tests"));
         var results = Path.Combine(folder, "results");
         var plan = File.ReadAllText(Path.Combine(CliProcess.RepositoryRoot, "examples/test-suite.json"))
-            .Replace("ParallelFlow.sln", "tests/Fixtures/TestProjects/Fixture.sln", StringComparison.Ordinal)
+            .Replace("ParallelFlow.sln", solution, StringComparison.Ordinal)
             .Replace("artifacts/test-suite", results, StringComparison.Ordinal);
         var planPath = Path.Combine(folder, "test-suite.json");
         File.WriteAllText(planPath, plan);
         var report = Path.Combine(folder, "report.json");
 
-        var (exitCode, output, error) = await CliProcess.RunAsync("run", planPath, "--report", report);
+        var (exitCode, output, error) = await CliProcess.RunLongAsync(TimeSpan.FromMinutes(8), "run", planPath, "--report", report);
 
         Assert.True(exitCode == 0, error + output);
         using var json = JsonDocument.Parse(File.ReadAllText(report));
@@ -32,6 +34,31 @@ public sealed class SectioningCommandTests
         var junit = XDocument.Load(Path.Combine(results, "all.junit.xml")).Root!;
         Assert.Equal(("5", "1", "1"), ((string)junit.Attribute("tests")!, (string)junit.Attribute("failures")!, (string)junit.Attribute("skipped")!));
         Assert.Contains("Sections tests (test-reports): 2 of 2 merged", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Copies the fixture solution, without build output, beside the repository's build settings (its folder
+    /// is named tests/ so the settings treat it as test code). Returns the copied solution.</summary>
+    private static string CopyFixtureProjects(string target)
+    {
+        var source = Path.Combine(CliProcess.RepositoryRoot, "tests/Fixtures/TestProjects");
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(target, relative))!);
+            File.Copy(file, Path.Combine(target, relative));
+        }
+
+        foreach (var settings in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json" })
+        {
+            File.Copy(Path.Combine(CliProcess.RepositoryRoot, settings), Path.Combine(Path.GetDirectoryName(target)!, settings));
+        }
+
+        return Path.Combine(target, "Fixture.sln");
     }
 
     [Fact]

@@ -76,7 +76,8 @@ internal static class JournalCommands
         var id = new Argument<string>("run") { Description = "The run to continue (see parallelflow runs)." };
         var report = new Option<string?>("--report", "-r") { Description = "Write the resumed run's report to this file." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the summary, not each event." };
-        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, report, quiet };
+        var grace = PluginSetup.GracePeriodOption();
+        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, report, quiet, grace };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
@@ -108,7 +109,7 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            var (engine, _) = PluginSetup.CreateEngine(run.PluginsPath, console);
+            var (engine, _) = PluginSetup.CreateEngine(run.PluginsPath, console, parseResult.GetValue(grace));
             var plan = PlanInput.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console);
             if (plan is null)
             {

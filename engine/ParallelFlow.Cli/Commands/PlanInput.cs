@@ -61,9 +61,9 @@ internal sealed class PlanInput
 
     /// <summary>Makes an engine with the plugins, then loads and validates the plan against it. Returns a null plan,
     /// having printed every problem, when it is invalid.</summary>
-    public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console)
+    public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console, double? gracePeriodSeconds = null)
     {
-        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console);
+        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds);
         return (engine, Load(parseResult, engine, console));
     }
 

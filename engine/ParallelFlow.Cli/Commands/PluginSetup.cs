@@ -11,6 +11,11 @@ internal static class PluginSetup
 {
     public const string DefaultFile = "plugins.json";
 
+    /// <summary><c>--grace-period</c>, for the commands that run tasks.</summary>
+    public static Option<double?> GracePeriodOption() => NumberOptions.Real("--grace-period",
+        "Seconds a cancelled or timed-out task's worker is given to stop (a process tree to be killed) before it is abandoned (default 5).",
+        above: 0, orEqual: true, max: 3600);
+
     public static Option<string?> Option() => new("--plugins")
     {
         Description = $"The plugin list to load (default: {DefaultFile} in the current folder, when present).",
@@ -18,7 +23,7 @@ internal static class PluginSetup
 
     /// <summary>Makes an engine with the built-in workers and every plugin that loads; prints, naming the plugin,
     /// why each other one did not.</summary>
-    public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console)
+    public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null)
     {
         var catalog = WorkerCatalog.CreateDefault();
         var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : null);
@@ -32,6 +37,12 @@ internal static class PluginSetup
             }
         }
 
-        return (new ParallelFlowEngine(new EngineOptions { Catalog = catalog }), report);
+        var options = new EngineOptions { Catalog = catalog };
+        if (gracePeriodSeconds is { } grace)
+        {
+            options = new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace) };
+        }
+
+        return (new ParallelFlowEngine(options), report);
     }
 }

@@ -25,17 +25,18 @@ internal static class RunCommand
         var journal = JournalSetup.Option("The run journal (SQLite) to record the run in (default: .parallelflow/journal.db beside the plan).");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
-        var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: TimeSpan.MaxValue.TotalSeconds / 2);
+        var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
         var strategy = new Option<string?>("--strategy")
         {
             Description = "The order ready tasks get a worker: critical_path (default), priority, fifo, shortest_first or a plugin's strategy; replaces the plan's.",
         };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy };
+        var grace = PluginSetup.GracePeriodOption();
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy, grace };
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var requested = input.WorkersOf(parseResult);
-            var (engine, loaded) = input.Load(parseResult, console);
+            var (engine, loaded) = input.Load(parseResult, console, parseResult.GetValue(grace));
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

@@ -120,7 +120,8 @@ internal static partial class YamlPlanReader
             return new ScalarNode(position, ScalarKind.Boolean, "false");
         }
 
-        if (NumberPattern().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        if (value.Length > 0 && (char.IsAsciiDigit(value[0]) || value[0] is '-' or '+' or '.')
+            && NumberPattern().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
         {
             return new ScalarNode(position, ScalarKind.Number, value.TrimStart('+'));
         }
