@@ -40,7 +40,8 @@ internal static class CliApplication
         {
             Output = console.Out,
             Error = console.Error,
-            // Ctrl+C cancels the run through the action's token; the run then ends cancelled and reports it.
+            // Ctrl+C and SIGTERM cancel the run through the action's token; the run then ends cancelled and reports it,
+            // once its workers have stopped — within --grace-period (at most 20 s), well inside this limit.
             ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
             EnableDefaultExceptionHandler = false,
         };

@@ -31,6 +31,7 @@ public sealed class ParallelFlowEngine
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
+        Catalog.CancellationGracePeriod = grace;
         _context = new EngineContext(timeProvider,
             Diagnostics.RedactingLoggerFactory.Wrap(options?.LoggerFactory ?? NullLoggerFactory.Instance, Catalog.Secrets), grace, Catalog.Secrets);
     }

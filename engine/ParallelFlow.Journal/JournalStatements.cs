@@ -7,22 +7,43 @@ namespace ParallelFlow.Journal;
 
 /// <summary>The journal's hot statements, prepared once on the connection's SQLite handle and bound by position. Used
 /// under the journal's lock, inside its transaction.</summary>
-internal sealed class JournalStatements(sqlite3 database) : IDisposable
+internal sealed class JournalStatements : IDisposable
 {
-    private readonly sqlite3_stmt _insertAttempt = Prepare(database, "INSERT INTO attempts (run_id, task_id, attempt, started_at) VALUES (?1, ?2, ?3, ?4);");
+    private const string InsertAttemptSql = "INSERT INTO attempts (run_id, task_id, attempt, started_at) VALUES (?1, ?2, ?3, ?4);";
 
-    private readonly sqlite3_stmt _markRunning = Prepare(database, """
+    private const string MarkRunningSql = """
         INSERT INTO tasks (run_id, task_id, status, attempts) VALUES (?1, ?2, 'running', ?3)
         ON CONFLICT (run_id, task_id) DO UPDATE SET status = 'running', attempts = ?3;
-        """);
+        """;
 
-    private readonly sqlite3_stmt _finishTask = Prepare(database, """
+    private const string FinishTaskSql = """
         INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
         ON CONFLICT (run_id, task_id) DO UPDATE SET status = ?3, attempts = MAX(attempts, ?4), finished_at = ?5,
           duration_seconds = ?6, output_text = ?7, output_json = ?8, input_tokens = ?9, output_tokens = ?10, cost = ?11, error = ?12,
           cache_key = ?13, cache_components = ?14;
-        """);
+        """;
+
+    private readonly sqlite3_stmt _insertAttempt;
+    private readonly sqlite3_stmt _markRunning;
+    private readonly sqlite3_stmt _finishTask;
+
+    public JournalStatements(sqlite3 database)
+    {
+        var prepared = new List<sqlite3_stmt>();
+        try
+        {
+            prepared.Add(_insertAttempt = Prepare(database, InsertAttemptSql));
+            prepared.Add(_markRunning = Prepare(database, MarkRunningSql));
+            prepared.Add(_finishTask = Prepare(database, FinishTaskSql));
+        }
+        catch
+        {
+            // None is left open on the connection when a later one cannot be prepared.
+            prepared.ForEach(statement => statement.Dispose());
+            throw;
+        }
+    }
 
     public void StartAttempt(string runId, string taskId, int attempt, string at, bool markRunning)
     {

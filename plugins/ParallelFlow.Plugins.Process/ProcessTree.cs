@@ -8,13 +8,16 @@ namespace ParallelFlow.Plugins.Process;
 /// variable <see cref="Variable"/>, which every descendant inherits — also one that called <c>setsid</c>, double-forked
 /// into a daemon or was reparented to init — so the task's processes are found by that token (and by parent links
 /// from the program, for a descendant that cleared its environment) and killed, round after round until none is left.
-/// The token names the process that owns it, with its start time: processes whose owner is gone (a host killed with
-/// <c>kill -9</c>) are found and killed the next time the worker loads (<see cref="SweepOrphans"/>).
 /// </summary>
 /// <remarks>
-/// This is Linux's /proc. Elsewhere the program's own tree is killed (<see cref="System.Diagnostics.Process.Kill(bool)"/>).
+/// <para>The token names the process that owns it, with its start time. An owner leaves a marker file (see
+/// <see cref="OwnersFolder"/>) while it runs and removes it when it exits normally, ending the trees of tasks still
+/// running then; an owner that was killed (<c>kill -9</c>) or crashed leaves its marker, and the next load of the
+/// worker kills the processes carrying its tokens (<see cref="SweepOrphans"/>). Daemons a task started on purpose and
+/// left behind after a normal run are not touched.</para>
+/// <para>This is Linux's /proc. Elsewhere the program's own tree is killed (<see cref="System.Diagnostics.Process.Kill(bool)"/>).
 /// A process escapes only by both detaching and clearing its environment (or unsetting the variable), which is also
-/// how a task deliberately leaves a daemon running.
+/// how a task deliberately leaves a daemon running.</para>
 /// </remarks>
 internal static class ProcessTree
 {
@@ -24,14 +27,29 @@ internal static class ProcessTree
 
     private const int MaxRounds = 50;
     private static readonly string Owner = $"{Environment.ProcessId}.{StartTimeOf(Environment.ProcessId) ?? 0}";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Diagnostics.Process> Running = new(StringComparer.Ordinal);
+    private static readonly Lazy<string?> Marker = new(CreateMarker);
     private static long s_serial;
 
-    /// <summary>A new token for one started program.</summary>
-    public static string NewToken() => $"{Owner}.{Interlocked.Increment(ref s_serial)}";
+    /// <summary>Where owners leave their markers: one folder per user, in the temp folder.</summary>
+    public static string OwnersFolder { get; } = Path.Combine(Path.GetTempPath(), $"parallelflow-{Environment.UserName}", "owners");
+
+    /// <summary>A new token for one started program; the first marks this process as an owner.</summary>
+    public static string NewToken()
+    {
+        _ = Marker.Value;
+        return $"{Owner}.{Interlocked.Increment(ref s_serial)}";
+    }
 
     /// <summary>The variable's value for a child: the tokens this process carries, then the child's own.</summary>
     public static string ValueFor(string token) =>
         Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } inherited ? $"{inherited},{token}" : token;
+
+    /// <summary>Remembers a started program, so that a normal exit of this process ends its tree.</summary>
+    public static void Started(string token, System.Diagnostics.Process root) => Running[token] = root;
+
+    /// <summary>Forgets a program whose task has ended.</summary>
+    public static void Ended(string token) => Running.TryRemove(token, out _);
 
     /// <summary>Kills every process that carries the token or descends from <paramref name="root"/> (while it runs:
     /// once it has exited, its id may belong to another process), until none is left. Returns how many were killed.</summary>
@@ -41,6 +59,11 @@ internal static class ProcessTree
         {
             try
             {
+                if (root.HasExited)
+                {
+                    return 0;
+                }
+
                 root.Kill(entireProcessTree: true);
                 return 1;
             }
@@ -50,20 +73,11 @@ internal static class ProcessTree
             }
         }
 
-        int rootId;
-        try
-        {
-            rootId = root.HasExited ? -1 : root.Id;
-        }
-        catch (InvalidOperationException)
-        {
-            rootId = -1;
-        }
-
         var killed = new HashSet<int>();
         for (var round = 0; round < MaxRounds; round++)
         {
-            var members = Members(token, rootId);
+            // Seeded anew each round: once the program has exited and been reaped, its id may be another process's.
+            var members = Members(token, RunningId(root));
             if (members.Count == 0)
             {
                 break;
@@ -85,49 +99,48 @@ internal static class ProcessTree
         return killed.Count;
     }
 
-    /// <summary>Kills the processes whose owner has ended without ending them (it was killed with <c>kill -9</c>, or
-    /// crashed). Returns how many were killed.</summary>
+    /// <summary>Kills the processes of owners that ended without ending them (killed with <c>kill -9</c>, or crashed):
+    /// those whose marker is still there though they are gone. This process and its ancestors are spared. Returns how
+    /// many were killed.</summary>
     public static int SweepOrphans()
     {
-        if (!OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux() || !Directory.Exists(OwnersFolder))
         {
             return 0;
         }
 
+        var crashed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var marker in SafeFiles(OwnersFolder))
+        {
+            var owner = Path.GetFileName(marker);
+            if (owner != Owner && !IsAlive(owner))
+            {
+                crashed[owner] = marker;
+            }
+        }
+
+        if (crashed.Count == 0)
+        {
+            return 0;
+        }
+
+        var spared = Ancestors();
         var killed = new HashSet<int>();
-        var owners = new Dictionary<string, bool>(StringComparer.Ordinal);
         for (var round = 0; round < MaxRounds; round++)
         {
             var found = false;
             foreach (var pid in ProcessIds())
             {
-                if (pid == Environment.ProcessId || ReadTokens(pid) is not { } tokens || IsZombie(pid))
+                if (spared.Contains(pid) || ReadTokens(pid) is not { } tokens || IsZombie(pid)
+                    || !tokens.Any(t => OwnerOf(t) is { } owner && crashed.ContainsKey(owner)))
                 {
                     continue;
                 }
 
-                foreach (var token in tokens)
+                found = true;
+                if (Signal(pid))
                 {
-                    if (OwnerOf(token) is not { } owner)
-                    {
-                        continue;
-                    }
-
-                    if (!owners.TryGetValue(owner, out var alive))
-                    {
-                        owners[owner] = alive = IsAlive(owner);
-                    }
-
-                    if (!alive)
-                    {
-                        found = true;
-                        if (Signal(pid))
-                        {
-                            killed.Add(pid);
-                        }
-
-                        break;
-                    }
+                    killed.Add(pid);
                 }
             }
 
@@ -140,7 +153,92 @@ internal static class ProcessTree
             Thread.Sleep(1);
         }
 
+        foreach (var marker in crashed.Values)
+        {
+            TryDelete(marker);
+        }
+
         return killed.Count;
+    }
+
+    private static int RunningId(System.Diagnostics.Process root)
+    {
+        try
+        {
+            return root.HasExited ? -1 : root.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Leaves this process's marker, and arranges for a normal exit to end the trees still running and remove it.</summary>
+    private static string? CreateMarker()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(OwnersFolder);
+            var marker = Path.Combine(OwnersFolder, Owner);
+            File.WriteAllText(marker, string.Empty);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                foreach (var (token, root) in Running)
+                {
+                    Kill(token, root);
+                }
+
+                TryDelete(marker);
+            };
+            return marker;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Without a marker, a crash of this process leaves its tasks' processes for the operator; nothing else changes.
+            return null;
+        }
+    }
+
+    /// <summary>This process and the processes above it: an engine started by a task of a crashed owner carries that
+    /// owner's token too, and must not end itself or the shell that started it.</summary>
+    private static HashSet<int> Ancestors()
+    {
+        var ancestors = new HashSet<int>();
+        for (var pid = Environment.ProcessId; pid > 1 && ancestors.Add(pid);)
+        {
+            pid = ReadStat(pid)?.ParentId ?? 0;
+        }
+
+        return ancestors;
+    }
+
+    private static string[] SafeFiles(string folder)
+    {
+        try
+        {
+            return Directory.GetFiles(folder);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Another process swept it first, or the folder went away.
+        }
     }
 
     private static List<int> Members(string token, int rootId)

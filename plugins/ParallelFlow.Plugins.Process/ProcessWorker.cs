@@ -12,8 +12,8 @@ namespace ParallelFlow.Plugins.Process;
 /// <c>task_output</c> event; stderr lines start with "stderr: ") and logged as it arrives. The exit code
 /// decides the outcome: one of <c>success_codes</c> (default 0) succeeds with stdout as the result; any other fails the
 /// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed, daemons
-/// it detached included; processes the program leaves running when it exits end with the task (see
-/// <see cref="ProcessTree"/>).
+/// it detached included (see <see cref="ProcessTree"/>); a task that ends normally does not wait for the processes its
+/// program left running, nor end them.
 /// </summary>
 /// <remarks>Parameters: <c>command</c>, <c>args</c>, <c>shell</c>, <c>cwd</c>, <c>env</c>, <c>stdin</c>,
 /// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB).</remarks>
@@ -74,27 +74,31 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
         process.BeginErrorReadLine();
         await WriteStdinAsync(process, spec.Stdin).ConfigureAwait(false);
 
+        ProcessTree.Started(tree, process);
         try
         {
             await exited.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // Timeout or cancellation: the program and everything it started go, not just the direct child.
-            ProcessTree.Kill(tree, process);
-            await DrainAsync(process).ConfigureAwait(false);
+            // Timeout or cancellation: the program and everything it started go, daemons it detached included — off
+            // the thread that cancelled, which may be cancelling many tasks at once.
+            await Task.Run(() => ProcessTree.Kill(tree, process), CancellationToken.None).ConfigureAwait(false);
+            await DrainAsync(process, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             throw;
         }
-
-        // The program has exited; whatever it left running in the background (holding its output open, or detached)
-        // ends with the task.
-        var leftovers = ProcessTree.Kill(tree, process);
-        if (leftovers > 0)
+        finally
         {
-            LogLeftovers(logger, request.TaskId, leftovers);
+            ProcessTree.Ended(tree);
         }
 
-        await DrainAsync(process).ConfigureAwait(false);
+        // The program has exited. What it left running in the background is left alone (a build server other tasks
+        // share, a daemon started on purpose), but the task does not wait for it to close the output it inherited.
+        if (!await DrainAsync(process, TimeSpan.FromSeconds(2)).ConfigureAwait(false))
+        {
+            LogOutputHeld(logger, request.TaskId);
+        }
+
         var code = process.ExitCode;
         var output = stdout.ToString();
         if (!spec.SuccessCodes.Contains(code))
@@ -112,18 +116,20 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
         return TaskResult.FromText(output);
     }
 
-    /// <summary>Waits for the output of an ended tree to be read to its end; bounded, since a process outside the tree
-    /// could still hold the pipes.</summary>
-    private static async Task DrainAsync(System.Diagnostics.Process process)
+    /// <summary>Waits for the program's output to be read to its end; bounded, since a process it left running may
+    /// hold the pipes open. Returns whether the output ended.</summary>
+    private static async Task<bool> DrainAsync(System.Diagnostics.Process process, TimeSpan limit)
     {
-        using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var drained = new CancellationTokenSource(limit);
         try
         {
             await process.WaitForExitAsync(drained.Token).ConfigureAwait(false);
+            return true;
         }
         catch (OperationCanceledException)
         {
             // Output still held open elsewhere: what was read so far stands.
+            return false;
         }
     }
 
@@ -180,8 +186,8 @@ public sealed partial class ProcessWorker : ParallelFlowWorker
 
     private static string Last(string text, int characters) => text.Length <= characters ? text : "…" + text[^characters..];
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{TaskId}: {Count} processes the program left running were ended with the task")]
-    private static partial void LogLeftovers(ILogger logger, string taskId, int count);
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{TaskId}: the program exited, but a process it left running still holds its output; the task ends without waiting for it")]
+    private static partial void LogOutputHeld(ILogger logger, string taskId);
 
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "{TaskId} {Stream}: {Line}")]
     private static partial void LogLine(ILogger logger, string taskId, string stream, string line);

@@ -41,5 +41,9 @@ public interface IPluginRegistrar
     /// records, events, logs, reports and the run journal — whatever path it took there (a server that echoes the key
     /// in an error, a program that prints its environment).</summary>
     /// <param name="name">The variable's name, for example <c>OPENAI_API_KEY</c>.</param>
-    void AddSecretVariable(string name);
+    /// <remarks>The default does nothing, so registrars written before this member (test doubles, other hosts) still
+    /// compile; the engine's registrar records the variable.</remarks>
+    void AddSecretVariable(string name)
+    {
+    }
 }

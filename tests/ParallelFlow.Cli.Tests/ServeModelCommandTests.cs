@@ -12,7 +12,9 @@ public sealed class ServeModelCommandTests
     [Fact]
     public async Task Every_endpoint_needs_the_token_made_at_start_and_bad_fields_are_named()
     {
-        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "token: ");
+        // A token in the environment would be used, and not printed: the test asks for one made at start.
+        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "token: ",
+            environment: new Dictionary<string, string> { ["PARALLELFLOW_MODEL_TOKEN"] = string.Empty });
         var tokenLine = await server.LineAsync();
         var token = tokenLine["token: ".Length..tokenLine.IndexOf(' ', "token: ".Length)];
         var serving = server.Out.Split('\n').First(l => l.StartsWith("Serving ", StringComparison.Ordinal));
@@ -47,6 +49,8 @@ public sealed class ServeModelCommandTests
             ("""{"model":"stories15m","messages":"hi"}""", "'messages' must be a list of 1 to 1024 messages; got a string"),
             ("""{"model":"stories15m","messages":[{"role":"user","content":"hi"}],"seed":1.5}""", "'seed' must be a whole number from 0 to 9223372036854775807; got 1.5"),
             ("""{"model":"stories15m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "'stream' must be true or false; got a string"),
+            ("""{"model":"stories15m","messages":[{"role":"user","content":[1]}]}""", "'messages[0].content[0]' must be an object with a 'type'; got the number 1"),
+            ("""{"model":"stories15m","messages":[{"role":"user","content":[{"type":"text","text":5}]}]}""", "'messages[0].content[0].text' must be a string"),
             ("""[1,2,3]""", "the body must be a JSON object"),
         })
         {

@@ -13,8 +13,8 @@ internal static class PluginSetup
 
     /// <summary><c>--grace-period</c>, for the commands that run tasks.</summary>
     public static Option<double?> GracePeriodOption() => NumberOptions.Real("--grace-period",
-        "Seconds a cancelled or timed-out task's worker is given to stop (a process tree to be killed) before it is abandoned (default 5).",
-        above: 0, orEqual: true, max: 3600);
+        "Seconds a cancelled or timed-out task's worker is given to stop (a process tree to be killed) before it is abandoned (default 5, at most 20).",
+        above: 0, orEqual: true, max: 20);
 
     public static Option<string?> Option() => new("--plugins")
     {

@@ -82,6 +82,25 @@ internal static class RequestCheck
                 return $"'messages[{index}].content' must be a string or a list of parts; got {Kind(content)}";
             }
 
+            if (content.ValueKind == JsonValueKind.Array)
+            {
+                var part = 0;
+                foreach (var item in content.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+                    {
+                        return $"'messages[{index}].content[{part}]' must be an object with a 'type'; got {Kind(item)}";
+                    }
+
+                    if (type.ValueEquals("text") && (!item.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String))
+                    {
+                        return $"'messages[{index}].content[{part}].text' must be a string";
+                    }
+
+                    part++;
+                }
+            }
+
             index++;
         }
 

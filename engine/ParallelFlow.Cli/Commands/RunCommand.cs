@@ -112,14 +112,24 @@ internal static class RunCommand
             await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
             result = await run.Completion.ConfigureAwait(false);
         }
-        catch when (journal is not null && options.RunId is { } runId)
+        catch when (journal is not null && options.RunId is { } runId && TryAbandon(journal, runId))
         {
-            // The run never produced a result: the journal must not keep it as running forever.
-            journal.AbandonRun(runId, DateTimeOffset.UtcNow);
+            // Not reached: the filter records the abandoned run and lets the exception go on, untouched.
             throw;
         }
 
-        journal?.FinishRun(result);
+        if (journal is not null)
+        {
+            try
+            {
+                journal.FinishRun(result);
+            }
+            catch (JournalException ex)
+            {
+                // The tasks ran: say so, and still give the summary and the report.
+                await console.Error.WriteLineAsync($"warning: {ex.Message}; the run's end is not recorded, so 'parallelflow runs' may list it as interrupted").ConfigureAwait(false);
+            }
+        }
 
         RunSummary.Print(result, console, quiet);
         if (journal is not null && !quiet)
@@ -142,6 +152,22 @@ internal static class RunCommand
             RunStatus.Cancelled => ExitCodes.Cancelled,
             _ => ExitCodes.TasksFailed,
         };
+    }
+
+    /// <summary>Records that a run ended without a result, so the journal does not keep it running for ever; never
+    /// throws, so the failure that ended the run is the one reported.</summary>
+    private static bool TryAbandon(RunJournal journal, string runId)
+    {
+        try
+        {
+            journal.AbandonRun(runId, DateTimeOffset.UtcNow);
+        }
+        catch (JournalException)
+        {
+            // The journal is failing too; the run will show as interrupted.
+        }
+
+        return false;
     }
 
     private static FileStream? OpenReport(string? path, CliConsole console)

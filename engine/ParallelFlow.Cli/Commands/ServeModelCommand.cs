@@ -58,7 +58,7 @@ internal static class ServeModelCommand
             }
 
             // A token from the environment is never printed; one made here is printed once, for the clients to use.
-            var token = parseResult.GetValue(noAuth) ? null : Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } configured ? configured : null;
+            var token = parseResult.GetValue(noAuth) ? null : Environment.GetEnvironmentVariable(TokenVariable)?.Trim() is { Length: > 0 } configured ? configured : null;
             var madeToken = !parseResult.GetValue(noAuth) && token is null;
             if (madeToken)
             {
@@ -91,6 +91,10 @@ internal static class ServeModelCommand
             else if (token is null)
             {
                 await console.Out.WriteLineAsync("without a token: every request is served (--no-auth)").ConfigureAwait(false);
+                if (!listen.IsLoopback)
+                {
+                    await console.Error.WriteLineAsync($"warning: {url} is reachable from other machines, and --no-auth lets anyone use the model").ConfigureAwait(false);
+                }
             }
 
             await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);

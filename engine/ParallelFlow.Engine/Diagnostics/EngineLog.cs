@@ -23,6 +23,9 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
     public partial void JournalFailed(string runId, string taskId, string error);
 
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Run {RunId}: a cancellation callback a worker registered threw; the run stops all the same")]
+    public partial void CancellationCallbackFailed(string runId, Exception exception);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Error, Message = "Run {RunId}: strategy {Strategy} failed; the run goes on in ready order")]
     public partial void StrategyFailed(string runId, string strategy, Exception exception);
 }

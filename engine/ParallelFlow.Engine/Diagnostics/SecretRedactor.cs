@@ -16,7 +16,7 @@ internal sealed class SecretRedactor
 {
     public const string Mask = "***";
 
-    public const int MinLength = 6;
+    public const int MinLength = 8;
 
     private readonly Lock _gate = new();
     private readonly HashSet<string> _variables = new(StringComparer.Ordinal);
@@ -108,7 +108,8 @@ internal sealed class SecretRedactor
     }
 
     /// <summary>A masked copy of the element, or null when none of its strings (names included) holds a secret. Strings
-    /// are compared unescaped, so a key written <c>a\/b</c> in the JSON is still found.</summary>
+    /// are compared unescaped, so a key written <c>a\/b</c> in the JSON is still found. Never throws: JSON the node
+    /// model cannot hold (duplicate names, extreme depth) is masked as text, or replaced by a masked string.</summary>
     private JsonElement? Redact(JsonElement? element)
     {
         if (element is not { } value || !HoldsSecret(value))
@@ -116,14 +117,33 @@ internal sealed class SecretRedactor
             return null;
         }
 
-        var node = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText());
-        var masked = MaskNode(node);
-        return JsonSerializer.SerializeToElement(masked);
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText(), documentOptions: new JsonDocumentOptions { MaxDepth = NodeDepth });
+            return JsonSerializer.SerializeToElement(MaskNode(node), DeepOptions);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException)
+        {
+            var text = Redact(value.GetRawText());
+            try
+            {
+                using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = NodeDepth });
+                return document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return JsonSerializer.SerializeToElement(Redact(value.ToString()));
+            }
+        }
     }
+
+    private const int NodeDepth = 1024;
+
+    private static readonly JsonSerializerOptions DeepOptions = new() { MaxDepth = NodeDepth };
 
     private bool HoldsSecret(JsonElement value)
     {
-        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(value.GetRawText()));
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(value.GetRawText()), new JsonReaderOptions { MaxDepth = NodeDepth });
         while (reader.Read())
         {
             if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.GetString() is { } text

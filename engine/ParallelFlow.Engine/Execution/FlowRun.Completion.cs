@@ -29,7 +29,7 @@ public sealed partial class FlowRun
             Analysis = _plan.Analysis,
             ObservedCriticalPathSource = ObservedCriticalPath,
             Budget = _budget?.Report(_plan.Tasks),
-            Strategy = new StrategyReport(StrategyName, _reranks, _strategyFailure),
+            Strategy = new StrategyReport(StrategyName, _reranks, _context.Secrets.RedactOrNull(_strategyFailure)),
         };
     }
 

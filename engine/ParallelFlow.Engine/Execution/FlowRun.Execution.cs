@@ -48,8 +48,8 @@ public sealed partial class FlowRun
     /// <see cref="GroupCommit"/>). A succeeded task's dependents may start before that, as in a database's early lock
     /// release: entries are written in the order they came, one batch after another, so an entry of a dependent is
     /// never durable before its inputs' entries; a crash loses only what was in flight, and a resumed run never holds
-    /// a result without the results it was computed from. The task that becomes the writer keeps no ready task for
-    /// itself — that task starts on another thread while the batches are written.
+    /// a result without the results it was computed from. The writing runs on a thread-pool thread of its own, never in
+    /// an execution block, whose slots belong to the tasks the scheduler counts.
     /// </summary>
     private int FinishJournaled(int task, int group)
     {
@@ -61,7 +61,7 @@ public sealed partial class FlowRun
             // Queued under the gate, before the step releases any dependent: a dependent's entry always comes after
             // this one, and the writer cannot make this task durable (which takes the gate) before it is released.
             writer = _commit!.AddFinished(entry, task);
-            next = Step(new StepMessage(StepKind.Released, task), writer ? -1 : group);
+            next = Step(new StepMessage(StepKind.Released, task), group);
             cancel = _cancelAfterStep;
             _cancelAfterStep = false;
         }
@@ -74,24 +74,68 @@ public sealed partial class FlowRun
         PublishOutcome();
         if (writer)
         {
-            while (_commit.TryTake(out var entries, out var finished))
+            ThreadPool.UnsafeQueueUserWorkItem(static run => run.WriteJournal(), this, preferLocal: false);
+        }
+
+        return next;
+    }
+
+    /// <summary>The journal's writer: writes batches until none is left, then makes their tasks count as finished. A
+    /// batch that fails waits for the next (see <see cref="GroupCommit"/>); one that fails twice gives the journal up,
+    /// and its tasks count as finished unwritten. Whatever happens, the writer role is given back, so a run never waits
+    /// for ever on its journal.</summary>
+    private void WriteJournal()
+    {
+        var commit = _commit!;
+        try
+        {
+            while (commit.TryTake(out var entries, out var finished, out var lastChance))
             {
-                try
+                if (!commit.GivenUp)
                 {
-                    _journal!.Record(entries);
-                }
+                    try
+                    {
+                        _journal!.Record(entries);
+                    }
 #pragma warning disable CA1031 // The journal is a record of the run; its failure is logged, and the run goes on.
-                catch (Exception ex)
+                    catch (Exception ex)
 #pragma warning restore CA1031
-                {
-                    _context.Log.JournalFailed(RunId, string.Join(", ", finished.Take(5).Select(t => _plan.Tasks[t].Id)), ex.Message);
+                    {
+                        LogJournalFailure(entries, ex);
+                        if (!lastChance)
+                        {
+                            commit.Failed(entries, finished);
+                            continue;
+                        }
+
+                        commit.GiveUp();
+                    }
                 }
 
                 TakeStep(new StepMessage(StepKind.Durable, Tasks: finished), -1);
             }
         }
+#pragma warning disable CA1031 // Nothing below throws by design (a step never does); should it, the run must not wait on a writer that is gone.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            commit.Abandon();
+            LogJournalFailure([], ex);
+        }
+    }
 
-        return next;
+    private void LogJournalFailure(List<JournalEntry> entries, Exception exception)
+    {
+        try
+        {
+            var tasks = string.Join(", ", entries.Where(e => e.Finished is not null).Select(e => e.TaskId).Distinct(StringComparer.Ordinal).Take(5));
+            _context.Log.JournalFailed(RunId, tasks, _context.Secrets.Redact(exception.Message));
+        }
+#pragma warning disable CA1031 // A host's logger failing must not stop the writer.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     private async ValueTask RunTaskAsync(int task)
@@ -117,7 +161,8 @@ public sealed partial class FlowRun
                 // Masked before the cache stores it, so a secret never reaches the journal's cache either.
                 var (result, cached) = await SingleFlight.For(_cache).RunAsync(
                     key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, async () => Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false)), _cancellation.Token).ConfigureAwait(false);
-                _results[task] = result;
+                // A hit stored before the variable was declared secret is masked too.
+                _results[task] = Masked(result);
                 _status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
             }
             else
@@ -246,6 +291,9 @@ public sealed partial class FlowRun
         Volatile.Write(ref abandoned[task], true);
         _context.Log.WorkerAbandoned(RunId, _plan.Tasks[task].Id, _plan.Tasks[task].Worker, _context.GracePeriod.TotalSeconds);
     }
+
+    /// <summary>Whether an attempt of the task was abandoned while still running.</summary>
+    internal bool WasAbandoned(int task) => Volatile.Read(ref _abandoned) is { } abandoned && Volatile.Read(ref abandoned[task]);
 
     private string AbandonedNote(int task) =>
         Volatile.Read(ref _abandoned) is { } abandoned && Volatile.Read(ref abandoned[task])

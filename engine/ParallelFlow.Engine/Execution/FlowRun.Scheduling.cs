@@ -238,7 +238,7 @@ public sealed partial class FlowRun
             if (_restored.TryGetValue(_plan.Tasks[task].Id, out var result))
             {
                 _status[task] = TaskRunStatus.Succeeded;
-                _results[task] = result;
+                _results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
                 _finished++;
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
             }

@@ -285,6 +285,11 @@ public sealed partial class FlowRun
         {
             // The run already finished.
         }
+        catch (AggregateException ex)
+        {
+            // A worker's cancellation callback threw: every other callback ran; the run stops all the same.
+            _context.Log.CancellationCallbackFailed(RunId, ex);
+        }
     }
 
     private TimeSpan Duration(int task) =>

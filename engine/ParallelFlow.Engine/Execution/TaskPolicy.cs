@@ -39,10 +39,12 @@ internal sealed class TaskPolicy
             builder.AddRetry(new RetryStrategyOptions<Sdk.TaskResult>
             {
                 MaxRetryAttempts = retry.MaxAttempts - 1,
+                // An attempt whose worker was abandoned may still be running: another beside it could do the work twice.
                 ShouldHandle = static args => ValueTask.FromResult(
                     args.Outcome.Exception is { } ex &&
                     args.Context.Properties.TryGetValue(RunKey, out var run) &&
-                    ExceptionClassifier.IsRetryable(ExceptionClassifier.Classify(ex, run.CancellationToken))),
+                    ExceptionClassifier.IsRetryable(ExceptionClassifier.Classify(ex, run.CancellationToken)) &&
+                    !(args.Context.Properties.TryGetValue(TaskKey, out var task) && run.WasAbandoned(task))),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(Delay(retry, args.AttemptNumber)),
                 OnRetry = static args =>
                 {

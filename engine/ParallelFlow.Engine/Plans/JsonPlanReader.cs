@@ -42,7 +42,7 @@ internal static class JsonPlanReader
         catch (JsonException ex)
         {
             var position = new SourcePosition((int)(ex.LineNumber ?? 0) + 1, (int)(ex.BytePositionInLine ?? 0) + 1);
-            var message = reader.CurrentDepth >= Options.MaxDepth - 1
+            var message = reader.CurrentDepth >= Options.MaxDepth - 1 && ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
                 ? $"the plan nests lists and objects more than {Options.MaxDepth} levels deep"
                 : "malformed JSON: " + FirstSentence(ex.Message);
             throw new PlanValidationException([PlanError.Syntax(source, position, message)]);

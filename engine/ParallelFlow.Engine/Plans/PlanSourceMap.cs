@@ -31,9 +31,9 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
             return Resolve(_root, path);
         }
 
-        if (_tasks is not null)
+        if (_tasks is not null && TaskPosition(path) is { } task)
         {
-            return TaskPosition(path);
+            return task;
         }
 
         // Fall back to the closest enclosing part that was recorded.
@@ -62,6 +62,12 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
         }
 
         _tasks = obj.Find("tasks") is { Value: ArrayNode tasks } ? [.. tasks.Items.Select(t => t.Position)] : [];
+        foreach (var property in obj.Properties)
+        {
+            _positions.TryAdd(property.Key, property.KeyPosition);
+        }
+
+        _positions.TryAdd(string.Empty, obj.Position);
         _root = null;
     }
 

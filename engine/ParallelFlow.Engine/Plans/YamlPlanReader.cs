@@ -40,7 +40,7 @@ internal static partial class YamlPlanReader
         {
             throw new PlanValidationException([PlanError.Syntax(source, At(ex.Start), "malformed YAML: " + ex.Message)]);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException && ThrownWithin(ex, typeof(Parser).Assembly))
         {
             // YamlDotNet's scanner throws these, rather than a YamlException, on some malformed input (a plain scalar
             // cut short inside a flow mapping, an escape naming half a surrogate pair): still the file's fault.
@@ -128,6 +128,11 @@ internal static partial class YamlPlanReader
 
         return new ScalarNode(position, ScalarKind.String, value);
     }
+
+    /// <summary>Whether the exception came out of the given assembly (a YamlDotNet failure), not out of this reader.</summary>
+    private static bool ThrownWithin(Exception exception, System.Reflection.Assembly assembly) =>
+        new System.Diagnostics.StackTrace(exception, fNeedFileInfo: false).GetFrames()
+            .Any(frame => frame.GetMethod()?.DeclaringType?.Assembly == assembly);
 
     private static void RefuseAnchor(AnchorName anchor, Mark start, string source)
     {

@@ -179,7 +179,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
                 Progress = parent.Progress,
                 CancellationToken = linked.Token,
             };
-            var result = await CancellationGrace.AwaitAsync<TaskResult, int>(worker.ExecuteAsync(request, linked.Token).AsTask(), CancellationGrace.Default, timeProvider, null, 0, linked.Token).ConfigureAwait(false);
+            var result = await CancellationGrace.AwaitAsync<TaskResult, int>(worker.ExecuteAsync(request, linked.Token).AsTask(), catalog.CancellationGracePeriod, timeProvider, null, 0, linked.Token).ConfigureAwait(false);
             return new SectionOutcome(section.Name, result ?? TaskResult.Empty, null, timeProvider.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

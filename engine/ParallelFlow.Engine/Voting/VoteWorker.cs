@@ -141,7 +141,7 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
                 Progress = new PrefixedProgress(vote.Progress, candidate.Name),
                 CancellationToken = linked.Token,
             };
-            var result = await CancellationGrace.AwaitAsync<TaskResult, int>(worker!.ExecuteAsync(request, linked.Token).AsTask(), CancellationGrace.Default, timeProvider, null, 0, linked.Token).ConfigureAwait(false);
+            var result = await CancellationGrace.AwaitAsync<TaskResult, int>(worker!.ExecuteAsync(request, linked.Token).AsTask(), catalog.CancellationGracePeriod, timeProvider, null, 0, linked.Token).ConfigureAwait(false);
             outcome = outcome with { Status = CandidateStatus.Succeeded, Result = result ?? TaskResult.Empty };
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)

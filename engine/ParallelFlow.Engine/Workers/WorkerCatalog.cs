@@ -88,6 +88,10 @@ public sealed class WorkerCatalog
 
     internal Diagnostics.SecretRedactor Secrets { get; } = new();
 
+    /// <summary>How long the built-in vote and section workers give a cancelled candidate or section to return: the
+    /// grace period of the engine made with this catalog (<see cref="EngineOptions.CancellationGracePeriod"/>).</summary>
+    internal TimeSpan CancellationGracePeriod { get; set; } = Execution.CancellationGrace.Default;
+
     /// <summary>Says what is wrong with a strategy name: null when it is known, else a message listing the known names
     /// and the closest one.</summary>
     /// <param name="name">The name a plan or a run gave.</param>

@@ -62,6 +62,33 @@ public sealed class SecretRedactionTests
     }
 
     [Fact]
+    public async Task JsonTheNodeModelCannotHold_IsStillMasked_AndTheTaskStillSucceeds()
+    {
+        var variable = $"PF_TEST_SECRET_{Guid.NewGuid():N}";
+        const string secret = "deep-secret-value-42";
+        Environment.SetEnvironmentVariable(variable, secret);
+        try
+        {
+            var catalog = WorkerCatalog.CreateDefault();
+            catalog.AddSecretVariable(variable);
+            var deep = string.Concat(Enumerable.Repeat("[", 300)) + $"\"{secret}\"" + string.Concat(Enumerable.Repeat("]", 300));
+            var plan = new PlanBuilder("awkward-json")
+                .AddTask("duplicates", (_, _) => ValueTask.FromResult(new TaskResult { Json = JsonDocument.Parse($$"""{ "k": "{{secret}}", "k": "again {{secret}}" }""").RootElement }))
+                .AddTask("deep", (_, _) => ValueTask.FromResult(new TaskResult { Json = JsonDocument.Parse(deep, new JsonDocumentOptions { MaxDepth = 400 }).RootElement }))
+                .Build();
+
+            var result = await new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).RunAsync(plan).Within();
+
+            Assert.All(result.Tasks, t => Assert.Equal(TaskRunStatus.Succeeded, t.Status));
+            Assert.All(result.Tasks, t => Assert.DoesNotContain(secret, t.Result!.Json!.Value.GetRawText(), StringComparison.Ordinal));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
     public async Task AShortValue_IsNotMasked_SoOutputsStayReadable()
     {
         var variable = $"PF_TEST_SECRET_{Guid.NewGuid():N}";

@@ -35,11 +35,11 @@ public sealed class FaultPropertyTests
 
             var plan = scenario.ToPlan();
             var run = new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).Compile(plan)
-                .Start(new RunOptions { StreamEvents = true, Journal = scenario.Journal ? new MemoryJournal() : null });
-            worker.Run = run;
+                .Start(new RunOptions { StreamEvents = true, Journal = scenario.Journal ? new MemoryJournal(scenario.Dag.Count) : null });
+            worker.Run.SetResult(run);
+            _ = run.Completion.ContinueWith(_ => worker.Completed = true, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             var events = await run.ReadEventsAsync().ToListAsync().AsTask().Within();
             var result = await run.Completion.Within();
-            worker.Completed = true;
 
             // Nothing runs once the run has completed: every worker had returned.
             Assert.Equal(0, worker.Running);
@@ -143,7 +143,8 @@ public sealed class FaultPropertyTests
         private int _peak;
         private long _spent;
 
-        public FlowRun? Run { get; set; }
+        /// <summary>Set once the run has started; a cancellation at the first start waits for it.</summary>
+        public TaskCompletionSource<FlowRun> Run { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public volatile bool Completed;
 
@@ -179,7 +180,7 @@ public sealed class FaultPropertyTests
                 if (Interlocked.Increment(ref _starts) == cancelAfter)
                 {
                     Cancelled = true;
-                    _ = Task.Run(() => Run!.Cancel(), CancellationToken.None);
+                    _ = Task.Run(async () => (await Run.Task.ConfigureAwait(false)).Cancel(), CancellationToken.None);
                 }
 
                 await Task.Yield();
@@ -213,9 +214,25 @@ public sealed class FaultPropertyTests
         }
     }
 
-    private sealed class MemoryJournal : IRunJournal
+    /// <summary>A journal whose writes take a moment now and then, so stops and fail-fast stops land during them.</summary>
+    private sealed class MemoryJournal(int seed) : IRunJournal
     {
+        private readonly Random _random = new(seed);
+
         public ConcurrentQueue<JournalEntry> Entries { get; } = new();
+
+        public void Record(IReadOnlyList<JournalEntry> entries)
+        {
+            if (_random.Next(3) == 0)
+            {
+                Thread.Sleep(_random.Next(0, 2));
+            }
+
+            foreach (var entry in entries)
+            {
+                Entries.Enqueue(entry);
+            }
+        }
 
         public void AttemptStarted(string runId, string taskId, int attempt, DateTimeOffset at) => Entries.Enqueue(new JournalEntry(runId, taskId, attempt, at, null));
 
