@@ -147,7 +147,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             try
             {
                 // A task that also finishes in this batch need not be marked running first.
-                var finishing = new HashSet<(string, string)>();
+                var finishing = _finishing;
+                finishing.Clear();
                 foreach (var entry in entries)
                 {
                     if (entry.Finished is not null)
@@ -486,6 +487,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         ["$run", "$task", "$status", "$attempts", "$finished", "$duration", "$text", "$json", "$in", "$out", "$cost", "$error", "$key", "$components"];
 
     private JournalStatements? _statements;
+    private readonly HashSet<(string, string)> _finishing = [];
     private SqliteCommand? _finishTask;
     private SqliteCommand? _keepRecordedTask;
 
