@@ -24,9 +24,17 @@ internal sealed class JournalStatements : IDisposable
           cache_key = ?13, cache_components = ?14;
         """;
 
+    // A restored task's recorded output stands: its row is written only when there is none.
+    private const string KeepRecordedTaskSql = """
+        INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+        ON CONFLICT (run_id, task_id) DO NOTHING;
+        """;
+
     private readonly sqlite3_stmt _insertAttempt;
     private readonly sqlite3_stmt _markRunning;
     private readonly sqlite3_stmt _finishTask;
+    private readonly sqlite3_stmt _keepRecordedTask;
 
     public JournalStatements(sqlite3 database)
     {
@@ -36,6 +44,7 @@ internal sealed class JournalStatements : IDisposable
             prepared.Add(_insertAttempt = Prepare(database, InsertAttemptSql));
             prepared.Add(_markRunning = Prepare(database, MarkRunningSql));
             prepared.Add(_finishTask = Prepare(database, FinishTaskSql));
+            prepared.Add(_keepRecordedTask = Prepare(database, KeepRecordedTaskSql));
         }
         catch
         {
@@ -61,10 +70,10 @@ internal sealed class JournalStatements : IDisposable
         }
     }
 
-    public void FinishTask(string runId, TaskRunResult task, string? cacheComponents)
+    public void FinishTask(string runId, TaskRunResult task, string? cacheComponents, bool keepRecorded)
     {
         var result = task.Status.IsSuccess() ? task.Result : null;
-        var s = _finishTask;
+        var s = keepRecorded ? _keepRecordedTask : _finishTask;
         Text(s, 1, runId);
         Text(s, 2, task.TaskId);
         Text(s, 3, task.Status.ToName());
@@ -88,6 +97,7 @@ internal sealed class JournalStatements : IDisposable
         _insertAttempt.Dispose();
         _markRunning.Dispose();
         _finishTask.Dispose();
+        _keepRecordedTask.Dispose();
     }
 
     private static sqlite3_stmt Prepare(sqlite3 database, string sql)

@@ -126,13 +126,13 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
     /// <inheritdoc/>
     public void AttemptStarted(string runId, string taskId, int attempt, DateTimeOffset at) =>
-        Write(StartAttemptSql, ("$run", runId), ("$task", taskId), ("$attempt", attempt), ("$at", Time(at)));
+        InTransaction(statements => statements.StartAttempt(runId, taskId, attempt, Time(at), markRunning: true));
 
     /// <inheritdoc/>
     public void TaskFinished(string runId, TaskRunResult task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        WriteTask(runId, task);
+        InTransaction(statements => statements.FinishTask(runId, task, ComponentsOf(task), keepRecorded: false));
     }
 
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
@@ -142,42 +142,31 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     public void Record(IReadOnlyList<JournalEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        lock (_gate)
+        InTransaction(statements =>
         {
-            try
+            // A task that also finishes in this batch need not be marked running first.
+            var finishing = _finishing;
+            finishing.Clear();
+            foreach (var entry in entries)
             {
-                // A task that also finishes in this batch need not be marked running first.
-                var finishing = _finishing;
-                finishing.Clear();
-                foreach (var entry in entries)
+                if (entry.Finished is not null)
                 {
-                    if (entry.Finished is not null)
-                    {
-                        finishing.Add((entry.RunId, entry.TaskId));
-                    }
+                    finishing.Add((entry.RunId, entry.TaskId));
                 }
-
-                using var transaction = _connection.BeginTransaction();
-                _statements ??= new JournalStatements(_connection.Handle!);
-                foreach (var entry in entries)
-                {
-                    if (entry.Finished is { } task)
-                    {
-                        _statements.FinishTask(entry.RunId, task, task.CacheKey is { } key ? Components(key) : null);
-                    }
-                    else
-                    {
-                        _statements.StartAttempt(entry.RunId, entry.TaskId, entry.Attempt, Time(entry.At), markRunning: !finishing.Contains((entry.RunId, entry.TaskId)));
-                    }
-                }
-
-                transaction.Commit();
             }
-            catch (SqliteException ex)
+
+            foreach (var entry in entries)
             {
-                throw Explain(Path, ex);
+                if (entry.Finished is { } task)
+                {
+                    statements.FinishTask(entry.RunId, task, ComponentsOf(task), keepRecorded: false);
+                }
+                else
+                {
+                    statements.StartAttempt(entry.RunId, entry.TaskId, entry.Attempt, Time(entry.At), markRunning: !finishing.Contains((entry.RunId, entry.TaskId)));
+                }
             }
-        }
+        });
     }
 
     /// <summary>Records how a run ended, with the final status of every task, the ones that never ran included.</summary>
@@ -193,7 +182,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             {
                 if (task.Attempts == 0)
                 {
-                    WriteTask(result.RunId, task, transaction, onlyIfNotRecorded: task.Status.IsSuccess());
+                    Statements.FinishTask(result.RunId, task, ComponentsOf(task), keepRecorded: task.Status.IsSuccess());
                 }
             }
 
@@ -404,8 +393,6 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             _statements = null;
         }
 
-        _finishTask?.Dispose();
-        _keepRecordedTask?.Dispose();
         _connection.Dispose();
     }
 
@@ -463,94 +450,30 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         return differences;
     }
 
-    private const string StartAttemptSql = """
-        INSERT INTO attempts (run_id, task_id, attempt, started_at) VALUES ($run, $task, $attempt, $at);
-        INSERT INTO tasks (run_id, task_id, status, attempts) VALUES ($run, $task, 'running', $attempt)
-        ON CONFLICT (run_id, task_id) DO UPDATE SET status = 'running', attempts = $attempt;
-        """;
-
-    private const string FinishTaskSql = """
-        INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
-        VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error, $key, $components)
-        ON CONFLICT (run_id, task_id) DO UPDATE SET status = $status, attempts = MAX(attempts, $attempts), finished_at = $finished,
-          duration_seconds = $duration, output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, error = $error,
-          cache_key = $key, cache_components = $components;
-        """;
-
-    private const string KeepRecordedTaskSql = """
-        INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
-        VALUES ($run, $task, $status, $attempts, $finished, $duration, $text, $json, $in, $out, $cost, $error, $key, $components)
-        ON CONFLICT (run_id, task_id) DO NOTHING;
-        """;
-
-    private static readonly string[] TaskParameters =
-        ["$run", "$task", "$status", "$attempts", "$finished", "$duration", "$text", "$json", "$in", "$out", "$cost", "$error", "$key", "$components"];
-
     private JournalStatements? _statements;
     private readonly HashSet<(string, string)> _finishing = [];
-    private SqliteCommand? _finishTask;
-    private SqliteCommand? _keepRecordedTask;
 
-    private void WriteTask(string runId, TaskRunResult task, SqliteTransaction? transaction = null, bool onlyIfNotRecorded = false)
+    /// <summary>The prepared statements every task write goes through; made on first use, under the lock.</summary>
+    private JournalStatements Statements => _statements ??= new JournalStatements(_connection.Handle!);
+
+    private static string? ComponentsOf(TaskRunResult task) => task.CacheKey is { } key ? Components(key) : null;
+
+    /// <summary>Runs writes in one transaction under the journal's lock, explaining what SQLite refuses.</summary>
+    private void InTransaction(Action<JournalStatements> write)
     {
-        if (transaction is null)
+        lock (_gate)
         {
-            lock (_gate)
+            try
             {
-                try
-                {
-                    using var own = _connection.BeginTransaction();
-                    WriteTask(runId, task, own, onlyIfNotRecorded);
-                    own.Commit();
-                }
-                catch (SqliteException ex)
-                {
-                    throw Explain(Path, ex);
-                }
+                using var transaction = _connection.BeginTransaction();
+                write(Statements);
+                transaction.Commit();
             }
-
-            return;
+            catch (SqliteException ex)
+            {
+                throw Explain(Path, ex);
+            }
         }
-
-        var command = onlyIfNotRecorded
-            ? _keepRecordedTask ??= Prepare(KeepRecordedTaskSql, TaskParameters)
-            : _finishTask ??= Prepare(FinishTaskSql, TaskParameters);
-        command.Transaction = transaction;
-        SetTask(command, runId, task);
-        command.ExecuteNonQuery();
-    }
-
-    private static void SetTask(SqliteCommand command, string runId, TaskRunResult task)
-    {
-        var result = task.Status.IsSuccess() ? task.Result : null;
-        var p = command.Parameters;
-        p["$run"].Value = runId;
-        p["$task"].Value = task.TaskId;
-        p["$status"].Value = task.Status.ToName();
-        p["$attempts"].Value = task.Attempts;
-        p["$finished"].Value = task.FinishedAt is { } f ? Time(f) : DBNull.Value;
-        p["$duration"].Value = task.Duration.TotalSeconds;
-        p["$text"].Value = (object?)result?.Text ?? DBNull.Value;
-        p["$json"].Value = (object?)result?.Json?.GetRawText() ?? DBNull.Value;
-        p["$in"].Value = result?.Usage.InputTokens ?? 0;
-        p["$out"].Value = result?.Usage.OutputTokens ?? 0;
-        p["$cost"].Value = result?.Usage.Cost ?? 0m;
-        p["$error"].Value = (object?)task.Error ?? DBNull.Value;
-        p["$key"].Value = (object?)task.CacheKey?.Hash ?? DBNull.Value;
-        p["$components"].Value = task.CacheKey is { } k ? Components(k) : DBNull.Value;
-    }
-
-    /// <summary>A statement kept for the journal's lifetime, so SQLite parses it once.</summary>
-    private SqliteCommand Prepare(string sql, params string[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter(name, DBNull.Value));
-        }
-
-        return command;
     }
 
     private void Write(string sql, params (string Name, object? Value)[] parameters)

@@ -73,30 +73,8 @@ internal static class ProcessTree
             }
         }
 
-        var killed = new HashSet<int>();
-        for (var round = 0; round < MaxRounds; round++)
-        {
-            // Seeded anew each round: once the program has exited and been reaped, its id may be another process's.
-            var members = Members(token, RunningId(root));
-            if (members.Count == 0)
-            {
-                break;
-            }
-
-            foreach (var pid in members)
-            {
-                if (Signal(pid))
-                {
-                    killed.Add(pid);
-                }
-            }
-
-            // A process forked between the scan and its parent's death is found in the next round; give the kills a
-            // moment to land first.
-            Thread.Sleep(1);
-        }
-
-        return killed.Count;
+        // Seeded anew each round: once the program has exited and been reaped, its id may be another process's.
+        return KillUntilNoneLeft(() => Members(token, RunningId(root)));
     }
 
     /// <summary>Kills the processes of owners that ended without ending them (killed with <c>kill -9</c>, or crashed):
@@ -125,37 +103,41 @@ internal static class ProcessTree
         }
 
         var spared = Ancestors();
+        var killed = KillUntilNoneLeft(() => [.. ProcessIds().Where(pid => !spared.Contains(pid)
+            && ReadTokens(pid) is { } tokens && !IsZombie(pid)
+            && tokens.Any(t => OwnerOf(t) is { } owner && crashed.ContainsKey(owner)))]);
+        foreach (var marker in crashed.Values)
+        {
+            TryDelete(marker);
+        }
+
+        return killed;
+    }
+
+    /// <summary>Kills what the scan finds, round after round, until a scan finds nothing (or the rounds run out).
+    /// Returns how many processes were killed.</summary>
+    private static int KillUntilNoneLeft(Func<List<int>> scan)
+    {
         var killed = new HashSet<int>();
         for (var round = 0; round < MaxRounds; round++)
         {
-            var found = false;
-            foreach (var pid in ProcessIds())
+            var found = scan();
+            if (found.Count == 0)
             {
-                if (spared.Contains(pid) || ReadTokens(pid) is not { } tokens || IsZombie(pid)
-                    || !tokens.Any(t => OwnerOf(t) is { } owner && crashed.ContainsKey(owner)))
-                {
-                    continue;
-                }
+                break;
+            }
 
-                found = true;
+            foreach (var pid in found)
+            {
                 if (Signal(pid))
                 {
                     killed.Add(pid);
                 }
             }
 
-            // Until a scan finds none left: a killed process lingers until the kill lands, and one may have forked.
-            if (!found)
-            {
-                break;
-            }
-
+            // A killed process lingers until the kill lands, and one forked between the scan and its parent's death is
+            // found in the next round: give the kills a moment to land first.
             Thread.Sleep(1);
-        }
-
-        foreach (var marker in crashed.Values)
-        {
-            TryDelete(marker);
         }
 
         return killed.Count;

@@ -76,12 +76,6 @@ internal sealed class PlanInput
     {
         try
         {
-            if (timeScale is <= 0)
-            {
-                console.Error.WriteLine($"{path}: error PF0009: --time-scale must be greater than 0");
-                return null;
-            }
-
             var plan = timeScale is not null || replayMode is not null
                 ? engine.LoadWorkflow(path, timeScale ?? 0.001, replayMode ?? ReplayMode.Sleep)
                 : engine.LoadPlan(path, config);

@@ -37,12 +37,9 @@ internal static class PluginSetup
             }
         }
 
-        var options = new EngineOptions { Catalog = catalog };
-        if (gracePeriodSeconds is { } grace)
-        {
-            options = new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace) };
-        }
-
+        var options = gracePeriodSeconds is { } grace
+            ? new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace) }
+            : new EngineOptions { Catalog = catalog };
         return (new ParallelFlowEngine(options), report);
     }
 }

@@ -112,9 +112,10 @@ internal static class RunCommand
             await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
             result = await run.Completion.ConfigureAwait(false);
         }
-        catch when (journal is not null && options.RunId is { } runId && TryAbandon(journal, runId))
+        catch when (journal is not null && options.RunId is { } runId)
         {
-            // Not reached: the filter records the abandoned run and lets the exception go on, untouched.
+            // The run never produced a result: the journal must not keep it as running for ever.
+            TryAbandon(journal, runId);
             throw;
         }
 
@@ -156,7 +157,7 @@ internal static class RunCommand
 
     /// <summary>Records that a run ended without a result, so the journal does not keep it running for ever; never
     /// throws, so the failure that ended the run is the one reported.</summary>
-    private static bool TryAbandon(RunJournal journal, string runId)
+    private static void TryAbandon(RunJournal journal, string runId)
     {
         try
         {
@@ -166,8 +167,6 @@ internal static class RunCommand
         {
             // The journal is failing too; the run will show as interrupted.
         }
-
-        return false;
     }
 
     private static FileStream? OpenReport(string? path, CliConsole console)

@@ -141,20 +141,16 @@ internal sealed class SecretRedactor
 
     private static readonly JsonSerializerOptions DeepOptions = new() { MaxDepth = NodeDepth };
 
-    private bool HoldsSecret(JsonElement value)
+    /// <summary>Whether a string of the element, or a property name, holds a secret once unescaped.</summary>
+    private bool HoldsSecret(JsonElement value) => value.ValueKind switch
     {
-        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(value.GetRawText()), new JsonReaderOptions { MaxDepth = NodeDepth });
-        while (reader.Read())
-        {
-            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.GetString() is { } text
-                && !ReferenceEquals(Redact(text), text))
-            {
-                return true;
-            }
-        }
+        JsonValueKind.String => Holds(value.GetString()!),
+        JsonValueKind.Object => value.EnumerateObject().Any(p => Holds(p.Name) || HoldsSecret(p.Value)),
+        JsonValueKind.Array => value.EnumerateArray().Any(HoldsSecret),
+        _ => false,
+    };
 
-        return false;
-    }
+    private bool Holds(string text) => _values.Any(v => text.Contains(v, StringComparison.Ordinal));
 
     private System.Text.Json.Nodes.JsonNode? MaskNode(System.Text.Json.Nodes.JsonNode? node)
     {

@@ -40,7 +40,6 @@ public sealed partial class FlowRun
     private int _peakRunning;
     private int _finished;
     private int _awaitingDurable;
-    private bool[]? _releasedEarly;
     private bool _stopping;
     private volatile bool _stopRequested;
     private int _releasedSlot;
@@ -92,7 +91,7 @@ public sealed partial class FlowRun
                     break;
                 case StepKind.Finished:
                     ReleaseWorker(message.Task);
-                    Complete(message.Task);
+                    Complete(message.Task, dependentsReleased: false);
                     break;
                 case StepKind.Released:
                     ReleaseWorker(message.Task);
@@ -101,7 +100,6 @@ public sealed partial class FlowRun
                     {
                         // Its dependents may start now: the journal writes entries in the order they came, so theirs
                         // can never be durable before this one (see FlowRun.FinishJournaled).
-                        _releasedEarly![message.Task] = true;
                         Resolve(message.Task);
                     }
 
@@ -109,8 +107,9 @@ public sealed partial class FlowRun
                 case StepKind.Durable:
                     foreach (var task in message.Tasks!)
                     {
+                        // A success was resolved when it was released — or a stop came first, and then never is.
                         _awaitingDurable--;
-                        Complete(task);
+                        Complete(task, dependentsReleased: _status[task].IsSuccess());
                     }
 
                     break;
@@ -163,8 +162,9 @@ public sealed partial class FlowRun
         ReleaseSlot(task);
     }
 
-    /// <summary>A task counts as finished: it is announced, and its dependents are released (or skipped).</summary>
-    private void Complete(int task)
+    /// <summary>A task counts as finished: it is announced, and its dependents are released (or skipped) unless that
+    /// was done already.</summary>
+    private void Complete(int task, bool dependentsReleased)
     {
         var status = _status[task];
         Emit(RunEventKind.TaskFinished, task, _slotOfTask?[task] ?? 0, _attempts[task], status, _errors[task]);
@@ -183,7 +183,7 @@ public sealed partial class FlowRun
             Stop();
         }
 
-        if (!_stopping && !(_releasedEarly?[task] ?? false))
+        if (!_stopping && !dependentsReleased)
         {
             Resolve(task);
         }

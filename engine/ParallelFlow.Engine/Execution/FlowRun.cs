@@ -125,7 +125,6 @@ public sealed partial class FlowRun
         _callerToken = cancellationToken;
         _journal = options.Journal;
         _commit = _journal is null ? null : new GroupCommit();
-        _releasedEarly = _journal is null ? null : new bool[_count];
         _restored = options.Restored;
         _cache = options.Cache;
         _cacheTimeToLive = options.CacheTimeToLive;
