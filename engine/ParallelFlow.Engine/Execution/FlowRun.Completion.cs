@@ -11,9 +11,11 @@ public sealed partial class FlowRun
             allSucceeded = _status[i].IsSuccess();
         }
 
-        var status = _failedFast ? RunStatus.Failed
+        // A stop that came once every task had succeeded (with a journal, while their last entries were written)
+        // cancelled nothing: the run succeeded.
+        var status = allSucceeded ? RunStatus.Succeeded
+            : _failedFast ? RunStatus.Failed
             : _stopRequested ? RunStatus.Cancelled
-            : allSucceeded ? RunStatus.Succeeded
             : RunStatus.Failed;
         return new RunResult
         {
