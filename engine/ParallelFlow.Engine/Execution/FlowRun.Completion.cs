@@ -5,18 +5,21 @@ public sealed partial class FlowRun
 {
     private RunResult BuildResult(long endTimestamp)
     {
+        System.Diagnostics.Debug.Assert(_gate.IsHeldByCurrentThread);
         var allSucceeded = true;
         for (var i = 0; i < _count && allSucceeded; i++)
         {
-            allSucceeded = _status[i].IsSuccess();
+            allSucceeded = _tasks.Status[i].IsSuccess();
         }
 
         // A stop that came once every task had succeeded (with a journal, while their last entries were written)
         // cancelled nothing: the run succeeded.
         var status = allSucceeded ? RunStatus.Succeeded
-            : _failedFast ? RunStatus.Failed
-            : _stopRequested ? RunStatus.Cancelled
-            : RunStatus.Failed;
+            : Stopping switch
+            {
+                StopReason.FailedFast or StopReason.None => RunStatus.Failed,
+                _ => RunStatus.Cancelled,
+            };
         return new RunResult
         {
             RunId = RunId,
@@ -31,27 +34,27 @@ public sealed partial class FlowRun
             Analysis = _plan.Analysis,
             ObservedCriticalPathSource = ObservedCriticalPath,
             Budget = _budget?.Report(_plan.Tasks),
-            Strategy = new StrategyReport(StrategyName, _reranks, _context.Secrets.RedactOrNull(_strategyFailure)),
+            Strategy = new StrategyReport(StrategyName, _ready.Reranks, _context.Secrets.RedactOrNull(_ready.StrategyFailure)),
         };
     }
 
     private TaskRunResult TaskResultOf(int task)
     {
-        var ran = _startTimestamps[task] != 0 && _endTimestamps[task] != 0;
+        var ran = _tasks.Started[task] != 0 && _tasks.Ended[task] != 0;
         return new TaskRunResult
         {
             TaskId = _plan.Tasks[task].Id,
             WorkerType = _plan.Tasks[task].Worker,
-            Status = _status[task],
-            FailureKind = _failureKinds[task],
-            Attempts = _attempts[task],
-            StartedAt = ran ? At(_startTimestamps[task]) : null,
-            FinishedAt = ran ? At(_endTimestamps[task]) : null,
+            Status = _tasks.Status[task],
+            FailureKind = _tasks.FailureKinds[task],
+            Attempts = _tasks.Attempts[task],
+            StartedAt = ran ? At(_tasks.Started[task]) : null,
+            FinishedAt = ran ? At(_tasks.Ended[task]) : null,
             Duration = Duration(task),
-            Result = _results[task],
-            Error = _errors[task],
+            Result = _tasks.Results[task],
+            Error = _tasks.Errors[task],
             Wave = _plan.Wave[task],
-            CacheKey = _cacheKeys?[task],
+            CacheKey = _tasks.CacheKeys?[task],
         };
     }
 

@@ -1,9 +1,10 @@
-using System.Threading.Tasks.Dataflow;
+using System.Diagnostics;
 using ParallelFlow.Engine.Diagnostics;
 
 namespace ParallelFlow.Engine.Execution;
 
-/// <summary>The scheduling step: runs under the run's gate, one task at a time, and owns the state below.</summary>
+/// <summary>The scheduling step and the run's state machine (<see cref="RunPhase"/>). Everything here runs under the
+/// run's gate, one step at a time, and owns the state below; each method asserts it.</summary>
 public sealed partial class FlowRun
 {
     /// <summary>What a scheduling step is about.</summary>
@@ -28,39 +29,77 @@ public sealed partial class FlowRun
     /// <summary>A message to the scheduling step.</summary>
     private readonly record struct StepMessage(StepKind Kind, int Task = -1, List<int>? Tasks = null);
 
+    /// <summary>What a step leaves to its caller, to do outside the gate.</summary>
+    /// <param name="InlineTask">A task of the caller's group, counted as running, which the caller runs next itself; or −1.</param>
+    /// <param name="Stopped">The step moved the run to <see cref="RunPhase.Stopping"/>: the running tasks' token must be cancelled.</param>
+    private readonly record struct StepOutcome(int InlineTask, bool Stopped);
+
     private readonly int[] _remaining;
-    private readonly PriorityQueue<int, long>[] _ready;
+    private readonly ReadyQueues _ready;
     private readonly int[] _groupRunning;
     private readonly int[] _groupCapacity;
+    private readonly List<int>? _waitingForBudget;
     private readonly Stack<int> _freeSlots = new();
     private readonly Stack<int> _resolveStack = new();
-    private int[]? _slotOfTask;
     private int _nextSlot = 1;
     private int _running;
     private int _peakRunning;
     private int _finished;
     private int _awaitingDurable;
-    private bool _stopping;
-    private volatile bool _stopRequested;
-    private int _releasedSlot;
-    private bool _failedFast;
-    private bool _done;
-    private bool _cancelAfterStep;
+
+    // Written under the gate (Finished → Published once outside it, by compare-and-swap); read outside it by
+    // PublishOutcome, which acts only on Finished, after which nothing under the gate writes.
+    private int _phase;
+
+    // Written once, by compare-and-swap, from any thread (RequestStop, or a fail-fast step); read anywhere: it only
+    // ever goes from None to one reason.
+    private int _stopReason;
+
+    // Scoped to one step: set at its start, read at its end.
     private int _inlineGroup = -1;
     private int _inlineTask = -1;
-    private object? _outcome;
-    private int _published;
+    private int _releasedSlot;
 
-    /// <summary>The scheduling step, run under the gate: apply a change (start, stop, or a task finished), hand ready
-    /// tasks to workers, and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
-    /// <returns>A task the caller (a finishing task of <paramref name="callerGroup"/>) should run next itself, or −1.</returns>
-    private int Step(StepMessage message, int callerGroup = -1)
+    // Set once, before the phase becomes Finished; read after PublishOutcome sees Finished.
+    private RunResult? _result;
+    private Exception? _fault;
+
+    private RunPhase Phase => (RunPhase)Volatile.Read(ref _phase);
+
+    private StopReason Stopping => (StopReason)Volatile.Read(ref _stopReason);
+
+    private bool IsStopping => Phase >= RunPhase.Stopping;
+
+    /// <summary>Takes a scheduling step from any thread, then does what it leaves to be done outside the gate.</summary>
+    /// <returns>The task the caller (of <paramref name="callerGroup"/>) runs next itself, or −1.</returns>
+    private int TakeStep(StepMessage message, int callerGroup)
     {
-        if (_done)
+        StepOutcome outcome;
+        lock (_gate)
         {
-            return -1;
+            outcome = Step(message, callerGroup);
         }
 
+        if (outcome.Stopped)
+        {
+            CancelWorkers();
+        }
+
+        PublishOutcome();
+        return outcome.InlineTask;
+    }
+
+    /// <summary>The scheduling step: apply a change (start, stop, or a task finished), hand ready tasks to the executor,
+    /// and finish the run when every task is final. An engine bug ends the run visibly rather than leaving it hanging.</summary>
+    private StepOutcome Step(StepMessage message, int callerGroup)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "A scheduling step runs under the run's gate.");
+        if (Phase >= RunPhase.Finished)
+        {
+            return new StepOutcome(-1, false);
+        }
+
+        var wasStopping = IsStopping;
         _inlineGroup = callerGroup;
         _inlineTask = -1;
 
@@ -68,7 +107,7 @@ public sealed partial class FlowRun
         {
             // A stop may be requested on another thread while a task it cancelled is already finishing here; the
             // task's dependents must end cancelled, not skipped.
-            if (_stopRequested)
+            if (Stopping != StopReason.None)
             {
                 Stop();
             }
@@ -76,6 +115,13 @@ public sealed partial class FlowRun
             switch (message.Kind)
             {
                 case StepKind.Start:
+                    // A caller's token cancelled already may have stopped the run before it started: then the ready
+                    // tasks end cancelled, and restored ones still count as succeeded.
+                    if (Phase == RunPhase.Created)
+                    {
+                        SetPhase(RunPhase.Running);
+                    }
+
                     for (var task = 0; task < _count; task++)
                     {
                         if (_remaining[task] == 0 && !IsRestored(task))
@@ -96,7 +142,7 @@ public sealed partial class FlowRun
                 case StepKind.Released:
                     ReleaseWorker(message.Task);
                     _awaitingDurable++;
-                    if (_status[message.Task].IsSuccess() && !_stopping)
+                    if (_tasks.Status[message.Task].IsSuccess() && !IsStopping)
                     {
                         // Its dependents may start now: the journal writes entries in the order they came, so theirs
                         // can never be durable before this one (see FlowRun.FinishJournaled).
@@ -109,7 +155,7 @@ public sealed partial class FlowRun
                     {
                         // A success was resolved when it was released — or a stop came first, and then never is.
                         _awaitingDurable--;
-                        Complete(task, dependentsReleased: _status[task].IsSuccess());
+                        Complete(task, dependentsReleased: _tasks.Status[task].IsSuccess());
                     }
 
                     break;
@@ -123,42 +169,54 @@ public sealed partial class FlowRun
             }
 
             _releasedSlot = 0;
-            if (_finished == _count || (_stopping && _running == 0 && _awaitingDurable == 0))
+            if (_finished == _count || (IsStopping && _running == 0 && _awaitingDurable == 0))
             {
                 Finish();
             }
 
-            return _inlineTask;
+            return new StepOutcome(_inlineTask, !wasStopping && IsStopping);
         }
 #pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _done = true;
             _events?.Writer.TryComplete(ex);
-            _outcome = ex;
-            return -1;
+            _fault = ex;
+            SetPhase(RunPhase.Finished);
+            return new StepOutcome(-1, false);
         }
+    }
+
+    private void SetPhase(RunPhase phase)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The phase moves under the gate.");
+        Debug.Assert(phase > Phase, $"The phase only moves forward: {Phase} → {phase}.");
+        Volatile.Write(ref _phase, (int)phase);
     }
 
     /// <summary>A task's worker is free: the task leaves the running counts, gives back its budget reservation and worker
     /// slot, and its duration feeds the observed estimates.</summary>
     private void ReleaseWorker(int task)
     {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         _running--;
         _groupRunning[_plan.Group[task]]--;
         if (_budget is not null)
         {
-            _budget.Settle(task, _status[task] == TaskRunStatus.Cached ? default : _results[task]?.Usage ?? default);
+            _budget.Settle(task, _tasks.Status[task] == TaskRunStatus.Cached ? default : _tasks.Results[task]?.Usage ?? default);
             foreach (var waiting in _waitingForBudget!)
             {
-                _ready[_plan.Group[waiting]].Enqueue(waiting, RankOf(waiting));
+                _ready.Add(waiting);
             }
 
             _waitingForBudget.Clear();
         }
 
-        Observe(task);
+        if (_ready.LearnsDurations && _tasks.Status[task] == TaskRunStatus.Succeeded && _tasks.Attempts[task] > 0)
+        {
+            _ready.Observe(task, Duration(task).TotalSeconds, _finished);
+        }
+
         ReleaseSlot(task);
     }
 
@@ -166,24 +224,24 @@ public sealed partial class FlowRun
     /// was done already.</summary>
     private void Complete(int task, bool dependentsReleased)
     {
-        var status = _status[task];
-        Emit(RunEventKind.TaskFinished, task, _slotOfTask?[task] ?? 0, _attempts[task], status, _errors[task]);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        var status = _tasks.Status[task];
+        Emit(RunEventKind.TaskFinished, task, _tasks.Slots?[task] ?? 0, _tasks.Attempts[task], status, _tasks.Errors[task]);
         EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
         if (!status.IsSuccess())
         {
-            _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _errors[task]);
+            _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _tasks.Errors[task]);
         }
 
         _finished++;
-        if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast && !_stopping)
+        if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast
+            && Interlocked.CompareExchange(ref _stopReason, (int)StopReason.FailedFast, (int)StopReason.None) == (int)StopReason.None)
         {
-            _failedFast = true;
-            _stopRequested = true;
-            _cancelAfterStep = true;
+            // The step's caller cancels the running tasks once it has left the gate (StepOutcome.Stopped).
             Stop();
         }
 
-        if (!_stopping && !dependentsReleased)
+        if (!IsStopping && !dependentsReleased)
         {
             Resolve(task);
         }
@@ -193,26 +251,26 @@ public sealed partial class FlowRun
     /// one with a hard dependency that did not succeed is skipped, and so are its own dependents, transitively.</summary>
     private void Resolve(int finishedTask)
     {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         var graph = _plan.Graph;
+        var status = _tasks.Status;
         _resolveStack.Push(finishedTask);
         while (_resolveStack.TryPop(out var task))
         {
-            var succeeded = _status[task].IsSuccess();
+            var succeeded = status[task].IsSuccess();
             for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
             {
                 var next = graph.Successors[edge];
-                if (_status[next] != TaskRunStatus.Pending)
+                if (status[next] != TaskRunStatus.Pending)
                 {
                     continue;
                 }
 
                 if (graph.SuccessorIsHard[edge] && !succeeded)
                 {
-                    _status[next] = TaskRunStatus.Skipped;
-                    _failureKinds[next] = FailureKind.Dependency;
-                    _errors[next] = $"dependency '{_plan.Tasks[task].Id}' {_status[task].ToName()}";
+                    _tasks.End(next, TaskRunStatus.Skipped, FailureKind.Dependency, $"dependency '{_plan.Tasks[task].Id}' {status[task].ToName()}");
                     _finished++;
-                    Emit(RunEventKind.TaskFinished, next, status: TaskRunStatus.Skipped, message: _errors[next]);
+                    Emit(RunEventKind.TaskFinished, next, status: TaskRunStatus.Skipped, message: _tasks.Errors[next]);
                     _resolveStack.Push(next);
                 }
                 else if (--_remaining[next] == 0)
@@ -228,6 +286,7 @@ public sealed partial class FlowRun
     /// <summary>Ends the tasks a resumed run already has outputs for, and releases their dependents.</summary>
     private void Restore()
     {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         if (_restored is null)
         {
             return;
@@ -237,8 +296,8 @@ public sealed partial class FlowRun
         {
             if (_restored.TryGetValue(_plan.Tasks[task].Id, out var result))
             {
-                _status[task] = TaskRunStatus.Succeeded;
-                _results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
+                _tasks.Status[task] = TaskRunStatus.Succeeded;
+                _tasks.Results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
                 _finished++;
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
             }
@@ -246,7 +305,7 @@ public sealed partial class FlowRun
 
         for (var task = 0; task < _count; task++)
         {
-            if (_status[task] == TaskRunStatus.Succeeded && _results[task] is not null && _attempts[task] == 0)
+            if (_tasks.Status[task] == TaskRunStatus.Succeeded && _tasks.Results[task] is not null && _tasks.Attempts[task] == 0)
             {
                 Resolve(task);
             }
@@ -255,31 +314,17 @@ public sealed partial class FlowRun
 
     private void Enqueue(int task)
     {
-        _ready[_plan.Group[task]].Enqueue(task, RankOf(task));
+        _ready.Add(task);
         Emit(RunEventKind.TaskQueued, task);
     }
 
+    /// <summary>Hands ready tasks to the executor while the limits allow; keeps one of the caller's group for the
+    /// caller to run itself.</summary>
     private void Dispatch()
     {
-        var groups = _ready.Length;
-        while (_running < _workers && !_stopping)
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
-            var best = -1;
-            var bestRank = long.MaxValue;
-            for (var g = 0; g < groups; g++)
-            {
-                if (_groupRunning[g] < _groupCapacity[g] && _ready[g].TryPeek(out _, out var rank) && (best < 0 || RanksBefore(rank, bestRank)))
-                {
-                    (best, bestRank) = (g, rank);
-                }
-            }
-
-            if (best < 0)
-            {
-                return;
-            }
-
-            var task = _ready[best].Dequeue();
             if (_budget is not null && !_budget.TryReserve(task))
             {
                 // Waits until a running task settles and frees budget.
@@ -288,25 +333,21 @@ public sealed partial class FlowRun
             }
 
             _running++;
-            _groupRunning[best]++;
+            _groupRunning[group]++;
             _peakRunning = Math.Max(_peakRunning, _running);
-            _status[task] = TaskRunStatus.Running;
+            _tasks.Status[task] = TaskRunStatus.Running;
             var slot = TakeSlot(task);
             Emit(RunEventKind.WorkerBusy, task, slot);
 
-            // The finishing task keeps one ready task of its own type and runs it itself: posting it would start a
-            // second processing task on another core for every step of a chain. The count above still holds it.
-            if (best == _inlineGroup && _inlineTask < 0)
+            // The finishing task keeps one ready task of its own type and runs it itself: handing it over would start
+            // a second processing task on another core for every step of a chain. The counts above still hold it.
+            if (group == _inlineGroup && _inlineTask < 0)
             {
                 _inlineTask = task;
                 continue;
             }
 
-            if (!_execution[best].Post(task))
-            {
-                // Not expected (see the capacity note in the constructor); queue it rather than lose it.
-                _ = _execution[best].SendAsync(task);
-            }
+            _executor.Start(task, group);
         }
     }
 
@@ -316,7 +357,8 @@ public sealed partial class FlowRun
     /// </summary>
     private void SkipUnaffordable()
     {
-        while (_waitingForBudget is { Count: > 0 } && _running == 0 && !_stopping)
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        while (_waitingForBudget is { Count: > 0 } && _running == 0 && !IsStopping)
         {
             var waiting = _waitingForBudget.OrderBy(t => _plan.Rank[t]).ToList();
             _waitingForBudget.Clear();
@@ -324,15 +366,13 @@ public sealed partial class FlowRun
             {
                 if (_budget!.CanEverReserve(task))
                 {
-                    _ready[_plan.Group[task]].Enqueue(task, RankOf(task));
+                    _ready.Add(task);
                     continue;
                 }
 
-                _status[task] = TaskRunStatus.Skipped;
-                _failureKinds[task] = FailureKind.Budget;
-                _errors[task] = $"budget exhausted: the task needs {_budget.Shortfall(task)}";
+                _tasks.End(task, TaskRunStatus.Skipped, FailureKind.Budget, $"budget exhausted: the task needs {_budget.Shortfall(task)}");
                 _finished++;
-                Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Skipped, message: _errors[task]);
+                Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Skipped, message: _tasks.Errors[task]);
                 Resolve(task);
             }
 
@@ -340,14 +380,16 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>Moves the run to <see cref="RunPhase.Stopping"/>: ready tasks, and those waiting for budget, end cancelled.</summary>
     private void Stop()
     {
-        if (_stopping)
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        if (IsStopping)
         {
             return;
         }
 
-        _stopping = true;
+        SetPhase(RunPhase.Stopping);
         if (_waitingForBudget is not null)
         {
             foreach (var task in _waitingForBudget)
@@ -357,46 +399,46 @@ public sealed partial class FlowRun
 
             _waitingForBudget.Clear();
         }
-        foreach (var queue in _ready)
+
+        while (_ready.TryTakeAny(out var task))
         {
-            while (queue.TryDequeue(out var task, out _))
-            {
-                MarkCancelled(task);
-            }
+            MarkCancelled(task);
         }
     }
 
     private void MarkCancelled(int task)
     {
-        _status[task] = TaskRunStatus.Cancelled;
-        _failureKinds[task] = FailureKind.Cancelled;
-        _errors[task] = _failedFast ? "cancelled: the run failed fast" : _wallExhausted ? $"cancelled before it started: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out" : "cancelled before it started";
+        _tasks.End(task, TaskRunStatus.Cancelled, FailureKind.Cancelled, Stopping switch
+        {
+            StopReason.FailedFast => "cancelled: the run failed fast",
+            StopReason.WallTime => $"cancelled before it started: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",
+            _ => "cancelled before it started",
+        });
         _finished++;
-        Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Cancelled, message: _errors[task]);
+        Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Cancelled, message: _tasks.Errors[task]);
     }
 
+    /// <summary>Every task is final (or the run stopped and nothing runs): builds the result and moves to
+    /// <see cref="RunPhase.Finished"/>.</summary>
     private void Finish()
     {
-        _done = true;
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         for (var task = 0; task < _count; task++)
         {
-            if (_status[task] == TaskRunStatus.Pending)
+            if (_tasks.Status[task] == TaskRunStatus.Pending)
             {
                 MarkCancelled(task);
             }
         }
 
-        foreach (var block in _execution)
-        {
-            block.Complete();
-        }
-
+        _executor.Complete();
         _wallTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
         _events?.Writer.TryComplete();
-        _outcome = result;
+        _result = result;
+        SetPhase(RunPhase.Finished);
     }
 
     /// <summary>
@@ -407,19 +449,21 @@ public sealed partial class FlowRun
     /// </summary>
     private void PublishOutcome()
     {
-        if (Volatile.Read(ref _outcome) is not { } outcome || Interlocked.Exchange(ref _published, 1) != 0)
+        Debug.Assert(!_gate.IsHeldByCurrentThread, "Completion's continuations must not run under the gate.");
+        if (Phase != RunPhase.Finished ||
+            Interlocked.CompareExchange(ref _phase, (int)RunPhase.Published, (int)RunPhase.Finished) != (int)RunPhase.Finished)
         {
             return;
         }
 
         _callerRegistration.Dispose();
-        if (outcome is Exception exception)
+        if (_fault is { } fault)
         {
-            _completion.TrySetException(exception);
+            _completion.TrySetException(fault);
         }
         else
         {
-            _completion.TrySetResult((RunResult)outcome);
+            _completion.TrySetResult(_result!);
         }
     }
 
@@ -432,22 +476,21 @@ public sealed partial class FlowRun
             return 0;
         }
 
-        _slotOfTask ??= new int[_count];
+        _tasks.Slots ??= new int[_count];
         var slot = _freeSlots.TryPop(out var free) ? free : _nextSlot++;
-        _slotOfTask[task] = slot;
+        _tasks.Slots[task] = slot;
         return slot;
     }
 
-    private int ReleaseSlot(int task)
+    private void ReleaseSlot(int task)
     {
-        if (_slotOfTask is null)
+        if (_tasks.Slots is null)
         {
-            return 0;
+            return;
         }
 
-        var slot = _slotOfTask[task];
+        var slot = _tasks.Slots[task];
         _freeSlots.Push(slot);
         _releasedSlot = slot;
-        return slot;
     }
 }

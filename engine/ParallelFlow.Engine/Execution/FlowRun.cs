@@ -1,25 +1,28 @@
 using System.Threading.Channels;
-using System.Threading.Tasks.Dataflow;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>
-/// One run of a <see cref="CompiledPlan"/>. Its Dataflow stage is one execution block per worker type, each with
-/// bounded capacity and parallelism set to that type's limit. When a task finishes, the block running it takes the
-/// run's scheduling step: it releases the task's dependents the moment their own dependencies are done (there is no
-/// wave barrier) and posts ready tasks into the execution blocks while the global and per-type limits allow, highest
-/// priority and longest remaining path first.
+/// One run of a <see cref="CompiledPlan"/>: an event-driven list scheduler over an executor. When a task finishes, the
+/// thread that ran it takes the run's scheduling step under the run's gate: the task's dependents are released the
+/// moment their own dependencies are done (there is no wave barrier), and ready tasks are handed to the executor while
+/// the global and per-worker-type limits allow, highest priority and longest remaining path first. In process, the
+/// executor is a bounded Dataflow block per worker type (<see cref="InProcessExecutor"/>).
 /// </summary>
 /// <remarks>
+/// <para>How the source is laid out: this file holds the run's shared state and its public face;
+/// <c>FlowRun.Scheduling.cs</c> the scheduling step and the <see cref="RunPhase"/> state machine;
+/// <c>FlowRun.Execution.cs</c> one task's attempts, and the run's side of the executor seam;
+/// <c>FlowRun.Journal.cs</c> the group-committed journal; <c>FlowRun.Completion.cs</c> the result. Per-task state is
+/// one <see cref="TaskTable"/>, ranking one <see cref="ReadyQueues"/>.</para>
 /// <para>The scheduling step is a short critical section rather than a block of its own: linking a scheduler block
 /// costs two thread-pool hops per task (a linked source offers its outputs on a separately scheduled task), which
-/// measured 3–4 µs per task; a finishing task that posts its successor into the block it runs in lets a chain go on
-/// on the same thread.</para>
-/// <para>Blocks never fault: whatever a worker throws becomes the task's status. Task state is written by the one
-/// execution block running the task before it enters the scheduling step, which publishes it.</para>
+/// measured 3–4 µs per task; a finishing task that runs its successor itself lets a chain go on on the same thread.</para>
+/// <para>Every method that must hold the gate asserts it. Fields written under the gate are read outside it only
+/// where a comment at the read says why that is safe.</para>
 /// </remarks>
-public sealed partial class FlowRun
+public sealed partial class FlowRun : IExecutionHost
 {
     private readonly CompiledPlan _plan;
     private readonly EngineContext _context;
@@ -32,29 +35,18 @@ public sealed partial class FlowRun
     private readonly TaskCompletionSource<RunResult> _completion = new();
     private readonly Channel<RunEvent>? _events;
 
-    // Per-task state, indexed by task number.
-    private readonly TaskRunStatus[] _status;
-    private readonly TaskResult?[] _results;
-    private readonly string?[] _errors;
-    private readonly FailureKind[] _failureKinds;
-    private readonly int[] _attempts;
-    private readonly long[] _startTimestamps;
-    private readonly long[] _endTimestamps;
-    private bool[]? _abandoned;
-
+    private readonly TaskTable _tasks;
     private readonly Lock _gate = new();
+    private readonly ITaskExecutor _executor;
+
     private readonly IRunJournal? _journal;
     private readonly GroupCommit? _commit;
     private readonly IReadOnlyDictionary<string, TaskResult>? _restored;
     private readonly ITaskCache? _cache;
     private readonly TimeSpan? _cacheTimeToLive;
-    private readonly TaskCacheKey?[]? _cacheKeys;
     private readonly BudgetLedger? _budget;
     private readonly Plans.BudgetSettings? _budgetSettings;
     private ITimer? _wallTimer;
-    private volatile bool _wallExhausted;
-    private readonly List<int>? _waitingForBudget;
-    private readonly ActionBlock<int>[] _execution;
 
     private long _runStartTimestamp;
     private DateTimeOffset _runStartedAt;
@@ -67,68 +59,35 @@ public sealed partial class FlowRun
         _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(options.Workers), _count));
         RunId = options.RunId ?? RunIds.New(_context.TimeProvider);
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _callerToken = cancellationToken;
         _events = options.StreamEvents
             ? Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true })
             : null;
 
-        _status = new TaskRunStatus[_count];
-        _results = new TaskResult?[_count];
-        _errors = new string?[_count];
-        _failureKinds = new FailureKind[_count];
-        _attempts = new int[_count];
-        _startTimestamps = new long[_count];
-        _endTimestamps = new long[_count];
+        _tasks = new TaskTable(_count);
         _remaining = (int[])plan.Graph.PredecessorCount.Clone();
-
-        StrategyName = options.Strategy ?? plan.Definition.Strategy;
-        (_strategy, _pluginStrategy) = ResolveStrategy(StrategyName);
-        if (_pluginStrategy is not null)
-        {
-            _rankComparer = new PluginOrder(this, _pluginStrategy);
-            _readyOrder = new long[_count];
-        }
+        _ready = new ReadyQueues(plan, options.Strategy ?? plan.Definition.Strategy, _gate, _context.Log, RunId);
 
         var groups = plan.GroupNames.Length;
-        // Observed durations can change the order only where the order depends on remaining paths, and for the
-        // critical path only between worker types (see FlowRun.Strategy).
-        if (_strategy == Plans.BuiltInStrategy.Plugin || (_strategy == Plans.BuiltInStrategy.CriticalPath && groups > 1))
-        {
-            _observedSeconds = new double[groups];
-            _observedEstimate = new double[groups];
-            _factor = new double[groups];
-            Array.Fill(_factor, 1.0);
-        }
-
-        _ready = new PriorityQueue<int, long>[groups];
         _groupRunning = new int[groups];
         _groupCapacity = new int[groups];
         for (var g = 0; g < groups; g++)
         {
-            _ready[g] = new PriorityQueue<int, long>(plan.ReadyCapacity[g], _rankComparer);
             _groupCapacity[g] = Math.Min(plan.GroupLimits[g], _workers);
         }
 
-        // An execution block holds the tasks the scheduling step counts as running in its group, plus at most one
-        // finishing task per worker slot that has already left the count but whose delegate has not returned yet:
-        // twice the group's capacity, so a Post from the scheduling step is never refused.
-        _execution = new ActionBlock<int>[groups];
-        for (var g = 0; g < groups; g++)
-        {
-            _execution[g] = new ActionBlock<int>(ExecuteAsync, new ExecutionDataflowBlockOptions
-            {
-                MaxDegreeOfParallelism = _groupCapacity[g],
-                BoundedCapacity = 2 * _groupCapacity[g],
-                EnsureOrdered = false,
-            });
-        }
+        _executor = (options.Executor ?? InProcessExecutor.Factory)(this, plan, _groupCapacity);
 
-        _callerToken = cancellationToken;
         _journal = options.Journal;
         _commit = _journal is null ? null : new GroupCommit();
         _restored = options.Restored;
         _cache = options.Cache;
         _cacheTimeToLive = options.CacheTimeToLive;
-        _cacheKeys = _cache is null ? null : new TaskCacheKey?[_count];
+        if (_cache is not null)
+        {
+            _tasks.CacheKeys = new TaskCacheKey?[_count];
+        }
+
         var budget = options.Budget ?? plan.Definition.Budget;
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
@@ -137,6 +96,9 @@ public sealed partial class FlowRun
 
     /// <summary>The run's id.</summary>
     public string RunId { get; }
+
+    /// <summary>The strategy the run uses, by name.</summary>
+    public string StrategyName => _ready.StrategyName;
 
     /// <summary>A task's expected tokens and cost: the plan's estimate, else the worker's.</summary>
     private TaskEstimate? EstimateOf(int task)
@@ -158,8 +120,10 @@ public sealed partial class FlowRun
         return tokens is null && cost is null ? null : new TaskEstimate(definition.EstimateSeconds ?? fromWorker?.Seconds, tokens, cost);
     }
 
-    /// <summary>Completes with the run's result when every task has reached a final status. Never faults;
-    /// a cancelled run completes with <see cref="RunStatus.Cancelled"/>.</summary>
+    /// <summary>Completes with the run's result when every task has reached a final status. A cancelled run completes
+    /// with <see cref="RunStatus.Cancelled"/>, a failed one with <see cref="RunStatus.Failed"/>; neither faults.</summary>
+    /// <remarks>Faults only on a bug in the engine's scheduler (the exception is kept, and the run's events end with it),
+    /// never for anything a worker, a plugin's strategy, the journal or the cache does.</remarks>
     public Task<RunResult> Completion => _completion.Task;
 
     /// <summary>The number of worker slots this run uses.</summary>
@@ -168,7 +132,7 @@ public sealed partial class FlowRun
     internal CancellationToken CancellationToken => _cancellation.Token;
 
     /// <summary>Cancels the run: running tasks are cancelled, unstarted ones end cancelled.</summary>
-    public void Cancel() => RequestStop();
+    public void Cancel() => RequestStop(StopReason.Cancelled);
 
     /// <summary>Streams the run's events as they happen, until the run ends.</summary>
     /// <param name="cancellationToken">Stops the reading, not the run.</param>
@@ -186,10 +150,12 @@ public sealed partial class FlowRun
     {
         int pending = 0, running = 0, succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
         var finished = new List<(long End, string Group, TaskHistoryEntry Entry)>();
+        // Read without the gate on purpose (see TaskTable): a live view must not slow the scheduler down, and a
+        // snapshot a step behind is still a state the run was in, task by task.
         Interlocked.MemoryBarrier();
         for (var i = 0; i < _count; i++)
         {
-            var status = _status[i];
+            var status = _tasks.Status[i];
             switch (status)
             {
                 case TaskRunStatus.Pending: pending++; continue;
@@ -200,7 +166,7 @@ public sealed partial class FlowRun
                 default: cancelled++; break;
             }
 
-            finished.Add((_endTimestamps[i], _plan.Tasks[i].Worker, new TaskHistoryEntry(_plan.Tasks[i].Id, status, Duration(i), _errors[i])));
+            finished.Add((_tasks.Ended[i], _plan.Tasks[i].Worker, new TaskHistoryEntry(_plan.Tasks[i].Id, status, Duration(i), _tasks.Errors[i])));
         }
 
         var history = finished
@@ -234,42 +200,28 @@ public sealed partial class FlowRun
         if ((_budgetSettings?.WallSeconds) is { } wall)
         {
             _wallTimer = _context.TimeProvider.CreateTimer(
-                static state =>
-                {
-                    var run = (FlowRun)state!;
-                    run._wallExhausted = true;
-                    run.RequestStop();
-                },
+                static state => ((FlowRun)state!).RequestStop(StopReason.WallTime),
                 this,
                 TimeSpan.FromSeconds(wall),
                 Timeout.InfiniteTimeSpan);
         }
 
         // Registered only now, so that a token cancelled already stops a run whose clock has started.
-        _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(), this);
-        lock (_gate)
-        {
-            Step(new StepMessage(StepKind.Start));
-        }
-
-        PublishOutcome();
+        _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(StopReason.Cancelled), this);
+        TakeStep(new StepMessage(StepKind.Start), -1);
     }
 
-    private void RequestStop()
+    /// <summary>Stops the run for a reason, from any thread: the first reason wins, and later requests do nothing.</summary>
+    private void RequestStop(StopReason reason)
     {
-        if (_stopRequested)
+        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None)
         {
             return;
         }
 
-        _stopRequested = true;
+        // Before the gate: a worker waiting on its token is released at once, even while a step holds the gate.
         CancelWorkers();
-        lock (_gate)
-        {
-            Step(new StepMessage(StepKind.Stop));
-        }
-
-        PublishOutcome();
+        TakeStep(new StepMessage(StepKind.Stop), -1);
     }
 
     /// <summary>Cancels the running tasks' token. Never called while holding the gate: cancellation runs callbacks
@@ -291,10 +243,7 @@ public sealed partial class FlowRun
         }
     }
 
-    private TimeSpan Duration(int task) =>
-        _startTimestamps[task] == 0 || _endTimestamps[task] == 0
-            ? TimeSpan.Zero
-            : _context.TimeProvider.GetElapsedTime(_startTimestamps[task], _endTimestamps[task]);
+    private TimeSpan Duration(int task) => _tasks.Duration(task, _context.TimeProvider);
 
     private void Emit(RunEventKind kind, int task = -1, int worker = 0, int attempt = 0, TaskRunStatus? status = null, string? message = null, TimeSpan? delay = null)
     {

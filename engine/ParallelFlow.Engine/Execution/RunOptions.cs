@@ -39,4 +39,7 @@ public sealed class RunOptions
     /// <summary>The scheduling strategy for this run, in place of the plan's: a name from
     /// <see cref="Plans.SchedulingStrategies"/> or one a plugin registered in the engine's catalog.</summary>
     public string? Strategy { get; init; }
+
+    /// <summary>Where the run's tasks execute; in this process (<see cref="InProcessExecutor"/>) unless set.</summary>
+    internal TaskExecutorFactory? Executor { get; init; }
 }

@@ -1,0 +1,50 @@
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// Where a run's tasks execute: the seam between the scheduler, which decides which ready task gets a worker slot and
+/// when, and whatever runs it. The scheduler knows nothing else about threads, blocks or machines.
+/// </summary>
+/// <remarks>
+/// <para>The contract, in order: the scheduler calls <see cref="Start"/> for a task it has counted as running; the
+/// executor, on a thread of its own, calls <see cref="IExecutionHost.ExecuteAsync"/>, which runs the task's attempts
+/// (cache, timeout, retries) and calls back <see cref="InvokeAsync"/> for each attempt; then
+/// <see cref="IExecutionHost.Finished"/>, exactly once, which takes the scheduling step. Cancellation reaches the
+/// attempt through the token of <see cref="InvokeAsync"/> (the run's, linked with the attempt's timeout).</para>
+/// <para>The scheduler enforces the global and per-worker-type limits before <see cref="Start"/>; an executor never
+/// gets more tasks of a group at once than the capacity it was made with.</para>
+/// </remarks>
+internal interface ITaskExecutor
+{
+    /// <summary>Starts a task the scheduler has given a worker slot. Called under the run's gate: returns at once,
+    /// never runs the task on the calling thread, never throws.</summary>
+    void Start(int task, int group);
+
+    /// <summary>Runs one attempt of the task's worker. May throw, or return a faulted task: either is the attempt's failure.</summary>
+    ValueTask<TaskResult> InvokeAsync(int task, TaskRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The run has ended: no task will be started again. Called under the run's gate.</summary>
+    void Complete();
+}
+
+/// <summary>The run's side of the executor seam.</summary>
+internal interface IExecutionHost
+{
+    /// <summary>Executes a started task to its outcome and writes it in the run's task table. Never throws.</summary>
+    ValueTask ExecuteAsync(int task);
+
+    /// <summary>Hands back a task whose outcome is written, and takes the scheduling step.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="callerGroup">The group of a caller that can run a next task of that group itself on this thread
+    /// (the inline fast path), or −1 for a caller that cannot.</param>
+    /// <returns>A task of <paramref name="callerGroup"/>, already counted as running, which the caller must execute
+    /// next itself; or −1.</returns>
+    int Finished(int task, int callerGroup);
+}
+
+/// <summary>Makes a run's executor.</summary>
+/// <param name="host">The run.</param>
+/// <param name="plan">The compiled plan (its workers, by task).</param>
+/// <param name="groupCapacity">The most tasks of each group the scheduler will have started at once.</param>
+internal delegate ITaskExecutor TaskExecutorFactory(IExecutionHost host, CompiledPlan plan, IReadOnlyList<int> groupCapacity);
