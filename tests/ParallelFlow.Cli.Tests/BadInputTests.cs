@@ -7,7 +7,7 @@ public sealed class BadInputTests
     [InlineData("cycle.json", "cycle.json(4,5): error PF0007: dependency cycle: build → test → package → build, each waiting for the next (3 tasks on the cycle: build, test, package)")]
     [InlineData("typo-key.json", "typo-key.json(5,40): error PF0002: task 'b': unknown key 'depend_on'. Did you mean 'depends_on'?")]
     [InlineData("unknown-worker.yaml", "unknown-worker.yaml(4,5): error PF0008: task 'a': unknown worker 'simulat'. Did you mean 'simulate'?")]
-    [InlineData("negative-timeout.json", "negative-timeout.json(4,59): error PF0009: task 'a': timeout_seconds must be greater than 0; got -1")]
+    [InlineData("negative-timeout.json", "negative-timeout.json(4,59): error PF0009: task 'a': timeout_seconds must be between 0.01 and 86400; got -1")]
     public async Task BadPlans_GetAPositionedErrorAndExitTwo_ForEveryCommand(string fixture, string expected)
     {
         foreach (var command in new[] { "run", "validate", "plan" })

@@ -12,25 +12,14 @@ internal sealed partial class PlanBinder
         {
             settings = property.Key switch
             {
-                "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null, min: 1) },
-                "max_workers" => settings with { MaxWorkers = Integer(property.Value, keyPath, null, min: 1) },
-                "default_workers" => settings with { DefaultWorkers = Integer(property.Value, keyPath, null, min: 1) },
+                "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null) },
+                "max_workers" => settings with { MaxWorkers = Integer(property.Value, keyPath, null) },
+                "default_workers" => settings with { DefaultWorkers = Integer(property.Value, keyPath, null) },
                 _ => UnknownKey(settings, property, ParallelismKeys, "parallelism", null),
             };
         }
 
-        if (settings is { MinWorkers: { } min, MaxWorkers: { } max } && min > max)
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".min_workers", $"parallelism.min_workers ({min}) is greater than max_workers ({max})"));
-        }
-
-        if (settings.DefaultWorkers is { } workers &&
-            (workers < (settings.MinWorkers ?? 1) || workers > (settings.MaxWorkers ?? int.MaxValue)))
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_workers",
-                $"parallelism.default_workers ({workers}) is outside min_workers..max_workers ({settings.MinWorkers ?? 1}..{settings.MaxWorkers?.ToString(CultureInfo.InvariantCulture) ?? "unbounded"})"));
-        }
-
+        // Ranges, and how the three relate, are PlanRules'.
         return settings;
     }
 
@@ -41,16 +30,11 @@ internal sealed partial class PlanBinder
         {
             settings = property.Key switch
             {
-                "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
-                "max_task" => settings with { MaxTaskSeconds = Number(property.Value, keyPath, null, min: 0, minExclusive: true) },
+                "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null) },
+                "max_task" => settings with { MaxTaskSeconds = Number(property.Value, keyPath, null) },
                 "worker_heartbeat" => NotEnforced(settings, property, keyPath),
                 _ => UnknownKey(settings, property, TimeoutKeys, "timeouts", null),
             };
-        }
-
-        if (settings is { DefaultTaskSeconds: { } defaultTask, MaxTaskSeconds: { } maxTask } && defaultTask > maxTask)
-        {
-            _errors.Add(_map.Error(PlanError.OutOfRangeCode, path + ".default_task", $"timeouts.default_task ({defaultTask}s) is greater than max_task ({maxTask}s)"));
         }
 
         return settings;
@@ -68,10 +52,10 @@ internal sealed partial class PlanBinder
         {
             settings = property.Key switch
             {
-                "max_attempts" => settings with { MaxAttempts = Integer(property.Value, keyPath, taskId, min: 1, max: 100) ?? 1 },
-                "backoff_multiplier" => settings with { BackoffMultiplier = Number(property.Value, keyPath, taskId, min: 1, max: 100) ?? 2 },
-                "initial_delay" => settings with { InitialDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) ?? 1 },
-                "max_delay" => settings with { MaxDelaySeconds = Number(property.Value, keyPath, taskId, min: 0, max: 86_400) },
+                "max_attempts" => settings with { MaxAttempts = Integer(property.Value, keyPath, taskId) ?? 1 },
+                "backoff_multiplier" => settings with { BackoffMultiplier = Number(property.Value, keyPath, taskId) ?? 2 },
+                "initial_delay" => settings with { InitialDelaySeconds = Number(property.Value, keyPath, taskId) ?? 1 },
+                "max_delay" => settings with { MaxDelaySeconds = Number(property.Value, keyPath, taskId) },
                 "jitter" => settings with { Jitter = Boolean(property.Value, keyPath, taskId) ?? true },
                 _ => UnknownKey(settings, property, RetryKeys, "retry", taskId),
             };
@@ -84,7 +68,7 @@ internal sealed partial class PlanBinder
     {
         foreach (var (property, keyPath) in Section(node, "limits") ?? [])
         {
-            if (Integer(property.Value, keyPath, null, min: 1) is { } limit)
+            if (Integer(property.Value, keyPath, null) is { } limit)
             {
                 limits[property.Key] = limit;
             }

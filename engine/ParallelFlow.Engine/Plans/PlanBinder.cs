@@ -39,7 +39,7 @@ internal sealed partial class PlanBinder
 
     public static (ExecutorConfig Config, IReadOnlyList<PlanError> Errors) BindConfig(PlanNode root, string source)
     {
-        var binder = new PlanBinder(source);
+        var binder = new PlanBinder(source, root);
         binder.ReportDuplicateKeys(root);
         var config = new ExecutorConfig();
         if (binder.ExpectObject(root, "config") is { } obj)
@@ -59,6 +59,7 @@ internal sealed partial class PlanBinder
             }
         }
 
+        PlanRules.Check(config, binder._map, binder._errors);
         return (config, binder._errors);
     }
 
@@ -320,22 +321,22 @@ internal sealed partial class PlanBinder
                     };
                     break;
                 case "timeout_seconds":
-                    timeout = Number(value, keyPath, taskId, min: 0, minExclusive: true);
+                    timeout = Number(value, keyPath, taskId);
                     break;
                 case "retry":
                     retry = BindRetry(value, keyPath, taskId);
                     break;
                 case "estimate_seconds":
-                    estimate = Number(value, keyPath, taskId, min: 0);
+                    estimate = Number(value, keyPath, taskId);
                     break;
                 case "cache":
                     cache = Boolean(value, keyPath, taskId);
                     break;
                 case "estimate_tokens":
-                    estimateTokens = Number(value, keyPath, taskId, min: 0) is { } t ? Math.Floor(t) : null;
+                    estimateTokens = Number(value, keyPath, taskId, min: long.MinValue, max: long.MaxValue) is { } t ? Math.Floor(t) : null;
                     break;
                 case "estimate_cost":
-                    estimateCost = Number(value, keyPath, taskId, min: 0);
+                    estimateCost = Number(value, keyPath, taskId, min: (double)decimal.MinValue, max: (double)decimal.MaxValue);
                     break;
                 default:
                     ReportUnknownKey(property, TaskKeys, $"task '{taskId}'", taskId);
@@ -390,10 +391,10 @@ internal sealed partial class PlanBinder
             switch (property.Key)
             {
                 case "tokens":
-                    tokens = Number(property.Value, path, null, min: 1) is { } t ? (long)Math.Floor(t) : null;
+                    tokens = Number(property.Value, path, null, min: long.MinValue, max: long.MaxValue) is { } t ? (long)Math.Floor(t) : null;
                     break;
                 case "cost":
-                    cost = (decimal?)Number(property.Value, path, null, min: 0, minExclusive: true);
+                    cost = Number(property.Value, path, null, min: (double)decimal.MinValue, max: (double)decimal.MaxValue) is { } c ? (decimal)c : null;
                     break;
                 case "policy":
                     policy = Enum(property.Value, path, BudgetPolicies, null) switch
@@ -404,10 +405,10 @@ internal sealed partial class PlanBinder
                     };
                     break;
                 case "wall_seconds":
-                    wall = Number(property.Value, path, null, min: 0, minExclusive: true);
+                    wall = Number(property.Value, path, null);
                     break;
                 case "task_cap":
-                    cap = Number(property.Value, path, null, min: 0, max: 1, minExclusive: true) ?? cap;
+                    cap = Number(property.Value, path, null) ?? cap;
                     break;
                 default:
                     ReportUnknownKey(property, BudgetKeys, "budget", null);
@@ -415,11 +416,7 @@ internal sealed partial class PlanBinder
             }
         }
 
-        if (tokens is null && cost is null && wall is null)
-        {
-            _errors.Add(_map.Error(PlanError.MissingCode, "budget", "a budget needs 'tokens', 'cost' or 'wall_seconds'"));
-        }
-
+        // Ranges, and whether anything is budgeted at all, are PlanRules'.
         return new BudgetSettings(tokens, cost, policy, cap, wall);
     }
 

@@ -24,7 +24,11 @@ public static class PlanLoader
         {
             var (config, configErrors) = PlanBinder.BindConfig(Read(ReadFile(configPath), PlanFormatOf(configPath), configPath), configPath);
             allErrors.AddRange(configErrors.Where(e => !e.IsWarning));
-            plan = config.ApplyTo(plan, configErrors.Where(e => e.IsWarning));
+            // A config with errors is reported against its own file, not applied and reported again against the plan.
+            if (!configErrors.Any(e => !e.IsWarning))
+            {
+                plan = config.ApplyTo(plan, configErrors.Where(e => e.IsWarning));
+            }
         }
 
         return Finish(plan, allErrors, catalog);

@@ -24,11 +24,13 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
         }
     }
 
-    public SourcePosition? Find(string path)
+    /// <param name="path">The path.</param>
+    /// <param name="value">Whether a key's value is wanted rather than the key: where a wrong number stands.</param>
+    public SourcePosition? Find(string path, bool value = false)
     {
         if (_root is not null)
         {
-            return Resolve(_root, path);
+            return Resolve(_root, path, value);
         }
 
         if (_tasks is not null && TaskPosition(path) is { } task)
@@ -90,9 +92,14 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
     public PlanError Error(string code, string path, string message, string? taskId = null, bool warning = false) =>
         new(code, message, Source, Find(path), taskId, warning);
 
-    /// <summary>Follows a path down the node tree: a key names the position of the key, an index that of the item. The
-    /// deepest part found answers, so a path into a value a worker made up still points at the nearest key.</summary>
-    private static SourcePosition Resolve(PlanNode root, string path)
+    /// <summary>An error about the value at a path, positioned at the value where the file has it.</summary>
+    public PlanError ValueError(string code, string path, string message, string? taskId = null) =>
+        new(code, message, Source, Find(path, value: true), taskId);
+
+    /// <summary>Follows a path down the node tree: a key names the position of the key (or of its value, when
+    /// <paramref name="value"/> asks and the whole path was found), an index that of the item. The deepest part found
+    /// answers, so a path into a value a worker made up still points at the nearest key.</summary>
+    private static SourcePosition Resolve(PlanNode root, string path, bool value)
     {
         var node = root;
         var found = root.Position;
@@ -139,7 +146,7 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
             rest = rest[property.Key.Length..];
         }
 
-        return found;
+        return value ? node.Position : found;
     }
 
     /// <summary>The property whose key starts the path; the longest one, since keys may hold dots themselves.</summary>

@@ -3,8 +3,8 @@ using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Plans;
 
-/// <summary>Checks a bound plan as a whole: ids, dependencies, cycles, time limits, and, given a catalog, its workers
-/// and their parameters. Reports every problem found.</summary>
+/// <summary>Checks a bound plan as a whole: ids, dependencies, cycles, the ranges of every setting (<see cref="PlanRules"/>),
+/// and, given a catalog, its workers and their parameters. Reports every problem found.</summary>
 internal static class PlanValidator
 {
     /// <param name="plan">The plan.</param>
@@ -48,7 +48,6 @@ internal static class PlanValidator
             var task = plan.Tasks[i];
             CheckReferences(task, i, "depends_on", task.DependsOn, firstIndex, ids, map, errors);
             CheckReferences(task, i, "after", task.After, firstIndex, ids, map, errors);
-            CheckTimeout(plan, task, i, map, errors);
             if (task.InlineWorker is null && string.IsNullOrWhiteSpace(task.Worker))
             {
                 errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
@@ -56,6 +55,7 @@ internal static class PlanValidator
             }
         }
 
+        PlanRules.Check(plan, errors);
         var graph = plan.Graph;
         foreach (var cycle in graph.FindCycles())
         {
@@ -87,15 +87,6 @@ internal static class PlanValidator
             var suggestion = PlanBinder.Suggest(reference, allIds);
             errors.Add(map.Error(PlanError.UnknownDependencyCode, $"tasks[{index}].{key}[{j}]",
                 $"task '{DisplayText.Shorten(task.Id)}': {key} names '{DisplayText.Shorten(reference)}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
-        }
-    }
-
-    private static void CheckTimeout(PlanDefinition plan, TaskDefinition task, int index, PlanSourceMap map, List<PlanError> errors)
-    {
-        if (task.TimeoutSeconds is { } timeout && plan.Timeouts.MaxTaskSeconds is { } max && timeout > max)
-        {
-            errors.Add(map.Error(PlanError.OutOfRangeCode, $"tasks[{index}].timeout_seconds",
-                $"task '{DisplayText.Shorten(task.Id)}': timeout_seconds ({timeout.ToString(CultureInfo.InvariantCulture)}) exceeds timeouts.max_task ({max.ToString(CultureInfo.InvariantCulture)})", task.Id));
         }
     }
 

@@ -88,7 +88,7 @@ public sealed class PlanLoaderTests
         Assert.Equal(
             [
                 "plan.json(3,3): error PF0002: plan: unknown key 'paralelism'. Did you mean 'parallelism'?",
-                "plan.json(4,33): error PF0009: timeouts.default_task must be greater than 0; got -5",
+                "plan.json(4,33): error PF0009: timeouts.default_task must be between 0.01 and 86400; got -5",
                 "plan.json(6,40): error PF0002: task 'a': unknown key 'depend_on'. Did you mean 'depends_on'?",
                 "plan.json(6,70): error PF0011: task 'a': with: unknown parameter 'secnds'. Did you mean 'seconds'?",
                 "plan.json(7,18): error PF0008: task 'b': unknown worker 'simulat'. Did you mean 'simulate'? Known workers: section, simulate, template, vote",
