@@ -1,3 +1,4 @@
+using ParallelFlow.Engine.Replay;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plans;
 

@@ -1,3 +1,4 @@
+using ParallelFlow.Engine.Replay;
 using Microsoft.Extensions.Logging.Abstractions;
 using ParallelFlow.Engine.Analysis;
 using ParallelFlow.Engine.Execution;
@@ -29,6 +30,10 @@ public sealed class ParallelFlowEngine
     {
         var timeProvider = options?.TimeProvider ?? TimeProvider.System;
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
+        if (options?.RequestDefaults is { } defaults)
+        {
+            Catalog.RequestDefaults = defaults;
+        }
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
         Catalog.CancellationGracePeriod = grace;

@@ -2,7 +2,7 @@ using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Sample;
 
-/// <summary>Registers the sample's worker, scorer, merger and scheduling strategy. The <c>greeting</c> setting from plugins.json is handed
+/// <summary>Registers the sample's worker, scorer and scheduling strategy. The <c>greeting</c> setting from plugins.json is handed
 /// to the worker.</summary>
 public sealed class SamplePlugin : ParallelFlowPlugin
 {
@@ -13,7 +13,6 @@ public sealed class SamplePlugin : ParallelFlowPlugin
         var greeting = registrar.Settings.TryGetProperty("greeting", out var value) ? value.GetString() ?? "Hello" : "Hello";
         registrar.AddWorker("greet", new GreetWorker(greeting));
         registrar.AddScorer("shortest", new ShortestAnswerScorer());
-        registrar.AddMerger("lines", new LinesMerger());
         registrar.AddStrategy("fan_out_first", new FanOutFirstStrategy());
     }
 }

@@ -94,6 +94,38 @@ public sealed class VotingCommandTests
     }
 
     [Fact]
+    public async Task A_synthesis_request_runs_without_the_documentation_sample()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-request-").FullName;
+        var plugins = Path.Combine(folder, "plugins.json");
+        File.WriteAllText(plugins, $$"""
+            { "plugins": [
+              { "name": "voting", "path": "{{Path.Combine(CliProcess.RepositoryRoot, "artifacts/plugins/ParallelFlow.Plugins.Voting/ParallelFlow.Plugins.Voting.dll")}}" },
+              { "name": "merging", "path": "{{Path.Combine(CliProcess.RepositoryRoot, "artifacts/plugins/ParallelFlow.Plugins.Merging/ParallelFlow.Plugins.Merging.dll")}}" },
+              { "name": "semantic-kernel", "path": "{{Path.Combine(CliProcess.RepositoryRoot, "artifacts/plugins/ParallelFlow.Plugins.SemanticKernel/ParallelFlow.Plugins.SemanticKernel.dll")}}" }
+            ] }
+            """);
+        var request = Path.Combine(folder, "request.json");
+        File.WriteAllText(request, """
+            {
+              "task_id": "combined",
+              "mode": "voting",
+              "main_task": { "description": "Once upon a time" },
+              "voters": [ { "voter_id": "a", "model": "stories15m", "max_tokens": 8 }, { "voter_id": "b", "model": "stories15m-q8", "max_tokens": 8 } ],
+              "aggregation": "synthesis"
+            }
+            """);
+        var report = Path.Combine(folder, "report.json");
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", request, "--plugins", plugins, "--report", report);
+
+        Assert.True(exitCode == 0, error + output);
+        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        var decision = json.RootElement.GetProperty("results")[0].GetProperty("decision");
+        Assert.Equal("synthesis", decision.GetProperty("scorer").GetString());
+    }
+
+    [Fact]
     public async Task A_typo_in_a_voting_request_points_at_the_voter()
     {
         var folder = Directory.CreateTempSubdirectory("parallelflow-request-").FullName;

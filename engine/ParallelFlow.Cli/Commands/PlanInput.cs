@@ -1,3 +1,4 @@
+using ParallelFlow.Engine.Replay;
 using System.CommandLine;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plans;

@@ -3,9 +3,9 @@ using System.Text.RegularExpressions;
 
 namespace ParallelFlow.Engine.Plans;
 
-/// <summary>Turns the nodes of a plan or config file into settings, collecting every problem with its position
-/// instead of stopping at the first: unknown keys (with the closest known one), wrong types, out-of-range values.</summary>
-internal sealed partial class PlanBinder
+/// <summary>Turns the nodes of a plan or config file into the model, collecting every problem with its position
+/// instead of stopping at the first. Requests (<c>mode</c>) and workflow traces have binders of their own.</summary>
+internal sealed partial class PlanBinder : NodeBinder
 {
     private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "strategy", "tasks"];
     private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
@@ -21,17 +21,15 @@ internal sealed partial class PlanBinder
     /// <summary>The longest task id: ids appear in every event, report line and journal row.</summary>
     internal const int MaxTaskIdLength = 200;
 
-    private readonly List<PlanError> _errors = [];
-    private readonly PlanSourceMap _map;
-
-    private PlanBinder(string source, PlanNode? tree = null) => _map = new PlanSourceMap(source, tree);
+    private PlanBinder(string source, PlanNode? tree = null)
+        : base(source, tree)
+    {
+    }
 
     public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindPlan(PlanNode root, string source)
     {
-        // A plan file's positions are found in its own tree; a request is bound into a plan of another shape, whose
-        // paths the request binder records as it goes.
-        var isRequest = root is ObjectNode obj && obj.Find("mode") is not null;
-        var binder = new PlanBinder(source, isRequest ? null : root);
+        // A plan file's positions are found in its own tree.
+        var binder = new PlanBinder(source, root);
         binder.ReportDuplicateKeys(root);
         var plan = binder.BindPlanRoot(root, source);
         return (plan, binder._errors);
@@ -76,11 +74,6 @@ internal sealed partial class PlanBinder
         var strategy = SchedulingStrategies.CriticalPath;
         var tasks = new List<TaskDefinition>();
         var warnings = new List<PlanError>();
-
-        if (root is ObjectNode request && request.Find("mode") is { } mode)
-        {
-            return BindRequest(request, source, mode);
-        }
 
         if (ExpectObject(root, "plan") is { } obj)
         {
@@ -159,58 +152,6 @@ internal sealed partial class PlanBinder
             Warnings = warnings,
             SourceMap = _map,
         };
-    }
-
-    /// <summary>A key given twice in one object would silently keep only its last value; both readers keep every
-    /// occurrence, so it can be reported here with both places.</summary>
-    private void ReportDuplicateKeys(PlanNode node)
-    {
-        switch (node)
-        {
-            case ObjectNode obj:
-                // Most objects hold a handful of keys: comparing them pairwise costs less than a dictionary each.
-                var seen = obj.Properties.Count > 16 ? new Dictionary<string, SourcePosition>(StringComparer.Ordinal) : null;
-                for (var i = 0; i < obj.Properties.Count; i++)
-                {
-                    var property = obj.Properties[i];
-                    SourcePosition? earlier = null;
-                    if (seen is not null)
-                    {
-                        if (!seen.TryAdd(property.Key, property.KeyPosition))
-                        {
-                            earlier = seen[property.Key];
-                        }
-                    }
-                    else
-                    {
-                        for (var j = 0; j < i && earlier is null; j++)
-                        {
-                            if (obj.Properties[j].Key == property.Key)
-                            {
-                                earlier = obj.Properties[j].KeyPosition;
-                            }
-                        }
-                    }
-
-                    if (earlier is { } first)
-                    {
-                        _errors.Add(new PlanError(PlanError.DuplicateKeyCode,
-                            $"key '{DisplayText.Shorten(property.Key)}' is given twice in one object (first at line {first.Line}, column {first.Column}); only one may stand",
-                            _map.Source, property.KeyPosition, null));
-                    }
-
-                    ReportDuplicateKeys(property.Value);
-                }
-
-                break;
-            case ArrayNode array:
-                foreach (var item in array.Items)
-                {
-                    ReportDuplicateKeys(item);
-                }
-
-                break;
-        }
     }
 
     private void BindTasks(PlanNode node, List<TaskDefinition> tasks)
@@ -418,32 +359,6 @@ internal sealed partial class PlanBinder
 
         // Ranges, and whether anything is budgeted at all, are PlanRules'.
         return new BudgetSettings(tokens, cost, policy, cap, wall);
-    }
-
-    /// <summary>Records where every nested key and item of a worker's parameters stood, so a worker's
-    /// <see cref="Sdk.ParameterProblem"/> about <c>candidates[1].worker</c> points at that line. Only requests need
-    /// it: a plan file's map finds these in its tree.</summary>
-    private void RecordPositions(PlanNode node, string path)
-    {
-        switch (node)
-        {
-            case ObjectNode obj:
-                foreach (var property in obj.Properties)
-                {
-                    _map.Add($"{path}.{property.Key}", property.KeyPosition);
-                    RecordPositions(property.Value, $"{path}.{property.Key}");
-                }
-
-                break;
-            case ArrayNode array:
-                for (var i = 0; i < array.Items.Count; i++)
-                {
-                    _map.Add($"{path}[{i}]", array.Items[i].Position);
-                    RecordPositions(array.Items[i], $"{path}[{i}]");
-                }
-
-                break;
-        }
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]

@@ -1,3 +1,5 @@
+using ParallelFlow.Engine.Replay;
+using ParallelFlow.Engine.Requests;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Plans;
@@ -16,9 +18,9 @@ public static class PlanLoader
     {
         var format = PlanFormatOf(path);
         var root = Read(ReadFile(path), format, path);
-        var (plan, errors) = format == PlanFormat.Json && PlanBinder.IsWorkflow(root)
-            ? PlanBinder.BindWorkflow(root, path, PlanBinder.DefaultTimeScale)
-            : PlanBinder.BindPlan(root, path);
+        var (plan, errors) = format == PlanFormat.Json && WorkflowTraceBinder.IsWorkflow(root)
+            ? WorkflowTraceBinder.BindWorkflow(root, path, WorkflowTraceBinder.DefaultTimeScale)
+            : Bind(root, path, catalog);
         var allErrors = new List<PlanError>(errors);
         if (configPath is not null)
         {
@@ -45,16 +47,16 @@ public static class PlanLoader
     /// <param name="mode">Whether a replayed task waits on the clock (latency-bound) or keeps a core busy (CPU-bound).</param>
     /// <returns>The plan.</returns>
     /// <exception cref="PlanValidationException">The file is not a WfFormat workflow, or a task has no runtime.</exception>
-    public static PlanDefinition LoadWorkflow(string path, double timeScale = PlanBinder.DefaultTimeScale, WorkerCatalog? catalog = null, ReplayMode mode = ReplayMode.Sleep)
+    public static PlanDefinition LoadWorkflow(string path, double timeScale = WorkflowTraceBinder.DefaultTimeScale, WorkerCatalog? catalog = null, ReplayMode mode = ReplayMode.Sleep)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timeScale);
         var root = Read(ReadFile(path), PlanFormat.Json, path);
-        if (!PlanBinder.IsWorkflow(root))
+        if (!WorkflowTraceBinder.IsWorkflow(root))
         {
             throw new PlanValidationException([new PlanError(PlanError.MissingCode, "not a WfFormat workflow: it has no workflow.specification", path, root.Position, null)]);
         }
 
-        var (plan, errors) = PlanBinder.BindWorkflow(root, path, timeScale, mode);
+        var (plan, errors) = WorkflowTraceBinder.BindWorkflow(root, path, timeScale, mode);
         return Finish(plan, [.. errors], catalog);
     }
 
@@ -67,7 +69,7 @@ public static class PlanLoader
     /// <exception cref="PlanValidationException">The plan has errors.</exception>
     public static PlanDefinition Parse(string text, PlanFormat format, string sourceName = "plan", WorkerCatalog? catalog = null)
     {
-        var (plan, errors) = Bind(text, format, sourceName);
+        var (plan, errors) = Bind(Read(text, format, sourceName), sourceName, catalog);
         return Finish(plan, [.. errors], catalog);
     }
 
@@ -99,8 +101,12 @@ public static class PlanLoader
         return plan;
     }
 
-    private static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) Bind(string text, PlanFormat format, string source) =>
-        PlanBinder.BindPlan(Read(text, format, source), source);
+    /// <summary>Binds a plan, or a request (which says its <c>mode</c>) as a plan of one task, with the catalog's
+    /// defaults for what a request leaves unsaid.</summary>
+    private static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) Bind(PlanNode root, string source, WorkerCatalog? catalog) =>
+        RequestBinder.IsRequest(root)
+            ? RequestBinder.Bind(root, source, catalog?.RequestDefaults ?? RequestDefaults.Default)
+            : PlanBinder.BindPlan(root, source);
 
     private static PlanNode Read(string text, PlanFormat format, string source) =>
         format == PlanFormat.Yaml ? YamlPlanReader.Read(text, source) : JsonPlanReader.Read(text, source);

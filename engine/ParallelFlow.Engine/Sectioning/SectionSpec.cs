@@ -121,7 +121,7 @@ internal sealed record SectionSpec(
     {
         if (!catalog.TryGetWorker(name, out var worker))
         {
-            var suggestion = Plans.PlanBinder.Suggest(name, catalog.WorkerNames);
+            var suggestion = Diagnostics.Suggestions.Closest(name, catalog.WorkerNames);
             problems.Add(new ParameterProblem(workerKey, $"unknown worker '{name}'.{(suggestion is null ? $" Known workers: {string.Join(", ", catalog.WorkerNames)}" : $" Did you mean '{suggestion}'?")}"));
             return;
         }

@@ -150,7 +150,7 @@ internal sealed record VoteSpec(
             }
             else if (!catalog.TryGetWorker(worker, out var implementation))
             {
-                var suggestion = Plans.PlanBinder.Suggest(worker, catalog.WorkerNames);
+                var suggestion = Diagnostics.Suggestions.Closest(worker, catalog.WorkerNames);
                 problems.Add(new ParameterProblem($"{path}.worker", $"{label}: unknown worker '{worker}'.{(suggestion is null ? $" Known workers: {string.Join(", ", catalog.WorkerNames)}" : $" Did you mean '{suggestion}'?")}"));
             }
             else

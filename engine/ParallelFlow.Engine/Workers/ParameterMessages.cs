@@ -4,7 +4,7 @@ namespace ParallelFlow.Engine.Workers;
 internal static class ParameterMessages
 {
     public static string Unknown(string name, string[] known) =>
-        Plans.PlanBinder.Suggest(name, known) is { } suggestion
+        Diagnostics.Suggestions.Closest(name, known) is { } suggestion
             ? $"unknown parameter '{name}'. Did you mean '{suggestion}'?"
             : $"unknown parameter '{name}'. Known parameters: {string.Join(", ", known)}";
 
@@ -24,7 +24,7 @@ internal static class ParameterMessages
     {
         if (validate is null)
         {
-            var hint = Plans.PlanBinder.Suggest(name, known) is { } suggestion
+            var hint = Diagnostics.Suggestions.Closest(name, known) is { } suggestion
                 ? $" Did you mean '{suggestion}'?"
                 : known.Count == 0 ? $" No {kind} is loaded: add the {kind} plugin ({plugin}) to plugins.json." : $" Known {kind}s: {string.Join(", ", known)}";
             problems.Add(new Sdk.ParameterProblem(key, $"unknown {kind} '{name}'.{hint}"));

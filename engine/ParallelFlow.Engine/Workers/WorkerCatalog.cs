@@ -24,6 +24,10 @@ public sealed class WorkerCatalog
         return catalog;
     }
 
+    /// <summary>What voting and sectioning requests leave unsaid: the workers, scorers and mergers they use by default.</summary>
+    /// <value><see cref="Requests.RequestDefaults.Default"/>, which names the repository's plugins.</value>
+    public Requests.RequestDefaults RequestDefaults { get; set; } = Requests.RequestDefaults.Default;
+
     /// <summary>The names of the registered workers, sorted.</summary>
     public IReadOnlyList<string> WorkerNames => [.. _workers.Keys.Order(StringComparer.Ordinal)];
 
@@ -104,7 +108,7 @@ public sealed class WorkerCatalog
         }
 
         var known = StrategyNames;
-        var suggestion = Plans.PlanBinder.Suggest(name, known);
+        var suggestion = Diagnostics.Suggestions.Closest(name, known);
         return $"unknown strategy '{name}'; known: {string.Join(", ", known)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}";
     }
 

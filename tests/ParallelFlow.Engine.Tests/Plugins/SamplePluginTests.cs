@@ -41,21 +41,6 @@ public sealed class SamplePluginTests
         Assert.Equal("'short' gave the shortest answer (5 characters)", card.Rationale);
     }
 
-    [Fact]
-    public async Task TheLinesMerger_KeepsEachLineOnce_AndReportsWhatOverlapped()
-    {
-        Assert.True(Catalog.TryGetMerger("lines", out var merger));
-        var merged = await merger.MergeAsync(new MergeRequest
-        {
-            TaskId = "sections",
-            Sections = [new("a", TaskResult.FromText("using System;\nclass A {}")), new("b", TaskResult.FromText("using System;\nclass B {}"))],
-        }, CancellationToken.None);
-
-        Assert.Equal("using System;\nclass A {}\nclass B {}", merged.Output.Text);
-        var conflict = Assert.Single(merged.Conflicts);
-        Assert.Equal(("b: 'using System;'", "also produced by a; kept once", true), (conflict.Location, conflict.Description, conflict.Resolved));
-    }
-
     private static WorkerCatalog LoadRepositoryPlugins()
     {
         var catalog = WorkerCatalog.CreateDefault();

@@ -18,6 +18,20 @@ public sealed class MergerTests
     }
 
     [Fact]
+    public async Task Lines_keeps_each_line_once_and_reports_what_overlapped()
+    {
+        var merged = await new LinesMerger().MergeAsync(new MergeRequest
+        {
+            TaskId = "sections",
+            Sections = [new("a", TaskResult.FromText("using System;\nclass A {}")), new("b", TaskResult.FromText("using System;\nclass B {}"))],
+        }, default);
+
+        Assert.Equal("using System;\nclass A {}\nclass B {}", merged.Output.Text);
+        var conflict = Assert.Single(merged.Conflicts);
+        Assert.Equal(("b: 'using System;'", "also produced by a; kept once", true), (conflict.Location, conflict.Description, conflict.Resolved));
+    }
+
+    [Fact]
     public async Task Json_merges_deeply_and_reports_each_conflicting_path()
     {
         var request = Request("{}",

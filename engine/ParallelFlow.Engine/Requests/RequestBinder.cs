@@ -1,14 +1,15 @@
-using System.Buffers;
 using System.Text.Json;
+using ParallelFlow.Engine.Plans;
 
-namespace ParallelFlow.Engine.Plans;
+namespace ParallelFlow.Engine.Requests;
 
 /// <summary>
 /// Requests in the shape parallel task executors take (<c>{ "task_id", "mode": "voting", "main_task", "voters",
-/// "aggregation", "timeout_seconds" }</c>), bound as a plan of one task so they run as they are. Positions are kept:
-/// a problem with a voter points at that voter.
+/// "aggregation", "timeout_seconds" }</c>, and <c>"mode": "sectioning"</c> with components), bound as a plan of one
+/// vote or section task so they run as they are. What a request leaves unsaid comes from <see cref="RequestDefaults"/>.
+/// Positions are kept: a problem with a voter points at that voter.
 /// </summary>
-internal sealed partial class PlanBinder
+internal sealed class RequestBinder : NodeBinder
 {
     private static readonly string[] Modes = ["voting", "sectioning"];
     private static readonly string[] SectioningKeys = ["task_id", "mode", "description", "main_task", "parallelism_hint", "timeout_seconds", "worker", "with", "merger", "merging"];
@@ -16,22 +17,23 @@ internal sealed partial class PlanBinder
     private static readonly string[] VotingKeys = ["task_id", "mode", "description", "main_task", "voters", "aggregation", "timeout_seconds", "quorum"];
     private static readonly string[] MainTaskKeys = ["description", "evaluation_criteria", "context"];
     private static readonly string[] VoterKeys = ["voter_id", "id", "name", "model", "approach", "prompt", "worker", "with", "temperature", "seed", "max_tokens", "timeout_seconds"];
-    private static readonly string[] Aggregations = ["weighted_score", "weighted", "consensus", "majority", "majority_vote", "pareto", "synthesis", "hybrid"];
 
-    /// <summary>Criterion names of requests that map onto a metric of the result; any other name is measured by agreement.</summary>
-    private static readonly Dictionary<string, (string Metric, string? Goal)> KnownCriteria = new(StringComparer.OrdinalIgnoreCase)
+    private readonly RequestDefaults _defaults;
+
+    // A request is bound into a plan of another shape: its binder records the paths its errors use as it goes.
+    private RequestBinder(string source, RequestDefaults defaults)
+        : base(source) => _defaults = defaults;
+
+    /// <summary>Whether a file holds a request rather than a plan: it says which <c>mode</c>.</summary>
+    public static bool IsRequest(PlanNode root) => root is ObjectNode obj && obj.Find("mode") is not null;
+
+    public static (PlanDefinition Plan, List<PlanError> Errors) Bind(PlanNode root, string source, RequestDefaults defaults)
     {
-        ["speed"] = ("duration", null),
-        ["performance"] = ("duration", null),
-        ["latency"] = ("duration", null),
-        ["duration"] = ("duration", null),
-        ["cost"] = ("cost", null),
-        ["tokens"] = ("tokens", null),
-        ["efficiency"] = ("tokens", null),
-        ["brevity"] = ("length", null),
-        ["conciseness"] = ("length", null),
-        ["length"] = ("length", null),
-    };
+        var binder = new RequestBinder(source, defaults);
+        binder.ReportDuplicateKeys(root);
+        var obj = (ObjectNode)root;
+        return (binder.BindRequest(obj, source, obj.Find("mode")!), binder._errors);
+    }
 
     private PlanDefinition BindRequest(ObjectNode obj, string source, PropertyNode modeProperty)
     {
@@ -39,16 +41,16 @@ internal sealed partial class PlanBinder
         _map.Add(string.Empty, obj.Position);
         var id = obj.Find("task_id") is { } idNode ? String(idNode.Value, "task_id", null) : null;
         var taskId = id ?? Path.GetFileNameWithoutExtension(source);
-        if (mode == "sectioning")
+        return mode switch
         {
-            return BindSectioning(obj, source, taskId);
-        }
+            "sectioning" => BindSectioning(obj, source, taskId),
+            "voting" => BindVoting(obj, source, taskId),
+            _ => Request(taskId, source, [], string.Empty, "voting"),
+        };
+    }
 
-        if (mode != "voting")
-        {
-            return Request(taskId, source, [], string.Empty, "voting");
-        }
-
+    private PlanDefinition BindVoting(ObjectNode obj, string source, string taskId)
+    {
         string description = string.Empty, aggregation = "weighted_score";
         double? timeout = null;
         int? quorum = null;
@@ -76,10 +78,11 @@ internal sealed partial class PlanBinder
 
                     break;
                 case "aggregation":
-                    aggregation = Enum(property.Value, "aggregation", Aggregations, taskId) ?? aggregation;
+                    aggregation = Enum(property.Value, "aggregation", [.. _defaults.Scorers.Keys], taskId) ?? aggregation;
                     break;
                 case "timeout_seconds":
-                    timeout = Number(property.Value, "timeout_seconds", taskId, min: 0, minExclusive: true);
+                    timeout = Number(property.Value, "timeout_seconds", taskId);
+                    _map.Add("tasks[0].timeout_seconds", property.KeyPosition);
                     break;
                 case "quorum":
                     quorum = Integer(property.Value, "quorum", taskId, min: 1);
@@ -95,45 +98,27 @@ internal sealed partial class PlanBinder
             _errors.Add(_map.Error(PlanError.MissingCode, string.Empty, "a voting request needs 'voters'", taskId));
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        var candidates = new List<CandidateParameters>();
+        for (var i = 0; voters is not null && i < voters.Items.Count; i++)
         {
-            writer.WriteStartObject();
-            writer.WriteString("scorer", aggregation switch
+            if (Voter(voters.Items[i], i, description, taskId) is { } candidate)
             {
-                "consensus" or "majority" or "majority_vote" => "consensus",
-                "pareto" => "pareto",
-                "synthesis" or "hybrid" => "synthesis",
-                _ => "weighted",
-            });
-            if (quorum is { } q)
-            {
-                writer.WriteNumber("quorum", q);
+                candidates.Add(candidate);
             }
-
-            if (timeout is { } t)
-            {
-                writer.WriteNumber("candidate_timeout_seconds", t);
-            }
-
-            WriteScoring(writer, aggregation, criteria, taskId);
-            writer.WriteStartArray("candidates");
-            for (var i = 0; voters is not null && i < voters.Items.Count; i++)
-            {
-                WriteVoter(writer, voters.Items[i], i, description, taskId);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
         }
 
-        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        var parameters = new VoteParameters(
+            _defaults.Scorers.TryGetValue(aggregation, out var scorer) ? scorer : aggregation,
+            quorum,
+            timeout,
+            Scoring(aggregation, criteria, taskId),
+            candidates);
         var task = new TaskDefinition
         {
             Id = taskId,
             Worker = "vote",
             Description = description,
-            With = document.RootElement.Clone(),
+            With = JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.VoteParameters),
             TimeoutSeconds = timeout,
         };
         _map.Add("tasks[0]", obj.Position);
@@ -180,12 +165,13 @@ internal sealed partial class PlanBinder
     };
 
     /// <summary>
-    /// A sectioning request: each component is a section run by the request's <c>worker</c> (default <c>llm</c>, asked
-    /// for the description and the component), merged by its <c>merger</c> (default <c>concat</c>).
+    /// A sectioning request: each component is a section run by the request's <c>worker</c> (by default
+    /// <see cref="RequestDefaults.SectionWorker"/>, asked for the description and the component), merged by its
+    /// <c>merger</c> (by default <see cref="RequestDefaults.SectionMerger"/>).
     /// </summary>
     private PlanDefinition BindSectioning(ObjectNode obj, string source, string taskId)
     {
-        string description = string.Empty, worker = "llm", merger = "concat";
+        string description = string.Empty, worker = _defaults.SectionWorker, merger = _defaults.SectionMerger;
         double? timeout = null;
         int? parallelism = null;
         ArrayNode? components = null;
@@ -214,7 +200,8 @@ internal sealed partial class PlanBinder
                     parallelism = Integer(property.Value, "parallelism_hint", taskId, min: 1);
                     break;
                 case "timeout_seconds":
-                    timeout = Number(property.Value, "timeout_seconds", taskId, min: 0, minExclusive: true);
+                    timeout = Number(property.Value, "timeout_seconds", taskId);
+                    _map.Add("tasks[0].timeout_seconds", property.KeyPosition);
                     break;
                 case "worker":
                     worker = String(property.Value, "worker", taskId) ?? worker;
@@ -241,100 +228,76 @@ internal sealed partial class PlanBinder
             _errors.Add(_map.Error(PlanError.MissingCode, "main_task", "a sectioning request needs main_task.components", taskId));
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        var sections = new List<SectionItem>();
+        for (var i = 0; components is not null && i < components.Items.Count; i++)
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("sections");
-            for (var i = 0; components is not null && i < components.Items.Count; i++)
+            var item = components.Items[i];
+            _map.Add($"tasks[0].with.sections[{i}]", item.Position);
+            switch (item)
             {
-                var item = components.Items[i];
-                _map.Add($"tasks[0].with.sections[{i}]", item.Position);
-                writer.WriteStartObject();
-                if (item is ObjectNode component)
-                {
+                case ObjectNode component:
                     var name = component.Find("name") ?? component.Find("id") ?? component.Find("component_id");
-                    writer.WriteString("name", name?.Value is ScalarNode { Kind: ScalarKind.String } n ? n.Text : $"component-{i + 1}");
-                    writer.WritePropertyName("value");
-                    if (component.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d)
-                    {
-                        writer.WriteStringValue(d.Text);
-                    }
-                    else
-                    {
-                        writer.WriteStringValue(JsonSerializer.Serialize(component.ToJsonElement()));
-                    }
-                }
-                else if (item is ScalarNode scalar)
-                {
-                    writer.WriteString("name", scalar.Text);
-                    writer.WriteString("value", scalar.Text);
-                }
-                else
-                {
+                    sections.Add(new SectionItem(
+                        name?.Value is ScalarNode { Kind: ScalarKind.String } n ? n.Text : $"component-{i + 1}",
+                        component.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d ? d.Text : JsonSerializer.Serialize(component.ToJsonElement())));
+                    break;
+                case ScalarNode scalar:
+                    sections.Add(new SectionItem(scalar.Text, scalar.Text));
+                    break;
+                default:
                     WrongType(item, $"main_task.components[{i}]", "a string or an object", taskId);
-                }
-
-                writer.WriteEndObject();
+                    sections.Add(new SectionItem(string.Empty, string.Empty));
+                    break;
             }
-
-            writer.WriteEndArray();
-            writer.WriteString("worker", worker);
-            writer.WritePropertyName("with");
-            if (with is not null)
-            {
-                RecordPositions(with, "tasks[0].with.with");
-                with.WriteTo(writer);
-            }
-            else
-            {
-                writer.WriteStartObject();
-                writer.WriteString("prompt", "{{description}}\n\nPart: {{section}}");
-                writer.WriteEndObject();
-            }
-
-            if (parallelism is { } p)
-            {
-                writer.WriteNumber("parallelism", p);
-                writer.WriteNumber("capacity", p * 2);
-            }
-
-            writer.WriteString("merger", merger);
-            if (merging is not null)
-            {
-                RecordPositions(merging, "tasks[0].with.merging");
-                writer.WritePropertyName("merging");
-                merging.WriteTo(writer);
-            }
-
-            writer.WriteEndObject();
         }
 
-        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        if (with is not null)
+        {
+            RecordPositions(with, "tasks[0].with.with");
+        }
+
+        if (merging is not null)
+        {
+            RecordPositions(merging, "tasks[0].with.merging");
+        }
+
+        var parameters = new SectionParameters(
+            sections,
+            worker,
+            with?.ToJsonElement() ?? DefaultSectionPrompt,
+            parallelism,
+            parallelism * 2,
+            merger,
+            merging?.ToJsonElement());
         _map.Add("tasks[0]", obj.Position);
         _map.Add("tasks[0].with", obj.Position);
-        var task = new TaskDefinition { Id = taskId, Worker = "section", Description = description, With = document.RootElement.Clone(), TimeoutSeconds = timeout };
+        var task = new TaskDefinition
+        {
+            Id = taskId,
+            Worker = "section",
+            Description = description,
+            With = JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.SectionParameters),
+            TimeoutSeconds = timeout,
+        };
         return Request(taskId, source, [task], description, "sectioning");
     }
 
-    private void WriteScoring(Utf8JsonWriter writer, string aggregation, PlanNode? criteria, string taskId)
+    /// <summary>What each section's worker is asked when the request gives no <c>with</c>.</summary>
+    private static readonly JsonElement DefaultSectionPrompt = JsonDocument.Parse("""{ "prompt": "{{description}}\n\nPart: {{section}}" }""").RootElement;
+
+    private ScoringParameters? Scoring(string aggregation, PlanNode? criteria, string taskId)
     {
-        if (aggregation is "consensus" or "majority" or "majority_vote")
+        if (_defaults.GroupingAggregations.Contains(aggregation))
         {
             if (criteria is not null)
             {
                 _errors.Add(new PlanError(PlanError.InvalidValueCode, $"aggregation '{aggregation}' groups agreeing answers and takes no evaluation_criteria; use weighted_score or pareto to weigh criteria", _map.Source, criteria.Position, taskId));
             }
 
-            return;
+            return null;
         }
 
-        writer.WriteStartObject("scoring");
-        if (aggregation is "synthesis" or "hybrid")
-        {
-            writer.WriteString("merger", "lines");
-        }
-
+        var combining = _defaults.CombiningAggregations.Contains(aggregation);
         var items = criteria switch
         {
             null => [],
@@ -347,16 +310,14 @@ internal sealed partial class PlanBinder
             items = [];
         }
 
-        if (items.Count > 0 || aggregation is not ("synthesis" or "hybrid"))
+        List<JsonElement>? list = null;
+        if (items.Count > 0 || !combining)
         {
-            writer.WriteStartArray("criteria");
+            list = [];
             if (items.Count == 0)
             {
                 // Without criteria, agreement with the other answers is the measure.
-                writer.WriteStartObject();
-                writer.WriteString("name", "agreement");
-                writer.WriteString("metric", "agreement");
-                writer.WriteEndObject();
+                list.Add(Criterion(_defaults.FallbackMetric, _defaults.FallbackMetric));
             }
 
             for (var i = 0; i < items.Count; i++)
@@ -366,48 +327,37 @@ internal sealed partial class PlanBinder
                 switch (items[i])
                 {
                     case ScalarNode { Kind: ScalarKind.String } name:
-                        writer.WriteStartObject();
-                        writer.WriteString("name", name.Text);
-                        if (KnownCriteria.TryGetValue(name.Text, out var known))
-                        {
-                            writer.WriteString("metric", known.Metric);
-                        }
-                        else
-                        {
-                            writer.WriteString("metric", "agreement");
-                        }
-
-                        writer.WriteEndObject();
+                        list.Add(Criterion(name.Text, _defaults.CriterionMetrics.TryGetValue(name.Text, out var metric) ? metric : _defaults.FallbackMetric));
                         break;
                     case ObjectNode criterion:
                         RecordPositions(criterion, path);
-                        criterion.WriteTo(writer);
+                        list.Add(criterion.ToJsonElement());
                         break;
                     default:
                         WrongType(items[i], "main_task.evaluation_criteria", "criterion names or {name, weight, metric | command | judge} objects", taskId);
                         break;
                 }
             }
-
-            writer.WriteEndArray();
         }
 
-        writer.WriteEndObject();
+        return new ScoringParameters(combining ? _defaults.SynthesisMerger : null, list);
     }
 
-    private void WriteVoter(Utf8JsonWriter writer, PlanNode node, int index, string description, string taskId)
+    private static JsonElement Criterion(string name, string metric) =>
+        JsonSerializer.SerializeToElement(new CriterionParameters(name, metric), RequestJsonContext.Default.CriterionParameters);
+
+    private CandidateParameters? Voter(PlanNode node, int index, string description, string taskId)
     {
         var path = $"tasks[0].with.candidates[{index}]";
         _map.Add(path, node.Position);
         if (node is ScalarNode { Kind: ScalarKind.String } model)
         {
-            WriteLlmCandidate(writer, model.Text, model.Text, description, null, []);
-            return;
+            return ModelCandidate(model.Text, model.Text, description, null, []);
         }
 
         if (ExpectObject(node, $"voters[{index}]", taskId) is not { } voter)
         {
-            return;
+            return null;
         }
 
         string? name = null, modelName = null, approach = null, prompt = null, worker = null;
@@ -452,63 +402,48 @@ internal sealed partial class PlanBinder
             }
         }
 
-        name ??= modelName is null ? $"voter-{index + 1}" : modelName;
+        name ??= modelName ?? $"voter-{index + 1}";
         if (worker is not null)
         {
-            writer.WriteStartObject();
-            writer.WriteString("name", name);
-            writer.WriteString("worker", worker);
-            writer.WritePropertyName("with");
-            if (with is null)
-            {
-                writer.WriteStartObject();
-                writer.WriteEndObject();
-            }
-            else
-            {
-                with.WriteTo(writer);
-            }
-
-            writer.WriteEndObject();
-            return;
+            return new CandidateParameters(name, worker, null, Properties(with));
         }
 
         var text = prompt ?? (approach is null ? description : $"{description}\n\n{approach}");
-        WriteLlmCandidate(writer, name, modelName, text, with, settings);
+        return ModelCandidate(name, modelName, text, with, settings);
     }
 
-    private static void WriteLlmCandidate(Utf8JsonWriter writer, string name, string? model, string prompt, ObjectNode? with, List<PropertyNode> settings)
+    /// <summary>A voter that is a model: the default model worker asked the request's prompt, with the voter's settings.</summary>
+    private CandidateParameters ModelCandidate(string name, string? model, string prompt, ObjectNode? with, List<PropertyNode> settings)
     {
-        writer.WriteStartObject();
-        writer.WriteString("name", name);
-        writer.WriteString("worker", "llm");
-        var timeout = settings.Find(s => s.Key == "timeout_seconds");
-        if (timeout is not null)
-        {
-            writer.WritePropertyName("timeout_seconds");
-            timeout.Value.WriteTo(writer);
-        }
-
-        writer.WriteStartObject("with");
+        var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (model is not null)
         {
-            writer.WriteString("model", model);
+            parameters["model"] = JsonSerializer.SerializeToElement(model, RequestJsonContext.Default.String);
         }
 
-        writer.WriteString("prompt", prompt);
+        parameters["prompt"] = JsonSerializer.SerializeToElement(prompt, RequestJsonContext.Default.String);
         foreach (var setting in settings.Where(s => s.Key != "timeout_seconds"))
         {
-            writer.WritePropertyName(setting.Key);
-            setting.Value.WriteTo(writer);
+            parameters[setting.Key] = setting.Value.ToJsonElement();
         }
 
-        foreach (var property in with?.Properties ?? [])
+        foreach (var (key, value) in Properties(with))
         {
-            writer.WritePropertyName(property.Key);
-            property.Value.WriteTo(writer);
+            parameters[key] = value;
         }
 
-        writer.WriteEndObject();
-        writer.WriteEndObject();
+        var timeout = settings.Find(s => s.Key == "timeout_seconds");
+        return new CandidateParameters(name, _defaults.ModelWorker, timeout?.Value.ToJsonElement(), parameters);
+    }
+
+    private static Dictionary<string, JsonElement> Properties(ObjectNode? obj)
+    {
+        var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in obj?.Properties ?? [])
+        {
+            properties[property.Key] = property.Value.ToJsonElement();
+        }
+
+        return properties;
     }
 }

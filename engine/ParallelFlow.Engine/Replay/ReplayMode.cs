@@ -1,4 +1,4 @@
-namespace ParallelFlow.Engine.Plans;
+namespace ParallelFlow.Engine.Replay;
 
 /// <summary>How a replayed workflow task spends its recorded runtime.</summary>
 public enum ReplayMode

@@ -1,15 +1,22 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Replay;
 
 /// <summary>
 /// WfCommons workflow traces (WfFormat: <c>workflow.specification.tasks</c> with parents, <c>workflow.execution.tasks</c>
 /// with <c>runtimeInSeconds</c>) read as a plan of <c>simulate</c> tasks that sleep their recorded runtime times a
 /// scale, so any strategy can be run on real workflow shapes.
 /// </summary>
-internal sealed partial class PlanBinder
+internal sealed class WorkflowTraceBinder : NodeBinder
 {
+    private WorkflowTraceBinder(string source)
+        : base(source)
+    {
+    }
+
     /// <summary>The default replay speed: one recorded second takes one millisecond.</summary>
     public const double DefaultTimeScale = 0.001;
 
@@ -18,7 +25,7 @@ internal sealed partial class PlanBinder
 
     public static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) BindWorkflow(PlanNode root, string source, double timeScale, ReplayMode mode = ReplayMode.Sleep)
     {
-        var binder = new PlanBinder(source);
+        var binder = new WorkflowTraceBinder(source);
         var plan = binder.BindWorkflowRoot((ObjectNode)root, source, timeScale, mode);
         return (plan, binder._errors);
     }

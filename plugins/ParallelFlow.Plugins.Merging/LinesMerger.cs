@@ -1,6 +1,6 @@
 using ParallelFlow.Sdk;
 
-namespace ParallelFlow.Plugins.Sample;
+namespace ParallelFlow.Plugins.Merging;
 
 /// <summary>The <c>lines</c> merger: joins the sections' lines in section order, keeping each distinct line once and
 /// reporting a line that two sections both produced as a (resolved) conflict.</summary>

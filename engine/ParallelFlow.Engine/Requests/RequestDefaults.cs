@@ -1,0 +1,67 @@
+namespace ParallelFlow.Engine.Requests;
+
+/// <summary>
+/// What a voting or sectioning request leaves unsaid: which worker a voter that names only a model runs on, which
+/// scorer each <c>aggregation</c> means, which worker and merger a sectioning request's components use. These are
+/// settings, not engine code: a host whose plugins name things otherwise sets its own through
+/// <see cref="EngineOptions.RequestDefaults"/> (or <see cref="Workers.WorkerCatalog.RequestDefaults"/>).
+/// </summary>
+/// <remarks>The defaults name the workers the repository's plugins register: <c>llm</c> (Semantic Kernel),
+/// <c>concat</c> and <c>lines</c> (merging), <c>weighted</c>, <c>consensus</c>, <c>pareto</c> and <c>synthesis</c>
+/// (voting). A request that uses one whose plugin is not loaded gets the usual unknown-worker error at its position.</remarks>
+public sealed record RequestDefaults
+{
+    /// <summary>The defaults for the repository's plugins.</summary>
+    public static RequestDefaults Default { get; } = new();
+
+    /// <summary>The worker of a voter given as a model name, or as an object without a <c>worker</c>.</summary>
+    public string ModelWorker { get; init; } = "llm";
+
+    /// <summary>The worker of a sectioning request's components when it names none.</summary>
+    public string SectionWorker { get; init; } = "llm";
+
+    /// <summary>The merger of a sectioning request when it names none.</summary>
+    public string SectionMerger { get; init; } = "concat";
+
+    /// <summary>The merger that combines the best answers of a <c>synthesis</c> (or <c>hybrid</c>) vote.</summary>
+    public string SynthesisMerger { get; init; } = "lines";
+
+    /// <summary>The scorer each <c>aggregation</c> of a voting request means.</summary>
+    public IReadOnlyDictionary<string, string> Scorers { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["weighted_score"] = "weighted",
+        ["weighted"] = "weighted",
+        ["consensus"] = "consensus",
+        ["majority"] = "consensus",
+        ["majority_vote"] = "consensus",
+        ["pareto"] = "pareto",
+        ["synthesis"] = "synthesis",
+        ["hybrid"] = "synthesis",
+    };
+
+    /// <summary>Aggregations that group agreeing answers rather than weigh criteria: they take no <c>evaluation_criteria</c>.</summary>
+    public IReadOnlySet<string> GroupingAggregations { get; init; } = new HashSet<string>(StringComparer.Ordinal) { "consensus", "majority", "majority_vote" };
+
+    /// <summary>Aggregations that combine the best answers with <see cref="SynthesisMerger"/>.</summary>
+    public IReadOnlySet<string> CombiningAggregations { get; init; } = new HashSet<string>(StringComparer.Ordinal) { "synthesis", "hybrid" };
+
+    /// <summary>Criterion names of requests that map onto a metric of the result; any other name is measured by
+    /// <see cref="FallbackMetric"/>.</summary>
+    public IReadOnlyDictionary<string, string> CriterionMetrics { get; init; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["speed"] = "duration",
+        ["performance"] = "duration",
+        ["latency"] = "duration",
+        ["duration"] = "duration",
+        ["cost"] = "cost",
+        ["tokens"] = "tokens",
+        ["efficiency"] = "tokens",
+        ["brevity"] = "length",
+        ["conciseness"] = "length",
+        ["length"] = "length",
+    };
+
+    /// <summary>The metric of a criterion given by a name <see cref="CriterionMetrics"/> does not know, and of a vote
+    /// with no criteria: agreement with the other answers.</summary>
+    public string FallbackMetric { get; init; } = "agreement";
+}
