@@ -25,6 +25,6 @@ public sealed class EngineOptions
     public TimeSpan CancellationGracePeriod { get; init; } = Execution.CancellationGrace.Default;
 
     /// <summary>What voting and sectioning requests leave unsaid (the workers, scorers and mergers they use by default);
-    /// replaces the catalog's <see cref="WorkerCatalog.RequestDefaults"/> when set.</summary>
-    public Requests.RequestDefaults? RequestDefaults { get; init; }
+    /// replaces the catalog's <see cref="WorkerCatalog.StageDefaults"/> when set.</summary>
+    public StageDefaults? StageDefaults { get; init; }
 }

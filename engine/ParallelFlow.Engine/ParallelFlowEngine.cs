@@ -30,9 +30,9 @@ public sealed class ParallelFlowEngine
     {
         var timeProvider = options?.TimeProvider ?? TimeProvider.System;
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
-        if (options?.RequestDefaults is { } defaults)
+        if (options?.StageDefaults is { } defaults)
         {
-            Catalog.RequestDefaults = defaults;
+            Catalog.StageDefaults = defaults;
         }
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));

@@ -105,7 +105,7 @@ public static class PlanLoader
     /// defaults for what a request leaves unsaid.</summary>
     private static (PlanDefinition Plan, IReadOnlyList<PlanError> Errors) Bind(PlanNode root, string source, WorkerCatalog? catalog) =>
         RequestBinder.IsRequest(root)
-            ? RequestBinder.Bind(root, source, catalog?.RequestDefaults ?? RequestDefaults.Default)
+            ? RequestBinder.Bind(root, source, catalog?.StageDefaults ?? StageDefaults.Default)
             : PlanBinder.BindPlan(root, source);
 
     private static PlanNode Read(string text, PlanFormat format, string source) =>

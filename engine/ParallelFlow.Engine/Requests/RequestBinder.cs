@@ -6,7 +6,7 @@ namespace ParallelFlow.Engine.Requests;
 /// <summary>
 /// Requests in the shape parallel task executors take (<c>{ "task_id", "mode": "voting", "main_task", "voters",
 /// "aggregation", "timeout_seconds" }</c>, and <c>"mode": "sectioning"</c> with components), bound as a plan of one
-/// vote or section task so they run as they are. What a request leaves unsaid comes from <see cref="RequestDefaults"/>.
+/// vote or section task so they run as they are. What a request leaves unsaid comes from <see cref="StageDefaults"/>.
 /// Positions are kept: a problem with a voter points at that voter.
 /// </summary>
 internal sealed class RequestBinder : NodeBinder
@@ -18,16 +18,16 @@ internal sealed class RequestBinder : NodeBinder
     private static readonly string[] MainTaskKeys = ["description", "evaluation_criteria", "context"];
     private static readonly string[] VoterKeys = ["voter_id", "id", "name", "model", "approach", "prompt", "worker", "with", "temperature", "seed", "max_tokens", "timeout_seconds"];
 
-    private readonly RequestDefaults _defaults;
+    private readonly StageDefaults _defaults;
 
     // A request is bound into a plan of another shape: its binder records the paths its errors use as it goes.
-    private RequestBinder(string source, RequestDefaults defaults)
+    private RequestBinder(string source, StageDefaults defaults)
         : base(source) => _defaults = defaults;
 
     /// <summary>Whether a file holds a request rather than a plan: it says which <c>mode</c>.</summary>
     public static bool IsRequest(PlanNode root) => root is ObjectNode obj && obj.Find("mode") is not null;
 
-    public static (PlanDefinition Plan, List<PlanError> Errors) Bind(PlanNode root, string source, RequestDefaults defaults)
+    public static (PlanDefinition Plan, List<PlanError> Errors) Bind(PlanNode root, string source, StageDefaults defaults)
     {
         var binder = new RequestBinder(source, defaults);
         binder.ReportDuplicateKeys(root);
@@ -166,8 +166,8 @@ internal sealed class RequestBinder : NodeBinder
 
     /// <summary>
     /// A sectioning request: each component is a section run by the request's <c>worker</c> (by default
-    /// <see cref="RequestDefaults.SectionWorker"/>, asked for the description and the component), merged by its
-    /// <c>merger</c> (by default <see cref="RequestDefaults.SectionMerger"/>).
+    /// <see cref="StageDefaults.SectionWorker"/>, asked for the description and the component), merged by its
+    /// <c>merger</c> (by default <see cref="StageDefaults.SectionMerger"/>).
     /// </summary>
     private PlanDefinition BindSectioning(ObjectNode obj, string source, string taskId)
     {

@@ -19,7 +19,6 @@ internal sealed record SectionSpec(
     JsonElement ValidateWith,
     bool AllowFailures)
 {
-    public const string DefaultMerger = "concat";
     private static readonly string[] Keys = ["sections", "decompose", "worker", "with", "parallelism", "capacity", "merger", "merging", "section_timeout_seconds", "validate", "allow_failures"];
 
     public static SectionSpec? Parse(JsonElement with, WorkerCatalog catalog, List<ParameterProblem> problems)
@@ -77,10 +76,10 @@ internal sealed record SectionSpec(
             problems.Add(new ParameterProblem("capacity", $"'capacity' ({capacity}) must be at least 'parallelism' ({parallelism}): every running section is in flight"));
         }
 
-        var merger = with.TryGetProperty("merger", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : DefaultMerger;
+        var merger = with.TryGetProperty("merger", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : catalog.StageDefaults.SectionMerger;
         var merging = with.TryGetProperty("merging", out var mg) && mg.ValueKind == JsonValueKind.Object ? mg.Clone() : Plans.TaskDefinition.EmptyParameters;
         ParameterMessages.CheckPart(
-            "merger", "merger", merger, catalog.MergerNames, "ParallelFlow.Plugins.Merging",
+            "merger", "merger", merger, catalog.MergerNames,
             catalog.TryGetMerger(merger, out var mergerImplementation) ? () => mergerImplementation.ValidateParameters(merging) : null,
             "merging", problems);
 

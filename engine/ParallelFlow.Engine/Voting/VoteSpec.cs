@@ -17,7 +17,6 @@ internal sealed record VoteSpec(
     bool EarlyDecision,
     int MaxParallel)
 {
-    public const string DefaultScorer = "weighted";
     internal static readonly string[] Keys = ["candidates", "scorer", "scoring", "quorum", "candidate_timeout_seconds", "early_decision", "max_parallel"];
     private static readonly string[] CandidateKeys = ["name", "worker", "with", "description", "timeout_seconds"];
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
@@ -40,7 +39,7 @@ internal sealed record VoteSpec(
         }
 
         var candidates = ParseCandidates(with, catalog, problems);
-        var scorer = DefaultScorer;
+        var scorer = catalog.StageDefaults.VoteScorer;
         if (with.TryGetProperty("scorer", out var scorerValue))
         {
             if (scorerValue.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(scorerValue.GetString()))
@@ -55,7 +54,7 @@ internal sealed record VoteSpec(
 
         var scoringGiven = with.TryGetProperty("scoring", out var given) && given.ValueKind == JsonValueKind.Object ? given : EmptyObject;
         ParameterMessages.CheckPart(
-            "scorer", "scorer", scorer, catalog.ScorerNames, "ParallelFlow.Plugins.Voting",
+            "scorer", "scorer", scorer, catalog.ScorerNames,
             catalog.TryGetScorer(scorer, out var scorerImplementation) ? () => scorerImplementation.ValidateParameters(scoringGiven) : null,
             "scoring", problems);
 

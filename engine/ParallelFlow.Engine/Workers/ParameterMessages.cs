@@ -17,7 +17,6 @@ internal static class ParameterMessages
         string key,
         string name,
         IReadOnlyList<string> known,
-        string plugin,
         Func<IReadOnlyList<Sdk.ParameterProblem>>? validate,
         string parametersKey,
         List<Sdk.ParameterProblem> problems)
@@ -26,7 +25,7 @@ internal static class ParameterMessages
         {
             var hint = Diagnostics.Suggestions.Closest(name, known) is { } suggestion
                 ? $" Did you mean '{suggestion}'?"
-                : known.Count == 0 ? $" No {kind} is loaded: add the {kind} plugin ({plugin}) to plugins.json." : $" Known {kind}s: {string.Join(", ", known)}";
+                : known.Count == 0 ? $" No {kind} is loaded: list a plugin that registers {kind}s in plugins.json (parallelflow plugins shows what loaded)." : $" Known {kind}s: {string.Join(", ", known)}";
             problems.Add(new Sdk.ParameterProblem(key, $"unknown {kind} '{name}'.{hint}"));
             return;
         }

@@ -25,8 +25,8 @@ public sealed class WorkerCatalog
     }
 
     /// <summary>What voting and sectioning requests leave unsaid: the workers, scorers and mergers they use by default.</summary>
-    /// <value><see cref="Requests.RequestDefaults.Default"/>, which names the repository's plugins.</value>
-    public Requests.RequestDefaults RequestDefaults { get; set; } = Requests.RequestDefaults.Default;
+    /// <value><see cref="StageDefaults.Default"/>, which names the repository's plugins.</value>
+    public StageDefaults StageDefaults { get; set; } = StageDefaults.Default;
 
     /// <summary>The names of the registered workers, sorted.</summary>
     public IReadOnlyList<string> WorkerNames => [.. _workers.Keys.Order(StringComparer.Ordinal)];

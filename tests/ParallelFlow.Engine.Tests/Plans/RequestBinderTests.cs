@@ -46,7 +46,7 @@ public sealed class RequestBinderTests
     public void WhatARequestLeavesUnsaid_ComesFromTheCatalogsSettings()
     {
         var catalog = WorkerCatalog.CreateDefault();
-        catalog.RequestDefaults = RequestDefaults.Default with
+        catalog.StageDefaults = StageDefaults.Default with
         {
             ModelWorker = "chat",
             SynthesisMerger = "paragraphs",

@@ -1,26 +1,30 @@
-namespace ParallelFlow.Engine.Requests;
+namespace ParallelFlow.Engine;
 
 /// <summary>
-/// What a voting or sectioning request leaves unsaid: which worker a voter that names only a model runs on, which
-/// scorer each <c>aggregation</c> means, which worker and merger a sectioning request's components use. These are
+/// What voting and sectioning leave unsaid, in plans and in requests: the scorer of a vote task that names none, the
+/// merger of a section task that names none, which worker a request's voter that names only a model runs on, which
+/// scorer each request <c>aggregation</c> means, which worker a sectioning request's components run on. These are
 /// settings, not engine code: a host whose plugins name things otherwise sets its own through
-/// <see cref="EngineOptions.RequestDefaults"/> (or <see cref="Workers.WorkerCatalog.RequestDefaults"/>).
+/// <see cref="EngineOptions.StageDefaults"/> (or <see cref="Workers.WorkerCatalog.StageDefaults"/>).
 /// </summary>
 /// <remarks>The defaults name the workers the repository's plugins register: <c>llm</c> (Semantic Kernel),
 /// <c>concat</c> and <c>lines</c> (merging), <c>weighted</c>, <c>consensus</c>, <c>pareto</c> and <c>synthesis</c>
 /// (voting). A request that uses one whose plugin is not loaded gets the usual unknown-worker error at its position.</remarks>
-public sealed record RequestDefaults
+public sealed record StageDefaults
 {
     /// <summary>The defaults for the repository's plugins.</summary>
-    public static RequestDefaults Default { get; } = new();
+    public static StageDefaults Default { get; } = new();
 
-    /// <summary>The worker of a voter given as a model name, or as an object without a <c>worker</c>.</summary>
+    /// <summary>The scorer of a vote task that names none.</summary>
+    public string VoteScorer { get; init; } = "weighted";
+
+    /// <summary>The worker of a request's voter given as a model name, or as an object without a <c>worker</c>.</summary>
     public string ModelWorker { get; init; } = "llm";
 
     /// <summary>The worker of a sectioning request's components when it names none.</summary>
     public string SectionWorker { get; init; } = "llm";
 
-    /// <summary>The merger of a sectioning request when it names none.</summary>
+    /// <summary>The merger of a section task, or of a sectioning request, that names none.</summary>
     public string SectionMerger { get; init; } = "concat";
 
     /// <summary>The merger that combines the best answers of a <c>synthesis</c> (or <c>hybrid</c>) vote.</summary>
