@@ -81,6 +81,7 @@ public sealed class ParallelFlowEngine
     public CompiledPlan Compile(PlanDefinition plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        Catalog.Freeze();
         // A plan from LoadPlan or PlanBuilder was checked when it was made; check only what was not.
         var errors = PlanValidator.Validate(plan, plan.WorkersValidatedBy == Catalog ? null : Catalog, structure: !plan.StructureValidated)
             .Where(e => !e.IsWarning)

@@ -30,7 +30,7 @@ public sealed class JournalException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// The run journal in an embedded SQLite database: every run, every attempt, every task as it ends with its output,
-/// written in WAL mode one transaction per batch (<see cref="Record"/>, the engine's group commit), so a process killed
+/// written in WAL mode one transaction per batch (<see cref="RecordAsync"/>, the engine's group commit), so a process killed
 /// at any moment leaves a consistent journal. Safe to call from several tasks at once.
 /// </summary>
 public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
@@ -124,24 +124,15 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId));
     }
 
-    /// <inheritdoc/>
-    public void AttemptStarted(string runId, string taskId, int attempt, DateTimeOffset at) =>
-        InTransaction(statements => statements.StartAttempt(runId, taskId, attempt, Time(at), markRunning: true));
-
-    /// <inheritdoc/>
-    public void TaskFinished(string runId, TaskRunResult task)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        InTransaction(statements => statements.FinishTask(runId, task, ComponentsOf(task), keepRecorded: false));
-    }
-
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
     /// entry gathered during the previous write to one call, so this is the journal's hot path: its statements are
     /// prepared once per journal and bound by position on SQLite's own API, about a microsecond a row, where the
     /// ADO.NET commands cost several and allocate kilobytes.</summary>
-    public void Record(IReadOnlyList<JournalEntry> entries)
+    /// <remarks>SQLite writes synchronously; the call completes when the transaction is committed.</remarks>
+    public ValueTask RecordAsync(IReadOnlyList<JournalEntry> entries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        cancellationToken.ThrowIfCancellationRequested();
         InTransaction(statements =>
         {
             // A task that also finishes in this batch need not be marked running first.
@@ -167,6 +158,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 }
             }
         });
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Records how a run ended, with the final status of every task, the ones that never ran included.</summary>
@@ -290,7 +282,10 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         Tasks(runId).Where(t => t.Status is "succeeded" or "cached").ToDictionary(t => t.TaskId, t => t.Result ?? TaskResult.Empty, StringComparer.Ordinal);
 
     /// <inheritdoc/>
-    public TaskResult? Find(TaskCacheKey key, TimeSpan? timeToLive)
+    public ValueTask<TaskResult?> FindAsync(TaskCacheKey key, TimeSpan? timeToLive, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Find(key, timeToLive));
+
+    private TaskResult? Find(TaskCacheKey key, TimeSpan? timeToLive)
     {
         ArgumentNullException.ThrowIfNull(key);
         lock (_gate)
@@ -312,7 +307,13 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Store(TaskCacheKey key, TaskResult result, string runId, string taskId)
+    public ValueTask StoreAsync(TaskCacheKey key, TaskResult result, string runId, string taskId, CancellationToken cancellationToken = default)
+    {
+        Store(key, result, runId, taskId);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Store(TaskCacheKey key, TaskResult result, string runId, string taskId)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(result);

@@ -111,12 +111,12 @@ public sealed class RunJournalTests : IDisposable
     }
 
     [Fact]
-    public void Outputs_keep_their_json_and_usage()
+    public async Task Outputs_keep_their_json_and_usage()
     {
         using var journal = RunJournal.Open(JournalPath);
         journal.BeginRun("r", "p", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
-        journal.AttemptStarted("r", "t", 1, DateTimeOffset.UtcNow);
-        journal.TaskFinished("r", new TaskRunResult
+        await journal.RecordAsync([new JournalEntry("r", "t", 1, DateTimeOffset.UtcNow, null)]);
+        await journal.RecordAsync([new JournalEntry("r", "t", 1, DateTimeOffset.UtcNow, new TaskRunResult
         {
             TaskId = "t",
             WorkerType = "llm",
@@ -124,7 +124,7 @@ public sealed class RunJournalTests : IDisposable
             Attempts = 1,
             Duration = TimeSpan.FromSeconds(2),
             Result = new TaskResult { Json = JsonDocument.Parse("""{"x":[1,2]}""").RootElement, Usage = new TaskUsage(10, 20, 0.5m) },
-        });
+        })]);
 
         var result = journal.Succeeded("r")["t"];
 

@@ -35,7 +35,7 @@ public sealed partial class FlowRun
         PublishOutcome();
         if (writer)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static run => run.WriteJournal(), this, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static run => _ = run.WriteJournalAsync(), this, preferLocal: false);
         }
 
         return outcome.InlineTask;
@@ -45,7 +45,7 @@ public sealed partial class FlowRun
     /// batch that fails waits for the next (see <see cref="GroupCommit"/>); one that fails twice gives the journal up,
     /// and its tasks count as finished unwritten. Whatever happens, the writer role is given back, so a run never waits
     /// for ever on its journal.</summary>
-    private void WriteJournal()
+    private async Task WriteJournalAsync()
     {
         var commit = _commit!;
         try
@@ -56,7 +56,7 @@ public sealed partial class FlowRun
                 {
                     try
                     {
-                        _journal!.Record(entries);
+                        await _journal!.RecordAsync(entries).ConfigureAwait(false);
                     }
 #pragma warning disable CA1031 // The journal is a record of the run; its failure is logged, and the run goes on.
                     catch (Exception ex)

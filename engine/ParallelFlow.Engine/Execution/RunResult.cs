@@ -17,8 +17,8 @@ public sealed class RunResult
     /// <summary>The scheduling strategy the run used, and what happened to it.</summary>
     public StrategyReport Strategy { get; init; } = new(Plans.SchedulingStrategies.CriticalPath, 0, null);
 
-    /// <summary>The plan's mode: <c>dag</c>, or <c>voting</c> for a voting request.</summary>
-    public string Mode { get; init; } = "dag";
+    /// <summary>Whether the run was of a plan, or of a voting or sectioning request.</summary>
+    public Plans.PlanMode Mode { get; init; } = Plans.PlanMode.Dag;
 
     /// <summary>How the run ended.</summary>
     public required RunStatus Status { get; init; }

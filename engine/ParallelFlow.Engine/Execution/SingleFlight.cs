@@ -18,7 +18,7 @@ internal sealed class SingleFlight(ITaskCache cache)
     /// <summary>The result and whether it came from the cache or another execution (true) or from running (false).</summary>
     public async ValueTask<(TaskResult Result, bool Cached)> RunAsync(TaskCacheKey key, TimeSpan? timeToLive, string runId, string taskId, Func<ValueTask<TaskResult>> execute, CancellationToken cancellationToken)
     {
-        if (cache.Find(key, timeToLive) is { } stored)
+        if (await cache.FindAsync(key, timeToLive, cancellationToken).ConfigureAwait(false) is { } stored)
         {
             return (stored, true);
         }
@@ -40,7 +40,7 @@ internal sealed class SingleFlight(ITaskCache cache)
         try
         {
             var result = await execute().ConfigureAwait(false);
-            cache.Store(key, result, runId, taskId);
+            await cache.StoreAsync(key, result, runId, taskId, cancellationToken).ConfigureAwait(false);
             leader.SetResult(result);
             return (result, false);
         }

@@ -20,7 +20,7 @@ public sealed record TaskCacheKey(string Worker, string WorkerVersion, string Pa
     public string Hash { get; } = Compute(Worker, WorkerVersion, Parameters, Description, Inputs);
 
     /// <summary>Canonical JSON of a value: object keys sorted, no whitespace.</summary>
-    public static string Canonical(JsonElement value)
+    internal static string Canonical(JsonElement value)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
@@ -32,7 +32,7 @@ public sealed record TaskCacheKey(string Worker, string WorkerVersion, string Pa
     }
 
     /// <summary>SHA-256 of a result's text and JSON, as the key of a dependency's output.</summary>
-    public static string HashOf(Sdk.TaskResult? result) =>
+    internal static string HashOf(Sdk.TaskResult? result) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{result?.Text}\u0000{(result?.Json is { } json ? Canonical(json) : string.Empty)}")));
 
     private static string Compute(string worker, string version, string parameters, string description, IReadOnlyDictionary<string, string> inputs)
@@ -58,8 +58,18 @@ public sealed record TaskCacheKey(string Worker, string WorkerVersion, string Pa
 public interface ITaskCache
 {
     /// <summary>A stored result for the key no older than <paramref name="timeToLive"/>, or null.</summary>
-    Sdk.TaskResult? Find(TaskCacheKey key, TimeSpan? timeToLive);
+    /// <param name="key">The task's key.</param>
+    /// <param name="timeToLive">How old a result may be; no limit when null.</param>
+    /// <param name="cancellationToken">The run's cancellation.</param>
+    /// <returns>The result, or null.</returns>
+    ValueTask<Sdk.TaskResult?> FindAsync(TaskCacheKey key, TimeSpan? timeToLive, CancellationToken cancellationToken = default);
 
     /// <summary>Stores a task's successful result.</summary>
-    void Store(TaskCacheKey key, Sdk.TaskResult result, string runId, string taskId);
+    /// <param name="key">The task's key.</param>
+    /// <param name="result">Its result, secrets already masked.</param>
+    /// <param name="runId">The run that computed it.</param>
+    /// <param name="taskId">The task that computed it.</param>
+    /// <param name="cancellationToken">The run's cancellation.</param>
+    /// <returns>Completes when the result is stored.</returns>
+    ValueTask StoreAsync(TaskCacheKey key, Sdk.TaskResult result, string runId, string taskId, CancellationToken cancellationToken = default);
 }

@@ -6,7 +6,7 @@ public static class TaskRunStatusNames
     /// <summary>The status's name: <c>succeeded</c>, <c>failed</c>, <c>timed_out</c>, <c>cancelled</c>, <c>skipped</c>, ….</summary>
     /// <param name="status">The status.</param>
     /// <returns>The name.</returns>
-    public static string ToName(this TaskRunStatus status) => status switch
+    internal static string ToName(this TaskRunStatus status) => status switch
     {
         TaskRunStatus.Pending => "pending",
         TaskRunStatus.Running => "running",

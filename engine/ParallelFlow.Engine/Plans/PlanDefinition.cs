@@ -2,8 +2,9 @@ using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Plans;
 
-/// <summary>A plan as written: settings and a graph of tasks. Immutable; load one with
-/// <see cref="PlanLoader"/> or make one with <see cref="PlanBuilder"/>.</summary>
+/// <summary>A plan as written: settings and a graph of tasks. Immutable: the collections it is given are copied (what
+/// is already immutable is kept), so nothing the caller holds can change it. Load one with <see cref="PlanLoader"/> or
+/// make one with <see cref="PlanBuilder"/>.</summary>
 public sealed class PlanDefinition
 {
     /// <summary>The plan's id.</summary>
@@ -16,7 +17,9 @@ public sealed class PlanDefinition
     public ParallelismSettings Parallelism { get; init; } = new();
 
     /// <summary>The most tasks of one worker type that may run at once, by worker type.</summary>
-    public IReadOnlyDictionary<string, int> Limits { get; init; } = new Dictionary<string, int>();
+    public IReadOnlyDictionary<string, int> Limits { get => _limits; init => _limits = Immutable.Dictionary(value); }
+
+    private readonly IReadOnlyDictionary<string, int> _limits = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty;
 
     /// <summary>Task time limits.</summary>
     public TimeoutSettings Timeouts { get; init; } = new();
@@ -28,7 +31,9 @@ public sealed class PlanDefinition
     public FailurePolicy OnFailure { get; init; } = FailurePolicy.Continue;
 
     /// <summary>The tasks, in the order written.</summary>
-    public required IReadOnlyList<TaskDefinition> Tasks { get; init; }
+    public required IReadOnlyList<TaskDefinition> Tasks { get => _tasks; init => _tasks = Immutable.List(value); }
+
+    private readonly IReadOnlyList<TaskDefinition> _tasks = [];
 
     /// <summary>The order in which ready tasks get a worker: a name from <see cref="SchedulingStrategies"/> or one a
     /// plugin registered.</summary>
@@ -37,14 +42,16 @@ public sealed class PlanDefinition
     /// <summary>The run budget, or null for none.</summary>
     public BudgetSettings? Budget { get; init; }
 
-    /// <summary><c>dag</c> for a plan; <c>voting</c> for a voting request read as a plan of one vote task.</summary>
-    public string Mode { get; init; } = "dag";
+    /// <summary>A plan, or a voting or sectioning request read as a plan of one task.</summary>
+    public PlanMode Mode { get; init; } = PlanMode.Dag;
 
     /// <summary>The file the plan came from, if it came from one.</summary>
     public string? SourceFile { get; init; }
 
     /// <summary>Warnings found while loading: settings accepted but not acted on.</summary>
-    public IReadOnlyList<PlanError> Warnings { get; init; } = [];
+    public IReadOnlyList<PlanError> Warnings { get => _warnings; init => _warnings = Immutable.List(value); }
+
+    private readonly IReadOnlyList<PlanError> _warnings = [];
 
     internal PlanSourceMap SourceMap { get; init; } = PlanSourceMap.Empty;
 

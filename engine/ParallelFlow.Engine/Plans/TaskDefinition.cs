@@ -21,10 +21,14 @@ public sealed class TaskDefinition
     public JsonElement With { get; init; } = EmptyParameters;
 
     /// <summary>Hard dependencies: the task starts only after they succeed, and receives their outputs.</summary>
-    public IReadOnlyList<string> DependsOn { get; init; } = [];
+    public IReadOnlyList<string> DependsOn { get => _dependsOn; init => _dependsOn = Immutable.List(value); }
+
+    private readonly IReadOnlyList<string> _dependsOn = [];
 
     /// <summary>Soft dependencies: the task starts only after they finish, whatever their status.</summary>
-    public IReadOnlyList<string> After { get; init; } = [];
+    public IReadOnlyList<string> After { get => _after; init => _after = Immutable.List(value); }
+
+    private readonly IReadOnlyList<string> _after = [];
 
     /// <summary>Which ready task goes first.</summary>
     public TaskPriority Priority { get; init; } = TaskPriority.Normal;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
 
 namespace ParallelFlow.Engine.Reporting;
 
@@ -54,7 +55,7 @@ public static class RunReport
         writer.WriteStartObject();
         writer.WriteString("task_id", result.PlanId);
         writer.WriteString("run_id", result.RunId);
-        writer.WriteString("mode", result.Mode);
+        writer.WriteString("mode", result.Mode.ToName());
         writer.WriteString("status", result.Status.ToString().ToLowerInvariant());
         writer.WriteString("started_at", result.StartedAt);
 

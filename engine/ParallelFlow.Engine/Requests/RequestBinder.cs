@@ -45,7 +45,7 @@ internal sealed class RequestBinder : NodeBinder
         {
             "sectioning" => BindSectioning(obj, source, taskId),
             "voting" => BindVoting(obj, source, taskId),
-            _ => Request(taskId, source, [], string.Empty, "voting"),
+            _ => Request(taskId, source, [], string.Empty, PlanMode.Voting),
         };
     }
 
@@ -154,7 +154,7 @@ internal sealed class RequestBinder : NodeBinder
         return (description, list);
     }
 
-    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, string mode = "voting") => new()
+    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, PlanMode mode = PlanMode.Voting) => new()
     {
         Id = id,
         Description = description,
@@ -279,7 +279,7 @@ internal sealed class RequestBinder : NodeBinder
             With = JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.SectionParameters),
             TimeoutSeconds = timeout,
         };
-        return Request(taskId, source, [task], description, "sectioning");
+        return Request(taskId, source, [task], description, PlanMode.Sectioning);
     }
 
     /// <summary>What each section's worker is asked when the request gives no <c>with</c>.</summary>

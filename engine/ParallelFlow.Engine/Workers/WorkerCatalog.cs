@@ -3,7 +3,8 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Engine.Workers;
 
 /// <summary>The workers, scorers and mergers a host can run, by name: the built-in ones and those plugins registered.</summary>
-/// <remarks>Fill it before compiling plans; it is read without locks while runs are going.</remarks>
+/// <remarks>Fill it before compiling plans: an engine freezes its catalog when it compiles its first plan, and from
+/// then on the catalog is read without locks while runs are going, and registering throws.</remarks>
 public sealed class WorkerCatalog
 {
     private readonly Dictionary<string, ParallelFlowWorker> _workers = new(StringComparer.Ordinal);
@@ -26,7 +27,18 @@ public sealed class WorkerCatalog
 
     /// <summary>What voting and sectioning requests leave unsaid: the workers, scorers and mergers they use by default.</summary>
     /// <value><see cref="StageDefaults.Default"/>, which names the repository's plugins.</value>
-    public StageDefaults StageDefaults { get; set; } = StageDefaults.Default;
+    public StageDefaults StageDefaults
+    {
+        get => _stageDefaults;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            ThrowIfFrozen("the stage defaults");
+            _stageDefaults = value;
+        }
+    }
+
+    private StageDefaults _stageDefaults = StageDefaults.Default;
 
     /// <summary>The names of the registered workers, sorted.</summary>
     public IReadOnlyList<string> WorkerNames => [.. _workers.Keys.Order(StringComparer.Ordinal)];
@@ -100,7 +112,7 @@ public sealed class WorkerCatalog
     /// and the closest one.</summary>
     /// <param name="name">The name a plan or a run gave.</param>
     /// <returns>The problem, or null.</returns>
-    public string? StrategyProblem(string name)
+    internal string? StrategyProblem(string name)
     {
         if (TryGetStrategy(name, out _))
         {
@@ -133,9 +145,26 @@ public sealed class WorkerCatalog
     public bool TryGetMerger(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParallelFlowMerger? merger) =>
         _mergers.TryGetValue(name, out merger);
 
-    private static void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)
+    /// <summary>Whether registering is over: an engine has compiled a plan with this catalog.</summary>
+    public bool IsFrozen => Volatile.Read(ref _frozen);
+
+    private bool _frozen;
+
+    /// <summary>Ends registering: called by the engine before it compiles a plan with this catalog.</summary>
+    internal void Freeze() => Volatile.Write(ref _frozen, true);
+
+    private void ThrowIfFrozen(string what)
+    {
+        if (IsFrozen)
+        {
+            throw new InvalidOperationException($"The catalog is frozen: an engine has compiled a plan with it. Set {what} before the first plan is compiled.");
+        }
+    }
+
+    private void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)
         where T : class
     {
+        ThrowIfFrozen($"every {kind}");
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(item);
         if (!registry.TryAdd(name, item))

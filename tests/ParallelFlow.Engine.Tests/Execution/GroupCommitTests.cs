@@ -192,18 +192,17 @@ public sealed class GroupCommitTests
 
         private int _failures;
 
-        public void AttemptStarted(string runId, string taskId, int attempt, DateTimeOffset at) => throw new InvalidOperationException("batches only");
-
-        public void TaskFinished(string runId, TaskRunResult task) => throw new InvalidOperationException("batches only");
-
-        public void Record(IReadOnlyList<JournalEntry> entries)
+        public async ValueTask RecordAsync(IReadOnlyList<JournalEntry> entries, CancellationToken cancellationToken = default)
         {
             // The engine writes one batch at a time per run.
             Assert.Equal(1, Interlocked.Increment(ref _inside));
             try
             {
                 Writing.Release();
-                Hold?.Wait();
+                if (Hold is not null)
+                {
+                    await Hold.WaitAsync(cancellationToken);
+                }
                 if (Interlocked.Increment(ref _failures) <= FailFirst)
                 {
                     throw new InvalidOperationException("the disk is full");

@@ -27,7 +27,7 @@ public sealed class RequestBinderTests
         var plan = PlanLoader.Parse(Request, PlanFormat.Json, "request.json");
 
         var task = Assert.Single(plan.Tasks);
-        Assert.Equal(("pick", "vote", 60.0, "voting"), (task.Id, task.Worker, task.TimeoutSeconds, plan.Mode));
+        Assert.Equal(("pick", "vote", 60.0, PlanMode.Voting), (task.Id, task.Worker, task.TimeoutSeconds, plan.Mode));
         var expected = JsonDocument.Parse("""
             {
               "scorer": "weighted", "quorum": 2, "candidate_timeout_seconds": 60,
