@@ -5,8 +5,8 @@
 #   benchmarks/compare-commits.sh BASE_COMMIT [ROUNDS] -- BENCHMARKDOTNET_FILTERS...
 #   benchmarks/compare-commits.sh HEAD~1 3 -- '*EngineOverheadBenchmarks.Engine*' '*SmallPlanBenchmarks*'
 #
-# Both sides run in process (--inProcess), so only the engine differs; the hand-written baselines in the same classes
-# show the machine's drift between rounds.
+# Both sides run in process (--in-process: each class's own job, with the in-process toolchain), so only the engine
+# differs; the hand-written baselines in the same classes show the machine's drift between rounds.
 set -euo pipefail
 base=${1:?usage: compare-commits.sh BASE_COMMIT [ROUNDS] -- FILTERS...}
 shift
@@ -23,6 +23,9 @@ if [[ ! -d $work/$sha ]]; then
   git -C "$root" worktree add --detach "$work/$sha" "$sha" >/dev/null
 fi
 
+# The harness (Program.cs, which knows --in-process) is the working tree's on both sides; the suites are each commit's own.
+cp "$root/benchmarks/ParallelFlow.Benchmarks/Program.cs" "$work/$sha/benchmarks/ParallelFlow.Benchmarks/Program.cs"
+
 build() { dotnet build -c Release "$1/benchmarks/ParallelFlow.Benchmarks" -nologo -v q >/dev/null; }
 build "$work/$sha"
 build "$root"
@@ -34,7 +37,7 @@ for round in $(seq 1 "$rounds"); do
     dir=$root; [[ $side == base ]] && dir=$work/$sha
     echo "round $round/$rounds: $side" >&2
     (cd "$dir" && dotnet "benchmarks/ParallelFlow.Benchmarks/bin/Release/net10.0/ParallelFlow.Benchmarks.dll" \
-      --inProcess --exporters json --artifacts "$out/$round-$side" --filter "$@" >"$out/$round-$side.log" 2>&1)
+      --in-process --exporters json --artifacts "$out/$round-$side" --filter "$@" >"$out/$round-$side.log" 2>&1)
   done
 done
 
@@ -46,8 +49,7 @@ for path in glob.glob(os.path.join(out, '*', 'results', '*.json')):
     side = os.path.basename(os.path.dirname(os.path.dirname(path))).split('-')[1]
     for b in json.load(open(path))['Benchmarks']:
         name = b['Type'] + ' ' + b['Method'] + ' ' + b.get('Parameters', '')
-        # --inProcess adds a job of its own beside a class's [SimpleJob]; only the in-process one is compared.
-        if b.get('Statistics') and 'InProcess' in b['DisplayInfo']:
+        if b.get('Statistics'):
             cases.setdefault(name, {}).setdefault(side, []).append((b['Statistics']['Median'], b['Memory']['BytesAllocatedPerOperation']))
 print(f"| case | {sha} | working tree | ratio | allocated, {sha} | allocated, working tree |")
 print("|---|---:|---:|---:|---:|---:|")

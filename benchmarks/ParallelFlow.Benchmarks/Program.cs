@@ -1,4 +1,7 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
@@ -7,4 +10,13 @@ if (args.Contains("--quick"))
     args = [.. args.Where(a => a != "--quick"), "--filter", "*SmallPlan*", "*Makespan*"];
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(ParallelFlow.Benchmarks.Graph).Assembly).Run(args);
+// --in-process: every job of the suite runs in this process (no generated project to build per run), with the
+// iteration counts the classes set. benchmarks/compare-commits.sh uses it to run two commits side by side.
+IConfig? config = null;
+if (args.Contains("--in-process"))
+{
+    args = [.. args.Where(a => a != "--in-process")];
+    config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).AsMutator());
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ParallelFlow.Benchmarks.Graph).Assembly).Run(args, config);

@@ -1,6 +1,6 @@
-using ParallelFlow.Engine.Replay;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Replay;
 
 namespace ParallelFlow.Benchmarks;
 

@@ -1,8 +1,8 @@
-using ParallelFlow.Engine.Replay;
 using Microsoft.Extensions.Logging.Abstractions;
 using ParallelFlow.Engine.Analysis;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Replay;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 

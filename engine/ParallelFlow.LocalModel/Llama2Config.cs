@@ -26,7 +26,7 @@ public sealed record Llama2Config(int Dim, int HiddenDim, int Layers, int Heads,
         get
         {
             long layers = Layers;
-            long count = (long)VocabSize * Dim                       // token embedding
+            var count = (long)VocabSize * Dim                       // token embedding
                 + layers * Dim                                        // attention RMSNorm
                 + layers * Dim * Dim                                  // wq
                 + layers * Dim * KvDim * 2                            // wk, wv

@@ -74,7 +74,7 @@ public sealed class ConsensusScorer : ParallelFlowScorer
         }
 
         var mode = Resolve(request);
-        double[][]? vectors = mode == "embedding" ? await EmbedAsync(request, cancellationToken).ConfigureAwait(false) : null;
+        var vectors = mode == "embedding" ? await EmbedAsync(request, cancellationToken).ConfigureAwait(false) : null;
         var similarity = Similarities(request, mode, vectors);
         var groups = Group(request, similarity);
         var largest = groups.OrderByDescending(g => g.Count).ThenBy(g => g.Min()).First();

@@ -4,7 +4,6 @@ using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Workers;
-using ParallelFlow.Journal;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Journal.Tests;

@@ -3,7 +3,6 @@ using Microsoft.Data.Sqlite;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Journal;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Journal.Tests;

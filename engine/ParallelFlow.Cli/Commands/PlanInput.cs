@@ -1,7 +1,7 @@
-using ParallelFlow.Engine.Replay;
 using System.CommandLine;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Replay;
 
 namespace ParallelFlow.Cli.Commands;
 

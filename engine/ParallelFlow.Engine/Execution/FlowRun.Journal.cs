@@ -1,5 +1,3 @@
-using ParallelFlow.Engine.Diagnostics;
-
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>The run's journal: attempts and finished tasks, written by group commit (see <see cref="GroupCommit"/>).</summary>

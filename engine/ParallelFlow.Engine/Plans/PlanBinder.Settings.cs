@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ParallelFlow.Engine.Plans;
 
 /// <summary>Binding the settings sections shared by plans and config files: parallelism, timeouts, retry, limits.</summary>

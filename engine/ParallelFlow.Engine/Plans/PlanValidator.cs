@@ -1,4 +1,3 @@
-using System.Globalization;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Plans;

@@ -1,9 +1,9 @@
-using ParallelFlow.Engine.Execution;
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Tasks.Dataflow;
+using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Voting;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;

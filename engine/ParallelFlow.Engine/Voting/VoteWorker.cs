@@ -1,6 +1,6 @@
-using ParallelFlow.Engine.Execution;
 using System.Globalization;
 using System.Text.Json;
+using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Requests;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Tests.Plans;

@@ -1,5 +1,5 @@
-using ParallelFlow.Engine.Replay;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Replay;
 using ParallelFlow.Engine.Tests.Support;
 
 namespace ParallelFlow.Engine.Tests.Plans;

@@ -1,5 +1,4 @@
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Tests.Support;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 

@@ -1,4 +1,3 @@
-using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Tests.Support;

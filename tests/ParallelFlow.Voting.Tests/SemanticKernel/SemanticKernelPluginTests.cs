@@ -4,7 +4,6 @@ using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Connectors.OpenAI;
 using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Workers;
-using ParallelFlow.LocalModel;
 using ParallelFlow.Plugins.SemanticKernel;
 using ParallelFlow.Sdk;
 using ParallelFlow.Voting.Tests.LocalModel;
