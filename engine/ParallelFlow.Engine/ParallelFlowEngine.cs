@@ -121,11 +121,21 @@ public sealed class ParallelFlowEngine
             }
         }
 
+        // Parameters are bound once, here, for the workers that bind them (ParallelFlowWorker<TParameters>).
+        object?[]? bound = null;
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            if (workers[i].BindParameters(tasks[i].With) is { } parameters)
+            {
+                (bound ??= new object?[tasks.Count])[i] = parameters;
+            }
+        }
+
         var groupNames = groupIndex.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
         var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
         var rank = RankTasks(tasks, bottomLevel);
         return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context,
-            estimates, bottomLevel, Catalog);
+            estimates, bottomLevel, Catalog, bound);
     }
 
     /// <summary>Compiles and runs a plan once.</summary>

@@ -13,47 +13,39 @@ namespace ParallelFlow.Plugins.Voting;
 /// </summary>
 public sealed class ConsensusScorer : ParallelFlowScorer
 {
-    private static readonly string[] Keys = ["similarity", "threshold", "short_answer_chars", "embedding"];
     private static readonly string[] Modes = ["auto", "exact", "normalized", "text", "embedding"];
+
+    /// <summary>The scorer's parameters, read by one method for validation and for scoring alike.</summary>
+    private sealed record Settings(string Mode, double Threshold, int ShortAnswerChars);
+
+    private static Settings Read(ParameterReader reader)
+    {
+        var mode = reader.OneOf("similarity", Modes) ?? "auto";
+        var threshold = reader.Number("threshold", min: 0, max: 1) ?? 0.8;
+        var shortAnswerChars = reader.WholeNumber("short_answer_chars", min: 0) ?? 80;
+        if (reader.Nested("embedding") is null && mode == "embedding")
+        {
+            reader.Problem("embedding", "similarity \"embedding\" needs 'embedding': {\"worker\": \"embed\", \"with\": {\"model\": ...}}");
+        }
+
+        return new Settings(mode, threshold, shortAnswerChars);
+    }
+
+    private static Settings SettingsOf(JsonElement with) => Read(new ParameterReader(with));
 
     /// <inheritdoc/>
     public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
     {
-        var problems = new List<ParameterProblem>();
-        if (parameters.ValueKind != JsonValueKind.Object)
-        {
-            return problems;
-        }
-
-        foreach (var property in parameters.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
-        {
-            problems.Add(new ParameterProblem(property.Name, $"unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
-        }
-
-        var mode = Mode(parameters);
-        if (Array.IndexOf(Modes, mode) < 0)
-        {
-            problems.Add(new ParameterProblem("similarity", $"'similarity' must be one of {string.Join(", ", Modes)}"));
-        }
-
-        if (parameters.TryGetProperty("threshold", out var t) && (t.ValueKind != JsonValueKind.Number || t.GetDouble() is < 0 or > 1))
-        {
-            problems.Add(new ParameterProblem("threshold", "'threshold' must be a number from 0 to 1"));
-        }
-
-        if (mode == "embedding" && !(parameters.TryGetProperty("embedding", out var e) && e.ValueKind == JsonValueKind.Object))
-        {
-            problems.Add(new ParameterProblem("embedding", "similarity \"embedding\" needs 'embedding': {\"worker\": \"embed\", \"with\": {\"model\": ...}}"));
-        }
-
-        return problems;
+        var reader = new ParameterReader(parameters);
+        Read(reader);
+        return reader.Finish();
     }
 
     /// <inheritdoc/>
     public override bool IsDecided(ScoringRequest request, int pendingCandidates)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (Mode(request.With) == "embedding" || request.Candidates.Count == 0)
+        if (SettingsOf(request.With).Mode == "embedding" || request.Candidates.Count == 0)
         {
             return false;
         }
@@ -100,30 +92,23 @@ public sealed class ConsensusScorer : ParallelFlowScorer
         return new ScoreCard(scores, rationale) { Winner = names[winner], Details = Details(mode, groups, names) };
     }
 
-    private static string Mode(JsonElement with) =>
-        with.ValueKind == JsonValueKind.Object && with.TryGetProperty("similarity", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "auto";
-
-    private static double Threshold(JsonElement with) =>
-        with.ValueKind == JsonValueKind.Object && with.TryGetProperty("threshold", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : 0.8;
-
     private static string Resolve(ScoringRequest request)
     {
-        var mode = Mode(request.With);
-        if (mode != "auto")
+        var settings = SettingsOf(request.With);
+        if (settings.Mode != "auto")
         {
-            return mode;
+            return settings.Mode;
         }
 
-        var limit = request.With.ValueKind == JsonValueKind.Object && request.With.TryGetProperty("short_answer_chars", out var l) && l.TryGetInt32(out var chars) ? chars : 80;
-        return request.Candidates.All(c => c.Result.ToString().Trim().Length <= limit) ? "normalized" : "text";
+        return request.Candidates.All(c => c.Result.ToString().Trim().Length <= settings.ShortAnswerChars) ? "normalized" : "text";
     }
 
     private static string ModeText(string mode, JsonElement with) => mode switch
     {
         "exact" => "identical text",
         "normalized" => "the same text once case, spacing and punctuation are ignored",
-        "text" => string.Create(CultureInfo.InvariantCulture, $"text similarity of at least {Threshold(with):0.##}"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"embedding similarity of at least {Threshold(with):0.##}"),
+        "text" => string.Create(CultureInfo.InvariantCulture, $"text similarity of at least {SettingsOf(with).Threshold:0.##}"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"embedding similarity of at least {SettingsOf(with).Threshold:0.##}"),
     };
 
     private static double[,] Similarities(ScoringRequest request, string mode, double[][]? vectors)
@@ -152,7 +137,7 @@ public sealed class ConsensusScorer : ParallelFlowScorer
     /// <summary>Each answer joins the first group whose first member it is similar enough to; otherwise it starts a group.</summary>
     private static List<List<int>> Group(ScoringRequest request, double[,] similarity)
     {
-        var threshold = Resolve(request) is "exact" or "normalized" ? 1 : Threshold(request.With);
+        var threshold = Resolve(request) is "exact" or "normalized" ? 1 : SettingsOf(request.With).Threshold;
         var groups = new List<List<int>>();
         for (var i = 0; i < request.Candidates.Count; i++)
         {

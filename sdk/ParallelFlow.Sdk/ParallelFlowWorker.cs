@@ -36,6 +36,13 @@ public abstract class ParallelFlowWorker
     /// <remarks>Must not throw; an exception is reported as a problem with the worker.</remarks>
     public virtual IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => [];
 
+    /// <summary>Binds a task's parameters once, when its plan is compiled; the engine hands the result to every
+    /// attempt as <see cref="TaskRequest.Parameters"/>. <see cref="ParallelFlowWorker{TParameters}"/> implements it;
+    /// the default binds nothing.</summary>
+    /// <param name="parameters">The task's <c>with</c> object, already validated.</param>
+    /// <returns>The bound parameters, or null to read <see cref="TaskRequest.With"/> at each attempt.</returns>
+    public virtual object? BindParameters(System.Text.Json.JsonElement parameters) => null;
+
     /// <summary>
     /// Whether the same parameters, description and dependency outputs always give the same result, so a run with a
     /// cache may reuse an earlier result instead of executing (a template, a model call). False by default: a worker

@@ -29,6 +29,10 @@ public sealed class TaskRequest
     /// Soft dependencies (<c>after</c>) are not included.</remarks>
     public IReadOnlyDictionary<string, TaskResult> DependencyOutputs { get; init; } = NoDependencies;
 
+    /// <summary>The parameters as the worker bound them when the plan was compiled
+    /// (<see cref="ParallelFlowWorker.BindParameters"/>), or null.</summary>
+    public object? Parameters { get; init; }
+
     /// <summary>The <see cref="DependencyOutputs"/> of a task without hard dependencies: an empty, shared dictionary.</summary>
     public static IReadOnlyDictionary<string, TaskResult> NoDependencies { get; } = new Dictionary<string, TaskResult>();
 

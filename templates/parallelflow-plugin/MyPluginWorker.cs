@@ -1,24 +1,31 @@
-using System.Text.Json;
 using ParallelFlow.Sdk;
 
 namespace MyPlugin;
 
 /// <summary>Does one task. Return a result to succeed; throw <see cref="TransientTaskException"/> to be retried,
 /// <see cref="FatalTaskException"/> to fail at once; honour the cancellation token.</summary>
-public sealed class MyPluginWorker : ParallelFlowWorker
+public sealed class MyPluginWorker : ParallelFlowWorker<MyPluginWorker.Parameters>
 {
-    /// <inheritdoc/>
-    public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+    /// <summary>The task's parameters, bound once from its <c>with</c>.</summary>
+    /// <param name="Input">The text to work on.</param>
+    public sealed record Parameters(string Input);
+
+    /// <summary>Reads the parameters: the same code checks a plan's <c>with</c> (a typo is an error with its line and
+    /// column) and binds it when the plan is compiled.</summary>
+    /// <param name="reader">The task's <c>with</c>.</param>
+    /// <returns>The parameters.</returns>
+    protected override Parameters Bind(ParameterReader reader)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var input = request.GetString("input") ?? throw new FatalTaskException("with.input is missing");
-        request.Progress.Report($"working on {input.Length} characters");
-        return ValueTask.FromResult(TaskResult.FromText(input.ToUpperInvariant()));
+        ArgumentNullException.ThrowIfNull(reader);
+        return new Parameters(reader.Text("input", required: true) ?? string.Empty);
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) =>
-        parameters.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.String
-            ? []
-            : [new ParameterProblem(null, "my-worker needs 'input' (a string)")];
+    protected override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parameters);
+        request.Progress.Report($"working on {parameters.Input.Length} characters");
+        return ValueTask.FromResult(TaskResult.FromText(parameters.Input.ToUpperInvariant()));
+    }
 }

@@ -13,8 +13,9 @@ public sealed class CompiledPlan
 {
     internal CompiledPlan(PlanDefinition plan, PlanGraph graph, ParallelFlowWorker[] workers, int[] group, string[] groupNames,
         int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context,
-        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog)
+        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters)
     {
+        BoundParameters = boundParameters;
         Estimates = estimates;
         BottomLevel = bottomLevel;
         Catalog = catalog;
@@ -90,6 +91,9 @@ public sealed class CompiledPlan
     }
 
     internal TaskPolicy?[] Policies { get; }
+
+    /// <summary>Each task's parameters as its worker bound them at compile time, or null when no worker binds any.</summary>
+    internal object?[]? BoundParameters { get; }
 
     internal int[] Wave { get; }
 

@@ -136,6 +136,7 @@ public sealed partial class FlowRun
             WorkerName = definition.Worker,
             Description = definition.Description,
             With = definition.With,
+            Parameters = _plan.BoundParameters?[task],
             DependencyOutputs = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1]
                 ? TaskRequest.NoDependencies
                 : new DependencyOutputs(_plan, _tasks.Results, task),
