@@ -15,8 +15,11 @@ public sealed class CliProcess : IDisposable
     private string? _awaited;
     private string? _journal;
 
+    private readonly string _command;
+
     private CliProcess(string[] args)
     {
+        _command = "parallelflow " + string.Join(' ', args);
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = RepositoryRoot,
@@ -120,7 +123,17 @@ public sealed class CliProcess : IDisposable
         return process;
     }
 
-    public Task<string> LineAsync() => _awaitedLine.Task.WaitAsync(Limit);
+    public async Task<string> LineAsync()
+    {
+        try
+        {
+            return await _awaitedLine.Task.WaitAsync(Limit);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"`{_command}` did not print a line with '{_awaited}' within {Limit.TotalSeconds:0}s. Its output so far:\n{Tail(Out)}\nIts errors:\n{Tail(Error)}");
+        }
+    }
 
     /// <summary>kill -9: the process and its children end at once, without any chance to clean up.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
@@ -139,13 +152,26 @@ public sealed class CliProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>Waits for the command to exit; past the limit, fails saying which command it waited for, how long,
+    /// and the last of what it printed.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan? limit = null)
     {
-        using var timeout = new CancellationTokenSource(limit ?? Limit);
-        await _process.WaitForExitAsync(timeout.Token);
+        var waited = limit ?? Limit;
+        using var timeout = new CancellationTokenSource(waited);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"`{_command}` did not exit within {waited.TotalSeconds:0}s. Its last output:\n{Tail(Out)}\nIts last errors:\n{Tail(Error)}");
+        }
+
         _process.WaitForExit();
         return _process.ExitCode;
     }
+
+    private static string Tail(string text) => text.Length <= 2_000 ? text : "…" + text[^2_000..];
 
     public void Dispose()
     {

@@ -72,7 +72,7 @@ public sealed class CacheTests : IDisposable
     [Fact]
     public async Task Identical_tasks_in_flight_at_once_execute_once()
     {
-        var counter = new CountingWorker { Delay = TimeSpan.FromMilliseconds(200) };
+        var counter = new CountingWorker();
         var engine = Engine(counter);
         var builder = new PlanBuilder("twins").WithWorkers(8);
         for (var i = 0; i < 8; i++)
@@ -81,8 +81,11 @@ public sealed class CacheTests : IDisposable
         }
 
         using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
-        var result = await engine.Compile(builder.Build()).RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = "twins" });
+        // The first result is stored only once all eight have looked it up and missed: all eight are in flight together.
+        var cache = new StoreAfterLookups(journal, lookups: 8);
+        var result = await engine.Compile(builder.Build()).RunAsync(new RunOptions { Cache = cache, Journal = journal, RunId = "twins" }).WaitAsync(TimeSpan.FromSeconds(30));
 
+        Assert.Equal(8, cache.Lookups);
         Assert.Equal(1, counter.Executions);
         Assert.Equal(1, result.Count(TaskRunStatus.Succeeded));
         Assert.Equal(7, result.Count(TaskRunStatus.Cached));
@@ -130,12 +133,35 @@ public sealed class CacheTests : IDisposable
         return engine.Compile(plan).RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = runId });
     }
 
+    /// <summary>A cache whose stores wait until it has been looked up a number of times.</summary>
+    private sealed class StoreAfterLookups(ITaskCache inner, int lookups) : ITaskCache
+    {
+        private readonly TaskCompletionSource _looked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _lookups;
+
+        public int Lookups => Volatile.Read(ref _lookups);
+
+        public ValueTask<TaskResult?> FindAsync(TaskCacheKey key, TimeSpan? timeToLive, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _lookups) == lookups)
+            {
+                _looked.TrySetResult();
+            }
+
+            return inner.FindAsync(key, timeToLive, cancellationToken);
+        }
+
+        public async ValueTask StoreAsync(TaskCacheKey key, TaskResult result, string runId, string taskId, CancellationToken cancellationToken = default)
+        {
+            await _looked.Task.WaitAsync(TimeSpan.FromSeconds(20), cancellationToken);
+            await inner.StoreAsync(key, result, runId, taskId, cancellationToken);
+        }
+    }
+
     /// <summary>A deterministic worker that counts how often it really executes.</summary>
     private sealed class CountingWorker : ParallelFlowWorker
     {
         private int _executions;
-
-        public TimeSpan Delay { get; init; }
 
         public int Executions => Volatile.Read(ref _executions);
 
@@ -144,7 +170,7 @@ public sealed class CacheTests : IDisposable
         public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
         {
             var n = Interlocked.Increment(ref _executions);
-            await Task.Delay(Delay, cancellationToken);
+            await Task.Yield();
             return TaskResult.FromText($"{request.GetString("text")} #{n}");
         }
     }

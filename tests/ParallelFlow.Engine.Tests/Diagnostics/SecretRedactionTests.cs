@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Tests.Support;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 

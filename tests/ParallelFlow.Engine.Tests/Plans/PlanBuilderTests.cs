@@ -1,6 +1,5 @@
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Tests.Support;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Plans;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
@@ -14,7 +13,9 @@ namespace ParallelFlow.Voting.Tests.Engine;
 /// <summary>The <c>vote</c> task run by the engine, with scripted candidate workers.</summary>
 public sealed class VoteTaskTests
 {
-    private readonly FakeTimeProvider _time = new();
+    // The engine's grace period for cancelled workers is armed whenever a candidate is stopped; the tests wait for the
+    // timers of the candidates themselves.
+    private readonly ObservedClock _time = new ObservedClock().Ignoring(TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task The_winner_output_flows_to_dependents_and_the_report_records_the_decision()
@@ -99,10 +100,21 @@ public sealed class VoteTaskTests
                   { "name": "slow", "worker": "answer", "with": { "text": "no", "seconds": 60 } } ] } } ] }
             """, engine);
 
-        var running = engine.RunAsync(plan);
-        await AdvanceUntil(running, TimeSpan.FromSeconds(1), 10);
+        var run = engine.Compile(plan).Start(new RunOptions { StreamEvents = true });
+        // Each candidate's 5 s timeout has the grace period's length, which the clock does not report; it reports the
+        // two sleeps (1 s, 60 s). The quick answer is in after a second; only then does the clock reach the timeout.
+        await _time.TimersAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await foreach (var e in run.ReadEventsAsync().WithCancellation(new CancellationTokenSource(Bounded.Limit).Token))
+        {
+            if (e.Message?.StartsWith("candidate quick: succeeded", StringComparison.Ordinal) == true)
+            {
+                break;
+            }
+        }
 
-        var result = await running;
+        Advance(TimeSpan.FromSeconds(1), times: 4);
+        var result = await run.Completion.Within();
         var decision = Decision(result, "pick");
         Assert.Equal("quick", decision.GetProperty("winner").GetString());
         var slow = decision.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "slow");
@@ -145,7 +157,9 @@ public sealed class VoteTaskTests
             """, engine);
 
         var running = engine.RunAsync(plan);
-        await AdvanceUntil(running, TimeSpan.FromSeconds(1), 20);
+        await _time.TimersAsync(TimeSpan.FromSeconds(10));
+        Advance(TimeSpan.FromSeconds(1), times: 10);
+        await running.Within();
 
         var late = Decision(await running, "pick").GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "late");
         Assert.Equal("succeeded", late.GetProperty("status").GetString());
@@ -197,11 +211,10 @@ public sealed class VoteTaskTests
 
     private static JsonElement Decision(RunResult result, string task) => result[task].Result!.Record!.Value;
 
-    private async Task AdvanceUntil(Task running, TimeSpan step, int steps)
+    private void Advance(TimeSpan step, int times)
     {
-        for (var i = 0; i < steps && !running.IsCompleted; i++)
+        for (var i = 0; i < times; i++)
         {
-            await Task.Delay(20);
             _time.Advance(step);
         }
     }

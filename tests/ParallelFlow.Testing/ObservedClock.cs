@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 
-namespace ParallelFlow.Engine.Tests.Support;
+namespace ParallelFlow.Testing;
 
 /// <summary>A <see cref="FakeTimeProvider"/> that reports every timer created on it (timeouts, retry delays, simulated
 /// sleeps), so a test can wait until the engine has armed a timer and then advance the clock exactly to it.</summary>
@@ -46,6 +46,16 @@ public sealed class ObservedClock : TimeProvider
 
     /// <summary>Waits for the next timer to be created and returns its due time.</summary>
     public async Task<TimeSpan> NextTimerAsync() => await _timers.Reader.ReadAsync().AsTask().Within();
+
+    /// <summary>Waits until timers of these due times (in any order, others in between skipped) have been armed.</summary>
+    public async Task TimersAsync(params TimeSpan[] dueTimes)
+    {
+        var wanted = dueTimes.ToList();
+        while (wanted.Count > 0)
+        {
+            wanted.Remove(await NextTimerAsync());
+        }
+    }
 
     public void Advance(TimeSpan by) => Fake.Advance(by);
 

@@ -1,4 +1,4 @@
-namespace ParallelFlow.Engine.Tests.Support;
+namespace ParallelFlow.Testing;
 
 /// <summary>Bounds every await in a test, so a hang fails fast with a message instead of stalling CI.</summary>
 public static class Bounded
