@@ -14,7 +14,6 @@ internal static class CliApplication
             ValidateCommand.Create(console),
             PlanCommand.Create(console),
             PluginsCommand.Create(console),
-            ServeModelCommand.Create(console),
             JournalCommands.Runs(console),
             JournalCommands.Show(console),
             JournalCommands.Resume(console),

@@ -17,9 +17,9 @@ public sealed class CliProcess : IDisposable
 
     private readonly string _command;
 
-    private CliProcess(string[] args)
+    private CliProcess(string[] args, string executable = "parallelflow", string? folder = null)
     {
-        _command = "parallelflow " + string.Join(' ', args);
+        _command = executable + " " + string.Join(' ', args);
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = RepositoryRoot,
@@ -27,7 +27,7 @@ public sealed class CliProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "parallelflow.dll"));
+        start.ArgumentList.Add(Path.Combine(folder ?? AppContext.BaseDirectory, executable + ".dll"));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -105,9 +105,15 @@ public sealed class CliProcess : IDisposable
         return (exitCode, process.Out, process.Error);
     }
 
-    public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts <c>parallelflow-model-server</c>, the offline model behind an OpenAI-compatible API.</summary>
+    public static CliProcess StartModelServer(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(new CliProcess(args, "parallelflow-model-server", Path.Combine(RepositoryRoot, "artifacts/tools/ParallelFlow.ModelServer")) { _awaited = waitForLine }, environment);
+
+    public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(new CliProcess(args) { _awaited = waitForLine }, environment);
+
+    private static CliProcess Start(CliProcess process, IReadOnlyDictionary<string, string>? environment)
     {
-        var process = new CliProcess(args) { _awaited = waitForLine };
 
         // Each command gets a journal of its own, so that tests never share a run journal or its result cache.
         process._journal = Path.Combine(Path.GetTempPath(), $"parallelflow-test-{Guid.NewGuid():N}.db");

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace ParallelFlow.Cli.Tests;
 
 /// <summary>
-/// The voting stage end to end through the real command: the local model served by <c>parallelflow serve-model</c>
+/// The voting stage end to end through the real command: the local model served by <c>parallelflow-model-server</c>
 /// on 127.0.0.1, reached by Semantic Kernel's OpenAI connector inside a second <c>parallelflow run</c>.
 /// </summary>
 public sealed class VotingCommandTests
@@ -16,7 +16,7 @@ public sealed class VotingCommandTests
     {
         // The server's token is the client's key: both come from the environment, neither is ever printed.
         const string secret = "sk-test-0123456789-do-not-print";
-        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "Serving ",
+        using var server = CliProcess.StartModelServer(["--urls", "http://127.0.0.1:0"], waitForLine: "Serving ",
             environment: new Dictionary<string, string> { ["PARALLELFLOW_MODEL_TOKEN"] = secret });
         var line = await server.LineAsync();
         var endpoint = line[(line.IndexOf("http://", StringComparison.Ordinal))..line.IndexOf(" (", StringComparison.Ordinal)];

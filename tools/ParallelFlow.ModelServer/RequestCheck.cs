@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace ParallelFlow.Cli.Commands;
+namespace ParallelFlow.ModelServer;
 
 /// <summary>What <c>serve-model</c> checks in a request before it generates: each known field's type and range, the
 /// message naming the field, as an OpenAI-compatible server answers with 400. Fields it does not use are ignored, as

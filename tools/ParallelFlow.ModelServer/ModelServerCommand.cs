@@ -13,14 +13,17 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ParallelFlow.LocalModel;
 
-namespace ParallelFlow.Cli.Commands;
+using ParallelFlow.Cli;
+using ParallelFlow.Cli.Commands;
+
+namespace ParallelFlow.ModelServer;
 
 /// <summary>
-/// <c>parallelflow serve-model</c>: serves the offline stories15M model over an OpenAI-compatible HTTP API
+/// <c>parallelflow-model-server</c>: serves the offline stories15M model over an OpenAI-compatible HTTP API
 /// (<c>/v1/models</c>, <c>/v1/chat/completions</c> with streaming, <c>/v1/completions</c>, <c>/v1/embeddings</c>),
 /// so any OpenAI client, Semantic Kernel's connector among them, can use it.
 /// </summary>
-internal static class ServeModelCommand
+internal static class ModelServerCommand
 {
     private static readonly Dictionary<string, Precision> Models = new(StringComparer.Ordinal)
     {
@@ -29,13 +32,13 @@ internal static class ServeModelCommand
         ["stories15m-q4"] = Precision.Q4,
     };
 
-    public static Command Create(CliConsole console)
+    public static RootCommand Create(CliConsole console)
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen; port 0 picks a free port.", DefaultValueFactory = _ => "http://127.0.0.1:8089" };
         var cache = new Option<string?>("--model-cache") { Description = $"Folder for the model files (default: ${ModelStore.CacheVariable} or ~/.cache/parallelflow/models)." };
         var concurrency = NumberOptions.Whole("--max-concurrency", "Generations run at once; more wait (default: the processor count).", min: 1);
         var noAuth = new Option<bool>("--no-auth") { Description = $"Serve without a bearer token. By default every request needs one: ${TokenVariable}, or one made at start and printed once." };
-        var command = new Command("serve-model", "Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency, noAuth };
+        var command = new RootCommand("Serves the offline stories15M model (f32, q8, q4) over an OpenAI-compatible API.") { urls, cache, concurrency, noAuth };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var store = new ModelStore(parseResult.GetValue(cache));

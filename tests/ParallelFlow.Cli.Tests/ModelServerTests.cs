@@ -5,15 +5,15 @@ using System.Text.Json;
 
 namespace ParallelFlow.Cli.Tests;
 
-/// <summary><c>parallelflow serve-model</c> on 127.0.0.1 and a free port: a bearer token on every endpoint, and each
+/// <summary><c>parallelflow-model-server</c> on 127.0.0.1 and a free port: a bearer token on every endpoint, and each
 /// bad field of a request answered with 400 naming it.</summary>
-public sealed class ServeModelCommandTests
+public sealed class ModelServerTests
 {
     [Fact]
     public async Task Every_endpoint_needs_the_token_made_at_start_and_bad_fields_are_named()
     {
         // A token in the environment would be used, and not printed: the test asks for one made at start.
-        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0"], waitForLine: "token: ",
+        using var server = CliProcess.StartModelServer(["--urls", "http://127.0.0.1:0"], waitForLine: "token: ",
             environment: new Dictionary<string, string> { ["PARALLELFLOW_MODEL_TOKEN"] = string.Empty });
         var tokenLine = await server.LineAsync();
         var token = tokenLine["token: ".Length..tokenLine.IndexOf(' ', "token: ".Length)];
@@ -76,7 +76,7 @@ public sealed class ServeModelCommandTests
     [Fact]
     public async Task No_auth_serves_without_a_token_when_asked()
     {
-        using var server = CliProcess.Start(["serve-model", "--urls", "http://127.0.0.1:0", "--no-auth"], waitForLine: "Serving ");
+        using var server = CliProcess.StartModelServer(["--urls", "http://127.0.0.1:0", "--no-auth"], waitForLine: "Serving ");
         var serving = await server.LineAsync();
         var endpoint = serving[serving.IndexOf("http://", StringComparison.Ordinal)..serving.IndexOf(" (", StringComparison.Ordinal)];
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
