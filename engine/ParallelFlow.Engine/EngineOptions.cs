@@ -23,8 +23,4 @@ public sealed class EngineOptions
     /// process tree, say) outlives the run; a worker still running after it is abandoned, and its task says so.</summary>
     /// <value>5 seconds. Zero abandons workers at once.</value>
     public TimeSpan CancellationGracePeriod { get; init; } = Execution.CancellationGrace.Default;
-
-    /// <summary>What voting and sectioning requests leave unsaid (the workers, scorers and mergers they use by default);
-    /// replaces the catalog's <see cref="WorkerCatalog.StageDefaults"/> when set.</summary>
-    public StageDefaults? StageDefaults { get; init; }
 }

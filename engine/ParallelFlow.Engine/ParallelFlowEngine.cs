@@ -30,10 +30,6 @@ public sealed class ParallelFlowEngine
     {
         var timeProvider = options?.TimeProvider ?? TimeProvider.System;
         Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
-        if (options?.StageDefaults is { } defaults)
-        {
-            Catalog.StageDefaults = defaults;
-        }
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
         Catalog.CancellationGracePeriod = grace;

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace ParallelFlow.Engine;
 
 /// <summary>
@@ -5,7 +7,8 @@ namespace ParallelFlow.Engine;
 /// merger of a section task that names none, which worker a request's voter that names only a model runs on, which
 /// scorer each request <c>aggregation</c> means, which worker a sectioning request's components run on. These are
 /// settings, not engine code: a host whose plugins name things otherwise sets its own through
-/// <see cref="EngineOptions.StageDefaults"/> (or <see cref="Workers.WorkerCatalog.StageDefaults"/>).
+/// <see cref="Workers.WorkerCatalog.StageDefaults"/>, before the catalog's engine compiles its first plan. Immutable:
+/// the collections given are copied.
 /// </summary>
 /// <remarks>The defaults name the workers the repository's plugins register: <c>llm</c> (Semantic Kernel),
 /// <c>concat</c> and <c>lines</c> (merging), <c>weighted</c>, <c>consensus</c>, <c>pareto</c> and <c>synthesis</c>
@@ -31,7 +34,9 @@ public sealed record StageDefaults
     public string SynthesisMerger { get; init; } = "lines";
 
     /// <summary>The scorer each <c>aggregation</c> of a voting request means.</summary>
-    public IReadOnlyDictionary<string, string> Scorers { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, string> Scorers { get => _scorers; init => _scorers = Copy(value, StringComparer.Ordinal); }
+
+    private readonly IReadOnlyDictionary<string, string> _scorers = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["weighted_score"] = "weighted",
         ["weighted"] = "weighted",
@@ -41,17 +46,23 @@ public sealed record StageDefaults
         ["pareto"] = "pareto",
         ["synthesis"] = "synthesis",
         ["hybrid"] = "synthesis",
-    };
+    }.AsReadOnly();
 
     /// <summary>Aggregations that group agreeing answers rather than weigh criteria: they take no <c>evaluation_criteria</c>.</summary>
-    public IReadOnlySet<string> GroupingAggregations { get; init; } = new HashSet<string>(StringComparer.Ordinal) { "consensus", "majority", "majority_vote" };
+    public IReadOnlySet<string> GroupingAggregations { get => _grouping; init => _grouping = value.ToImmutableHashSet(StringComparer.Ordinal); }
+
+    private readonly IReadOnlySet<string> _grouping = ImmutableHashSet.Create(StringComparer.Ordinal, "consensus", "majority", "majority_vote");
 
     /// <summary>Aggregations that combine the best answers with <see cref="SynthesisMerger"/>.</summary>
-    public IReadOnlySet<string> CombiningAggregations { get; init; } = new HashSet<string>(StringComparer.Ordinal) { "synthesis", "hybrid" };
+    public IReadOnlySet<string> CombiningAggregations { get => _combining; init => _combining = value.ToImmutableHashSet(StringComparer.Ordinal); }
+
+    private readonly IReadOnlySet<string> _combining = ImmutableHashSet.Create(StringComparer.Ordinal, "synthesis", "hybrid");
 
     /// <summary>Criterion names of requests that map onto a metric of the result; any other name is measured by
     /// <see cref="FallbackMetric"/>.</summary>
-    public IReadOnlyDictionary<string, string> CriterionMetrics { get; init; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    public IReadOnlyDictionary<string, string> CriterionMetrics { get => _metrics; init => _metrics = Copy(value, StringComparer.OrdinalIgnoreCase); }
+
+    private readonly IReadOnlyDictionary<string, string> _metrics = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["speed"] = "duration",
         ["performance"] = "duration",
@@ -63,9 +74,13 @@ public sealed record StageDefaults
         ["brevity"] = "length",
         ["conciseness"] = "length",
         ["length"] = "length",
-    };
+    }.AsReadOnly();
 
     /// <summary>The metric of a criterion given by a name <see cref="CriterionMetrics"/> does not know, and of a vote
     /// with no criteria: agreement with the other answers.</summary>
     public string FallbackMetric { get; init; } = "agreement";
+
+    /// <summary>A copy nobody else holds, in the order given (messages list the names in that order).</summary>
+    private static System.Collections.ObjectModel.ReadOnlyDictionary<string, string> Copy(IReadOnlyDictionary<string, string> value, StringComparer comparer) =>
+        new Dictionary<string, string>(value, comparer).AsReadOnly();
 }

@@ -5,28 +5,31 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Plugins.SemanticKernel;
 
 /// <summary>The <c>embed</c> worker: the embedding of <c>text</c> from a named model, as a JSON array of numbers.</summary>
-internal sealed class EmbedWorker(ModelRegistry registry) : ParallelFlowWorker
+internal sealed class EmbedWorker(ModelRegistry registry) : ParallelFlowWorker<EmbedWorker.Parameters>
 {
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    /// <summary>What to embed (the task's description when absent) and with which model.</summary>
+    internal sealed record Parameters(string? Text, string Model);
+
+    protected override Parameters Bind(ParameterReader reader)
     {
-        var problems = new List<ParameterProblem>();
-        if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("model", out var model)
-            && (model.ValueKind != JsonValueKind.String || !registry.Models.ContainsKey(model.GetString()!)))
+        var model = reader.Text("model");
+        if (model is not null && !registry.Models.ContainsKey(model))
         {
-            problems.Add(new ParameterProblem("model", $"unknown model {model}. The models are {string.Join(", ", registry.Models.Keys)}"));
+            reader.Problem("model", $"unknown model '{model}'. The models are {string.Join(", ", registry.Models.Keys)}");
         }
 
-        return problems;
+        return new Parameters(reader.Text("text"), model ?? registry.DefaultModel);
     }
 
     /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
     public override bool IsDeterministic => true;
 
-    public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var text = request.GetString("text") ?? request.Description;
-        var generator = registry.Embedder(request.GetString("model") ?? registry.DefaultModel);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var text = parameters.Text ?? request.Description;
+        var generator = registry.Embedder(parameters.Model);
         var embedding = await generator.GenerateAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))

@@ -14,48 +14,33 @@ namespace ParallelFlow.Plugins.SemanticKernel;
 /// token usage. <c>{{task}}</c> in the prompt is replaced by that dependency's output, <c>{{description}}</c> by the
 /// task's description; without a prompt the description is sent.
 /// </summary>
-internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWorker
+internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWorker<LlmWorker.Parameters>
 {
-    private static readonly string[] Keys = ["model", "prompt", "system", "temperature", "max_tokens", "top_p", "seed"];
+    /// <summary>A call's parameters, bound once per task: the same reading checks a plan and runs it.</summary>
+    internal sealed record Parameters(string Model, string? Prompt, string? System, double Temperature, int MaxTokens, double? TopP, int? Seed);
 
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    protected override Parameters Bind(ParameterReader reader)
     {
-        var problems = new List<ParameterProblem>();
-        if (parameters.ValueKind != JsonValueKind.Object)
+        var model = reader.Text("model");
+        if (model is not null && !registry.Models.ContainsKey(model))
         {
-            return problems;
+            reader.Problem("model", $"unknown model '{model}'. The models are {string.Join(", ", registry.Models.Keys)}");
         }
 
-        foreach (var property in parameters.EnumerateObject())
+        var topP = reader.Number("top_p", max: 1);
+        if (topP is <= 0)
         {
-            var value = property.Value;
-            switch (property.Name)
-            {
-                case "model" when value.ValueKind != JsonValueKind.String:
-                    problems.Add(new ParameterProblem("model", "'model' must be the name of a model from the plugin's settings"));
-                    break;
-                case "model" when !registry.Models.ContainsKey(value.GetString()!):
-                    problems.Add(new ParameterProblem("model", $"unknown model '{value.GetString()}'. The models are {string.Join(", ", registry.Models.Keys)}"));
-                    break;
-                case "prompt" or "system" when value.ValueKind != JsonValueKind.String:
-                    problems.Add(new ParameterProblem(property.Name, $"'{property.Name}' must be a string"));
-                    break;
-                case "temperature" when value.ValueKind != JsonValueKind.Number || value.GetDouble() is < 0 or > 2:
-                    problems.Add(new ParameterProblem("temperature", "'temperature' must be a number from 0 to 2"));
-                    break;
-                case "top_p" when value.ValueKind != JsonValueKind.Number || value.GetDouble() is <= 0 or > 1:
-                    problems.Add(new ParameterProblem("top_p", "'top_p' must be a number above 0, at most 1"));
-                    break;
-                case "max_tokens" or "seed" when !value.TryGetInt32(out var number) || number < (property.Name == "seed" ? 0 : 1):
-                    problems.Add(new ParameterProblem(property.Name, $"'{property.Name}' must be a whole number{(property.Name == "seed" ? string.Empty : " of at least 1")}"));
-                    break;
-                case var name when Array.IndexOf(Keys, name) < 0:
-                    problems.Add(new ParameterProblem(name, $"unknown parameter '{name}'. Known parameters: {string.Join(", ", Keys)}"));
-                    break;
-            }
+            reader.Problem("top_p", "top_p must be a number above 0, at most 1");
         }
 
-        return problems;
+        return new Parameters(
+            model ?? registry.DefaultModel,
+            reader.Text("prompt"),
+            reader.Text("system"),
+            reader.Number("temperature", min: 0, max: 2) ?? 0,
+            reader.WholeNumber("max_tokens", min: 1) ?? 128,
+            topP,
+            reader.WholeNumber("seed", min: 0));
     }
 
     /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
@@ -74,18 +59,19 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         return new TaskEstimate(Tokens: (prompt / 3) + 2 + max);
     }
 
-    public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var modelName = request.GetString("model") ?? registry.DefaultModel;
-        var prompt = Render(request.GetString("prompt") ?? request.Description, request);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var modelName = parameters.Model;
+        var prompt = Render(parameters.Prompt ?? request.Description, request);
         if (string.IsNullOrWhiteSpace(prompt))
         {
             throw new FatalTaskException("the llm worker needs a 'prompt' or a task description");
         }
 
         var history = new ChatHistory();
-        if (request.GetString("system") is { } system)
+        if (parameters.System is { } system)
         {
             history.AddSystemMessage(system);
         }
@@ -93,10 +79,10 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         history.AddUserMessage(prompt);
         var settings = new OpenAIPromptExecutionSettings
         {
-            Temperature = request.GetDouble("temperature") ?? 0,
-            MaxTokens = (int?)request.GetDouble("max_tokens") ?? 128,
-            TopP = request.GetDouble("top_p"),
-            Seed = (long?)request.GetDouble("seed"),
+            Temperature = parameters.Temperature,
+            MaxTokens = parameters.MaxTokens,
+            TopP = parameters.TopP,
+            Seed = parameters.Seed,
         };
         var service = registry.Chat(modelName);
         try

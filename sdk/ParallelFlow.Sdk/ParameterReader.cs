@@ -22,6 +22,7 @@ public sealed class ParameterReader
     private readonly JsonElement _parameters;
     private readonly List<ParameterProblem> _problems = [];
     private readonly List<string> _known = [];
+    private bool _finished;
 
     /// <summary>Starts reading.</summary>
     /// <param name="parameters">The <c>with</c> object; an absent or null one reads as empty.</param>
@@ -75,7 +76,7 @@ public sealed class ParameterReader
     /// <returns>The value, or null when absent or wrong.</returns>
     public double? Number(string key, double min = double.MinValue, double max = double.MaxValue, bool required = false)
     {
-        var value = Read(key, required, Range("a number", min, max), static value => value.ValueKind == JsonValueKind.Number ? value.GetDouble() : (double?)null);
+        var value = Read(key, required, Range("a number", min, max), static value => value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && double.IsFinite(n) ? n : (double?)null);
         return value is { } number && (number < min || number > max || !double.IsFinite(number)) ? OutOfRange<double>(key, Range("a number", min, max), number) : value;
     }
 
@@ -145,7 +146,7 @@ public sealed class ParameterReader
     /// <returns>Everything wrong with the parameters; empty when they are fine.</returns>
     public IReadOnlyList<ParameterProblem> Finish()
     {
-        if (_parameters.ValueKind == JsonValueKind.Object)
+        if (_parameters.ValueKind == JsonValueKind.Object && !_finished)
         {
             foreach (var property in _parameters.EnumerateObject())
             {
@@ -158,6 +159,7 @@ public sealed class ParameterReader
             }
         }
 
+        _finished = true;
         return _problems;
     }
 
@@ -166,7 +168,8 @@ public sealed class ParameterReader
         Know(key);
         if (!TryGet(key, out var value))
         {
-            if (required)
+            // A 'with' that is not an object was reported once; its keys are not reported missing one by one.
+            if (required && _parameters.ValueKind is JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null)
             {
                 _problems.Add(new ParameterProblem(null, $"'{key}' is required"));
             }
@@ -193,7 +196,8 @@ public sealed class ParameterReader
     private bool TryGet(string key, out JsonElement value)
     {
         value = default;
-        return _parameters.ValueKind == JsonValueKind.Object && _parameters.TryGetProperty(key, out value) && value.ValueKind != JsonValueKind.Null;
+        // A key given as null is given: it is checked like any other value (and is not a string, a number, …).
+        return _parameters.ValueKind == JsonValueKind.Object && _parameters.TryGetProperty(key, out value);
     }
 
     private void Know(string key)

@@ -50,8 +50,27 @@ public sealed class ParameterReaderTests
     [Fact]
     public void WithThatIsNotAnObject_IsOneProblem_AndAnAbsentOneIsEmpty()
     {
-        Assert.Equal([new ParameterProblem(null, "'with' must be an object")], new ParameterReader(Json("[1]")).Finish());
+        var notAnObject = new ParameterReader(Json("[1]"));
+        _ = notAnObject.Text("name", required: true);
+        Assert.Equal([new ParameterProblem(null, "'with' must be an object")], notAnObject.Finish());
         Assert.Empty(new ParameterReader(default).Finish());
+    }
+
+    [Fact]
+    public void ANullIsAValue_AHugeNumberIsOutOfRange_AndFinishingTwiceAddsNothing()
+    {
+        var reader = new ParameterReader(Json("""{ "seconds": null, "big": 1e400, "typo": 1 }"""));
+        _ = reader.Number("seconds", min: 0);
+        _ = reader.Number("big");
+
+        Assert.Equal(3, reader.Finish().Count);
+        Assert.Equal(
+            [
+                new ParameterProblem("seconds", "seconds must be a number of at least 0"),
+                new ParameterProblem("big", "big must be a number"),
+                new ParameterProblem("typo", "unknown parameter 'typo'. Known parameters: seconds, big"),
+            ],
+            reader.Finish());
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed partial class FlowRun
         }
 
         using var activity = EngineMetrics.StartTaskActivity(_plan.Tasks[task], RunId);
+        // Slots are written under the gate before the step hands the task to the executor, which orders this read.
         Emit(RunEventKind.TaskStarted, task, _tasks.Slots?[task] ?? 0, attempt: 1);
         var policy = _plan.Policies[task];
         try
@@ -60,7 +61,8 @@ public sealed partial class FlowRun
             (_tasks.Status[task], var error) = kind switch
             {
                 FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
-                // The stop reason is read outside the gate: it is written once, before the token this attempt saw cancelled.
+                // The stop reason is read outside the gate: it is written once, and only ever from None to a reason
+                // (a caller's own token may cancel this attempt before it is written: then None reads as a plain cancel).
                 FailureKind.Cancelled => (TaskRunStatus.Cancelled, Stopping switch
                 {
                     StopReason.FailedFast => "cancelled: the run failed fast",

@@ -94,6 +94,41 @@ public sealed partial class FlowRun
     private StepOutcome Step(StepMessage message, int callerGroup)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "A scheduling step runs under the run's gate.");
+        EnterStep();
+        try
+        {
+            return StepCore(message, callerGroup);
+        }
+        finally
+        {
+            LeaveStep();
+        }
+    }
+
+    // The gate (a Lock) lets its holder in again; a step must never be: debug builds check it.
+#if DEBUG
+    private bool _inStep;
+#endif
+
+    [Conditional("DEBUG")]
+    private void EnterStep()
+    {
+#if DEBUG
+        Debug.Assert(!_inStep, "A scheduling step was entered from inside another (a callback made under the gate took a step).");
+        _inStep = true;
+#endif
+    }
+
+    [Conditional("DEBUG")]
+    private void LeaveStep()
+    {
+#if DEBUG
+        _inStep = false;
+#endif
+    }
+
+    private StepOutcome StepCore(StepMessage message, int callerGroup)
+    {
         if (Phase >= RunPhase.Finished)
         {
             return new StepOutcome(-1, false);
@@ -115,12 +150,9 @@ public sealed partial class FlowRun
             switch (message.Kind)
             {
                 case StepKind.Start:
-                    // A caller's token cancelled already may have stopped the run before it started: then the ready
-                    // tasks end cancelled, and restored ones still count as succeeded.
-                    if (Phase == RunPhase.Created)
-                    {
-                        SetPhase(RunPhase.Running);
-                    }
+                    // (A run stopped before it started — its caller's token was cancelled already — finished in that
+                    // stop step, every task cancelled, and took no step since.)
+                    SetPhase(RunPhase.Running);
 
                     for (var task = 0; task < _count; task++)
                     {
@@ -163,6 +195,14 @@ public sealed partial class FlowRun
 
             Dispatch();
             SkipUnaffordable();
+
+            // A stop asked for from inside this step (a host's logger or callback, on this thread) takes effect now;
+            // the caller cancels the running tasks once it has left the gate (StepOutcome.Stopped).
+            if (Stopping != StopReason.None)
+            {
+                Stop();
+            }
+
             if (_releasedSlot > 0 && _freeSlots.TryPeek(out var free) && free == _releasedSlot)
             {
                 Emit(RunEventKind.WorkerIdle, worker: _releasedSlot);
@@ -234,10 +274,11 @@ public sealed partial class FlowRun
         }
 
         _finished++;
-        if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast
-            && Interlocked.CompareExchange(ref _stopReason, (int)StopReason.FailedFast, (int)StopReason.None) == (int)StopReason.None)
+        if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast)
         {
-            // The step's caller cancels the running tasks once it has left the gate (StepOutcome.Stopped).
+            // The first reason wins: a cancel that came first (on another thread, during this step) stays the reason,
+            // but the run stops here either way. The step's caller cancels the running tasks once it has left the gate.
+            Interlocked.CompareExchange(ref _stopReason, (int)StopReason.FailedFast, (int)StopReason.None);
             Stop();
         }
 

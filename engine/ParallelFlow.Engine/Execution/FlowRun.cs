@@ -197,6 +197,9 @@ public sealed partial class FlowRun : IExecutionHost
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
         Emit(RunEventKind.RunStarted, message: $"{_count} tasks, {_workers} workers");
 
+        // Registered only now, so that a token cancelled already stops a run whose clock has started; and before the
+        // wall timer, whose stop disposes this registration when it ends the run.
+        _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(StopReason.Cancelled), this);
         if ((_budgetSettings?.WallSeconds) is { } wall)
         {
             _wallTimer = _context.TimeProvider.CreateTimer(
@@ -206,8 +209,6 @@ public sealed partial class FlowRun : IExecutionHost
                 Timeout.InfiniteTimeSpan);
         }
 
-        // Registered only now, so that a token cancelled already stops a run whose clock has started.
-        _callerRegistration = _callerToken.UnsafeRegister(static state => ((FlowRun)state!).RequestStop(StopReason.Cancelled), this);
         TakeStep(new StepMessage(StepKind.Start), -1);
     }
 
@@ -216,6 +217,14 @@ public sealed partial class FlowRun : IExecutionHost
     {
         if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None)
         {
+            return;
+        }
+
+        if (_gate.IsHeldByCurrentThread)
+        {
+            // Asked from inside a step (a host's logger, on this thread): that step stops the run before it ends, and
+            // its caller cancels the workers outside the gate. Cancelling here could run a worker's continuation —
+            // and its scheduling step — inside the step in progress.
             return;
         }
 

@@ -40,7 +40,8 @@ internal sealed class SingleFlight(ITaskCache cache)
         try
         {
             var result = await execute().ConfigureAwait(false);
-            await cache.StoreAsync(key, result, runId, taskId, cancellationToken).ConfigureAwait(false);
+            // Not the run's token: a result computed is kept, even when the run is cancelled right after.
+            await cache.StoreAsync(key, result, runId, taskId, CancellationToken.None).ConfigureAwait(false);
             leader.SetResult(result);
             return (result, false);
         }

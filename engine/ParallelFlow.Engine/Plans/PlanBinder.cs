@@ -17,6 +17,9 @@ internal sealed partial class PlanBinder : NodeBinder
     private static readonly string[] PriorityNames = ["critical", "high", "normal", "low"];
     private static readonly string[] FailureNames = ["continue", "fail_fast"];
 
+    /// <summary>The largest amount a cost may be: below decimal's limit, which as a double rounds up past it.</summary>
+    private const double MaxDecimal = 1e28;
+
     /// <summary>The longest task id: ids appear in every event, report line and journal row.</summary>
     internal const int MaxTaskIdLength = 200;
 
@@ -276,7 +279,7 @@ internal sealed partial class PlanBinder : NodeBinder
                     estimateTokens = Number(value, keyPath, taskId, min: long.MinValue, max: long.MaxValue) is { } t ? Math.Floor(t) : null;
                     break;
                 case "estimate_cost":
-                    estimateCost = Number(value, keyPath, taskId, min: (double)decimal.MinValue, max: (double)decimal.MaxValue);
+                    estimateCost = Number(value, keyPath, taskId, min: -MaxDecimal, max: MaxDecimal);
                     break;
                 default:
                     ReportUnknownKey(property, TaskKeys, $"task '{taskId}'", taskId);
@@ -334,7 +337,7 @@ internal sealed partial class PlanBinder : NodeBinder
                     tokens = Number(property.Value, path, null, min: long.MinValue, max: long.MaxValue) is { } t ? (long)Math.Floor(t) : null;
                     break;
                 case "cost":
-                    cost = Number(property.Value, path, null, min: (double)decimal.MinValue, max: (double)decimal.MaxValue) is { } c ? (decimal)c : null;
+                    cost = Number(property.Value, path, null, min: -MaxDecimal, max: MaxDecimal) is { } c ? (decimal)c : null;
                     break;
                 case "policy":
                     policy = Enum(property.Value, path, BudgetPolicies, null) switch

@@ -129,7 +129,8 @@ internal static class PlanRules
     private static void CheckTimeouts(TimeoutSettings settings, PlanSourceMap map, List<PlanError> errors)
     {
         var valid = (settings.DefaultTaskSeconds is not { } defaultTask || Between(defaultTask, MinTimeoutSeconds, MaxTimeoutSeconds, "timeouts.default_task", null, map, errors))
-            & (settings.MaxTaskSeconds is not { } maxTask || Between(maxTask, MinTimeoutSeconds, MaxTimeoutSeconds, "timeouts.max_task", null, map, errors));
+            // max_task only bounds timeout_seconds; it reaches no timer itself.
+            & (settings.MaxTaskSeconds is not { } maxTask || AtLeast(maxTask, MinTimeoutSeconds, "timeouts.max_task", null, map, errors));
         if (valid && settings is { DefaultTaskSeconds: { } first, MaxTaskSeconds: { } cap } && first > cap)
         {
             errors.Add(map.Error(PlanError.OutOfRangeCode, "timeouts.default_task", $"timeouts.default_task ({Show(first)}s) is greater than max_task ({Show(cap)}s)"));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
@@ -40,6 +41,63 @@ public sealed class FaultTests
         Assert.Equal(TaskRunStatus.Succeeded, result["fine"].Status);
         Assert.Equal(TaskRunStatus.Cancelled, result["later"].Status);
         gated.Release("deaf");
+    }
+
+    [Fact]
+    public async Task AHostsLoggerThatCancelsTheRun_FromInsideTheScheduler_StopsItWithoutReenteringTheStep()
+    {
+        // The engine logs a task that did not succeed inside its scheduling step, under the run's gate. A host that
+        // reacts by cancelling the run, on that same thread, must stop it — not take a step inside the step.
+        var gated = new GatedWorker();
+        var catalog = WorkerCatalog.CreateDefault();
+        catalog.AddWorker("gated", gated);
+        FlowRun? run = null;
+        using var loggers = new CancelOnFailure(() => run?.Cancel());
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, LoggerFactory = loggers });
+        var plan = new PlanBuilder("reentrant").WithWorkers(2)
+            .AddTask("wait", "gated")
+            .AddTask("fail", "simulate", t => t.DependsOn("go").With(new { fail = "fatal" }))
+            .AddTask("go", "gated")
+            .AddTask("after", "template", t => t.DependsOn("wait").With(new { text = "never" }))
+            .Build();
+        run = engine.Compile(plan).Start();
+        await gated.Started("wait").Within();
+        // Only now, with the run in hand, may the failure come.
+        await gated.Started("go").Within();
+        gated.Release("go");
+
+        var result = await run.Completion.Within();
+
+        Assert.Equal(RunStatus.Cancelled, result.Status);
+        Assert.Equal(TaskRunStatus.Failed, result["fail"].Status);
+        Assert.Equal(TaskRunStatus.Cancelled, result["wait"].Status);
+        Assert.Equal(TaskRunStatus.Cancelled, result["after"].Status);
+    }
+
+    private sealed class CancelOnFailure(Action cancel) : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains("fail", StringComparison.Ordinal) && logLevel >= LogLevel.Warning)
+            {
+                cancel();
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]

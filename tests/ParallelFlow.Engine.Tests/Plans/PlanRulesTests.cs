@@ -128,6 +128,16 @@ public sealed class PlanRulesTests
     }
 
     [Fact]
+    public void ABoundOnTimeouts_MayBeLong_AndACostAtDecimalsEdge_IsAnErrorNotACrash()
+    {
+        var week = PlanText.Json("""{ "id": "p", "timeouts": { "max_task": 604800 }, "tasks": [ { "id": "a", "worker": "simulate" } ] }""");
+        Assert.Equal(604800, week.Timeouts.MaxTaskSeconds);
+
+        var error = Assert.Single(PlanText.ErrorsOf(() => PlanText.Json("""{ "id": "p", "tasks": [ { "id": "a", "worker": "simulate", "estimate_cost": 79228162514264337593543950335 } ] }""")));
+        Assert.Equal(PlanError.OutOfRangeCode, error.Code);
+    }
+
+    [Fact]
     public async Task AValidBuilderPlan_AtTheEdgesOfEveryRange_BuildsAndRuns()
     {
         var plan = new PlanBuilder("ok")
