@@ -94,38 +94,26 @@ public sealed partial class FlowRun
     private StepOutcome Step(StepMessage message, int callerGroup)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "A scheduling step runs under the run's gate.");
-        EnterStep();
+#if DEBUG
+        // The gate (a Lock) lets its holder in again; a step must never be: debug builds check it.
+        Debug.Assert(!_inStep, "A scheduling step was entered from inside another (a callback made under the gate took a step).");
+        _inStep = true;
         try
         {
             return StepCore(message, callerGroup);
         }
         finally
         {
-            LeaveStep();
+            _inStep = false;
         }
+#else
+        return StepCore(message, callerGroup);
+#endif
     }
 
-    // The gate (a Lock) lets its holder in again; a step must never be: debug builds check it.
 #if DEBUG
     private bool _inStep;
 #endif
-
-    [Conditional("DEBUG")]
-    private void EnterStep()
-    {
-#if DEBUG
-        Debug.Assert(!_inStep, "A scheduling step was entered from inside another (a callback made under the gate took a step).");
-        _inStep = true;
-#endif
-    }
-
-    [Conditional("DEBUG")]
-    private void LeaveStep()
-    {
-#if DEBUG
-        _inStep = false;
-#endif
-    }
 
     private StepOutcome StepCore(StepMessage message, int callerGroup)
     {
