@@ -34,7 +34,7 @@ public sealed record StageDefaults
     public string SynthesisMerger { get; init; } = "lines";
 
     /// <summary>The scorer each <c>aggregation</c> of a voting request means.</summary>
-    public IReadOnlyDictionary<string, string> Scorers { get => _scorers; init => _scorers = Copy(value, StringComparer.Ordinal); }
+    public IReadOnlyDictionary<string, string> Scorers { get => _scorers; init => _scorers = Plans.Immutable.Dictionary(value); }
 
     private readonly IReadOnlyDictionary<string, string> _scorers = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -60,7 +60,7 @@ public sealed record StageDefaults
 
     /// <summary>Criterion names of requests that map onto a metric of the result; any other name is measured by
     /// <see cref="FallbackMetric"/>.</summary>
-    public IReadOnlyDictionary<string, string> CriterionMetrics { get => _metrics; init => _metrics = Copy(value, StringComparer.OrdinalIgnoreCase); }
+    public IReadOnlyDictionary<string, string> CriterionMetrics { get => _metrics; init => _metrics = Plans.Immutable.Dictionary(value, StringComparer.OrdinalIgnoreCase); }
 
     private readonly IReadOnlyDictionary<string, string> _metrics = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -79,8 +79,4 @@ public sealed record StageDefaults
     /// <summary>The metric of a criterion given by a name <see cref="CriterionMetrics"/> does not know, and of a vote
     /// with no criteria: agreement with the other answers.</summary>
     public string FallbackMetric { get; init; } = "agreement";
-
-    /// <summary>A copy nobody else holds, in the order given (messages list the names in that order).</summary>
-    private static System.Collections.ObjectModel.ReadOnlyDictionary<string, string> Copy(IReadOnlyDictionary<string, string> value, StringComparer comparer) =>
-        new Dictionary<string, string>(value, comparer).AsReadOnly();
 }

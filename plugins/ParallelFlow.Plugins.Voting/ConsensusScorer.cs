@@ -45,13 +45,15 @@ public sealed class ConsensusScorer : ParallelFlowScorer
     public override bool IsDecided(ScoringRequest request, int pendingCandidates)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (SettingsOf(request.With).Mode == "embedding" || request.Candidates.Count == 0)
+        var settings = SettingsOf(request.With);
+        if (settings.Mode == "embedding" || request.Candidates.Count == 0)
         {
             return false;
         }
 
         // Settled when the largest group is ahead of the runner-up by more than the candidates still running.
-        var groups = Group(request, Similarities(request, Resolve(request), null)).Select(g => g.Count).OrderDescending().ToList();
+        var mode = Resolve(request, settings);
+        var groups = Group(Similarities(request, mode, null), Threshold(mode, settings)).Select(g => g.Count).OrderDescending().ToList();
         return groups[0] > (groups.Count > 1 ? groups[1] : 0) + pendingCandidates;
     }
 
@@ -65,10 +67,12 @@ public sealed class ConsensusScorer : ParallelFlowScorer
             throw new FatalTaskException("there are no candidates to score");
         }
 
-        var mode = Resolve(request);
+        var settings = SettingsOf(request.With);
+        var mode = Resolve(request, settings);
+        var threshold = Threshold(mode, settings);
         var vectors = mode == "embedding" ? await EmbedAsync(request, cancellationToken).ConfigureAwait(false) : null;
         var similarity = Similarities(request, mode, vectors);
-        var groups = Group(request, similarity);
+        var groups = Group(similarity, threshold);
         var largest = groups.OrderByDescending(g => g.Count).ThenBy(g => g.Min()).First();
         var winner = largest.OrderByDescending(i => Centrality(similarity, largest, i)).ThenBy(i => i).First();
         var scores = new Dictionary<string, CandidateScore>();
@@ -88,13 +92,13 @@ public sealed class ConsensusScorer : ParallelFlowScorer
         var described = string.Join("; ", groups.OrderByDescending(g => g.Count).Select(g => $"[{string.Join(", ", g.Select(i => names[i]))}]"));
         var tie = groups.Count(g => g.Count == largest.Count) > 1 ? " (groups of equal size: the one with the earliest candidate wins)" : string.Empty;
         var rationale = string.Create(CultureInfo.InvariantCulture,
-            $"{largest.Count} of {candidates.Count} answers agree ({ModeText(mode, request.With)}){tie}; {names[winner]} is the most central of them. Groups: {described}.{WeightedScorer.Failed(request)}");
+            $"{largest.Count} of {candidates.Count} answers agree ({ModeText(mode, threshold)}){tie}; {names[winner]} is the most central of them. Groups: {described}.{WeightedScorer.Failed(request)}");
         return new ScoreCard(scores, rationale) { Winner = names[winner], Details = Details(mode, groups, names) };
     }
 
-    private static string Resolve(ScoringRequest request)
+    /// <summary>The similarity the vote uses: the one named, or for <c>auto</c>, exact-ish for short answers, text for long ones.</summary>
+    private static string Resolve(ScoringRequest request, Settings settings)
     {
-        var settings = SettingsOf(request.With);
         if (settings.Mode != "auto")
         {
             return settings.Mode;
@@ -103,12 +107,15 @@ public sealed class ConsensusScorer : ParallelFlowScorer
         return request.Candidates.All(c => c.Result.ToString().Trim().Length <= settings.ShortAnswerChars) ? "normalized" : "text";
     }
 
-    private static string ModeText(string mode, JsonElement with) => mode switch
+    /// <summary>How similar two answers must be to agree: equal for the exact modes, else the setting.</summary>
+    private static double Threshold(string mode, Settings settings) => mode is "exact" or "normalized" ? 1 : settings.Threshold;
+
+    private static string ModeText(string mode, double threshold) => mode switch
     {
         "exact" => "identical text",
         "normalized" => "the same text once case, spacing and punctuation are ignored",
-        "text" => string.Create(CultureInfo.InvariantCulture, $"text similarity of at least {SettingsOf(with).Threshold:0.##}"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"embedding similarity of at least {SettingsOf(with).Threshold:0.##}"),
+        "text" => string.Create(CultureInfo.InvariantCulture, $"text similarity of at least {threshold:0.##}"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"embedding similarity of at least {threshold:0.##}"),
     };
 
     private static double[,] Similarities(ScoringRequest request, string mode, double[][]? vectors)
@@ -135,11 +142,10 @@ public sealed class ConsensusScorer : ParallelFlowScorer
     }
 
     /// <summary>Each answer joins the first group whose first member it is similar enough to; otherwise it starts a group.</summary>
-    private static List<List<int>> Group(ScoringRequest request, double[,] similarity)
+    private static List<List<int>> Group(double[,] similarity, double threshold)
     {
-        var threshold = Resolve(request) is "exact" or "normalized" ? 1 : SettingsOf(request.With).Threshold;
         var groups = new List<List<int>>();
-        for (var i = 0; i < request.Candidates.Count; i++)
+        for (var i = 0; i < similarity.GetLength(0); i++)
         {
             var home = groups.Find(g => similarity[g[0], i] >= threshold - 1e-12);
             if (home is null)

@@ -15,7 +15,7 @@ public sealed partial class FlowRun
         // A stop that came once every task had succeeded (with a journal, while their last entries were written)
         // cancelled nothing: the run succeeded.
         var status = allSucceeded ? RunStatus.Succeeded
-            : Stopping switch
+            : Reason switch
             {
                 StopReason.FailedFast or StopReason.None => RunStatus.Failed,
                 _ => RunStatus.Cancelled,

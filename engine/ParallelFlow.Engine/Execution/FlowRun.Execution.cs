@@ -63,7 +63,7 @@ public sealed partial class FlowRun
                 FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
                 // The stop reason is read outside the gate: it is written once, and only ever from None to a reason
                 // (a caller's own token may cancel this attempt before it is written: then None reads as a plain cancel).
-                FailureKind.Cancelled => (TaskRunStatus.Cancelled, Stopping switch
+                FailureKind.Cancelled => (TaskRunStatus.Cancelled, Reason switch
                 {
                     StopReason.FailedFast => "cancelled: the run failed fast",
                     StopReason.WallTime => $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",

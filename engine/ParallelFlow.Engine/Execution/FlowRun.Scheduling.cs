@@ -66,7 +66,8 @@ public sealed partial class FlowRun
 
     private RunPhase Phase => (RunPhase)Volatile.Read(ref _phase);
 
-    private StopReason Stopping => (StopReason)Volatile.Read(ref _stopReason);
+    /// <summary>Why the run stops, or <see cref="StopReason.None"/>.</summary>
+    private StopReason Reason => (StopReason)Volatile.Read(ref _stopReason);
 
     private bool IsStopping => Phase >= RunPhase.Stopping;
 
@@ -130,7 +131,7 @@ public sealed partial class FlowRun
         {
             // A stop may be requested on another thread while a task it cancelled is already finishing here; the
             // task's dependents must end cancelled, not skipped.
-            if (Stopping != StopReason.None)
+            if (Reason != StopReason.None)
             {
                 Stop();
             }
@@ -186,7 +187,7 @@ public sealed partial class FlowRun
 
             // A stop asked for from inside this step (a host's logger or callback, on this thread) takes effect now;
             // the caller cancels the running tasks once it has left the gate (StepOutcome.Stopped).
-            if (Stopping != StopReason.None)
+            if (Reason != StopReason.None)
             {
                 Stop();
             }
@@ -437,7 +438,7 @@ public sealed partial class FlowRun
 
     private void MarkCancelled(int task)
     {
-        _tasks.End(task, TaskRunStatus.Cancelled, FailureKind.Cancelled, Stopping switch
+        _tasks.End(task, TaskRunStatus.Cancelled, FailureKind.Cancelled, Reason switch
         {
             StopReason.FailedFast => "cancelled: the run failed fast",
             StopReason.WallTime => $"cancelled before it started: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",

@@ -17,12 +17,11 @@ internal static class Immutable
         };
     }
 
-    public static IReadOnlyDictionary<string, TValue> Dictionary<TValue>(IReadOnlyDictionary<string, TValue> value)
+    /// <summary>A copy in the order given (messages list keys in that order), which nobody else holds.</summary>
+    public static IReadOnlyDictionary<string, TValue> Dictionary<TValue>(IReadOnlyDictionary<string, TValue> value, StringComparer? comparer = null)
     {
         ArgumentNullException.ThrowIfNull(value);
-        return value is ImmutableDictionary<string, TValue> immutable && immutable.KeyComparer == StringComparer.Ordinal
-            ? immutable
-            : ImmutableDictionary.CreateRange(StringComparer.Ordinal, value);
+        return new Dictionary<string, TValue>(value, comparer ?? StringComparer.Ordinal).AsReadOnly();
     }
 
     private static class Empty<T>

@@ -97,7 +97,7 @@ internal abstract class NodeBinder
             return text;
         }
 
-        var suggestion = Diagnostics.Suggestions.Closest(text, names);
+        var suggestion = Sdk.Suggestions.Closest(text, names);
         _errors.Add(new PlanError(PlanError.InvalidValueCode,
             $"{Describe(path, taskId)}: '{DisplayText.Shorten(text)}' is not one of {string.Join(", ", names)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}",
             _map.Source, node.Position, taskId));
@@ -153,7 +153,7 @@ internal abstract class NodeBinder
 
     protected void ReportUnknownKey(PropertyNode property, string[] known, string where, string? taskId)
     {
-        var suggestion = Diagnostics.Suggestions.Closest(property.Key, known);
+        var suggestion = Sdk.Suggestions.Closest(property.Key, known);
         var hint = suggestion is null ? $" Known keys: {string.Join(", ", known.Where(k => k != "$schema"))}." : $" Did you mean '{suggestion}'?";
         _errors.Add(new PlanError(PlanError.UnknownKeyCode, $"{where}: unknown key '{DisplayText.Shorten(property.Key)}'.{hint}", _map.Source, property.KeyPosition, taskId));
     }

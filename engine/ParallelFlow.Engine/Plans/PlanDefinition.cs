@@ -19,7 +19,7 @@ public sealed class PlanDefinition
     /// <summary>The most tasks of one worker type that may run at once, by worker type.</summary>
     public IReadOnlyDictionary<string, int> Limits { get => _limits; init => _limits = Immutable.Dictionary(value); }
 
-    private readonly IReadOnlyDictionary<string, int> _limits = System.Collections.Immutable.ImmutableDictionary<string, int>.Empty;
+    private readonly IReadOnlyDictionary<string, int> _limits = new Dictionary<string, int>().AsReadOnly();
 
     /// <summary>Task time limits.</summary>
     public TimeoutSettings Timeouts { get; init; } = new();

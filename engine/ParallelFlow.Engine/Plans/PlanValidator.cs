@@ -83,7 +83,7 @@ internal static class PlanValidator
                 continue;
             }
 
-            var suggestion = Diagnostics.Suggestions.Closest(reference, allIds);
+            var suggestion = Sdk.Suggestions.Closest(reference, allIds);
             errors.Add(map.Error(PlanError.UnknownDependencyCode, $"tasks[{index}].{key}[{j}]",
                 $"task '{DisplayText.Shorten(task.Id)}': {key} names '{DisplayText.Shorten(reference)}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
         }
@@ -102,7 +102,7 @@ internal static class PlanValidator
 
             if (!catalog.TryGetWorker(task.Worker, out var worker))
             {
-                var suggestion = Diagnostics.Suggestions.Closest(task.Worker, known);
+                var suggestion = Sdk.Suggestions.Closest(task.Worker, known);
                 errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
                     $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
                 continue;
@@ -144,7 +144,7 @@ internal static class PlanValidator
         var used = plan.Tasks.Select(t => t.Worker).ToHashSet(StringComparer.Ordinal);
         foreach (var name in plan.Limits.Keys.Where(n => !catalog.TryGetWorker(n, out _) && !used.Contains(n)))
         {
-            var suggestion = Diagnostics.Suggestions.Closest(name, known);
+            var suggestion = Sdk.Suggestions.Closest(name, known);
             errors.Add(map.Error(PlanError.UnknownWorkerCode, $"limits.{name}",
                 $"limits names '{DisplayText.Shorten(name)}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
         }

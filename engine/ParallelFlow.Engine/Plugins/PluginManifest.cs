@@ -97,7 +97,7 @@ internal static class PluginManifest
     }
 
     private static string UnknownKey(string key, string[] known) =>
-        Diagnostics.Suggestions.Closest(key, known) is { } suggestion
+        Sdk.Suggestions.Closest(key, known) is { } suggestion
             ? $"unknown key '{key}'. Did you mean '{suggestion}'?"
             : $"unknown key '{key}'. Known keys: {string.Join(", ", known.Where(k => k != "$schema"))}";
 }

@@ -113,17 +113,7 @@ internal sealed class RequestBinder : NodeBinder
             timeout,
             Scoring(aggregation, criteria, taskId),
             candidates);
-        var task = new TaskDefinition
-        {
-            Id = taskId,
-            Worker = "vote",
-            Description = description,
-            With = JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.VoteParameters),
-            TimeoutSeconds = timeout,
-        };
-        _map.Add("tasks[0]", obj.Position);
-        _map.Add("tasks[0].with", obj.Position);
-        return Request(taskId, source, [task], description);
+        return OneTask(obj, source, taskId, "vote", description, JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.VoteParameters), timeout, PlanMode.Voting);
     }
 
     /// <summary>Reads <c>main_task</c>: its description (else <paramref name="description"/>) and the node under <paramref name="listKey"/>.</summary>
@@ -154,7 +144,16 @@ internal sealed class RequestBinder : NodeBinder
         return (description, list);
     }
 
-    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, PlanMode mode = PlanMode.Voting) => new()
+    /// <summary>The plan of one task a request becomes; the task and its parameters stand where the request does.</summary>
+    private PlanDefinition OneTask(ObjectNode obj, string source, string taskId, string worker, string description, JsonElement with, double? timeout, PlanMode mode)
+    {
+        _map.Add("tasks[0]", obj.Position);
+        _map.Add("tasks[0].with", obj.Position);
+        var task = new TaskDefinition { Id = taskId, Worker = worker, Description = description, With = with, TimeoutSeconds = timeout };
+        return Request(taskId, source, [task], description, mode);
+    }
+
+    private PlanDefinition Request(string id, string source, List<TaskDefinition> tasks, string description, PlanMode mode) => new()
     {
         Id = id,
         Description = description,
@@ -269,17 +268,7 @@ internal sealed class RequestBinder : NodeBinder
             parallelism * 2,
             merger,
             merging?.ToJsonElement());
-        _map.Add("tasks[0]", obj.Position);
-        _map.Add("tasks[0].with", obj.Position);
-        var task = new TaskDefinition
-        {
-            Id = taskId,
-            Worker = "section",
-            Description = description,
-            With = JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.SectionParameters),
-            TimeoutSeconds = timeout,
-        };
-        return Request(taskId, source, [task], description, PlanMode.Sectioning);
+        return OneTask(obj, source, taskId, "section", description, JsonSerializer.SerializeToElement(parameters, RequestJsonContext.Default.SectionParameters), timeout, PlanMode.Sectioning);
     }
 
     /// <summary>What each section's worker is asked when the request gives no <c>with</c>.</summary>

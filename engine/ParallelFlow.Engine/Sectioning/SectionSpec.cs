@@ -120,7 +120,7 @@ internal sealed record SectionSpec(
     {
         if (!catalog.TryGetWorker(name, out var worker))
         {
-            var suggestion = Diagnostics.Suggestions.Closest(name, catalog.WorkerNames);
+            var suggestion = Sdk.Suggestions.Closest(name, catalog.WorkerNames);
             problems.Add(new ParameterProblem(workerKey, $"unknown worker '{name}'.{(suggestion is null ? $" Known workers: {string.Join(", ", catalog.WorkerNames)}" : $" Did you mean '{suggestion}'?")}"));
             return;
         }

@@ -149,7 +149,7 @@ internal sealed record VoteSpec(
             }
             else if (!catalog.TryGetWorker(worker, out var implementation))
             {
-                var suggestion = Diagnostics.Suggestions.Closest(worker, catalog.WorkerNames);
+                var suggestion = Sdk.Suggestions.Closest(worker, catalog.WorkerNames);
                 problems.Add(new ParameterProblem($"{path}.worker", $"{label}: unknown worker '{worker}'.{(suggestion is null ? $" Known workers: {string.Join(", ", catalog.WorkerNames)}" : $" Did you mean '{suggestion}'?")}"));
             }
             else

@@ -4,7 +4,7 @@ namespace ParallelFlow.Engine.Workers;
 internal static class ParameterMessages
 {
     public static string Unknown(string name, string[] known) =>
-        Diagnostics.Suggestions.Closest(name, known) is { } suggestion
+        Sdk.Suggestions.Closest(name, known) is { } suggestion
             ? $"unknown parameter '{name}'. Did you mean '{suggestion}'?"
             : $"unknown parameter '{name}'. Known parameters: {string.Join(", ", known)}";
 
@@ -23,7 +23,7 @@ internal static class ParameterMessages
     {
         if (validate is null)
         {
-            var hint = Diagnostics.Suggestions.Closest(name, known) is { } suggestion
+            var hint = Sdk.Suggestions.Closest(name, known) is { } suggestion
                 ? $" Did you mean '{suggestion}'?"
                 : known.Count == 0 ? $" No {kind} is loaded: list a plugin that registers {kind}s in plugins.json (parallelflow plugins shows what loaded)." : $" Known {kind}s: {string.Join(", ", known)}";
             problems.Add(new Sdk.ParameterProblem(key, $"unknown {kind} '{name}'.{hint}"));

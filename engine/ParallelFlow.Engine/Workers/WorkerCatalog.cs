@@ -120,7 +120,7 @@ public sealed class WorkerCatalog
         }
 
         var known = StrategyNames;
-        var suggestion = Diagnostics.Suggestions.Closest(name, known);
+        var suggestion = Sdk.Suggestions.Closest(name, known);
         return $"unknown strategy '{name}'; known: {string.Join(", ", known)}{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}";
     }
 

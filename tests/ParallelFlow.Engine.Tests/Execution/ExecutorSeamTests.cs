@@ -3,6 +3,7 @@ using CsCheck;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
+using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Execution;
@@ -22,7 +23,7 @@ public sealed class ExecutorSeamTests
             var runs = dag.Runs();
             var probe = new Probe { NeverRuns = [.. Enumerable.Range(0, dag.Count).Where(i => !runs[i]).Select(RandomDag.Id)] };
             var made = new ConcurrentQueue<DedicatedThreadExecutor>();
-            var result = await EngineFor(dag, probe).RunAsync(dag.ToPlan(), new RunOptions { Strategy = strategy, Executor = DedicatedThreadExecutor.Factory(made) }).Within();
+            var result = await TestEngines.ForRandomDag(dag, probe).RunAsync(dag.ToPlan(), new RunOptions { Strategy = strategy, Executor = DedicatedThreadExecutor.Factory(made) }).Within();
 
             Assert.Empty(probe.Violations);
             Assert.True(probe.Peak <= dag.Workers, $"peak {probe.Peak} > {dag.Workers} workers");
@@ -55,7 +56,7 @@ public sealed class ExecutorSeamTests
         var attempts = 0;
         var gated = new GatedWorker();
         var engine = TestEngines.With(null,
-            ("flaky", new DelegateWorkerOf((_, _) => Interlocked.Increment(ref attempts) < 3 ? throw new TransientTaskException("not yet") : ValueTask.FromResult(TaskResult.FromText("ok")))),
+            ("flaky", new DelegateWorker((_, _) => Interlocked.Increment(ref attempts) < 3 ? throw new TransientTaskException("not yet") : ValueTask.FromResult(TaskResult.FromText("ok")))),
             ("gated", gated));
         var plan = new PlanBuilder("seam")
             .AddTask("flaky", "flaky", t => t.Retry(new RetrySettings { MaxAttempts = 3, InitialDelaySeconds = 0, Jitter = false }))
@@ -80,21 +81,5 @@ public sealed class ExecutorSeamTests
         Assert.Equal("cancelled while running", result.Tasks[1].Error);
         Assert.Equal(TaskRunStatus.Cancelled, result.Tasks[2].Status);
         Assert.False(executor.Starts.ContainsKey(2));
-    }
-
-    private static ParallelFlowEngine EngineFor(RandomDag dag, Probe probe)
-    {
-        (IEnumerable<string>, IEnumerable<string>) Dependencies(string id)
-        {
-            var task = int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture);
-            return (dag.HardPredecessors[task].Select(RandomDag.Id), dag.SoftPredecessors[task].Select(RandomDag.Id));
-        }
-
-        return TestEngines.With(null, [.. RandomDag.WorkerTypes.Select(type => (type, probe.WorkerFor(type, Dependencies)))]);
-    }
-
-    private sealed class DelegateWorkerOf(Func<TaskRequest, CancellationToken, ValueTask<TaskResult>> run) : ParallelFlowWorker
-    {
-        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken) => run(request, cancellationToken);
     }
 }

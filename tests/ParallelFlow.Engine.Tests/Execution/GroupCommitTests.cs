@@ -22,7 +22,7 @@ public sealed class GroupCommitTests
             var runs = dag.Runs();
             var probe = new Probe { NeverRuns = [.. Enumerable.Range(0, dag.Count).Where(i => !runs[i]).Select(RandomDag.Id)] };
             var journal = new RecordingJournal();
-            var result = await EngineFor(dag, probe).RunAsync(dag.ToPlan(), new RunOptions { Journal = journal }).Within();
+            var result = await TestEngines.ForRandomDag(dag, probe).RunAsync(dag.ToPlan(), new RunOptions { Journal = journal }).Within();
 
             Assert.Empty(probe.Violations);
             var finished = journal.Entries.Where(e => e.Finished is not null).Select(e => e.TaskId).ToList();
@@ -160,17 +160,6 @@ public sealed class GroupCommitTests
         Assert.Equal(RunStatus.Succeeded, result.Status);
         Assert.Empty(journal.Entries);
         Assert.InRange(journal.Failures, 2, 30);
-    }
-
-    private static ParallelFlowEngine EngineFor(RandomDag dag, Probe probe)
-    {
-        (IEnumerable<string>, IEnumerable<string>) Dependencies(string id)
-        {
-            var task = int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture);
-            return (dag.HardPredecessors[task].Select(RandomDag.Id), dag.SoftPredecessors[task].Select(RandomDag.Id));
-        }
-
-        return TestEngines.With(null, [.. RandomDag.WorkerTypes.Select(type => (type, probe.WorkerFor(type, Dependencies)))]);
     }
 
     /// <summary>Keeps every entry in the order written, and can hold writes until the test lets them through.</summary>

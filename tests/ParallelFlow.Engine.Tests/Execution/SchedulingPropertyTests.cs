@@ -67,13 +67,7 @@ public sealed class SchedulingPropertyTests
 
     private static ParallelFlowEngine EngineFor(RandomDag dag, Probe probe)
     {
-        (IEnumerable<string>, IEnumerable<string>) Dependencies(string id)
-        {
-            var task = int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture);
-            return (dag.HardPredecessors[task].Select(RandomDag.Id), dag.SoftPredecessors[task].Select(RandomDag.Id));
-        }
-
-        var engine = TestEngines.With(null, [.. RandomDag.WorkerTypes.Select(type => (type, probe.WorkerFor(type, Dependencies)))]);
+        var engine = TestEngines.ForRandomDag(dag, probe);
         engine.Catalog.AddStrategy("most_dependents", new MostDependentsFirst());
         engine.Catalog.AddStrategy("throws", new ThrowingStrategy());
         return engine;
