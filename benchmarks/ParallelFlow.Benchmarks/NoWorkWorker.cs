@@ -1,6 +1,5 @@
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Benchmarks;
@@ -16,7 +15,7 @@ public sealed class NoWorkWorker : ParallelFlowWorker
     /// <summary>An engine whose catalog holds this worker.</summary>
     public static ParallelFlowEngine Engine()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker(Name, new NoWorkWorker());
         return new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
     }

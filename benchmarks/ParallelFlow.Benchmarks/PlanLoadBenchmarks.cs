@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Benchmarks;
@@ -17,7 +17,7 @@ namespace ParallelFlow.Benchmarks;
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
 public class PlanLoadBenchmarks
 {
-    private readonly WorkerCatalog _catalog = WorkerCatalog.CreateDefault();
+    private readonly WorkerCatalog _catalog = BuiltInWorkers.CreateCatalog();
     private string _path = null!;
 
     [Params(1_000, 10_000, 100_000)]

@@ -8,7 +8,6 @@ using BenchmarkDotNet.Running;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Plugins.Merging;
 using ParallelFlow.Sdk;
 
@@ -35,7 +34,7 @@ public class SectionBackpressureBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker("echo", new EchoWorker());
         catalog.AddMerger("concat", new ConcatMerger());
         var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });

@@ -7,7 +7,7 @@ namespace ParallelFlow.Engine;
 public sealed class EngineOptions
 {
     /// <summary>The workers, scorers and mergers plans may use.</summary>
-    /// <value>The built-in workers (<see cref="WorkerCatalog.CreateDefault"/>).</value>
+    /// <value>The built-in workers (<see cref="BuiltInWorkers.CreateCatalog"/>).</value>
     public WorkerCatalog? Catalog { get; init; }
 
     /// <summary>The clock for timeouts, retry delays and timings; tests pass a fake one.</summary>
@@ -22,5 +22,5 @@ public sealed class EngineOptions
     /// it. A run does not complete while a worker it cancelled is still within this period, so nothing it started (a
     /// process tree, say) outlives the run; a worker still running after it is abandoned, and its task says so.</summary>
     /// <value>5 seconds. Zero abandons workers at once.</value>
-    public TimeSpan CancellationGracePeriod { get; init; } = Execution.CancellationGrace.Default;
+    public TimeSpan CancellationGracePeriod { get; init; } = Workers.CancellationGrace.Default;
 }

@@ -29,7 +29,7 @@ public sealed class ParallelFlowEngine
     public ParallelFlowEngine(EngineOptions? options = null)
     {
         var timeProvider = options?.TimeProvider ?? TimeProvider.System;
-        Catalog = options?.Catalog ?? WorkerCatalog.CreateDefault(timeProvider);
+        Catalog = options?.Catalog ?? BuiltInWorkers.CreateCatalog(timeProvider);
         var grace = options?.CancellationGracePeriod ?? CancellationGrace.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero, nameof(options));
         Catalog.CancellationGracePeriod = grace;
@@ -79,7 +79,8 @@ public sealed class ParallelFlowEngine
         ArgumentNullException.ThrowIfNull(plan);
         Catalog.Freeze();
         // A plan from LoadPlan or PlanBuilder was checked when it was made; check only what was not.
-        var errors = PlanValidator.Validate(plan, plan.WorkersValidatedBy == Catalog ? null : Catalog, structure: !plan.StructureValidated)
+        var errors = (plan.StructureValidated ? [] : PlanValidator.Validate(plan))
+            .Concat(plan.WorkersValidatedBy == Catalog ? [] : PlanWorkerCheck.Validate(plan, Catalog))
             .Where(e => !e.IsWarning)
             .ToList();
         if (errors.Count > 0)
@@ -129,7 +130,7 @@ public sealed class ParallelFlowEngine
 
         var groupNames = groupIndex.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
         var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
-        var rank = RankTasks(tasks, bottomLevel);
+        var rank = ReadyQueues.RankTasks(tasks, bottomLevel);
         return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context,
             estimates, bottomLevel, Catalog, bound);
     }
@@ -166,31 +167,6 @@ public sealed class ParallelFlowEngine
     public static double SimulateMakespan(PlanDefinition plan, int workers, string strategy = SchedulingStrategies.CriticalPath)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return ListScheduleSimulation.Makespan(plan.Graph, [.. plan.Tasks.Select(t => t.Estimate)],
-            [.. plan.Tasks.Select(t => (int)t.Priority)], workers, strategy);
-    }
-
-    /// <summary>Orders tasks for the ready queues: priority first, then the longest remaining path, then plan order.</summary>
-    internal static int[] RankTasks(IReadOnlyList<TaskDefinition> tasks, double[] bottomLevel)
-    {
-        var byOrder = Enumerable.Range(0, tasks.Count).ToArray();
-        Array.Sort(byOrder, (a, b) =>
-        {
-            var c = tasks[a].Priority.CompareTo(tasks[b].Priority);
-            if (c != 0)
-            {
-                return c;
-            }
-
-            c = bottomLevel[b].CompareTo(bottomLevel[a]);
-            return c != 0 ? c : a.CompareTo(b);
-        });
-        var rank = new int[tasks.Count];
-        for (var position = 0; position < byOrder.Length; position++)
-        {
-            rank[byOrder[position]] = position;
-        }
-
-        return rank;
+        return ListScheduleSimulation.Makespan(plan, workers, strategy);
     }
 }

@@ -1,10 +1,10 @@
 using System.Text.RegularExpressions;
-using ParallelFlow.Engine.Tests.Support;
 
 namespace ParallelFlow.Engine.Tests;
 
 /// <summary>The layers of docs/architecture.md, held: the engine references no plugin, no model and no web server,
-/// and its code names no plugin's worker, scorer or merger outside the settings that default to them.</summary>
+/// its code names no plugin's worker, scorer or merger outside the settings that default to them, and its namespaces
+/// use only the layers below their own.</summary>
 public sealed partial class LayerTests
 {
     [Fact]
@@ -59,6 +59,83 @@ public sealed partial class LayerTests
         offender.StartsWith($"Sectioning{Path.DirectorySeparatorChar}Decomposer.cs", StringComparison.Ordinal)
         || (offender.StartsWith($"Reporting{Path.DirectorySeparatorChar}PlanRenderer.cs", StringComparison.Ordinal) && offender.EndsWith("\"json\"", StringComparison.Ordinal))
         || (offender.StartsWith($"Voting{Path.DirectorySeparatorChar}VoteRecord.cs", StringComparison.Ordinal) && offender.EndsWith("\"synthesis\"", StringComparison.Ordinal));
+
+    /// <summary>The engine's namespaces from the bottom up (docs/architecture.md draws them). A namespace may use those in
+    /// the layers below its own, never one beside or above it, so the layers form no cycle.</summary>
+    private static readonly string[][] Layers =
+    [
+        ["Diagnostics"],                 // secrets and their redaction
+        ["Plans"],                       // the immutable plan model, its readers, builder and rules
+        ["Analysis"],                    // waves, critical path, list-scheduling simulation
+        ["Workers"],                     // the catalog, stage defaults, the simple built-in workers, calling a worker
+        ["Voting", "Sectioning"],        // the two stages, each a worker over the catalog
+        ["Requests", "Replay", "Plugins"], // front ends that make plans, and plugin loading into the catalog
+        ["Execution"],                   // compiled plans, the scheduler, executors, journal and cache seams
+        ["Reporting"],                   // run reports and plan renderings
+        [""],                            // ParallelFlow.Engine itself: the engine, its options, the loader, the built-in catalog
+    ];
+
+    [Fact]
+    public void TheEnginesNamespaces_FormLayers_WithoutCycles()
+    {
+        const string Root = "ParallelFlow.Engine";
+        var graph = NamespaceGraph.Read(typeof(ParallelFlowEngine).Assembly.Location, Root);
+        var layerOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var layer = 0; layer < Layers.Length; layer++)
+        {
+            foreach (var name in Layers[layer])
+            {
+                layerOf[name.Length == 0 ? Root : $"{Root}.{name}"] = layer;
+            }
+        }
+
+        Assert.DoesNotContain(graph.Keys, ns => !layerOf.ContainsKey(ns));
+        var upward = new List<string>();
+        foreach (var (from, edges) in graph)
+        {
+            foreach (var (to, uses) in edges.Where(e => layerOf[e.Key] >= layerOf[from]))
+            {
+                upward.Add($"{from} uses {to}, which is not below it: {string.Join("; ", uses.Distinct().Take(3))}");
+            }
+        }
+
+        Assert.True(upward.Count == 0, string.Join("\n", upward));
+        Assert.Empty(NamespaceGraph.Cycles(graph));
+    }
+
+    [Fact]
+    public void EverySourceAssembly_HasATestProjectOfItsOwn()
+    {
+        var solution = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "ParallelFlow.sln"));
+        var projects = ProjectPath().Matches(solution).Select(m => m.Groups[1].Value.Replace('\\', '/')).ToList();
+        var sources = projects.Where(p => !p.StartsWith("tests/", StringComparison.Ordinal) && !p.StartsWith("benchmarks/", StringComparison.Ordinal))
+            .Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
+        var tests = projects.Where(p => p.StartsWith("tests/", StringComparison.Ordinal)).Select(p => Path.GetFileNameWithoutExtension(p)).ToHashSet();
+
+        Assert.Contains("ParallelFlow.Engine", sources);
+        Assert.DoesNotContain(sources, source => !tests.Contains(source + ".Tests"));
+    }
+
+    [GeneratedRegex("\"([^\"]+\\.csproj)\"")]
+    private static partial Regex ProjectPath();
+
+    [Fact]
+    public void TheNamespaceGraph_FindsUsesInMethodBodies_AndReportsCycles()
+    {
+        // This test assembly's own namespaces: the tests use their support code (in a method body, with no field or
+        // signature naming it), and the support code never uses a test.
+        var graph = NamespaceGraph.Read(typeof(LayerTests).Assembly.Location, "ParallelFlow.Engine.Tests");
+        Assert.Contains("ParallelFlow.Engine.Tests.Support", graph["ParallelFlow.Engine.Tests.Execution"].Keys);
+
+        var cyclic = new SortedDictionary<string, SortedDictionary<string, List<string>>>(StringComparer.Ordinal)
+        {
+            ["A"] = new(StringComparer.Ordinal) { ["B"] = ["a use"] },
+            ["B"] = new(StringComparer.Ordinal) { ["C"] = ["a use"] },
+            ["C"] = new(StringComparer.Ordinal) { ["A"] = ["a use"] },
+            ["D"] = new(StringComparer.Ordinal) { ["A"] = ["a use"] },
+        };
+        Assert.Equal([["A", "B", "C"]], NamespaceGraph.Cycles(cyclic));
+    }
 
     [GeneratedRegex("\"([a-z][a-z-]*)\"")]
     private static partial Regex StringLiteral();

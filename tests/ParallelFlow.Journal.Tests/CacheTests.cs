@@ -3,7 +3,6 @@ using Microsoft.Data.Sqlite;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Journal.Tests;
@@ -120,7 +119,7 @@ public sealed class CacheTests : IDisposable
 
     private static ParallelFlowEngine Engine(CountingWorker counter)
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker("count", counter);
         return new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
     }

@@ -11,10 +11,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ParallelFlow.LocalModel;
-
 using ParallelFlow.Cli;
 using ParallelFlow.Cli.Commands;
+using ParallelFlow.LocalModel;
 
 namespace ParallelFlow.ModelServer;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plugins;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -25,7 +24,7 @@ internal static class PluginSetup
     /// why each other one did not.</summary>
     public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null)
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : null);
         PluginLoadReport? report = null;
         if (path is not null)

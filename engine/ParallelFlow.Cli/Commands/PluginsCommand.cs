@@ -1,6 +1,6 @@
 using System.CommandLine;
+using ParallelFlow.Engine;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -14,7 +14,7 @@ internal static class PluginsCommand
         command.SetAction(parseResult =>
         {
             var (_, report) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
-            console.Out.WriteLine($"built-in: workers {string.Join(", ", WorkerCatalog.CreateDefault().WorkerNames)}; strategies {string.Join(", ", SchedulingStrategies.BuiltIn)}");
+            console.Out.WriteLine($"built-in: workers {string.Join(", ", BuiltInWorkers.CreateCatalog().WorkerNames)}; strategies {string.Join(", ", SchedulingStrategies.BuiltIn)}");
             foreach (var plugin in report?.Plugins ?? [])
             {
                 var provides = new[] { ("workers", plugin.Workers), ("scorers", plugin.Scorers), ("mergers", plugin.Mergers), ("strategies", plugin.Strategies) }

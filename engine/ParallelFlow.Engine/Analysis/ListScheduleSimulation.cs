@@ -10,6 +10,10 @@ namespace ParallelFlow.Engine.Analysis;
 /// </summary>
 internal static class ListScheduleSimulation
 {
+    /// <summary>The makespan of a plan whose tasks each take exactly their estimate (what <c>ParallelFlowEngine.SimulateMakespan</c> returns).</summary>
+    public static double Makespan(PlanDefinition plan, int workers, string strategy) =>
+        Makespan(plan.Graph, [.. plan.Tasks.Select(t => t.Estimate)], [.. plan.Tasks.Select(t => (int)t.Priority)], workers, strategy);
+
     /// <param name="graph">The dependencies.</param>
     /// <param name="durations">Each task's duration, in seconds.</param>
     /// <param name="priorities">Each task's priority (lower first), for the strategies that use it; all equal when null.</param>

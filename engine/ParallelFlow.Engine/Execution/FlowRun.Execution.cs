@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using ParallelFlow.Engine.Diagnostics;
+using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 using Polly;
 using Polly.Timeout;
@@ -96,7 +96,7 @@ public sealed partial class FlowRun
         }
 
         var assembly = worker.GetType().Assembly;
-        var version = Plugins.AssemblyVersions.Of(assembly);
+        var version = AssemblyVersions.Of(assembly);
         var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var predecessor in _plan.Graph.HardPredecessorsOf(task))
         {

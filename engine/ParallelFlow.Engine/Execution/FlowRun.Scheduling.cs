@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ParallelFlow.Engine.Diagnostics;
 
 namespace ParallelFlow.Engine.Execution;
 

@@ -25,7 +25,7 @@ internal sealed class ReadyQueues
     private readonly PriorityQueue<int, long>[] _queues;
     private readonly BuiltInStrategy _strategy;
     private readonly PluginOrder? _pluginOrder;
-    private readonly Diagnostics.EngineLog _log;
+    private readonly EngineLog _log;
     private readonly string _runId;
     private long _readyCounter;
     private readonly long[]? _readyOrder;
@@ -42,7 +42,7 @@ internal sealed class ReadyQueues
     /// <param name="log">Told, once, when a plugin's comparison throws.</param>
     /// <param name="runId">The run, for the log.</param>
     /// <exception cref="ArgumentException">The catalog has no strategy of that name.</exception>
-    public ReadyQueues(CompiledPlan plan, string strategyName, Lock gate, Diagnostics.EngineLog log, string runId)
+    public ReadyQueues(CompiledPlan plan, string strategyName, Lock gate, EngineLog log, string runId)
     {
         _plan = plan;
         _gate = gate;
@@ -236,7 +236,7 @@ internal sealed class ReadyQueues
         var bottom = _bottomLevel = Analysis.PlanAnalyzer.BottomLevels(_plan.Graph, _plan.Order, EstimateSeconds, _bottomLevel);
         if (_strategy == BuiltInStrategy.CriticalPath)
         {
-            _rank = ParallelFlowEngine.RankTasks(_plan.Tasks, bottom);
+            _rank = RankTasks(_plan.Tasks, bottom);
         }
 
         // The keys in the queues are stale: take every ready task out and put it back under the new order.
@@ -297,5 +297,29 @@ internal sealed class ReadyQueues
 
             return queues._readyOrder![a].CompareTo(queues._readyOrder[b]);
         }
+    }
+
+    /// <summary>Orders tasks for the ready queues: priority first, then the longest remaining path, then plan order.</summary>
+    internal static int[] RankTasks(IReadOnlyList<TaskDefinition> tasks, double[] bottomLevel)
+    {
+        var byOrder = Enumerable.Range(0, tasks.Count).ToArray();
+        Array.Sort(byOrder, (a, b) =>
+        {
+            var c = tasks[a].Priority.CompareTo(tasks[b].Priority);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = bottomLevel[b].CompareTo(bottomLevel[a]);
+            return c != 0 ? c : a.CompareTo(b);
+        });
+        var rank = new int[tasks.Count];
+        for (var position = 0; position < byOrder.Length; position++)
+        {
+            rank[byOrder[position]] = position;
+        }
+
+        return rank;
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Plans;
@@ -163,7 +162,7 @@ public sealed class PlanBuilder
             Tasks = [.. _tasks.Select(t => t.Build())],
             SourceMap = new PlanSourceMap(_id),
         };
-        return PlanLoader.Finish(plan, errors, null);
+        return PlanValidator.Finish(plan, errors, workersCheckedBy: null);
     }
 
     /// <summary>Sets one task's parameters and dependencies.</summary>

@@ -1,5 +1,3 @@
-using ParallelFlow.Engine.Workers;
-
 namespace ParallelFlow.Engine.Plans;
 
 /// <summary>A plan as written: settings and a graph of tasks. Immutable: the collections it is given are copied (what
@@ -64,12 +62,13 @@ public sealed class PlanDefinition
     /// <summary>Whether ids, dependencies, cycles and time limits were checked when the plan was made.</summary>
     internal bool StructureValidated { get; private set; }
 
-    /// <summary>The catalog the workers were checked against when the plan was made. A catalog only gains
-    /// registrations, so a plan valid against it stays valid and compiling against it need not check again.</summary>
-    internal WorkerCatalog? WorkersValidatedBy { get; private set; }
+    /// <summary>The catalog (a <c>WorkerCatalog</c>, compared by identity only) the workers were checked against when
+    /// the plan was made. A catalog only gains registrations, so a plan valid against it stays valid and compiling
+    /// against it need not check again. Typed as <see cref="object"/> because the plan model sits below the catalog.</summary>
+    internal object? WorkersValidatedBy { get; private set; }
 
     /// <summary>Records a validation that passed; called once, by the code that made the plan, before handing it out.</summary>
-    internal void MarkValidated(WorkerCatalog? catalog)
+    internal void MarkValidated(object? catalog)
     {
         StructureValidated = true;
         WorkersValidatedBy = catalog;

@@ -1,29 +1,33 @@
-using ParallelFlow.Engine.Workers;
-
 namespace ParallelFlow.Engine.Plans;
 
-/// <summary>Checks a bound plan as a whole: ids, dependencies, cycles, the ranges of every setting (<see cref="PlanRules"/>),
-/// and, given a catalog, its workers and their parameters. Reports every problem found.</summary>
+/// <summary>Checks a bound plan as a whole: ids, dependencies, cycles and the ranges of every setting
+/// (<see cref="PlanRules"/>). Reports every problem found. Its workers and their parameters are checked against a
+/// catalog a layer up, by <see cref="Workers.PlanWorkerCheck"/>.</summary>
 internal static class PlanValidator
 {
     /// <param name="plan">The plan.</param>
-    /// <param name="catalog">When given, workers and their parameters are checked against it.</param>
-    /// <param name="structure">Whether to check ids, dependencies, cycles and time limits; off for a plan whose
-    /// structure was already checked.</param>
-    public static List<PlanError> Validate(PlanDefinition plan, WorkerCatalog? catalog, bool structure = true)
+    /// <returns>The problems, in file order.</returns>
+    public static List<PlanError> Validate(PlanDefinition plan)
     {
         var errors = new List<PlanError>();
-        if (structure)
-        {
-            ValidateStructure(plan, errors);
-        }
-
-        if (catalog is not null)
-        {
-            ValidateWorkers(plan, catalog, plan.SourceMap, errors);
-        }
-
+        ValidateStructure(plan, errors);
         return InFileOrder(errors);
+    }
+
+    /// <summary>Adds the plan's own problems to those found while binding it and hands the plan out, marked as
+    /// checked, or throws them all. <paramref name="workersCheckedBy"/> is the catalog its workers were checked
+    /// against, if any.</summary>
+    /// <exception cref="PlanValidationException">There are errors.</exception>
+    public static PlanDefinition Finish(PlanDefinition plan, List<PlanError> errors, object? workersCheckedBy)
+    {
+        errors.AddRange(Validate(plan));
+        if (errors.Any(e => !e.IsWarning))
+        {
+            throw new PlanValidationException(InFileOrder(errors.Where(e => !e.IsWarning)));
+        }
+
+        plan.MarkValidated(workersCheckedBy);
+        return plan;
     }
 
     private static void ValidateStructure(PlanDefinition plan, List<PlanError> errors)
@@ -86,67 +90,6 @@ internal static class PlanValidator
             var suggestion = Sdk.Suggestions.Closest(reference, allIds);
             errors.Add(map.Error(PlanError.UnknownDependencyCode, $"tasks[{index}].{key}[{j}]",
                 $"task '{DisplayText.Shorten(task.Id)}': {key} names '{DisplayText.Shorten(reference)}', which is not a task in this plan{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}", task.Id));
-        }
-    }
-
-    private static void ValidateWorkers(PlanDefinition plan, WorkerCatalog catalog, PlanSourceMap map, List<PlanError> errors)
-    {
-        var known = catalog.WorkerNames;
-        for (var i = 0; i < plan.Tasks.Count; i++)
-        {
-            var task = plan.Tasks[i];
-            if (task.InlineWorker is not null || task.Worker.Length == 0)
-            {
-                continue;
-            }
-
-            if (!catalog.TryGetWorker(task.Worker, out var worker))
-            {
-                var suggestion = Sdk.Suggestions.Closest(task.Worker, known);
-                errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
-                    $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
-                continue;
-            }
-
-            IReadOnlyList<Sdk.ParameterProblem> problems;
-            try
-            {
-                problems = worker.ValidateParameters(task.With);
-            }
-#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
-            }
-
-            foreach (var problem in problems)
-            {
-                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
-                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': with: {problem.Message}", task.Id));
-            }
-
-            if (worker is TemplateWorker)
-            {
-                foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
-                {
-                    errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
-                        $"task '{DisplayText.Shorten(task.Id)}': the text uses {{{{{placeholder}}}}}, but '{DisplayText.Shorten(placeholder)}' is not in its depends_on", task.Id));
-                }
-            }
-        }
-
-        if (catalog.StrategyProblem(plan.Strategy) is { } strategyProblem)
-        {
-            errors.Add(map.Error(PlanError.UnknownStrategyCode, "strategy", strategyProblem));
-        }
-
-        var used = plan.Tasks.Select(t => t.Worker).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in plan.Limits.Keys.Where(n => !catalog.TryGetWorker(n, out _) && !used.Contains(n)))
-        {
-            var suggestion = Sdk.Suggestions.Closest(name, known);
-            errors.Add(map.Error(PlanError.UnknownWorkerCode, $"limits.{name}",
-                $"limits names '{DisplayText.Shorten(name)}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
         }
     }
 }

@@ -55,7 +55,7 @@ public static class PlanRenderer
         text.AppendLine(c, $"total work:    {analysis.TotalWorkSeconds:0.###}s estimated");
         text.AppendLine(c, $"lower bound:   {analysis.LowerBoundSeconds(workers):0.###}s on {workers} workers = max(critical path, work / workers)");
         text.AppendLine(c, $"best speedup:  {analysis.TotalWorkSeconds / Math.Max(1e-9, analysis.LowerBoundSeconds(workers)):0.##}x");
-        var simulated = SchedulingStrategies.BuiltIn.Select(s => $"{s} {ParallelFlowEngine.SimulateMakespan(plan, workers, s):0.###}s");
+        var simulated = SchedulingStrategies.BuiltIn.Select(s => $"{s} {ListScheduleSimulation.Makespan(plan, workers, s):0.###}s");
         text.AppendLine(c, $"simulated:     {string.Join(" · ", simulated)} (list scheduling on {workers} workers, estimates exact, no overhead)");
         return text.ToString();
     }

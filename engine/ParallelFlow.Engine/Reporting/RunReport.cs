@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Reporting;
 
@@ -204,7 +205,7 @@ public static class RunReport
                 writer.WriteEndArray();
             }
 
-            WriteUsage(output.Usage, writer);
+            UsageJson.Write(output.Usage, writer);
 
             if (output.Record is { } record)
             {
@@ -219,21 +220,6 @@ public static class RunReport
             writer.WriteString("failure_kind", task.FailureKind.ToString().ToLowerInvariant());
         }
 
-        writer.WriteEndObject();
-    }
-
-    /// <summary>Writes <c>usage</c> when a worker reported any.</summary>
-    internal static void WriteUsage(Sdk.TaskUsage usage, Utf8JsonWriter writer)
-    {
-        if (usage == default)
-        {
-            return;
-        }
-
-        writer.WriteStartObject("usage");
-        writer.WriteNumber("input_tokens", usage.InputTokens);
-        writer.WriteNumber("output_tokens", usage.OutputTokens);
-        writer.WriteNumber("cost", usage.Cost);
         writer.WriteEndObject();
     }
 

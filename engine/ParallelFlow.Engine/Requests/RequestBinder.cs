@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Requests;
 

@@ -3,8 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Tasks.Dataflow;
-using ParallelFlow.Engine.Execution;
-using ParallelFlow.Engine.Voting;
+using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
@@ -134,7 +133,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            Execution.JsonCopy.Write(parameters, writer, sortKeys: false, text => text
+            JsonCopy.Write(parameters, writer, sortKeys: false, text => text
                 .Replace("{{section}}", section.Value, StringComparison.Ordinal)
                 .Replace("{{section_name}}", section.Name, StringComparison.Ordinal)
                 .Replace("{{section_index}}", section.Index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));

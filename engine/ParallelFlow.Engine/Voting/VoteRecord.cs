@@ -54,7 +54,7 @@ internal static class VoteRecord
                         json.WriteTo(writer);
                     }
 
-                    Reporting.RunReport.WriteUsage(result.Usage, writer);
+                    Workers.UsageJson.Write(result.Usage, writer);
                 }
 
                 if (card.Scores.TryGetValue(outcome.Name, out var score))

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 

@@ -12,19 +12,6 @@ public sealed class WorkerCatalog
     private readonly Dictionary<string, ParallelFlowMerger> _mergers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParallelFlowStrategy> _strategies = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a catalog holding the built-in workers <c>simulate</c>, <c>template</c>, <c>vote</c> and <c>section</c>.</summary>
-    /// <param name="timeProvider">The clock the <c>simulate</c> worker sleeps on; the system clock when absent.</param>
-    /// <returns>The catalog.</returns>
-    public static WorkerCatalog CreateDefault(TimeProvider? timeProvider = null)
-    {
-        var catalog = new WorkerCatalog();
-        catalog.AddWorker(SimulateWorker.Name, new SimulateWorker(timeProvider ?? TimeProvider.System));
-        catalog.AddWorker(TemplateWorker.Name, new TemplateWorker());
-        catalog.AddWorker(Voting.VoteWorker.Name, new Voting.VoteWorker(catalog, timeProvider ?? TimeProvider.System));
-        catalog.AddWorker(Sectioning.SectionWorker.Name, new Sectioning.SectionWorker(catalog, timeProvider ?? TimeProvider.System));
-        return catalog;
-    }
-
     /// <summary>What voting and sectioning requests leave unsaid: the workers, scorers and mergers they use by default.</summary>
     /// <value><see cref="StageDefaults.Default"/>, which names the repository's plugins.</value>
     public StageDefaults StageDefaults
@@ -106,7 +93,7 @@ public sealed class WorkerCatalog
 
     /// <summary>How long the built-in vote and section workers give a cancelled candidate or section to return: the
     /// grace period of the engine made with this catalog (<see cref="EngineOptions.CancellationGracePeriod"/>).</summary>
-    internal TimeSpan CancellationGracePeriod { get; set; } = Execution.CancellationGrace.Default;
+    internal TimeSpan CancellationGracePeriod { get; set; } = CancellationGrace.Default;
 
     /// <summary>Says what is wrong with a strategy name: null when it is known, else a message listing the known names
     /// and the closest one.</summary>

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Diagnostics;
@@ -18,7 +17,7 @@ public sealed class SecretRedactionTests
         try
         {
             using var logs = new ListLoggerFactory();
-            var catalog = WorkerCatalog.CreateDefault();
+            var catalog = BuiltInWorkers.CreateCatalog();
             catalog.AddSecretVariable(variable);
             var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, LoggerFactory = logs });
             var plan = new PlanBuilder("secrets")
@@ -68,7 +67,7 @@ public sealed class SecretRedactionTests
         Environment.SetEnvironmentVariable(variable, secret);
         try
         {
-            var catalog = WorkerCatalog.CreateDefault();
+            var catalog = BuiltInWorkers.CreateCatalog();
             catalog.AddSecretVariable(variable);
             var deep = string.Concat(Enumerable.Repeat("[", 300)) + $"\"{secret}\"" + string.Concat(Enumerable.Repeat("]", 300));
             var plan = new PlanBuilder("awkward-json")
@@ -94,7 +93,7 @@ public sealed class SecretRedactionTests
         Environment.SetEnvironmentVariable(variable, "1");
         try
         {
-            var catalog = WorkerCatalog.CreateDefault();
+            var catalog = BuiltInWorkers.CreateCatalog();
             catalog.AddSecretVariable(variable);
             var plan = new PlanBuilder("short").AddTask("a", "template", t => t.With(new { text = "1 + 1 = 2" })).Build();
 

@@ -2,7 +2,6 @@ using CsCheck;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Execution;
@@ -119,7 +118,7 @@ public sealed class BudgetTests
 
     private static ParallelFlowEngine Engine(Spender spender)
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker("spend", spender);
         return new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
     }

@@ -3,7 +3,6 @@ using CsCheck;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Execution;
@@ -27,7 +26,7 @@ public sealed class FaultPropertyTests
         {
             var dag = scenario.Dag;
             var worker = new RecordingWorker(scenario.CancelAfter);
-            var catalog = WorkerCatalog.CreateDefault();
+            var catalog = BuiltInWorkers.CreateCatalog();
             foreach (var type in RandomDag.WorkerTypes)
             {
                 catalog.AddWorker(type, worker);

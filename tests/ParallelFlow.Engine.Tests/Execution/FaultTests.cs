@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Execution;
@@ -15,7 +14,7 @@ public sealed class FaultTests
     {
         var clock = new ObservedClock();
         var gated = new GatedWorker { IgnoreCancellation = true };
-        var catalog = WorkerCatalog.CreateDefault(clock);
+        var catalog = BuiltInWorkers.CreateCatalog(clock);
         catalog.AddWorker("gated", gated);
         var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = clock, CancellationGracePeriod = TimeSpan.FromSeconds(4) });
         var plan = new PlanBuilder("deaf").WithWorkers(2)
@@ -49,7 +48,7 @@ public sealed class FaultTests
         // The engine logs a task that did not succeed inside its scheduling step, under the run's gate. A host that
         // reacts by cancelling the run, on that same thread, must stop it — not take a step inside the step.
         var gated = new GatedWorker();
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker("gated", gated);
         FlowRun? run = null;
         using var loggers = new CancelOnFailure(() => run?.Cancel());
@@ -147,7 +146,7 @@ public sealed class FaultTests
     [Fact]
     public async Task AWorkerWhoseResourceThrowsFromDispose_FailsItsTaskAlone_NamingTheError()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddWorker("leaky", new DisposeThrowingWorker());
         var plan = new PlanBuilder("dispose")
             .AddTask("leaky", "leaky")

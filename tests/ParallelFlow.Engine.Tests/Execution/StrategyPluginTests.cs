@@ -74,7 +74,7 @@ public sealed class StrategyPluginTests
     [Fact]
     public void A_plan_may_name_a_plugin_strategy_and_an_unknown_one_lists_them_all()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.AddStrategy("most_dependents", new MostDependentsFirst());
 
         var plan = PlanLoader.Parse("""{ "strategy": "most_dependents", "tasks": [ { "id": "a", "worker": "simulate" } ] }""", PlanFormat.Json, "plan.json", catalog);
@@ -100,7 +100,7 @@ public sealed class StrategyPluginTests
     [Fact]
     public void A_plugin_registers_strategies_and_may_not_take_a_built_in_name()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         PluginHost.Register(catalog, new StrategyPlugin("most_dependents"));
         var builtIn = Assert.Throws<InvalidOperationException>(() => PluginHost.Register(catalog, new StrategyPlugin("fifo")));
         var twice = Assert.Throws<InvalidOperationException>(() => PluginHost.Register(catalog, new StrategyPlugin("most_dependents")));

@@ -17,7 +17,7 @@ public sealed class TimeoutAndRetryTests
         var clock = new ObservedClock();
         var gated = new GatedWorker { IgnoreCancellation = ignoresCancellation };
         var plan = new PlanBuilder("timeout").AddTask("hang", "gated", t => t.Timeout(TimeSpan.FromSeconds(5))).Build();
-        var catalog = Workers.WorkerCatalog.CreateDefault(clock);
+        var catalog = BuiltInWorkers.CreateCatalog(clock);
         catalog.AddWorker("gated", gated);
         var run = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = clock, CancellationGracePeriod = TimeSpan.FromSeconds(3) }).Compile(plan).Start();
 

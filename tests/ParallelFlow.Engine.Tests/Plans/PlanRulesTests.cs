@@ -1,7 +1,6 @@
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
-using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Tests.Plans;
 
@@ -112,7 +111,7 @@ public sealed class PlanRulesTests
                 }
                 """);
 
-            var errors = Assert.Throws<PlanValidationException>(() => PlanLoader.LoadFile(plan, WorkerCatalog.CreateDefault(), config)).Errors;
+            var errors = Assert.Throws<PlanValidationException>(() => PlanLoader.LoadFile(plan, BuiltInWorkers.CreateCatalog(), config)).Errors;
 
             Assert.Equal(
                 [

@@ -44,7 +44,7 @@ public sealed class RequestBinderTests
     [Fact]
     public void WhatARequestLeavesUnsaid_ComesFromTheCatalogsSettings()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         catalog.StageDefaults = StageDefaults.Default with
         {
             ModelWorker = "chat",

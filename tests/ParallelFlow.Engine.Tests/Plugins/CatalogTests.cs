@@ -9,7 +9,7 @@ public sealed class CatalogTests
     [Fact]
     public void TheCatalog_TakesRegistrations_UntilItsEngineCompilesAPlan_ThenSaysWhy()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
         catalog.AddWorker("late-but-in-time", new Echo());
         Assert.False(catalog.IsFrozen);

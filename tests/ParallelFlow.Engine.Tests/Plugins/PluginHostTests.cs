@@ -1,7 +1,6 @@
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Plugins;
-using ParallelFlow.Engine.Tests.Support;
 using ParallelFlow.Engine.Workers;
 
 namespace ParallelFlow.Engine.Tests.Plugins;
@@ -87,7 +86,7 @@ public sealed class PluginHostTests
     [Fact]
     public async Task TheRepositorysPluginList_LoadsTheProcessWorker_AsBuilt()
     {
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         var report = PluginHost.LoadInto(catalog, Path.Combine(RepositoryRoot.Path, "plugins.json"));
         var plan = new PlanBuilder("built").AddTask("echo", "process", t => t.With(new { command = "echo", args = new[] { "loaded" } })).Build();
 
@@ -139,7 +138,7 @@ public sealed class PluginHostTests
     {
         var path = Path.Combine(Fixtures, $"plugins-{Guid.NewGuid():N}.json");
         File.WriteAllText(path, manifest);
-        var catalog = WorkerCatalog.CreateDefault();
+        var catalog = BuiltInWorkers.CreateCatalog();
         return (catalog, PluginHost.LoadInto(catalog, path));
     }
 }

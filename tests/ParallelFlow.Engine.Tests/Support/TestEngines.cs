@@ -1,4 +1,3 @@
-using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Support;
@@ -7,7 +6,7 @@ public static class TestEngines
 {
     public static ParallelFlowEngine With(TimeProvider? time = null, params (string Name, ParallelFlowWorker Worker)[] workers)
     {
-        var catalog = WorkerCatalog.CreateDefault(time);
+        var catalog = BuiltInWorkers.CreateCatalog(time);
         foreach (var (name, worker) in workers)
         {
             catalog.AddWorker(name, worker);

@@ -1,0 +1,77 @@
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Workers;
+
+/// <summary>Checks a plan against a catalog: every task's worker exists and accepts its parameters, templates name
+/// only their dependencies, the strategy is known, and limits name worker types.</summary>
+internal static class PlanWorkerCheck
+{
+    /// <summary>The plan's problems against <paramref name="catalog"/>, in file order.</summary>
+    public static List<PlanError> Validate(PlanDefinition plan, WorkerCatalog catalog)
+    {
+        var errors = new List<PlanError>();
+        ValidateWorkers(plan, catalog, plan.SourceMap, errors);
+        return PlanValidator.InFileOrder(errors);
+    }
+
+    private static void ValidateWorkers(PlanDefinition plan, WorkerCatalog catalog, PlanSourceMap map, List<PlanError> errors)
+    {
+        var known = catalog.WorkerNames;
+        for (var i = 0; i < plan.Tasks.Count; i++)
+        {
+            var task = plan.Tasks[i];
+            if (task.InlineWorker is not null || task.Worker.Length == 0)
+            {
+                continue;
+            }
+
+            if (!catalog.TryGetWorker(task.Worker, out var worker))
+            {
+                var suggestion = Sdk.Suggestions.Closest(task.Worker, known);
+                errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
+                    $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
+                continue;
+            }
+
+            IReadOnlyList<Sdk.ParameterProblem> problems;
+            try
+            {
+                problems = worker.ValidateParameters(task.With);
+            }
+#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
+            }
+
+            foreach (var problem in problems)
+            {
+                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
+                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': with: {problem.Message}", task.Id));
+            }
+
+            if (worker is TemplateWorker)
+            {
+                foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
+                {
+                    errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
+                        $"task '{DisplayText.Shorten(task.Id)}': the text uses {{{{{placeholder}}}}}, but '{DisplayText.Shorten(placeholder)}' is not in its depends_on", task.Id));
+                }
+            }
+        }
+
+        if (catalog.StrategyProblem(plan.Strategy) is { } strategyProblem)
+        {
+            errors.Add(map.Error(PlanError.UnknownStrategyCode, "strategy", strategyProblem));
+        }
+
+        var used = plan.Tasks.Select(t => t.Worker).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in plan.Limits.Keys.Where(n => !catalog.TryGetWorker(n, out _) && !used.Contains(n)))
+        {
+            var suggestion = Sdk.Suggestions.Closest(name, known);
+            errors.Add(map.Error(PlanError.UnknownWorkerCode, $"limits.{name}",
+                $"limits names '{DisplayText.Shorten(name)}', which is not a worker type{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")}"));
+        }
+    }
+}
