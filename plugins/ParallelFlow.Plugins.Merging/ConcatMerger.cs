@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Merging;
@@ -10,31 +9,32 @@ namespace ParallelFlow.Plugins.Merging;
 /// each optionally under a <c>header</c> (<c>{name}</c> is the section's name). With <c>output_file</c> the text is
 /// streamed to that file as sections arrive, so memory stays flat however many sections there are.
 /// </summary>
-public sealed class ConcatMerger : ParallelFlowMerger
+public sealed class ConcatMerger : ParallelFlowMerger<MergeSettings>
 {
-    private static readonly string[] Keys = ["separator", "header", "output_file"];
+    /// <inheritdoc/>
+    protected override MergeSettings Bind(ParameterReader reader) => new()
+    {
+        Separator = reader.Text("separator"),
+        Header = reader.Text("header"),
+        OutputFile = reader.Text("output_file"),
+    };
 
     /// <inheritdoc/>
-    public override async ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MergeResult> MergeAsync(MergeRequest request, MergeSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await MergeStreamAsync(request, request.Sections.ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
+        return await MergeStreamAsync(request, parameters, request.Sections.ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public override async ValueTask<MergeResult> MergeStreamAsync(MergeRequest request, IAsyncEnumerable<SectionOutput> sections, CancellationToken cancellationToken)
+    protected override async ValueTask<MergeResult> MergeStreamAsync(MergeRequest request, MergeSettings parameters, IAsyncEnumerable<SectionOutput> sections, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(sections);
-        var problems = MergeParameters.Check(request.With, Keys);
-        if (problems.Count > 0)
-        {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
-        }
-
-        var separator = MergeParameters.Text(request.With, "separator") ?? "\n";
-        var header = MergeParameters.Text(request.With, "header");
-        var file = MergeParameters.Text(request.With, "output_file");
+        var separator = parameters.Separator ?? "\n";
+        var header = parameters.Header;
+        var file = parameters.OutputFile;
         var count = 0;
         var text = new StringBuilder();
         var writer = file is null ? null : new StreamWriter(file, append: false, new UTF8Encoding(false));
@@ -78,7 +78,4 @@ public sealed class ConcatMerger : ParallelFlowMerger
             : new TaskResult { Text = string.Create(CultureInfo.InvariantCulture, $"{count} sections written to {file}"), Artifacts = [new TaskArtifact(Path.GetFileName(file), file, "text/plain")] };
         return new MergeResult(output, []);
     }
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => MergeParameters.Check(parameters, Keys);
 }

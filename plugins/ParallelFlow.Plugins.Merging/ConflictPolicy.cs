@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Merging;
@@ -19,43 +18,38 @@ internal enum ConflictPolicy
     PreferLast,
 }
 
+/// <summary>A merger's parameters as it read them from the plan; each merger reads only its own keys.</summary>
+public sealed class MergeSettings
+{
+    internal ConflictPolicy Policy { get; init; }
+
+    internal string? Separator { get; init; }
+
+    internal string? Header { get; init; }
+
+    internal string? OutputFile { get; init; }
+
+    internal string? BaseDir { get; init; }
+
+    internal string? OutputDir { get; init; }
+
+    internal string? Language { get; init; }
+
+    internal bool ConcatArrays { get; init; } = true;
+
+    internal string? Report { get; init; }
+}
+
 internal static class MergeParameters
 {
-    public static readonly string[] PolicyNames = ["mark", "fail", "prefer_first", "prefer_last"];
-
-    public static ConflictPolicy Policy(JsonElement with) =>
-        Text(with, "policy") switch
+    public static ConflictPolicy Policy(ParameterReader reader) =>
+        reader.OneOf("policy", "mark", "fail", "prefer_first", "prefer_last") switch
         {
             "fail" => ConflictPolicy.Fail,
             "prefer_first" => ConflictPolicy.PreferFirst,
             "prefer_last" => ConflictPolicy.PreferLast,
             _ => ConflictPolicy.Mark,
         };
-
-    public static string? Text(JsonElement with, string key) =>
-        with.ValueKind == JsonValueKind.Object && with.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>Unknown keys and a bad policy, for <see cref="ParallelFlowMerger"/> validation.</summary>
-    public static List<ParameterProblem> Check(JsonElement with, string[] keys)
-    {
-        var problems = new List<ParameterProblem>();
-        if (with.ValueKind != JsonValueKind.Object)
-        {
-            return problems;
-        }
-
-        foreach (var property in with.EnumerateObject().Where(p => Array.IndexOf(keys, p.Name) < 0))
-        {
-            problems.Add(new ParameterProblem(property.Name, $"unknown key '{property.Name}'. Known keys: {string.Join(", ", keys)}"));
-        }
-
-        if (Text(with, "policy") is { } policy && Array.IndexOf(PolicyNames, policy) < 0)
-        {
-            problems.Add(new ParameterProblem("policy", $"'policy' must be one of {string.Join(", ", PolicyNames)}"));
-        }
-
-        return problems;
-    }
 
     /// <summary>Throws for policy <c>fail</c> when there are conflicts.</summary>
     public static void ThrowIfFailing(ConflictPolicy policy, IReadOnlyList<MergeConflict> conflicts)

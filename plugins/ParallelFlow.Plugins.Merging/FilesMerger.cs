@@ -13,20 +13,24 @@ namespace ParallelFlow.Plugins.Merging;
 /// file and hunk. <c>policy</c> settles it (<c>mark</c> writes diff3-style conflict markers). With <c>output_dir</c>
 /// the merged files are written there.
 /// </summary>
-public sealed class FilesMerger : ParallelFlowMerger
+public sealed class FilesMerger : ParallelFlowMerger<MergeSettings>
 {
-    private static readonly string[] Keys = ["base_dir", "output_dir", "policy"];
+    /// <inheritdoc/>
+    protected override MergeSettings Bind(ParameterReader reader) => new()
+    {
+        BaseDir = reader.Text("base_dir"),
+        OutputDir = reader.Text("output_dir"),
+        Policy = MergeParameters.Policy(reader),
+    };
 
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => MergeParameters.Check(parameters, Keys);
-
-    /// <inheritdoc/>
-    public override async ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MergeResult> MergeAsync(MergeRequest request, MergeSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var policy = MergeParameters.Policy(request.With);
-        var baseDir = MergeParameters.Text(request.With, "base_dir") ?? ".";
-        var outputDir = MergeParameters.Text(request.With, "output_dir");
+        ArgumentNullException.ThrowIfNull(parameters);
+        var policy = parameters.Policy;
+        var baseDir = parameters.BaseDir ?? ".";
+        var outputDir = parameters.OutputDir;
         var changes = new SortedDictionary<string, List<(string Section, string Content)>>(StringComparer.Ordinal);
         foreach (var section in request.Sections)
         {

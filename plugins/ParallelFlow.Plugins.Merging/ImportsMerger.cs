@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using ParallelFlow.Sdk;
 
@@ -12,31 +11,27 @@ namespace ParallelFlow.Plugins.Merging;
 /// order. Two sections binding one alias to different modules is a conflict. <c>language</c>: csharp, python,
 /// typescript (also javascript); detected from the fragments when absent.
 /// </summary>
-public sealed partial class ImportsMerger : ParallelFlowMerger
+public sealed partial class ImportsMerger : ParallelFlowMerger<MergeSettings>
 {
-    private static readonly string[] Keys = ["language", "policy", "separator"];
     private static readonly string[] Languages = ["csharp", "python", "typescript", "javascript"];
 
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    protected override MergeSettings Bind(ParameterReader reader) => new()
     {
-        var problems = MergeParameters.Check(parameters, Keys);
-        if (MergeParameters.Text(parameters, "language") is { } language && Array.IndexOf(Languages, language) < 0)
-        {
-            problems.Add(new ParameterProblem("language", $"'language' must be one of {string.Join(", ", Languages)}"));
-        }
-
-        return problems;
-    }
+        Language = reader.OneOf("language", Languages),
+        Policy = MergeParameters.Policy(reader),
+        Separator = reader.Text("separator"),
+    };
 
     /// <inheritdoc/>
-    public override ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
+    protected override ValueTask<MergeResult> MergeAsync(MergeRequest request, MergeSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var policy = MergeParameters.Policy(request.With);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var policy = parameters.Policy;
         var texts = request.Sections.Select(s => (s.Name, Text: s.Result.ToString().ReplaceLineEndings("\n"))).ToList();
-        var language = MergeParameters.Text(request.With, "language") ?? Detect(texts.Select(t => t.Text));
-        var separator = MergeParameters.Text(request.With, "separator") ?? "\n";
+        var language = parameters.Language ?? Detect(texts.Select(t => t.Text));
+        var separator = parameters.Separator ?? "\n";
         var conflicts = new List<MergeConflict>();
         var imports = language switch
         {

@@ -10,28 +10,22 @@ namespace ParallelFlow.Plugins.Merging;
 /// different values at one key path are a conflict, reported with the path (<c>$.server.port</c>) and both values,
 /// and settled by the <c>policy</c>.
 /// </summary>
-public sealed class JsonMerger : ParallelFlowMerger
+public sealed class JsonMerger : ParallelFlowMerger<MergeSettings>
 {
-    private static readonly string[] Keys = ["policy", "arrays"];
-
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    protected override MergeSettings Bind(ParameterReader reader) => new()
     {
-        var problems = MergeParameters.Check(parameters, Keys);
-        if (MergeParameters.Text(parameters, "arrays") is { } arrays && arrays is not ("concat" or "conflict"))
-        {
-            problems.Add(new ParameterProblem("arrays", "'arrays' must be \"concat\" or \"conflict\""));
-        }
-
-        return problems;
-    }
+        Policy = MergeParameters.Policy(reader),
+        ConcatArrays = reader.OneOf("arrays", "concat", "conflict") != "conflict",
+    };
 
     /// <inheritdoc/>
-    public override ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
+    protected override ValueTask<MergeResult> MergeAsync(MergeRequest request, MergeSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var policy = MergeParameters.Policy(request.With);
-        var concatArrays = MergeParameters.Text(request.With, "arrays") != "conflict";
+        ArgumentNullException.ThrowIfNull(parameters);
+        var policy = parameters.Policy;
+        var concatArrays = parameters.ConcatArrays;
         var conflicts = new List<MergeConflict>();
         JsonNode? merged = null;
         string? owner = null;

@@ -7,6 +7,10 @@ namespace ParallelFlow.Plugins.Merging;
 public sealed class LinesMerger : ParallelFlowMerger
 {
     /// <inheritdoc/>
+    /// <remarks>The merger takes no parameters: any key is unknown.</remarks>
+    public override IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => new ParameterReader(parameters).Finish();
+
+    /// <inheritdoc/>
     public override ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

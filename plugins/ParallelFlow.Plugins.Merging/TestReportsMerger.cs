@@ -14,20 +14,25 @@ namespace ParallelFlow.Plugins.Merging;
 /// report. The result is a summary (text and JSON) and, with <c>output_file</c>, one JUnit XML file. A report that
 /// cannot be read is listed for manual review, never dropped silently.
 /// </summary>
-public sealed class TestReportsMerger : ParallelFlowMerger
+public sealed class TestReportsMerger : ParallelFlowMerger<MergeSettings>
 {
-    private static readonly string[] Keys = ["report", "output_file", "policy"];
     private static readonly XNamespace Trx = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
 
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => MergeParameters.Check(parameters, Keys);
+    protected override MergeSettings Bind(ParameterReader reader) => new()
+    {
+        Report = reader.Text("report"),
+        OutputFile = reader.Text("output_file"),
+        Policy = MergeParameters.Policy(reader),
+    };
 
     /// <inheritdoc/>
-    public override async ValueTask<MergeResult> MergeAsync(MergeRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MergeResult> MergeAsync(MergeRequest request, MergeSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var policy = MergeParameters.Policy(request.With);
-        var template = MergeParameters.Text(request.With, "report");
+        ArgumentNullException.ThrowIfNull(parameters);
+        var policy = parameters.Policy;
+        var template = parameters.Report;
         var suites = new List<Suite>();
         var conflicts = new List<MergeConflict>();
         foreach (var section in request.Sections)
@@ -44,7 +49,7 @@ public sealed class TestReportsMerger : ParallelFlowMerger
         }
 
         MergeParameters.ThrowIfFailing(policy, conflicts);
-        var file = MergeParameters.Text(request.With, "output_file");
+        var file = parameters.OutputFile;
         if (file is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);

@@ -4,7 +4,15 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Plugins.Process;
 
 /// <summary>A process task's parameters (<c>with</c>), read and checked.</summary>
-internal sealed record ProcessSpec(
+/// <param name="Command">The program, or the shell line when <paramref name="Shell"/> is set.</param>
+/// <param name="Args">The program's arguments, passed as they are (no shell).</param>
+/// <param name="Shell">Whether <paramref name="Command"/> runs through <c>/bin/sh -c</c>.</param>
+/// <param name="WorkingDirectory">Where it runs; the engine's directory when null.</param>
+/// <param name="Environment">Variables added to its environment.</param>
+/// <param name="Stdin">Text written to its standard input.</param>
+/// <param name="SuccessCodes">Exit codes that count as success.</param>
+/// <param name="MaxOutputBytes">How much of each output stream is kept (the tail).</param>
+public sealed record ProcessSpec(
     string Command,
     IReadOnlyList<string> Args,
     bool Shell,
@@ -14,85 +22,72 @@ internal sealed record ProcessSpec(
     IReadOnlySet<int> SuccessCodes,
     int MaxOutputBytes)
 {
-    public const int DefaultMaxOutputBytes = 1 << 20;
+    internal const int DefaultMaxOutputBytes = 1 << 20;
 
-    private static readonly string[] Keys = ["command", "args", "shell", "cwd", "env", "stdin", "success_codes", "max_output_bytes"];
-
-    public static (ProcessSpec? Spec, List<ParameterProblem> Problems) Read(JsonElement with)
+    /// <summary>Reads and checks a process task's parameters; every problem goes to the reader.</summary>
+    internal static ProcessSpec Read(ParameterReader reader)
     {
-        var problems = new List<ParameterProblem>();
-        string? command = null;
-        var args = new List<string>();
-        var shell = false;
-        string? cwd = null;
-        string? stdin = null;
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        var success = new HashSet<int> { 0 };
-        var maxOutput = DefaultMaxOutputBytes;
-        foreach (var p in with.EnumerateObject())
+        var command = reader.Text("command");
+        if (command is { Length: 0 })
         {
-            switch (p.Name)
-            {
-                case "command" when p.Value.ValueKind == JsonValueKind.String && p.Value.GetString()!.Length > 0:
-                    command = p.Value.GetString();
-                    break;
-                case "args" when p.Value.ValueKind == JsonValueKind.Array && p.Value.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String):
-                    args.AddRange(p.Value.EnumerateArray().Select(a => a.GetString()!));
-                    break;
-                case "shell" when p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
-                    shell = p.Value.GetBoolean();
-                    break;
-                case "cwd" when p.Value.ValueKind == JsonValueKind.String:
-                    cwd = p.Value.GetString();
-                    break;
-                case "stdin" when p.Value.ValueKind == JsonValueKind.String:
-                    stdin = p.Value.GetString();
-                    break;
-                case "env" when p.Value.ValueKind == JsonValueKind.Object && p.Value.EnumerateObject().All(e => e.Value.ValueKind == JsonValueKind.String):
-                    foreach (var e in p.Value.EnumerateObject())
-                    {
-                        env[e.Name] = e.Value.GetString()!;
-                    }
+            reader.Problem("command", "command must be a non-empty string");
+        }
+        else if (command is null && !reader.Has("command"))
+        {
+            reader.Problem(null, "the process worker needs 'command' (a program, or a shell line with shell: true)");
+        }
 
-                    break;
-                case "success_codes" when p.Value.ValueKind == JsonValueKind.Array && p.Value.EnumerateArray().All(c => c.TryGetInt32(out _)):
-                    success = [.. p.Value.EnumerateArray().Select(c => c.GetInt32())];
-                    break;
-                case "max_output_bytes" when p.Value.TryGetInt32(out var bytes) && bytes >= 1024:
-                    maxOutput = bytes;
-                    break;
-                case var name when Array.IndexOf(Keys, name) >= 0:
-                    problems.Add(new(name, Expected(name)));
-                    break;
-                default:
-                    problems.Add(new(p.Name, $"unknown parameter '{p.Name}'. Known parameters: {string.Join(", ", Keys)}"));
-                    break;
+        var args = reader.Has("args") ? ReadArgs(reader) : [];
+        var shell = reader.Boolean("shell") ?? false;
+        var cwd = reader.Text("cwd");
+        var stdin = reader.Text("stdin");
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (reader.Element("env") is { } given)
+        {
+            if (given.ValueKind == JsonValueKind.Object && given.EnumerateObject().All(e => e.Value.ValueKind == JsonValueKind.String))
+            {
+                foreach (var e in given.EnumerateObject())
+                {
+                    env[e.Name] = e.Value.GetString()!;
+                }
+            }
+            else
+            {
+                reader.Problem("env", "env must be an object of strings");
             }
         }
 
-        if (command is null && !problems.Any(p => p.Key == "command"))
+        IReadOnlySet<int> success = new HashSet<int> { 0 };
+        if (reader.Element("success_codes") is { } codes)
         {
-            problems.Add(new(null, "the process worker needs 'command' (a program, or a shell line with shell: true)"));
+            if (codes.ValueKind == JsonValueKind.Array && codes.EnumerateArray().All(c => c.TryGetInt32(out _)))
+            {
+                success = new HashSet<int>(codes.EnumerateArray().Select(c => c.GetInt32()));
+            }
+            else
+            {
+                reader.Problem("success_codes", "success_codes must be a list of whole numbers");
+            }
         }
 
+        var maxOutput = reader.WholeNumber("max_output_bytes", min: 1024) ?? DefaultMaxOutputBytes;
         if (shell && args.Count > 0)
         {
-            problems.Add(new("args", "args cannot be used with shell: true; put the whole line in 'command'"));
+            reader.Problem("args", "args cannot be used with shell: true; put the whole line in 'command'");
         }
 
-        return problems.Count > 0 || command is null
-            ? (null, problems)
-            : (new ProcessSpec(command, args, shell, cwd, env, stdin, success, maxOutput), problems);
+        return new ProcessSpec(command ?? string.Empty, args, shell, cwd, env, stdin, success, maxOutput);
     }
 
-    private static string Expected(string key) => key switch
+    /// <summary>args must be a list: a single string is refused, so that "a b" is never split or taken as one program argument by mistake.</summary>
+    private static IReadOnlyList<string> ReadArgs(ParameterReader reader)
     {
-        "command" => "command must be a non-empty string",
-        "args" => "args must be a list of strings",
-        "shell" => "shell must be true or false",
-        "env" => "env must be an object of strings",
-        "success_codes" => "success_codes must be a list of whole numbers",
-        "max_output_bytes" => "max_output_bytes must be a whole number of at least 1024",
-        _ => $"{key} must be a string",
-    };
+        if (reader.Element("args") is { ValueKind: JsonValueKind.Array } list && list.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String))
+        {
+            return [.. list.EnumerateArray().Select(a => a.GetString()!)];
+        }
+
+        reader.Problem("args", "args must be a list of strings");
+        return [];
+    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ParallelFlow.Sdk;
 
@@ -17,23 +16,19 @@ namespace ParallelFlow.Plugins.Process;
 /// </summary>
 /// <remarks>Parameters: <c>command</c>, <c>args</c>, <c>shell</c>, <c>cwd</c>, <c>env</c>, <c>stdin</c>,
 /// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB).</remarks>
-public sealed partial class ProcessWorker : ParallelFlowWorker
+public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
 {
     /// <summary>The worker's name in plans.</summary>
     public const string Name = "process";
 
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => ProcessSpec.Read(parameters).Problems;
+    protected override ProcessSpec Bind(ParameterReader reader) => ProcessSpec.Read(reader);
 
     /// <inheritdoc/>
-    public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, ProcessSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (spec, problems) = ProcessSpec.Read(request.With);
-        if (spec is null)
-        {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
-        }
+        ArgumentNullException.ThrowIfNull(spec);
 
         var tree = ProcessTree.NewToken();
         using var process = new System.Diagnostics.Process { StartInfo = StartInfo(spec, tree), EnableRaisingEvents = true };

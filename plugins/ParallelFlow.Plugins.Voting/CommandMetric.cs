@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using ParallelFlow.Sdk;
 
@@ -14,44 +13,16 @@ namespace ParallelFlow.Plugins.Voting;
 /// </summary>
 internal sealed partial record CommandMetric(string Program, IReadOnlyList<string> Args, string Output, string? WorkingDirectory, double TimeoutSeconds)
 {
-    private static readonly string[] Keys = ["program", "args", "parse", "cwd", "timeout_seconds"];
     private static readonly string[] Parses = ["pass", "number", "exit_code", "duration"];
 
-    public static CommandMetric? Parse(JsonElement value, string path, string criterion, List<ParameterProblem> problems)
+    public static CommandMetric? Read(ParameterReader command)
     {
-        if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty("program", out var program) || program.ValueKind != JsonValueKind.String)
-        {
-            problems.Add(new ParameterProblem(path, $"criterion '{criterion}': 'command' must be an object with 'program' and optional 'args', 'parse', 'cwd', 'timeout_seconds'"));
-            return null;
-        }
-
-        foreach (var property in value.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
-        {
-            problems.Add(new ParameterProblem($"{path}.{property.Name}", $"criterion '{criterion}': unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
-        }
-
-        var args = new List<string>();
-        if (value.TryGetProperty("args", out var list))
-        {
-            if (list.ValueKind != JsonValueKind.Array || list.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
-            {
-                problems.Add(new ParameterProblem($"{path}.args", $"criterion '{criterion}': 'args' must be a list of strings"));
-            }
-            else
-            {
-                args.AddRange(list.EnumerateArray().Select(a => a.GetString()!));
-            }
-        }
-
-        var parse = value.TryGetProperty("parse", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "pass";
-        if (Array.IndexOf(Parses, parse) < 0)
-        {
-            problems.Add(new ParameterProblem($"{path}.parse", $"criterion '{criterion}': 'parse' must be one of {string.Join(", ", Parses)}"));
-        }
-
-        var cwd = value.TryGetProperty("cwd", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        var timeout = value.TryGetProperty("timeout_seconds", out var t) && t.ValueKind == JsonValueKind.Number && t.GetDouble() > 0 ? t.GetDouble() : 60;
-        return new CommandMetric(program.GetString()!, args, parse, cwd, timeout);
+        var program = command.Text("program", required: true);
+        var args = command.Strings("args") ?? [];
+        var parse = command.OneOf("parse", Parses) ?? "pass";
+        var cwd = command.Text("cwd");
+        var timeout = command.Number("timeout_seconds", min: 0.001, max: 86_400) ?? 60;
+        return program is null ? null : new CommandMetric(program, args, parse, cwd, timeout);
     }
 
     public async Task<double?> MeasureAsync(Candidate candidate, List<string> notes, string criterion, CancellationToken cancellationToken)

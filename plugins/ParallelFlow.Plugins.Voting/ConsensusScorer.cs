@@ -11,41 +11,49 @@ namespace ParallelFlow.Plugins.Voting;
 /// a worker that returns a vector (the Semantic Kernel plugin's <c>embed</c>). <c>auto</c>, the default, is
 /// <c>normalized</c> when every answer is short and <c>text</c> otherwise.
 /// </summary>
-public sealed class ConsensusScorer : ParallelFlowScorer
+public sealed class ConsensusScorer : ParallelFlowScorer<ConsensusScorer.Settings>
 {
     private static readonly string[] Modes = ["auto", "exact", "normalized", "text", "embedding"];
 
-    /// <summary>The scorer's parameters, read by one method for validation and for scoring alike.</summary>
-    private sealed record Settings(string Mode, double Threshold, int ShortAnswerChars);
+    /// <summary>A consensus vote's parameters as read from the plan.</summary>
+    public sealed class Settings
+    {
+        internal Settings(string mode, double threshold, int shortAnswerChars, string? embeddingWorker, JsonElement embeddingWith) =>
+            (Mode, Threshold, ShortAnswerChars, EmbeddingWorker, EmbeddingWith) = (mode, threshold, shortAnswerChars, embeddingWorker, embeddingWith);
 
-    private static Settings Read(ParameterReader reader)
+        internal string Mode { get; }
+
+        internal double Threshold { get; }
+
+        internal int ShortAnswerChars { get; }
+
+        internal string? EmbeddingWorker { get; }
+
+        internal JsonElement EmbeddingWith { get; }
+    }
+
+    /// <inheritdoc/>
+    protected override Settings Bind(ParameterReader reader)
     {
         var mode = reader.OneOf("similarity", Modes) ?? "auto";
         var threshold = reader.Number("threshold", min: 0, max: 1) ?? 0.8;
         var shortAnswerChars = reader.WholeNumber("short_answer_chars", min: 0) ?? 80;
-        if (reader.Nested("embedding") is null && mode == "embedding")
+        var embedding = reader.Child("embedding");
+        if (embedding is null && mode == "embedding")
         {
             reader.Problem("embedding", "similarity \"embedding\" needs 'embedding': {\"worker\": \"embed\", \"with\": {\"model\": ...}}");
         }
 
-        return new Settings(mode, threshold, shortAnswerChars);
-    }
-
-    private static Settings SettingsOf(JsonElement with) => Read(new ParameterReader(with));
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
-    {
-        var reader = new ParameterReader(parameters);
-        Read(reader);
-        return reader.Finish();
+        var worker = embedding?.Text("worker") ?? "embed";
+        var with = embedding?.Nested("with") ?? default;
+        return new Settings(mode, threshold, shortAnswerChars, embedding is null ? null : worker, with);
     }
 
     /// <inheritdoc/>
-    public override bool IsDecided(ScoringRequest request, int pendingCandidates)
+    protected override bool IsDecided(ScoringRequest request, Settings settings, int pendingCandidates)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var settings = SettingsOf(request.With);
+        ArgumentNullException.ThrowIfNull(settings);
         if (settings.Mode == "embedding" || request.Candidates.Count == 0)
         {
             return false;
@@ -58,8 +66,9 @@ public sealed class ConsensusScorer : ParallelFlowScorer
     }
 
     /// <inheritdoc/>
-    public override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, Settings settings, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(request);
         var candidates = request.Candidates;
         if (candidates.Count == 0)
@@ -67,10 +76,9 @@ public sealed class ConsensusScorer : ParallelFlowScorer
             throw new FatalTaskException("there are no candidates to score");
         }
 
-        var settings = SettingsOf(request.With);
         var mode = Resolve(request, settings);
         var threshold = Threshold(mode, settings);
-        var vectors = mode == "embedding" ? await EmbedAsync(request, cancellationToken).ConfigureAwait(false) : null;
+        var vectors = mode == "embedding" ? await EmbedAsync(request, settings, cancellationToken).ConfigureAwait(false) : null;
         var similarity = Similarities(request, mode, vectors);
         var groups = Group(similarity, threshold);
         var largest = groups.OrderByDescending(g => g.Count).ThenBy(g => g.Min()).First();
@@ -164,15 +172,14 @@ public sealed class ConsensusScorer : ParallelFlowScorer
     private static double Centrality(double[,] similarity, List<int> group, int i) =>
         group.Count == 1 ? 1 : group.Where(j => j != i).Average(j => similarity[i, j]);
 
-    private static async Task<double[][]> EmbedAsync(ScoringRequest request, CancellationToken cancellationToken)
+    private static async Task<double[][]> EmbedAsync(ScoringRequest request, Settings settings, CancellationToken cancellationToken)
     {
         var services = request.Services ?? throw new FatalTaskException("embedding similarity needs the host's task services");
-        var embedding = request.With.GetProperty("embedding");
-        var worker = embedding.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : "embed";
+        var worker = settings.EmbeddingWorker ?? "embed";
         var vectors = new double[request.Candidates.Count][];
         for (var i = 0; i < vectors.Length; i++)
         {
-            var parameters = Parameters.With(embedding.TryGetProperty("with", out var with) ? with : default, "text", request.Candidates[i].Result.ToString());
+            var parameters = Parameters.With(settings.EmbeddingWith, "text", request.Candidates[i].Result.ToString());
             var result = await services.InvokeWorkerAsync(worker, parameters, "embed a candidate answer", null, cancellationToken).ConfigureAwait(false);
             var json = result.Json ?? (result.Text is { } text ? JsonDocument.Parse(text).RootElement.Clone() : default);
             if (json.ValueKind != JsonValueKind.Array)

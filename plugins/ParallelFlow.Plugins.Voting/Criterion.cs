@@ -19,38 +19,30 @@ internal enum Goal
 internal sealed record Criterion(string Name, double Weight, Goal Goal, string? Metric, CommandMetric? Command, JudgeMetric? Judge)
 {
     public static readonly string[] Metrics = ["duration", "tokens", "input_tokens", "output_tokens", "cost", "length", "agreement", "json:<path>"];
-    private static readonly string[] Keys = ["name", "weight", "goal", "metric", "command", "judge"];
 
-    /// <summary>Reads <c>criteria</c> from a scorer's parameters, reporting problems by key path.</summary>
-    public static IReadOnlyList<Criterion> ParseAll(JsonElement with, List<ParameterProblem> problems, bool required)
+    /// <summary>Reads <c>criteria</c> from a scorer's parameters; problems are reported by key path (<c>criteria[1].weight</c>).</summary>
+    public static IReadOnlyList<Criterion> ReadAll(ParameterReader reader, bool required)
     {
+        var items = reader.Children("criteria", required);
+        if (items is null)
+        {
+            return [];
+        }
+
+        if (items.Count == 0 && reader.Problems.All(p => p.Key?.StartsWith("criteria[", StringComparison.Ordinal) != true))
+        {
+            reader.Problem("criteria", "'criteria' must be a non-empty list of {name, weight, metric | command | judge}");
+        }
+
         var criteria = new List<Criterion>();
-        if (with.ValueKind != JsonValueKind.Object || !with.TryGetProperty("criteria", out var list))
-        {
-            if (required)
-            {
-                problems.Add(new ParameterProblem("criteria", "'criteria' is required: a list of {name, weight, metric | command | judge}"));
-            }
-
-            return criteria;
-        }
-
-        if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
-        {
-            problems.Add(new ParameterProblem("criteria", "'criteria' must be a non-empty list"));
-            return criteria;
-        }
-
-        var index = 0;
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in list.EnumerateArray())
+        foreach (var item in items)
         {
-            var path = $"criteria[{index++}]";
-            if (Parse(item, path, problems) is { } criterion)
+            if (Read(item) is { } criterion)
             {
                 if (!names.Add(criterion.Name))
                 {
-                    problems.Add(new ParameterProblem($"{path}.name", $"two criteria are named '{criterion.Name}'"));
+                    item.Problem("name", $"two criteria are named '{criterion.Name}'");
                 }
 
                 criteria.Add(criterion);
@@ -60,75 +52,36 @@ internal sealed record Criterion(string Name, double Weight, Goal Goal, string? 
         return criteria;
     }
 
-    private static Criterion? Parse(JsonElement item, string path, List<ParameterProblem> problems)
+    private static Criterion? Read(ParameterReader item)
     {
-        if (item.ValueKind != JsonValueKind.Object)
+        var name = item.Text("name", required: true);
+        var weight = item.Number("weight", min: 0) ?? 1.0;
+        var metric = item.Text("metric");
+        if (metric is not null && (!(Array.IndexOf(Metrics, metric) >= 0 || (metric.StartsWith("json:", StringComparison.Ordinal) && metric.Length > 5)) || metric == "json:<path>"))
         {
-            problems.Add(new ParameterProblem(path, "a criterion must be an object: {name, weight, metric | command | judge}"));
+            item.Problem("metric", $"criterion '{name}': unknown metric '{metric}'. Known metrics: {string.Join(", ", Metrics)}");
+            metric = null;
+        }
+
+        var command = item.Child("command") is { } c ? CommandMetric.Read(c) : null;
+        var judge = item.Child("judge") is { } j ? JudgeMetric.Read(j) : null;
+        var goalName = item.OneOf("goal", "max", "min");
+        if ((item.Has("metric") ? 1 : 0) + (item.Has("command") ? 1 : 0) + (item.Has("judge") ? 1 : 0) != 1)
+        {
+            item.Problem(null, $"criterion '{name}' needs exactly one of 'metric', 'command' or 'judge'");
+        }
+
+        if (name is null)
+        {
             return null;
         }
 
-        foreach (var property in item.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
+        var goal = goalName switch
         {
-            problems.Add(new ParameterProblem($"{path}.{property.Name}", $"unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
-        }
-
-        var name = item.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-        if (string.IsNullOrWhiteSpace(name))
-        {
-            problems.Add(new ParameterProblem(path, "a criterion needs a 'name'"));
-            return null;
-        }
-
-        var weight = 1.0;
-        if (item.TryGetProperty("weight", out var w))
-        {
-            if (w.ValueKind != JsonValueKind.Number || w.GetDouble() < 0)
-            {
-                problems.Add(new ParameterProblem($"{path}.weight", $"criterion '{name}': 'weight' must be a number of at least 0"));
-            }
-            else
-            {
-                weight = w.GetDouble();
-            }
-        }
-
-        string? metric = null;
-        if (item.TryGetProperty("metric", out var m))
-        {
-            metric = m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            if (metric is null || !(Array.IndexOf(Metrics, metric) >= 0 || (metric.StartsWith("json:", StringComparison.Ordinal) && metric.Length > 5)) || metric == "json:<path>")
-            {
-                problems.Add(new ParameterProblem($"{path}.metric", $"criterion '{name}': unknown metric '{m}'. Known metrics: {string.Join(", ", Metrics)}"));
-                metric = null;
-            }
-        }
-
-        var command = item.TryGetProperty("command", out var c) ? CommandMetric.Parse(c, $"{path}.command", name, problems) : null;
-        var judge = item.TryGetProperty("judge", out var j) ? JudgeMetric.Parse(j, $"{path}.judge", name, problems) : null;
-        var ways = (item.TryGetProperty("metric", out _) ? 1 : 0) + (item.TryGetProperty("command", out _) ? 1 : 0) + (item.TryGetProperty("judge", out _) ? 1 : 0);
-        if (ways != 1)
-        {
-            problems.Add(new ParameterProblem(path, $"criterion '{name}' needs exactly one of 'metric', 'command' or 'judge'"));
-        }
-
-        var goal = metric is "duration" or "tokens" or "input_tokens" or "output_tokens" or "cost" or "length" ? Goal.Min : Goal.Max;
-        if (item.TryGetProperty("goal", out var g))
-        {
-            switch (g.ValueKind == JsonValueKind.String ? g.GetString() : null)
-            {
-                case "max":
-                    goal = Goal.Max;
-                    break;
-                case "min":
-                    goal = Goal.Min;
-                    break;
-                default:
-                    problems.Add(new ParameterProblem($"{path}.goal", $"criterion '{name}': 'goal' must be \"max\" or \"min\""));
-                    break;
-            }
-        }
-
+            "max" => Goal.Max,
+            "min" => Goal.Min,
+            _ => metric is "duration" or "tokens" or "input_tokens" or "output_tokens" or "cost" or "length" ? Goal.Min : Goal.Max,
+        };
         return new Criterion(name, weight, goal, metric, command, judge);
     }
 

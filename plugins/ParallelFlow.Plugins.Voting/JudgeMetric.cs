@@ -13,27 +13,16 @@ namespace ParallelFlow.Plugins.Voting;
 /// </summary>
 internal sealed record JudgeMetric(string Worker, JsonElement With, string Rubric, double Scale, int Seed, bool Distinct)
 {
-    private static readonly string[] Keys = ["worker", "with", "rubric", "scale", "seed", "distinct"];
 
-    public static JudgeMetric? Parse(JsonElement value, string path, string criterion, List<ParameterProblem> problems)
+    public static JudgeMetric? Read(ParameterReader judge)
     {
-        if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty("rubric", out var rubric) || rubric.ValueKind != JsonValueKind.String)
-        {
-            problems.Add(new ParameterProblem(path, $"criterion '{criterion}': 'judge' must be an object with a 'rubric' and optional 'worker', 'with', 'scale', 'seed', 'distinct'"));
-            return null;
-        }
-
-        foreach (var property in value.EnumerateObject().Where(p => Array.IndexOf(Keys, p.Name) < 0))
-        {
-            problems.Add(new ParameterProblem($"{path}.{property.Name}", $"criterion '{criterion}': unknown key '{property.Name}'. Known keys: {string.Join(", ", Keys)}"));
-        }
-
-        var worker = value.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : "llm";
-        var with = value.TryGetProperty("with", out var p) && p.ValueKind == JsonValueKind.Object ? p.Clone() : JsonDocument.Parse("{}").RootElement;
-        var scale = value.TryGetProperty("scale", out var s) && s.ValueKind == JsonValueKind.Number && s.GetDouble() > 0 ? s.GetDouble() : 10;
-        var seed = value.TryGetProperty("seed", out var r) && r.TryGetInt32(out var seedValue) ? seedValue : 1;
-        var distinct = !value.TryGetProperty("distinct", out var d) || d.ValueKind != JsonValueKind.False;
-        return new JudgeMetric(worker, with, rubric.GetString()!, scale, seed, distinct);
+        var rubric = judge.Text("rubric", required: true);
+        var worker = judge.Text("worker") ?? "llm";
+        var with = judge.Nested("with")?.Clone() ?? JsonDocument.Parse("{}").RootElement;
+        var scale = judge.Number("scale", min: 1) ?? 10;
+        var seed = judge.WholeNumber("seed") ?? 1;
+        var distinct = judge.Boolean("distinct") ?? true;
+        return rubric is null ? null : new JudgeMetric(worker, with, rubric, scale, seed, distinct);
     }
 
     public async Task<double?[]> ScoreAsync(ScoringRequest request, string criterion, List<string> notes, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Voting;
@@ -9,16 +8,16 @@ namespace ParallelFlow.Plugins.Voting;
 /// the highest weighted score wins (ties to the candidate listed first). Dominated candidates are named with the
 /// candidate that dominates them.
 /// </summary>
-public sealed class ParetoScorer : ParallelFlowScorer
+public sealed class ParetoScorer : ParallelFlowScorer<CriteriaSettings>
 {
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => WeightedScorer.Check(parameters, ["criteria"]);
+    protected override CriteriaSettings Bind(ParameterReader reader) => new(Criterion.ReadAll(reader, required: true));
 
     /// <inheritdoc/>
-    public override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CriteriaSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var table = await WeightedScorer.Measure(request, cancellationToken).ConfigureAwait(false);
+        var table = await WeightedScorer.Measure(request, parameters.Criteria, cancellationToken).ConfigureAwait(false);
         var n = request.Candidates.Count;
         var dominator = new int?[n];
         for (var a = 0; a < n; a++)

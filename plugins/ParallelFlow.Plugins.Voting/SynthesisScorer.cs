@@ -11,39 +11,50 @@ namespace ParallelFlow.Plugins.Voting;
 /// <c>merger</c> or a <c>worker</c> (a model asked to combine them). The combined answer becomes the vote's output;
 /// the best-ranked candidate is recorded as the winner.
 /// </summary>
-public sealed class SynthesisScorer : ParallelFlowScorer
+public sealed class SynthesisScorer : ParallelFlowScorer<SynthesisScorer.Settings>
 {
-    private static readonly string[] Keys = ["criteria", "top", "merger", "worker"];
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
+    /// <summary>A synthesis vote's parameters as read from the plan.</summary>
+    public sealed class Settings
     {
-        var problems = WeightedScorer.Check(parameters, Keys, criteriaRequired: false).ToList();
-        var hasMerger = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("merger", out var m) && m.ValueKind == JsonValueKind.String;
-        var hasWorker = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.Object && w.TryGetProperty("name", out _);
-        if (hasMerger == hasWorker)
-        {
-            problems.Add(new ParameterProblem(null, "synthesis needs exactly one of 'merger' (a merger's name) or 'worker' ({\"name\": \"llm\", \"with\": {...}, \"instruction\": ...})"));
-        }
+        internal Settings(IReadOnlyList<Criterion>? criteria, int top, string? merger, string? worker, JsonElement workerWith, string? instruction) =>
+            (Criteria, Top, Merger, Worker, WorkerWith, Instruction) = (criteria, top, merger, worker, workerWith, instruction);
 
-        if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("top", out var top) && (!top.TryGetInt32(out var k) || k < 1))
-        {
-            problems.Add(new ParameterProblem("top", "'top' must be a whole number of at least 1"));
-        }
+        internal IReadOnlyList<Criterion>? Criteria { get; }
 
-        return problems;
+        internal int Top { get; }
+
+        internal string? Merger { get; }
+
+        internal string? Worker { get; }
+
+        internal JsonElement WorkerWith { get; }
+
+        internal string? Instruction { get; }
     }
 
     /// <inheritdoc/>
-    public override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)
+    protected override Settings Bind(ParameterReader reader)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var problems = ValidateParameters(request.With);
-        if (problems.Count > 0)
+        var criteria = reader.Has("criteria") ? Criterion.ReadAll(reader, required: false) : null;
+        var top = reader.WholeNumber("top", min: 1) ?? 2;
+        var merger = reader.Text("merger");
+        var worker = reader.Child("worker");
+        var workerName = worker?.Text("name", required: true);
+        var workerWith = worker?.Nested("with") ?? default;
+        var instruction = worker?.Text("instruction");
+        if ((merger is null) == (worker is null))
         {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
+            reader.Problem(null, "synthesis needs exactly one of 'merger' (a merger's name) or 'worker' ({\"name\": \"llm\", \"with\": {...}, \"instruction\": ...})");
         }
 
+        return new Settings(criteria, top, merger, workerName, workerWith, instruction);
+    }
+
+    /// <inheritdoc/>
+    protected override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, Settings parameters, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parameters);
         var candidates = request.Candidates;
         if (candidates.Count == 0)
         {
@@ -51,12 +62,11 @@ public sealed class SynthesisScorer : ParallelFlowScorer
         }
 
         var services = request.Services ?? throw new FatalTaskException("synthesis needs the host's task services");
-        var with = request.With;
         var scores = new Dictionary<string, CandidateScore>();
         CriteriaTable? table = null;
-        if (with.TryGetProperty("criteria", out _))
+        if (parameters.Criteria is { } criteria)
         {
-            table = await WeightedScorer.Measure(request, cancellationToken).ConfigureAwait(false);
+            table = await WeightedScorer.Measure(request, criteria, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < candidates.Count; i++)
             {
                 scores[candidates[i].Name] = table.Score(i);
@@ -71,26 +81,25 @@ public sealed class SynthesisScorer : ParallelFlowScorer
             }
         }
 
-        var top = with.TryGetProperty("top", out var t) && t.TryGetInt32(out var k) ? k : 2;
+        var top = parameters.Top;
         var ranked = candidates.Select((c, i) => (c, i)).OrderByDescending(x => scores[x.c.Name].Total).ThenBy(x => x.i).Select(x => x.c).ToList();
         var chosen = ranked.Take(top).ToList();
         TaskResult synthesis;
         string how;
-        if (with.TryGetProperty("merger", out var merger))
+        if (parameters.Merger is { } merger)
         {
-            var merged = await services.MergeAsync(merger.GetString()!, new MergeRequest
+            var merged = await services.MergeAsync(merger, new MergeRequest
             {
                 TaskId = request.TaskId,
                 Sections = [.. chosen.Select(c => new SectionOutput(c.Name, c.Result))],
             }, cancellationToken).ConfigureAwait(false);
             synthesis = merged.Output;
-            how = $"merger '{merger.GetString()}'{(merged.Conflicts.Count > 0 ? $" ({merged.Conflicts.Count} conflict(s))" : string.Empty)}";
+            how = $"merger '{merger}'{(merged.Conflicts.Count > 0 ? $" ({merged.Conflicts.Count} conflict(s))" : string.Empty)}";
         }
         else
         {
-            var worker = with.GetProperty("worker");
-            var name = worker.GetProperty("name").GetString()!;
-            synthesis = await services.InvokeWorkerAsync(name, Prompt(request, worker, chosen), "combine the best candidates", chosen.ToDictionary(c => c.Name, c => c.Result), cancellationToken).ConfigureAwait(false);
+            var name = parameters.Worker!;
+            synthesis = await services.InvokeWorkerAsync(name, Prompt(request, parameters, chosen), "combine the best candidates", chosen.ToDictionary(c => c.Name, c => c.Result), cancellationToken).ConfigureAwait(false);
             how = $"worker '{name}'";
         }
 
@@ -100,11 +109,9 @@ public sealed class SynthesisScorer : ParallelFlowScorer
         return new ScoreCard(scores, rationale) { Winner = ranked[0].Name, Synthesis = synthesis, Details = table?.Details() };
     }
 
-    private static JsonElement Prompt(ScoringRequest request, JsonElement worker, List<Candidate> chosen)
+    private static JsonElement Prompt(ScoringRequest request, Settings settings, List<Candidate> chosen)
     {
-        var instruction = worker.TryGetProperty("instruction", out var i) && i.ValueKind == JsonValueKind.String
-            ? i.GetString()!
-            : "Combine the best parts of these answers into one answer.";
+        var instruction = settings.Instruction ?? "Combine the best parts of these answers into one answer.";
         var prompt = new StringBuilder();
         prompt.Append("Task: ").AppendLine(request.Description).AppendLine(instruction).AppendLine();
         for (var n = 0; n < chosen.Count; n++)
@@ -112,6 +119,6 @@ public sealed class SynthesisScorer : ParallelFlowScorer
             prompt.Append(CultureInfo.InvariantCulture, $"Answer {n + 1}:").AppendLine().AppendLine(chosen[n].Result.ToString()).AppendLine();
         }
 
-        return Parameters.With(worker.TryGetProperty("with", out var with) ? with : default, "prompt", prompt.ToString().TrimEnd());
+        return Parameters.With(settings.WorkerWith, "prompt", prompt.ToString().TrimEnd());
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Voting;
@@ -8,16 +7,16 @@ namespace ParallelFlow.Plugins.Voting;
 /// The <c>weighted</c> scorer: each criterion is measured, normalised to 0..1 over the candidates and weighed; the
 /// highest weighted mean wins, a tie going to the candidate listed first.
 /// </summary>
-public sealed class WeightedScorer : ParallelFlowScorer
+public sealed class WeightedScorer : ParallelFlowScorer<CriteriaSettings>
 {
     /// <inheritdoc/>
-    public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => Check(parameters, ["criteria"]);
+    protected override CriteriaSettings Bind(ParameterReader reader) => new(Criterion.ReadAll(reader, required: true));
 
     /// <inheritdoc/>
-    public override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CriteriaSettings parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var table = await Measure(request, cancellationToken).ConfigureAwait(false);
+        var table = await Measure(request, parameters.Criteria, cancellationToken).ConfigureAwait(false);
         var scores = request.Candidates.Select((c, i) => (c.Name, Score: table.Score(i))).ToDictionary(x => x.Name, x => x.Score);
         var order = Enumerable.Range(0, request.Candidates.Count).OrderByDescending(table.Total).ThenBy(i => i).ToList();
         var winner = order[0];
@@ -28,36 +27,14 @@ public sealed class WeightedScorer : ParallelFlowScorer
         return new ScoreCard(scores, rationale) { Winner = request.Candidates[winner].Name, Details = table.Details() };
     }
 
-    internal static async Task<CriteriaTable> Measure(ScoringRequest request, CancellationToken cancellationToken)
+    internal static async Task<CriteriaTable> Measure(ScoringRequest request, IReadOnlyList<Criterion> criteria, CancellationToken cancellationToken)
     {
-        var problems = new List<ParameterProblem>();
-        var criteria = Criterion.ParseAll(request.With, problems, required: true);
-        if (problems.Count > 0)
-        {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
-        }
-
         if (request.Candidates.Count == 0)
         {
             throw new FatalTaskException("there are no candidates to score");
         }
 
         return await CriteriaTable.MeasureAsync(criteria, request, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal static IReadOnlyList<ParameterProblem> Check(JsonElement with, string[] keys, bool criteriaRequired = true)
-    {
-        var problems = new List<ParameterProblem>();
-        if (with.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var property in with.EnumerateObject().Where(p => Array.IndexOf(keys, p.Name) < 0))
-            {
-                problems.Add(new ParameterProblem(property.Name, $"unknown key '{property.Name}'. Known keys: {string.Join(", ", keys)}"));
-            }
-        }
-
-        Criterion.ParseAll(with, problems, criteriaRequired);
-        return problems;
     }
 
     internal static string Failed(ScoringRequest request) =>

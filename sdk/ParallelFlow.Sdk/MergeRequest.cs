@@ -11,6 +11,9 @@ public sealed class MergeRequest
     /// <summary>The merger's parameters from the plan.</summary>
     public JsonElement With { get; init; }
 
+    /// <summary>The parameters as the merger bound them (<see cref="ParallelFlowMerger.BindParameters"/>), or null.</summary>
+    public object? Parameters { get; init; }
+
     /// <summary>The results of the sections, in section order.</summary>
     public required IReadOnlyList<SectionOutput> Sections { get; init; }
 

@@ -21,6 +21,12 @@ public abstract class ParallelFlowMerger
     /// <returns>Every problem found, each with the key it is about; empty when they are fine.</returns>
     public virtual IReadOnlyList<ParameterProblem> ValidateParameters(System.Text.Json.JsonElement parameters) => [];
 
+    /// <summary>Binds valid parameters into the value the merger runs with, once per section task; the engine passes
+    /// it in <see cref="MergeRequest.Parameters"/>. The default binds nothing (<see cref="ParallelFlowMerger{TParameters}"/> binds).</summary>
+    /// <param name="parameters">Parameters that passed <see cref="ValidateParameters"/>.</param>
+    /// <returns>The bound value, or null.</returns>
+    public virtual object? BindParameters(System.Text.Json.JsonElement parameters) => null;
+
     /// <summary>
     /// Merges sections as they arrive, so a section task never holds more sections than its bounded capacity.
     /// The default collects them and calls <see cref="MergeAsync(MergeRequest, CancellationToken)"/>; a merger whose
@@ -39,6 +45,6 @@ public abstract class ParallelFlowMerger
             all.Add(section);
         }
 
-        return await MergeAsync(new MergeRequest { TaskId = request.TaskId, With = request.With, Sections = all, Services = request.Services }, cancellationToken).ConfigureAwait(false);
+        return await MergeAsync(new MergeRequest { TaskId = request.TaskId, With = request.With, Parameters = request.Parameters, Sections = all, Services = request.Services }, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -23,6 +23,12 @@ public abstract class ParallelFlowScorer
     /// <returns>Every problem found, each with the key it is about; empty when they are fine.</returns>
     public virtual IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => [];
 
+    /// <summary>Binds valid parameters into the value the scorer runs with, once per vote; the engine passes it in
+    /// <see cref="ScoringRequest.Parameters"/>. The default binds nothing (<see cref="ParallelFlowScorer{TParameters}"/> binds).</summary>
+    /// <param name="parameters">Parameters that passed <see cref="ValidateParameters"/>.</param>
+    /// <returns>The bound value, or null.</returns>
+    public virtual object? BindParameters(JsonElement parameters) => null;
+
     /// <summary>
     /// Whether the outcome is already settled while <paramref name="pendingCandidates"/> candidates still run, so
     /// the vote can stop them and decide now (an early decision). The default never decides early.

@@ -64,11 +64,6 @@ public abstract class ParallelFlowWorker<TParameters> : ParallelFlowWorker
         }
 
         // Called without the engine's compile step (a vote's candidate, a test): bound here, and refused when wrong.
-        var reader = new ParameterReader(request.With);
-        var parameters = Bind(reader);
-        var problems = reader.Finish();
-        return problems.Count == 0
-            ? ExecuteAsync(request, parameters, cancellationToken)
-            : throw new FatalTaskException($"invalid parameters: {string.Join("; ", problems.Select(p => p.Message))}");
+        return ExecuteAsync(request, Bound.From(request.With, Bind), cancellationToken);
     }
 }

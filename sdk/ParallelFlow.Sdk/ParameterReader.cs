@@ -20,8 +20,10 @@ namespace ParallelFlow.Sdk;
 public sealed class ParameterReader
 {
     private readonly JsonElement _parameters;
-    private readonly List<ParameterProblem> _problems = [];
+    private readonly List<ParameterProblem> _problems;
     private readonly List<string> _known = [];
+    private readonly List<ParameterReader> _children = [];
+    private readonly string? _path;
     private bool _finished;
 
     /// <summary>Starts reading.</summary>
@@ -29,11 +31,25 @@ public sealed class ParameterReader
     public ParameterReader(JsonElement parameters)
     {
         _parameters = parameters;
+        _problems = [];
         if (parameters.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
         {
             _problems.Add(new ParameterProblem(null, "'with' must be an object"));
         }
     }
+
+    /// <summary>Reads an object nested in the parameters; its problems go to <paramref name="parent"/>'s list, keyed by
+    /// their full path (<c>criteria[0].weight</c>).</summary>
+    private ParameterReader(JsonElement parameters, ParameterReader parent, string path)
+    {
+        _parameters = parameters;
+        _problems = parent._problems;
+        _path = path;
+        parent._children.Add(this);
+    }
+
+    /// <summary>Where this reader's object sits in the parameters (<c>criteria[0]</c>); null for the parameters themselves.</summary>
+    public string? Path => _path;
 
     /// <summary>The problems found so far.</summary>
     public IReadOnlyList<ParameterProblem> Problems => _problems;
@@ -63,7 +79,7 @@ public sealed class ParameterReader
         }
 
         var suggestion = Suggestions.Closest(value, allowed);
-        _problems.Add(new ParameterProblem(key, $"{key} must be one of {string.Join(", ", allowed.Select(a => $"'{a}'"))}; got '{value}'" +
+        _problems.Add(new ParameterProblem(Key(key), $"{Key(key)} must be one of {string.Join(", ", allowed.Select(a => $"'{a}'"))}; got '{value}'" +
             (suggestion is null ? string.Empty : $". Did you mean '{suggestion}'?")));
         return null;
     }
@@ -111,6 +127,51 @@ public sealed class ParameterReader
             _ => null,
         });
 
+    /// <summary>An object parameter, read by a reader of its own: its problems are reported here, keyed by their path
+    /// (<c>judge.rubric</c>), and its unknown keys when this reader finishes.</summary>
+    /// <param name="key">The parameter.</param>
+    /// <param name="required">Whether its absence is a problem.</param>
+    /// <returns>A reader over the object, or null when absent or not an object.</returns>
+    public ParameterReader? Child(string key, bool required = false) =>
+        Read(key, required, "an object", static value => value.ValueKind == JsonValueKind.Object ? value : (JsonElement?)null) is { } value
+            ? new ParameterReader(value, this, Key(key))
+            : null;
+
+    /// <summary>A list of objects, each read by a reader of its own (<c>criteria[0]</c>, <c>criteria[1]</c>, …).</summary>
+    /// <param name="key">The parameter.</param>
+    /// <param name="required">Whether its absence is a problem.</param>
+    /// <returns>A reader per object, in list order (an item that is not an object is a problem and has none), or
+    /// null when the parameter is absent or not a list.</returns>
+    public IReadOnlyList<ParameterReader>? Children(string key, bool required = false)
+    {
+        if (Read(key, required, "a list of objects", static value => value.ValueKind == JsonValueKind.Array ? value : (JsonElement?)null) is not { } list)
+        {
+            return null;
+        }
+
+        var readers = new List<ParameterReader>();
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var path = $"{Key(key)}[{index++}]";
+            if (item.ValueKind == JsonValueKind.Object)
+            {
+                readers.Add(new ParameterReader(item, this, path));
+            }
+            else
+            {
+                _problems.Add(new ParameterProblem(path, $"{path} must be an object"));
+            }
+        }
+
+        return readers;
+    }
+
+    /// <summary>Whether the parameter is given (even as null). Does not count as reading it.</summary>
+    /// <param name="key">The parameter.</param>
+    /// <returns>True when the key is present.</returns>
+    public bool Has(string key) => TryGet(key, out _);
+
     /// <summary>An object parameter, left to the caller to read (with another reader, say).</summary>
     /// <param name="key">The parameter.</param>
     /// <returns>The object, or null when absent or wrong.</returns>
@@ -140,7 +201,7 @@ public sealed class ParameterReader
     /// <summary>Adds a problem the reading itself cannot see (two parameters that do not go together, say).</summary>
     /// <param name="key">The parameter at fault, or null for the whole object.</param>
     /// <param name="message">What is wrong.</param>
-    public void Problem(string? key, string message) => _problems.Add(new ParameterProblem(key, message));
+    public void Problem(string? key, string message) => _problems.Add(new ParameterProblem(key is null ? _path : Key(key), message));
 
     /// <summary>Reports every key that was not read as unknown, and returns all the problems.</summary>
     /// <returns>Everything wrong with the parameters; empty when they are fine.</returns>
@@ -152,14 +213,20 @@ public sealed class ParameterReader
             {
                 if (!_known.Contains(property.Name, StringComparer.Ordinal))
                 {
-                    _problems.Add(new ParameterProblem(property.Name, Suggestions.Closest(property.Name, _known) is { } suggestion
-                        ? $"unknown parameter '{property.Name}'. Did you mean '{suggestion}'?"
-                        : $"unknown parameter '{property.Name}'. Known parameters: {string.Join(", ", _known)}"));
+                    var key = Key(property.Name);
+                    _problems.Add(new ParameterProblem(key, Suggestions.Closest(property.Name, _known) is { } suggestion
+                        ? $"unknown parameter '{key}'. Did you mean '{suggestion}'?"
+                        : $"unknown parameter '{key}'. Known parameters: {string.Join(", ", _known)}"));
                 }
             }
         }
 
         _finished = true;
+        foreach (var child in _children)
+        {
+            child.Finish();
+        }
+
         return _problems;
     }
 
@@ -171,7 +238,7 @@ public sealed class ParameterReader
             // A 'with' that is not an object was reported once; its keys are not reported missing one by one.
             if (required && _parameters.ValueKind is JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null)
             {
-                _problems.Add(new ParameterProblem(null, $"'{key}' is required"));
+                _problems.Add(new ParameterProblem(_path, $"'{Key(key)}' is required"));
             }
 
             return default;
@@ -182,14 +249,14 @@ public sealed class ParameterReader
             return converted;
         }
 
-        _problems.Add(new ParameterProblem(key, $"{key} must be {expected}"));
+        _problems.Add(new ParameterProblem(Key(key), $"{Key(key)} must be {expected}"));
         return default;
     }
 
     private T? OutOfRange<T>(string key, string expected, T value)
         where T : struct
     {
-        _problems.Add(new ParameterProblem(key, $"{key} must be {expected}; got {Convert.ToString(value, CultureInfo.InvariantCulture)}"));
+        _problems.Add(new ParameterProblem(Key(key), $"{Key(key)} must be {expected}; got {Convert.ToString(value, CultureInfo.InvariantCulture)}"));
         return null;
     }
 
@@ -199,6 +266,8 @@ public sealed class ParameterReader
         // A key given as null is given: it is checked like any other value (and is not a string, a number, …).
         return _parameters.ValueKind == JsonValueKind.Object && _parameters.TryGetProperty(key, out value);
     }
+
+    private string Key(string key) => _path is null ? key : $"{_path}.{key}";
 
     private void Know(string key)
     {

@@ -14,6 +14,9 @@ public sealed class ScoringRequest
     /// <summary>The scorer's parameters from the plan.</summary>
     public JsonElement With { get; init; }
 
+    /// <summary>The parameters as the scorer bound them (<see cref="ParallelFlowScorer.BindParameters"/>), or null.</summary>
+    public object? Parameters { get; init; }
+
     /// <summary>The candidates that succeeded, in the order the plan lists them.</summary>
     public required IReadOnlyList<Candidate> Candidates { get; init; }
 

@@ -87,7 +87,8 @@ public sealed class ProcessWorkerTests
             .AddTask("b", "process", t => t.With(new { command = "ls -l", shell = true, args = new[] { "x" } }))
             .Build())).Errors;
 
-        Assert.Contains(errors, e => e.Message == "task 'a': with: unknown parameter 'commnd'. Known parameters: command, args, shell, cwd, env, stdin, success_codes, max_output_bytes");
+        Assert.Contains(errors, e => e.Message == "task 'a': with: unknown parameter 'commnd'. Did you mean 'command'?");
+        Assert.Contains(errors, e => e.Message == "task 'a': with: the process worker needs 'command' (a program, or a shell line with shell: true)");
         Assert.Contains(errors, e => e.Message == "task 'b': with: args cannot be used with shell: true; put the whole line in 'command'");
     }
 

@@ -103,3 +103,102 @@ public sealed class ParameterReaderTests
             ValueTask.FromResult(TaskResult.FromText(string.Join(' ', Enumerable.Repeat(parameters.Word, parameters.Times))));
     }
 }
+
+public sealed class NestedParameterTests
+{
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+    [Fact]
+    public void NestedObjectsAndLists_ReportProblemsByTheirFullPath_AndTheirOwnUnknownKeys()
+    {
+        var reader = new ParameterReader(Json("""
+            { "criteria": [ { "name": "speed", "wieght": 2 }, 7, { "weight": -1 } ],
+              "judge": { "rubric": 3 } }
+            """));
+
+        var items = reader.Children("criteria", required: true)!;
+        foreach (var item in items)
+        {
+            _ = item.Text("name", required: true);
+            _ = item.Number("weight", min: 0);
+        }
+
+        var judge = reader.Child("judge")!;
+        _ = judge.Text("rubric", required: true);
+        judge.Problem(null, "the judge is wrong as a whole");
+
+        Assert.Equal(["criteria[0]", "criteria[2]"], items.Select(i => i.Path));
+        Assert.Equal(
+            [
+                new ParameterProblem("criteria[1]", "criteria[1] must be an object"),
+                new ParameterProblem("criteria[2]", "'criteria[2].name' is required"),
+                new ParameterProblem("criteria[2].weight", "criteria[2].weight must be a number of at least 0; got -1"),
+                new ParameterProblem("judge.rubric", "judge.rubric must be a string"),
+                new ParameterProblem("judge", "the judge is wrong as a whole"),
+                new ParameterProblem("criteria[0].wieght", "unknown parameter 'criteria[0].wieght'. Did you mean 'weight'?"),
+            ],
+            reader.Finish());
+    }
+
+    [Fact]
+    public async Task ATypedScorer_ValidatesAndScoresThroughOneBind_AndUsesTheEnginesBoundValue()
+    {
+        var scorer = new Threshold();
+
+        Assert.Equal([new ParameterProblem("cutoff", "cutoff must be a number from 0 to 1; got 2")], scorer.ValidateParameters(Json("""{ "cutoff": 2 }""")));
+        var bound = Assert.IsType<double>(scorer.BindParameters(Json("""{ "cutoff": 0.5 }""")));
+        Assert.Null(scorer.BindParameters(Json("""{ "cutof": 0.5 }""")));
+
+        var candidates = new[] { new Candidate("a", TaskResult.FromText("0.4"), TimeSpan.Zero), new Candidate("b", TaskResult.FromText("0.7"), TimeSpan.Zero) };
+        // Bound by the engine: the value is used as it is; With is not read again (here it is even wrong).
+        var card = await scorer.ScoreAsync(new ScoringRequest { TaskId = "t", With = Json("""{ "cutoff": "x" }"""), Parameters = bound, Candidates = candidates }, CancellationToken.None);
+        Assert.Equal("b", card.Winner);
+        // Called without the engine: bound on the spot, and refused when wrong.
+        var fatal = await Assert.ThrowsAsync<FatalTaskException>(async () => await scorer.ScoreAsync(new ScoringRequest { TaskId = "t", With = Json("""{ "cutoff": "x" }"""), Candidates = candidates }, CancellationToken.None));
+        Assert.Equal("invalid parameters: cutoff must be a number from 0 to 1", fatal.Message);
+    }
+
+    [Fact]
+    public async Task ATypedMerger_StreamsWithTheBoundValue_AndRefusesUnknownKeys()
+    {
+        var merger = new Join();
+        Assert.Equal("unknown parameter 'seperator'. Did you mean 'separator'?", Assert.Single(merger.ValidateParameters(Json("""{ "seperator": "," }"""))).Message);
+
+        var sections = new[] { new SectionOutput("one", TaskResult.FromText("a")), new SectionOutput("two", TaskResult.FromText("b")) };
+        var bound = merger.BindParameters(Json("""{ "separator": "+" }"""));
+        var streamed = await merger.MergeStreamAsync(new MergeRequest { TaskId = "t", Parameters = bound, Sections = [] }, Stream(sections), CancellationToken.None);
+        var direct = await merger.MergeAsync(new MergeRequest { TaskId = "t", With = Json("""{ "separator": "-" }"""), Sections = sections }, CancellationToken.None);
+
+        Assert.Equal("a+b", streamed.Output.Text);
+        Assert.Equal("a-b", direct.Output.Text);
+    }
+
+    private static async IAsyncEnumerable<SectionOutput> Stream(IEnumerable<SectionOutput> sections)
+    {
+        foreach (var section in sections)
+        {
+            await Task.Yield();
+            yield return section;
+        }
+    }
+
+    /// <summary>Picks the first candidate whose number is over the cutoff.</summary>
+    private sealed class Threshold : ParallelFlowScorer<double>
+    {
+        protected override double Bind(ParameterReader reader) => reader.Number("cutoff", min: 0, max: 1) ?? 0.5;
+
+        protected override ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, double parameters, CancellationToken cancellationToken)
+        {
+            var scores = request.Candidates.ToDictionary(c => c.Name, c => new CandidateScore(double.Parse(c.Result.Text!, System.Globalization.CultureInfo.InvariantCulture), new Dictionary<string, double>()));
+            return ValueTask.FromResult(new ScoreCard(scores, "over the cutoff") { Winner = scores.First(s => s.Value.Total > parameters).Key });
+        }
+    }
+
+    private sealed class Join : ParallelFlowMerger<string>
+    {
+        protected override string Bind(ParameterReader reader) => reader.Text("separator") ?? "\n";
+
+        protected override ValueTask<MergeResult> MergeAsync(MergeRequest request, string parameters, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new MergeResult(TaskResult.FromText(string.Join(parameters, request.Sections.Select(s => s.Result.Text))), []));
+    }
+}

@@ -28,15 +28,29 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         return problems;
     }
 
+    /// <summary>Reads the section task once, when the plan is compiled, with the merger's own parameters bound too;
+    /// every attempt runs with it.</summary>
+    public override object? BindParameters(JsonElement parameters) => Bind(parameters, throwOnProblems: false);
+
+    private BoundSections? Bind(JsonElement with, bool throwOnProblems)
+    {
+        var problems = new List<ParameterProblem>();
+        var spec = SectionSpec.Parse(with, catalog, problems);
+        if (spec is null || problems.Count > 0 || !catalog.TryGetMerger(spec.Merger, out var merger) || !catalog.TryGetWorker(spec.Worker, out var worker))
+        {
+            return throwOnProblems ? throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message))) : null;
+        }
+
+        return new BoundSections(spec, worker, merger, merger.BindParameters(spec.Merging));
+    }
+
+    /// <summary>A section task as read: its spec, its worker, its merger and the merger's bound parameters.</summary>
+    private sealed record BoundSections(SectionSpec Spec, ParallelFlowWorker Worker, ParallelFlowMerger Merger, object? MergerParameters);
+
     public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var problems = new List<ParameterProblem>();
-        var spec = SectionSpec.Parse(request.With, catalog, problems);
-        if (spec is null || problems.Count > 0 || !catalog.TryGetMerger(spec.Merger, out var merger) || !catalog.TryGetWorker(spec.Worker, out var worker))
-        {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
-        }
+        var (spec, worker, merger, mergerParameters) = request.Parameters as BoundSections ?? Bind(request.With, throwOnProblems: true)!;
 
         var started = timeProvider.GetTimestamp();
         var stats = new SectionStats();
@@ -90,7 +104,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         MergeResult merged;
         try
         {
-            var mergeRequest = new MergeRequest { TaskId = request.TaskId, With = spec.Merging, Sections = [], Services = new CatalogTaskServices(catalog, request) };
+            var mergeRequest = new MergeRequest { TaskId = request.TaskId, With = spec.Merging, Parameters = mergerParameters, Sections = [], Services = new CatalogTaskServices(catalog, request) };
             merged = await merger.MergeStreamAsync(mergeRequest, Consume(block, slots, stats, stop.Token), stop.Token).ConfigureAwait(false)
                 ?? throw new FatalTaskException($"merger '{spec.Merger}' returned nothing");
         }

@@ -21,15 +21,29 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
         return problems;
     }
 
+    /// <summary>Reads the vote once, when the plan is compiled, with the scorer's own parameters bound too; every
+    /// attempt runs with it.</summary>
+    public override object? BindParameters(JsonElement with) => Bind(with, throwOnProblems: false);
+
+    private BoundVote? Bind(JsonElement with, bool throwOnProblems)
+    {
+        var problems = new List<ParameterProblem>();
+        var spec = VoteSpec.Parse(with, catalog, problems);
+        if (spec is null || problems.Count > 0 || !catalog.TryGetScorer(spec.Scorer, out var scorer))
+        {
+            return throwOnProblems ? throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message))) : null;
+        }
+
+        return new BoundVote(spec, scorer, scorer.BindParameters(spec.Scoring));
+    }
+
+    /// <summary>A vote as read: its spec, its scorer and the scorer's bound parameters.</summary>
+    private sealed record BoundVote(VoteSpec Spec, ParallelFlowScorer Scorer, object? ScorerParameters);
+
     public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var problems = new List<ParameterProblem>();
-        var spec = VoteSpec.Parse(request.With, catalog, problems);
-        if (spec is null || problems.Count > 0 || !catalog.TryGetScorer(spec.Scorer, out var scorer))
-        {
-            throw new FatalTaskException(string.Join("; ", problems.Select(p => p.Message)));
-        }
+        var (spec, scorer, scorerParameters) = request.Parameters as BoundVote ?? Bind(request.With, throwOnProblems: true)!;
 
         var outcomes = new CandidateOutcome[spec.Candidates.Count];
         var decidedEarly = false;
@@ -44,7 +58,7 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
                 var finished = await Task.WhenAny(pending).ConfigureAwait(false);
                 pending.Remove(finished);
                 if (spec.EarlyDecision && !decidedEarly && pending.Count > 0 && !stop.IsCancellationRequested
-                    && scorer.IsDecided(Scoring(request, spec, outcomes), pending.Count))
+                    && scorer.IsDecided(Scoring(request, spec, scorerParameters, outcomes), pending.Count))
                 {
                     decidedEarly = true;
                     request.Progress.Report($"decided early: {pending.Count} candidate(s) can no longer change the outcome and are stopped");
@@ -61,7 +75,7 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
                 $"quorum not met: {succeeded} of {outcomes.Length} candidates succeeded, the quorum is {spec.Quorum} ({string.Join("; ", outcomes.Where(o => o.Status != CandidateStatus.Succeeded).Select(o => $"{o.Name}: {o.Error}"))})");
         }
 
-        var scoringRequest = Scoring(request, spec, outcomes);
+        var scoringRequest = Scoring(request, spec, scorerParameters, outcomes);
         var card = await scorer.ScoreAsync(scoringRequest, cancellationToken).ConfigureAwait(false)
             ?? throw new FatalTaskException($"scorer '{spec.Scorer}' returned no score card");
         var winner = PickWinner(card, outcomes, spec.Scorer);
@@ -80,11 +94,12 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
 
     private static TaskUsage Add(TaskUsage a, TaskUsage b) => new(a.InputTokens + b.InputTokens, a.OutputTokens + b.OutputTokens, a.Cost + b.Cost);
 
-    private ScoringRequest Scoring(TaskRequest request, VoteSpec spec, CandidateOutcome[] outcomes) => new()
+    private ScoringRequest Scoring(TaskRequest request, VoteSpec spec, object? scorerParameters, CandidateOutcome[] outcomes) => new()
     {
         TaskId = request.TaskId,
         Description = request.Description,
         With = spec.Scoring,
+        Parameters = scorerParameters,
         Candidates = [.. outcomes.Where(o => o?.Status == CandidateStatus.Succeeded).Select(o => new Candidate(o.Name, o.Result!, o.Duration) { Worker = o.Worker, Parameters = spec.Candidates.First(c => c.Name == o.Name).With })],
         FailedCandidates = outcomes.Where(o => o is not null && o.Status != CandidateStatus.Succeeded).ToDictionary(o => o.Name, o => o.Error ?? o.Status.ToString()),
         Services = new CatalogTaskServices(catalog, request),

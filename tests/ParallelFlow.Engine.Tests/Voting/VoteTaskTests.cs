@@ -197,6 +197,24 @@ public sealed class VoteTaskTests
         Assert.Equal(3, error.Position!.Value.Line);
     }
 
+    [Fact]
+    public void A_typo_deep_in_a_scorers_parameters_is_found_at_its_line_with_the_key_it_meant()
+    {
+        var engine = Engine();
+        var errors = Assert.Throws<PlanValidationException>(() => Parse("""
+            { "tasks": [ { "id": "pick", "worker": "vote", "with": {
+                "scorer": "weighted",
+                "scoring": { "criteria": [
+                  { "name": "speed", "metric": "duration" },
+                  { "name": "quality",
+                    "judge": { "rubrc": "Is it right?" } } ] },
+                "candidates": [ { "name": "a", "worker": "answer" } ] } } ] }
+            """, engine)).Errors;
+
+        Assert.Contains(errors, e => e.Message.Contains("unknown parameter 'criteria[1].judge.rubrc'. Did you mean 'rubric'?") && e.Position!.Value.Line == 6 && e.TaskId == "pick");
+        Assert.Contains(errors, e => e.Message.Contains("'criteria[1].judge.rubric' is required") && e.Position!.Value.Line == 6);
+    }
+
     private ParallelFlowEngine Engine()
     {
         var catalog = BuiltInWorkers.CreateCatalog(_time);
