@@ -79,10 +79,9 @@ public sealed class ParallelFlowEngine
         ArgumentNullException.ThrowIfNull(plan);
         Catalog.Freeze();
         // A plan from LoadPlan or PlanBuilder was checked when it was made; check only what was not.
-        var errors = (plan.StructureValidated ? [] : PlanValidator.Validate(plan))
+        var errors = PlanValidator.InFileOrder((plan.StructureValidated ? [] : PlanValidator.Validate(plan))
             .Concat(plan.WorkersValidatedBy == Catalog ? [] : PlanWorkerCheck.Validate(plan, Catalog))
-            .Where(e => !e.IsWarning)
-            .ToList();
+            .Where(e => !e.IsWarning));
         if (errors.Count > 0)
         {
             throw new PlanValidationException(errors);
@@ -119,10 +118,16 @@ public sealed class ParallelFlowEngine
         }
 
         // Parameters are bound once, here, for the workers that bind them (ParallelFlowWorker<TParameters>).
+        // A task that uses the plan's inputs is bound per run, with the run's values (RunInputs).
         object?[]? bound = null;
+        var usesInputs = new bool[tasks.Count];
         for (var i = 0; i < tasks.Count; i++)
         {
-            if (workers[i].BindParameters(tasks[i].With) is { } parameters)
+            if (plan.Inputs.Count > 0 && PlanInputs.Uses(tasks[i].With))
+            {
+                usesInputs[i] = true;
+            }
+            else if (workers[i].BindParameters(tasks[i].With) is { } parameters)
             {
                 (bound ??= new object?[tasks.Count])[i] = parameters;
             }
@@ -132,7 +137,7 @@ public sealed class ParallelFlowEngine
         var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
         var rank = ReadyQueues.RankTasks(tasks, bottomLevel);
         return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context,
-            estimates, bottomLevel, Catalog, bound);
+            estimates, bottomLevel, Catalog, bound, usesInputs);
     }
 
     /// <summary>Compiles and runs a plan once.</summary>

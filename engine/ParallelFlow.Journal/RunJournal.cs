@@ -20,7 +20,11 @@ public sealed record RunRecord(
     DateTimeOffset? FinishedAt,
     string Status,
     int Resumes,
-    IReadOnlyDictionary<string, int> Counts);
+    IReadOnlyDictionary<string, int> Counts)
+{
+    /// <summary>The values the plan's inputs had (supplied, else defaults), by name; <c>resume</c> runs with them again.</summary>
+    public IReadOnlyDictionary<string, JsonElement> Inputs { get; init; } = new Dictionary<string, JsonElement>();
+}
 
 /// <summary>One task of a recorded run.</summary>
 public sealed record TaskRecord(string TaskId, string Status, int Attempts, DateTimeOffset? FinishedAt, double DurationSeconds, TaskResult? Result, string? Error);
@@ -36,7 +40,7 @@ public sealed class JournalException(string message, Exception? inner = null) : 
 public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 {
     /// <summary>The schema this version reads and writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
@@ -111,17 +115,29 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         }
     }
 
-    /// <summary>Records a run that starts, or one that resumes (its earlier record is kept, marked running again).</summary>
-    public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt)
+    /// <summary>Records a run that starts, or one that resumes (its earlier record is kept, marked running again,
+    /// with the inputs it first ran with).</summary>
+    /// <param name="runId">The run's id.</param>
+    /// <param name="planId">The plan's id.</param>
+    /// <param name="planPath">The plan file.</param>
+    /// <param name="planHash">A hash of the plan and config files, so that resume can refuse a plan that changed.</param>
+    /// <param name="configPath">The config file, if any.</param>
+    /// <param name="pluginsPath">The plugins.json, if any.</param>
+    /// <param name="workers">The worker count asked for, if any.</param>
+    /// <param name="startedAt">When the run started.</param>
+    /// <param name="inputs">The values of the plan's inputs for the run; none when it takes none.</param>
+    public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt,
+        IReadOnlyDictionary<string, JsonElement>? inputs = null)
     {
         Write(
             """
-            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes)
-            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0)
+            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs)
+            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs)
             ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1;
             """,
             ("$run", runId), ("$plan", planId), ("$path", planPath), ("$hash", planHash), ("$config", configPath), ("$plugins", pluginsPath),
-            ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId));
+            ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId),
+            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null));
     }
 
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
@@ -216,7 +232,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
             var runs = new List<RunRecord>();
             using (var command = Command(
-                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
+                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes, inputs FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
                 null,
                 ("$run", runId)))
             using (var reader = command.ExecuteReader())
@@ -235,7 +251,10 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                         reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
                         reader.IsDBNull(6) ? null : reader.GetInt32(6),
                         Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
-                        status, reader.GetInt32(11), counts.TryGetValue(id, out var map) ? map : new Dictionary<string, int>()));
+                        status, reader.GetInt32(11), counts.TryGetValue(id, out var map) ? map : new Dictionary<string, int>())
+                    {
+                        Inputs = reader.IsDBNull(12) ? new Dictionary<string, JsonElement>() : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(reader.GetString(12))!,
+                    });
                 }
             }
 
@@ -548,6 +567,10 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             // Nothing reads attempts by task, and keeping the index cost a quarter of every recorded task.
             """
             DROP INDEX IF EXISTS attempts_by_task;
+            """,
+            // The values of the plan's inputs a run had, as a JSON object, so that resume runs with them again.
+            """
+            ALTER TABLE runs ADD COLUMN inputs TEXT;
             """,
         ];
         for (var step = version; step < SchemaVersion; step++)

@@ -3,25 +3,38 @@ using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Plugins.Process;
 
-/// <summary>A process task's parameters (<c>with</c>), read and checked.</summary>
-/// <param name="Command">The program, or the shell line when <paramref name="Shell"/> is set.</param>
-/// <param name="Args">The program's arguments, passed as they are (no shell).</param>
-/// <param name="Shell">Whether <paramref name="Command"/> runs through <c>/bin/sh -c</c>.</param>
-/// <param name="WorkingDirectory">Where it runs; the engine's directory when null.</param>
-/// <param name="Environment">Variables added to its environment.</param>
-/// <param name="Stdin">Text written to its standard input.</param>
-/// <param name="SuccessCodes">Exit codes that count as success.</param>
-/// <param name="MaxOutputBytes">How much of each output stream is kept (the tail).</param>
-public sealed record ProcessSpec(
-    string Command,
-    IReadOnlyList<string> Args,
-    bool Shell,
-    string? WorkingDirectory,
-    IReadOnlyDictionary<string, string> Environment,
-    string? Stdin,
-    IReadOnlySet<int> SuccessCodes,
-    int MaxOutputBytes)
+/// <summary>A process task's parameters (<c>with</c>), as the worker read and checked them.</summary>
+public sealed class ProcessSpec
 {
+    internal ProcessSpec(string command, IReadOnlyList<string> args, bool shell, string? workingDirectory, IReadOnlyDictionary<string, string> environment,
+        string? stdin, IReadOnlySet<int> successCodes, int maxOutputBytes) =>
+        (Command, Args, Shell, WorkingDirectory, Environment, Stdin, SuccessCodes, MaxOutputBytes) =
+        (command, args, shell, workingDirectory, environment, stdin, successCodes, maxOutputBytes);
+
+    /// <summary>The program, or the shell line when <see cref="Shell"/> is set.</summary>
+    public string Command { get; }
+
+    /// <summary>The program's arguments, passed as they are (no shell).</summary>
+    public IReadOnlyList<string> Args { get; }
+
+    /// <summary>Whether <see cref="Command"/> runs through <c>/bin/sh -c</c>.</summary>
+    public bool Shell { get; }
+
+    /// <summary>Where it runs; the engine's directory when null.</summary>
+    public string? WorkingDirectory { get; }
+
+    /// <summary>Variables added to its environment.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    /// <summary>Text written to its standard input.</summary>
+    public string? Stdin { get; }
+
+    /// <summary>Exit codes that count as success.</summary>
+    public IReadOnlySet<int> SuccessCodes { get; }
+
+    /// <summary>How much of each output stream is kept (the tail).</summary>
+    public int MaxOutputBytes { get; }
+
     internal const int DefaultMaxOutputBytes = 1 << 20;
 
     /// <summary>Reads and checks a process task's parameters; every problem goes to the reader.</summary>
@@ -60,7 +73,7 @@ public sealed record ProcessSpec(
         IReadOnlySet<int> success = new HashSet<int> { 0 };
         if (reader.Element("success_codes") is { } codes)
         {
-            if (codes.ValueKind == JsonValueKind.Array && codes.EnumerateArray().All(c => c.TryGetInt32(out _)))
+            if (codes.ValueKind == JsonValueKind.Array && codes.EnumerateArray().All(c => c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out _)))
             {
                 success = new HashSet<int>(codes.EnumerateArray().Select(c => c.GetInt32()));
             }

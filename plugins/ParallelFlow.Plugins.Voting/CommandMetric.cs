@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using ParallelFlow.Sdk;
 
@@ -18,11 +19,28 @@ internal sealed partial record CommandMetric(string Program, IReadOnlyList<strin
     public static CommandMetric? Read(ParameterReader command)
     {
         var program = command.Text("program", required: true);
-        var args = command.Strings("args") ?? [];
+        var args = ReadArgs(command);
         var parse = command.OneOf("parse", Parses) ?? "pass";
         var cwd = command.Text("cwd");
         var timeout = command.Number("timeout_seconds", min: 0.001, max: 86_400) ?? 60;
         return program is null ? null : new CommandMetric(program, args, parse, cwd, timeout);
+    }
+
+    /// <summary>args must be a list: a single string is refused, so that "a b" is never taken as one argument by mistake.</summary>
+    private static IReadOnlyList<string> ReadArgs(ParameterReader command)
+    {
+        if (command.Element("args") is not { } given)
+        {
+            return [];
+        }
+
+        if (given.ValueKind == JsonValueKind.Array && given.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String))
+        {
+            return [.. given.EnumerateArray().Select(a => a.GetString()!)];
+        }
+
+        command.Problem("args", "args must be a list of strings");
+        return [];
     }
 
     public async Task<double?> MeasureAsync(Candidate candidate, List<string> notes, string criterion, CancellationToken cancellationToken)

@@ -23,7 +23,12 @@ internal sealed record Criterion(string Name, double Weight, Goal Goal, string? 
     /// <summary>Reads <c>criteria</c> from a scorer's parameters; problems are reported by key path (<c>criteria[1].weight</c>).</summary>
     public static IReadOnlyList<Criterion> ReadAll(ParameterReader reader, bool required)
     {
-        var items = reader.Children("criteria", required);
+        if (required && !reader.Has("criteria"))
+        {
+            reader.Problem("criteria", "'criteria' is required: a list of {name, weight, metric | command | judge}");
+        }
+
+        var items = reader.Children("criteria");
         if (items is null)
         {
             return [];
@@ -55,6 +60,11 @@ internal sealed record Criterion(string Name, double Weight, Goal Goal, string? 
     private static Criterion? Read(ParameterReader item)
     {
         var name = item.Text("name", required: true);
+        if (name is not null && string.IsNullOrWhiteSpace(name))
+        {
+            item.Problem("name", "a criterion's 'name' must not be blank");
+            name = null;
+        }
         var weight = item.Number("weight", min: 0) ?? 1.0;
         var metric = item.Text("metric");
         if (metric is not null && (!(Array.IndexOf(Metrics, metric) >= 0 || (metric.StartsWith("json:", StringComparison.Ordinal) && metric.Length > 5)) || metric == "json:<path>"))

@@ -19,7 +19,7 @@ internal sealed record JudgeMetric(string Worker, JsonElement With, string Rubri
         var rubric = judge.Text("rubric", required: true);
         var worker = judge.Text("worker") ?? "llm";
         var with = judge.Nested("with")?.Clone() ?? JsonDocument.Parse("{}").RootElement;
-        var scale = judge.Number("scale", min: 1) ?? 10;
+        var scale = judge.Number("scale", min: 1e-9) ?? 10;
         var seed = judge.WholeNumber("seed") ?? 1;
         var distinct = judge.Boolean("distinct") ?? true;
         return rubric is null ? null : new JudgeMetric(worker, with, rubric, scale, seed, distinct);

@@ -24,7 +24,7 @@ public abstract class ParallelFlowMerger
     /// <summary>Binds valid parameters into the value the merger runs with, once per section task; the engine passes
     /// it in <see cref="MergeRequest.Parameters"/>. The default binds nothing (<see cref="ParallelFlowMerger{TParameters}"/> binds).</summary>
     /// <param name="parameters">Parameters that passed <see cref="ValidateParameters"/>.</param>
-    /// <returns>The bound value, or null.</returns>
+    /// <returns>The bound value (opaque to everyone but this instance), or null.</returns>
     public virtual object? BindParameters(System.Text.Json.JsonElement parameters) => null;
 
     /// <summary>

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace ParallelFlow.Sdk;
 
 /// <summary>
-/// A merger whose parameters (the section task's <c>merge</c> settings) are bound once into a typed value:
+/// A merger whose parameters (the section task's <c>merging</c> settings) are bound once into a typed value:
 /// <see cref="Bind"/> reads them with a <see cref="ParameterReader"/> when the plan is validated and once per section
 /// task when it runs. Validation and merging read the parameters through the same code, so they cannot disagree.
 /// </summary>
@@ -56,7 +56,7 @@ public abstract class ParallelFlowMerger<TParameters> : ParallelFlowMerger
     {
         var reader = new ParameterReader(parameters);
         var bound = Bind(reader);
-        return reader.Finish().Count == 0 ? bound : null;
+        return reader.Finish().Count == 0 ? Bound.Wrap(this, bound) : null;
     }
 
     /// <inheritdoc/>
@@ -74,5 +74,5 @@ public abstract class ParallelFlowMerger<TParameters> : ParallelFlowMerger
     }
 
     private TParameters ParametersOf(MergeRequest request) =>
-        request.Parameters is TParameters bound ? bound : Bound.From(request.With, Bind);
+        Bound.TryGet<TParameters>(request.Parameters, this, out var bound) ? bound : Bound.From(request.With, Bind);
 }

@@ -26,7 +26,7 @@ public abstract class ParallelFlowScorer
     /// <summary>Binds valid parameters into the value the scorer runs with, once per vote; the engine passes it in
     /// <see cref="ScoringRequest.Parameters"/>. The default binds nothing (<see cref="ParallelFlowScorer{TParameters}"/> binds).</summary>
     /// <param name="parameters">Parameters that passed <see cref="ValidateParameters"/>.</param>
-    /// <returns>The bound value, or null.</returns>
+    /// <returns>The bound value (opaque to everyone but this instance), or null.</returns>
     public virtual object? BindParameters(JsonElement parameters) => null;
 
     /// <summary>

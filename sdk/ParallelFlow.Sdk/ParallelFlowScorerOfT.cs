@@ -45,7 +45,7 @@ public abstract class ParallelFlowScorer<TParameters> : ParallelFlowScorer
     {
         var reader = new ParameterReader(parameters);
         var bound = Bind(reader);
-        return reader.Finish().Count == 0 ? bound : null;
+        return reader.Finish().Count == 0 ? Bound.Wrap(this, bound) : null;
     }
 
     /// <inheritdoc/>
@@ -63,5 +63,5 @@ public abstract class ParallelFlowScorer<TParameters> : ParallelFlowScorer
     }
 
     private TParameters ParametersOf(ScoringRequest request) =>
-        request.Parameters is TParameters bound ? bound : Bound.From(request.With, Bind);
+        Bound.TryGet<TParameters>(request.Parameters, this, out var bound) ? bound : Bound.From(request.With, Bind);
 }

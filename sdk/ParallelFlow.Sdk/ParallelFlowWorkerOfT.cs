@@ -51,14 +51,14 @@ public abstract class ParallelFlowWorker<TParameters> : ParallelFlowWorker
     {
         var reader = new ParameterReader(parameters);
         var bound = Bind(reader);
-        return reader.Finish().Count == 0 ? bound : null;
+        return reader.Finish().Count == 0 ? Bound.Wrap(this, bound) : null;
     }
 
     /// <inheritdoc/>
     public sealed override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Parameters is TParameters bound)
+        if (Bound.TryGet<TParameters>(request.Parameters, this, out var bound))
         {
             return ExecuteAsync(request, bound, cancellationToken);
         }

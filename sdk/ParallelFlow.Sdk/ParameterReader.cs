@@ -128,7 +128,8 @@ public sealed class ParameterReader
         });
 
     /// <summary>An object parameter, read by a reader of its own: its problems are reported here, keyed by their path
-    /// (<c>judge.rubric</c>), and its unknown keys when this reader finishes.</summary>
+    /// (<c>judge.rubric</c>), and its unknown keys when this reader finishes. Ask once per key: each call makes a new
+    /// reader, and each reports the keys it did not read.</summary>
     /// <param name="key">The parameter.</param>
     /// <param name="required">Whether its absence is a problem.</param>
     /// <returns>A reader over the object, or null when absent or not an object.</returns>
@@ -216,7 +217,9 @@ public sealed class ParameterReader
                     var key = Key(property.Name);
                     _problems.Add(new ParameterProblem(key, Suggestions.Closest(property.Name, _known) is { } suggestion
                         ? $"unknown parameter '{key}'. Did you mean '{suggestion}'?"
-                        : $"unknown parameter '{key}'. Known parameters: {string.Join(", ", _known)}"));
+                        : _known.Count == 0
+                            ? $"unknown parameter '{key}': this takes no parameters"
+                            : $"unknown parameter '{key}'. Known parameters: {string.Join(", ", _known)}"));
                 }
             }
         }

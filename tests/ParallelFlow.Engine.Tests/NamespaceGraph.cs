@@ -41,7 +41,29 @@ internal static class NamespaceGraph
                 }
             }
 
+            void UseAttributes(Mono.Collections.Generic.Collection<CustomAttribute> attributes, string where)
+            {
+                foreach (var attribute in attributes)
+                {
+                    Use(attribute.AttributeType, where);
+                    foreach (var argument in attribute.ConstructorArguments.Concat(attribute.Properties.Select(p => p.Argument)).Concat(attribute.Fields.Select(f => f.Argument)))
+                    {
+                        Use(argument.Value as TypeReference, $"{where} (typeof)");
+                    }
+                }
+            }
+
+            void UseConstraints(Mono.Collections.Generic.Collection<GenericParameter> parameters, string where)
+            {
+                foreach (var constraint in parameters.SelectMany(p => p.Constraints))
+                {
+                    Use(constraint.ConstraintType, where);
+                }
+            }
+
             Use(type.BaseType, "derives from it");
+            UseAttributes(type.CustomAttributes, "has its attribute");
+            UseConstraints(type.GenericParameters, "constrains a type parameter to it");
             foreach (var face in type.Interfaces)
             {
                 Use(face.InterfaceType, "implements it");
@@ -50,19 +72,29 @@ internal static class NamespaceGraph
             foreach (var field in type.Fields)
             {
                 Use(field.FieldType, $"field {field.Name}");
+                UseAttributes(field.CustomAttributes, $"field {field.Name} has its attribute");
             }
 
             foreach (var property in type.Properties)
             {
                 Use(property.PropertyType, $"property {property.Name}");
+                UseAttributes(property.CustomAttributes, $"property {property.Name} has its attribute");
             }
 
             foreach (var method in type.Methods)
             {
                 Use(method.ReturnType, $"{method.Name} returns it");
+                UseAttributes(method.CustomAttributes, $"{method.Name} has its attribute");
+                UseConstraints(method.GenericParameters, $"{method.Name} constrains a type parameter to it");
+                foreach (var overridden in method.Overrides)
+                {
+                    Use(overridden.DeclaringType, $"{method.Name} overrides its {overridden.Name}");
+                }
+
                 foreach (var parameter in method.Parameters)
                 {
                     Use(parameter.ParameterType, $"{method.Name} takes it");
+                    UseAttributes(parameter.CustomAttributes, $"{method.Name} has its attribute on a parameter");
                 }
 
                 if (!method.HasBody)
@@ -73,6 +105,11 @@ internal static class NamespaceGraph
                 foreach (var local in method.Body.Variables)
                 {
                     Use(local.VariableType, $"{method.Name} has a local of it");
+                }
+
+                foreach (var handler in method.Body.ExceptionHandlers)
+                {
+                    Use(handler.CatchType, $"{method.Name} catches it");
                 }
 
                 foreach (var instruction in method.Body.Instructions)

@@ -69,6 +69,36 @@ public sealed class CacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_plan_input_takes_part_in_the_key_and_is_recorded_with_the_run()
+    {
+        var counter = new CountingWorker();
+        var engine = Engine(counter);
+        using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
+        var compiled = engine.Compile(new PlanBuilder("inputs")
+            .Input(new PlanInput("topic", PlanInputType.String))
+            .AddTask("count", "count", t => t.With(new { text = "on {{inputs.topic}}" }))
+            .Build());
+
+        async Task<RunResult> RunWith(string topic)
+        {
+            var runId = RunIds.New(TimeProvider.System);
+            var inputs = new Dictionary<string, JsonElement> { ["topic"] = JsonSerializer.SerializeToElement(topic) };
+            journal.BeginRun(runId, "inputs", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow, inputs);
+            return await compiled.RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = runId, Inputs = inputs });
+        }
+
+        var first = await RunWith("queues");
+        var again = await RunWith("queues");
+        var other = await RunWith("locks");
+
+        Assert.Equal([TaskRunStatus.Succeeded, TaskRunStatus.Cached, TaskRunStatus.Succeeded], new[] { first, again, other }.Select(r => r["count"].Status));
+        Assert.Equal("on locks #2", other["count"].Result!.Text);
+        Assert.Contains("  with.text: \"on queues\" then, \"on locks\" now", journal.ExplainCache(other.RunId, "count"));
+        var recorded = journal.Runs().ToDictionary(r => r.RunId, r => r.Inputs["topic"].GetString());
+        Assert.Equal(("queues", "locks"), (recorded[first.RunId], recorded[other.RunId]));
+    }
+
+    [Fact]
     public async Task Identical_tasks_in_flight_at_once_execute_once()
     {
         var counter = new CountingWorker();

@@ -62,6 +62,32 @@ public sealed class RunJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_schema_3_journal_is_migrated_in_place_and_keeps_its_runs()
+    {
+        using (var journal = RunJournal.Open(JournalPath))
+        {
+            journal.BeginRun("old-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
+        }
+
+        // What this version's schema 3 looked like: no inputs column.
+        using (var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+            command.ExecuteNonQuery();
+        }
+
+        using (var migrated = RunJournal.Open(JournalPath))
+        {
+            Assert.Empty(Assert.Single(migrated.Runs()).Inputs);
+            migrated.BeginRun("new-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow,
+                new Dictionary<string, JsonElement> { ["n"] = JsonSerializer.SerializeToElement(3) });
+            Assert.Equal(3, migrated.Run("new-run")!.Inputs["n"].GetInt32());
+        }
+    }
+
+    [Fact]
     public void A_journal_from_a_newer_version_is_refused_with_its_schema()
     {
         RunJournal.Open(JournalPath).Dispose();
@@ -75,7 +101,7 @@ public sealed class RunJournalTests : IDisposable
 
         var error = Assert.Throws<JournalException>(() => RunJournal.Open(JournalPath));
 
-        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 3)", error.Message);
+        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 4)", error.Message);
     }
 
     [Fact]

@@ -80,12 +80,15 @@ public sealed class ParameterReaderTests
 
         Assert.Equal([new ParameterProblem("times", "times must be a whole number from 1 to 3; got 9")], worker.ValidateParameters(Json("""{ "word": "hi", "times": 9 }""")));
 
-        var bound = worker.BindParameters(Json("""{ "word": "hi", "times": 2 }"""));
-        Assert.Equal(new Repeat.Parameters("hi", 2), bound);
+        var bound = worker.BindParameters(Json("""{ "word": "yo", "times": 3 }"""));
+        Assert.NotNull(bound);
         Assert.Null(worker.BindParameters(Json("""{ "times": 2 }""")));
 
-        // The engine hands every attempt what it bound once; a caller without a compile step gets it bound on the spot.
-        var fromBound = await worker.ExecuteAsync(new TaskRequest { TaskId = "t", WorkerName = "repeat", Parameters = new Repeat.Parameters("yo", 3) }, default);
+        // The engine hands every attempt what it bound once (With is not read again: here it is absent); a caller
+        // without a compile step gets it bound on the spot. A value that is not this worker's binding is not taken.
+        var fromBound = await worker.ExecuteAsync(new TaskRequest { TaskId = "t", WorkerName = "repeat", Parameters = bound }, default);
+        var notOurs = await Assert.ThrowsAsync<FatalTaskException>(() => worker.ExecuteAsync(new TaskRequest { TaskId = "t", WorkerName = "repeat", Parameters = new Repeat.Parameters("yo", 3) }, default).AsTask());
+        Assert.StartsWith("invalid parameters: 'word' is required", notOurs.Message);
         var fromWith = await worker.ExecuteAsync(new TaskRequest { TaskId = "t", WorkerName = "repeat", With = Json("""{ "word": "hi", "times": 2 }""") }, default);
         Assert.Equal(("yo yo yo", "hi hi"), (fromBound.Text, fromWith.Text));
         var refused = await Assert.ThrowsAsync<FatalTaskException>(() => worker.ExecuteAsync(new TaskRequest { TaskId = "t", WorkerName = "repeat", With = Json("""{ "wrd": "hi" }""") }, default).AsTask());
@@ -146,13 +149,17 @@ public sealed class NestedParameterTests
         var scorer = new Threshold();
 
         Assert.Equal([new ParameterProblem("cutoff", "cutoff must be a number from 0 to 1; got 2")], scorer.ValidateParameters(Json("""{ "cutoff": 2 }""")));
-        var bound = Assert.IsType<double>(scorer.BindParameters(Json("""{ "cutoff": 0.5 }""")));
+        var bound = scorer.BindParameters(Json("""{ "cutoff": 0.5 }"""));
+        Assert.NotNull(bound);
         Assert.Null(scorer.BindParameters(Json("""{ "cutof": 0.5 }""")));
 
         var candidates = new[] { new Candidate("a", TaskResult.FromText("0.4"), TimeSpan.Zero), new Candidate("b", TaskResult.FromText("0.7"), TimeSpan.Zero) };
         // Bound by the engine: the value is used as it is; With is not read again (here it is even wrong).
         var card = await scorer.ScoreAsync(new ScoringRequest { TaskId = "t", With = Json("""{ "cutoff": "x" }"""), Parameters = bound, Candidates = candidates }, CancellationToken.None);
         Assert.Equal("b", card.Winner);
+        // A value another scorer bound is not taken, even of the same type: this one binds from With (here: wrong).
+        var other = new Threshold().BindParameters(Json("""{ "cutoff": 0.9 }"""));
+        await Assert.ThrowsAsync<FatalTaskException>(async () => await scorer.ScoreAsync(new ScoringRequest { TaskId = "t", With = Json("""{ "cutoff": "x" }"""), Parameters = other, Candidates = candidates }, CancellationToken.None));
         // Called without the engine: bound on the spot, and refused when wrong.
         var fatal = await Assert.ThrowsAsync<FatalTaskException>(async () => await scorer.ScoreAsync(new ScoringRequest { TaskId = "t", With = Json("""{ "cutoff": "x" }"""), Candidates = candidates }, CancellationToken.None));
         Assert.Equal("invalid parameters: cutoff must be a number from 0 to 1", fatal.Message);

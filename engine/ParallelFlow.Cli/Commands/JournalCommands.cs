@@ -110,7 +110,7 @@ internal static class JournalCommands
             }
 
             var (engine, _) = PluginSetup.CreateEngine(run.PluginsPath, console, parseResult.GetValue(grace));
-            var plan = PlanInput.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console);
+            var plan = PlanSource.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console);
             if (plan is null)
             {
                 return ExitCodes.InvalidInput;
@@ -120,7 +120,7 @@ internal static class JournalCommands
             await console.Out.WriteLineAsync($"resuming run {run.RunId}: {restored.Count} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
             try
             {
-                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt);
+                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt, run.Inputs);
             }
             catch (JournalException ex)
             {
@@ -128,7 +128,7 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened };
+            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened, Inputs = run.Inputs };
             return await RunCommand.ExecuteAsync(engine, plan, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;

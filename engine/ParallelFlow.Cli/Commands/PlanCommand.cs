@@ -9,7 +9,7 @@ internal static class PlanCommand
 {
     public static Command Create(CliConsole console)
     {
-        var input = new PlanInput(takesWorkers: true);
+        var input = new PlanSource(takesWorkers: true);
         var format = new Option<string>("--format", "-f")
         {
             Description = "Output format.",

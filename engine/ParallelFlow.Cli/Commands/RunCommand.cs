@@ -13,7 +13,7 @@ internal static class RunCommand
 {
     public static Command Create(CliConsole console)
     {
-        var input = new PlanInput(takesWorkers: true);
+        var input = new PlanSource(takesWorkers: true);
         var report = new Option<string?>("--report", "-r")
         {
             Description = "Write the run's report (JSON, in the output format of parallel task executors) to this file.",
@@ -31,8 +31,10 @@ internal static class RunCommand
             Description = "The order ready tasks get a worker: critical_path (default), priority, fifo, shortest_first or a plugin's strategy; replaces the plan's.",
         };
         var grace = PluginSetup.GracePeriodOption();
+        var inputs = new InputOptions();
         var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy, grace };
         input.AddTo(command);
+        inputs.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var requested = input.WorkersOf(parseResult);
@@ -50,6 +52,11 @@ internal static class RunCommand
             }
 
             var planPath = input.PathOf(parseResult);
+            if (inputs.Read(parseResult, loaded, planPath, console) is not { } values)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
             RunJournal? opened = null;
             if (!parseResult.GetValue(noJournal))
             {
@@ -75,12 +82,13 @@ internal static class RunCommand
                     Cache = parseResult.GetValue(noCache) ? null : opened,
                     CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
                     Strategy = strategyName,
+                    Inputs = values,
                 };
                 try
                 {
                     opened?.BeginRun(
                         options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
-                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow);
+                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values);
                 }
                 catch (JournalException ex)
                 {

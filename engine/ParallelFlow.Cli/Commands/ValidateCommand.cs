@@ -8,7 +8,7 @@ internal static class ValidateCommand
 {
     public static Command Create(CliConsole console)
     {
-        var input = new PlanInput(takesWorkers: false);
+        var input = new PlanSource(takesWorkers: false);
         var command = new Command("validate", "Checks a plan and reports every problem at once, without running it.");
         input.AddTo(command);
         command.SetAction(parseResult =>
@@ -21,6 +21,15 @@ internal static class ValidateCommand
 
             var analysis = ParallelFlowEngine.Analyze(loaded);
             console.Out.WriteLine($"{input.PathOf(parseResult)}: valid — {analysis.TaskCount} tasks, {analysis.EdgeCount} dependencies, {analysis.Waves.Count} waves");
+            if (loaded.Inputs.Count > 0)
+            {
+                console.Out.WriteLine("inputs:");
+                foreach (var line in InputOptions.Describe(loaded))
+                {
+                    console.Out.WriteLine(line);
+                }
+            }
+
             return ExitCodes.Success;
         });
         return command;

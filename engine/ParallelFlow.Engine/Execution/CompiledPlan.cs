@@ -13,9 +13,10 @@ public sealed class CompiledPlan
 {
     internal CompiledPlan(PlanDefinition plan, PlanGraph graph, ParallelFlowWorker[] workers, int[] group, string[] groupNames,
         int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context,
-        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters)
+        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters, bool[] usesInputs)
     {
         BoundParameters = boundParameters;
+        UsesInputs = usesInputs;
         Estimates = estimates;
         BottomLevel = bottomLevel;
         Catalog = catalog;
@@ -95,6 +96,9 @@ public sealed class CompiledPlan
     /// <summary>Each task's parameters as its worker bound them at compile time, or null when no worker binds any.</summary>
     internal object?[]? BoundParameters { get; }
 
+    /// <summary>Whether each task's parameters use the plan's inputs: those are put in, checked and bound per run.</summary>
+    internal bool[] UsesInputs { get; }
+
     internal int[] Wave { get; }
 
     /// <summary>The tasks in a topological order.</summary>
@@ -106,9 +110,14 @@ public sealed class CompiledPlan
     /// <param name="options">The run's settings.</param>
     /// <param name="cancellationToken">Cancels the run: running and unstarted tasks end cancelled, and so does the run.</param>
     /// <returns>The running run; await <see cref="FlowRun.Completion"/> for its result.</returns>
+    /// <exception cref="PlanValidationException">The run's inputs (<see cref="RunOptions.Inputs"/>) do not fit the plan:
+    /// an unknown name, a required input left out, a value of the wrong type, or a task's worker refusing its parameters
+    /// with the values put in. Nothing has started then.</exception>
     public FlowRun Start(RunOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var run = new FlowRun(this, options ?? new RunOptions(), cancellationToken);
+        options ??= new RunOptions();
+        var inputs = RunInputs.Prepare(this, options.Inputs);
+        var run = new FlowRun(this, options, inputs, cancellationToken);
         run.Begin();
         return run;
     }
@@ -117,6 +126,7 @@ public sealed class CompiledPlan
     /// <param name="options">The run's settings.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <returns>The run's result. A cancelled run returns normally with <see cref="RunStatus.Cancelled"/>.</returns>
+    /// <exception cref="PlanValidationException">The run's inputs do not fit the plan (thrown before anything starts).</exception>
     public Task<RunResult> RunAsync(RunOptions? options = null, CancellationToken cancellationToken = default) =>
         Start(options, cancellationToken).Completion;
 }

@@ -26,6 +26,7 @@ public sealed partial class FlowRun
             PlanId = _plan.Definition.Id,
             Mode = _plan.Definition.Mode,
             Status = status,
+            Inputs = _inputs?.Values ?? RunInputsNone,
             Tasks = new LazyTaskResults(_count, TaskResultOf),
             StartedAt = _runStartedAt,
             Elapsed = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, endTimestamp),

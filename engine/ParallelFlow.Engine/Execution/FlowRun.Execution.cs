@@ -103,7 +103,7 @@ public sealed partial class FlowRun
             inputs[_plan.Tasks[predecessor].Id] = TaskCacheKey.HashOf(_tasks.Results[predecessor]);
         }
 
-        return new TaskCacheKey(definition.Worker, $"{assembly.GetName().Name} {version}", TaskCacheKey.Canonical(definition.With), definition.Description, inputs);
+        return new TaskCacheKey(definition.Worker, $"{assembly.GetName().Name} {version}", TaskCacheKey.Canonical(_inputs?.With[task] ?? definition.With), definition.Description, inputs);
     }
 
     private async ValueTask<TaskResult> InvokeWithPolicyAsync(int task, TaskPolicy policy)
@@ -137,8 +137,8 @@ public sealed partial class FlowRun
             TaskId = definition.Id,
             WorkerName = definition.Worker,
             Description = definition.Description,
-            With = definition.With,
-            Parameters = _plan.BoundParameters?[task],
+            With = _inputs?.With[task] ?? definition.With,
+            Parameters = _inputs is null ? _plan.BoundParameters?[task] : _inputs.Bound[task],
             DependencyOutputs = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1]
                 ? TaskRequest.NoDependencies
                 : new DependencyOutputs(_plan, _tasks.Results, task),

@@ -25,6 +25,11 @@ namespace ParallelFlow.Engine.Execution;
 public sealed partial class FlowRun : IExecutionHost
 {
     private readonly CompiledPlan _plan;
+
+    // Set once, in the constructor: the run's input values and the parameters of the tasks that use them.
+    private readonly RunInputs? _inputs;
+
+    private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> RunInputsNone = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
     private readonly EngineContext _context;
     private readonly int _count;
     private readonly int _workers;
@@ -51,9 +56,10 @@ public sealed partial class FlowRun : IExecutionHost
     private long _runStartTimestamp;
     private DateTimeOffset _runStartedAt;
 
-    internal FlowRun(CompiledPlan plan, RunOptions options, CancellationToken cancellationToken)
+    internal FlowRun(CompiledPlan plan, RunOptions options, RunInputs? inputs, CancellationToken cancellationToken)
     {
         _plan = plan;
+        _inputs = inputs;
         _context = plan.Context;
         _count = plan.Graph.Count;
         _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(options.Workers), _count));

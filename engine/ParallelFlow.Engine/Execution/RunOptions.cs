@@ -13,6 +13,11 @@ public sealed class RunOptions
     /// <value><see langword="false"/>: a run nobody watches makes no events.</value>
     public bool StreamEvents { get; init; }
 
+    /// <summary>The values of the plan's inputs for this run, by name (<c>{{inputs.NAME}}</c> in its tasks); inputs
+    /// left out take their defaults. Build values with <see cref="System.Text.Json.JsonSerializer.SerializeToElement{TValue}(TValue, System.Text.Json.JsonSerializerOptions?)"/>.</summary>
+    /// <value>None: every input takes its default, and a required one is an error.</value>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Inputs { get; init; }
+
     /// <summary>The run's id.</summary>
     /// <value>A new sortable id.</value>
     public string? RunId { get; init; }

@@ -23,6 +23,9 @@ public sealed class RunResult
     /// <summary>How the run ended.</summary>
     public required RunStatus Status { get; init; }
 
+    /// <summary>The values the plan's inputs had in this run (supplied, else defaults), by name; empty when it takes none.</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement> Inputs { get; init; } = new Dictionary<string, System.Text.Json.JsonElement>();
+
     /// <summary>Every task's outcome, in plan order. Made on first access.</summary>
     public required IReadOnlyList<TaskRunResult> Tasks { get; init; }
 

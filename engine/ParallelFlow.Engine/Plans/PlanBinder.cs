@@ -6,7 +6,8 @@ namespace ParallelFlow.Engine.Plans;
 /// instead of stopping at the first. Requests (<c>mode</c>) and workflow traces have binders of their own.</summary>
 internal sealed partial class PlanBinder : NodeBinder
 {
-    private static readonly string[] PlanKeys = ["$schema", "id", "description", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "strategy", "tasks"];
+    private static readonly string[] PlanKeys = ["$schema", "id", "description", "inputs", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "strategy", "tasks"];
+    private static readonly string[] InputKeys = ["type", "required", "default", "description"];
     private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
     private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
@@ -75,6 +76,7 @@ internal sealed partial class PlanBinder : NodeBinder
         BudgetSettings? budget = null;
         var strategy = SchedulingStrategies.CriticalPath;
         var tasks = new List<TaskDefinition>();
+        var inputs = new Dictionary<string, PlanInput>(StringComparer.Ordinal);
         var warnings = new List<PlanError>();
 
         if (ExpectObject(root, "plan") is { } obj)
@@ -93,6 +95,9 @@ internal sealed partial class PlanBinder : NodeBinder
                         break;
                     case "description":
                         description = String(property.Value, key, null) ?? string.Empty;
+                        break;
+                    case "inputs":
+                        BindInputs(property.Value, inputs);
                         break;
                     case "parallelism":
                         parallelism = BindParallelism(property.Value, key);
@@ -142,6 +147,7 @@ internal sealed partial class PlanBinder : NodeBinder
         {
             Id = id ?? Path.GetFileNameWithoutExtension(source),
             Description = description,
+            Inputs = inputs,
             Parallelism = parallelism,
             Limits = limits,
             Timeouts = timeouts,
@@ -155,6 +161,84 @@ internal sealed partial class PlanBinder : NodeBinder
             SourceMap = _map,
         };
     }
+
+    /// <summary>Binds <c>inputs</c>: each name maps to its type (<c>topic: string</c>) or to
+    /// <c>{type, required, default, description}</c>.</summary>
+    private void BindInputs(PlanNode node, Dictionary<string, PlanInput> inputs)
+    {
+        if (ExpectObject(node, "inputs") is not { } obj)
+        {
+            return;
+        }
+
+        foreach (var property in obj.Properties)
+        {
+            var name = property.Key;
+            var path = $"inputs.{name}";
+            _map.Add(path, property.KeyPosition);
+            if (!InputNamePattern().IsMatch(name))
+            {
+                _errors.Add(new PlanError(PlanError.InvalidValueCode,
+                    $"input name '{DisplayText.Shorten(name)}' may hold only letters, digits, '_' and '-', and must start with a letter or '_'", _map.Source, property.KeyPosition, null));
+                continue;
+            }
+
+            if (property.Value is ScalarNode { Kind: ScalarKind.String })
+            {
+                if (InputType(property.Value, path) is { } shorthand)
+                {
+                    inputs[name] = new PlanInput(name, shorthand);
+                }
+
+                continue;
+            }
+
+            if (ExpectObject(property.Value, path) is not { } declaration)
+            {
+                continue;
+            }
+
+            PlanInputType? type = null;
+            var required = false;
+            System.Text.Json.JsonElement? fallback = null;
+            var description = string.Empty;
+            foreach (var setting in declaration.Properties)
+            {
+                var settingPath = $"{path}.{setting.Key}";
+                _map.Add(settingPath, setting.KeyPosition);
+                switch (setting.Key)
+                {
+                    case "type":
+                        type = InputType(setting.Value, settingPath);
+                        break;
+                    case "required":
+                        required = Boolean(setting.Value, settingPath, null) ?? false;
+                        break;
+                    case "default":
+                        fallback = setting.Value.ToJsonElement();
+                        break;
+                    case "description":
+                        description = String(setting.Value, settingPath, null) ?? string.Empty;
+                        break;
+                    default:
+                        ReportUnknownKey(setting, InputKeys, $"input '{DisplayText.Shorten(name)}'", null);
+                        break;
+                }
+            }
+
+            if (declaration.Find("type") is null)
+            {
+                _errors.Add(_map.Error(PlanError.MissingCode, path, $"input '{DisplayText.Shorten(name)}' has no 'type' (one of {string.Join(", ", PlanInputs.TypeNames)})"));
+            }
+            else if (type is { } known)
+            {
+                inputs[name] = new PlanInput(name, known) { Required = required, Default = fallback, Description = description };
+            }
+        }
+    }
+
+    private PlanInputType? InputType(PlanNode node, string path) =>
+        Enum(node, path, PlanInputs.TypeNames, null) is { } name ? (PlanInputType)Array.IndexOf(PlanInputs.TypeNames, name) : null;
 
     private void BindTasks(PlanNode node, List<TaskDefinition> tasks)
     {
@@ -362,6 +446,9 @@ internal sealed partial class PlanBinder : NodeBinder
         // Ranges, and whether anything is budgeted at all, are PlanRules'.
         return new BudgetSettings(tokens, cost, policy, cap, wall);
     }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]*$")]
+    private static partial Regex InputNamePattern();
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
     private static partial Regex TaskIdPattern();

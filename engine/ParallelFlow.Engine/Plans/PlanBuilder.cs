@@ -18,6 +18,7 @@ public sealed class PlanBuilder
     private readonly string _id;
     private readonly List<TaskBuilder> _tasks = [];
     private readonly Dictionary<string, int> _limits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PlanInput> _inputs = new(StringComparer.Ordinal);
     private string _description = string.Empty;
     private ParallelismSettings _parallelism = new();
     private TimeoutSettings _timeouts = new();
@@ -31,6 +32,17 @@ public sealed class PlanBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         _id = id;
+    }
+
+    /// <summary>Declares an input the plan takes per run (<c>{{inputs.NAME}}</c> in a task's parameters); a run
+    /// supplies it in <see cref="Execution.RunOptions.Inputs"/>.</summary>
+    /// <param name="input">The input: its name, type, and default or whether it is required.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder Input(PlanInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _inputs[input.Name] = input;
+        return this;
     }
 
     /// <summary>Describes the plan.</summary>
@@ -153,6 +165,7 @@ public sealed class PlanBuilder
         {
             Id = _id,
             Description = _description,
+            Inputs = _inputs,
             Parallelism = _parallelism,
             Limits = new Dictionary<string, int>(_limits),
             Timeouts = _timeouts,

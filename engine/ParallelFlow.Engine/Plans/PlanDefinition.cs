@@ -28,6 +28,11 @@ public sealed class PlanDefinition
     /// <summary>What a failure does to the rest of the run.</summary>
     public FailurePolicy OnFailure { get; init; } = FailurePolicy.Continue;
 
+    /// <summary>The values the plan takes per run, by name, in the order written (<c>{{inputs.NAME}}</c> in a task's <c>with</c>).</summary>
+    public IReadOnlyDictionary<string, PlanInput> Inputs { get => _inputs; init => _inputs = Immutable.Dictionary(value); }
+
+    private readonly IReadOnlyDictionary<string, PlanInput> _inputs = new Dictionary<string, PlanInput>().AsReadOnly();
+
     /// <summary>The tasks, in the order written.</summary>
     public required IReadOnlyList<TaskDefinition> Tasks { get => _tasks; init => _tasks = Immutable.List(value); }
 

@@ -35,6 +35,15 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
 
         if (_tasks is not null && TaskPosition(path) is { } task)
         {
+            // Inside a task, only the parameters of tasks that use inputs were kept (Compact).
+            for (var current = path; current.Contains('.', StringComparison.Ordinal); current = Parent(current))
+            {
+                if (_positions.TryGetValue(current, out var kept))
+                {
+                    return kept;
+                }
+            }
+
             return task;
         }
 
@@ -64,6 +73,19 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
         }
 
         _tasks = obj.Find("tasks") is { Value: ArrayNode tasks } ? [.. tasks.Items.Select(t => t.Position)] : [];
+        if (obj.Find("inputs") is not null && obj.Find("tasks") is { Value: ArrayNode list })
+        {
+            // A task that uses inputs has its parameters checked again at each run's start, with the run's values:
+            // its keys keep their lines for those errors.
+            for (var i = 0; i < list.Items.Count; i++)
+            {
+                if (list.Items[i] is ObjectNode task && task.Find("with") is { Value: ObjectNode with } && UsesInputs(with))
+                {
+                    KeepPositions(with, $"tasks[{i}].with");
+                }
+            }
+        }
+
         foreach (var property in obj.Properties)
         {
             _positions.TryAdd(property.Key, property.KeyPosition);
@@ -71,6 +93,37 @@ internal sealed class PlanSourceMap(string? source, PlanNode? root = null)
 
         _positions.TryAdd(string.Empty, obj.Position);
         _root = null;
+    }
+
+    private static bool UsesInputs(PlanNode node) => node switch
+    {
+        ScalarNode { Kind: ScalarKind.String } scalar => scalar.Text.Contains("inputs.", StringComparison.Ordinal),
+        ObjectNode obj => obj.Properties.Any(p => UsesInputs(p.Value)),
+        ArrayNode array => array.Items.Any(UsesInputs),
+        _ => false,
+    };
+
+    private void KeepPositions(PlanNode node, string path)
+    {
+        switch (node)
+        {
+            case ObjectNode obj:
+                foreach (var property in obj.Properties)
+                {
+                    _positions.TryAdd($"{path}.{property.Key}", property.KeyPosition);
+                    KeepPositions(property.Value, $"{path}.{property.Key}");
+                }
+
+                break;
+            case ArrayNode array:
+                for (var i = 0; i < array.Items.Count; i++)
+                {
+                    _positions.TryAdd($"{path}[{i}]", array.Items[i].Position);
+                    KeepPositions(array.Items[i], $"{path}[{i}]");
+                }
+
+                break;
+        }
     }
 
     private SourcePosition? TaskPosition(string path)

@@ -59,6 +59,7 @@ internal static class PlanValidator
         }
 
         PlanRules.Check(plan, errors);
+        PlanInputs.Check(plan, errors);
         var graph = plan.Graph;
         foreach (var cycle in graph.FindCycles())
         {

@@ -44,6 +44,16 @@ public static class PlanRenderer
             text.AppendLine(plan.Description);
         }
 
+        if (plan.Inputs.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("inputs:");
+            foreach (var input in plan.Inputs.Values)
+            {
+                text.AppendLine(c, $"  {input.Name}: {PlanInputs.NameOf(input.Type)}{(input.IsRequired ? ", required" : $", default {input.Default!.Value.GetRawText()}")}{(input.Description.Length == 0 ? "" : $" — {input.Description}")}");
+            }
+        }
+
         text.AppendLine();
         for (var i = 0; i < analysis.Waves.Count; i++)
         {
@@ -71,6 +81,27 @@ public static class PlanRenderer
             writer.WriteNumber("dependencies", analysis.EdgeCount);
             writer.WriteNumber("max_width", analysis.MaxWidth);
             writer.WriteNumber("sync_points", analysis.SyncPoints);
+            writer.WriteStartObject("inputs");
+            foreach (var input in plan.Inputs.Values)
+            {
+                writer.WriteStartObject(input.Name);
+                writer.WriteString("type", PlanInputs.NameOf(input.Type));
+                writer.WriteBoolean("required", input.IsRequired);
+                if (input.Default is { } fallback)
+                {
+                    writer.WritePropertyName("default");
+                    fallback.WriteTo(writer);
+                }
+
+                if (input.Description.Length > 0)
+                {
+                    writer.WriteString("description", input.Description);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
             writer.WriteStartArray("waves");
             foreach (var wave in analysis.Waves)
             {

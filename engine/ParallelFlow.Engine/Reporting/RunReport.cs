@@ -59,6 +59,17 @@ public static class RunReport
         writer.WriteString("mode", result.Mode.ToName());
         writer.WriteString("status", result.Status.ToString().ToLowerInvariant());
         writer.WriteString("started_at", result.StartedAt);
+        if (result.Inputs.Count > 0)
+        {
+            writer.WriteStartObject("inputs");
+            foreach (var (name, value) in result.Inputs)
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
 
         writer.WriteStartObject("execution_summary");
         writer.WriteNumber("total_subtasks", result.Tasks.Count);

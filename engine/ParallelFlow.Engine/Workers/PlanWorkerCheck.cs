@@ -14,6 +14,29 @@ internal static class PlanWorkerCheck
         return PlanValidator.InFileOrder(errors);
     }
 
+    /// <summary>The parameters to check a task's worker with: as written, or with the inputs' defaults put in; null
+    /// when the task uses an input that has none (its check waits for a run's values).</summary>
+    private static System.Text.Json.JsonElement? WithForCheck(PlanDefinition plan, TaskDefinition task)
+    {
+        if (plan.Inputs.Count == 0 || !PlanInputs.Uses(task.With))
+        {
+            return task.With;
+        }
+
+        var defaults = new Dictionary<string, System.Text.Json.JsonElement>(StringComparer.Ordinal);
+        foreach (var (_, name) in PlanInputs.References(task.With, string.Empty))
+        {
+            if (!plan.Inputs.TryGetValue(name, out var input) || input.Default is not { } value)
+            {
+                return null;
+            }
+
+            defaults[name] = value;
+        }
+
+        return PlanInputs.Substitute(task.With, defaults);
+    }
+
     private static void ValidateWorkers(PlanDefinition plan, WorkerCatalog catalog, PlanSourceMap map, List<PlanError> errors)
     {
         var known = catalog.WorkerNames;
@@ -33,10 +56,16 @@ internal static class PlanWorkerCheck
                 continue;
             }
 
+            if (WithForCheck(plan, task) is not { } with)
+            {
+                // Uses an input with no default: checked when a run supplies it (CompiledPlan.Start).
+                continue;
+            }
+
             IReadOnlyList<Sdk.ParameterProblem> problems;
             try
             {
-                problems = worker.ValidateParameters(task.With);
+                problems = worker.ValidateParameters(with);
             }
 #pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
             catch (Exception ex)

@@ -5,7 +5,8 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Engine.Workers;
 
 /// <summary>The <c>template</c> worker: fills <c>{{task-id}}</c> placeholders in <c>with.text</c> with the outputs of
-/// the task's hard dependencies. A placeholder that names no dependency is a plan error, caught at validation.</summary>
+/// the task's hard dependencies. A placeholder that names no dependency is a plan error, caught at validation.
+/// <c>{{inputs.NAME}}</c> is the run's input, put in by the engine before the worker sees the text.</summary>
 internal sealed partial class TemplateWorker : ParallelFlowWorker<string>
 {
     public const string Name = "template";
@@ -24,7 +25,8 @@ internal sealed partial class TemplateWorker : ParallelFlowWorker<string>
 
     internal static IEnumerable<string> Placeholders(JsonElement parameters) =>
         parameters.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
-            ? PlaceholderPattern().Matches(text.GetString()!).Select(m => m.Groups[1].Value).Distinct()
+            ? PlaceholderPattern().Matches(text.GetString()!).Select(m => m.Groups[1].Value)
+                .Where(name => !name.StartsWith("inputs.", StringComparison.Ordinal)).Distinct()
             : [];
 
     [GeneratedRegex(@"\{\{\s*([A-Za-z0-9][A-Za-z0-9_.:\-]*)\s*\}\}")]

@@ -7,7 +7,7 @@ namespace ParallelFlow.Cli.Commands;
 
 /// <summary>The plan a command works on: the plan argument, <c>--config</c> and, for commands that take it,
 /// <c>--workers</c>; and loading the plan with them, printing every problem to stderr.</summary>
-internal sealed class PlanInput
+internal sealed class PlanSource
 {
     private readonly Argument<string> _plan = new("plan") { Description = "The plan file (.json, .yaml or .yml)." };
 
@@ -28,7 +28,7 @@ internal sealed class PlanInput
 
     private readonly Option<int?>? _workers;
 
-    public PlanInput(bool takesWorkers)
+    public PlanSource(bool takesWorkers)
     {
         if (!takesWorkers)
         {

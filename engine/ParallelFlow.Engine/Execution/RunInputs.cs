@@ -1,0 +1,83 @@
+using System.Text.Json;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// One run's inputs: their values (supplied, else defaults), and the parameters of every task that uses them with the
+/// values put in, checked by the task's worker and bound once for the run. Tasks that use no input keep what the
+/// compiled plan holds.
+/// </summary>
+internal sealed class RunInputs
+{
+    private RunInputs(IReadOnlyDictionary<string, JsonElement> values, JsonElement[] with, object?[] bound)
+    {
+        Values = values;
+        With = with;
+        Bound = bound;
+    }
+
+    /// <summary>Every input's value for this run, by name.</summary>
+    public IReadOnlyDictionary<string, JsonElement> Values { get; }
+
+    /// <summary>Each task's parameters for this run (the plan's own where it uses no input).</summary>
+    public JsonElement[] With { get; }
+
+    /// <summary>Each task's bound parameters for this run.</summary>
+    public object?[] Bound { get; }
+
+    /// <summary>The run's inputs, or null when the plan takes none and none were supplied.</summary>
+    /// <exception cref="PlanValidationException">The supplied inputs do not fit the plan, or a task's worker refuses
+    /// its parameters with them put in.</exception>
+    public static RunInputs? Prepare(CompiledPlan plan, IReadOnlyDictionary<string, JsonElement>? supplied)
+    {
+        var definition = plan.Definition;
+        if (definition.Inputs.Count == 0 && (supplied is null || supplied.Count == 0))
+        {
+            return null;
+        }
+
+        var values = PlanInputs.Resolve(definition, supplied);
+        var with = new JsonElement[plan.Tasks.Count];
+        var bound = new object?[plan.Tasks.Count];
+        var errors = new List<PlanError>();
+        for (var i = 0; i < with.Length; i++)
+        {
+            var task = plan.Tasks[i];
+            if (!plan.UsesInputs[i])
+            {
+                with[i] = task.With;
+                bound[i] = plan.BoundParameters?[i];
+                continue;
+            }
+
+            with[i] = PlanInputs.Substitute(task.With, values);
+            var worker = plan.Workers[i];
+            IReadOnlyList<Sdk.ParameterProblem> problems;
+            try
+            {
+                problems = worker.ValidateParameters(with[i]);
+            }
+#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
+            }
+
+            foreach (var problem in problems)
+            {
+                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
+                errors.Add(definition.SourceMap.Error(PlanError.WorkerParameterCode, path,
+                    $"task '{DisplayText.Shorten(task.Id)}': with (inputs put in): {problem.Message}", task.Id));
+            }
+
+            if (problems.Count == 0)
+            {
+                bound[i] = worker.BindParameters(with[i]);
+            }
+        }
+
+        return errors.Count > 0 ? throw new PlanValidationException(errors) : new RunInputs(values, with, bound);
+    }
+}
