@@ -32,6 +32,10 @@ public sealed record TaskRunResult
     /// <summary>The result, for tasks that succeeded.</summary>
     public TaskResult? Result { get; init; }
 
+    /// <summary>The task's output as text: its result's text, else its JSON; null when it has no result (it did not
+    /// succeed). <c>result["id"].Output</c> reads a task's output.</summary>
+    public string? Output => Result?.ToString();
+
     /// <summary>What went wrong, for tasks that did not succeed.</summary>
     public string? Error { get; init; }
 

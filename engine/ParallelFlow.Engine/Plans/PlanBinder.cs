@@ -21,9 +21,6 @@ internal sealed partial class PlanBinder : NodeBinder
     /// <summary>The largest amount a cost may be: below decimal's limit, which as a double rounds up past it.</summary>
     private const double MaxDecimal = 1e28;
 
-    /// <summary>The longest task id: ids appear in every event, report line and journal row.</summary>
-    internal const int MaxTaskIdLength = 200;
-
     private PlanBinder(string source, PlanNode? tree = null)
         : base(source, tree)
     {
@@ -287,16 +284,8 @@ internal sealed partial class PlanBinder : NodeBinder
         {
             _errors.Add(_map.Error(PlanError.MissingCode, path, $"task {path} has no 'id'"));
         }
-        else if (id is { Length: > MaxTaskIdLength })
-        {
-            _errors.Add(new PlanError(PlanError.OutOfRangeCode,
-                $"task id '{taskId}' is {id.Length:N0} characters long; at most {MaxTaskIdLength} are allowed", _map.Source, idNode.Value.Position, taskId));
-        }
-        else if (id is not null && !TaskIdPattern().IsMatch(id))
-        {
-            _errors.Add(new PlanError(PlanError.InvalidValueCode,
-                $"task id '{taskId}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", _map.Source, idNode.Value.Position, id));
-        }
+
+        // Its length and characters are rules (PlanRules), checked the same for a plan made in code.
 
         string? worker = null;
         var description = string.Empty;
@@ -450,6 +439,4 @@ internal sealed partial class PlanBinder : NodeBinder
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]*$")]
     private static partial Regex InputNamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
-    private static partial Regex TaskIdPattern();
 }

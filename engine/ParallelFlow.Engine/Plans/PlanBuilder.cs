@@ -150,6 +150,76 @@ public sealed class PlanBuilder
         return this;
     }
 
+    /// <summary>Adds a task done in-process by a delegate; the token is <see cref="TaskRequest.CancellationToken"/>.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; follows the exception contract of <see cref="ParallelFlowWorker"/>.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, ValueTask<TaskResult>> execute) => AddTask(id, execute, _ => { });
+
+    /// <summary>Adds a task done in-process by a delegate; the token is <see cref="TaskRequest.CancellationToken"/>.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; follows the exception contract of <see cref="ParallelFlowWorker"/>.</param>
+    /// <param name="configure">Sets the task's dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, ValueTask<TaskResult>> execute, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(execute);
+        return AddTask(id, (request, _) => execute(request), configure);
+    }
+
+    /// <summary>Adds a task done in-process by an asynchronous delegate whose text is the task's output.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; the token is <see cref="TaskRequest.CancellationToken"/>.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, Task<string>> execute) => AddTask(id, execute, _ => { });
+
+    /// <summary>Adds a task done in-process by an asynchronous delegate whose text is the task's output.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task; the token is <see cref="TaskRequest.CancellationToken"/>.</param>
+    /// <param name="configure">Sets the task's dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, Task<string>> execute, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(execute);
+        return AddTask(id, async (request, _) => TaskResult.FromText(await execute(request).ConfigureAwait(false)), configure);
+    }
+
+    /// <summary>Adds a task done in-process by a synchronous delegate whose text is the task's output (it runs on a
+    /// worker slot like any task).</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, string> execute) => AddTask(id, execute, _ => { });
+
+    /// <summary>Adds a task done in-process by a synchronous delegate whose text is the task's output (it runs on a
+    /// worker slot like any task).</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task.</param>
+    /// <param name="configure">Sets the task's dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, string> execute, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(execute);
+        return AddTask(id, (request, _) => ValueTask.FromResult(TaskResult.FromText(execute(request))), configure);
+    }
+
+    /// <summary>Adds a task done in-process by a synchronous delegate that returns the task's result.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, TaskResult> execute) => AddTask(id, execute, _ => { });
+
+    /// <summary>Adds a task done in-process by a synchronous delegate that returns the task's result.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="execute">Does the task.</param>
+    /// <param name="configure">Sets the task's dependencies and other settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder AddTask(string id, Func<TaskRequest, TaskResult> execute, Action<TaskBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(execute);
+        return AddTask(id, (request, _) => ValueTask.FromResult(execute(request)), configure);
+    }
+
     /// <summary>Validates the plan and returns it.</summary>
     /// <returns>The plan.</returns>
     /// <exception cref="PlanValidationException">The plan has errors; all of them are listed.</exception>
@@ -196,11 +266,9 @@ public sealed class PlanBuilder
         private bool? _cache;
         private RetrySettings? _retry;
 
-        internal TaskBuilder(string id, string worker, ParallelFlowWorker? inline)
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(id);
-            (_id, _worker, _inline) = (id, worker, inline);
-        }
+        internal TaskBuilder(string id, string worker, ParallelFlowWorker? inline) =>
+            // An empty or malformed id (or worker) is one of the plan's errors, reported with all the others by Build.
+            (_id, _worker, _inline) = (id ?? string.Empty, worker ?? string.Empty, inline);
 
         /// <summary>Describes the task.</summary>
         /// <param name="description">What the task is for.</param>

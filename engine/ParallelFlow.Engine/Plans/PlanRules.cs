@@ -8,7 +8,7 @@ namespace ParallelFlow.Engine.Plans;
 /// <see cref="PlanDefinition"/> a host filled in itself. Positions come from the plan's source map when it came from a
 /// file. The binders check only what the model cannot hold (types, whole numbers, unknown keys).
 /// </summary>
-internal static class PlanRules
+internal static partial class PlanRules
 {
     /// <summary>The most attempts a task may make.</summary>
     public const int MaxAttempts = 100;
@@ -29,6 +29,31 @@ internal static class PlanRules
     public const double MaxWallSeconds = 30 * 86_400;
 
     /// <summary>Checks the plan's settings and each task's.</summary>
+    /// <summary>The longest task id: ids appear in every event, report line and journal row.</summary>
+    internal const int MaxTaskIdLength = 200;
+
+    /// <summary>A task id: not empty, at most <see cref="MaxTaskIdLength"/> characters, letters, digits and a few marks.</summary>
+    private static void CheckId(string id, string path, PlanSourceMap map, List<PlanError> errors)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            errors.Add(map.Error(PlanError.MissingCode, path, $"task {path} has no 'id'"));
+        }
+        else if (id.Length > MaxTaskIdLength)
+        {
+            errors.Add(map.ValueError(PlanError.OutOfRangeCode, $"{path}.id",
+                $"task id '{DisplayText.Shorten(id)}' is {id.Length:N0} characters long; at most {MaxTaskIdLength} are allowed", DisplayText.Shorten(id)));
+        }
+        else if (!TaskIdPattern().IsMatch(id))
+        {
+            errors.Add(map.ValueError(PlanError.InvalidValueCode, $"{path}.id",
+                $"task id '{DisplayText.Shorten(id)}' may hold only letters, digits and '-', '_', '.', ':', and must start with a letter or digit", id));
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+    private static partial System.Text.RegularExpressions.Regex TaskIdPattern();
+
     public static void Check(PlanDefinition plan, List<PlanError> errors)
     {
         var map = plan.SourceMap;
@@ -49,6 +74,7 @@ internal static class PlanRules
         {
             var task = plan.Tasks[i];
             var path = $"tasks[{i}]";
+            CheckId(task.Id, path, map, errors);
             if (task.TimeoutSeconds is { } timeout)
             {
                 if (Between(timeout, MinTimeoutSeconds, MaxTimeoutSeconds, $"{path}.timeout_seconds", task.Id, map, errors) && plan.Timeouts.MaxTaskSeconds is { } max && timeout > max)

@@ -21,6 +21,50 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
+    public async Task Delegates_in_the_shapes_people_write_run_and_their_outputs_read_by_id()
+    {
+        var plan = new PlanBuilder("shapes")
+            .AddTask("sync-text", _ => "plain")
+            .AddTask("sync-result", _ => TaskResult.FromJson(System.Text.Json.JsonSerializer.SerializeToElement(new { rows = 3 })))
+            .AddTask("async-text", async request =>
+            {
+                await Task.Delay(1, request.CancellationToken);
+                return $"after {request.DependencyOutputs["sync-text"]}";
+            }, t => t.DependsOn("sync-text"))
+            .AddTask("async-result", request => ValueTask.FromResult(TaskResult.FromText(request.TaskId)))
+            .AddTask("with-token", (request, cancellationToken) => ValueTask.FromResult(TaskResult.FromText(cancellationToken.CanBeCanceled ? "token" : "none")))
+            .Build();
+
+        var result = await new ParallelFlowEngine().RunAsync(plan).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.Equal("plain", result["sync-text"].Output);
+        Assert.Equal("""{"rows":3}""", result["sync-result"].Output);
+        Assert.Equal("after plain", result["async-text"].Output);
+        Assert.Equal("async-result", result["async-result"].Output);
+        Assert.Equal("token", result["with-token"].Output);
+    }
+
+    [Fact]
+    public void Build_reports_bad_ids_and_settings_with_every_other_problem_as_a_file_does()
+    {
+        var errors = Assert.Throws<PlanValidationException>(() => new PlanBuilder("broken")
+            .AddTask("", "simulate")
+            .AddTask("has space", "simulate")
+            .AddTask(new string('x', 300), "simulate")
+            .AddTask("ok", "", t => t.Timeout(TimeSpan.FromSeconds(-1)))
+            .AddTask("late", _ => "x", t => t.DependsOn("nowhere"))
+            .Build()).Errors;
+
+        Assert.Contains(errors, e => e.Code == "PF0004" && e.Message == "task tasks[0] has no 'id'");
+        Assert.Contains(errors, e => e.Code == "PF0010" && e.Message.StartsWith("task id 'has space' may hold only", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Code == "PF0009" && e.Message.Contains("300 characters long; at most 200", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Code == "PF0008" && e.TaskId == "ok");
+        Assert.Contains(errors, e => e.Code == "PF0009" && e.TaskId == "ok" && e.Message.Contains("timeout_seconds", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Code == "PF0006" && e.TaskId == "late");
+    }
+
+    [Fact]
     public void Build_ReportsEveryProblem()
     {
         var builder = new PlanBuilder("broken")
