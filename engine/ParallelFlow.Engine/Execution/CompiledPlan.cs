@@ -118,7 +118,15 @@ public sealed class CompiledPlan
         options ??= new RunOptions();
         var inputs = RunInputs.Prepare(this, options.Inputs);
         var run = new FlowRun(this, options, inputs, cancellationToken);
-        run.Begin();
+        if (options.Pool is { } pool)
+        {
+            pool.Admit(run, cancellationToken);
+        }
+        else
+        {
+            run.Begin();
+        }
+
         return run;
     }
 

@@ -23,6 +23,9 @@ public sealed partial class FlowRun
 
         /// <summary>The journal entries of released tasks are durable: they count as finished now.</summary>
         Durable,
+
+        /// <summary>The run's pool may have a slot for it: ready tasks are offered again.</summary>
+        Wake,
     }
 
     /// <summary>A message to the scheduling step.</summary>
@@ -229,6 +232,7 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         _running--;
         _groupRunning[_plan.Group[task]]--;
+        Pool?.Release(this, _plan.GroupNames[_plan.Group[task]]);
         if (_budget is not null)
         {
             _budget.Settle(task, _tasks.Status[task] == TaskRunStatus.Cached ? default : _tasks.Results[task]?.Usage ?? default);
@@ -352,6 +356,12 @@ public sealed partial class FlowRun
     private void Dispatch()
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
+        if (Pool is not null)
+        {
+            DispatchPooled(Pool);
+            return;
+        }
+
         while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
             if (_budget is not null && !_budget.TryReserve(task))
@@ -378,6 +388,62 @@ public sealed partial class FlowRun
 
             _executor.Start(task, group);
         }
+    }
+
+    /// <summary>Dispatch in a pool: each task also needs a slot of the pool. A worker type the pool refuses is left for
+    /// the rest of this dispatch (others may still have slots); a full pool ends it. The pool wakes the run when a slot
+    /// may be its.</summary>
+    private void DispatchPooled(ParallelFlowPool pool)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        pool.BeginDispatch(this);
+        List<(int Group, int Capacity)>? refused = null;
+        while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
+        {
+            var grant = pool.TryAcquire(this, _plan.GroupNames[group]);
+            if (grant == PoolGrant.Granted && _budget is not null && !_budget.TryReserve(task))
+            {
+                // Waits until a running task settles and frees budget; the pool's slot goes back.
+                pool.Release(this, _plan.GroupNames[group]);
+                _waitingForBudget!.Add(task);
+                continue;
+            }
+
+            if (grant != PoolGrant.Granted)
+            {
+                _ready.Add(task);
+                if (grant == PoolGrant.Full)
+                {
+                    break;
+                }
+
+                // The type is closed for this dispatch: its capacity is what runs, until the loop ends.
+                (refused ??= []).Add((group, _groupCapacity[group]));
+                _groupCapacity[group] = _groupRunning[group];
+                continue;
+            }
+
+            _running++;
+            _groupRunning[group]++;
+            _peakRunning = Math.Max(_peakRunning, _running);
+            _tasks.Status[task] = TaskRunStatus.Running;
+            var slot = TakeSlot(task);
+            Emit(RunEventKind.WorkerBusy, task, slot);
+            if (group == _inlineGroup && _inlineTask < 0)
+            {
+                _inlineTask = task;
+                continue;
+            }
+
+            _executor.Start(task, group);
+        }
+
+        foreach (var (group, capacity) in refused ?? [])
+        {
+            _groupCapacity[group] = capacity;
+        }
+
+        pool.EndDispatch(this);
     }
 
     /// <summary>
@@ -461,6 +527,7 @@ public sealed partial class FlowRun
         }
 
         _executor.Complete();
+        Pool?.Leave(this);
         _wallTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);

@@ -62,7 +62,10 @@ public sealed partial class FlowRun : IExecutionHost
         _inputs = inputs;
         _context = plan.Context;
         _count = plan.Graph.Count;
-        _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(options.Workers), _count));
+        Pool = options.Pool;
+        // In a pool, a run with no worker count of its own may use the whole pool.
+        var requested = options.Workers ?? (Pool is not null && plan.Definition.Parallelism is { DefaultWorkers: null, MaxWorkers: null } ? Pool.Options.Workers : null);
+        _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(requested), _count));
         RunId = options.RunId ?? RunIds.New(_context.TimeProvider);
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _callerToken = cancellationToken;
@@ -136,6 +139,12 @@ public sealed partial class FlowRun : IExecutionHost
     public int Workers => _workers;
 
     internal CancellationToken CancellationToken => _cancellation.Token;
+
+    /// <summary>The pool whose limits the run shares, if any. Set once, in the constructor.</summary>
+    internal ParallelFlowPool? Pool { get; }
+
+    /// <summary>The pool has a slot this run may get: it takes a scheduling step to ask (on a pool thread).</summary>
+    internal void PoolWake() => TakeStep(new StepMessage(StepKind.Wake), -1);
 
     /// <summary>Cancels the run: running tasks are cancelled, unstarted ones end cancelled.</summary>
     public void Cancel() => RequestStop(StopReason.Cancelled);

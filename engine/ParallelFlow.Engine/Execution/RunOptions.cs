@@ -18,6 +18,11 @@ public sealed class RunOptions
     /// <value>None: every input takes its default, and a required one is an error.</value>
     public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Inputs { get; init; }
 
+    /// <summary>Limits shared with every other run of the pool (a host-wide worker count and per-worker-type limits,
+    /// shared fairly between runs); the run's own limits still apply inside. A full pool queues the run.</summary>
+    /// <value>None: the run's limits are its own.</value>
+    public ParallelFlowPool? Pool { get; init; }
+
     /// <summary>The run's id.</summary>
     /// <value>A new sortable id.</value>
     public string? RunId { get; init; }

@@ -1,0 +1,343 @@
+using System.Diagnostics;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>The settings of a <see cref="ParallelFlowPool"/>.</summary>
+public sealed class PoolOptions
+{
+    /// <summary>How many tasks may run at once across every run of the pool.</summary>
+    /// <value>The processor count.</value>
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The most tasks of one worker type that may run at once across every run, by worker type (an
+    /// <c>llm: 4</c> that holds for the whole process, say).</summary>
+    /// <value>None: each type is held only by <see cref="Workers"/>.</value>
+    public IReadOnlyDictionary<string, int> Limits { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>How many runs may be under way at once; more wait in the queue, in the order they were started.</summary>
+    /// <value>Null: no limit, every run starts at once and only its tasks wait for workers.</value>
+    public int? MaxActiveRuns { get; init; }
+
+    /// <summary>How many runs may wait in the queue; a run started beyond that is refused
+    /// (<see cref="ParallelFlowPoolFullException"/>).</summary>
+    /// <value>1,000.</value>
+    public int MaxQueuedRuns { get; init; } = 1_000;
+}
+
+/// <summary>A run was refused because its pool's queue of waiting runs is full.</summary>
+public sealed class ParallelFlowPoolFullException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What is full and what to do.</param>
+    public ParallelFlowPoolFullException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ParallelFlowPoolFullException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What is full and what to do.</param>
+    /// <param name="innerException">The cause.</param>
+    public ParallelFlowPoolFullException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// Limits shared by every run that names it (<see cref="RunOptions.Pool"/>): a host-wide worker count and per-worker-type
+/// limits, as Airflow pools and Prefect's global concurrency limits are, with each run's own limits still applying
+/// inside. Workers are shared fairly: when runs wait for a slot, it goes to the waiting run that holds the fewest, so a
+/// run of three tasks started beside one of ten thousand gets its share at the next free slot instead of after the
+/// long run. Runs beyond <see cref="PoolOptions.MaxActiveRuns"/> queue; beyond <see cref="PoolOptions.MaxQueuedRuns"/>
+/// they are refused. Safe to use from any thread; one pool serves a whole process.
+/// </summary>
+public sealed class ParallelFlowPool
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, int> _typeUsed = new(StringComparer.Ordinal);
+    private readonly Dictionary<FlowRun, Member> _members = [];
+    private readonly Queue<(FlowRun Run, CancellationTokenRegistration Registration)> _queued = new();
+    private int _used;
+
+    /// <summary>Creates a pool.</summary>
+    /// <param name="options">Its limits; the processor count and no other limit when absent.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A count or limit is below 1.</exception>
+    public ParallelFlowPool(PoolOptions? options = null)
+    {
+        Options = options ?? new PoolOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.Workers, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxQueuedRuns, 0, nameof(options));
+        if (Options.MaxActiveRuns is { } active)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(active, 1, nameof(options));
+        }
+
+        foreach (var (worker, limit) in Options.Limits)
+        {
+            if (limit < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), $"the pool's limit for '{worker}' is {limit}; a limit is at least 1");
+            }
+        }
+    }
+
+    /// <summary>The pool's limits.</summary>
+    public PoolOptions Options { get; }
+
+    /// <summary>How many tasks run now, across every run.</summary>
+    public int RunningTasks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _used;
+            }
+        }
+    }
+
+    /// <summary>How many runs are under way.</summary>
+    public int ActiveRuns
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _members.Count;
+            }
+        }
+    }
+
+    /// <summary>How many runs wait for their turn to start.</summary>
+    public int QueuedRuns
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queued.Count;
+            }
+        }
+    }
+
+    /// <summary>Lets a run in: it begins now, or when an active run ends; refused when the queue is full.</summary>
+    internal void Admit(FlowRun run, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (Options.MaxActiveRuns is not { } most || _members.Count < most)
+            {
+                _members.Add(run, new Member());
+            }
+            else if (_queued.Count >= Options.MaxQueuedRuns)
+            {
+                throw new ParallelFlowPoolFullException(
+                    $"the pool is full: {_members.Count} runs are under way (MaxActiveRuns) and {_queued.Count} wait (MaxQueuedRuns); start the run later");
+            }
+            else
+            {
+                // A queued run whose token is cancelled begins at once, and ends cancelled in its first step.
+                var registration = cancellationToken.UnsafeRegister(static state => ((FlowRun)state!).Pool!.BeginQueued((FlowRun)state!), run);
+                _queued.Enqueue((run, registration));
+                return;
+            }
+        }
+
+        run.Begin();
+    }
+
+    /// <summary>Begins a queued run out of turn (its token was cancelled).</summary>
+    private void BeginQueued(FlowRun run)
+    {
+        lock (_lock)
+        {
+            if (!_queued.Any(q => q.Run == run))
+            {
+                return;
+            }
+
+            var rest = _queued.Where(q => q.Run != run).ToList();
+            _queued.Clear();
+            foreach (var entry in rest)
+            {
+                _queued.Enqueue(entry);
+            }
+
+            _members.Add(run, new Member());
+        }
+
+        run.Begin();
+    }
+
+    /// <summary>A run's dispatch begins: what it waited for is forgotten; what it is refused now is recorded again.</summary>
+    internal void BeginDispatch(FlowRun run)
+    {
+        lock (_lock)
+        {
+            if (!_members.TryGetValue(run, out var member))
+            {
+                return;
+            }
+
+            member.WakePending = false;
+            member.WaitingGlobal = false;
+            member.WaitingTypes.Clear();
+        }
+    }
+
+    /// <summary>A run's dispatch ended: if it no longer waits, runs that deferred to it try again.</summary>
+    internal void EndDispatch(FlowRun run)
+    {
+        lock (_lock)
+        {
+            if (_members.TryGetValue(run, out var member) && !member.IsWaiting)
+            {
+                WakeWaiting(except: run);
+            }
+        }
+    }
+
+    /// <summary>Asks for a slot for one task of a worker type.</summary>
+    internal PoolGrant TryAcquire(FlowRun run, string worker)
+    {
+        lock (_lock)
+        {
+            if (!_members.TryGetValue(run, out var member))
+            {
+                return PoolGrant.Full;
+            }
+
+            if (_used >= Options.Workers)
+            {
+                member.WaitingGlobal = true;
+                return PoolGrant.Full;
+            }
+
+            var typeUsed = _typeUsed.GetValueOrDefault(worker);
+            if (Options.Limits.TryGetValue(worker, out var limit) && typeUsed >= limit)
+            {
+                member.WaitingTypes.Add(worker);
+                return PoolGrant.TypeFull;
+            }
+
+            // Fair sharing: a run that holds fewer slots and waits for this kind of slot goes first.
+            foreach (var (other, waiting) in _members)
+            {
+                if (other != run && waiting.Held < member.Held && (waiting.WaitingGlobal || waiting.WaitingTypes.Contains(worker)))
+                {
+                    member.WaitingTypes.Add(worker);
+                    Wake(other, waiting);
+                    return PoolGrant.TypeFull;
+                }
+            }
+
+            _used++;
+            _typeUsed[worker] = typeUsed + 1;
+            member.Held++;
+            return PoolGrant.Granted;
+        }
+    }
+
+    /// <summary>Gives a task's slot back; the runs waiting for one try again.</summary>
+    internal void Release(FlowRun run, string worker)
+    {
+        lock (_lock)
+        {
+            if (!_members.TryGetValue(run, out var member))
+            {
+                return;
+            }
+
+            Debug.Assert(member.Held > 0 && _used > 0, "A slot is given back once, by the run that held it.");
+            _used--;
+            _typeUsed[worker]--;
+            member.Held--;
+            WakeWaiting(except: run);
+        }
+    }
+
+    /// <summary>A run ended: it leaves the pool, and the next queued run begins.</summary>
+    internal void Leave(FlowRun run)
+    {
+        FlowRun? next = null;
+        lock (_lock)
+        {
+            if (!_members.Remove(run, out var member))
+            {
+                return;
+            }
+
+            Debug.Assert(member.Held == 0, "A run ends holding no slot.");
+            WakeWaiting(except: run);
+            if (_queued.TryDequeue(out var queued))
+            {
+                queued.Registration.Dispose();
+                _members.Add(queued.Run, new Member());
+                next = queued.Run;
+            }
+        }
+
+        if (next is not null)
+        {
+            // Leave is called from inside the ending run's scheduling step: the next run begins on another thread.
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.Begin(), next, preferLocal: false);
+        }
+    }
+
+    private void WakeWaiting(FlowRun except)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (_used >= Options.Workers)
+        {
+            return;
+        }
+
+        foreach (var (other, member) in _members)
+        {
+            if (other != except && member.IsWaiting)
+            {
+                Wake(other, member);
+            }
+        }
+    }
+
+    /// <summary>Has a waiting run take a scheduling step, on another thread: never inside the pool's lock or another
+    /// run's step.</summary>
+    private static void Wake(FlowRun run, Member member)
+    {
+        if (!member.WakePending)
+        {
+            member.WakePending = true;
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.PoolWake(), run, preferLocal: false);
+        }
+    }
+
+    /// <summary>A run's share of the pool.</summary>
+    private sealed class Member
+    {
+        public int Held;
+        public bool WaitingGlobal;
+        public bool WakePending;
+        public readonly HashSet<string> WaitingTypes = new(StringComparer.Ordinal);
+
+        public bool IsWaiting => WaitingGlobal || WaitingTypes.Count > 0;
+    }
+}
+
+/// <summary>What the pool answered a run asking for a slot.</summary>
+internal enum PoolGrant
+{
+    /// <summary>The slot is the run's until its task ends.</summary>
+    Granted,
+
+    /// <summary>No slot for this worker type now (its limit, or a run with fewer slots waits for it); others may have one.</summary>
+    TypeFull,
+
+    /// <summary>No slot at all now.</summary>
+    Full,
+}

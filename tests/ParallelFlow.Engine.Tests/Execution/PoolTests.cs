@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using CsCheck;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Tests.Support;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Engine.Tests.Execution;
+
+/// <summary>A pool shared by concurrent runs: its limits hold across every run, each run's own limits inside, runs
+/// share it fairly, and a full pool queues runs up to a bound.</summary>
+public sealed class PoolTests
+{
+    [Fact]
+    public Task Concurrent_runs_of_random_graphs_never_pass_the_pools_limits_and_all_finish() =>
+        Gen.Select(Gen.Int[1, 4], Gen.Int[1, 3], Gen.Int[2, 5], Gen.Int).SampleAsync(async (workers, alphaLimit, runCount, seed) =>
+        {
+            var tracker = new Tracker();
+            var catalog = BuiltInWorkers.CreateCatalog();
+            foreach (var type in RandomDag.WorkerTypes)
+            {
+                catalog.AddWorker(type, new TrackedWorker(type, tracker));
+            }
+
+            var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+            var pool = new ParallelFlowPool(new PoolOptions { Workers = workers, Limits = new Dictionary<string, int> { ["alpha"] = alphaLimit } });
+            var dags = Enumerable.Range(0, runCount).Select(i => RandomDag.Create(1 + ((seed + i) & 31), seed + i, 1 + (i % 4), failureRate: 0)).ToList();
+
+            var results = await Task.WhenAll(dags.Select(dag => engine.Compile(dag.ToPlan()).RunAsync(new RunOptions { Pool = pool }))).Within();
+
+            Assert.All(results, r => Assert.Equal(RunStatus.Succeeded, r.Status));
+            Assert.Equal(dags.Sum(d => d.Count), tracker.Executions);
+            Assert.True(tracker.Peak <= workers, $"{tracker.Peak} tasks ran at once in a pool of {workers}");
+            Assert.True(tracker.PeakOf("alpha") <= alphaLimit, $"{tracker.PeakOf("alpha")} alpha tasks at once, the pool's limit is {alphaLimit}");
+            Assert.Equal((0, 0, 0), (pool.RunningTasks, pool.ActiveRuns, pool.QueuedRuns));
+        }, iter: 60);
+
+    [Fact]
+    public async Task A_short_run_started_beside_a_long_one_gets_its_share_at_the_next_free_slot()
+    {
+        var gated = new GatedWorker();
+        var catalog = BuiltInWorkers.CreateCatalog();
+        catalog.AddWorker("hold", gated);
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
+        var longRun = engine.Compile(Independent("long", 10_000)).Start(new RunOptions { Pool = pool });
+        var started = new List<string> { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() };
+        var shortRun = engine.Compile(Independent("short", 3)).Start(new RunOptions { Pool = pool });
+
+        // The test finishes the tasks in the order they started, one at a time: each frees one slot, and exactly one
+        // task starts in it, until the short run is done.
+        var released = 0;
+        while (started.Take(released).Count(id => id.StartsWith("short", StringComparison.Ordinal)) < 3)
+        {
+            gated.Release(started[released++]);
+            started.Add(await gated.NextStartedAsync().Within());
+        }
+
+        var shortResult = await shortRun.Completion.Within();
+        longRun.Cancel();
+        var longResult = await longRun.Completion.Within();
+
+        // Fair sharing: the short run's first task takes the first slot freed, and from then on the two runs hold one
+        // slot each, so its three tasks are done once seven slots were freed (its three and the long run's four, in
+        // turn) — where first come, first served would have had it wait for all 10,000 — while 9,990+ of the long
+        // run's tasks still wait.
+        Assert.StartsWith("short", started[2], StringComparison.Ordinal);
+        Assert.True(released <= 7, $"the short run finished only after {released} slots were freed");
+        Assert.Equal(RunStatus.Succeeded, shortResult.Status);
+        Assert.True(longResult.Tasks.Count(t => t.Status == TaskRunStatus.Cancelled) >= 9_990);
+    }
+
+    [Fact]
+    public async Task Runs_beyond_the_active_limit_queue_a_full_queue_refuses_and_a_queued_run_can_be_cancelled()
+    {
+        var gated = new GatedWorker();
+        var catalog = BuiltInWorkers.CreateCatalog();
+        catalog.AddWorker("hold", gated);
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 4, MaxActiveRuns = 1, MaxQueuedRuns = 2 });
+
+        var first = engine.Compile(Independent("first", 1)).Start(new RunOptions { Pool = pool });
+        await gated.Started("first-0").Within();
+        var second = engine.Compile(Independent("second", 1)).Start(new RunOptions { Pool = pool });
+        using var cancelThird = new CancellationTokenSource();
+        var third = engine.Compile(Independent("third", 1)).Start(new RunOptions { Pool = pool }, cancelThird.Token);
+        var full = Assert.Throws<ParallelFlowPoolFullException>(() => engine.Compile(Independent("fourth", 1)).Start(new RunOptions { Pool = pool }));
+
+        Assert.Equal((1, 2), (pool.ActiveRuns, pool.QueuedRuns));
+        Assert.Equal("the pool is full: 1 runs are under way (MaxActiveRuns) and 2 wait (MaxQueuedRuns); start the run later", full.Message);
+        Assert.False(second.Completion.IsCompleted);
+
+        await cancelThird.CancelAsync();
+        Assert.Equal(RunStatus.Cancelled, (await third.Completion.Within()).Status);
+        Assert.DoesNotContain("third-0", gated.StartOrder);
+
+        gated.Release("first-0");
+        await gated.Started("second-0").Within();
+        gated.Release("second-0");
+        Assert.Equal([RunStatus.Succeeded, RunStatus.Succeeded], await Task.WhenAll(first.Completion, second.Completion).Within().ContinueWith(t => t.Result.Select(r => r.Status).ToArray()));
+        Assert.Equal((0, 0), (pool.ActiveRuns, pool.QueuedRuns));
+    }
+
+    private static PlanDefinition Independent(string prefix, int count)
+    {
+        var builder = new PlanBuilder(prefix);
+        for (var i = 0; i < count; i++)
+        {
+            builder.AddTask($"{prefix}-{i}", "hold");
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>Counts tasks running at once across every run, in all and by worker type.</summary>
+    private sealed class Tracker
+    {
+        private readonly ConcurrentDictionary<string, int> _byType = new();
+        private readonly ConcurrentDictionary<string, int> _peakByType = new();
+        private int _running;
+        private int _peak;
+        private int _executions;
+
+        public int Peak => Volatile.Read(ref _peak);
+
+        public int Executions => Volatile.Read(ref _executions);
+
+        public int PeakOf(string type) => _peakByType.GetValueOrDefault(type);
+
+        public void Enter(string type)
+        {
+            Interlocked.Increment(ref _executions);
+            var now = Interlocked.Increment(ref _running);
+            InterlockedMax(ref _peak, now);
+            var typed = _byType.AddOrUpdate(type, 1, (_, n) => n + 1);
+            _peakByType.AddOrUpdate(type, typed, (_, peak) => Math.Max(peak, typed));
+        }
+
+        public void Leave(string type)
+        {
+            _byType.AddOrUpdate(type, 0, (_, n) => n - 1);
+            Interlocked.Decrement(ref _running);
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
+            {
+                if (Interlocked.CompareExchange(ref target, value, current) == current)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private sealed class TrackedWorker(string type, Tracker tracker) : ParallelFlowWorker
+    {
+        public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            tracker.Enter(type);
+            try
+            {
+                await Task.Yield();
+                return TaskResult.FromText(request.TaskId);
+            }
+            finally
+            {
+                tracker.Leave(type);
+            }
+        }
+    }
+}
