@@ -1,5 +1,6 @@
 using ParallelFlow.Engine.Analysis;
 using ParallelFlow.Engine.Plans;
+using System.Threading.Tasks.Dataflow;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Execution;
@@ -129,6 +130,32 @@ public sealed class CompiledPlan
 
         return run;
     }
+
+    /// <summary>
+    /// The plan as a Dataflow block: each item is one run's inputs (<see cref="RunOptions.Inputs"/>), and each run's
+    /// result comes out. Items stream through the plan's stages as linked <c>TransformBlock</c>s pipeline theirs, up
+    /// to <see cref="PlanBlockOptions.MaxConcurrentRuns"/> at once over the block's pool; a producer that uses
+    /// <c>SendAsync</c> waits when <see cref="PlanBlockOptions.BoundedCapacity"/> items are in the block. Completion
+    /// and faults follow the Dataflow rules: <c>Complete()</c> lets the items in flight finish; an item whose run
+    /// cannot start (its inputs do not fit the plan) faults the block. A run that fails is a result, not a fault.
+    /// </summary>
+    /// <param name="options">Capacity, concurrency, order, pool and cancellation.</param>
+    /// <returns>The block.</returns>
+    public IPropagatorBlock<IReadOnlyDictionary<string, System.Text.Json.JsonElement>, RunResult> AsBlock(PlanBlockOptions? options) =>
+        PlanBlock.Create<IReadOnlyDictionary<string, System.Text.Json.JsonElement>>(this, PlanBlock.ForInputs, options);
+
+    /// <summary>The plan as a Dataflow block with the default options (see <see cref="AsBlock(PlanBlockOptions?)"/>).</summary>
+    /// <returns>The block.</returns>
+    public IPropagatorBlock<IReadOnlyDictionary<string, System.Text.Json.JsonElement>, RunResult> AsBlock() => AsBlock(null);
+
+    /// <summary>The plan as a Dataflow block over items of your own: <paramref name="optionsFor"/> makes each item's
+    /// run options (its inputs, say); otherwise as <see cref="AsBlock(PlanBlockOptions?)"/>.</summary>
+    /// <typeparam name="TInput">The items.</typeparam>
+    /// <param name="optionsFor">An item's run options.</param>
+    /// <param name="options">Capacity, concurrency, order, pool and cancellation.</param>
+    /// <returns>The block.</returns>
+    public IPropagatorBlock<TInput, RunResult> AsBlock<TInput>(Func<TInput, RunOptions> optionsFor, PlanBlockOptions? options) =>
+        PlanBlock.Create(this, optionsFor, options);
 
     /// <summary>Runs the plan to the end.</summary>
     /// <param name="options">The run's settings.</param>

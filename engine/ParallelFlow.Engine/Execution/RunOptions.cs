@@ -3,7 +3,7 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>Settings of one run of a compiled plan.</summary>
-public sealed class RunOptions
+public sealed record RunOptions
 {
     /// <summary>How many tasks may run at once; overrides the plan's <c>parallelism</c>.</summary>
     /// <value>The plan's default_workers, else max_workers, else the processor count.</value>
