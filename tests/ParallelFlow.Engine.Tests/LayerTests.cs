@@ -120,7 +120,7 @@ public sealed partial class LayerTests
     {
         var solution = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "ParallelFlow.sln"));
         var projects = ProjectPath().Matches(solution).Select(m => m.Groups[1].Value.Replace('\\', '/')).ToList();
-        var sources = projects.Where(p => !p.StartsWith("tests/", StringComparison.Ordinal) && !p.StartsWith("benchmarks/", StringComparison.Ordinal))
+        var sources = projects.Where(p => !p.StartsWith("tests/", StringComparison.Ordinal) && !p.StartsWith("benchmarks/", StringComparison.Ordinal) && !p.StartsWith("examples/", StringComparison.Ordinal))
             .Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
         var tests = projects.Where(p => p.StartsWith("tests/", StringComparison.Ordinal)).Select(p => Path.GetFileNameWithoutExtension(p)).ToHashSet();
 
