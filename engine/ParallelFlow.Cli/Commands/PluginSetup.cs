@@ -5,10 +5,13 @@ using ParallelFlow.Engine.Plugins;
 namespace ParallelFlow.Cli.Commands;
 
 /// <summary>The <c>--plugins</c> option and making an engine with the plugins it lists. Without the option,
-/// <c>plugins.json</c> in the current folder is used when there is one.</summary>
+/// <c>plugins.json</c> in the current folder is used when there is one, else the plugins the installed tool carries.</summary>
 internal static class PluginSetup
 {
     public const string DefaultFile = "plugins.json";
+
+    /// <summary>The plugins the .NET tool carries, beside the command; used when the current folder has no plugins.json.</summary>
+    private static readonly string Bundled = Path.Combine(AppContext.BaseDirectory, "plugins", "plugins.json");
 
     /// <summary><c>--grace-period</c>, for the commands that run tasks.</summary>
     public static Option<double?> GracePeriodOption() => NumberOptions.Real("--grace-period",
@@ -17,7 +20,7 @@ internal static class PluginSetup
 
     public static Option<string?> Option() => new("--plugins")
     {
-        Description = $"The plugin list to load (default: {DefaultFile} in the current folder, when present).",
+        Description = $"The plugin list to load (default: {DefaultFile} in the current folder, else the plugins the tool carries).",
     };
 
     /// <summary>Makes an engine with the built-in workers and every plugin that loads; prints, naming the plugin,
@@ -25,7 +28,7 @@ internal static class PluginSetup
     public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null)
     {
         var catalog = BuiltInWorkers.CreateCatalog();
-        var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : null);
+        var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : File.Exists(Bundled) ? Bundled : null);
         PluginLoadReport? report = null;
         if (path is not null)
         {

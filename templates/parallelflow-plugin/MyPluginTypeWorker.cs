@@ -4,7 +4,7 @@ namespace MyPlugin;
 
 /// <summary>Does one task. Return a result to succeed; throw <see cref="TransientTaskException"/> to be retried,
 /// <see cref="FatalTaskException"/> to fail at once; honour the cancellation token.</summary>
-public sealed class MyPluginWorker : ParallelFlowWorker<MyPluginWorker.Parameters>
+public sealed class MyPluginTypeWorker : ParallelFlowWorker<MyPluginTypeWorker.Parameters>
 {
     /// <summary>The task's parameters, bound once from its <c>with</c>.</summary>
     /// <param name="Input">The text to work on.</param>
