@@ -147,6 +147,11 @@ public sealed class ParallelFlowRunner
                 {
                     self._core.Journal?.FinishRun(done.Result);
                 }
+                else
+                {
+                    // An engine fault: the run is kept as failed, resumable, never as running.
+                    self._core.Journal?.AbandonRun(flow.RunId, DateTimeOffset.UtcNow);
+                }
             },
             (this, run),
             CancellationToken.None,
@@ -189,9 +194,10 @@ internal sealed class ParallelFlowCore : IDisposable
             MaxActiveRuns = Options.MaxActiveRuns,
             MaxQueuedRuns = Options.MaxQueuedRuns,
         });
-        Journal = Options.Journal is { } journal
-            ? journal.Contains('=', StringComparison.Ordinal) ? RunJournal.OpenConnection(journal) : RunJournal.Open(Path.GetFullPath(journal, root))
-            : null;
+        if (Options.DefaultStrategy is { } strategy && Engine.Catalog.StrategyProblem(strategy) is { } problem)
+        {
+            throw new InvalidOperationException($"ParallelFlow cannot start: {ParallelFlowHostOptions.Section}:DefaultStrategy: {problem}");
+        }
 
         var plans = new Dictionary<string, (CompiledPlan, string, string)>(StringComparer.Ordinal);
         var problems = new List<string>();
@@ -210,11 +216,14 @@ internal sealed class ParallelFlowCore : IDisposable
 
         if (problems.Count > 0)
         {
-            Journal?.Dispose();
             throw new InvalidOperationException("ParallelFlow cannot start: a plan has errors.\n" + string.Join("\n", problems));
         }
 
         Plans = new PlanRegistry(plans);
+        // Opened last, so that nothing above can fail with the journal open.
+        Journal = Options.Journal is { } journal
+            ? journal.Contains('=', StringComparison.Ordinal) ? RunJournal.OpenConnection(journal) : RunJournal.Open(Path.GetFullPath(journal, root))
+            : null;
     }
 
     public ParallelFlowHostOptions Options { get; }

@@ -45,6 +45,22 @@ public sealed class InputsCommandTests
     }
 
     [Fact]
+    public async Task A_value_a_worker_refuses_is_exit_code_2_naming_the_task_and_its_line()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName;
+        var plan = Path.Combine(folder, "wait.yaml");
+        File.WriteAllText(plan, "inputs: { delay: number }\ntasks:\n  - id: wait\n    worker: simulate\n    with: { seconds: \"{{inputs.delay}}\" }\n");
+
+        var (exitCode, _, error) = await CliProcess.RunAsync("run", plan, "--input", "delay=-1", "--no-journal");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("wait.yaml(5,", error, StringComparison.Ordinal);
+        Assert.Contains("task 'wait': with (inputs put in): seconds must be a number of at least 0; got -1", error, StringComparison.Ordinal);
+        Assert.Contains("nothing was run", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("bug", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Plan_and_validate_list_the_inputs()
     {
         var (planExit, plan, _) = await CliProcess.RunAsync("plan", Example);

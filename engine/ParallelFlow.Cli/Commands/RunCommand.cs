@@ -113,9 +113,30 @@ internal static class RunCommand
         }
 
         RunResult result;
+        FlowRun run;
         try
         {
-            var run = engine.Compile(plan).Start(options, cancellationToken);
+            run = engine.Compile(plan).Start(options, cancellationToken);
+        }
+        catch (PlanValidationException ex)
+        {
+            // A task's worker refused its parameters with the run's inputs put in: nothing ran.
+            foreach (var error in ex.Errors)
+            {
+                await console.Error.WriteLineAsync(error.ToString()).ConfigureAwait(false);
+            }
+
+            await console.Error.WriteLineAsync($"{plan.SourceFile ?? plan.Id}: {ex.Errors.Count} error(s) with these inputs; nothing was run.").ConfigureAwait(false);
+            if (journal is not null && options.RunId is { } abandoned)
+            {
+                TryAbandon(journal, abandoned);
+            }
+
+            return ExitCodes.InvalidInput;
+        }
+
+        try
+        {
             IRunView view = quiet ? new QuietView() : console.IsInteractive ? new LiveView(console, plan, run) : new PlainView(console);
             await view.ShowAsync(run.ReadEventsAsync(CancellationToken.None)).ConfigureAwait(false);
             result = await run.Completion.ConfigureAwait(false);

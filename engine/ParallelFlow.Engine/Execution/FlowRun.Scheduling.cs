@@ -213,6 +213,7 @@ public sealed partial class FlowRun
         {
             _events?.Writer.TryComplete(ex);
             _fault = ex;
+            Pool?.Leave(this);
             SetPhase(RunPhase.Finished);
             return new StepOutcome(-1, false);
         }
@@ -398,6 +399,23 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         pool.BeginDispatch(this);
         List<(int Group, int Capacity)>? refused = null;
+        try
+        {
+            DispatchPooledCore(pool, ref refused);
+        }
+        finally
+        {
+            foreach (var (group, capacity) in refused ?? [])
+            {
+                _groupCapacity[group] = capacity;
+            }
+
+            pool.EndDispatch(this);
+        }
+    }
+
+    private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused)
+    {
         while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
             var grant = pool.TryAcquire(this, _plan.GroupNames[group]);
@@ -437,13 +455,6 @@ public sealed partial class FlowRun
 
             _executor.Start(task, group);
         }
-
-        foreach (var (group, capacity) in refused ?? [])
-        {
-            _groupCapacity[group] = capacity;
-        }
-
-        pool.EndDispatch(this);
     }
 
     /// <summary>

@@ -204,6 +204,12 @@ public sealed partial class FlowRun : IExecutionHost
 
     internal void Begin()
     {
+        // A queued run cancelled by FlowRun.Cancel has finished already; its turn in the pool comes to nothing.
+        if (Phase != RunPhase.Created)
+        {
+            return;
+        }
+
         // A host may have set a secret variable since the engine was made.
         _context.Secrets.Refresh();
         _runStartTimestamp = _context.TimeProvider.GetTimestamp();

@@ -130,7 +130,11 @@ public sealed class ParallelFlowPool
     {
         lock (_lock)
         {
-            if (Options.MaxActiveRuns is not { } most || _members.Count < most)
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled already: it begins outside the pool, and ends cancelled in its first step.
+            }
+            else if (Options.MaxActiveRuns is not { } most || _members.Count < most)
             {
                 _members.Add(run, new Member());
             }
@@ -141,14 +145,81 @@ public sealed class ParallelFlowPool
             }
             else
             {
-                // A queued run whose token is cancelled begins at once, and ends cancelled in its first step.
-                var registration = cancellationToken.UnsafeRegister(static state => ((FlowRun)state!).Pool!.BeginQueued((FlowRun)state!), run);
-                _queued.Enqueue((run, registration));
-                return;
+                _queued.Enqueue((run, default));
             }
         }
 
+        bool queued;
+        lock (_lock)
+        {
+            queued = _queued.Any(q => q.Run == run);
+        }
+
+        if (queued)
+        {
+            // A queued run whose token is cancelled leaves the queue and begins at once, outside the pool, ending
+            // cancelled in its first step. Registered after it is queued, so a cancellation now finds it there.
+            var registration = cancellationToken.UnsafeRegister(static state => ((FlowRun)state!).Pool!.BeginQueued((FlowRun)state!), run);
+            lock (_lock)
+            {
+                if (Replace(run, registration))
+                {
+                    return;
+                }
+            }
+
+            registration.Unregister();
+            return;
+        }
+
         run.Begin();
+    }
+
+    /// <summary>Stores a queued run's registration; false when the run already left the queue.</summary>
+    private bool Replace(FlowRun run, CancellationTokenRegistration registration)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var found = false;
+        var entries = _queued.ToList();
+        _queued.Clear();
+        foreach (var entry in entries)
+        {
+            if (entry.Run == run)
+            {
+                found = true;
+                _queued.Enqueue((run, registration));
+            }
+            else
+            {
+                _queued.Enqueue(entry);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Takes a run out of the queue; false when it was not there.</summary>
+    private bool Withdraw(FlowRun run, out CancellationTokenRegistration registration)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        registration = default;
+        var found = false;
+        var entries = _queued.ToList();
+        _queued.Clear();
+        foreach (var entry in entries)
+        {
+            if (entry.Run == run)
+            {
+                found = true;
+                registration = entry.Registration;
+            }
+            else
+            {
+                _queued.Enqueue(entry);
+            }
+        }
+
+        return found;
     }
 
     /// <summary>Begins a queued run out of turn (its token was cancelled).</summary>
@@ -156,21 +227,13 @@ public sealed class ParallelFlowPool
     {
         lock (_lock)
         {
-            if (!_queued.Any(q => q.Run == run))
+            if (!Withdraw(run, out _))
             {
                 return;
             }
-
-            var rest = _queued.Where(q => q.Run != run).ToList();
-            _queued.Clear();
-            foreach (var entry in rest)
-            {
-                _queued.Enqueue(entry);
-            }
-
-            _members.Add(run, new Member());
         }
 
+        // Not a member: it takes no slot and no place, and ends cancelled in its first step.
         run.Begin();
     }
 
@@ -195,7 +258,9 @@ public sealed class ParallelFlowPool
     {
         lock (_lock)
         {
-            if (_members.TryGetValue(run, out var member) && !member.IsWaiting)
+            // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
+            // some worker types may leave a slot others deferred to it for.
+            if (_members.TryGetValue(run, out var member) && !member.WaitingGlobal)
             {
                 WakeWaiting(except: run);
             }
@@ -239,6 +304,7 @@ public sealed class ParallelFlowPool
             _used++;
             _typeUsed[worker] = typeUsed + 1;
             member.Held++;
+            member.HeldByType[worker] = member.HeldByType.GetValueOrDefault(worker) + 1;
             return PoolGrant.Granted;
         }
     }
@@ -257,6 +323,7 @@ public sealed class ParallelFlowPool
             _used--;
             _typeUsed[worker]--;
             member.Held--;
+            member.HeldByType[worker]--;
             WakeWaiting(except: run);
         }
     }
@@ -264,28 +331,48 @@ public sealed class ParallelFlowPool
     /// <summary>A run ended: it leaves the pool, and the next queued run begins.</summary>
     internal void Leave(FlowRun run)
     {
-        FlowRun? next = null;
+        var registrations = new List<CancellationTokenRegistration>();
+        var next = new List<FlowRun>();
         lock (_lock)
         {
             if (!_members.Remove(run, out var member))
             {
-                return;
+                // Cancelled while it waited in the queue: it leaves the queue.
+                if (Withdraw(run, out var withdrawn))
+                {
+                    registrations.Add(withdrawn);
+                }
+            }
+            else
+            {
+                // A run that ends holding slots (an engine fault ended it) gives them all back.
+                foreach (var (worker, held) in member.HeldByType)
+                {
+                    _typeUsed[worker] -= held;
+                    _used -= held;
+                }
+
+                WakeWaiting(except: run);
             }
 
-            Debug.Assert(member.Held == 0, "A run ends holding no slot.");
-            WakeWaiting(except: run);
-            if (_queued.TryDequeue(out var queued))
+            while ((Options.MaxActiveRuns is not { } most || _members.Count < most) && _queued.TryDequeue(out var queued))
             {
-                queued.Registration.Dispose();
+                registrations.Add(queued.Registration);
                 _members.Add(queued.Run, new Member());
-                next = queued.Run;
+                next.Add(queued.Run);
             }
         }
 
-        if (next is not null)
+        // Unregister does not wait for a callback under way (one waiting for this lock, say); Dispose would.
+        foreach (var registration in registrations)
+        {
+            registration.Unregister();
+        }
+
+        foreach (var queued in next)
         {
             // Leave is called from inside the ending run's scheduling step: the next run begins on another thread.
-            ThreadPool.UnsafeQueueUserWorkItem(static r => r.Begin(), next, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.Begin(), queued, preferLocal: false);
         }
     }
 
@@ -321,6 +408,7 @@ public sealed class ParallelFlowPool
     private sealed class Member
     {
         public int Held;
+        public readonly Dictionary<string, int> HeldByType = new(StringComparer.Ordinal);
         public bool WaitingGlobal;
         public bool WakePending;
         public readonly HashSet<string> WaitingTypes = new(StringComparer.Ordinal);

@@ -56,6 +56,15 @@ internal static class PlanWorkerCheck
                 continue;
             }
 
+            if (worker is TemplateWorker)
+            {
+                foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
+                {
+                    errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
+                        $"task '{DisplayText.Shorten(task.Id)}': the text uses {{{{{placeholder}}}}}, but '{DisplayText.Shorten(placeholder)}' is not in its depends_on", task.Id));
+                }
+            }
+
             if (WithForCheck(plan, task) is not { } with)
             {
                 // Uses an input with no default: checked when a run supplies it (CompiledPlan.Start).
@@ -80,14 +89,6 @@ internal static class PlanWorkerCheck
                 errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': with: {problem.Message}", task.Id));
             }
 
-            if (worker is TemplateWorker)
-            {
-                foreach (var placeholder in TemplateWorker.Placeholders(task.With).Where(p => !task.DependsOn.Contains(p)))
-                {
-                    errors.Add(map.Error(PlanError.WorkerParameterCode, $"tasks[{i}].with.text",
-                        $"task '{DisplayText.Shorten(task.Id)}': the text uses {{{{{placeholder}}}}}, but '{DisplayText.Shorten(placeholder)}' is not in its depends_on", task.Id));
-                }
-            }
         }
 
         if (catalog.StrategyProblem(plan.Strategy) is { } strategyProblem)

@@ -93,6 +93,20 @@ public sealed class PoolTests
         await cancelThird.CancelAsync();
         Assert.Equal(RunStatus.Cancelled, (await third.Completion.Within()).Status);
         Assert.DoesNotContain("third-0", gated.StartOrder);
+        // It left the queue and took no place: the first run still runs alone, the second still waits.
+        Assert.Equal((1, 1), (pool.ActiveRuns, pool.QueuedRuns));
+
+        // A queued run cancelled through the run (not its token) leaves the queue too.
+        var fifth = engine.Compile(Independent("fifth", 1)).Start(new RunOptions { Pool = pool });
+        Assert.Equal(2, pool.QueuedRuns);
+        fifth.Cancel();
+        Assert.Equal(RunStatus.Cancelled, (await fifth.Completion.Within()).Status);
+        Assert.Equal((1, 1), (pool.ActiveRuns, pool.QueuedRuns));
+
+        // A run whose token is cancelled before it starts is not queued at all.
+        var already = engine.Compile(Independent("already", 1)).Start(new RunOptions { Pool = pool }, new CancellationToken(canceled: true));
+        Assert.Equal(RunStatus.Cancelled, (await already.Completion.Within()).Status);
+        Assert.Equal((1, 1), (pool.ActiveRuns, pool.QueuedRuns));
 
         gated.Release("first-0");
         await gated.Started("second-0").Within();
