@@ -125,7 +125,7 @@ public sealed class ParallelFlowRunner
             Journal = options.Journal ?? journal,
             Cache = options.Cache ?? journal,
         };
-        journal?.BeginRun(runId, plan.Definition.Id, path, hash, null, _core.Options.Plugins, options.Workers, DateTimeOffset.UtcNow, values);
+        journal?.BeginRun(runId, plan.Definition.Id, path, hash, null, _core.PluginsPath, options.Workers, DateTimeOffset.UtcNow, values);
         FlowRun run;
         try
         {
@@ -183,7 +183,8 @@ internal sealed class ParallelFlowCore : IDisposable
         var catalog = BuiltInWorkers.CreateCatalog();
         if (Options.Plugins is { } plugins)
         {
-            PluginReport = PluginHost.LoadInto(catalog, Path.GetFullPath(plugins, root), loggerFactory);
+            PluginsPath = Path.GetFullPath(plugins, root);
+            PluginReport = PluginHost.LoadInto(catalog, PluginsPath, loggerFactory);
         }
 
         Engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, LoggerFactory = loggerFactory });
@@ -237,6 +238,9 @@ internal sealed class ParallelFlowCore : IDisposable
     public PlanRegistry Plans { get; }
 
     public PluginLoadReport? PluginReport { get; }
+
+    /// <summary>The plugins.json loaded, as a full path (the journal records it, so that a run can be resumed elsewhere).</summary>
+    public string? PluginsPath { get; }
 
     public void Dispose() => Journal?.Dispose();
 }

@@ -5,6 +5,17 @@ namespace ParallelFlow.Cli.Tests;
 public sealed class RunCommandTests
 {
     [Fact]
+    public async Task Verbose_prints_the_workers_log_lines_on_stderr_only()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/processes.json", "--no-journal", "-q", "--verbose");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("info  Tasks: count-examples stdout:", error, StringComparison.Ordinal);
+        Assert.Contains("info  Engine: Run ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("stdout:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_TheReleaseCheckExample_Succeeds_AndWritesTheReport()
     {
         var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");

@@ -104,7 +104,8 @@ public sealed class WebServiceTests : IDisposable
         var slow = Path.Combine(_folder, "slow.yaml");
         File.WriteAllText(slow, "tasks:\n  - { id: wait, worker: simulate, with: { seconds: 600 } }\n");
         var logs = new ConcurrentQueue<string>();
-        var factory = Factory(("ParallelFlow:Plans:slow", slow), ("ParallelFlow:ShutdownGraceSeconds", "5"))
+        var journal = Path.Combine(_folder, "shutdown.db");
+        var factory = Factory(("ParallelFlow:Plans:slow", slow), ("ParallelFlow:ShutdownGraceSeconds", "5"), ("ParallelFlow:Journal", journal))
             .WithWebHostBuilder(b => b.ConfigureLogging(l => l.AddProvider(new CollectingLoggerProvider(logs))));
         using (factory.CreateClient())
         {
@@ -127,6 +128,12 @@ public sealed class WebServiceTests : IDisposable
 
         Assert.Equal(RunStatus.Cancelled, (await run.Completion.Within()).Status);
         Assert.Contains(logs, line => line.Contains("hello from a worker", StringComparison.Ordinal));
+        // Kept in the journal as cancelled, with the plan's path and hash, so `parallelflow resume` can continue it.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using var opened = RunJournal.Open(journal);
+        var record = opened.Run(run.RunId)!;
+        Assert.Equal(("cancelled", slow), (record.Status, record.PlanPath));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(slow))), record.PlanHash);
     }
 
     private WebApplicationFactory<Program> Factory(params (string Key, string Value)[] settings) =>

@@ -62,9 +62,9 @@ internal sealed class PlanSource
 
     /// <summary>Makes an engine with the plugins, then loads and validates the plan against it. Returns a null plan,
     /// having printed every problem, when it is invalid.</summary>
-    public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console, double? gracePeriodSeconds = null)
+    public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false)
     {
-        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds);
+        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose);
         return (engine, Load(parseResult, engine, console));
     }
 

@@ -25,14 +25,15 @@ internal static class PluginSetup
 
     /// <summary>Makes an engine with the built-in workers and every plugin that loads; prints, naming the plugin,
     /// why each other one did not.</summary>
-    public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null)
+    public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false)
     {
+        var logs = verbose ? new Output.VerboseLog(console.Error) : null;
         var catalog = BuiltInWorkers.CreateCatalog();
         var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : File.Exists(Bundled) ? Bundled : null);
         PluginLoadReport? report = null;
         if (path is not null)
         {
-            report = PluginHost.LoadInto(catalog, path);
+            report = PluginHost.LoadInto(catalog, path, logs);
             foreach (var error in report.Errors)
             {
                 console.Error.WriteLine(error);
@@ -40,8 +41,8 @@ internal static class PluginSetup
         }
 
         var options = gracePeriodSeconds is { } grace
-            ? new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace) }
-            : new EngineOptions { Catalog = catalog };
+            ? new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace), LoggerFactory = logs }
+            : new EngineOptions { Catalog = catalog, LoggerFactory = logs };
         return (new ParallelFlowEngine(options), report);
     }
 }

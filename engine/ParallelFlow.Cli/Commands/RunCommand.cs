@@ -32,13 +32,14 @@ internal static class RunCommand
         };
         var grace = PluginSetup.GracePeriodOption();
         var inputs = new InputOptions();
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy, grace };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the engine's and the workers' log lines (a plugin's request.Logger) on stderr." };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose };
         input.AddTo(command);
         inputs.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var requested = input.WorkersOf(parseResult);
-            var (engine, loaded) = input.Load(parseResult, console, parseResult.GetValue(grace));
+            var (engine, loaded) = input.Load(parseResult, console, parseResult.GetValue(grace), parseResult.GetValue(verbose));
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;
