@@ -13,6 +13,7 @@ public sealed class SamplePlugin : ParallelFlowPlugin
         var greeting = registrar.Settings.TryGetProperty("greeting", out var value) ? value.GetString() ?? "Hello" : "Hello";
         registrar.AddWorker("greet", new GreetWorker(greeting));
         registrar.AddScorer("shortest", new ShortestAnswerScorer());
+        registrar.AddMerger("key-values", new KeyValueMerger());
         registrar.AddStrategy("fan_out_first", new FanOutFirstStrategy());
     }
 }

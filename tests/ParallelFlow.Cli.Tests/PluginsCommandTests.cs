@@ -31,7 +31,7 @@ public sealed class PluginsCommandTests
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("; strategies critical_path, priority, fifo, shortest_first", output, StringComparison.Ordinal);
-        Assert.Contains("workers greet; scorers shortest; strategies fan_out_first (", output, StringComparison.Ordinal);
+        Assert.Contains("workers greet; scorers shortest; mergers key-values; strategies fan_out_first (", output, StringComparison.Ordinal);
         // The merger a synthesis vote uses by default comes with the merging plugin, not with the documentation sample.
         Assert.Contains("mergers concat, lines, json", output, StringComparison.Ordinal);
     }

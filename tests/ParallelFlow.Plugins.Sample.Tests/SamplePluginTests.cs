@@ -26,6 +26,26 @@ public sealed class SamplePluginTests
     }
 
     [Fact]
+    public async Task TheKeyValueMerger_KeepsTheFirstValue_AndReportsTheConflict_OrLetsTheLastWin()
+    {
+        Assert.True(Catalog.TryGetMerger("key-values", out var merger));
+        Section[] sections = [new("a", "x=1\ny=2"), new("b", "y=3\nz=4")];
+        var request = new MergeRequest { TaskId = "t", Sections = [.. sections.Select(s => new SectionOutput(s.Name, TaskResult.FromText(s.Text)))] };
+
+        var first = await merger.MergeAsync(request, CancellationToken.None);
+        var last = await merger.MergeAsync(new MergeRequest { TaskId = "t", Sections = request.Sections, With = System.Text.Json.JsonDocument.Parse("""{ "last_wins": true }""").RootElement }, CancellationToken.None);
+
+        Assert.Equal("x=1\ny=2\nz=4", first.Output.Text);
+        Assert.Equal("b: y", Assert.Single(first.Conflicts).Location);
+        Assert.False(first.Conflicts[0].Resolved);
+        Assert.Equal("x=1\ny=3\nz=4", last.Output.Text);
+        Assert.True(Assert.Single(last.Conflicts).Resolved);
+        Assert.Equal("unknown parameter 'last_win'. Did you mean 'last_wins'?", Assert.Single(merger.ValidateParameters(System.Text.Json.JsonDocument.Parse("""{ "last_win": true }""").RootElement)).Message);
+    }
+
+    private sealed record Section(string Name, string Text);
+
+    [Fact]
     public async Task TheShortestScorer_PrefersTheShortestAnswer_AndSaysWhy()
     {
         Assert.True(Catalog.TryGetScorer("shortest", out var scorer));
