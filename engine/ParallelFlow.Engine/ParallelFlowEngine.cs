@@ -123,7 +123,7 @@ public sealed class ParallelFlowEngine
         var usesInputs = new bool[tasks.Count];
         for (var i = 0; i < tasks.Count; i++)
         {
-            if (plan.Inputs.Count > 0 && PlanInputs.Uses(tasks[i].With))
+            if (plan.Inputs.Count > 0 && workers[i] is not TemplateWorker && PlanInputs.Uses(tasks[i].With))
             {
                 usesInputs[i] = true;
             }

@@ -33,6 +33,12 @@ public sealed class TaskRequest
     /// (<see cref="ParallelFlowWorker.BindParameters"/>), or null.</summary>
     public object? Parameters { get; init; }
 
+    /// <summary>The values of the run's plan inputs, by name (what <c>{{inputs.NAME}}</c> in a task's <c>with</c> stands
+    /// for); empty when the plan takes none.</summary>
+    public IReadOnlyDictionary<string, JsonElement> Inputs { get; init; } = NoInputs;
+
+    private static readonly IReadOnlyDictionary<string, JsonElement> NoInputs = new Dictionary<string, JsonElement>();
+
     /// <summary>The <see cref="DependencyOutputs"/> of a task without hard dependencies: an empty, shared dictionary.</summary>
     public static IReadOnlyDictionary<string, TaskResult> NoDependencies { get; } = new Dictionary<string, TaskResult>();
 

@@ -139,6 +139,7 @@ public sealed partial class FlowRun
             Description = definition.Description,
             With = _inputs?.With[task] ?? definition.With,
             Parameters = _inputs is null ? _plan.BoundParameters?[task] : _inputs.Bound[task],
+            Inputs = _inputs?.Values ?? RunInputsNone,
             DependencyOutputs = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1]
                 ? TaskRequest.NoDependencies
                 : new DependencyOutputs(_plan, _tasks.Results, task),

@@ -16,9 +16,10 @@ internal static class PlanWorkerCheck
 
     /// <summary>The parameters to check a task's worker with: as written, or with the inputs' defaults put in; null
     /// when the task uses an input that has none (its check waits for a run's values).</summary>
-    private static System.Text.Json.JsonElement? WithForCheck(PlanDefinition plan, TaskDefinition task)
+    private static System.Text.Json.JsonElement? WithForCheck(PlanDefinition plan, TaskDefinition task, Sdk.ParallelFlowWorker catalogWorker)
     {
-        if (plan.Inputs.Count == 0 || !PlanInputs.Uses(task.With))
+        // The template worker fills {{inputs.NAME}} itself, with the dependencies' outputs, in one pass.
+        if (plan.Inputs.Count == 0 || catalogWorker is TemplateWorker || !PlanInputs.Uses(task.With))
         {
             return task.With;
         }
@@ -65,7 +66,7 @@ internal static class PlanWorkerCheck
                 }
             }
 
-            if (WithForCheck(plan, task) is not { } with)
+            if (WithForCheck(plan, task, worker) is not { } with)
             {
                 // Uses an input with no default: checked when a run supplies it (CompiledPlan.Start).
                 continue;

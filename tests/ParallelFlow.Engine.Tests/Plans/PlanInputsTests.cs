@@ -65,6 +65,18 @@ public sealed class PlanInputsTests
     }
 
     [Fact]
+    public async Task A_value_that_looks_like_a_placeholder_stays_text_in_a_template()
+    {
+        var engine = Engine();
+        var compiled = engine.Compile(Load(engine, Plan));
+
+        var result = await compiled.RunAsync(new RunOptions { Inputs = Values(("topic", "\"{{write}} and {{inputs.pages}}\""), ("pages", "0.001")) }).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.StartsWith("{{write}} and {{inputs.pages}}: {", result["title"].Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Wrong_supplied_inputs_are_all_reported_before_anything_runs()
     {
         var engine = Engine();
