@@ -116,7 +116,8 @@ public sealed class ParallelFlowRunner
         var journal = _core.Journal;
         var runId = options.RunId ?? RunIds.New(TimeProvider.System);
         // Inputs that do not fit are refused before the run is recorded: nothing ran.
-        var values = PlanInputs.Resolve(plan.Definition, options.Inputs);
+        _core.Engine.Catalog.Secrets.Refresh();
+        var values = PlanInputs.Resolve(plan.Definition, options.Inputs, _core.Engine.Catalog.Secrets);
         options = options with
         {
             Pool = options.Pool ?? _core.Pool,

@@ -26,7 +26,8 @@ internal sealed class InputOptions
     }
 
     /// <summary>Every input's value for the run (supplied, else the default), or null, having printed every problem.</summary>
-    public IReadOnlyDictionary<string, JsonElement>? Read(ParseResult parseResult, PlanDefinition plan, string planPath, CliConsole console)
+    public IReadOnlyDictionary<string, JsonElement>? Read(ParseResult parseResult, PlanDefinition plan, string planPath, CliConsole console,
+        ParallelFlow.Engine.Diagnostics.SecretRedactor? secrets = null)
     {
         var supplied = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var problems = new List<string>();
@@ -71,7 +72,7 @@ internal sealed class InputOptions
 
         try
         {
-            var values = PlanInputs.Resolve(plan, supplied);
+            var values = PlanInputs.Resolve(plan, supplied, secrets);
             return problems.Count == 0 ? values : Fail(problems.Count, planPath, console);
         }
         catch (PlanValidationException ex)

@@ -53,7 +53,8 @@ internal static class RunCommand
             }
 
             var planPath = input.PathOf(parseResult);
-            if (inputs.Read(parseResult, loaded, planPath, console) is not { } values)
+            engine.Catalog.Secrets.Refresh();
+            if (inputs.Read(parseResult, loaded, planPath, console, engine.Catalog.Secrets) is not { } values)
             {
                 return ExitCodes.InvalidInput;
             }

@@ -37,7 +37,7 @@ internal sealed class RunInputs
             return null;
         }
 
-        var values = PlanInputs.Resolve(definition, supplied);
+        var values = PlanInputs.Resolve(definition, supplied, plan.Catalog.Secrets);
         var with = new JsonElement[plan.Tasks.Count];
         var bound = new object?[plan.Tasks.Count];
         var errors = new List<PlanError>();

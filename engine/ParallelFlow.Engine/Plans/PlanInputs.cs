@@ -91,7 +91,8 @@ internal static partial class PlanInputs
     /// <summary>The value of every input for one run: what the run supplied, else the default. Unknown names, missing
     /// required inputs and values of the wrong type are errors, all reported at once.</summary>
     /// <exception cref="PlanValidationException">The supplied inputs do not fit the plan.</exception>
-    public static IReadOnlyDictionary<string, JsonElement> Resolve(PlanDefinition plan, IReadOnlyDictionary<string, JsonElement>? supplied)
+    public static IReadOnlyDictionary<string, JsonElement> Resolve(PlanDefinition plan, IReadOnlyDictionary<string, JsonElement>? supplied,
+        Diagnostics.SecretRedactor? secrets = null)
     {
         var source = plan.SourceFile ?? plan.Id;
         var errors = new List<PlanError>();
@@ -109,6 +110,13 @@ internal static partial class PlanInputs
             else if (!IsOfType(value, input.Type))
             {
                 errors.Add(new PlanError(PlanError.InputCode, $"input '{name}' must be {Article(input.Type)}; got {Describe(value)}", source, null, null));
+            }
+            else if (secrets is { IsEmpty: false } && secrets.Redact(value.GetRawText()) != value.GetRawText())
+            {
+                // A run's inputs are kept in its report and its journal (to resume with): a secret has no place there.
+                errors.Add(new PlanError(PlanError.InputCode,
+                    $"input '{name}' holds the value of a secret variable; secrets reach workers from the environment, never as inputs, so that no report or journal keeps them",
+                    source, null, null));
             }
             else
             {

@@ -90,6 +90,28 @@ public sealed class PlanInputsTests
     }
 
     [Fact]
+    public void A_secrets_value_given_as_an_input_is_refused_before_anything_runs()
+    {
+        var variable = $"PF_INPUT_SECRET_{Guid.NewGuid():N}";
+        Environment.SetEnvironmentVariable(variable, "s3cret-value-for-the-test");
+        try
+        {
+            var engine = Engine();
+            engine.Catalog.AddSecretVariable(variable);
+            var compiled = engine.Compile(Load(engine, Plan));
+
+            var error = Assert.Single(Assert.Throws<PlanValidationException>(() =>
+                compiled.Start(new RunOptions { Inputs = Values(("topic", "\"about s3cret-value-for-the-test\""), ("pages", "1")) })).Errors);
+
+            Assert.Equal("input 'topic' holds the value of a secret variable; secrets reach workers from the environment, never as inputs, so that no report or journal keeps them", error.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
     public void A_value_the_worker_refuses_is_an_error_naming_the_task_before_anything_runs()
     {
         var engine = Engine();
