@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Logging;
 using ParallelFlow.Sdk;
 
 namespace MyPlugin;
 
 /// <summary>Does one task. Return a result to succeed; throw <see cref="TransientTaskException"/> to be retried,
 /// <see cref="FatalTaskException"/> to fail at once; honour the cancellation token.</summary>
-public sealed class MyPluginTypeWorker : ParallelFlowWorker<MyPluginTypeWorker.Parameters>
+public sealed partial class MyPluginTypeWorker : ParallelFlowWorker<MyPluginTypeWorker.Parameters>
 {
     /// <summary>The task's parameters, bound once from its <c>with</c>.</summary>
     /// <param name="Input">The text to work on.</param>
@@ -26,6 +27,14 @@ public sealed class MyPluginTypeWorker : ParallelFlowWorker<MyPluginTypeWorker.P
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(parameters);
         request.Progress.Report($"working on {parameters.Input.Length} characters");
+        Log.Working(request.Logger, request.TaskId, parameters.Input.Length);
         return ValueTask.FromResult(TaskResult.FromText(parameters.Input.ToUpperInvariant()));
+    }
+
+    /// <summary>The worker's log lines (shown by <c>parallelflow run --verbose</c> and in a host's logs).</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "{TaskId}: working on {Length} characters")]
+        public static partial void Working(ILogger logger, string taskId, int length);
     }
 }

@@ -99,6 +99,31 @@ public sealed class CacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_template_that_fills_an_input_itself_misses_the_cache_when_only_the_input_changes()
+    {
+        var engine = Engine(new CountingWorker());
+        using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
+        var compiled = engine.Compile(new PlanBuilder("notes")
+            .Input(new PlanInput("n", PlanInputType.Number))
+            .AddTask("text", "template", t => t.With(new { text = "the top {{inputs.n}}" }))
+            .Build());
+
+        async Task<RunResult> RunWith(int n)
+        {
+            var runId = RunIds.New(TimeProvider.System);
+            journal.BeginRun(runId, "notes", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
+            return await compiled.RunAsync(new RunOptions { Cache = journal, Journal = journal, RunId = runId, Inputs = new Dictionary<string, JsonElement> { ["n"] = JsonSerializer.SerializeToElement(n) } });
+        }
+
+        var five = await RunWith(5);
+        var nine = await RunWith(9);
+        var fiveAgain = await RunWith(5);
+
+        Assert.Equal(("the top 5", "the top 9", "the top 5"), (five["text"].Output, nine["text"].Output, fiveAgain["text"].Output));
+        Assert.Equal([TaskRunStatus.Succeeded, TaskRunStatus.Succeeded, TaskRunStatus.Cached], new[] { five, nine, fiveAgain }.Select(r => r["text"].Status));
+    }
+
+    [Fact]
     public async Task Identical_tasks_in_flight_at_once_execute_once()
     {
         var counter = new CountingWorker();

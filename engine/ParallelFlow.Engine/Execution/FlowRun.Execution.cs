@@ -103,6 +103,19 @@ public sealed partial class FlowRun
             inputs[_plan.Tasks[predecessor].Id] = TaskCacheKey.HashOf(_tasks.Results[predecessor]);
         }
 
+        // The run's input values the task uses are part of its key, whether the engine put them into its parameters or
+        // its worker fills them in itself (a template).
+        if (_inputs is not null)
+        {
+            foreach (var (_, name) in Plans.PlanInputs.References(definition.With, string.Empty))
+            {
+                if (_inputs.Values.TryGetValue(name, out var value))
+                {
+                    inputs[$"inputs.{name}"] = value.GetRawText();
+                }
+            }
+        }
+
         return new TaskCacheKey(definition.Worker, $"{assembly.GetName().Name} {version}", TaskCacheKey.Canonical(_inputs?.With[task] ?? definition.With), definition.Description, inputs);
     }
 

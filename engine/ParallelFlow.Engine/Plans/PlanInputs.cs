@@ -104,7 +104,7 @@ internal static partial class PlanInputs
             {
                 var suggestion = Sdk.Suggestions.Closest(name, known);
                 errors.Add(new PlanError(PlanError.InputCode,
-                    $"unknown input '{DisplayText.Shorten(name)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} {(known.Count == 0 ? "The plan takes no inputs." : $"The plan's inputs: {string.Join(", ", known)}")}",
+                    $"unknown input '{DisplayText.Shorten(name)}'{(suggestion is null ? "." : $". Did you mean '{suggestion}'?")} {(known.Count == 0 ? "The plan takes no inputs." : $"The plan's inputs: {string.Join(", ", known)}")}",
                     source, null, null));
             }
             else if (!IsOfType(value, input.Type))
@@ -141,7 +141,7 @@ internal static partial class PlanInputs
 
     private static PlanError Missing(PlanInput input, string source) =>
         new(PlanError.InputCode,
-            $"input '{input.Name}' is required ({NameOf(input.Type)}{(input.Description.Length == 0 ? "" : $": {DisplayText.Shorten(input.Description)}")}); supply it with --input {input.Name}=VALUE or in RunOptions.Inputs",
+            $"input '{input.Name}' is required ({NameOf(input.Type)}{(input.Description.Length == 0 ? "" : $": {DisplayText.Shorten(input.Description)}")}); supply it with --input {input.Name}=VALUE, in an --inputs file, or in RunOptions.Inputs",
             source, null, null);
 
     /// <summary>A task's parameters with every input reference replaced by its value.</summary>
