@@ -32,7 +32,9 @@ app.MapPost("/plans/{name}/runs", async (string name, Dictionary<string, JsonEle
     }
     catch (PlanValidationException ex)
     {
-        return Results.Problem(string.Join("\n", ex.Errors), statusCode: StatusCodes.Status400BadRequest, title: "the inputs do not fit the plan");
+        // The errors without the server's file paths: a code, where in the plan when it is about the plan, and what.
+        var errors = ex.Errors.Select(e => $"{e.Code}{(e.Position is { } p ? $" (line {p.Line}, column {p.Column})" : "")}: {e.Message}");
+        return Results.Problem(string.Join("\n", errors), statusCode: StatusCodes.Status400BadRequest, title: "the inputs do not fit the plan");
     }
     catch (ParallelFlowPoolFullException ex)
     {

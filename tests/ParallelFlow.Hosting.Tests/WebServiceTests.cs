@@ -58,6 +58,7 @@ public sealed class WebServiceTests : IDisposable
         Assert.Contains("PF0014", problem, StringComparison.Ordinal);
         Assert.Contains("input 'highlights' must be a number", problem, StringComparison.Ordinal);
         Assert.Contains("input 'version' is required", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain(RepositoryRoot.Path, problem, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("no plan named 'release-nots'; the host's plans: release-notes", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
