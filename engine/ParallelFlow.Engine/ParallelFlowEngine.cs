@@ -121,9 +121,15 @@ public sealed class ParallelFlowEngine
         // A task that uses the plan's inputs is bound per run, with the run's values (RunInputs).
         object?[]? bound = null;
         var usesInputs = new bool[tasks.Count];
+        var inputNames = plan.Inputs.Count == 0 ? null : new string[tasks.Count][];
         for (var i = 0; i < tasks.Count; i++)
         {
-            if (plan.Inputs.Count > 0 && workers[i] is not TemplateWorker && PlanInputs.Uses(tasks[i].With))
+            if (inputNames is not null)
+            {
+                inputNames[i] = [.. PlanInputs.References(tasks[i].With, string.Empty).Select(r => r.Name).Distinct(StringComparer.Ordinal)];
+            }
+
+            if (inputNames?[i].Length > 0 && workers[i] is not TemplateWorker)
             {
                 usesInputs[i] = true;
             }
@@ -137,7 +143,7 @@ public sealed class ParallelFlowEngine
         var groupLimits = groupNames.Select(n => plan.Limits.TryGetValue(n, out var limit) ? limit : int.MaxValue).ToArray();
         var rank = ReadyQueues.RankTasks(tasks, bottomLevel);
         return new CompiledPlan(plan, graph, workers, group, groupNames, groupLimits, rank, policies, analysis, level, order, _context,
-            estimates, bottomLevel, Catalog, bound, usesInputs);
+            estimates, bottomLevel, Catalog, bound, usesInputs, inputNames);
     }
 
     /// <summary>Compiles and runs a plan once.</summary>

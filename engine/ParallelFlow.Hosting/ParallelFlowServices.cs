@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -208,7 +207,7 @@ internal sealed class ParallelFlowCore : IDisposable
             var path = Path.GetFullPath(file, root);
             try
             {
-                plans[name] = (Engine.Compile(Engine.LoadPlan(path)), path, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+                plans[name] = (Engine.Compile(Engine.LoadPlan(path)), path, RunJournal.HashPlan(path, configPath: null));
             }
             catch (PlanValidationException ex)
             {

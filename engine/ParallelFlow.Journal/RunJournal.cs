@@ -115,6 +115,23 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         }
     }
 
+    /// <summary>What <c>resume</c> compares to tell a changed plan: a SHA-256 of the plan file's bytes, then the config
+    /// file's when there is one, as lowercase hex.</summary>
+    /// <param name="planPath">The plan file.</param>
+    /// <param name="configPath">Its config file, if any.</param>
+    /// <returns>The hash.</returns>
+    public static string HashPlan(string planPath, string? configPath)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(File.ReadAllBytes(planPath));
+        if (configPath is not null)
+        {
+            sha.AppendData(File.ReadAllBytes(configPath));
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
     /// <summary>Records a run that starts, or one that resumes (its earlier record is kept, marked running again,
     /// with the inputs it first ran with).</summary>
     /// <param name="runId">The run's id.</param>

@@ -7,7 +7,21 @@ namespace ParallelFlow.Sdk;
 /// bound for one merger never reaches another that happens to use the same parameter type.</summary>
 internal sealed class Bound(object binder, object? value)
 {
-    public static object Wrap(object binder, object? value) => new Bound(binder, value);
+    /// <summary>What is wrong with <paramref name="parameters"/>, read by <paramref name="bind"/>.</summary>
+    public static IReadOnlyList<ParameterProblem> Problems<T>(JsonElement parameters, Func<ParameterReader, T> bind)
+    {
+        var reader = new ParameterReader(parameters);
+        bind(reader);
+        return reader.Finish();
+    }
+
+    /// <summary>The parameters bound for <paramref name="binder"/>, or null when they have problems.</summary>
+    public static object? Bind<T>(object binder, JsonElement parameters, Func<ParameterReader, T> bind)
+    {
+        var reader = new ParameterReader(parameters);
+        var value = bind(reader);
+        return reader.Finish().Count == 0 ? new Bound(binder, value) : null;
+    }
 
     /// <summary>The value <paramref name="binder"/> bound, when <paramref name="parameters"/> holds one it bound.</summary>
     public static bool TryGet<T>(object? parameters, object binder, out T value)

@@ -33,20 +33,10 @@ public abstract class ParallelFlowScorer<TParameters> : ParallelFlowScorer
     protected virtual bool IsDecided(ScoringRequest request, TParameters parameters, int pendingCandidates) => false;
 
     /// <inheritdoc/>
-    public sealed override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
-    {
-        var reader = new ParameterReader(parameters);
-        Bind(reader);
-        return reader.Finish();
-    }
+    public sealed override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters) => Bound.Problems(parameters, Bind);
 
     /// <inheritdoc/>
-    public sealed override object? BindParameters(JsonElement parameters)
-    {
-        var reader = new ParameterReader(parameters);
-        var bound = Bind(reader);
-        return reader.Finish().Count == 0 ? Bound.Wrap(this, bound) : null;
-    }
+    public sealed override object? BindParameters(JsonElement parameters) => Bound.Bind(this, parameters, Bind);
 
     /// <inheritdoc/>
     public sealed override ValueTask<ScoreCard> ScoreAsync(ScoringRequest request, CancellationToken cancellationToken)

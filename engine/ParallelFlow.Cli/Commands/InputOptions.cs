@@ -120,7 +120,5 @@ internal sealed class InputOptions
     }
 
     /// <summary>Lines describing a plan's inputs, for <c>plan</c> and <c>validate</c>.</summary>
-    public static IEnumerable<string> Describe(PlanDefinition plan) =>
-        plan.Inputs.Values.Select(i =>
-            $"  {i.Name}: {PlanInputs.NameOf(i.Type)}{(i.IsRequired ? ", required" : $", default {i.Default!.Value.GetRawText()}")}{(i.Description.Length == 0 ? "" : $" — {i.Description}")}");
+    public static IEnumerable<string> Describe(PlanDefinition plan) => plan.Inputs.Values.Select(i => "  " + PlanInputs.Describe(i));
 }

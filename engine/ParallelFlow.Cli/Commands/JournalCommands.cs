@@ -102,7 +102,7 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            if (JournalSetup.Hash(run.PlanPath, run.ConfigPath) != run.PlanHash)
+            if (RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
             {
                 await console.Error.WriteLineAsync(
                     $"error: {run.PlanPath}: the plan changed since run {run.RunId} started, so its recorded outputs may not fit it; resume refuses to mix two plans. Start a new run with: parallelflow run {run.PlanPath}").ConfigureAwait(false);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using ParallelFlow.Journal;
 
 namespace ParallelFlow.Cli.Commands;
@@ -38,18 +37,5 @@ internal static class JournalSetup
 
             return null;
         }
-    }
-
-    /// <summary>SHA-256 of the plan file and, when given, the config file: a resume runs only the plan it started.</summary>
-    public static string Hash(string planPath, string? configPath)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(File.ReadAllBytes(planPath));
-        if (configPath is not null)
-        {
-            sha.AppendData(File.ReadAllBytes(configPath));
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

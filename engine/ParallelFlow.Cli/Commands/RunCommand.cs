@@ -89,7 +89,7 @@ internal static class RunCommand
                 try
                 {
                     opened?.BeginRun(
-                        options.RunId, loaded.Id, Path.GetFullPath(planPath), JournalSetup.Hash(planPath, input.ConfigOf(parseResult)),
+                        options.RunId, loaded.Id, Path.GetFullPath(planPath), RunJournal.HashPlan(planPath, input.ConfigOf(parseResult)),
                         input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values);
                 }
                 catch (JournalException ex)

@@ -1,6 +1,6 @@
+using System.Threading.Tasks.Dataflow;
 using ParallelFlow.Engine.Analysis;
 using ParallelFlow.Engine.Plans;
-using System.Threading.Tasks.Dataflow;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Execution;
@@ -14,10 +14,11 @@ public sealed class CompiledPlan
 {
     internal CompiledPlan(PlanDefinition plan, PlanGraph graph, ParallelFlowWorker[] workers, int[] group, string[] groupNames,
         int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context,
-        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters, bool[] usesInputs)
+        double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters, bool[] usesInputs, string[][]? inputNames)
     {
         BoundParameters = boundParameters;
         UsesInputs = usesInputs;
+        InputNames = inputNames;
         Estimates = estimates;
         BottomLevel = bottomLevel;
         Catalog = catalog;
@@ -100,6 +101,9 @@ public sealed class CompiledPlan
     /// <summary>Whether each task's parameters use the plan's inputs: those are put in, checked and bound per run.</summary>
     internal bool[] UsesInputs { get; }
 
+    /// <summary>The inputs each task's parameters name (its cache key holds their values); null when the plan takes none.</summary>
+    internal string[][]? InputNames { get; }
+
     internal int[] Wave { get; }
 
     /// <summary>The tasks in a topological order.</summary>
@@ -117,6 +121,8 @@ public sealed class CompiledPlan
     public FlowRun Start(RunOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RunOptions();
+        // A host may have set a secret variable since the engine was made: its value is masked, and refused as an input.
+        Context.Secrets.Refresh();
         var inputs = RunInputs.Prepare(this, options.Inputs);
         var run = new FlowRun(this, options, inputs, cancellationToken);
         if (options.Pool is { } pool)

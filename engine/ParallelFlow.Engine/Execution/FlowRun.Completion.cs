@@ -26,7 +26,8 @@ public sealed partial class FlowRun
             PlanId = _plan.Definition.Id,
             Mode = _plan.Definition.Mode,
             Status = status,
-            Inputs = _inputs is null ? RunInputsNone : Masked(_inputs.Values),
+            // No value holds a secret: RunInputs refuses those.
+            Inputs = _inputs?.Values ?? RunInputsNone,
             Tasks = new LazyTaskResults(_count, TaskResultOf),
             StartedAt = _runStartedAt,
             Elapsed = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, endTimestamp),
@@ -95,24 +96,5 @@ public sealed partial class FlowRun
 
         path.Reverse();
         return (path, end < 0 ? 0 : finish[end]);
-    }
-
-    /// <summary>The run's input values with any secret's value masked, as everything a run shows is.</summary>
-    private IReadOnlyDictionary<string, System.Text.Json.JsonElement> Masked(IReadOnlyDictionary<string, System.Text.Json.JsonElement> values)
-    {
-        if (_context.Secrets.IsEmpty)
-        {
-            return values;
-        }
-
-        var masked = new Dictionary<string, System.Text.Json.JsonElement>(StringComparer.Ordinal);
-        foreach (var (name, value) in values)
-        {
-            var text = value.GetRawText();
-            var redacted = _context.Secrets.Redact(text);
-            masked[name] = ReferenceEquals(text, redacted) || text == redacted ? value : System.Text.Json.JsonSerializer.SerializeToElement(_context.Secrets.Redact(value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : text));
-        }
-
-        return masked;
     }
 }

@@ -105,9 +105,9 @@ public sealed partial class FlowRun
 
         // The run's input values the task uses are part of its key, whether the engine put them into its parameters or
         // its worker fills them in itself (a template).
-        if (_inputs is not null)
+        if (_inputs is not null && _plan.InputNames is { } names)
         {
-            foreach (var (_, name) in Plans.PlanInputs.References(definition.With, string.Empty))
+            foreach (var name in names[task])
             {
                 if (_inputs.Values.TryGetValue(name, out var value))
                 {

@@ -372,23 +372,32 @@ public sealed partial class FlowRun
                 continue;
             }
 
-            _running++;
-            _groupRunning[group]++;
-            _peakRunning = Math.Max(_peakRunning, _running);
-            _tasks.Status[task] = TaskRunStatus.Running;
-            var slot = TakeSlot(task);
-            Emit(RunEventKind.WorkerBusy, task, slot);
-
-            // The finishing task keeps one ready task of its own type and runs it itself: handing it over would start
-            // a second processing task on another core for every step of a chain. The counts above still hold it.
-            if (group == _inlineGroup && _inlineTask < 0)
-            {
-                _inlineTask = task;
-                continue;
-            }
-
-            _executor.Start(task, group);
+            StartTask(task, group);
         }
+    }
+
+    /// <summary>A ready task takes a worker: it counts as running and goes to the executor, or — one task of the
+    /// finishing task's own type — is left for the step's caller to run itself.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void StartTask(int task, int group)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        _running++;
+        _groupRunning[group]++;
+        _peakRunning = Math.Max(_peakRunning, _running);
+        _tasks.Status[task] = TaskRunStatus.Running;
+        var slot = TakeSlot(task);
+        Emit(RunEventKind.WorkerBusy, task, slot);
+
+        // The finishing task keeps one ready task of its own type and runs it itself: handing it over would start
+        // a second processing task on another core for every step of a chain. The counts above still hold it.
+        if (group == _inlineGroup && _inlineTask < 0)
+        {
+            _inlineTask = task;
+            return;
+        }
+
+        _executor.Start(task, group);
     }
 
     /// <summary>Dispatch in a pool: each task also needs a slot of the pool. A worker type the pool refuses is left for
@@ -441,19 +450,7 @@ public sealed partial class FlowRun
                 continue;
             }
 
-            _running++;
-            _groupRunning[group]++;
-            _peakRunning = Math.Max(_peakRunning, _running);
-            _tasks.Status[task] = TaskRunStatus.Running;
-            var slot = TakeSlot(task);
-            Emit(RunEventKind.WorkerBusy, task, slot);
-            if (group == _inlineGroup && _inlineTask < 0)
-            {
-                _inlineTask = task;
-                continue;
-            }
-
-            _executor.Start(task, group);
+            StartTask(task, group);
         }
     }
 

@@ -210,8 +210,6 @@ public sealed partial class FlowRun : IExecutionHost
             return;
         }
 
-        // A host may have set a secret variable since the engine was made.
-        _context.Secrets.Refresh();
         _runStartTimestamp = _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 

@@ -61,7 +61,8 @@ public sealed class ParallelFlowPool
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _typeUsed = new(StringComparer.Ordinal);
     private readonly Dictionary<FlowRun, Member> _members = [];
-    private readonly Queue<(FlowRun Run, CancellationTokenRegistration Registration)> _queued = new();
+    // The queued runs, in order; a short list, searched when a queued run leaves it out of turn.
+    private readonly List<(FlowRun Run, CancellationTokenRegistration Registration)> _queued = [];
     private int _used;
 
     /// <summary>Creates a pool.</summary>
@@ -128,6 +129,7 @@ public sealed class ParallelFlowPool
     /// <summary>Lets a run in: it begins now, or when an active run ends; refused when the queue is full.</summary>
     internal void Admit(FlowRun run, CancellationToken cancellationToken)
     {
+        var queued = false;
         lock (_lock)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -145,14 +147,9 @@ public sealed class ParallelFlowPool
             }
             else
             {
-                _queued.Enqueue((run, default));
+                _queued.Add((run, default));
+                queued = true;
             }
-        }
-
-        bool queued;
-        lock (_lock)
-        {
-            queued = _queued.Any(q => q.Run == run);
         }
 
         if (queued)
@@ -179,47 +176,27 @@ public sealed class ParallelFlowPool
     private bool Replace(FlowRun run, CancellationTokenRegistration registration)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var found = false;
-        var entries = _queued.ToList();
-        _queued.Clear();
-        foreach (var entry in entries)
+        var index = _queued.FindIndex(q => q.Run == run);
+        if (index >= 0)
         {
-            if (entry.Run == run)
-            {
-                found = true;
-                _queued.Enqueue((run, registration));
-            }
-            else
-            {
-                _queued.Enqueue(entry);
-            }
+            _queued[index] = (run, registration);
         }
 
-        return found;
+        return index >= 0;
     }
 
     /// <summary>Takes a run out of the queue; false when it was not there.</summary>
     private bool Withdraw(FlowRun run, out CancellationTokenRegistration registration)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        registration = default;
-        var found = false;
-        var entries = _queued.ToList();
-        _queued.Clear();
-        foreach (var entry in entries)
+        var index = _queued.FindIndex(q => q.Run == run);
+        registration = index >= 0 ? _queued[index].Registration : default;
+        if (index >= 0)
         {
-            if (entry.Run == run)
-            {
-                found = true;
-                registration = entry.Registration;
-            }
-            else
-            {
-                _queued.Enqueue(entry);
-            }
+            _queued.RemoveAt(index);
         }
 
-        return found;
+        return index >= 0;
     }
 
     /// <summary>Begins a queued run out of turn (its token was cancelled).</summary>
@@ -355,8 +332,10 @@ public sealed class ParallelFlowPool
                 WakeWaiting(except: run);
             }
 
-            while ((Options.MaxActiveRuns is not { } most || _members.Count < most) && _queued.TryDequeue(out var queued))
+            while ((Options.MaxActiveRuns is not { } most || _members.Count < most) && _queued.Count > 0)
             {
+                var queued = _queued[0];
+                _queued.RemoveAt(0);
                 registrations.Add(queued.Registration);
                 _members.Add(queued.Run, new Member());
                 next.Add(queued.Run);

@@ -53,26 +53,7 @@ internal sealed class RunInputs
 
             with[i] = PlanInputs.Substitute(task.With, values);
             var worker = plan.Workers[i];
-            IReadOnlyList<Sdk.ParameterProblem> problems;
-            try
-            {
-                problems = worker.ValidateParameters(with[i]);
-            }
-#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
-            }
-
-            foreach (var problem in problems)
-            {
-                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
-                errors.Add(definition.SourceMap.Error(PlanError.WorkerParameterCode, path,
-                    $"task '{DisplayText.Shorten(task.Id)}': with (inputs put in): {problem.Message}", task.Id));
-            }
-
-            if (problems.Count == 0)
+            if (Workers.PlanWorkerCheck.CheckParameters(worker, with[i], task, i, definition.SourceMap, "with (inputs put in)", errors))
             {
                 bound[i] = worker.BindParameters(with[i]);
             }

@@ -15,6 +15,10 @@ internal static partial class PlanInputs
 
     public static string NameOf(PlanInputType type) => TypeNames[(int)type];
 
+    /// <summary>An input as <c>plan</c> and <c>validate</c> list it: <c>topic: string, required — what it is for</c>.</summary>
+    public static string Describe(PlanInput input) =>
+        $"{input.Name}: {NameOf(input.Type)}{(input.IsRequired ? ", required" : $", default {input.Default!.Value.GetRawText()}")}{(input.Description.Length == 0 ? "" : $" — {input.Description}")}";
+
     /// <summary>Whether a task's parameters use any input.</summary>
     public static bool Uses(JsonElement with) => References(with, string.Empty).Any();
 

@@ -50,7 +50,7 @@ public static class PlanRenderer
             text.AppendLine("inputs:");
             foreach (var input in plan.Inputs.Values)
             {
-                text.AppendLine(c, $"  {input.Name}: {PlanInputs.NameOf(input.Type)}{(input.IsRequired ? ", required" : $", default {input.Default!.Value.GetRawText()}")}{(input.Description.Length == 0 ? "" : $" — {input.Description}")}");
+                text.Append("  ").AppendLine(PlanInputs.Describe(input));
             }
         }
 

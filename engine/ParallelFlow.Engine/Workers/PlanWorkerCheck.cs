@@ -38,6 +38,33 @@ internal static class PlanWorkerCheck
         return PlanInputs.Substitute(task.With, defaults);
     }
 
+    /// <summary>Adds the problems a worker finds with a task's parameters, each at its key's position (a worker
+    /// that throws is a problem too). <paramref name="label"/> is how messages name the parameters.</summary>
+    /// <returns>Whether there were none.</returns>
+    public static bool CheckParameters(Sdk.ParallelFlowWorker worker, System.Text.Json.JsonElement with, TaskDefinition task, int index,
+        PlanSourceMap map, string label, List<PlanError> errors)
+    {
+        IReadOnlyList<Sdk.ParameterProblem> problems;
+        try
+        {
+            problems = worker.ValidateParameters(with);
+        }
+#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
+        }
+
+        foreach (var problem in problems)
+        {
+            var path = problem.Key is null ? $"tasks[{index}].with" : $"tasks[{index}].with.{problem.Key}";
+            errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': {label}: {problem.Message}", task.Id));
+        }
+
+        return problems.Count == 0;
+    }
+
     private static void ValidateWorkers(PlanDefinition plan, WorkerCatalog catalog, PlanSourceMap map, List<PlanError> errors)
     {
         var known = catalog.WorkerNames;
@@ -72,24 +99,7 @@ internal static class PlanWorkerCheck
                 continue;
             }
 
-            IReadOnlyList<Sdk.ParameterProblem> problems;
-            try
-            {
-                problems = worker.ValidateParameters(with);
-            }
-#pragma warning disable CA1031 // A worker's validation bug is reported against the plan, not thrown at the host.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                problems = [new Sdk.ParameterProblem(null, $"worker '{DisplayText.Shorten(task.Worker)}' failed to check the parameters: {ex.Message}")];
-            }
-
-            foreach (var problem in problems)
-            {
-                var path = problem.Key is null ? $"tasks[{i}].with" : $"tasks[{i}].with.{problem.Key}";
-                errors.Add(map.Error(PlanError.WorkerParameterCode, path, $"task '{DisplayText.Shorten(task.Id)}': with: {problem.Message}", task.Id));
-            }
-
+            CheckParameters(worker, with, task, i, map, "with", errors);
         }
 
         if (catalog.StrategyProblem(plan.Strategy) is { } strategyProblem)

@@ -111,7 +111,8 @@ public sealed class PoolTests
         gated.Release("first-0");
         await gated.Started("second-0").Within();
         gated.Release("second-0");
-        Assert.Equal([RunStatus.Succeeded, RunStatus.Succeeded], await Task.WhenAll(first.Completion, second.Completion).Within().ContinueWith(t => t.Result.Select(r => r.Status).ToArray()));
+        var results = await Task.WhenAll(first.Completion, second.Completion).Within();
+        Assert.Equal([RunStatus.Succeeded, RunStatus.Succeeded], results.Select(r => r.Status));
         Assert.Equal((0, 0), (pool.ActiveRuns, pool.QueuedRuns));
     }
 
