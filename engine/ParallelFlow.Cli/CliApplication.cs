@@ -23,7 +23,8 @@ internal static class CliApplication
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {
         var root = CreateRoot(console);
-        var parseResult = root.Parse(args);
+        // With nothing to do, the help says what there is to do.
+        var parseResult = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parseResult.Errors.Count > 0)
         {
             foreach (var error in parseResult.Errors)

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Reporting;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Journal;
@@ -40,7 +42,7 @@ public sealed class JournalException(string message, Exception? inner = null) : 
 public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 {
     /// <summary>The schema this version reads and writes.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
@@ -143,18 +145,20 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <param name="workers">The worker count asked for, if any.</param>
     /// <param name="startedAt">When the run started.</param>
     /// <param name="inputs">The values of the plan's inputs for the run; none when it takes none.</param>
+    /// <param name="cacheOff">Whether the run was told not to use the cache (<c>--no-cache</c>), so that
+    /// <see cref="ExplainCache"/> can say so.</param>
     public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt,
-        IReadOnlyDictionary<string, JsonElement>? inputs = null)
+        IReadOnlyDictionary<string, JsonElement>? inputs = null, bool cacheOff = false)
     {
         Write(
             """
-            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs)
-            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs)
-            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1;
+            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off)
+            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs, $cacheOff)
+            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1, cache_off = $cacheOff;
             """,
             ("$run", runId), ("$plan", planId), ("$path", planPath), ("$hash", planHash), ("$config", configPath), ("$plugins", pluginsPath),
             ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId),
-            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null));
+            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("$cacheOff", cacheOff ? 1 : 0));
     }
 
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
@@ -212,12 +216,160 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             }
 
             using var command = Command(
-                "UPDATE runs SET status = $status, finished_at = $finished WHERE run_id = $run;",
+                "UPDATE runs SET status = $status, finished_at = $finished, report = $report WHERE run_id = $run;",
                 transaction,
-                ("$status", result.Status.ToString().ToLowerInvariant()), ("$finished", Time(result.StartedAt + result.Elapsed)), ("$run", result.RunId));
+                ("$status", result.Status.ToString().ToLowerInvariant()), ("$finished", Time(result.StartedAt + result.Elapsed)), ("$run", result.RunId),
+                ("$report", ReportText(result)));
             command.ExecuteNonQuery();
             transaction.Commit();
         }
+    }
+
+    /// <summary>The command that resumes a run of this journal, quoted so that it can be pasted into a shell.</summary>
+    /// <param name="runId">The run.</param>
+    /// <returns>The command line.</returns>
+    public string ResumeCommand(string runId) => $"parallelflow resume {ShellQuote.Quote(runId)} --journal {ShellQuote.Quote(Path)}";
+
+    private string ReportText(RunResult result)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            RunReport.Write(result, writer, result.Status == RunStatus.Succeeded ? null : ResumeCommand(result.RunId));
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>A run's report: the one written when it finished; for a run that did not finish (interrupted, still
+    /// running, or recorded by a version that kept no report), one made from what the journal holds — each task's
+    /// status, attempts, times, output and error, without the plan's dependencies or the summary's estimates.</summary>
+    /// <param name="runId">The run.</param>
+    /// <returns>The report, as <see cref="RunReport"/> writes it, and whether it is the run's own; null for an unknown run.</returns>
+    public (JsonDocument Report, bool Complete)? Report(string runId)
+    {
+        if (Run(runId) is not { } run)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            using var command = Command("SELECT report FROM runs WHERE run_id = $run;", null, ("$run", runId));
+            if (command.ExecuteScalar() is string stored)
+            {
+                return (JsonDocument.Parse(stored), true);
+            }
+        }
+
+        return (PartialReport(run), false);
+    }
+
+    private JsonDocument PartialReport(RunRecord run)
+    {
+        var starts = new Dictionary<string, List<(int Attempt, DateTimeOffset At)>>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            using var command = Command("SELECT task_id, attempt, started_at FROM attempts WHERE run_id = $run ORDER BY rowid;", null, ("$run", run.RunId));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                (starts.TryGetValue(reader.GetString(0), out var list) ? list : starts[reader.GetString(0)] = []).Add((reader.GetInt32(1), Parse(reader.GetString(2))));
+            }
+        }
+
+        var tasks = Tasks(run.RunId);
+        var end = run.FinishedAt ?? tasks.Select(t => t.FinishedAt).Where(t => t is not null).DefaultIfEmpty(run.StartedAt).Max()!.Value;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("task_id", run.PlanId);
+            writer.WriteString("run_id", run.RunId);
+            writer.WriteString("mode", "dag");
+            writer.WriteString("status", run.Status);
+            writer.WriteString("started_at", run.StartedAt);
+            writer.WriteBoolean("partial", true);
+            writer.WriteStartObject("execution_summary");
+            writer.WriteNumber("total_subtasks", tasks.Count);
+            writer.WriteNumber("execution_time", Math.Round((end - run.StartedAt).TotalSeconds, 6));
+            writer.WriteNumber("workers_used", run.Workers ?? 0);
+            writer.WriteStartObject("status_counts");
+            foreach (var (status, count) in run.Counts)
+            {
+                writer.WriteNumber(status, count);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteStartArray("results");
+            foreach (var task in tasks)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", task.TaskId);
+                writer.WriteString("worker", string.Empty);
+                writer.WriteString("status", task.Status);
+                writer.WriteNumber("attempts", task.Attempts);
+                writer.WriteNumber("duration", Math.Round(task.DurationSeconds, 6));
+                var attempts = starts.GetValueOrDefault(task.TaskId) ?? [];
+                if (attempts.Count > 0)
+                {
+                    writer.WriteString("start", attempts[0].At);
+                    // An attempt ends where the next begins; the last where the task ended (or now, for one still running).
+                    writer.WriteStartArray("attempt_log");
+                    for (var i = 0; i < attempts.Count; i++)
+                    {
+                        var last = i == attempts.Count - 1;
+                        writer.WriteStartObject();
+                        writer.WriteNumber("attempt", attempts[i].Attempt);
+                        writer.WriteString("start", attempts[i].At);
+                        writer.WriteString("end", last ? task.FinishedAt ?? end : attempts[i + 1].At);
+                        writer.WriteNumber("slot", 0);
+                        writer.WriteString("status", last ? task.Status : "failed");
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                if (task.FinishedAt is { } finished)
+                {
+                    writer.WriteString("end", finished);
+                }
+
+                if (task.Result is { } result)
+                {
+                    if (result.Text is not null)
+                    {
+                        writer.WriteString("output", result.Text);
+                    }
+                    else if (result.Json is { } json)
+                    {
+                        writer.WritePropertyName("output");
+                        json.WriteTo(writer);
+                    }
+                }
+
+                if (task.Error is not null)
+                {
+                    writer.WriteString("error", task.Error);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("next_steps");
+            if (run.Status != "succeeded")
+            {
+                writer.WriteStringValue($"the run did not finish ({run.Status}): resume it with {ResumeCommand(run.RunId)}");
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return JsonDocument.Parse(buffer.WrittenMemory);
     }
 
     /// <summary>Records that a run ended without a result (the host failed while running it): it is kept as failed, so
@@ -367,21 +519,34 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// Why a task of a run did or did not use the cache: a hit names the entry; a miss is compared with the closest
     /// earlier entry of the same worker (the same task id first), naming every input that differs.
     /// </summary>
-    public IReadOnlyList<string> ExplainCache(string runId, string taskId, TimeSpan? timeToLive = null)
+    public IReadOnlyList<string>? ExplainCache(string runId, string taskId, TimeSpan? timeToLive = null)
     {
+        if (Run(runId) is not { } run)
+        {
+            return null;
+        }
+
         lock (_gate)
         {
+            bool cacheOff;
+            using (var off = Command("SELECT cache_off FROM runs WHERE run_id = $run;", null, ("$run", runId)))
+            {
+                cacheOff = off.ExecuteScalar() is long flag && flag != 0;
+            }
+
             using var command = Command("SELECT status, cache_key, cache_components FROM tasks WHERE run_id = $run AND task_id = $task;", null, ("$run", runId), ("$task", taskId));
             using var reader = command.ExecuteReader();
             if (!reader.Read())
             {
-                return [$"run {runId} has no task '{taskId}' in the journal"];
+                return null;
             }
 
             var status = reader.GetString(0);
             if (reader.IsDBNull(1))
             {
-                return [$"{taskId} did not use the cache: its worker is not deterministic and the task does not set \"cache\": true, the task sets \"cache\": false, or the run had --no-cache"];
+                return [cacheOff
+                    ? $"{taskId} did not use the cache: the run was started with --no-cache"
+                    : $"{taskId} did not use the cache: its worker is not deterministic and the task does not set \"cache\": true, or the task sets \"cache\": false"];
             }
 
             var key = reader.GetString(1);
@@ -403,20 +568,20 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 return [$"{taskId} was a cache hit (key {key[..12]}): the output of run {source.Run} task {source.Task}, stored {source.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC"];
             }
 
-            var earlier = entries.Where(e => !(e.Run == runId && e.Task == taskId)).ToList();
+            // Only what the run could have found: entries of the same task, stored before the run started.
+            var earlier = entries.Where(e => e.Task == taskId && e.At < run.StartedAt).ToList();
             if (earlier.Count == 0)
             {
-                return [$"{taskId} missed the cache (key {key[..12]}): no earlier result of worker '{mine.GetProperty("worker").GetString()}' is stored"];
+                return [$"{taskId} missed the cache (key {key[..12]}): no result of task '{taskId}' was stored before the run started"];
             }
 
             var closest = earlier
-                .OrderByDescending(e => e.Task == taskId)
-                .ThenBy(e => Differences(mine, e.Components).Count)
+                .OrderBy(e => Differences(mine, e.Components).Count)
                 .ThenByDescending(e => e.At)
                 .First();
             var lines = new List<string> { $"{taskId} missed the cache (key {key[..12]}); the closest entry is run {closest.Run} task {closest.Task}, stored {closest.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC:" };
             var differences = Differences(mine, closest.Components);
-            lines.AddRange(differences.Count > 0 ? differences.Select(d => $"  {d}") : [$"  nothing differs: the entry was older than the time-to-live{(timeToLive is { } t ? string.Create(CultureInfo.InvariantCulture, $" ({t.TotalSeconds:0}s)") : string.Empty)}, or it was stored after this task ran"]);
+            lines.AddRange(differences.Count > 0 ? differences.Select(d => $"  {d}") : [$"  nothing differs: the entry was older than the time-to-live{(timeToLive is { } t ? string.Create(CultureInfo.InvariantCulture, $" ({t.TotalSeconds:0}s)") : string.Empty)}"]);
             return lines;
         }
     }
@@ -588,6 +753,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             // The values of the plan's inputs a run had, as a JSON object, so that resume runs with them again.
             """
             ALTER TABLE runs ADD COLUMN inputs TEXT;
+            """,
+            // The finished run's report (JSON), so that 'show' draws its timeline and HTML page as the run wrote them.
+            """
+            ALTER TABLE runs ADD COLUMN report TEXT;
+            ALTER TABLE runs ADD COLUMN cache_off INTEGER;
             """,
         ];
         for (var step = version; step < SchemaVersion; step++)

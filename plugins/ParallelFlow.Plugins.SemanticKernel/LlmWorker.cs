@@ -46,6 +46,9 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
     /// <summary>A model call costs money and time: the same prompt and settings are served from the cache when a run has one.</summary>
     public override bool IsDeterministic => true;
 
+    /// <summary>Traced as a GenAI chat call.</summary>
+    public override string? ModelOperation => "chat";
+
     /// <summary>Before a call: the prompt's length in tokens (counted high, three characters each) plus the most it may generate.</summary>
     public override TaskEstimate? Estimate(JsonElement parameters)
     {
@@ -87,8 +90,10 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         var service = registry.Chat(modelName);
         try
         {
+            // A local model fetched on first use says so on the task's progress, rather than seem to hang.
+            using var fetching = ParallelFlow.LocalModel.ModelStore.ReportFetchTo(request.Progress);
             var reply = await service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken).ConfigureAwait(false);
-            return new TaskResult { Text = reply.Content ?? string.Empty, Usage = Usage(reply.Metadata) };
+            return new TaskResult { Text = reply.Content ?? string.Empty, Usage = Usage(reply.Metadata), Model = registry.Models[modelName].ModelId ?? modelName };
         }
         catch (HttpOperationException ex) when (ex.StatusCode is HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError or HttpStatusCode.RequestTimeout)
         {

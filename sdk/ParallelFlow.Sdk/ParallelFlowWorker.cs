@@ -56,4 +56,13 @@ public abstract class ParallelFlowWorker
     /// <c>estimate_tokens</c> and <c>estimate_cost</c> instead.
     /// </summary>
     public virtual TaskEstimate? Estimate(System.Text.Json.JsonElement parameters) => null;
+
+    /// <summary>
+    /// The GenAI operation the worker performs when it calls a model — <c>chat</c>, <c>text_completion</c>,
+    /// <c>embeddings</c> — or null (the default) for a worker that calls none. Its attempts are then traced as the
+    /// OpenTelemetry GenAI conventions say: a client span named <c>{operation} {model}</c> with
+    /// <c>gen_ai.operation.name</c>, the model (the task's <c>model</c> parameter, else <see cref="TaskResult.Model"/>)
+    /// and the token usage.
+    /// </summary>
+    public virtual string? ModelOperation => null;
 }

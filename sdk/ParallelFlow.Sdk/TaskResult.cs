@@ -31,6 +31,10 @@ public sealed class TaskResult
     /// </summary>
     public JsonElement? Record { get; init; }
 
+    /// <summary>The model that produced the result, for a model call: its name as the model's provider knows it. Traces
+    /// report it as <c>gen_ai.response.model</c>.</summary>
+    public string? Model { get; init; }
+
     /// <summary>Creates a result with text output.</summary>
     /// <param name="text">The output.</param>
     /// <returns>The result.</returns>

@@ -64,7 +64,7 @@ public sealed class CacheTests : IDisposable
         Assert.Equal(first["count"].Result!.Text, second["count"].Result!.Text);
         Assert.Equal(TaskRunStatus.Succeeded, changed["count"].Status);
         Assert.Equal(2, counter.Executions);
-        var why = journal.ExplainCache(changed.RunId, "count");
+        var why = journal.ExplainCache(changed.RunId, "count")!;
         Assert.Contains("  with.text: \"one\" then, \"two\" now", why);
     }
 
@@ -93,7 +93,7 @@ public sealed class CacheTests : IDisposable
 
         Assert.Equal([TaskRunStatus.Succeeded, TaskRunStatus.Cached, TaskRunStatus.Succeeded], new[] { first, again, other }.Select(r => r["count"].Status));
         Assert.Equal("on locks #2", other["count"].Result!.Text);
-        Assert.Contains("  with.text: \"on queues\" then, \"on locks\" now", journal.ExplainCache(other.RunId, "count"));
+        Assert.Contains("  with.text: \"on queues\" then, \"on locks\" now", journal.ExplainCache(other.RunId, "count")!);
         var recorded = journal.Runs().ToDictionary(r => r.RunId, r => r.Inputs["topic"].GetString());
         Assert.Equal(("queues", "locks"), (recorded[first.RunId], recorded[other.RunId]));
     }

@@ -48,6 +48,16 @@ public sealed class RunJournalTests : IDisposable
             Assert.Equal((1, "failed"), (tasks["c"].Attempts, tasks["c"].Status));
             Assert.NotNull(tasks["c"].Error);
 
+            // The finished run's own report is kept, with the command that resumes it among its next steps.
+            var (report, complete) = journal.Report("run-1")!.Value;
+            using (report)
+            {
+                Assert.True(complete);
+                Assert.Equal(3, report.RootElement.GetProperty("results").GetArrayLength());
+                var steps = report.RootElement.GetProperty("next_steps").EnumerateArray().Select(s => s.GetString()).ToList();
+                Assert.Contains(steps, s => s!.Contains($"parallelflow resume run-1 --journal {journal.Path}", StringComparison.Ordinal) && s.Contains("'c'", StringComparison.Ordinal));
+            }
+
             // Resume: a and b keep their outputs and do not run; c runs again.
             var restored = journal.Succeeded("run-1");
             Assert.Equal(["a", "b"], restored.Keys.Order());
@@ -69,12 +79,12 @@ public sealed class RunJournalTests : IDisposable
             journal.BeginRun("old-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
         }
 
-        // What this version's schema 3 looked like: no inputs column.
+        // What this version's schema 3 looked like: no inputs column, nor what schema 5 added.
         using (var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False"))
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; ALTER TABLE runs DROP COLUMN report; ALTER TABLE runs DROP COLUMN cache_off; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
             command.ExecuteNonQuery();
         }
 
@@ -84,6 +94,15 @@ public sealed class RunJournalTests : IDisposable
             migrated.BeginRun("new-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow,
                 new Dictionary<string, JsonElement> { ["n"] = JsonSerializer.SerializeToElement(3) });
             Assert.Equal(3, migrated.Run("new-run")!.Inputs["n"].GetInt32());
+
+            // Schema 5: a run that never finished has no report of its own; one is made from its rows.
+            var (report, complete) = migrated.Report("old-run")!.Value;
+            using (report)
+            {
+                Assert.False(complete);
+                Assert.True(report.RootElement.GetProperty("partial").GetBoolean());
+                Assert.Equal("old-run", report.RootElement.GetProperty("run_id").GetString());
+            }
         }
     }
 
@@ -101,7 +120,7 @@ public sealed class RunJournalTests : IDisposable
 
         var error = Assert.Throws<JournalException>(() => RunJournal.Open(JournalPath));
 
-        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 4)", error.Message);
+        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 5)", error.Message);
     }
 
     [Fact]

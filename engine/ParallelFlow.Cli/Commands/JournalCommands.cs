@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Journal;
 
@@ -8,7 +9,9 @@ namespace ParallelFlow.Cli.Commands;
 /// <summary><c>parallelflow runs</c>, <c>show RUN</c> and <c>resume RUN</c>: reading the run journal, and continuing a run from it.</summary>
 internal static class JournalCommands
 {
-    private const string JournalHelp = "The run journal (default: .parallelflow/journal.db here; a folder means its .parallelflow/journal.db).";
+    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private const string JournalHelp = "The run journal (default: $PARALLELFLOW_JOURNAL, else .parallelflow/journal.db here or in $PARALLELFLOW_HOME; a folder means its .parallelflow/journal.db).";
 
     public static Command Runs(CliConsole console)
     {
@@ -45,13 +48,45 @@ internal static class JournalCommands
     {
         var journal = JournalSetup.Option(JournalHelp);
         var id = new Argument<string>("run") { Description = "The run's id (see parallelflow runs)." };
-        var command = new Command("show", "Shows one run of a journal, task by task.") { id, journal };
+        var taskId = new Argument<string?>("task") { Description = "A task of the run: print its whole output and error.", Arity = ArgumentArity.ZeroOrOne };
+        var outputs = new RunOutputs(report: true);
+        var command = new Command("show", "Shows one run of a journal, task by task; or one task's whole output and error; or writes the run's report, HTML page or trace.") { id, taskId, journal };
+        outputs.AddTo(command);
         command.SetAction(parseResult =>
         {
             using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
             if (opened is null || Find(opened, parseResult.GetRequiredValue(id), console) is not { } run)
             {
                 return ExitCodes.InvalidInput;
+            }
+
+            if (parseResult.GetValue(taskId) is { } only)
+            {
+                return ShowTask(opened, run, only, console);
+            }
+
+            using (var files = outputs.Open(parseResult, console))
+            {
+                if (files is null)
+                {
+                    return ExitCodes.InvalidInput;
+                }
+
+                if (files.Any)
+                {
+                    var (report, complete) = opened.Report(run.RunId)!.Value;
+                    using (report)
+                    {
+                        if (!complete)
+                        {
+                            console.Error.WriteLine($"note: run {run.RunId} did not finish ({run.Status}), so it has no report of its own: what is written holds what the journal recorded — each task's attempts, times, output and error — without the plan's dependencies");
+                        }
+
+                        files.Write(report.RootElement, console, quiet: false);
+                    }
+
+                    return ExitCodes.Success;
+                }
             }
 
             var c = CultureInfo.InvariantCulture;
@@ -74,10 +109,15 @@ internal static class JournalCommands
     {
         var journal = JournalSetup.Option(JournalHelp);
         var id = new Argument<string>("run") { Description = "The run to continue (see parallelflow runs)." };
-        var report = new Option<string?>("--report", "-r") { Description = "Write the resumed run's report to this file." };
+        var outputs = new RunOutputs(report: true);
+        var telemetry = new TelemetryOptions();
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the summary, not each event." };
         var grace = PluginSetup.GracePeriodOption();
-        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, report, quiet, grace };
+        var plugins = PluginSetup.Option();
+        plugins.Description = "The plugin list to load (default: the one the run used).";
+        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, quiet, grace, plugins };
+        outputs.AddTo(command);
+        telemetry.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
@@ -105,12 +145,12 @@ internal static class JournalCommands
             if (RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
             {
                 await console.Error.WriteLineAsync(
-                    $"error: {run.PlanPath}: the plan changed since run {run.RunId} started, so its recorded outputs may not fit it; resume refuses to mix two plans. Start a new run with: parallelflow run {run.PlanPath}").ConfigureAwait(false);
+                    $"error: {run.PlanPath}: the plan changed since run {run.RunId} started, so its recorded outputs may not fit it; resume refuses to mix two plans. Start a new run with: {ShellQuote.Join("parallelflow", "run", run.PlanPath)}").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
-            var (engine, _) = PluginSetup.CreateEngine(run.PluginsPath, console, parseResult.GetValue(grace));
-            var plan = PlanSource.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console);
+            var (engine, _, pluginsUsed) = PluginSetup.CreateEngine(parseResult.GetValue(plugins) ?? run.PluginsPath, console, parseResult.GetValue(grace), planPath: run.PlanPath);
+            var plan = PlanSource.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console, pluginsUsed: pluginsUsed);
             if (plan is null)
             {
                 return ExitCodes.InvalidInput;
@@ -129,7 +169,7 @@ internal static class JournalCommands
             }
 
             var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened, Inputs = run.Inputs };
-            return await RunCommand.ExecuteAsync(engine, plan, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
+            return await RunCommand.ExecuteAsync(engine, plan, options, outputs, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -148,7 +188,16 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            foreach (var line in opened.ExplainCache(parseResult.GetRequiredValue(run), parseResult.GetRequiredValue(task)))
+            var runId = parseResult.GetRequiredValue(run);
+            var taskId = parseResult.GetRequiredValue(task);
+            if (opened.ExplainCache(runId, taskId) is not { } lines)
+            {
+                var close = Engine.Plans.DisplayText.Suggest(taskId, opened.Tasks(runId).Select(t => t.TaskId));
+                console.Error.WriteLine($"error: run {runId} recorded no task '{taskId}'{(close is null ? string.Empty : $"; did you mean '{close}'?")}");
+                return ExitCodes.InvalidInput;
+            }
+
+            foreach (var line in lines)
             {
                 console.Out.WriteLine(line);
             }
@@ -156,6 +205,41 @@ internal static class JournalCommands
             return ExitCodes.Success;
         });
         return new Command("cache", "The result cache kept in the run journal.") { why };
+    }
+
+    /// <summary>One task of a run: its status, attempts and time, then its whole output and error.</summary>
+    private static int ShowTask(RunJournal journal, RunRecord run, string taskId, CliConsole console)
+    {
+        var tasks = journal.Tasks(run.RunId);
+        var task = tasks.FirstOrDefault(t => t.TaskId == taskId);
+        if (task is null)
+        {
+            var close = Engine.Plans.DisplayText.Suggest(taskId, tasks.Select(t => t.TaskId));
+            console.Error.WriteLine($"error: run {run.RunId} recorded no task '{taskId}'{(close is null ? string.Empty : $"; did you mean '{close}'?")} (a task that never started is not recorded until the run ends)");
+            return ExitCodes.InvalidInput;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        console.Out.WriteLine(string.Create(c, $"{task.TaskId} in run {run.RunId}: {task.Status}, {task.Attempts} attempt{(task.Attempts == 1 ? string.Empty : "s")}, {task.DurationSeconds:0.000}s"));
+        if (task.Result is { } result)
+        {
+            console.Out.WriteLine("output:");
+            console.Out.WriteLine(result.Json is { } json && result.Text is null
+                ? System.Text.Json.JsonSerializer.Serialize(json, Indented)
+                : result.Text ?? string.Empty);
+            if (result.Usage.TotalTokens > 0)
+            {
+                console.Out.WriteLine(string.Create(c, $"usage: {result.Usage.InputTokens} input tokens, {result.Usage.OutputTokens} output tokens, cost {result.Usage.Cost}"));
+            }
+        }
+
+        if (task.Error is not null)
+        {
+            console.Out.WriteLine("error:");
+            console.Out.WriteLine(task.Error);
+        }
+
+        return ExitCodes.Success;
     }
 
     private static RunRecord? Find(RunJournal journal, string id, CliConsole console)

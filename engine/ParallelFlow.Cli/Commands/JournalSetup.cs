@@ -8,15 +8,23 @@ internal static class JournalSetup
 {
     public static Option<string?> Option(string description) => new("--journal") { Description = description };
 
-    /// <summary>Where <c>runs</c>, <c>show</c> and <c>resume</c> look: the option's file (or folder), else <c>.parallelflow/journal.db</c> here.</summary>
-    public static string Resolve(string? given)
+    /// <summary>The journal a command uses: the option's file (or a folder's <c>.parallelflow/journal.db</c>), else
+    /// <c>$PARALLELFLOW_JOURNAL</c>, else the first that exists as <see cref="FileLookup"/> says (beside the plan, the
+    /// current folder, <c>$PARALLELFLOW_HOME</c>); else a new one beside the plan (or here, for a command without one).</summary>
+    public static string Resolve(string? given, string? planPath = null)
     {
-        if (given is null)
+        if (given is not null)
         {
-            return Environment.GetEnvironmentVariable(RunJournal.PathVariable) is { Length: > 0 } configured ? configured : Path.Combine(".parallelflow", "journal.db");
+            return Directory.Exists(given) ? Path.Combine(given, FileLookup.Journal) : given;
         }
 
-        return Directory.Exists(given) ? Path.Combine(given, ".parallelflow", "journal.db") : given;
+        if (Environment.GetEnvironmentVariable(RunJournal.PathVariable) is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        return FileLookup.Find(FileLookup.Journal, planPath)
+            ?? (planPath is null ? FileLookup.Journal : RunJournal.DefaultPathFor(planPath));
     }
 
     /// <summary>Opens a journal to read, printing why not (exit code 2) when it cannot be.</summary>
@@ -30,9 +38,9 @@ internal static class JournalSetup
         catch (JournalException ex)
         {
             console.Error.WriteLine($"error: {ex.Message}");
-            if (given is null)
+            if (given is null && Environment.GetEnvironmentVariable(RunJournal.PathVariable) is not { Length: > 0 })
             {
-                console.Error.WriteLine("Runs are journaled in .parallelflow/journal.db beside their plan: pass --journal with that folder or file.");
+                console.Error.WriteLine($"No journal in {FileLookup.Places(FileLookup.Journal, null)}. A run is journaled beside its plan (or where --journal says): pass --journal with that folder or file.");
             }
 
             return null;

@@ -56,24 +56,27 @@ internal sealed class PlanSource
 
     public string? ConfigOf(ParseResult parseResult) => parseResult.GetValue(_config);
 
-    public string? PluginsOf(ParseResult parseResult) => parseResult.GetValue(_plugins);
-
     public int? WorkersOf(ParseResult parseResult) => _workers is null ? null : parseResult.GetValue(_workers);
 
     /// <summary>Makes an engine with the plugins, then loads and validates the plan against it. Returns a null plan,
     /// having printed every problem, when it is invalid.</summary>
     public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false)
     {
-        var (engine, _) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose);
-        return (engine, Load(parseResult, engine, console));
+        var (engine, _, plugins) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose, PathOf(parseResult));
+        PluginsUsed = plugins;
+        return (engine, Load(parseResult, engine, plugins, console));
     }
 
-    private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, CliConsole console) =>
+    /// <summary>The plugins.json the last <see cref="Load(ParseResult, CliConsole, double?, bool)"/> used, found or given; null when none.</summary>
+    public string? PluginsUsed { get; private set; }
+
+    private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, string? plugins, CliConsole console) =>
         LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale),
-            parseResult.GetValue(_replayMode) == "cpu" ? ReplayMode.Cpu : parseResult.GetValue(_replayMode) is null ? null : ReplayMode.Sleep);
+            parseResult.GetValue(_replayMode) == "cpu" ? ReplayMode.Cpu : parseResult.GetValue(_replayMode) is null ? null : ReplayMode.Sleep, plugins);
 
     /// <summary>Loads a plan, printing its warnings, or every error and null.</summary>
-    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null, ReplayMode? replayMode = null)
+    public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null, ReplayMode? replayMode = null,
+        string? pluginsUsed = "")
     {
         try
         {
@@ -98,6 +101,11 @@ internal sealed class PlanSource
             foreach (var error in ex.Errors)
             {
                 console.Error.WriteLine(error);
+            }
+
+            if (pluginsUsed is null)
+            {
+                PluginSetup.ExplainUnknownWorkers(ex.Errors, null, path, console);
             }
 
             var count = ex.Errors.Count(e => !e.IsWarning);

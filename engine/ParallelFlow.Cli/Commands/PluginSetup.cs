@@ -5,7 +5,8 @@ using ParallelFlow.Engine.Plugins;
 namespace ParallelFlow.Cli.Commands;
 
 /// <summary>The <c>--plugins</c> option and making an engine with the plugins it lists. Without the option,
-/// <c>plugins.json</c> in the current folder is used when there is one, else the plugins the installed tool carries.</summary>
+/// <c>plugins.json</c> is looked for as <see cref="FileLookup"/> says (beside the plan, the current folder,
+/// <c>$PARALLELFLOW_HOME</c>), else the plugins the installed tool carries are used.</summary>
 internal static class PluginSetup
 {
     public const string DefaultFile = "plugins.json";
@@ -18,18 +19,29 @@ internal static class PluginSetup
         "Seconds a cancelled or timed-out task's worker is given to stop (a process tree to be killed) before it is abandoned (default 5, at most 20).",
         above: 0, orEqual: true, max: 20);
 
+    /// <summary>When a plan names workers nothing provides and no plugins.json was found, says so: the workers a
+    /// plugin provides are unknown only because none was loaded.</summary>
+    public static void ExplainUnknownWorkers(IEnumerable<Engine.Plans.PlanError> errors, string? pluginsPath, string? planPath, CliConsole console)
+    {
+        if (pluginsPath is null && errors.Any(e => e.Code == Engine.Plans.PlanError.UnknownWorkerCode))
+        {
+            console.Error.WriteLine($"note: no {DefaultFile} was found (looked for {FileLookup.Places(DefaultFile, planPath)}), so only the built-in workers are known; pass --plugins FILE, or set ${FileLookup.HomeVariable} to a folder that has one.");
+        }
+    }
+
     public static Option<string?> Option() => new("--plugins")
     {
-        Description = $"The plugin list to load (default: {DefaultFile} in the current folder, else the plugins the tool carries).",
+        Description = $"The plugin list to load (default: the first {DefaultFile} beside the plan, in the current folder or in ${FileLookup.HomeVariable}; else the plugins the tool carries).",
     };
 
     /// <summary>Makes an engine with the built-in workers and every plugin that loads; prints, naming the plugin,
     /// why each other one did not.</summary>
-    public static (ParallelFlowEngine Engine, PluginLoadReport? Report) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false)
+    /// <returns>The engine, what loaded, and the plugins.json used (null when none was found).</returns>
+    public static (ParallelFlowEngine Engine, PluginLoadReport? Report, string? Path) CreateEngine(string? pluginsPath, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false, string? planPath = null)
     {
         var logs = verbose ? new Output.VerboseLog(console.Error) : null;
         var catalog = BuiltInWorkers.CreateCatalog();
-        var path = pluginsPath ?? (File.Exists(DefaultFile) ? DefaultFile : File.Exists(Bundled) ? Bundled : null);
+        var path = pluginsPath ?? FileLookup.Find(DefaultFile, planPath) ?? (File.Exists(Bundled) ? Bundled : null);
         PluginLoadReport? report = null;
         if (path is not null)
         {
@@ -43,6 +55,6 @@ internal static class PluginSetup
         var options = gracePeriodSeconds is { } grace
             ? new EngineOptions { Catalog = catalog, CancellationGracePeriod = TimeSpan.FromSeconds(grace), LoggerFactory = logs }
             : new EngineOptions { Catalog = catalog, LoggerFactory = logs };
-        return (new ParallelFlowEngine(options), report);
+        return (new ParallelFlowEngine(options), report, path);
     }
 }

@@ -13,7 +13,8 @@ internal static class PluginsCommand
         var command = new Command("plugins", "Lists the plugins that load, their versions and what each provides.") { plugins };
         command.SetAction(parseResult =>
         {
-            var (_, report) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
+            var (_, report, used) = PluginSetup.CreateEngine(parseResult.GetValue(plugins), console);
+            console.Out.WriteLine(used is null ? $"no {PluginSetup.DefaultFile} found (looked for {FileLookup.Places(PluginSetup.DefaultFile, null)}): built-in workers only" : $"plugins: {used}");
             console.Out.WriteLine($"built-in: workers {string.Join(", ", BuiltInWorkers.CreateCatalog().WorkerNames)}; strategies {string.Join(", ", SchedulingStrategies.BuiltIn)}");
             foreach (var plugin in report?.Plugins ?? [])
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ParallelFlow.Cli.Output;
 using ParallelFlow.Engine;
+using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Reporting;
@@ -14,15 +15,12 @@ internal static class RunCommand
     public static Command Create(CliConsole console)
     {
         var input = new PlanSource(takesWorkers: true);
-        var report = new Option<string?>("--report", "-r")
-        {
-            Description = "Write the run's report (JSON, in the output format of parallel task executors) to this file.",
-        };
+        var outputs = new RunOutputs(report: true);
         var quiet = new Option<bool>("--quiet", "-q")
         {
             Description = "Print only the summary, not each event.",
         };
-        var journal = JournalSetup.Option("The run journal (SQLite) to record the run in (default: .parallelflow/journal.db beside the plan).");
+        var journal = JournalSetup.Option($"The run journal (SQLite) to record the run in (default: the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan).");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
         var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
@@ -33,8 +31,17 @@ internal static class RunCommand
         var grace = PluginSetup.GracePeriodOption();
         var inputs = new InputOptions();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the engine's and the workers' log lines (a plugin's request.Logger) on stderr." };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { report, quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose };
+        var telemetry = new TelemetryOptions();
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Run only these tasks and the tasks they depend on (depends_on, transitively); the rest of the plan is left out.",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose, only };
         input.AddTo(command);
+        outputs.AddTo(command);
+        telemetry.AddTo(command);
         inputs.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -43,6 +50,21 @@ internal static class RunCommand
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;
+            }
+
+            if (parseResult.GetValue(only) is { Length: > 0 } selected)
+            {
+                try
+                {
+                    var whole = loaded.Tasks.Count;
+                    loaded = loaded.Only(selected);
+                    await console.Error.WriteLineAsync($"--only: running {loaded.Tasks.Count} of {whole} tasks ({string.Join(", ", selected)} and what they depend on)").ConfigureAwait(false);
+                }
+                catch (KeyNotFoundException ex)
+                {
+                    await console.Error.WriteLineAsync($"{input.PathOf(parseResult)}: error: --only: {ex.Message}; nothing was run.").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
             }
 
             var strategyName = parseResult.GetValue(strategy);
@@ -64,7 +86,7 @@ internal static class RunCommand
             {
                 try
                 {
-                    opened = RunJournal.Open(parseResult.GetValue(journal) ?? RunJournal.DefaultPathFor(planPath));
+                    opened = RunJournal.Open(JournalSetup.Resolve(parseResult.GetValue(journal), planPath));
                 }
                 catch (JournalException ex)
                 {
@@ -90,7 +112,7 @@ internal static class RunCommand
                 {
                     opened?.BeginRun(
                         options.RunId, loaded.Id, Path.GetFullPath(planPath), RunJournal.HashPlan(planPath, input.ConfigOf(parseResult)),
-                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsOf(parseResult) is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values);
+                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsUsed is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values, cacheOff: parseResult.GetValue(noCache));
                 }
                 catch (JournalException ex)
                 {
@@ -98,21 +120,41 @@ internal static class RunCommand
                     return ExitCodes.InvalidInput;
                 }
 
-                return await ExecuteAsync(engine, loaded, options, parseResult.GetValue(report), parseResult.GetValue(quiet), opened, console, cancellationToken).ConfigureAwait(false);
+                return await ExecuteAsync(engine, loaded, options, outputs, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
             }
         });
         return command;
     }
 
     /// <summary>Runs a loaded plan with the live view, the summary, the report and the journal; shared by <c>run</c> and <c>resume</c>.</summary>
-    public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, string? reportPath, bool quiet, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
+    public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, RunOutputs outputs, TelemetryOptions telemetry, ParseResult parseResult, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
     {
-        // Opened before the run, so that a report that cannot be written stops the command before any work.
-        await using var reportStream = OpenReport(reportPath, console);
-        if (reportPath is not null && reportStream is null)
+        var quiet = parseResult.GetValue<bool>("--quiet");
+        // Opened before the run, so that a file that cannot be written stops the command before any work.
+        using var files = outputs.Open(parseResult, console);
+        if (files is null)
         {
+            if (journal is not null && options.RunId is { } unused)
+            {
+                TryAbandon(journal, unused);
+            }
+
             return ExitCodes.InvalidInput;
         }
+
+        using var exporters = telemetry.Start(parseResult, console);
+        if (exporters is null)
+        {
+            if (journal is not null && options.RunId is { } unused)
+            {
+                TryAbandon(journal, unused);
+            }
+
+            return ExitCodes.InvalidInput;
+        }
+
+        // The timeline, the HTML page and a journal's report draw each attempt on its worker.
+        options = options with { RecordAttempts = true };
 
         RunResult result;
         FlowRun run;
@@ -166,16 +208,24 @@ internal static class RunCommand
         RunSummary.Print(result, console, quiet);
         if (journal is not null && !quiet)
         {
-            await console.Out.WriteLineAsync($"journal: {journal.Path} (parallelflow show {result.RunId} --journal {journal.Path})").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"journal: {journal.Path} ({ShellQuote.Join("parallelflow", "show", result.RunId, "--journal", journal.Path)})").ConfigureAwait(false);
         }
 
-        if (reportStream is not null)
+        var resume = result.Status == RunStatus.Succeeded || journal is null ? null : journal.ResumeCommand(result.RunId);
+        var steps = RunReport.NextSteps(result, resume);
+        if (steps.Count > 0 && !quiet)
         {
-            RunReport.Write(result, reportStream);
-            if (!quiet)
+            await console.Out.WriteLineAsync("next steps:").ConfigureAwait(false);
+            foreach (var step in steps)
             {
-                await console.Out.WriteLineAsync($"report: {reportPath}").ConfigureAwait(false);
+                await console.Out.WriteLineAsync($"  - {step}").ConfigureAwait(false);
             }
+        }
+
+        if (files.Any)
+        {
+            using var report = RunReport.ToDocument(result, resume);
+            files.Write(report.RootElement, console, quiet);
         }
 
         return result.Status switch
@@ -197,30 +247,6 @@ internal static class RunCommand
         catch (JournalException)
         {
             // The journal is failing too; the run will show as interrupted.
-        }
-    }
-
-    private static FileStream? OpenReport(string? path, CliConsole console)
-    {
-        if (path is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (directory is not null)
-            {
-                Directory.CreateDirectory(directory);
-            }
-
-            return File.Create(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            console.Error.WriteLine($"{path}: error: cannot write the report: {ex.Message.TrimEnd('.')}; nothing was run.");
-            return null;
         }
     }
 }

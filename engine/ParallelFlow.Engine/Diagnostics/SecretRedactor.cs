@@ -104,6 +104,7 @@ internal sealed class SecretRedactor
                 Artifacts = result.Artifacts,
                 Usage = result.Usage,
                 Record = record ?? result.Record,
+                Model = result.Model,
             };
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
 using Polly;
@@ -30,7 +29,7 @@ public sealed partial class FlowRun
             return;
         }
 
-        using var activity = EngineMetrics.StartTaskActivity(_plan.Tasks[task], RunId);
+        var activity = _taskSpans is null ? null : _taskSpans[task] = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, _plan.Tasks[task].Id, _plan.Tasks[task].Worker, _plan.Wave[task]);
         // Slots are written under the gate before the step hands the task to the executor, which orders this read.
         Emit(RunEventKind.TaskStarted, task, _tasks.Slots?[task] ?? 0, attempt: 1);
         var policy = _plan.Policies[task];
@@ -72,10 +71,17 @@ public sealed partial class FlowRun
                 _ => (TaskRunStatus.Failed, Describe(ex)),
             };
             _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
-            activity?.SetStatus(ActivityStatusCode.Error, _tasks.Errors[task]);
         }
 
         _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
+        _tasks.EndAttempt(task, _tasks.Ended[task], _tasks.Status[task], _tasks.Errors[task]);
+        if (activity is not null)
+        {
+            var status = _tasks.Status[task];
+            Diagnostics.EngineTelemetry.EndTask(activity, status.ToName(), _tasks.Attempts[task], status.IsSuccess() ? null : _tasks.FailureKinds[task].ToName(),
+                _tasks.Errors[task], _tasks.Results[task]);
+            activity.Dispose();
+        }
     }
 
     /// <summary>The result with secret values masked (see <see cref="Diagnostics.SecretRedactor"/>): what dependents,
@@ -137,13 +143,40 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>One attempt, in its own span when someone traces.</summary>
+    private ValueTask<TaskResult> InvokeAsync(int task, CancellationToken cancellationToken) =>
+        _taskSpans is null ? InvokeOnceAsync(task, cancellationToken) : InvokeTracedAsync(task, cancellationToken);
+
+    /// <summary>One attempt in a span of its own, current while the worker runs so that the worker's own spans (a call
+    /// to a model's endpoint) nest under it.</summary>
+    private async ValueTask<TaskResult> InvokeTracedAsync(int task, CancellationToken cancellationToken)
+    {
+        var definition = _plan.Tasks[task];
+        var span = Diagnostics.EngineTelemetry.StartAttempt(definition.Id, definition.Worker, _plan.Workers[task].ModelOperation, _tasks.Attempts[task] + 1, _inputs?.With[task] ?? definition.With);
+        try
+        {
+            var result = await InvokeOnceAsync(task, cancellationToken).ConfigureAwait(false);
+            Diagnostics.EngineTelemetry.EndAttempt(span, result, null, null);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            Diagnostics.EngineTelemetry.EndAttempt(span, null, ExceptionClassifier.Classify(ex, _cancellation.Token).ToName(), _context.Secrets.RedactOrNull(Describe(ex)));
+            throw;
+        }
+    }
+
     /// <summary>One attempt. A worker that ignores its token is abandoned when the token fires, so a timeout is hard
     /// and cancelling a run does not wait for misbehaving workers.</summary>
-    private ValueTask<TaskResult> InvokeAsync(int task, CancellationToken cancellationToken)
+    private ValueTask<TaskResult> InvokeOnceAsync(int task, CancellationToken cancellationToken)
     {
         var attempt = ++_tasks.Attempts[task];
         var definition = _plan.Tasks[task];
         _commit?.Add(new JournalEntry(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow(), null));
+        if (_tasks.AttemptLogs is not null)
+        {
+            _tasks.BeginAttempt(task, attempt, _context.TimeProvider.GetTimestamp());
+        }
 
         var request = new TaskRequest
         {
@@ -221,6 +254,12 @@ public sealed partial class FlowRun
     internal void OnRetrying(int task, int nextAttempt, TimeSpan delay, Exception? error)
     {
         var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
+        if (_tasks.AttemptLogs is not null)
+        {
+            _tasks.EndAttempt(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
+        }
+
+        Diagnostics.EngineTelemetry.Retrying(_taskSpans?[task], nextAttempt, delay, message);
         _context.Log.TaskRetrying(RunId, _plan.Tasks[task].Id, nextAttempt, delay.TotalSeconds, message);
         Emit(RunEventKind.TaskRetrying, task, _tasks.Slots?[task] ?? 0, nextAttempt, message: message, delay: delay);
     }

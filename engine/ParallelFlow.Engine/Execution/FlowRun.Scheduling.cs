@@ -213,6 +213,7 @@ public sealed partial class FlowRun
         {
             _events?.Writer.TryComplete(ex);
             _fault = ex;
+            EndTelemetry("faulted");
             Pool?.Leave(this);
             SetPhase(RunPhase.Finished);
             return new StepOutcome(-1, false);
@@ -260,7 +261,7 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         var status = _tasks.Status[task];
         Emit(RunEventKind.TaskFinished, task, _tasks.Slots?[task] ?? 0, _tasks.Attempts[task], status, _tasks.Errors[task]);
-        EngineMetrics.TaskFinished(_plan.Tasks[task].Worker, status, Duration(task));
+        Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), Duration(task), status == TaskRunStatus.Succeeded ? _tasks.Results[task]?.Usage ?? default : default);
         if (!status.IsSuccess())
         {
             _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _tasks.Errors[task]);
@@ -304,7 +305,7 @@ public sealed partial class FlowRun
                 {
                     _tasks.End(next, TaskRunStatus.Skipped, FailureKind.Dependency, $"dependency '{_plan.Tasks[task].Id}' {status[task].ToName()}");
                     _finished++;
-                    Emit(RunEventKind.TaskFinished, next, status: TaskRunStatus.Skipped, message: _tasks.Errors[next]);
+                    EmitNeverRan(next, TaskRunStatus.Skipped);
                     _resolveStack.Push(next);
                 }
                 else if (--_remaining[next] == 0)
@@ -334,6 +335,7 @@ public sealed partial class FlowRun
                 _tasks.Results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
                 _finished++;
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
+                Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, "succeeded", TimeSpan.Zero, default);
             }
         }
 
@@ -346,8 +348,20 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>Announces a task that reached its final status without running (skipped, or cancelled before it started).</summary>
+    private void EmitNeverRan(int task, TaskRunStatus status)
+    {
+        Emit(RunEventKind.TaskFinished, task, status: status, message: _tasks.Errors[task]);
+        Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
+    }
+
     private void Enqueue(int task)
     {
+        if (_tasks.Ready is { } ready)
+        {
+            ready[task] = _context.TimeProvider.GetTimestamp();
+        }
+
         _ready.Add(task);
         Emit(RunEventKind.TaskQueued, task);
     }
@@ -368,11 +382,20 @@ public sealed partial class FlowRun
             if (_budget is not null && !_budget.TryReserve(task))
             {
                 // Waits until a running task settles and frees budget.
-                _waitingForBudget!.Add(task);
+                WaitForBudget(task);
                 continue;
             }
 
             StartTask(task, group);
+        }
+    }
+
+    private void WaitForBudget(int task)
+    {
+        _waitingForBudget!.Add(task);
+        if (_runSpan is not null)
+        {
+            Diagnostics.EngineTelemetry.BudgetWait(_runSpan, _plan.Tasks[task].Id, _budget!.Shortfall(task));
         }
     }
 
@@ -386,6 +409,11 @@ public sealed partial class FlowRun
         _groupRunning[group]++;
         _peakRunning = Math.Max(_peakRunning, _running);
         _tasks.Status[task] = TaskRunStatus.Running;
+        if (_tasks.Ready is { } ready && ready[task] != 0)
+        {
+            Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task]));
+        }
+
         var slot = TakeSlot(task);
         Emit(RunEventKind.WorkerBusy, task, slot);
 
@@ -432,7 +460,7 @@ public sealed partial class FlowRun
             {
                 // Waits until a running task settles and frees budget; the pool's slot goes back.
                 pool.Release(this, _plan.GroupNames[group]);
-                _waitingForBudget!.Add(task);
+                WaitForBudget(task);
                 continue;
             }
 
@@ -475,7 +503,7 @@ public sealed partial class FlowRun
 
                 _tasks.End(task, TaskRunStatus.Skipped, FailureKind.Budget, $"budget exhausted: the task needs {_budget.Shortfall(task)}");
                 _finished++;
-                Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Skipped, message: _tasks.Errors[task]);
+                EmitNeverRan(task, TaskRunStatus.Skipped);
                 Resolve(task);
             }
 
@@ -518,7 +546,7 @@ public sealed partial class FlowRun
             _ => "cancelled before it started",
         });
         _finished++;
-        Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Cancelled, message: _tasks.Errors[task]);
+        EmitNeverRan(task, TaskRunStatus.Cancelled);
     }
 
     /// <summary>Every task is final (or the run stopped and nothing runs): builds the result and moves to
@@ -539,6 +567,7 @@ public sealed partial class FlowRun
         _wallTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
+        EndTelemetry(result.Status.ToString().ToLowerInvariant());
         Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
         _events?.Writer.TryComplete();
         _result = result;
@@ -571,11 +600,32 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>Ends the run's span with its counts, and takes the run out of the gauges.</summary>
+    private void EndTelemetry(string status)
+    {
+        if (_gauged)
+        {
+            Diagnostics.EngineTelemetry.RunEnded(this);
+        }
+
+        if (_runSpan is { } span)
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var task = 0; task < _count; task++)
+            {
+                var name = _tasks.Status[task].ToName();
+                counts[name] = counts.GetValueOrDefault(name) + 1;
+            }
+
+            Diagnostics.EngineTelemetry.EndRun(span, status, counts);
+        }
+    }
+
     // Worker slots are numbered 1..workers and reused lowest-first, so events and live views can show which
     // worker ran what; they are only tracked when someone watches the events.
     private int TakeSlot(int task)
     {
-        if (_events is null)
+        if (_events is null && _tasks.AttemptLogs is null)
         {
             return 0;
         }

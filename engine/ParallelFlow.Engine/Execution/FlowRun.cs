@@ -22,7 +22,7 @@ namespace ParallelFlow.Engine.Execution;
 /// <para>Every method that must hold the gate asserts it. Fields written under the gate are read outside it only
 /// where a comment at the read says why that is safe.</para>
 /// </remarks>
-public sealed partial class FlowRun : IExecutionHost
+public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
 {
     private readonly CompiledPlan _plan;
 
@@ -52,6 +52,11 @@ public sealed partial class FlowRun : IExecutionHost
     private readonly BudgetLedger? _budget;
     private readonly Plans.BudgetSettings? _budgetSettings;
     private ITimer? _wallTimer;
+
+    // The run's span, when someone traces (set in Begin, ended in Finish); each running task's, by task.
+    private System.Diagnostics.Activity? _runSpan;
+    private System.Diagnostics.Activity?[]? _taskSpans;
+    private bool _gauged;
 
     private long _runStartTimestamp;
     private DateTimeOffset _runStartedAt;
@@ -97,6 +102,16 @@ public sealed partial class FlowRun : IExecutionHost
             _tasks.CacheKeys = new TaskCacheKey?[_count];
         }
 
+        if (options.RecordAttempts)
+        {
+            _tasks.AttemptLogs = new List<AttemptMark>?[_count];
+        }
+
+        if (options.RecordAttempts || Diagnostics.EngineTelemetry.MeasuresQueueWait)
+        {
+            _tasks.Ready = new long[_count];
+        }
+
         var budget = options.Budget ?? plan.Definition.Budget;
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
@@ -134,6 +149,12 @@ public sealed partial class FlowRun : IExecutionHost
     /// <remarks>Faults only on a bug in the engine's scheduler (the exception is kept, and the run's events end with it),
     /// never for anything a worker, a plugin's strategy, the journal or the cache does.</remarks>
     public Task<RunResult> Completion => _completion.Task;
+
+    /// <inheritdoc/>
+    int Diagnostics.IRunGauges.RunningTasks => Volatile.Read(ref _running);
+
+    /// <inheritdoc/>
+    int Diagnostics.IRunGauges.ReadyTasks => _ready.Count;
 
     /// <summary>The number of worker slots this run uses.</summary>
     public int Workers => _workers;
@@ -214,6 +235,18 @@ public sealed partial class FlowRun : IExecutionHost
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
+        _runSpan = Diagnostics.EngineTelemetry.StartRun(_plan.Definition.Id, RunId, StrategyName, _workers, _count);
+        if (_runSpan is not null)
+        {
+            _taskSpans = new System.Diagnostics.Activity?[_count];
+        }
+
+        if (Diagnostics.EngineTelemetry.MeasuresGauges)
+        {
+            _gauged = true;
+            Diagnostics.EngineTelemetry.RunBegan(this);
+        }
+
         Emit(RunEventKind.RunStarted, message: $"{_count} tasks, {_workers} workers");
 
         // Registered only now, so that a token cancelled already stops a run whose clock has started; and before the

@@ -13,6 +13,12 @@ public sealed record RunOptions
     /// <value><see langword="false"/>: a run nobody watches makes no events.</value>
     public bool StreamEvents { get; init; }
 
+    /// <summary>Whether the run keeps each attempt's times, worker slot and error, and when each task became ready
+    /// (<see cref="TaskRunResult.AttemptLog"/>, <see cref="TaskRunResult.ReadyAt"/>): what a timeline, a Chrome trace or
+    /// the HTML report draws.</summary>
+    /// <value><see langword="false"/>: a run keeps its tasks' first start and last end only.</value>
+    public bool RecordAttempts { get; init; }
+
     /// <summary>The values of the plan's inputs for this run, by name (<c>{{inputs.NAME}}</c> in its tasks); inputs
     /// left out take their defaults. Build values with <see cref="System.Text.Json.JsonSerializer.SerializeToElement{TValue}(TValue, System.Text.Json.JsonSerializerOptions?)"/>.</summary>
     /// <value>None: every input takes its default, and a required one is an error.</value>

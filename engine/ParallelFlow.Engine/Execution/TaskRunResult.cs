@@ -44,4 +44,17 @@ public sealed record TaskRunResult
 
     /// <summary>The task's cache key, when the run had a cache and the task could use it.</summary>
     public TaskCacheKey? CacheKey { get; init; }
+
+    /// <summary>The ids of the tasks it needs (<c>depends_on</c>).</summary>
+    public IReadOnlyList<string> DependsOn { get; init; } = [];
+
+    /// <summary>The ids of the tasks it runs after when they end, whatever their status (<c>after</c>).</summary>
+    public IReadOnlyList<string> After { get; init; } = [];
+
+    /// <summary>When its dependencies were done and it began to wait for a worker; recorded with
+    /// <see cref="RunOptions.RecordAttempts"/>.</summary>
+    public DateTimeOffset? ReadyAt { get; init; }
+
+    /// <summary>Each attempt, in order; recorded with <see cref="RunOptions.RecordAttempts"/>, else empty.</summary>
+    public IReadOnlyList<TaskAttempt> AttemptLog { get; init; } = [];
 }

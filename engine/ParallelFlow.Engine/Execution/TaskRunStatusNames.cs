@@ -18,6 +18,20 @@ public static class TaskRunStatusNames
         _ => "cached",
     };
 
+    /// <summary>A failure kind's name in reports and traces: <c>timeout</c>, <c>transient</c>, <c>fatal</c>, ….</summary>
+    /// <param name="kind">The kind.</param>
+    /// <returns>The name.</returns>
+    internal static string ToName(this FailureKind kind) => kind switch
+    {
+        FailureKind.None => "none",
+        FailureKind.Timeout => "timeout",
+        FailureKind.Transient => "transient",
+        FailureKind.Fatal => "fatal",
+        FailureKind.Cancelled => "cancelled",
+        FailureKind.Dependency => "dependency",
+        _ => "budget",
+    };
+
     /// <summary>Whether the status is final.</summary>
     /// <param name="status">The status.</param>
     /// <returns><see langword="true"/> for every status but pending and running.</returns>

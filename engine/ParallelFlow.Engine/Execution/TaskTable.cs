@@ -49,10 +49,36 @@ internal sealed class TaskTable
     /// <summary>Each task's worker slot, 1-based; kept only when someone watches the run's events.</summary>
     public int[]? Slots;
 
+    /// <summary>Clock timestamps of when each task became ready; kept only when the run records attempts or someone
+    /// measures queue waits.</summary>
+    public long[]? Ready;
+
+    /// <summary>Each task's attempts; kept only when the run records attempts (<see cref="RunOptions.RecordAttempts"/>).
+    /// Written by the one thread executing the task, like the rest of its row.</summary>
+    public List<AttemptMark>?[]? AttemptLogs;
+
     /// <summary>Each task's cache key; kept only for a run with a cache.</summary>
     public TaskCacheKey?[]? CacheKeys;
 
     private bool[]? _abandoned;
+
+    /// <summary>Starts an attempt's record, when the run keeps them.</summary>
+    public void BeginAttempt(int task, int attempt, long at)
+    {
+        if (AttemptLogs is { } logs)
+        {
+            (logs[task] ??= []).Add(new AttemptMark(attempt, at, 0, Slots?[task] ?? 0, TaskRunStatus.Running, null, null));
+        }
+    }
+
+    /// <summary>Ends the open attempt's record, when the run keeps them.</summary>
+    public void EndAttempt(int task, long at, TaskRunStatus status, string? error, TimeSpan? retryDelay = null)
+    {
+        if (AttemptLogs?[task] is { Count: > 0 } log && log[^1].Ended == 0)
+        {
+            log[^1] = log[^1] with { Ended = at, Status = status, Error = error, RetryDelay = retryDelay };
+        }
+    }
 
     /// <summary>Ends a task that never ran.</summary>
     public void End(int task, TaskRunStatus status, FailureKind kind, string? error)
@@ -77,3 +103,6 @@ internal sealed class TaskTable
     /// <summary>Whether an attempt of the task was abandoned while still running.</summary>
     public bool WasAbandoned(int task) => Volatile.Read(ref _abandoned) is { } abandoned && Volatile.Read(ref abandoned[task]);
 }
+
+/// <summary>One attempt as a run records it, in clock timestamps.</summary>
+internal readonly record struct AttemptMark(int Attempt, long Started, long Ended, int Slot, TaskRunStatus Status, string? Error, TimeSpan? RetryDelay);

@@ -9,4 +9,7 @@ internal static class DisplayText
 
     public static string Shorten(string text) =>
         text.Length <= MaxShown ? text : $"{text[..(MaxShown - 20)]}…({text.Length:N0} characters)";
+
+    /// <summary>The known name closest to a mistyped one, for "did you mean"; null when none is close.</summary>
+    public static string? Suggest(string typed, IEnumerable<string> known) => Sdk.Suggestions.Closest(typed, known);
 }

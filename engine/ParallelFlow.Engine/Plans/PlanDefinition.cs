@@ -72,6 +72,62 @@ public sealed class PlanDefinition
     /// against it need not check again. Typed as <see cref="object"/> because the plan model sits below the catalog.</summary>
     internal object? WorkersValidatedBy { get; private set; }
 
+    /// <summary>The plan cut down to some tasks and everything they need: each task named, and every task it depends on
+    /// (<c>depends_on</c>, transitively), as a build tool's filter runs a target with its dependencies. An <c>after</c>
+    /// ordering on a task left out is dropped. Everything else about the plan stays.</summary>
+    /// <param name="taskIds">The tasks to run.</param>
+    /// <returns>The smaller plan, in the same task order.</returns>
+    /// <exception cref="KeyNotFoundException">The plan has no task with one of the ids.</exception>
+    public PlanDefinition Only(IEnumerable<string> taskIds)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var byId = Tasks.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>();
+        foreach (var id in taskIds)
+        {
+            if (!byId.ContainsKey(id))
+            {
+                var close = Sdk.Suggestions.Closest(id, byId.Keys);
+                throw new KeyNotFoundException($"the plan has no task '{DisplayText.Shorten(id)}'{(close is null ? string.Empty : $"; did you mean '{close}'?")}");
+            }
+
+            stack.Push(id);
+        }
+
+        while (stack.TryPop(out var id))
+        {
+            if (kept.Add(id))
+            {
+                foreach (var dependency in byId[id].DependsOn)
+                {
+                    stack.Push(dependency);
+                }
+            }
+        }
+
+        var plan = new PlanDefinition
+        {
+            Id = Id,
+            Description = Description,
+            Parallelism = Parallelism,
+            Limits = Limits,
+            Timeouts = Timeouts,
+            Retry = Retry,
+            OnFailure = OnFailure,
+            Inputs = Inputs,
+            Tasks = [.. Tasks.Where(t => kept.Contains(t.Id)).Select(t => t.After.All(kept.Contains) ? t : t.WithAfter([.. t.After.Where(kept.Contains)]))],
+            Strategy = Strategy,
+            Budget = Budget,
+            Mode = Mode,
+            SourceFile = SourceFile,
+            Warnings = Warnings,
+            SourceMap = SourceMap,
+        };
+        plan.WorkersValidatedBy = WorkersValidatedBy;
+        return plan;
+    }
+
     /// <summary>Records a validation that passed; called once, by the code that made the plan, before handing it out.</summary>
     internal void MarkValidated(object? catalog)
     {

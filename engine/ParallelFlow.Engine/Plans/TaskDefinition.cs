@@ -55,5 +55,24 @@ public sealed class TaskDefinition
 
     internal ParallelFlowWorker? InlineWorker { get; init; }
 
+    /// <summary>A copy with other <c>after</c> orderings.</summary>
+    internal TaskDefinition WithAfter(IReadOnlyList<string> after) => new()
+    {
+        Id = Id,
+        Worker = Worker,
+        Description = Description,
+        With = With,
+        DependsOn = DependsOn,
+        After = after,
+        Priority = Priority,
+        TimeoutSeconds = TimeoutSeconds,
+        Retry = Retry,
+        EstimateSeconds = EstimateSeconds,
+        Cache = Cache,
+        EstimateTokens = EstimateTokens,
+        EstimateCost = EstimateCost,
+        InlineWorker = InlineWorker,
+    };
+
     internal double Estimate => EstimateSeconds ?? 1;
 }

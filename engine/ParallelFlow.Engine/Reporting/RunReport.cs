@@ -30,6 +30,85 @@ public static class RunReport
         Write(result, writer);
     }
 
+    /// <summary>The report as a JSON document.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="resumeCommand">The command that resumes this run (a journal keeps it), for the next steps; or null.</param>
+    /// <returns>The document; the caller disposes it.</returns>
+    public static JsonDocument ToDocument(RunResult result, string? resumeCommand = null)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(result, writer, resumeCommand);
+        }
+
+        return JsonDocument.Parse(buffer.WrittenMemory);
+    }
+
+    /// <summary>What to do next, from how the run ended: the tasks to fix and run again (and the command that resumes
+    /// the run, when there is one), the conflicts a person must review, the validation left to run, the budget to raise.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="resumeCommand">The command that resumes this run (a journal keeps it), or null.</param>
+    /// <returns>The steps, most urgent first; none when every task succeeded and nothing waits for review.</returns>
+    public static IReadOnlyList<string> NextSteps(RunResult result, string? resumeCommand = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var steps = new List<string>();
+        var failed = result.Tasks.Where(t => t.Status is TaskRunStatus.Failed or TaskRunStatus.TimedOut).ToList();
+        var unfinished = result.Tasks.Count(t => !t.Status.IsSuccess());
+        var kept = result.Tasks.Count - unfinished;
+        if (failed.Count > 0)
+        {
+            steps.Add($"fix what failed in {Names(failed.Select(t => t.TaskId))} (see their errors), then {Again(resumeCommand, unfinished, kept)}");
+        }
+        else if (result.Status == RunStatus.Cancelled && unfinished > 0)
+        {
+            steps.Add($"the run was cancelled with {unfinished} task(s) unfinished: {Again(resumeCommand, unfinished, kept)}");
+        }
+
+        var overBudget = result.Tasks.Where(t => t.FailureKind == FailureKind.Budget).ToList();
+        if (overBudget.Count > 0)
+        {
+            steps.Add($"raise the budget or lower the estimates: {overBudget.Count} task(s) were skipped for budget ({Names(overBudget.Select(t => t.TaskId))})");
+        }
+
+        foreach (var task in result.Tasks)
+        {
+            if (task.Result?.Record is not { ValueKind: JsonValueKind.Object } record || !record.TryGetProperty("kind", out var kind))
+            {
+                continue;
+            }
+
+            if (kind.ValueEquals("section"))
+            {
+                var review = record.TryGetProperty("manual_review_required", out var r) && r.ValueKind == JsonValueKind.Array ? r.GetArrayLength() : 0;
+                if (review > 0)
+                {
+                    steps.Add($"review {review} merge conflict(s) of task '{task.TaskId}' (manual_review_required in its decision)");
+                }
+
+                if (!record.TryGetProperty("validation", out _))
+                {
+                    steps.Add($"validate the merged output of task '{task.TaskId}' (or give the section task 'validate' to run it with the plan)");
+                }
+            }
+        }
+
+        return steps;
+    }
+
+    private static string Again(string? resumeCommand, int unfinished, int kept) =>
+        resumeCommand is null
+            ? $"run the plan again ({unfinished} task(s) to run; with a journal, 'parallelflow resume' keeps the {kept} that succeeded)"
+            : $"resume: {resumeCommand} (runs the {unfinished} unfinished task(s), keeps the {kept} that succeeded)";
+
+    private static string Names(IEnumerable<string> ids)
+    {
+        var list = ids.ToList();
+        var shown = string.Join(", ", list.Take(5).Select(id => $"'{id}'"));
+        return list.Count > 5 ? $"{shown} and {list.Count - 5} more" : shown;
+    }
+
     /// <summary>Writes the report to a file, replacing it.</summary>
     /// <param name="result">The run.</param>
     /// <param name="path">The file.</param>
@@ -48,7 +127,13 @@ public static class RunReport
     /// <summary>Writes the report as one JSON object.</summary>
     /// <param name="result">The run.</param>
     /// <param name="writer">Where to write.</param>
-    public static void Write(RunResult result, Utf8JsonWriter writer)
+    public static void Write(RunResult result, Utf8JsonWriter writer) => Write(result, writer, null);
+
+    /// <summary>Writes the report as one JSON object, with the command that resumes the run among its next steps.</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="writer">Where to write.</param>
+    /// <param name="resumeCommand">The command that resumes this run (a journal keeps it), or null.</param>
+    public static void Write(RunResult result, Utf8JsonWriter writer, string? resumeCommand)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(writer);
@@ -161,6 +246,13 @@ public static class RunReport
         writer.WriteNumber("estimated_total_work", Round(analysis.TotalWorkSeconds));
         writer.WriteNumber("estimated_lower_bound", Round(analysis.LowerBoundSeconds(result.Workers)));
         writer.WriteEndObject();
+        writer.WriteStartArray("next_steps");
+        foreach (var step in NextSteps(result, resumeCommand))
+        {
+            writer.WriteStringValue(step);
+        }
+
+        writer.WriteEndArray();
         writer.WriteEndObject();
         writer.Flush();
     }
@@ -184,6 +276,40 @@ public static class RunReport
         }
 
         writer.WriteNumber("duration", Round(task.Duration.TotalSeconds));
+        WriteIds(writer, "depends_on", task.DependsOn);
+        WriteIds(writer, "after", task.After);
+        if (task.ReadyAt is { } ready)
+        {
+            writer.WriteString("ready_at", ready);
+        }
+
+        if (task.AttemptLog.Count > 0)
+        {
+            writer.WriteStartArray("attempt_log");
+            foreach (var attempt in task.AttemptLog)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("attempt", attempt.Attempt);
+                writer.WriteString("start", attempt.StartedAt);
+                writer.WriteString("end", attempt.EndedAt);
+                writer.WriteNumber("slot", attempt.Slot);
+                writer.WriteString("status", attempt.Status.ToName());
+                if (attempt.Error is not null)
+                {
+                    writer.WriteString("error", attempt.Error);
+                }
+
+                if (attempt.RetryDelay is { } delay)
+                {
+                    writer.WriteNumber("retry_delay", Round(delay.TotalSeconds));
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
         if (task.Result is { } output)
         {
             if (output.Text is not null)
@@ -228,10 +354,26 @@ public static class RunReport
         if (task.Error is not null)
         {
             writer.WriteString("error", task.Error);
-            writer.WriteString("failure_kind", task.FailureKind.ToString().ToLowerInvariant());
+            writer.WriteString("failure_kind", task.FailureKind.ToName());
         }
 
         writer.WriteEndObject();
+    }
+
+    private static void WriteIds(Utf8JsonWriter writer, string name, IReadOnlyList<string> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        writer.WriteStartArray(name);
+        foreach (var id in ids)
+        {
+            writer.WriteStringValue(id);
+        }
+
+        writer.WriteEndArray();
     }
 
     private static double Round(double value) => Math.Round(value, 6);

@@ -21,6 +21,12 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
     public const string Name = "section";
     private const int FailuresKept = 100;
 
+    // What the decision record keeps of each section, so that a section task of 100,000 sections still streams: the
+    // first 10,000 sections listed, each output cut to a preview; the merged output cut likewise (the task's output has it whole).
+    private const int SectionsListed = 10_000;
+    private const int OutputPreview = 2_000;
+    private const int MergedPreview = 20_000;
+
     public override IReadOnlyList<ParameterProblem> ValidateParameters(JsonElement parameters)
     {
         var problems = new List<ParameterProblem>();
@@ -175,6 +181,15 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
 
     private async Task<SectionOutcome> RunSectionAsync(TaskRequest parent, SectionSpec spec, ParallelFlowWorker worker, Section section, CancellationToken cancellationToken)
     {
+        // A span per section, under the section task's attempt.
+        var span = Diagnostics.EngineTelemetry.StartAttempt($"{parent.TaskId}/{section.Name}", spec.Worker, worker.ModelOperation, parent.Attempt, spec.With);
+        var outcome = await RunSectionCoreAsync(parent, spec, worker, section, cancellationToken).ConfigureAwait(false);
+        Diagnostics.EngineTelemetry.EndAttempt(span, outcome.Result, outcome.Result is not null ? null : outcome.TimedOut ? "timeout" : "failed", catalog.Secrets.RedactOrNull(outcome.Error));
+        return outcome;
+    }
+
+    private async Task<SectionOutcome> RunSectionCoreAsync(TaskRequest parent, SectionSpec spec, ParallelFlowWorker worker, Section section, CancellationToken cancellationToken)
+    {
         var started = timeProvider.GetTimestamp();
         using var timeout = spec.SectionTimeoutSeconds is { } s ? new CancellationTokenSource(TimeSpan.FromSeconds(s), timeProvider) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -197,7 +212,7 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return new SectionOutcome(section.Name, null, $"timed out after {spec.SectionTimeoutSeconds!.Value.ToString("0.###", CultureInfo.InvariantCulture)}s", timeProvider.GetElapsedTime(started));
+            return new SectionOutcome(section.Name, null, $"timed out after {spec.SectionTimeoutSeconds!.Value.ToString("0.###", CultureInfo.InvariantCulture)}s", timeProvider.GetElapsedTime(started), TimedOut: true);
         }
 #pragma warning disable CA1031 // A failing section is recorded; it never faults the block.
         catch (Exception ex)
@@ -268,6 +283,41 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
                 writer.WriteEndArray();
             }
 
+            writer.WriteStartArray("completed_sections");
+            foreach (var section in stats.Sections)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", section.Name);
+                writer.WriteString("status", section.Status);
+                writer.WriteNumber("attempts", 1);
+                writer.WriteNumber("duration_seconds", section.Seconds);
+                if (section.Path is not null)
+                {
+                    writer.WriteString("path", section.Path);
+                }
+
+                if (section.Output is not null)
+                {
+                    writer.WriteString("output", section.Output);
+                }
+
+                if (section.Error is not null)
+                {
+                    writer.WriteString("error", section.Error);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            if (stats.Total > stats.Sections.Count)
+            {
+                writer.WriteNumber("completed_sections_omitted", stats.Total - stats.Sections.Count);
+            }
+
+            var mergedText = merged.Output.ToString();
+            writer.WriteString("merged_output", mergedText.Length <= MergedPreview ? mergedText : $"{mergedText[..MergedPreview]}… ({mergedText.Length - MergedPreview} more characters; the task's output has it whole)");
+            writer.WriteNumber("conflicts_resolved", merged.Conflicts.Count(c => c.Resolved));
             writer.WriteStartArray("conflicts");
             foreach (var conflict in merged.Conflicts)
             {
@@ -302,7 +352,11 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         return document.RootElement.Clone();
     }
 
-    private sealed record SectionOutcome(string Name, TaskResult? Result, string? Error, TimeSpan Duration);
+    private sealed record SectionOutcome(string Name, TaskResult? Result, string? Error, TimeSpan Duration, bool TimedOut = false);
+
+    /// <summary>One section as the decision record lists it (<c>completed_sections</c>): its output cut to a preview, or
+    /// the path it wrote.</summary>
+    private sealed record SectionEntry(string Name, string Status, double Seconds, string? Output, string? Path, string? Error);
 
     /// <summary>Counts kept while sections stream; only failures are remembered by name (the first 100).</summary>
     private sealed class SectionStats
@@ -324,6 +378,9 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
 
         public List<(string Name, string Error)> Failures { get; } = [];
 
+        /// <summary>Every section in the order the merger got it, up to <see cref="SectionsListed"/>.</summary>
+        public List<SectionEntry> Sections { get; } = [];
+
         /// <summary>A section took a slot: it is in flight until the merger is done with it.</summary>
         public void Accepted()
         {
@@ -341,6 +398,18 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         {
             Total++;
             SectionTime += outcome.Duration;
+            if (Sections.Count < SectionsListed)
+            {
+                var text = outcome.Result?.ToString();
+                Sections.Add(new SectionEntry(
+                    outcome.Name,
+                    outcome.Result is not null ? "succeeded" : outcome.TimedOut ? "timed_out" : "failed",
+                    Math.Round(outcome.Duration.TotalSeconds, 6),
+                    text is null ? null : text.Length <= OutputPreview ? text : $"{text[..OutputPreview]}… ({text.Length - OutputPreview} more characters)",
+                    outcome.Result?.Artifacts.Count > 0 ? outcome.Result.Artifacts[0].Path : null,
+                    outcome.Error));
+            }
+
             if (outcome.Result is { } result)
             {
                 Succeeded++;

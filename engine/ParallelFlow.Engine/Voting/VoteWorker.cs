@@ -140,9 +140,11 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
         var seconds = candidate.TimeoutSeconds ?? spec.CandidateTimeoutSeconds;
         using var timeout = seconds is { } s ? new CancellationTokenSource(TimeSpan.FromSeconds(s), timeProvider) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, timeout.Token);
+        // A span per candidate, under the vote's attempt: a model call among them follows the GenAI conventions.
+        catalog.TryGetWorker(candidate.Worker, out var worker);
+        var span = Diagnostics.EngineTelemetry.StartAttempt($"{vote.TaskId}/{candidate.Name}", candidate.Worker, worker?.ModelOperation, vote.Attempt, candidate.With);
         try
         {
-            catalog.TryGetWorker(candidate.Worker, out var worker);
             var request = new TaskRequest
             {
                 TaskId = $"{vote.TaskId}/{candidate.Name}",
@@ -177,6 +179,13 @@ internal sealed class VoteWorker(WorkerCatalog catalog, TimeProvider timeProvide
             gate.Release();
         }
 
+        Diagnostics.EngineTelemetry.EndAttempt(span, outcome.Result, outcome.Status switch
+        {
+            CandidateStatus.Succeeded => null,
+            CandidateStatus.TimedOut => "timeout",
+            CandidateStatus.Cancelled => "cancelled",
+            _ => "failed",
+        }, catalog.Secrets.RedactOrNull(outcome.Error));
         outcome = outcome with { Duration = timeProvider.GetElapsedTime(started) };
         outcomes[index] = outcome;
         vote.Progress.Report(outcome.Status == CandidateStatus.Succeeded

@@ -26,7 +26,18 @@ internal sealed class CatalogTaskServices(WorkerCatalog catalog, TaskRequest par
             Progress = parent.Progress,
             CancellationToken = cancellationToken,
         };
-        return await worker.ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
+        var span = Diagnostics.EngineTelemetry.StartAttempt(request.TaskId, workerName, worker.ModelOperation, parent.Attempt, parameters);
+        try
+        {
+            var result = await worker.ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
+            Diagnostics.EngineTelemetry.EndAttempt(span, result, null, null);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            Diagnostics.EngineTelemetry.EndAttempt(span, null, ex is OperationCanceledException ? "cancelled" : "failed", catalog.Secrets.RedactOrNull(ex.Message));
+            throw;
+        }
     }
 
     public async ValueTask<MergeResult> MergeAsync(string mergerName, MergeRequest request, CancellationToken cancellationToken)

@@ -28,6 +28,15 @@ public sealed class SectionTaskTests
         var record = Record(result, "shout");
         Assert.Equal((6, 6, 0), (record.GetProperty("sections").GetInt32(), record.GetProperty("succeeded").GetInt32(), record.GetProperty("failed").GetInt32()));
         Assert.InRange(record.GetProperty("peak_in_flight").GetInt32(), 1, 4);
+
+        // The record names its components, as the executors' format does: each section with its status and output.
+        var sections = record.GetProperty("completed_sections").EnumerateArray().ToList();
+        Assert.Equal(["delta", "alpha", "charlie", "bravo", "echo", "foxtrot"], sections.Select(s => s.GetProperty("name").GetString()));
+        Assert.All(sections, s => Assert.Equal("succeeded", s.GetProperty("status").GetString()));
+        Assert.All(sections, s => Assert.Equal(1, s.GetProperty("attempts").GetInt32()));
+        Assert.Equal("CHARLIE", sections[2].GetProperty("output").GetString());
+        Assert.Equal(result["shout"].Result!.Text, record.GetProperty("merged_output").GetString());
+        Assert.Equal(0, record.GetProperty("conflicts_resolved").GetInt32());
     }
 
     [Fact]

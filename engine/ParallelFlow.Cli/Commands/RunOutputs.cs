@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Text.Json;
+using ParallelFlow.Engine.Reporting;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary>The files a run can be written to — <c>--report</c> (JSON), <c>--html</c> (one self-contained page) and
+/// <c>--trace</c> (Chrome trace event format, for Perfetto) — shared by <c>run</c>, <c>resume</c> and <c>show</c>. Every
+/// file is opened before anything runs, so a path that cannot be written stops the command first.</summary>
+internal sealed class RunOutputs
+{
+    private readonly Option<string?>? _report;
+    private readonly Option<string?> _html = new("--html") { Description = "Write the run as one self-contained HTML page: the graph, a Gantt chart per worker, the figures, every task's output and the decisions." };
+    private readonly Option<string?> _trace = new("--trace") { Description = "Write the run's timeline in the Chrome trace event format (open it in ui.perfetto.dev or chrome://tracing)." };
+
+    public RunOutputs(bool report)
+    {
+        _report = report ? new Option<string?>("--report", "-r") { Description = "Write the run's report (JSON, in the output format of parallel task executors) to this file." } : null;
+    }
+
+    public void AddTo(Command command)
+    {
+        if (_report is not null)
+        {
+            command.Options.Add(_report);
+        }
+
+        command.Options.Add(_html);
+        command.Options.Add(_trace);
+    }
+
+    /// <summary>Opens every file asked for; on a failure, says which and why, closes what it opened and returns null.</summary>
+    public Files? Open(ParseResult parseResult, CliConsole console)
+    {
+        var files = new Files();
+        foreach (var (option, kind) in new[] { (_report, "report"), (_html, "HTML page"), (_trace, "trace") })
+        {
+            if (option is null || parseResult.GetValue(option) is not { } path)
+            {
+                continue;
+            }
+
+            var stream = OpenFile(path, kind, console);
+            if (stream is null)
+            {
+                files.Dispose();
+                return null;
+            }
+
+            files.Add(kind, path, stream);
+        }
+
+        return files;
+    }
+
+    private static FileStream? OpenFile(string path, string kind, CliConsole console)
+    {
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            return File.Create(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            console.Error.WriteLine($"{path}: error: cannot write the {kind}: {ex.Message.TrimEnd('.')}; nothing was done.");
+            return null;
+        }
+    }
+
+    /// <summary>The opened files, written from a run's report.</summary>
+    internal sealed class Files : IDisposable
+    {
+        private readonly List<(string Kind, string Path, FileStream Stream)> _files = [];
+
+        public bool Any => _files.Count > 0;
+
+        public void Add(string kind, string path, FileStream stream) => _files.Add((kind, path, stream));
+
+        /// <summary>Writes each file and says where it is.</summary>
+        public void Write(JsonElement report, CliConsole console, bool quiet)
+        {
+            foreach (var (kind, path, stream) in _files)
+            {
+                switch (kind)
+                {
+                    case "report":
+                        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                        {
+                            report.WriteTo(writer);
+                        }
+
+                        break;
+                    case "HTML page":
+                        HtmlReport.Write(report, stream);
+                        break;
+                    default:
+                        ChromeTrace.Write(report, stream);
+                        break;
+                }
+
+                stream.Flush();
+                if (!quiet)
+                {
+                    console.Out.WriteLine($"{(kind == "HTML page" ? "html" : kind)}: {path}");
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (_, _, stream) in _files)
+            {
+                stream.Dispose();
+            }
+
+            _files.Clear();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using ParallelFlow.OpenTelemetry;
+
+namespace ParallelFlow.Cli.Commands;
+
+/// <summary>Exporting a run's spans and metrics over OTLP: with <c>--otlp URL</c> (OTLP/HTTP, protobuf), or when the
+/// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>…_TRACES_ENDPOINT</c> / <c>…_METRICS_ENDPOINT</c>) variables are
+/// set, which then also choose the protocol, headers and timeout as the OpenTelemetry specification says.</summary>
+internal sealed class TelemetryOptions
+{
+    private static readonly string[] EndpointVariables = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"];
+
+    private readonly Option<string?> _otlp = new("--otlp")
+    {
+        Description = "Export the run's spans and metrics over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318). Without it, export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+    };
+
+    public void AddTo(Command command) => command.Options.Add(_otlp);
+
+    /// <summary>Starts exporting when asked to; disposing flushes what is left. Null (after saying why) for a URL
+    /// that is not one.</summary>
+    public IDisposable? Start(ParseResult parseResult, CliConsole console)
+    {
+        var url = parseResult.GetValue(_otlp);
+        Uri? endpoint = null;
+        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+        {
+            console.Error.WriteLine($"error: --otlp: '{url}' is not an http(s) URL (for example http://127.0.0.1:4318); nothing was run.");
+            return null;
+        }
+
+        if (endpoint is null && !EndpointVariables.Any(name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))))
+        {
+            return new Exporters(null, null);
+        }
+
+        var resource = ResourceBuilder.CreateDefault();
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+        {
+            resource.AddService("parallelflow", serviceVersion: typeof(TelemetryOptions).Assembly.GetName().Version?.ToString(3));
+        }
+
+        var tracer = global::OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddParallelFlowInstrumentation()
+            .AddOtlpExporter(options => Configure(options, endpoint, "v1/traces"))
+            .Build();
+        var meter = global::OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddParallelFlowInstrumentation()
+            .AddOtlpExporter((options, reader) =>
+            {
+                Configure(options, endpoint, "v1/metrics");
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000;
+            })
+            .Build();
+        return new Exporters(tracer, meter);
+    }
+
+    private static void Configure(OtlpExporterOptions options, Uri? endpoint, string path)
+    {
+        if (endpoint is null)
+        {
+            return;
+        }
+
+        options.Protocol = OtlpExportProtocol.HttpProtobuf;
+        options.Endpoint = new Uri(endpoint, endpoint.AbsolutePath.TrimEnd('/') + "/" + path);
+    }
+
+    /// <summary>The providers; disposing them exports what is still buffered.</summary>
+    private sealed class Exporters(TracerProvider? tracer, MeterProvider? meter) : IDisposable
+    {
+        public void Dispose()
+        {
+            tracer?.Dispose();
+            meter?.Dispose();
+        }
+    }
+}
