@@ -26,6 +26,10 @@ public sealed record RunRecord(
 {
     /// <summary>The values the plan's inputs had (supplied, else defaults), by name; <c>resume</c> runs with them again.</summary>
     public IReadOnlyDictionary<string, JsonElement> Inputs { get; init; } = new Dictionary<string, JsonElement>();
+
+    /// <summary>The tasks the run was cut down to (<c>run --only</c>), with what they depend on; empty for the whole
+    /// plan. <c>resume</c> cuts the plan the same way.</summary>
+    public IReadOnlyList<string> Only { get; init; } = [];
 }
 
 /// <summary>One task of a recorded run.</summary>
@@ -147,18 +151,20 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <param name="inputs">The values of the plan's inputs for the run; none when it takes none.</param>
     /// <param name="cacheOff">Whether the run was told not to use the cache (<c>--no-cache</c>), so that
     /// <see cref="ExplainCache"/> can say so.</param>
+    /// <param name="only">The tasks the run was cut down to (<c>run --only</c>); none for the whole plan.</param>
     public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt,
-        IReadOnlyDictionary<string, JsonElement>? inputs = null, bool cacheOff = false)
+        IReadOnlyDictionary<string, JsonElement>? inputs = null, bool cacheOff = false, IReadOnlyList<string>? only = null)
     {
         Write(
             """
-            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off)
-            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs, $cacheOff)
-            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1, cache_off = $cacheOff;
+            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks)
+            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs, $cacheOff, $only)
+            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1, cache_off = $cacheOff, plugins_path = $plugins;
             """,
             ("$run", runId), ("$plan", planId), ("$path", planPath), ("$hash", planHash), ("$config", configPath), ("$plugins", pluginsPath),
             ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId),
-            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("$cacheOff", cacheOff ? 1 : 0));
+            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("$cacheOff", cacheOff ? 1 : 0),
+            ("$only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null));
     }
 
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
@@ -401,7 +407,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
             var runs = new List<RunRecord>();
             using (var command = Command(
-                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes, inputs FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
+                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes, inputs, only_tasks FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
                 null,
                 ("$run", runId)))
             using (var reader = command.ExecuteReader())
@@ -423,6 +429,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                         status, reader.GetInt32(11), counts.TryGetValue(id, out var map) ? map : new Dictionary<string, int>())
                     {
                         Inputs = reader.IsDBNull(12) ? new Dictionary<string, JsonElement>() : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(reader.GetString(12))!,
+                        Only = reader.IsDBNull(13) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(13))!,
                     });
                 }
             }
@@ -758,6 +765,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             """
             ALTER TABLE runs ADD COLUMN report TEXT;
             ALTER TABLE runs ADD COLUMN cache_off INTEGER;
+            ALTER TABLE runs ADD COLUMN only_tasks TEXT;
             """,
         ];
         for (var step = version; step < SchemaVersion; step++)

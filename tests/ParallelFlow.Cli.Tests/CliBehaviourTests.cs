@@ -79,25 +79,20 @@ public sealed class CliBehaviourTests
     [Fact]
     public void Files_are_looked_for_beside_the_plan_then_here_then_in_the_home_folder()
     {
+        // The home folder is passed in, not set in the environment: other tests run beside this one.
         var home = Directory.CreateTempSubdirectory("parallelflow-home-").FullName;
-        var previous = Environment.GetEnvironmentVariable(FileLookup.HomeVariable);
-        Environment.SetEnvironmentVariable(FileLookup.HomeVariable, home);
-        try
-        {
-            var plan = Path.Combine(Path.GetTempPath(), "somewhere", "plan.json");
-            Assert.Equal([Path.GetDirectoryName(plan)!, Directory.GetCurrentDirectory(), home], FileLookup.Folders(plan));
-            Assert.Equal([Directory.GetCurrentDirectory(), home], FileLookup.Folders(null));
+        var plan = Path.Combine(Path.GetTempPath(), "somewhere", "plan.json");
+        var folders = FileLookup.Folders(plan, home);
+        Assert.Equal([Path.GetDirectoryName(plan)!, Directory.GetCurrentDirectory(), home], folders);
+        Assert.Equal([Directory.GetCurrentDirectory(), home], FileLookup.Folders(null, home));
+        Assert.Equal([Directory.GetCurrentDirectory()], FileLookup.Folders(null, null));
 
-            File.WriteAllText(Path.Combine(home, "plugins.json"), """{ "plugins": [] }""");
-            Assert.Equal(Path.Combine(home, "plugins.json"), FileLookup.Find(FileLookup.Plugins, plan));
-            Directory.CreateDirectory(Path.Combine(home, ".parallelflow"));
-            File.WriteAllText(Path.Combine(home, FileLookup.Journal), string.Empty);
-            Assert.Equal(Path.Combine(home, FileLookup.Journal), JournalSetup.Resolve(null, plan));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(FileLookup.HomeVariable, previous);
-        }
+        Assert.Null(FileLookup.Find(FileLookup.Plugins, folders));
+        File.WriteAllText(Path.Combine(home, "plugins.json"), """{ "plugins": [] }""");
+        Assert.Equal(Path.Combine(home, "plugins.json"), FileLookup.Find(FileLookup.Plugins, folders));
+        Directory.CreateDirectory(Path.Combine(home, ".parallelflow"));
+        File.WriteAllText(Path.Combine(home, FileLookup.Journal), string.Empty);
+        Assert.Equal(Path.Combine(home, FileLookup.Journal), FileLookup.Find(FileLookup.Journal, folders));
     }
 
     [Fact]
@@ -176,5 +171,29 @@ public sealed class CliBehaviourTests
         (exitCode, _, error) = await InProcessCli.RunAsync("run", Path.Combine(CliProcess.RepositoryRoot, "examples", "release-check.json"), "--no-journal", "--only", "pakage");
         Assert.Equal(2, exitCode);
         Assert.Contains("did you mean 'package'?", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_run_of_some_tasks_resumes_as_those_tasks()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(plan, """
+            { "tasks": [
+              { "id": "a", "worker": "template", "with": { "text": "one" } },
+              { "id": "b", "worker": "simulate", "depends_on": ["a"], "with": { "fail": "fatal" } },
+              { "id": "c", "worker": "template", "with": { "text": "not asked for" } } ] }
+            """);
+
+        var (exitCode, output, _) = await InProcessCli.RunAsync("run", plan, "--journal", journal, "--quiet", "--only", "b");
+        Assert.Equal(1, exitCode);
+        var runId = (await InProcessCli.RunAsync("runs", "--journal", journal)).Out.Split('\n')[1].Split(' ')[0];
+
+        (exitCode, output, _) = await InProcessCli.RunAsync("resume", runId, "--journal", journal, "--quiet");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"resuming run {runId}: 1 of 2 tasks keep their recorded outputs", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(" c ", (await InProcessCli.RunAsync("show", runId, "--journal", journal)).Out, StringComparison.Ordinal);
     }
 }

@@ -41,7 +41,7 @@ public sealed class OtlpExportTests
     [Fact]
     public async Task An_otlp_value_that_is_not_a_url_is_a_usage_error_and_nothing_runs()
     {
-        var (exitCode, output, error) = await InProcessCli.RunAsync("run", "examples/release-check.json", "--no-journal", "--otlp", "localhost:4318");
+        var (exitCode, output, error) = await InProcessCli.RunAsync("run", Path.Combine(CliProcess.RepositoryRoot, "examples", "release-check.json"), "--no-journal", "--otlp", "localhost:4318");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--otlp: 'localhost:4318' is not an http(s) URL", error, StringComparison.Ordinal);
@@ -57,18 +57,31 @@ public sealed class OtlpExportTests
 
         public OtlpReceiver()
         {
-            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            // HttpListener cannot take port 0: a free port is found, and another tried if it was taken meanwhile.
+            for (var attempt = 1; ; attempt++)
             {
-                probe.Start();
-                Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+                using (var probe = new TcpListener(IPAddress.Loopback, 0))
+                {
+                    probe.Start();
+                    Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+                }
+
+                try
+                {
+                    _listener.Prefixes.Clear();
+                    _listener.Prefixes.Add(Url + "/");
+                    _listener.Start();
+                    break;
+                }
+                catch (HttpListenerException) when (attempt < 5)
+                {
+                }
             }
 
-            _listener.Prefixes.Add(Url + "/");
-            _listener.Start();
             _serving = Task.Run(ServeAsync);
         }
 
-        public string Url { get; }
+        public string Url { get; private set; } = string.Empty;
 
         public string Body(string path) =>
             _received.TryGetValue(path, out var posts) ? string.Join('\n', posts.Select(p => Encoding.UTF8.GetString(p.Body))) : string.Empty;
@@ -79,7 +92,7 @@ public sealed class OtlpExportTests
             Assert.All(traces, post => Assert.Equal("application/x-protobuf", post.ContentType));
             var spans = Body("/v1/traces");
             // Protobuf keeps strings as UTF-8: the span names and attribute values are there as they were set.
-            foreach (var expected in new[] { "parallelflow.run", "parallelflow.task", "parallelflow.plan.id", planId, taskId, "service.name" })
+            foreach (var expected in new[] { "parallelflow.run", "parallelflow.task.status", "parallelflow.plan.id", planId, taskId, "service.name", "parallelflow.attempt" })
             {
                 Assert.Contains(expected, spans, StringComparison.Ordinal);
             }

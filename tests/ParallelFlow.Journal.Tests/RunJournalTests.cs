@@ -84,7 +84,7 @@ public sealed class RunJournalTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; ALTER TABLE runs DROP COLUMN report; ALTER TABLE runs DROP COLUMN cache_off; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; ALTER TABLE runs DROP COLUMN report; ALTER TABLE runs DROP COLUMN cache_off; ALTER TABLE runs DROP COLUMN only_tasks; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
             command.ExecuteNonQuery();
         }
 

@@ -33,7 +33,9 @@ public sealed class InstrumentationTests
             { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "candidates": [
                 { "name": "a", "worker": "llm", "with": { "model": "tiny" } },
                 { "name": "b", "worker": "llm", "with": { "model": "small" } } ] } },
-            { "id": "leaky", "worker": "leaky", "retry": { "max_attempts": 1 } }
+            { "id": "leaky", "worker": "leaky", "retry": { "max_attempts": 1 } },
+            { "id": "stuck", "worker": "stuck", "timeout_seconds": 0.05, "retry": { "max_attempts": 1 } },
+            { "id": "probe", "worker": "probe", "depends_on": ["ok"] }
           ] }
         """;
 
@@ -43,8 +45,12 @@ public sealed class InstrumentationTests
         var spans = new List<Activity>();
         using var tracing = global::OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddParallelFlowInstrumentation().AddInMemoryExporter(spans).Build();
 
+        var before = Activity.Current;
         var result = await RunAsync();
         tracing.ForceFlush();
+
+        // The run's spans never became the caller's current activity.
+        Assert.Same(before, Activity.Current);
 
         var run = Assert.Single(spans, s => s.OperationName == "parallelflow.run" && Tag(s, "parallelflow.run.id") == result.RunId);
         Assert.Equal("traced", Tag(run, "parallelflow.plan.id"));
@@ -56,7 +62,7 @@ public sealed class InstrumentationTests
 
         // One task span per task that ran, each a child of the run's; a skipped task never ran and has none.
         var tasks = mine.Where(s => s.OperationName == "parallelflow.task").ToDictionary(s => Tag(s, "parallelflow.task.id")!);
-        Assert.Equal(["ask", "broken", "flaky", "leaky", "ok", "pick"], tasks.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["ask", "broken", "flaky", "leaky", "ok", "pick", "probe", "stuck"], tasks.Keys.Order(StringComparer.Ordinal));
         Assert.All(tasks.Values, t => Assert.Equal(run.SpanId, t.ParentSpanId));
         foreach (var task in result.Tasks.Where(t => t.Attempts > 0))
         {
@@ -80,6 +86,11 @@ public sealed class InstrumentationTests
         Assert.Equal("succeeded", Tag(flaky[1], "parallelflow.attempt.status"));
         var retry = Assert.Single(tasks["flaky"].Events, e => e.Name == "retry");
         Assert.Equal(2, retry.Tags.Single(t => t.Key == "parallelflow.attempt").Value);
+
+        // A timed-out attempt says so, as its task does.
+        var stuck = Assert.Single(attempts, a => a.ParentSpanId == tasks["stuck"].SpanId);
+        Assert.Equal(("timed_out", "timeout"), (Tag(stuck, "parallelflow.attempt.status"), Tag(stuck, "parallelflow.task.failure_kind")));
+        Assert.Equal(("timed_out", "timeout"), (Tag(tasks["stuck"], "parallelflow.task.status"), Tag(tasks["stuck"], "parallelflow.task.failure_kind")));
 
         // A model call follows the GenAI conventions: named for its operation and model, a client span, with usage.
         var ask = Assert.Single(attempts, a => a.ParentSpanId == tasks["ask"].SpanId);
@@ -116,11 +127,21 @@ public sealed class InstrumentationTests
     [Fact]
     public async Task The_metrics_count_what_the_run_did()
     {
-        var metrics = new List<Metric>();
+        // Snapshots, each export's own: the sums are cumulative, so the last export of a metric holds its totals.
+        var metrics = new List<MetricSnapshot>();
         using var meters = global::OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddParallelFlowInstrumentation().AddInMemoryExporter(metrics).Build();
 
-        var result = await RunAsync();
+        // While a task runs, the gauges see it and its run.
+        (long Running, long Active)? during = null;
+        var result = await RunAsync(() =>
+        {
+            meters.ForceFlush();
+            during = (Points(metrics, "parallelflow.tasks.running").Last().GetSumLong(), Points(metrics, "parallelflow.runs.active").Last().GetSumLong());
+        });
         meters.ForceFlush();
+        Assert.NotNull(during);
+        Assert.True(during.Value.Running >= 1, $"running {during.Value.Running} while a task ran");
+        Assert.True(during.Value.Active >= 1, $"active runs {during.Value.Active} while one ran");
 
         var finished = Points(metrics, "parallelflow.tasks.finished");
         foreach (var group in result.Tasks.GroupBy(t => (t.WorkerType, Status: Name(t.Status))))
@@ -141,9 +162,10 @@ public sealed class InstrumentationTests
         // Nothing runs now: the gauges read zero.
         Assert.Equal(0, Points(metrics, "parallelflow.tasks.running").Last().GetSumLong());
         Assert.Equal(0, Points(metrics, "parallelflow.tasks.ready").Last().GetSumLong());
+        Assert.Equal(0, Points(metrics, "parallelflow.runs.active").Last().GetSumLong());
     }
 
-    private static async Task<RunResult> RunAsync()
+    private static async Task<RunResult> RunAsync(Action? whileRunning = null)
     {
         Environment.SetEnvironmentVariable(SecretVariable, SecretValue);
         var catalog = BuiltInWorkers.CreateCatalog();
@@ -152,6 +174,8 @@ public sealed class InstrumentationTests
         catalog.AddWorker("broken", new Broken());
         catalog.AddWorker("llm", new FakeModel());
         catalog.AddWorker("leaky", new Leaky());
+        catalog.AddWorker("stuck", new Stuck());
+        catalog.AddWorker("probe", new Probe(whileRunning));
         catalog.AddSecretVariable(SecretVariable);
         PluginHost.Register(catalog, new VotingPlugin());
         var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
@@ -163,17 +187,9 @@ public sealed class InstrumentationTests
 
     private static string? Tag(Activity span, string name) => span.GetTagItem(name)?.ToString();
 
-    private static List<MetricPoint> Points(List<Metric> metrics, string name)
+    private static List<MetricPoint> Points(List<MetricSnapshot> metrics, string name)
     {
-        var points = new List<MetricPoint>();
-        foreach (var metric in metrics.Where(m => m.Name == name))
-        {
-            foreach (ref readonly var point in metric.GetMetricPoints())
-            {
-                points.Add(point);
-            }
-        }
-
+        var points = metrics.LastOrDefault(m => m.Name == name)?.MetricPoints.ToList() ?? [];
         Assert.True(points.Count > 0, $"no points for {name}");
         return points;
     }
@@ -214,6 +230,26 @@ public sealed class InstrumentationTests
     {
         public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken) =>
             throw new FatalTaskException($"the endpoint refused key {Environment.GetEnvironmentVariable(SecretVariable)}");
+    }
+
+    /// <summary>Never returns by itself: its timeout ends it.</summary>
+    private sealed class Stuck : ParallelFlowWorker
+    {
+        public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return TaskResult.Empty;
+        }
+    }
+
+    /// <summary>Calls back while it runs.</summary>
+    private sealed class Probe(Action? whileRunning) : ParallelFlowWorker
+    {
+        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            whileRunning?.Invoke();
+            return ValueTask.FromResult(TaskResult.FromText("probed"));
+        }
     }
 
     /// <summary>A model call: answers the same, reports its usage and the model's own name.</summary>

@@ -15,7 +15,10 @@ internal static class FileLookup
     public static readonly string Journal = Path.Combine(".parallelflow", "journal.db");
 
     /// <summary>The folders searched, in order, each once.</summary>
-    public static IReadOnlyList<string> Folders(string? planPath)
+    public static IReadOnlyList<string> Folders(string? planPath) => Folders(planPath, Environment.GetEnvironmentVariable(HomeVariable));
+
+    /// <summary>The folders searched with <paramref name="home"/> as <c>$PARALLELFLOW_HOME</c>.</summary>
+    internal static IReadOnlyList<string> Folders(string? planPath, string? home)
     {
         var folders = new List<string>();
         if (planPath is not null)
@@ -24,7 +27,7 @@ internal static class FileLookup
         }
 
         folders.Add(Directory.GetCurrentDirectory());
-        if (Environment.GetEnvironmentVariable(HomeVariable) is { Length: > 0 } home)
+        if (home is { Length: > 0 })
         {
             folders.Add(Path.GetFullPath(home));
         }
@@ -33,8 +36,10 @@ internal static class FileLookup
     }
 
     /// <summary>The first existing file at <paramref name="relative"/> in the folders searched, or null.</summary>
-    public static string? Find(string relative, string? planPath) =>
-        Folders(planPath).Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists);
+    public static string? Find(string relative, string? planPath) => Find(relative, Folders(planPath));
+
+    internal static string? Find(string relative, IReadOnlyList<string> folders) =>
+        folders.Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists);
 
     /// <summary>Where a file was looked for, for a message.</summary>
     public static string Places(string relative, string? planPath) =>

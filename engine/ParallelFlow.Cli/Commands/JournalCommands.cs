@@ -62,6 +62,12 @@ internal static class JournalCommands
 
             if (parseResult.GetValue(taskId) is { } only)
             {
+                if (outputs.Any(parseResult))
+                {
+                    console.Error.WriteLine("error: show RUN TASK prints one task; --html, --trace and --report write the whole run: give one or the other");
+                    return ExitCodes.InvalidInput;
+                }
+
                 return ShowTask(opened, run, only, console);
             }
 
@@ -156,11 +162,17 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
+            if (run.Only.Count > 0)
+            {
+                // A run of some tasks (run --only) resumes as those tasks, not as the whole plan.
+                plan = plan.Only(run.Only);
+            }
+
             var restored = opened.Succeeded(run.RunId);
             await console.Out.WriteLineAsync($"resuming run {run.RunId}: {restored.Count} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
             try
             {
-                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, run.PluginsPath, run.Workers, run.StartedAt, run.Inputs);
+                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, pluginsUsed is { } p ? Path.GetFullPath(p) : null, run.Workers, run.StartedAt, run.Inputs, only: run.Only);
             }
             catch (JournalException ex)
             {

@@ -23,9 +23,10 @@ internal static class PluginSetup
     /// plugin provides are unknown only because none was loaded.</summary>
     public static void ExplainUnknownWorkers(IEnumerable<Engine.Plans.PlanError> errors, string? pluginsPath, string? planPath, CliConsole console)
     {
-        if (pluginsPath is null && errors.Any(e => e.Code == Engine.Plans.PlanError.UnknownWorkerCode))
+        if (pluginsPath is null && errors.Any(e => e.Code == Engine.Plans.PlanError.UnknownWorkerCode
+            || e.Message.Contains("unknown scorer", StringComparison.Ordinal) || e.Message.Contains("unknown merger", StringComparison.Ordinal)))
         {
-            console.Error.WriteLine($"note: no {DefaultFile} was found (looked for {FileLookup.Places(DefaultFile, planPath)}), so only the built-in workers are known; pass --plugins FILE, or set ${FileLookup.HomeVariable} to a folder that has one.");
+            console.Error.WriteLine($"note: no {DefaultFile} was found (looked for {FileLookup.Places(DefaultFile, planPath)}), so only the built-in workers are known (and no scorer or merger); pass --plugins FILE, or set ${FileLookup.HomeVariable} to a folder that has one.");
         }
     }
 

@@ -20,7 +20,7 @@ internal static class RunCommand
         {
             Description = "Print only the summary, not each event.",
         };
-        var journal = JournalSetup.Option($"The run journal (SQLite) to record the run in (default: the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan).");
+        var journal = JournalSetup.Option($"The run journal (SQLite) to record the run in (default: $PARALLELFLOW_JOURNAL, else the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan).");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
         var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
@@ -34,8 +34,7 @@ internal static class RunCommand
         var telemetry = new TelemetryOptions();
         var only = new Option<string[]>("--only")
         {
-            Description = "Run only these tasks and the tasks they depend on (depends_on, transitively); the rest of the plan is left out.",
-            AllowMultipleArgumentsPerToken = true,
+            Description = "Run only these tasks (comma-separated, or the option repeated) and the tasks they depend on (depends_on, transitively); the rest of the plan is left out.",
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose, only };
@@ -52,7 +51,8 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
-            if (parseResult.GetValue(only) is { Length: > 0 } selected)
+            string[] selected = [.. (parseResult.GetValue(only) ?? []).SelectMany(o => o.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+            if (selected.Length > 0)
             {
                 try
                 {
@@ -112,7 +112,7 @@ internal static class RunCommand
                 {
                     opened?.BeginRun(
                         options.RunId, loaded.Id, Path.GetFullPath(planPath), RunJournal.HashPlan(planPath, input.ConfigOf(parseResult)),
-                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsUsed is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values, cacheOff: parseResult.GetValue(noCache));
+                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsUsed is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values, cacheOff: parseResult.GetValue(noCache), only: selected);
                 }
                 catch (JournalException ex)
                 {
@@ -142,16 +142,7 @@ internal static class RunCommand
             return ExitCodes.InvalidInput;
         }
 
-        using var exporters = telemetry.Start(parseResult, console);
-        if (exporters is null)
-        {
-            if (journal is not null && options.RunId is { } unused)
-            {
-                TryAbandon(journal, unused);
-            }
-
-            return ExitCodes.InvalidInput;
-        }
+        using var exporters = telemetry.Start(parseResult);
 
         // The timeline, the HTML page and a journal's report draw each attempt on its worker.
         options = options with { RecordAttempts = true };

@@ -29,6 +29,10 @@ internal sealed class RunOutputs
         command.Options.Add(_trace);
     }
 
+    /// <summary>Whether any of the files was asked for.</summary>
+    public bool Any(ParseResult parseResult) =>
+        (_report is not null && parseResult.GetValue(_report) is not null) || parseResult.GetValue(_html) is not null || parseResult.GetValue(_trace) is not null;
+
     /// <summary>Opens every file asked for; on a failure, says which and why, closes what it opened and returns null.</summary>
     public Files? Open(ParseResult parseResult, CliConsole console)
     {

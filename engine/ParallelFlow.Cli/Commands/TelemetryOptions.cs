@@ -12,44 +12,51 @@ namespace ParallelFlow.Cli.Commands;
 /// set, which then also choose the protocol, headers and timeout as the OpenTelemetry specification says.</summary>
 internal sealed class TelemetryOptions
 {
-    private static readonly string[] EndpointVariables = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"];
-
     private readonly Option<string?> _otlp = new("--otlp")
     {
         Description = "Export the run's spans and metrics over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318). Without it, export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
     };
 
+    public TelemetryOptions()
+    {
+        // Checked with the command line, so that a bad URL stops the command before a run is journaled.
+        _otlp.Validators.Add(result =>
+        {
+            var url = result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            {
+                result.AddError($"--otlp: '{url}' is not an http(s) URL (for example http://127.0.0.1:4318)");
+            }
+        });
+    }
+
     public void AddTo(Command command) => command.Options.Add(_otlp);
 
-    /// <summary>Starts exporting when asked to; disposing flushes what is left. Null (after saying why) for a URL
-    /// that is not one.</summary>
-    public IDisposable? Start(ParseResult parseResult, CliConsole console)
+    /// <summary>Starts exporting when asked to — spans when <c>--otlp</c>, <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
+    /// <c>…_TRACES_ENDPOINT</c> is given, metrics when <c>--otlp</c>, <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
+    /// <c>…_METRICS_ENDPOINT</c> is; disposing flushes what is left.</summary>
+    public IDisposable Start(ParseResult parseResult)
     {
-        var url = parseResult.GetValue(_otlp);
-        Uri? endpoint = null;
-        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
-        {
-            console.Error.WriteLine($"error: --otlp: '{url}' is not an http(s) URL (for example http://127.0.0.1:4318); nothing was run.");
-            return null;
-        }
-
-        if (endpoint is null && !EndpointVariables.Any(name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))))
+        var endpoint = parseResult.GetValue(_otlp) is { } url ? new Uri(url) : null;
+        var traces = endpoint is not null || IsSet("OTEL_EXPORTER_OTLP_ENDPOINT") || IsSet("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        var metrics = endpoint is not null || IsSet("OTEL_EXPORTER_OTLP_ENDPOINT") || IsSet("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        if (!traces && !metrics)
         {
             return new Exporters(null, null);
         }
 
         var resource = ResourceBuilder.CreateDefault();
-        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+        if (!IsSet("OTEL_SERVICE_NAME"))
         {
             resource.AddService("parallelflow", serviceVersion: typeof(TelemetryOptions).Assembly.GetName().Version?.ToString(3));
         }
 
-        var tracer = global::OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+        var tracer = !traces ? null : global::OpenTelemetry.Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(resource)
             .AddParallelFlowInstrumentation()
             .AddOtlpExporter(options => Configure(options, endpoint, "v1/traces"))
             .Build();
-        var meter = global::OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+        var meter = !metrics ? null : global::OpenTelemetry.Sdk.CreateMeterProviderBuilder()
             .SetResourceBuilder(resource)
             .AddParallelFlowInstrumentation()
             .AddOtlpExporter((options, reader) =>
@@ -60,6 +67,8 @@ internal sealed class TelemetryOptions
             .Build();
         return new Exporters(tracer, meter);
     }
+
+    private static bool IsSet(string variable) => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(variable));
 
     private static void Configure(OtlpExporterOptions options, Uri? endpoint, string path)
     {

@@ -76,7 +76,7 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
             if (_progress.Busy.TryGetValue(worker, out var busy))
             {
                 var retry = _progress.Retrying.TryGetValue(busy.Task, out var r)
-                    ? string.Create(c, $"[yellow]attempt {r.Attempt}{(r.Until > now ? $" in {(r.Until - now).TotalSeconds:0.0}s" : string.Empty)} after: {Markup.Escape(Shorten(r.Error, 50))}[/]")
+                    ? string.Create(c, $"[yellow]attempt {r.Attempt}{(r.Until > now ? $" in {(r.Until - now).TotalSeconds:0.0}s" : string.Empty)} after: {Markup.Escape(Shorten(r.Error, 34))}[/]")
                     : null;
                 table.AddRow(
                     $"{worker}",
@@ -238,7 +238,7 @@ internal sealed class LiveProgress
         var filled = (int)Math.Round(fraction * width);
         var elapsed = StartedAt is { } start ? now - start : TimeSpan.Zero;
         var eta = Remaining(now) is { } left ? $" · about {Format(left)} left" : string.Empty;
-        return string.Create(c, $"[green]{new string('█', filled)}[/][grey]{new string('░', width - filled)}[/] {Finished}/{_total} ({fraction:P0}) · {Format(elapsed)} elapsed{eta}");
+        return string.Create(c, $"[green]{new string('█', filled)}[/][grey]{new string('░', width - filled)}[/] {Finished}/{_total} ({fraction * 100:0}%) · {Format(elapsed)} elapsed{eta}");
     }
 
     private static string Format(TimeSpan time) => time.TotalSeconds < 60

@@ -31,6 +31,9 @@ internal static class EngineTelemetry
 
     public static readonly ActivitySource Source = new(Name, Version);
 
+    /// <summary>A vote's rationale is the scorer's text, which may quote candidates: an attribute keeps its start only.</summary>
+    private const int RationaleShown = 500;
+
     private static readonly Meter Meter = new(Name, Version);
 
     private static readonly Counter<long> TasksFinished = Meter.CreateCounter<long>(
@@ -84,9 +87,9 @@ internal static class EngineTelemetry
         return sum;
     }
 
-    /// <summary>Starts a run's span. The caller's current activity becomes its parent; the current activity is left as
-    /// it was, since the run goes on on other threads.</summary>
-    public static Activity? StartRun(string planId, string runId, string strategy, int workers, int tasks)
+    /// <summary>Starts a run's span under <paramref name="parent"/> (the activity current where the run was made); the
+    /// current activity is left as it was, since the run goes on on other threads.</summary>
+    public static Activity? StartRun(ActivityContext parent, string planId, string runId, string strategy, int workers, int tasks)
     {
         if (!Source.HasListeners())
         {
@@ -94,7 +97,7 @@ internal static class EngineTelemetry
         }
 
         var previous = Activity.Current;
-        var activity = Source.StartActivity("parallelflow.run");
+        var activity = Source.StartActivity("parallelflow.run", ActivityKind.Internal, parent);
         Activity.Current = previous;
         if (activity is { IsAllDataRequested: true })
         {
@@ -339,7 +342,7 @@ internal static class EngineTelemetry
             case "vote":
                 activity.SetTag("parallelflow.vote.winner", Text(record, "winner"));
                 activity.SetTag("parallelflow.vote.scorer", Text(record, "scorer"));
-                activity.SetTag("parallelflow.vote.rationale", Text(record, "rationale"));
+                activity.SetTag("parallelflow.vote.rationale", Text(record, "rationale") is { } why && why.Length > RationaleShown ? why[..RationaleShown] + "…" : Text(record, "rationale"));
                 activity.SetTag("parallelflow.vote.candidates", record.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array ? candidates.GetArrayLength() : 0);
                 activity.SetTag("parallelflow.vote.succeeded", Number(record, "succeeded"));
                 activity.SetTag("parallelflow.vote.decided_early", record.TryGetProperty("decided_early", out var early) && early.ValueKind == JsonValueKind.True);

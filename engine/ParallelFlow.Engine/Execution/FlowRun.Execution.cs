@@ -161,7 +161,10 @@ public sealed partial class FlowRun
         }
         catch (Exception ex)
         {
-            Diagnostics.EngineTelemetry.EndAttempt(span, null, ExceptionClassifier.Classify(ex, _cancellation.Token).ToName(), _context.Secrets.RedactOrNull(Describe(ex)));
+            // Polly's timeout cancels the attempt's own token, not the run's: the attempt timed out.
+            var timedOut = ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !_cancellation.IsCancellationRequested;
+            Diagnostics.EngineTelemetry.EndAttempt(span, null, timedOut ? FailureKind.Timeout.ToName() : ExceptionClassifier.Classify(ex, _cancellation.Token).ToName(),
+                timedOut ? "timed out" : _context.Secrets.RedactOrNull(Describe(ex)));
             throw;
         }
     }

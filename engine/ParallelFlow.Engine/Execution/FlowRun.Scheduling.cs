@@ -41,6 +41,7 @@ public sealed partial class FlowRun
     private readonly int[] _groupRunning;
     private readonly int[] _groupCapacity;
     private readonly List<int>? _waitingForBudget;
+    private bool[]? _budgetWaitTraced;
     private readonly Stack<int> _freeSlots = new();
     private readonly Stack<int> _resolveStack = new();
     private int _nextSlot = 1;
@@ -213,7 +214,16 @@ public sealed partial class FlowRun
         {
             _events?.Writer.TryComplete(ex);
             _fault = ex;
-            EndTelemetry("faulted");
+            try
+            {
+                EndTelemetry("faulted");
+            }
+#pragma warning disable CA1031 // A listener that throws must not keep the faulted run from finishing.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
             Pool?.Leave(this);
             SetPhase(RunPhase.Finished);
             return new StepOutcome(-1, false);
@@ -335,7 +345,6 @@ public sealed partial class FlowRun
                 _tasks.Results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
                 _finished++;
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
-                Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, "succeeded", TimeSpan.Zero, default);
             }
         }
 
@@ -393,8 +402,10 @@ public sealed partial class FlowRun
     private void WaitForBudget(int task)
     {
         _waitingForBudget!.Add(task);
-        if (_runSpan is not null)
+        // One event per task that waits: a waiting task is offered again every time a running one settles.
+        if (_runSpan is not null && !(_budgetWaitTraced ??= new bool[_count])[task])
         {
+            _budgetWaitTraced[task] = true;
             Diagnostics.EngineTelemetry.BudgetWait(_runSpan, _plan.Tasks[task].Id, _budget!.Shortfall(task));
         }
     }
@@ -605,11 +616,14 @@ public sealed partial class FlowRun
     {
         if (_gauged)
         {
+            _gauged = false;
             Diagnostics.EngineTelemetry.RunEnded(this);
         }
 
         if (_runSpan is { } span)
         {
+            // Ended once, even if the engine faults after this.
+            _runSpan = null;
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var task = 0; task < _count; task++)
             {

@@ -58,6 +58,10 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
     private System.Diagnostics.Activity?[]? _taskSpans;
     private bool _gauged;
 
+    // The activity current where the run was made: its span's parent, also when a pool starts the run later on a
+    // thread of its own.
+    private readonly System.Diagnostics.Activity? _parentSpan = System.Diagnostics.Activity.Current;
+
     private long _runStartTimestamp;
     private DateTimeOffset _runStartedAt;
 
@@ -235,7 +239,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
-        _runSpan = Diagnostics.EngineTelemetry.StartRun(_plan.Definition.Id, RunId, StrategyName, _workers, _count);
+        _runSpan = Diagnostics.EngineTelemetry.StartRun(_parentSpan?.Context ?? default, _plan.Definition.Id, RunId, StrategyName, _workers, _count);
         if (_runSpan is not null)
         {
             _taskSpans = new System.Diagnostics.Activity?[_count];

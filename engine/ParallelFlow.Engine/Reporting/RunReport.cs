@@ -191,13 +191,7 @@ public static class RunReport
         writer.WriteNumber("worker_utilization", Round(result.WorkerUtilization));
         writer.WriteNumber("avg_task_time", Round(ran.Count == 0 ? 0 : ran.Average(t => t.Duration.TotalSeconds)));
         writer.WriteNumber("critical_path_time", Round(result.ObservedCriticalPath.Seconds));
-        writer.WriteStartArray("critical_path");
-        foreach (var id in result.ObservedCriticalPath.Tasks)
-        {
-            writer.WriteStringValue(id);
-        }
-
-        writer.WriteEndArray();
+        WriteIds(writer, "critical_path", result.ObservedCriticalPath.Tasks, always: true);
         writer.WriteNumber("total_task_time", Round(result.TotalTaskTime.TotalSeconds));
         writer.WriteEndObject();
 
@@ -360,9 +354,10 @@ public static class RunReport
         writer.WriteEndObject();
     }
 
-    private static void WriteIds(Utf8JsonWriter writer, string name, IReadOnlyList<string> ids)
+    /// <summary>An array of task ids; left out when empty, unless <paramref name="always"/>.</summary>
+    private static void WriteIds(Utf8JsonWriter writer, string name, IReadOnlyList<string> ids, bool always = false)
     {
-        if (ids.Count == 0)
+        if (ids.Count == 0 && !always)
         {
             return;
         }

@@ -125,22 +125,33 @@ internal sealed class RunTimeline
         return timeline;
     }
 
-    /// <summary>Puts each attempt on the lowest slot free at its start, as the engine hands out slots; a retry's delay
-    /// keeps its slot, since the task holds its worker while it waits.</summary>
+    /// <summary>Puts each attempt the report gives no slot (a cached task's, or every one of a run that kept no attempts)
+    /// on the lowest slot free for its whole time, around the attempts whose slot is known; a retry's delay keeps its
+    /// slot, since the task holds its worker while it waits.</summary>
     private static void LayOut(List<Bar> bars)
     {
-        var freeAt = new List<double>();
-        foreach (var bar in bars.OrderBy(b => b.Start).ThenBy(b => b.TaskId, StringComparer.Ordinal))
+        var busy = new List<List<(double Start, double End)>>();
+        void Occupy(int slot, Bar bar)
         {
-            var slot = freeAt.FindIndex(end => end <= bar.Start + 1e-9);
-            if (slot < 0)
+            while (busy.Count < slot)
             {
-                freeAt.Add(0);
-                slot = freeAt.Count - 1;
+                busy.Add([]);
             }
 
-            freeAt[slot] = bar.End + (bar.RetryDelay ?? 0);
-            bar.Slot = slot + 1;
+            busy[slot - 1].Add((bar.Start, bar.End + (bar.RetryDelay ?? 0)));
+        }
+
+        foreach (var bar in bars.Where(b => b.Slot > 0))
+        {
+            Occupy(bar.Slot, bar);
+        }
+
+        foreach (var bar in bars.Where(b => b.Slot <= 0).OrderBy(b => b.Start).ThenBy(b => b.TaskId, StringComparer.Ordinal))
+        {
+            var end = bar.End + (bar.RetryDelay ?? 0);
+            var slot = busy.FindIndex(taken => taken.All(t => t.End <= bar.Start + 1e-9 || t.Start >= end - 1e-9)) + 1;
+            bar.Slot = slot > 0 ? slot : busy.Count + 1;
+            Occupy(bar.Slot, bar);
         }
     }
 
