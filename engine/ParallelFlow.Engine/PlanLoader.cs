@@ -118,7 +118,9 @@ public static class PlanLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found"
+                : Directory.Exists(path) ? "it is a folder, not a file"
+                : ex.Message;
             throw new PlanValidationException([new PlanError(PlanError.SyntaxCode, $"cannot read the file: {reason}", path, null, null)]);
         }
     }

@@ -130,9 +130,9 @@ public sealed class CliBehaviourTests
         var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
         var plan = Path.Combine(folder, "plan.json");
         var journal = Path.Combine(folder, "journal.db");
-        File.WriteAllText(plan, """{ "tasks": [ { "id": "a", "worker": "template", "with": { "text": "one" } }, { "id": "b", "worker": "template", "with": { "text": "one" } } ] }""");
+        File.WriteAllText(plan, """{ "tasks": [ { "id": "a", "worker": "template", "with": { "text": "one" } }, { "id": "b", "worker": "template", "with": { "text": "two!" } } ] }""");
         Assert.Equal(0, (await InProcessCli.RunAsync("run", plan, "--journal", journal, "--quiet")).ExitCode);
-        File.WriteAllText(plan, """{ "tasks": [ { "id": "a", "worker": "template", "with": { "text": "two" } }, { "id": "b", "worker": "template", "with": { "text": "one" } } ] }""");
+        File.WriteAllText(plan, """{ "tasks": [ { "id": "a", "worker": "template", "with": { "text": "two" } }, { "id": "b", "worker": "template", "with": { "text": "two!" } } ] }""");
         Assert.Equal(0, (await InProcessCli.RunAsync("run", plan, "--journal", journal, "--quiet")).ExitCode);
         Assert.Equal(0, (await InProcessCli.RunAsync("run", plan, "--journal", journal, "--quiet", "--no-cache")).ExitCode);
         var runs = (await InProcessCli.RunAsync("runs", "--journal", journal)).Out.Split('\n').Skip(1).Where(l => l.Length > 0).Select(l => l.Split(' ')[0]).ToList();
@@ -140,7 +140,7 @@ public sealed class CliBehaviourTests
 
         var (exitCode, output, _) = await InProcessCli.RunAsync("cache", "why", changed, "a", "--journal", journal);
         Assert.Equal(0, exitCode);
-        // Only task a's own earlier entry is compared, though task b's stored the very text a has now.
+        // Only task a's own earlier entry is compared, though task b's differs from a's new parameters just as little.
         Assert.Contains("the closest entry is run", output, StringComparison.Ordinal);
         Assert.Contains("task a,", output, StringComparison.Ordinal);
         Assert.Contains("with.text: \"one\" then, \"two\" now", output, StringComparison.Ordinal);

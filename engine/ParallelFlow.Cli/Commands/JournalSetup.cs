@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Journal;
 
 namespace ParallelFlow.Cli.Commands;
@@ -40,7 +41,15 @@ internal static class JournalSetup
             console.Error.WriteLine($"error: {ex.Message}");
             if (given is null && Environment.GetEnvironmentVariable(RunJournal.PathVariable) is not { Length: > 0 })
             {
-                console.Error.WriteLine($"No journal in {FileLookup.Places(FileLookup.Journal, null)}. A run is journaled beside its plan (or where --journal says): pass --journal with that folder or file.");
+                // A run is journaled beside its plan: the folders just below this one are where a newcomer's runs went.
+                var nearby = Directory.EnumerateDirectories(Directory.GetCurrentDirectory())
+                    .Where(folder => File.Exists(Path.Combine(folder, FileLookup.Journal)))
+                    .Select(Path.GetFileName)
+                    .Order(StringComparer.Ordinal)
+                    .Take(5)
+                    .ToList();
+                console.Error.WriteLine($"No journal in {FileLookup.Places(FileLookup.Journal, null)}. A run is journaled beside its plan (or where --journal says): pass --journal with that folder or file"
+                    + (nearby.Count == 0 ? "." : $"; these folders here have one: {string.Join(", ", nearby.Select(f => $"--journal {ShellQuote.Quote(f!)}"))}"));
             }
 
             return null;

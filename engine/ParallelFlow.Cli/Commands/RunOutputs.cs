@@ -71,7 +71,8 @@ internal sealed class RunOutputs
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            console.Error.WriteLine($"{path}: error: cannot write the {kind}: {ex.Message.TrimEnd('.')}; nothing was done.");
+            var reason = Directory.Exists(path) ? "it is a folder; give a file name" : ex.Message.TrimEnd('.');
+            console.Error.WriteLine($"{path}: error: cannot write the {kind}: {reason}; nothing was done.");
             return null;
         }
     }

@@ -102,7 +102,7 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
             var count = counts.GetValueOrDefault(status);
             if (count > 0 || status is TaskRunStatus.Succeeded or TaskRunStatus.Failed)
             {
-                parts.Add($"[{colour}]{status.ToName().Replace('_', ' ')} {count}[/]");
+                parts.Add($"[{colour}]{status.ToName()} {count}[/]");
             }
         }
 

@@ -81,6 +81,8 @@ public sealed partial class FlowRun
             Diagnostics.EngineTelemetry.EndTask(activity, status.ToName(), _tasks.Attempts[task], status.IsSuccess() ? null : _tasks.FailureKinds[task].ToName(),
                 _tasks.Errors[task], _tasks.Results[task]);
             activity.Dispose();
+            // Retries are over: nothing reads the span again, and a long run need not keep it.
+            _taskSpans![task] = null;
         }
     }
 

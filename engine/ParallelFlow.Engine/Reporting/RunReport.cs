@@ -59,7 +59,7 @@ public static class RunReport
         var kept = result.Tasks.Count - unfinished;
         if (failed.Count > 0)
         {
-            steps.Add($"fix what failed in {Names(failed.Select(t => t.TaskId))} (see their errors), then {Again(resumeCommand, unfinished, kept)}");
+            steps.Add($"see why {Names(failed.Select(t => t.TaskId))} did not succeed (their errors); {Again(resumeCommand, unfinished, kept)}");
         }
         else if (result.Status == RunStatus.Cancelled && unfinished > 0)
         {
@@ -99,8 +99,8 @@ public static class RunReport
 
     private static string Again(string? resumeCommand, int unfinished, int kept) =>
         resumeCommand is null
-            ? $"run the plan again ({unfinished} task(s) to run; with a journal, 'parallelflow resume' keeps the {kept} that succeeded)"
-            : $"resume: {resumeCommand} (runs the {unfinished} unfinished task(s), keeps the {kept} that succeeded)";
+            ? $"when the cause is fixed, run the plan again ({unfinished} task(s) did not finish; tasks of deterministic workers come from the cache)"
+            : $"when the cause was outside the plan (a service, a file), {resumeCommand} runs the {unfinished} unfinished task(s) and keeps the {kept} that succeeded; after a change to the plan, run it again (resume refuses a changed plan; deterministic tasks come from the cache)";
 
     private static string Names(IEnumerable<string> ids)
     {

@@ -80,7 +80,7 @@ internal static class PlanWorkerCheck
             {
                 var suggestion = Sdk.Suggestions.Closest(task.Worker, known);
                 errors.Add(map.Error(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
-                    $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "" : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
+                    $"task '{DisplayText.Shorten(task.Id)}': unknown worker '{DisplayText.Shorten(task.Worker)}'{(suggestion is null ? "." : $". Did you mean '{suggestion}'?")} Known workers: {string.Join(", ", known)}", task.Id));
                 continue;
             }
 
