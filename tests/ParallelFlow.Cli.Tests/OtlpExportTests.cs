@@ -39,6 +39,26 @@ public sealed class OtlpExportTests
     }
 
     [Fact]
+    public async Task A_collector_that_cannot_be_reached_is_one_warning_and_the_run_is_unaffected()
+    {
+        // A port nothing listens on: found free, then closed again.
+        string url;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+        }
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--no-journal", "--quiet", "--otlp", url);
+
+        Assert.True(exitCode == 0, output + error);
+        var warnings = error.Split('\n').Where(l => l.StartsWith("warning: OTLP export failed", StringComparison.Ordinal)).ToList();
+        Assert.Single(warnings);
+        Assert.Contains(url, warnings[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_otlp_value_that_is_not_a_url_is_a_usage_error_and_nothing_runs()
     {
         var (exitCode, output, error) = await InProcessCli.RunAsync("run", Path.Combine(CliProcess.RepositoryRoot, "examples", "release-check.json"), "--no-journal", "--otlp", "localhost:4318");

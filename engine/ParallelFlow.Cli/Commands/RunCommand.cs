@@ -142,7 +142,7 @@ internal static class RunCommand
             return ExitCodes.InvalidInput;
         }
 
-        using var exporters = telemetry.Start(parseResult);
+        using var exporters = telemetry.Start(parseResult, console);
 
         // The timeline, the HTML page and a journal's report draw each attempt on its worker.
         options = options with { RecordAttempts = true };

@@ -35,15 +35,18 @@ internal sealed class TelemetryOptions
     /// <summary>Starts exporting when asked to — spans when <c>--otlp</c>, <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
     /// <c>…_TRACES_ENDPOINT</c> is given, metrics when <c>--otlp</c>, <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
     /// <c>…_METRICS_ENDPOINT</c> is; disposing flushes what is left.</summary>
-    public IDisposable Start(ParseResult parseResult)
+    public IDisposable Start(ParseResult parseResult, CliConsole console)
     {
         var endpoint = parseResult.GetValue(_otlp) is { } url ? new Uri(url) : null;
         var traces = endpoint is not null || IsSet("OTEL_EXPORTER_OTLP_ENDPOINT") || IsSet("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         var metrics = endpoint is not null || IsSet("OTEL_EXPORTER_OTLP_ENDPOINT") || IsSet("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
         if (!traces && !metrics)
         {
-            return new Exporters(null, null);
+            return new Exporters(null, null, null);
         }
+
+        // The exporter reports a collector it cannot reach only on its event source: say so once, on stderr.
+        var failures = new ExportFailures(console);
 
         var resource = ResourceBuilder.CreateDefault();
         if (!IsSet("OTEL_SERVICE_NAME"))
@@ -65,7 +68,7 @@ internal sealed class TelemetryOptions
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000;
             })
             .Build();
-        return new Exporters(tracer, meter);
+        return new Exporters(tracer, meter, failures);
     }
 
     private static bool IsSet(string variable) => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(variable));
@@ -82,12 +85,57 @@ internal sealed class TelemetryOptions
     }
 
     /// <summary>The providers; disposing them exports what is still buffered.</summary>
-    private sealed class Exporters(TracerProvider? tracer, MeterProvider? meter) : IDisposable
+    private sealed class Exporters(TracerProvider? tracer, MeterProvider? meter, ExportFailures? failures) : IDisposable
     {
         public void Dispose()
         {
             tracer?.Dispose();
             meter?.Dispose();
+            failures?.Dispose();
+        }
+    }
+
+    /// <summary>Listens to the OTLP exporter's own event source and prints its first error or warning, so that a
+    /// collector that is down or refuses the data does not go unnoticed.</summary>
+    private sealed class ExportFailures(CliConsole console) : System.Diagnostics.Tracing.EventListener
+    {
+        private const string ExporterSource = "OpenTelemetry-Exporter-OpenTelemetryProtocol";
+        private int _reported;
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+        {
+            if (eventSource.Name == ExporterSource)
+            {
+                EnableEvents(eventSource, System.Diagnostics.Tracing.EventLevel.Warning);
+            }
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs eventData)
+        {
+            if (eventData.EventSource.Name != ExporterSource || eventData.Level > System.Diagnostics.Tracing.EventLevel.Warning
+                || Interlocked.Exchange(ref _reported, 1) != 0)
+            {
+                return;
+            }
+
+            // An exception arrives as its whole text: its first line says what happened, the rest is a stack trace.
+            object?[] args = [.. (eventData.Payload ?? []).Select(p => p is string text ? text.Split('\n')[0].Trim() : p)];
+            var message = eventData.Message is { Length: > 0 } format
+                ? SafeFormat(format, args)
+                : $"{eventData.EventName}: {string.Join("; ", args.Where(a => a is not null))}";
+            console.Error.WriteLine($"warning: OTLP export failed: {message} (the run is not affected; later failures are not repeated)");
+        }
+
+        private static string SafeFormat(string format, object?[] args)
+        {
+            try
+            {
+                return string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args).ReplaceLineEndings(" ");
+            }
+            catch (FormatException)
+            {
+                return format;
+            }
         }
     }
 }
