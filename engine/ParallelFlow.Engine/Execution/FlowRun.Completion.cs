@@ -60,9 +60,9 @@ public sealed partial class FlowRun
             DependsOn = _plan.Tasks[task].DependsOn,
             After = _plan.Tasks[task].After,
             ReadyAt = _tasks.Ready is { } ready && ready[task] != 0 ? At(ready[task]) : null,
-            AttemptLog = _tasks.AttemptLogs?[task] is { } log
-                ? [.. log.Select(a => new TaskAttempt(a.Attempt, At(a.Started), At(a.Ended == 0 ? _tasks.Ended[task] : a.Ended), a.Slot, a.Status, a.Error, a.RetryDelay))]
-                : [],
+            AttemptLog = _tasks.AttemptLogs is null
+                ? []
+                : [.. _tasks.AttemptsOf(task).Select(a => new TaskAttempt(a.Attempt, At(a.Started), At(a.Ended == 0 ? _tasks.Ended[task] : a.Ended), a.Slot, a.Status, a.Error, a.RetryDelay))],
         };
     }
 

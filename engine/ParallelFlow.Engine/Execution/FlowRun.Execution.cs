@@ -74,7 +74,7 @@ public sealed partial class FlowRun
         }
 
         _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
-        _tasks.EndAttempt(task, _tasks.Ended[task], _tasks.Status[task], _tasks.Errors[task]);
+        _tasks.EndLast(task);
         if (activity is not null)
         {
             var status = _tasks.Status[task];
@@ -178,9 +178,9 @@ public sealed partial class FlowRun
         var attempt = ++_tasks.Attempts[task];
         var definition = _plan.Tasks[task];
         _commit?.Add(new JournalEntry(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow(), null));
-        if (_tasks.AttemptLogs is not null)
+        if (attempt > 1 && _tasks.AttemptLogs is not null)
         {
-            _tasks.BeginAttempt(task, attempt, _context.TimeProvider.GetTimestamp());
+            _tasks.BeginRetry(task, attempt, _context.TimeProvider.GetTimestamp());
         }
 
         var request = new TaskRequest
@@ -261,7 +261,7 @@ public sealed partial class FlowRun
         var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
         if (_tasks.AttemptLogs is not null)
         {
-            _tasks.EndAttempt(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
+            _tasks.EndRetried(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
         }
 
         Diagnostics.EngineTelemetry.Retrying(_taskSpans?[task], nextAttempt, delay, message);

@@ -53,8 +53,9 @@ internal sealed class TaskTable
     /// measures queue waits.</summary>
     public long[]? Ready;
 
-    /// <summary>Each task's attempts; kept only when the run records attempts (<see cref="RunOptions.RecordAttempts"/>).
-    /// Written by the one thread executing the task, like the rest of its row.</summary>
+    /// <summary>Each retried task's attempts; kept only when the run records attempts (<see cref="RunOptions.RecordAttempts"/>).
+    /// A task's list is made at its first retry: the one attempt of a task that was not retried is its row's start,
+    /// end, slot, status and error. Written by the one thread executing the task, like the rest of its row.</summary>
     public List<AttemptMark>?[]? AttemptLogs;
 
     /// <summary>Each task's cache key; kept only for a run with a cache.</summary>
@@ -62,23 +63,41 @@ internal sealed class TaskTable
 
     private bool[]? _abandoned;
 
-    /// <summary>Starts an attempt's record, when the run keeps them.</summary>
-    public void BeginAttempt(int task, int attempt, long at)
+    /// <summary>Starts the record of a retry (an attempt after the first), when the run keeps attempts.</summary>
+    public void BeginRetry(int task, int attempt, long at)
     {
-        if (AttemptLogs is { } logs)
+        if (AttemptLogs?[task] is { } log)
         {
-            (logs[task] ??= []).Add(new AttemptMark(attempt, at, 0, Slots?[task] ?? 0, TaskRunStatus.Running, null, null));
+            log.Add(new AttemptMark(attempt, at, 0, Slots?[task] ?? 0, TaskRunStatus.Running, null, null));
         }
     }
 
-    /// <summary>Ends the open attempt's record, when the run keeps them.</summary>
-    public void EndAttempt(int task, long at, TaskRunStatus status, string? error, TimeSpan? retryDelay = null)
+    /// <summary>Ends an attempt another will follow: the task's list is made now if this was its first.</summary>
+    public void EndRetried(int task, long at, TaskRunStatus status, string error, TimeSpan delay)
+    {
+        if (AttemptLogs is not { } logs)
+        {
+            return;
+        }
+
+        var log = logs[task] ??= [new AttemptMark(1, Started[task], 0, Slots?[task] ?? 0, TaskRunStatus.Running, null, null)];
+        log[^1] = log[^1] with { Ended = at, Status = status, Error = error, RetryDelay = delay };
+    }
+
+    /// <summary>Ends a retried task's last attempt with the task's end and final status.</summary>
+    public void EndLast(int task)
     {
         if (AttemptLogs?[task] is { Count: > 0 } log && log[^1].Ended == 0)
         {
-            log[^1] = log[^1] with { Ended = at, Status = status, Error = error, RetryDelay = retryDelay };
+            log[^1] = log[^1] with { Ended = Ended[task], Status = Status[task], Error = Errors[task] };
         }
     }
+
+    /// <summary>The task's attempts as the run recorded them; empty when it never ran or the run kept none.</summary>
+    public IEnumerable<AttemptMark> AttemptsOf(int task) =>
+        AttemptLogs is null || Attempts[task] == 0 ? []
+        : AttemptLogs[task] is { } log ? log
+        : [new AttemptMark(1, Started[task], Ended[task], Slots?[task] ?? 0, Status[task], Errors[task], null)];
 
     /// <summary>Ends a task that never ran.</summary>
     public void End(int task, TaskRunStatus status, FailureKind kind, string? error)
