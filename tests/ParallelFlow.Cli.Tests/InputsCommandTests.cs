@@ -33,7 +33,7 @@ public sealed class InputsCommandTests
         var (exitCode, output, error) = await CliProcess.RunAsync("run", Example, "--input", "highlits=2", "--input", "nothing", "--no-journal");
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("error: --input nothing: write NAME=VALUE", error, StringComparison.Ordinal);
+        Assert.Contains("release-notes-inputs.yaml: error PF0014: --input nothing: write NAME=VALUE", error, StringComparison.Ordinal);
         Assert.Contains("error PF0014: unknown input 'highlits'. Did you mean 'highlights'?", error, StringComparison.Ordinal);
         Assert.Contains("error PF0014: input 'version' is required (string: the version being released)", error, StringComparison.Ordinal);
         Assert.Contains("nothing was run", error, StringComparison.Ordinal);
@@ -41,7 +41,14 @@ public sealed class InputsCommandTests
 
         var (typeExit, _, typeError) = await CliProcess.RunAsync("run", Example, "--input", "version=2", "--input", "highlights=many", "--no-journal");
         Assert.Equal(2, typeExit);
-        Assert.Contains("error: --input highlights: input 'highlights' must be a number; got 'many'", typeError, StringComparison.Ordinal);
+        Assert.Contains("release-notes-inputs.yaml: error PF0014: --input highlights: input 'highlights' must be a number; got 'many'", typeError, StringComparison.Ordinal);
+
+        // A wrong value in an inputs file is reported against that file, not the plan.
+        var values = Path.Combine(Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName, "values.json");
+        File.WriteAllText(values, """{ "version": "2.1", "highlights": "many" }""");
+        var (fileExit, _, fileError) = await CliProcess.RunAsync("run", Example, "--inputs", values, "--no-journal");
+        Assert.Equal(2, fileExit);
+        Assert.Contains($"{values}: error PF0014: input 'highlights' must be a number; got the text 'many'", fileError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -30,10 +30,12 @@ internal sealed class InputOptions
         ParallelFlow.Engine.Diagnostics.SecretRedactor? secrets = null)
     {
         var supplied = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        // Where each value came from, so that a wrong one is reported against its inputs file.
+        var suppliedFrom = new Dictionary<string, string>(StringComparer.Ordinal);
         var problems = new List<string>();
         if (parseResult.GetValue(_file) is { } file)
         {
-            ReadFile(file, supplied, problems);
+            ReadFile(file, supplied, suppliedFrom, problems);
         }
 
         foreach (var entry in parseResult.GetValue(_input) ?? [])
@@ -41,12 +43,13 @@ internal sealed class InputOptions
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
             {
-                problems.Add($"error: --input {entry}: write NAME=VALUE (for example --input topic=\"release notes\")");
+                problems.Add($"{planPath}: error PF0014: --input {entry}: write NAME=VALUE (for example --input topic=\"release notes\")");
                 continue;
             }
 
             var name = entry[..equals];
             var text = entry[(equals + 1)..];
+            suppliedFrom.Remove(name);
             if (!plan.Inputs.TryGetValue(name, out var input))
             {
                 // Reported with the plan's inputs and the closest name below.
@@ -61,7 +64,7 @@ internal sealed class InputOptions
             }
             else
             {
-                problems.Add($"error: --input {name}: input '{name}' {problem}");
+                problems.Add($"{planPath}: error PF0014: --input {name}: input '{name}' {problem}");
             }
         }
 
@@ -72,7 +75,7 @@ internal sealed class InputOptions
 
         try
         {
-            var values = PlanInputs.Resolve(plan, supplied, secrets);
+            var values = PlanInputs.Resolve(plan, supplied, secrets, suppliedFrom);
             return problems.Count == 0 ? values : Fail(problems.Count, planPath, console);
         }
         catch (PlanValidationException ex)
@@ -92,7 +95,7 @@ internal sealed class InputOptions
         return null;
     }
 
-    private static void ReadFile(string file, Dictionary<string, JsonElement> supplied, List<string> problems)
+    private static void ReadFile(string file, Dictionary<string, JsonElement> supplied, Dictionary<string, string> suppliedFrom, List<string> problems)
     {
         try
         {
@@ -106,6 +109,7 @@ internal sealed class InputOptions
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 supplied[property.Name] = property.Value.Clone();
+                suppliedFrom[property.Name] = file;
             }
         }
         catch (JsonException ex)

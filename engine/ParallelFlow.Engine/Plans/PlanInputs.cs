@@ -96,14 +96,16 @@ internal static partial class PlanInputs
     /// required inputs and values of the wrong type are errors, all reported at once.</summary>
     /// <exception cref="PlanValidationException">The supplied inputs do not fit the plan.</exception>
     public static IReadOnlyDictionary<string, JsonElement> Resolve(PlanDefinition plan, IReadOnlyDictionary<string, JsonElement>? supplied,
-        Diagnostics.SecretRedactor? secrets = null)
+        Diagnostics.SecretRedactor? secrets = null, IReadOnlyDictionary<string, string>? suppliedFrom = null)
     {
-        var source = plan.SourceFile ?? plan.Id;
+        var planSource = plan.SourceFile ?? plan.Id;
         var errors = new List<PlanError>();
         var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var known = plan.Inputs.Keys.ToList();
         foreach (var (name, value) in supplied ?? new Dictionary<string, JsonElement>())
         {
+            // A value's problem is reported against where it came from (an inputs file), else the plan.
+            var source = suppliedFrom?.GetValueOrDefault(name) ?? planSource;
             if (!plan.Inputs.TryGetValue(name, out var input))
             {
                 var suggestion = Sdk.Suggestions.Closest(name, known);
@@ -132,7 +134,7 @@ internal static partial class PlanInputs
         {
             if (input.IsRequired)
             {
-                errors.Add(Missing(input, source));
+                errors.Add(Missing(input, planSource));
             }
             else
             {
