@@ -187,6 +187,14 @@ internal sealed class ParallelFlowCore : IDisposable
             PluginReport = PluginHost.LoadInto(catalog, PluginsPath, loggerFactory);
         }
 
+        // A limit on a worker type nothing provides is a typo, or a plugin that did not load: it would limit nothing.
+        var unknown = Options.Limits.Keys.Where(type => !catalog.TryGetWorker(type, out _)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"ParallelFlow cannot start: {string.Join("; ", unknown.Select(type => $"{ParallelFlowHostOptions.Section}:Limits:{type} names no worker type{(ParallelFlow.Engine.Plans.DisplayText.Suggest(type, catalog.WorkerNames) is { } close ? $" (did you mean '{close}'?)" : string.Empty)}"))}. The worker types: {string.Join(", ", catalog.WorkerNames)}");
+        }
+
         Engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, LoggerFactory = loggerFactory });
         Pool = new ParallelFlowPool(new PoolOptions
         {

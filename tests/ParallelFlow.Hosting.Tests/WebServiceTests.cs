@@ -86,6 +86,16 @@ public sealed class WebServiceTests : IDisposable
     }
 
     [Fact]
+    public void A_limit_on_a_worker_type_nothing_provides_stops_the_host_at_start()
+    {
+        using var factory = Factory(("ParallelFlow:Limits:simulat", "2"));
+
+        var error = Assert.Throws<InvalidOperationException>(() => factory.CreateClient());
+
+        Assert.Contains("ParallelFlow:Limits:simulat names no worker type (did you mean 'simulate'?)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_plan_with_errors_stops_the_host_at_start_with_its_errors()
     {
         var broken = Path.Combine(_folder, "broken.yaml");

@@ -91,7 +91,7 @@ internal static class RunSummary
         }
 
         var reranks = result.Strategy.Reranks == 0 ? string.Empty : string.Create(c, $", re-ranked {result.Strategy.Reranks}× by observed durations");
-        console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} workers ({result.Strategy.Name}{reranks})"));
+        console.Out.WriteLine(string.Create(c, $"Run {result.RunId} {result.Status.ToString().ToLowerInvariant()}: {counts} in {result.Elapsed.TotalSeconds:0.000}s on {result.Workers} worker{(result.Workers == 1 ? string.Empty : "s")} ({result.Strategy.Name}{reranks})"));
         if (!quiet)
         {
             console.Out.WriteLine(string.Create(c,
