@@ -37,7 +37,12 @@ internal sealed class RunOutputs
     public Files? Open(ParseResult parseResult, CliConsole console)
     {
         var files = new Files();
-        foreach (var (option, kind) in new[] { (_report, "report"), (_html, "HTML page"), (_trace, "trace") })
+        foreach (var (option, kind, label, write) in new (Option<string?>?, string, string, Action<JsonElement, Stream>)[]
+        {
+            (_report, "report", "report", WriteJson),
+            (_html, "HTML page", "html", HtmlReport.Write),
+            (_trace, "trace", "trace", ChromeTrace.Write),
+        })
         {
             if (option is null || parseResult.GetValue(option) is not { } path)
             {
@@ -51,7 +56,7 @@ internal sealed class RunOutputs
                 return null;
             }
 
-            files.Add(kind, path, stream);
+            files.Add(new OpenedFile(label, path, stream, write));
         }
 
         return files;
@@ -77,50 +82,44 @@ internal sealed class RunOutputs
         }
     }
 
+    /// <summary>The report as indented JSON.</summary>
+    private static void WriteJson(JsonElement report, Stream stream)
+    {
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        report.WriteTo(writer);
+    }
+
+    /// <summary>A file opened for one of the outputs, with what writes it.</summary>
+    internal sealed record OpenedFile(string Label, string Path, FileStream Stream, Action<JsonElement, Stream> Write);
+
     /// <summary>The opened files, written from a run's report.</summary>
     internal sealed class Files : IDisposable
     {
-        private readonly List<(string Kind, string Path, FileStream Stream)> _files = [];
+        private readonly List<OpenedFile> _files = [];
 
         public bool Any => _files.Count > 0;
 
-        public void Add(string kind, string path, FileStream stream) => _files.Add((kind, path, stream));
+        public void Add(OpenedFile file) => _files.Add(file);
 
         /// <summary>Writes each file and says where it is.</summary>
         public void Write(JsonElement report, CliConsole console, bool quiet)
         {
-            foreach (var (kind, path, stream) in _files)
+            foreach (var file in _files)
             {
-                switch (kind)
-                {
-                    case "report":
-                        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                        {
-                            report.WriteTo(writer);
-                        }
-
-                        break;
-                    case "HTML page":
-                        HtmlReport.Write(report, stream);
-                        break;
-                    default:
-                        ChromeTrace.Write(report, stream);
-                        break;
-                }
-
-                stream.Flush();
+                file.Write(report, file.Stream);
+                file.Stream.Flush();
                 if (!quiet)
                 {
-                    console.Out.WriteLine($"{(kind == "HTML page" ? "html" : kind)}: {path}");
+                    console.Out.WriteLine($"{file.Label}: {file.Path}");
                 }
             }
         }
 
         public void Dispose()
         {
-            foreach (var (_, _, stream) in _files)
+            foreach (var file in _files)
             {
-                stream.Dispose();
+                file.Stream.Dispose();
             }
 
             _files.Clear();

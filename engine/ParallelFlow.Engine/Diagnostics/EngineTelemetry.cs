@@ -64,6 +64,9 @@ internal static class EngineTelemetry
     private static readonly ObservableUpDownCounter<int> ActiveRuns = Meter.CreateObservableUpDownCounter(
         "parallelflow.runs.active", static () => LiveRuns.Count, "{run}", "Runs in progress.");
 
+    /// <summary>Whether anyone listens to the engine's spans.</summary>
+    public static bool IsTracing => Source.HasListeners();
+
     /// <summary>Whether anyone measures queue waits: a run keeps ready times only then (or for its timeline).</summary>
     public static bool MeasuresQueueWait => QueueWait.Enabled;
 
@@ -91,7 +94,7 @@ internal static class EngineTelemetry
     /// current activity is left as it was, since the run goes on on other threads.</summary>
     public static Activity? StartRun(ActivityContext parent, string planId, string runId, string strategy, int workers, int tasks)
     {
-        if (!Source.HasListeners())
+        if (!IsTracing)
         {
             return null;
         }
@@ -208,7 +211,7 @@ internal static class EngineTelemetry
     /// current activity: the worker's own spans — an HTTP call to a model — nest under it.</summary>
     public static Activity? StartAttempt(string taskId, string worker, string? operation, int attempt, JsonElement with)
     {
-        if (!Source.HasListeners())
+        if (!IsTracing)
         {
             return null;
         }
@@ -342,7 +345,8 @@ internal static class EngineTelemetry
             case "vote":
                 activity.SetTag("parallelflow.vote.winner", Text(record, "winner"));
                 activity.SetTag("parallelflow.vote.scorer", Text(record, "scorer"));
-                activity.SetTag("parallelflow.vote.rationale", Text(record, "rationale") is { } why && why.Length > RationaleShown ? why[..RationaleShown] + "…" : Text(record, "rationale"));
+                var rationale = Text(record, "rationale");
+                activity.SetTag("parallelflow.vote.rationale", rationale?.Length > RationaleShown ? rationale[..RationaleShown] + "…" : rationale);
                 activity.SetTag("parallelflow.vote.candidates", record.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array ? candidates.GetArrayLength() : 0);
                 activity.SetTag("parallelflow.vote.succeeded", Number(record, "succeeded"));
                 activity.SetTag("parallelflow.vote.decided_early", record.TryGetProperty("decided_early", out var early) && early.ValueKind == JsonValueKind.True);

@@ -179,9 +179,14 @@ internal sealed class SectionWorker(WorkerCatalog catalog, TimeProvider timeProv
         }
     }
 
-    private async Task<SectionOutcome> RunSectionAsync(TaskRequest parent, SectionSpec spec, ParallelFlowWorker worker, Section section, CancellationToken cancellationToken)
+    /// <summary>One section, in a span of its own under the section task's attempt when someone traces.</summary>
+    private Task<SectionOutcome> RunSectionAsync(TaskRequest parent, SectionSpec spec, ParallelFlowWorker worker, Section section, CancellationToken cancellationToken) =>
+        Diagnostics.EngineTelemetry.IsTracing
+            ? RunTracedSectionAsync(parent, spec, worker, section, cancellationToken)
+            : RunSectionCoreAsync(parent, spec, worker, section, cancellationToken);
+
+    private async Task<SectionOutcome> RunTracedSectionAsync(TaskRequest parent, SectionSpec spec, ParallelFlowWorker worker, Section section, CancellationToken cancellationToken)
     {
-        // A span per section, under the section task's attempt.
         var span = Diagnostics.EngineTelemetry.StartAttempt($"{parent.TaskId}/{section.Name}", spec.Worker, worker.ModelOperation, parent.Attempt, spec.With);
         var outcome = await RunSectionCoreAsync(parent, spec, worker, section, cancellationToken).ConfigureAwait(false);
         Diagnostics.EngineTelemetry.EndAttempt(span, outcome.Result, outcome.Result is not null ? null : outcome.TimedOut ? "timeout" : "failed", catalog.Secrets.RedactOrNull(outcome.Error));
