@@ -42,7 +42,16 @@ app.MapPost("/plans/{name}/runs", async (string name, Dictionary<string, JsonEle
     }
 });
 
-app.Run();
+try
+{
+    app.Run();
+}
+catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException || ex.Message.StartsWith("ParallelFlow cannot start", StringComparison.Ordinal))
+{
+    // Settings or a plan the operator can fix: the message names each one; exit code 2 as the CLI uses for bad input.
+    Console.Error.WriteLine(ex.Message);
+    Environment.ExitCode = 2;
+}
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
@@ -73,40 +72,40 @@ public sealed class WebServiceTests : IDisposable
         Assert.Equal("[\"release-notes\"]", await client.GetStringAsync("/plans"));
     }
 
+    // Start-up failures run the service as its own process, as an operator starts it: WebApplicationFactory races the
+    // application's own disposal of a host that failed to start (it can surface an ObjectDisposedException instead).
     [Fact]
-    public void Bad_settings_stop_the_host_at_start_naming_each_setting()
+    public async Task Bad_settings_stop_the_host_at_start_naming_each_setting()
     {
-        using var factory = Factory(("ParallelFlow:Workers", "0"), ("ParallelFlow:Limits:llm", "-1"), ("ParallelFlow:Plans:missing", "nowhere.yaml"));
+        var (exitCode, error) = await StartFails(("ParallelFlow:Workers", "0"), ("ParallelFlow:Limits:llm", "-1"), ("ParallelFlow:Plans:missing", "nowhere.yaml"));
 
-        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
-
-        Assert.Contains("ParallelFlow:Workers is 0; it must be at least 1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("ParallelFlow:Limits:llm is -1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("ParallelFlow:Plans:missing names 'nowhere.yaml', which is not a file", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ParallelFlow:Workers is 0; it must be at least 1", error, StringComparison.Ordinal);
+        Assert.Contains("ParallelFlow:Limits:llm is -1", error, StringComparison.Ordinal);
+        Assert.Contains("ParallelFlow:Plans:missing names 'nowhere.yaml', which is not a file", error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_limit_on_a_worker_type_nothing_provides_stops_the_host_at_start()
+    public async Task A_limit_on_a_worker_type_nothing_provides_stops_the_host_at_start()
     {
-        using var factory = Factory(("ParallelFlow:Limits:simulat", "2"));
+        var (exitCode, error) = await StartFails(("ParallelFlow:Limits:simulat", "2"));
 
-        var error = Assert.Throws<InvalidOperationException>(() => factory.CreateClient());
-
-        Assert.Contains("ParallelFlow:Limits:simulat names no worker type (did you mean 'simulate'?)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ParallelFlow:Limits:simulat names no worker type (did you mean 'simulate'?)", error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_plan_with_errors_stops_the_host_at_start_with_its_errors()
+    public async Task A_plan_with_errors_stops_the_host_at_start_with_its_errors()
     {
         var broken = Path.Combine(_folder, "broken.yaml");
         File.WriteAllText(broken, "tasks:\n  - { id: a, worker: simulat }\n");
-        using var factory = Factory(("ParallelFlow:Plans:broken", broken));
 
-        var error = Assert.Throws<InvalidOperationException>(() => factory.CreateClient());
+        var (exitCode, error) = await StartFails(("ParallelFlow:Plans:broken", broken));
 
-        Assert.Contains("ParallelFlow:Plans:broken: 1 error(s)", error.Message, StringComparison.Ordinal);
-        Assert.Contains("broken.yaml(2,", error.Message, StringComparison.Ordinal);
-        Assert.Contains("unknown worker 'simulat'. Did you mean 'simulate'?", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ParallelFlow:Plans:broken: 1 error(s)", error, StringComparison.Ordinal);
+        Assert.Contains("broken.yaml(2,", error, StringComparison.Ordinal);
+        Assert.Contains("unknown worker 'simulat'. Did you mean 'simulate'?", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -145,6 +144,21 @@ public sealed class WebServiceTests : IDisposable
         var record = opened.Run(run.RunId)!;
         Assert.Equal(("cancelled", slow), (record.Status, record.PlanPath));
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(slow))), record.PlanHash);
+    }
+
+    /// <summary>Starts the service with these settings on a free loopback port and waits for it to exit.</summary>
+    private async Task<(int ExitCode, string Error)> StartFails(params (string Key, string Value)[] settings)
+    {
+        string[] args =
+        [
+            "--contentRoot", Path.Combine(RepositoryRoot.Path, "examples/ParallelFlow.Examples.WebService"),
+            "--urls", "http://127.0.0.1:0",
+            "--ParallelFlow:Journal", Path.Combine(_folder, "journal.db"),
+            .. settings.SelectMany(s => new[] { "--" + s.Key, s.Value }),
+        ];
+        using var service = CliProcess.StartProgram("ParallelFlow.Examples.WebService", args);
+        var exitCode = await service.WaitForExitAsync();
+        return (exitCode, service.Error);
     }
 
     private WebApplicationFactory<Program> Factory(params (string Key, string Value)[] settings) =>

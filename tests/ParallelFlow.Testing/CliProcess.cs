@@ -111,6 +111,10 @@ public sealed class CliProcess : IDisposable
     public static CliProcess StartModelServer(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null) =>
         Start(new CliProcess(args, "parallelflow-model-server", Path.Combine(RepositoryRoot, "artifacts/tools/ParallelFlow.ModelServer")) { _awaited = waitForLine }, environment);
 
+    /// <summary>Starts another program of the repository that is built beside the test binaries (an example, say).</summary>
+    public static CliProcess StartProgram(string executable, string[] args, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start(new CliProcess(args, executable), environment);
+
     public static CliProcess Start(string[] args, string? waitForLine = null, IReadOnlyDictionary<string, string>? environment = null) =>
         Start(new CliProcess(args) { _awaited = waitForLine }, environment);
 
