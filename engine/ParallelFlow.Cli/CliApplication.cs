@@ -18,6 +18,8 @@ internal static class CliApplication
             JournalCommands.Show(console),
             JournalCommands.Resume(console),
             JournalCommands.Cache(console),
+            ClusterCommands.Silo(console),
+            ClusterCommands.Cluster(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

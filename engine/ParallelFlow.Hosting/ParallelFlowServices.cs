@@ -124,6 +124,7 @@ public sealed class ParallelFlowRunner
             RunId = runId,
             Journal = options.Journal ?? journal,
             Cache = options.Cache ?? journal,
+            Dispatcher = options.Dispatcher ?? _core.Dispatcher,
         };
         journal?.BeginRun(runId, plan.Definition.Id, path, hash, null, _core.PluginsPath, options.Workers, DateTimeOffset.UtcNow, values);
         FlowRun run;
@@ -176,8 +177,12 @@ public sealed class ParallelFlowRunner
 /// <summary>What the host builds once: the engine with its plugins, the pool, the journal and the plans.</summary>
 internal sealed class ParallelFlowCore : IDisposable
 {
-    public ParallelFlowCore(IOptions<ParallelFlowHostOptions> options, ILoggerFactory loggerFactory, IHostEnvironment environment)
+    public ITaskDispatcher? Dispatcher { get; }
+
+    public ParallelFlowCore(IOptions<ParallelFlowHostOptions> options, ILoggerFactory loggerFactory, IHostEnvironment environment, IEnumerable<ITaskDispatcher> dispatchers)
     {
+        // A cluster's dispatcher (UseOrleansCluster in ParallelFlow.Orleans), when the host has one: every run's tasks go there.
+        Dispatcher = dispatchers.LastOrDefault();
         Options = options.Value;
         var root = environment.ContentRootPath;
         var catalog = BuiltInWorkers.CreateCatalog();

@@ -121,7 +121,7 @@ internal static class JournalCommands
         var grace = PluginSetup.GracePeriodOption();
         var plugins = PluginSetup.Option();
         plugins.Description = "The plugin list to load (default: the one the run used).";
-        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, quiet, grace, plugins };
+        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, quiet, grace, plugins, ClusterCommands.ClusterOption() };
         outputs.AddTo(command);
         telemetry.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>

@@ -6,6 +6,7 @@ using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Reporting;
 using ParallelFlow.Journal;
+using ParallelFlow.Orleans;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -37,7 +38,8 @@ internal static class RunCommand
             Description = "Run only these tasks (comma-separated, or the option repeated) and the tasks they depend on (depends_on, transitively); the rest of the plan is left out.",
             Arity = ArgumentArity.OneOrMore,
         };
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose, only };
+        var cluster = ClusterCommands.ClusterOption();
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose, only, cluster };
         input.AddTo(command);
         outputs.AddTo(command);
         telemetry.AddTo(command);
@@ -144,6 +146,35 @@ internal static class RunCommand
 
         using var exporters = telemetry.Start(parseResult, console);
 
+        // --cluster: the tasks execute on the cluster's silos; the scheduler, the journal and the report stay here.
+        ClusterSession? connected = null;
+        if (ClusterText(parseResult) is { } clusterText)
+        {
+            connected = ClusterCommands.Parse(clusterText, console) is { } connection
+                ? await ClusterCommands.ConnectAsync(connection, console, parseResult.GetValue<bool>("--verbose"), cancellationToken).ConfigureAwait(false)
+                : null;
+            if (connected is null)
+            {
+                if (journal is not null && options.RunId is { } unused)
+                {
+                    TryAbandon(journal, unused);
+                }
+
+                return ExitCodes.InvalidInput;
+            }
+        }
+
+        await using var session = connected;
+        if (session is not null)
+        {
+            var silos = session.Dispatcher.Silos;
+            options = options with { Dispatcher = session.Dispatcher, Workers = options.Workers ?? session.Dispatcher.TotalSlots };
+            if (!quiet)
+            {
+                await console.Out.WriteLineAsync($"cluster {ClusterText(parseResult)}: {silos.Count} silo(s), {silos.Sum(s => s.Slots)} slot(s); {options.Workers} at once for this run").ConfigureAwait(false);
+            }
+        }
+
         // The timeline, the HTML page and a journal's report draw each attempt on its worker.
         options = options with { RecordAttempts = true };
 
@@ -226,6 +257,10 @@ internal static class RunCommand
             _ => ExitCodes.TasksFailed,
         };
     }
+
+    /// <summary>The <c>--cluster</c> of a command that has the option.</summary>
+    private static string? ClusterText(ParseResult parseResult) =>
+        parseResult.CommandResult.Command.Options.Any(o => o.Name == "--cluster") ? parseResult.GetValue<string?>("--cluster") : null;
 
     /// <summary>Records that a run ended without a result, so the journal does not keep it running for ever; never
     /// throws, so the failure that ended the run is the one reported.</summary>

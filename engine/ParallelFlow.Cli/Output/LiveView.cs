@@ -171,6 +171,9 @@ internal sealed class LiveProgress
             case RunEventKind.TaskStarted:
                 Busy[e.Worker] = (e.TaskId!, e.WorkerType!, e.Time);
                 break;
+            case RunEventKind.TaskRequeued when e.Message is not null:
+                Output[e.TaskId!] = "requeued: " + e.Message;
+                break;
             case RunEventKind.TaskOutput when e.Message is not null:
                 Output[e.TaskId!] = e.Message;
                 break;

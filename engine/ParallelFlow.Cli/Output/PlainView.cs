@@ -25,6 +25,7 @@ internal sealed class PlainView(CliConsole console) : IRunView
             RunEventKind.TaskQueued => $"{at} queued    {e.TaskId}",
             RunEventKind.TaskStarted => $"{at} started   {e.TaskId} ({e.WorkerType}) on worker {e.Worker}",
             RunEventKind.TaskRetrying => string.Create(CultureInfo.InvariantCulture, $"{at} retrying  {e.TaskId} attempt {e.Attempt} in {e.Delay?.TotalSeconds:0.###}s after: {e.Message}"),
+            RunEventKind.TaskRequeued => $"{at} requeued  {e.TaskId} attempt {e.Attempt}: {e.Message}",
             RunEventKind.TaskOutput => $"{at} output    {e.TaskId}: {e.Message}",
             RunEventKind.TaskFinished => $"{at} finished  {e.TaskId} {e.Status?.ToName()}{(e.Message is null ? "" : $": {e.Message}")}",
             RunEventKind.WorkerBusy => $"{at} worker {e.Worker} busy with {e.TaskId}",

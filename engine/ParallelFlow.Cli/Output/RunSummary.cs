@@ -26,6 +26,11 @@ internal static class RunSummary
         foreach (var task in listed)
         {
             var detail = task.Status.IsSuccess() ? task.Result?.ToString() : task.Error;
+            if (task.Requeued > 0)
+            {
+                detail = $"[requeued {task.Requeued}x: its silo was lost] {detail}";
+            }
+
             console.Out.WriteLine(string.Create(c,
                 $"  {Shorten(task.TaskId, 40).PadRight(idWidth)}  {task.Status.ToName(),-10} {task.Attempts,2} attempt{(task.Attempts == 1 ? " " : "s")} {task.Duration.TotalSeconds,8:0.000}s  {Shorten(detail)}"));
         }

@@ -199,6 +199,14 @@ internal static class EngineTelemetry
         }));
     }
 
+    /// <summary>An attempt sent again to another executor after its own was lost, as an event on the task's span.</summary>
+    public static void Requeued(Activity? task, int attempt, string reason) =>
+        task?.AddEvent(new ActivityEvent("requeued", tags: new ActivityTagsCollection
+        {
+            ["parallelflow.attempt"] = attempt,
+            ["parallelflow.requeue.reason"] = reason,
+        }));
+
     /// <summary>A task that waits because the budget cannot cover it yet, as an event on the run's span.</summary>
     public static void BudgetWait(Activity? run, string taskId, string shortfall) =>
         run?.AddEvent(new ActivityEvent("budget_wait", tags: new ActivityTagsCollection

@@ -124,6 +124,11 @@ public sealed class CompiledPlan
         // A host may have set a secret variable since the engine was made: its value is masked, and refused as an input.
         Context.Secrets.Refresh();
         var inputs = RunInputs.Prepare(this, options.Inputs);
+        if (options.Dispatcher is { } dispatcher)
+        {
+            CheckDispatched(dispatcher);
+        }
+
         var run = new FlowRun(this, options, inputs, cancellationToken);
         if (options.Pool is { } pool)
         {
@@ -135,6 +140,29 @@ public sealed class CompiledPlan
         }
 
         return run;
+    }
+
+    /// <summary>A task whose worker type no executor of the dispatcher provides could never run: refused before the run
+    /// starts, naming the worker, the task and where the plan has it (its first task of that type).</summary>
+    private void CheckDispatched(ITaskDispatcher dispatcher)
+    {
+        List<PlanError>? errors = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var tasks = Definition.Tasks;
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var worker = tasks[i].Worker;
+            if (seen.Add(worker) && !dispatcher.Provides(worker))
+            {
+                (errors ??= []).Add(Definition.SourceMap.ValueError(PlanError.UnknownWorkerCode, $"tasks[{i}].worker",
+                    $"task '{Plans.DisplayText.Shorten(tasks[i].Id)}': no executor of the cluster provides worker '{worker}' (start a silo whose plugins.json loads it)", tasks[i].Id));
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw new PlanValidationException(errors);
+        }
     }
 
     /// <summary>

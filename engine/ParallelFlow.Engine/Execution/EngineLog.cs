@@ -14,6 +14,9 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId} {Status}: {Error}")]
     public partial void TaskDidNotSucceed(string runId, string taskId, Execution.TaskRunStatus status, string? error);
 
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId} attempt {Attempt} requeued: {Reason}")]
+    public partial void TaskRequeued(string runId, string taskId, int attempt, string reason);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId}: task {TaskId} retrying (attempt {Attempt}) in {DelaySeconds:0.###}s after: {Error}")]
     public partial void TaskRetrying(string runId, string taskId, int attempt, double delaySeconds, string error);
 

@@ -50,6 +50,7 @@ public sealed partial class FlowRun
             Status = _tasks.Status[task],
             FailureKind = _tasks.FailureKinds[task],
             Attempts = _tasks.Attempts[task],
+            Requeued = _tasks.Requeues?[task] ?? 0,
             StartedAt = ran ? At(_tasks.Started[task]) : null,
             FinishedAt = ran ? At(_tasks.Ended[task]) : null,
             Duration = Duration(task),

@@ -203,7 +203,9 @@ public sealed partial class FlowRun
         ValueTask<TaskResult> pending;
         try
         {
-            pending = _executor.InvokeAsync(task, request, cancellationToken);
+            pending = _dispatcher is null
+                ? _executor.InvokeAsync(task, request, cancellationToken)
+                : _dispatcher.DispatchAsync(new TaskDispatch(this, task, request), cancellationToken);
         }
 #pragma warning disable CA1031 // A synchronous throw is the same failure as an asynchronous one.
         catch (Exception ex)
@@ -254,6 +256,18 @@ public sealed partial class FlowRun
         public void Report(string value)
         {
         }
+    }
+
+    /// <summary>An attempt's executor was lost and the dispatcher sent the attempt again: an event, a count in the
+    /// task's result, a log line and a span event; the attempt number is unchanged.</summary>
+    internal void OnRequeued(int task, int attempt, string reason)
+    {
+        reason = _context.Secrets.RedactOrNull(reason)!;
+        var requeues = Volatile.Read(ref _tasks.Requeues) ?? Interlocked.CompareExchange(ref _tasks.Requeues, new int[_count], null) ?? _tasks.Requeues!;
+        Interlocked.Increment(ref requeues[task]);
+        Diagnostics.EngineTelemetry.Requeued(_taskSpans?[task], attempt, reason);
+        _context.Log.TaskRequeued(RunId, _plan.Tasks[task].Id, attempt, reason);
+        Emit(RunEventKind.TaskRequeued, task, _tasks.Slots?[task] ?? 0, attempt, message: reason);
     }
 
     internal void OnRetrying(int task, int nextAttempt, TimeSpan delay, Exception? error)

@@ -43,6 +43,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
     private readonly TaskTable _tasks;
     private readonly Lock _gate = new();
     private readonly ITaskExecutor _executor;
+    private readonly ITaskDispatcher? _dispatcher;
 
     private readonly IRunJournal? _journal;
     private readonly GroupCommit? _commit;
@@ -95,6 +96,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
         }
 
         _executor = (options.Executor ?? InProcessExecutor.Factory)(this, plan, _groupCapacity);
+        _dispatcher = options.Dispatcher;
 
         _journal = options.Journal;
         _commit = _journal is null ? null : new GroupCommit();

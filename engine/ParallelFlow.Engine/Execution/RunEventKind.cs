@@ -29,4 +29,8 @@ public enum RunEventKind
 
     /// <summary>The run ended.</summary>
     RunFinished,
+
+    /// <summary>The executor running an attempt of the task was lost (its silo died or left); the attempt was sent
+    /// again to another one. Not a retry: the task's attempts are unchanged. <see cref="RunEvent.Message"/> says why.</summary>
+    TaskRequeued,
 }

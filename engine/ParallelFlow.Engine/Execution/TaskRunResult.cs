@@ -20,6 +20,10 @@ public sealed record TaskRunResult
     /// <summary>Attempts made; 0 for tasks that never ran.</summary>
     public int Attempts { get; init; }
 
+    /// <summary>How often an attempt was sent again to another executor because the one running it was lost (a silo
+    /// that died); these do not count in <see cref="Attempts"/>. 0 for a run in one process.</summary>
+    public int Requeued { get; init; }
+
     /// <summary>When the first attempt began.</summary>
     public DateTimeOffset? StartedAt { get; init; }
 

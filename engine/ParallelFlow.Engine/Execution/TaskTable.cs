@@ -46,6 +46,9 @@ internal sealed class TaskTable
     /// <inheritdoc cref="Started"/>
     public readonly long[] Ended;
 
+    /// <summary>How often each task's attempts were sent again because their executor was lost; made at the first.</summary>
+    public int[]? Requeues;
+
     /// <summary>Each task's worker slot, 1-based; kept only when someone watches the run's events.</summary>
     public int[]? Slots;
 

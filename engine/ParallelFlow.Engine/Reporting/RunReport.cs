@@ -258,6 +258,11 @@ public static class RunReport
         writer.WriteString("worker", task.WorkerType);
         writer.WriteString("status", task.Status.ToName());
         writer.WriteNumber("attempts", task.Attempts);
+        if (task.Requeued > 0)
+        {
+            writer.WriteNumber("requeued", task.Requeued);
+        }
+
         writer.WriteNumber("wave", task.Wave);
         if (task.StartedAt is { } start)
         {

@@ -1,0 +1,137 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+
+namespace ParallelFlow.Orleans;
+
+/// <summary>Where a cluster's members find each other, from the <c>--cluster</c> text: <c>redis://HOST:PORT</c> (a Redis
+/// server holds the membership table), or <c>localhost</c> (Orleans' development clustering: the first silo on this
+/// machine is the primary, for a try-out).</summary>
+public sealed class ClusterConnection
+{
+    /// <summary>The first silo port of localhost clustering (its gateway port is <see cref="LocalhostGatewayPort"/>).</summary>
+    public const int LocalhostSiloPort = 11111;
+
+    /// <summary>The gateway port of the primary silo of localhost clustering; coordinators connect there.</summary>
+    public const int LocalhostGatewayPort = 30000;
+
+    private ClusterConnection(ClusterKind kind, string address, string text)
+    {
+        Kind = kind;
+        Address = address;
+        Text = text;
+    }
+
+    /// <summary>The membership provider.</summary>
+    public ClusterKind Kind { get; }
+
+    /// <summary>The provider's address: <c>HOST:PORT</c> of the Redis server; empty for localhost.</summary>
+    public string Address { get; }
+
+    /// <summary>The text it was parsed from.</summary>
+    public string Text { get; }
+
+    /// <summary>Whether members on this machine only can join: the membership table is on a loopback address.</summary>
+    public bool IsLoopback => Kind == ClusterKind.Localhost
+        || Address.StartsWith("127.", StringComparison.Ordinal) || Address.StartsWith("localhost", StringComparison.OrdinalIgnoreCase) || Address.StartsWith("[::1]", StringComparison.Ordinal);
+
+    /// <summary>Reads a connection.</summary>
+    /// <param name="text"><c>redis://HOST:PORT</c> or <c>localhost</c>.</param>
+    /// <returns>The connection.</returns>
+    /// <exception cref="FormatException">The text is none of these; the message says what is accepted.</exception>
+    public static ClusterConnection Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var trimmed = text.Trim();
+        if (trimmed.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return new ClusterConnection(ClusterKind.Localhost, string.Empty, trimmed);
+        }
+
+        if (trimmed.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+        {
+            var address = trimmed["redis://".Length..].TrimEnd('/');
+            if (address.Length == 0 || !Uri.TryCreate("tcp://" + address, UriKind.Absolute, out var uri) || uri.Port <= 0)
+            {
+                throw new FormatException($"'{text}' is not a Redis address: write redis://HOST:PORT, for example redis://127.0.0.1:6379");
+            }
+
+            return new ClusterConnection(ClusterKind.Redis, $"{uri.Host}:{uri.Port}", trimmed);
+        }
+
+        if (trimmed.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FormatException("PostgreSQL clustering is not available yet; use redis://HOST:PORT, or localhost on one machine");
+        }
+
+        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), or localhost (one machine, for a try-out)");
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Text;
+
+    internal void ConfigureSilo(ISiloBuilder silo, int siloPort, int gatewayPort, IPAddress advertised)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ParallelFlowCluster.ClusterId;
+            o.ServiceId = ParallelFlowCluster.ServiceId;
+        });
+        // A silo killed with SIGKILL is declared dead within seconds, not the defaults' half a minute.
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = TimeSpan.FromSeconds(2);
+            o.NumMissedProbesLimit = 2;
+            o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        });
+        switch (Kind)
+        {
+            case ClusterKind.Localhost:
+                var primary = siloPort == LocalhostSiloPort ? null : new IPEndPoint(IPAddress.Loopback, LocalhostSiloPort);
+                silo.UseLocalhostClustering(siloPort, gatewayPort, primary, ParallelFlowCluster.ServiceId, ParallelFlowCluster.ClusterId);
+                break;
+            case ClusterKind.Redis:
+                silo.UseRedisClustering(Address);
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.AdvertisedIPAddress = advertised;
+                    o.SiloPort = siloPort;
+                    o.GatewayPort = gatewayPort;
+                    o.SiloListeningEndpoint = new IPEndPoint(IsLoopback ? IPAddress.Loopback : IPAddress.Any, siloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(IsLoopback ? IPAddress.Loopback : IPAddress.Any, gatewayPort);
+                });
+                break;
+        }
+    }
+
+    internal void ConfigureClient(IClientBuilder client)
+    {
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ParallelFlowCluster.ClusterId;
+            o.ServiceId = ParallelFlowCluster.ServiceId;
+        });
+        // A task may run for hours: the coordinator watches the silos itself instead of timing calls out.
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(1));
+        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(2));
+        switch (Kind)
+        {
+            case ClusterKind.Localhost:
+                client.UseLocalhostClustering(LocalhostGatewayPort, ParallelFlowCluster.ServiceId, ParallelFlowCluster.ClusterId);
+                break;
+            case ClusterKind.Redis:
+                client.UseRedisClustering(Address);
+                break;
+        }
+    }
+}
+
+/// <summary>Membership providers a cluster can use.</summary>
+public enum ClusterKind
+{
+    /// <summary>Orleans' development clustering on this machine.</summary>
+    Localhost,
+
+    /// <summary>A Redis server holds the membership table.</summary>
+    Redis,
+}

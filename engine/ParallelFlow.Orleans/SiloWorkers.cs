@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Plugins;
+using ParallelFlow.Engine.Workers;
+using ParallelFlow.Sdk;
+
+namespace ParallelFlow.Orleans;
+
+/// <summary>What a silo executes with: its plugins and its slots.</summary>
+public sealed class ParallelFlowSiloOptions
+{
+    /// <summary>The silo's <c>plugins.json</c>; only the built-in workers when null.</summary>
+    public string? Plugins { get; set; }
+
+    /// <summary>How many tasks the silo runs at once, whatever their worker types; the processor count by default.</summary>
+    public int Slots { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Adds workers made in code to the silo's catalog (after the built-in ones and the plugins).</summary>
+    public Action<WorkerCatalog>? ConfigureWorkers { get; set; }
+}
+
+/// <summary>The silo's side: its worker catalog, its slots, the attempts running here and those that ended recently.</summary>
+internal sealed partial class SiloWorkers : IDisposable
+{
+    private static readonly ActivitySource Source = new(ParallelFlowTelemetry.ActivitySourceName);
+    private static readonly TimeSpan KeepOutcomes = TimeSpan.FromMinutes(5);
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<Guid, string> _running = new();
+    private readonly ConcurrentDictionary<Guid, (WireOutcome Outcome, long At)> _recent = new();
+    private readonly ILocalSiloDetails _silo;
+    private readonly ILogger _logger;
+    private readonly int _slotCount;
+    private readonly string? _plugins;
+    private int _inUse;
+    private long _done;
+    private long _failed;
+
+    public SiloWorkers(IOptions<ParallelFlowSiloOptions> options, ILocalSiloDetails silo, ILoggerFactory loggerFactory)
+    {
+        var settings = options.Value;
+        _silo = silo;
+        _logger = loggerFactory.CreateLogger("ParallelFlow.Silo");
+        _slotCount = Math.Max(1, settings.Slots);
+        _slots = new SemaphoreSlim(_slotCount, _slotCount);
+        Catalog = BuiltInWorkers.CreateCatalog();
+        if (settings.Plugins is { } plugins)
+        {
+            _plugins = Path.GetFullPath(plugins);
+            PluginHost.LoadInto(Catalog, _plugins, loggerFactory);
+        }
+
+        settings.ConfigureWorkers?.Invoke(Catalog);
+    }
+
+    public WorkerCatalog Catalog { get; }
+
+    public void Dispose() => _slots.Dispose();
+
+    public string Name => _silo.SiloAddress.ToParsableString();
+
+    public async Task<WireOutcome> ExecuteAsync(WireRequest wire, CancellationToken cancellationToken)
+    {
+        if (!Catalog.TryGetWorker(wire.WorkerName, out var worker))
+        {
+            return Failed(WireFailure.Fatal, null, $"silo {_silo.SiloAddress} has no worker '{wire.WorkerName}' (its workers: {string.Join(", ", Catalog.WorkerNames)})");
+        }
+
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return Failed(WireFailure.Cancelled, null, "cancelled before it started");
+        }
+
+        Interlocked.Increment(ref _inUse);
+        _running[wire.AttemptId] = wire.TaskId;
+        // A child of the coordinator's attempt span when the cluster propagates traces (Activity.Current is the grain call's).
+        using var span = Source.StartActivity("parallelflow.silo.attempt", ActivityKind.Server);
+        span?.SetTag("parallelflow.run.id", wire.RunId);
+        span?.SetTag("parallelflow.task.id", wire.TaskId);
+        span?.SetTag("parallelflow.worker", wire.WorkerName);
+        span?.SetTag("parallelflow.attempt", wire.Attempt);
+        span?.SetTag("parallelflow.silo", Name);
+        WireOutcome outcome;
+        try
+        {
+            var request = wire.ToRequest(worker, NoProgress.Instance, _logger, cancellationToken);
+            var result = await worker.ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
+            outcome = new WireOutcome(WireResult.From(result ?? TaskResult.Empty), WireFailure.None, null, null, Name);
+            Interlocked.Increment(ref _done);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome = Failed(WireFailure.Cancelled, null, "cancelled");
+        }
+#pragma warning disable CA1031 // Whatever the worker throws is its attempt's outcome, sent back to the coordinator.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var fatal = ex is FatalTaskException or ArgumentException or NullReferenceException or InvalidCastException or NotSupportedException or NotImplementedException;
+            outcome = Failed(fatal ? WireFailure.Fatal : WireFailure.Transient, ex.GetType().Name, ex.Message);
+            Interlocked.Increment(ref _failed);
+            span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+        }
+        finally
+        {
+            _running.TryRemove(wire.AttemptId, out _);
+            Interlocked.Decrement(ref _inUse);
+            _slots.Release();
+        }
+
+        Remember(wire.AttemptId, outcome);
+        return outcome;
+    }
+
+    public SiloDescription Describe() => new(
+        Name,
+        System.Net.Dns.GetHostName(),
+        [.. Catalog.WorkerNames],
+        _slotCount,
+        Volatile.Read(ref _inUse),
+        Interlocked.Read(ref _done),
+        Interlocked.Read(ref _failed),
+        [.. _running.Keys],
+        _plugins,
+        Environment.ProcessId);
+
+    public WireOutcome? Collect(Guid attemptId) => _recent.TryGetValue(attemptId, out var kept) ? kept.Outcome : null;
+
+    private WireOutcome Failed(WireFailure failure, string? type, string message) => new(null, failure, type, message, Name);
+
+    private void Remember(Guid attemptId, WireOutcome outcome)
+    {
+        var now = Stopwatch.GetTimestamp();
+        _recent[attemptId] = (outcome, now);
+        if (_recent.Count > 1024)
+        {
+            foreach (var (id, kept) in _recent)
+            {
+                if (Stopwatch.GetElapsedTime(kept.At, now) > KeepOutcomes)
+                {
+                    _recent.TryRemove(id, out _);
+                }
+            }
+        }
+    }
+
+    private sealed class NoProgress : IProgress<string>
+    {
+        public static readonly NoProgress Instance = new();
+
+        public void Report(string value)
+        {
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace ParallelFlow.Cli.Tests;
+
+/// <summary>A real cluster on this machine: <c>redis-server</c> on 127.0.0.1 and a free port, two
+/// <c>parallelflow silo</c> processes and a coordinator (<c>parallelflow run --cluster</c>); one silo is killed with
+/// SIGKILL while it runs tasks. The run completes, the report says which tasks were requeued, and a log the tasks
+/// write proves that no task that had finished ran again. Everything started is stopped by PID.</summary>
+[Collection(nameof(ProcessSweeps))]
+public sealed class ClusterProcessTests : IDisposable
+{
+    private const int Tasks = 10;
+    private readonly string _folder = Directory.CreateTempSubdirectory("parallelflow-cluster-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task A_silo_killed_mid_run_costs_only_its_in_flight_tasks()
+    {
+        using var redis = StartRedis(out var port);
+        var cluster = $"redis://127.0.0.1:{port}";
+        var log = Path.Combine(_folder, "executions.log");
+        var plan = WritePlan(log);
+        using var first = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "2"], waitForLine: "joined");
+        using var second = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "2"], waitForLine: "joined");
+        await first.LineAsync();
+        await second.LineAsync();
+
+        var status = await CliProcess.RunAsync("cluster", "status", "--cluster", cluster, "--json");
+        Assert.Equal(0, status.ExitCode);
+        using (var silos = JsonDocument.Parse(status.Out))
+        {
+            Assert.Equal(2, silos.RootElement.GetArrayLength());
+            Assert.All(silos.RootElement.EnumerateArray(), s => Assert.Contains("process", s.GetProperty("workers").EnumerateArray().Select(w => w.GetString())));
+        }
+
+        var report = Path.Combine(_folder, "report.json");
+        using var coordinator = CliProcess.Start(["run", plan, "--cluster", cluster, "--no-journal", "--report", report]);
+        // Both silos busy (4 tasks started), then the second dies at once, with no chance to say goodbye.
+        await WaitFor(() => Lines(log).Count(l => l.StartsWith("start", StringComparison.Ordinal)) >= 4, "four tasks to start");
+        var endedBeforeKill = Lines(log).Where(l => l.StartsWith("end", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToHashSet();
+        second.KillCommandOnly();
+
+        var exitCode = await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == 0, $"exit {exitCode}\n{coordinator.Out}\n{coordinator.Error}");
+        using var document = JsonDocument.Parse(File.ReadAllText(report));
+        var results = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.All(results, r => Assert.Equal("succeeded", r.GetProperty("status").GetString()));
+        var requeued = results.Where(r => r.TryGetProperty("requeued", out _)).Select(r => r.GetProperty("id").GetString()!).ToList();
+        Assert.NotEmpty(requeued);
+        Assert.All(results, r => Assert.Equal(1, r.GetProperty("attempts").GetInt32()));
+        Assert.Contains("requeued", coordinator.Out, StringComparison.Ordinal);
+        var starts = Lines(log).Where(l => l.StartsWith("start", StringComparison.Ordinal)).GroupBy(l => l.Split(' ')[1]).ToDictionary(g => g.Key, g => g.Count());
+        for (var i = 0; i < Tasks; i++)
+        {
+            // Every task ran; one that had finished before the kill ran once and only once.
+            Assert.True(starts.GetValueOrDefault($"t{i}") >= 1, $"t{i} never ran");
+        }
+
+        Assert.All(endedBeforeKill, id => Assert.Equal(1, starts[id]));
+        // Only tasks that were requeued ran more than once.
+        Assert.All(starts.Where(s => s.Value > 1), s => Assert.Contains(s.Key, requeued));
+
+        var after = await CliProcess.RunAsync("cluster", "status", "--cluster", cluster, "--json");
+        using var left = JsonDocument.Parse(after.Out);
+        Assert.Equal(1, left.RootElement.GetArrayLength());
+        first.SendTerminate();
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task A_bad_cluster_connection_is_a_one_line_error()
+    {
+        var result = await CliProcess.RunAsync("run", "examples/processes.json", "--cluster", "redis:/nowhere", "--no-journal");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--cluster: 'redis:/nowhere' is not a cluster connection", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    private string WritePlan(string log)
+    {
+        var tasks = Enumerable.Range(0, Tasks).Select(i => new
+        {
+            id = $"t{i}",
+            worker = "process",
+            with = new { command = "sh", args = new[] { "-c", $"echo start t{i} >> '{log}'; sleep 1.5; echo end t{i} >> '{log}'; echo t{i}" } },
+        }).ToList<object>();
+        tasks.Add(new { id = "join", worker = "template", depends_on = Enumerable.Range(0, Tasks).Select(i => $"t{i}").ToArray(), with = new { text = "all done" } });
+        var path = Path.Combine(_folder, "plan.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new { id = "cluster-kill", tasks }));
+        return path;
+    }
+
+    private static string[] Lines(string path) => File.Exists(path) ? File.ReadAllLines(path) : [];
+
+    private static async Task WaitFor(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"waited 60s for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Debian's redis-server on 127.0.0.1 and a free port, without persistence; killed by PID on dispose.</summary>
+    private static KilledOnDispose StartRedis(out int port)
+    {
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, port);
+                break;
+            }
+            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                Thread.Sleep(50);
+            }
+        }
+
+        return new KilledOnDispose(process);
+    }
+
+    private sealed class KilledOnDispose(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+    }
+}
