@@ -82,6 +82,24 @@ public sealed class ClusterProcessTests : IDisposable
         Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_cluster_nobody_answers_is_a_one_line_error()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var result = await CliProcess.RunAsync("cluster", "status", "--cluster", $"redis://127.0.0.1:{port}");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"error: --cluster redis://127.0.0.1:{port}: cannot connect: It was not possible to connect to the redis server(s)", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("abortConnect", result.Error, StringComparison.Ordinal);
+    }
+
     private string WritePlan(string log)
     {
         var tasks = Enumerable.Range(0, Tasks).Select(i => new

@@ -46,7 +46,7 @@ internal static class ClusterCommands
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await console.Error.WriteLineAsync($"error: --cluster {cluster}: cannot connect: {ex.Message}").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"error: --cluster {cluster}: cannot connect: {FirstSentence(ex.Message)}").ConfigureAwait(false);
             return null;
         }
     }
@@ -101,7 +101,7 @@ internal static class ClusterCommands
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                await console.Error.WriteLineAsync($"error: the silo could not join {connection}: {ex.Message}").ConfigureAwait(false);
+                await console.Error.WriteLineAsync($"error: the silo could not join {connection}: {FirstSentence(ex.Message)}").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
@@ -173,12 +173,18 @@ internal static class ClusterCommands
         return new Command("cluster", "Looks at a cluster of silos.") { status };
     }
 
+    /// <summary>A client library's message without its advice to programmers ("use abortConnect=false in your code").</summary>
+    private static string FirstSentence(string message) =>
+        message.IndexOf(". ", StringComparison.Ordinal) is var end and > 0 ? message[..end] : message.TrimEnd('.');
+
     /// <summary>Orleans' own lines from <paramref name="level"/> up, on stderr (stdout is the command's).</summary>
     private static Action<ILoggingBuilder> Logging(LogLevel level) => logging =>
     {
         logging.AddSimpleConsole(o => o.SingleLine = true);
         Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(logging.Services, o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         logging.SetMinimumLevel(level);
+        // A host that cannot start says so once, in the command's own error line, not as a logged stack trace.
+        logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         if (level > LogLevel.Information)
         {
             // Start-up notes about the garbage collector and the first watchdog check are not the operator's concern.
