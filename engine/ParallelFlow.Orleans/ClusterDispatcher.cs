@@ -248,16 +248,13 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
     private void Release(SiloState silo, Guid attemptId)
     {
-        TaskCompletionSource changed;
         lock (_gate)
         {
             silo.InFlight.Remove(attemptId);
             silo.Taken--;
-            changed = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        changed.TrySetResult();
+        Signal();
     }
 
     private async Task WatchAsync()

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Engine.Workers;
 using ParallelFlow.Sdk;
@@ -102,7 +103,8 @@ internal sealed partial class SiloWorkers : IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            var fatal = ex is FatalTaskException or ArgumentException or NullReferenceException or InvalidCastException or NotSupportedException or NotImplementedException;
+            // Sorted by the engine's own rules, so a failure is fatal or transient on a silo exactly as in one process.
+            var fatal = ExceptionClassifier.Classify(ex, cancellationToken) == FailureKind.Fatal;
             outcome = Failed(fatal ? WireFailure.Fatal : WireFailure.Transient, ex.GetType().Name, ex.Message);
             Interlocked.Increment(ref _failed);
             span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
