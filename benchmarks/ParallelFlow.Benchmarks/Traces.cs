@@ -16,6 +16,20 @@ public static class Traces
 
     public static string PathOf(string trace) => System.IO.Path.Combine(Folder, trace + ".json");
 
+    /// <summary>The repository's root: the first folder up from here (or from the binaries) with ParallelFlow.sln.</summary>
+    public static string RepositoryRoot { get; } = new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
+        .SelectMany(start => Ancestors(new DirectoryInfo(start)))
+        .FirstOrDefault(dir => File.Exists(System.IO.Path.Combine(dir.FullName, "ParallelFlow.sln")))?.FullName
+        ?? throw new DirectoryNotFoundException("ParallelFlow.sln was not found above the working folder: run the benchmarks from the repository.");
+
+    private static IEnumerable<DirectoryInfo> Ancestors(DirectoryInfo? dir)
+    {
+        for (; dir is not null; dir = dir.Parent)
+        {
+            yield return dir;
+        }
+    }
+
     private static string Find()
     {
         if (Environment.GetEnvironmentVariable("PARALLELFLOW_WORKFLOWS") is { Length: > 0 } configured)

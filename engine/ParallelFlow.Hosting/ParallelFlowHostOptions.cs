@@ -10,7 +10,9 @@ public sealed class ParallelFlowHostOptions
     /// <summary>A plugins.json to load once, at start; relative paths are from the host's content root.</summary>
     public string? Plugins { get; set; }
 
-    /// <summary>The run journal's SQLite file (or a <c>Data Source=…</c> connection string); none records nothing.</summary>
+    /// <summary>The run journal: a SQLite file (or a <c>Data Source=…</c> connection string), or a PostgreSQL database
+    /// that several hosts share (<c>Host=…;Database=…</c> or <c>postgresql://…</c>, the password in <c>PGPASSWORD</c>);
+    /// none records nothing.</summary>
     public string? Journal { get; set; }
 
     /// <summary>How many tasks run at once across every run of the host.</summary>

@@ -236,7 +236,7 @@ internal sealed class ParallelFlowCore : IDisposable
         Plans = new PlanRegistry(plans);
         // Opened last, so that nothing above can fail with the journal open.
         Journal = Options.Journal is { } journal
-            ? journal.Contains('=', StringComparison.Ordinal) ? RunJournal.OpenConnection(journal) : RunJournal.Open(Path.GetFullPath(journal, root))
+            ? RunJournal.IsDatabase(journal) || journal.Contains('=', StringComparison.Ordinal) ? RunJournal.OpenConnection(journal) : RunJournal.Open(Path.GetFullPath(journal, root))
             : null;
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Reporting;
@@ -39,26 +38,37 @@ public sealed record TaskRecord(string TaskId, string Status, int Attempts, Date
 public sealed class JournalException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The run journal in an embedded SQLite database: every run, every attempt, every task as it ends with its output,
-/// written in WAL mode one transaction per batch (<see cref="RecordAsync"/>, the engine's group commit), so a process killed
-/// at any moment leaves a consistent journal. Safe to call from several tasks at once.
+/// The run journal: every run, every attempt, every task as it ends with its output. In an embedded SQLite database
+/// (WAL mode, one transaction per batch: <see cref="RecordAsync"/>, the engine's group commit), or in a PostgreSQL
+/// database that several machines share, with the same tables and meanings, so that a run whose coordinator died
+/// resumes on another machine. A process killed at any moment leaves a consistent journal. Safe to call from several
+/// tasks at once.
 /// </summary>
 public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 {
     /// <summary>The schema this version reads and writes.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
-    private readonly SqliteConnection _connection;
-    private readonly Lock _gate = new();
+    /// <summary>How often a journal says that the runs it records are still going, for readers on other machines.</summary>
+    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
-    private RunJournal(string path, SqliteConnection connection)
+    /// <summary>How long a run on another machine may be silent before it is taken for interrupted (six missed
+    /// heartbeats, which also covers clocks a little apart).</summary>
+    internal static readonly TimeSpan HeartbeatStale = TimeSpan.FromSeconds(60);
+
+    private readonly JournalStore _store;
+    private readonly HashSet<string> _live = new(StringComparer.Ordinal);
+    private readonly Timer _heartbeat;
+
+    private RunJournal(JournalStore store)
     {
-        Path = path;
-        _connection = connection;
+        _store = store;
+        _heartbeat = new Timer(static state => ((RunJournal)state!).Beat(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>The database file.</summary>
-    public string Path { get; }
+    /// <summary>Where the journal is: its database file, or its PostgreSQL connection string without the password.
+    /// <c>--journal</c> takes it back.</summary>
+    public string Path => _store.Location;
 
     /// <summary>The environment variable that names one journal for every run, instead of one beside each plan.</summary>
     public const string PathVariable = "PARALLELFLOW_JOURNAL";
@@ -67,11 +77,23 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     public static string DefaultPathFor(string planPath) =>
         Environment.GetEnvironmentVariable(PathVariable) is { Length: > 0 } configured ? configured : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(planPath))!, ".parallelflow", "journal.db");
 
-    /// <summary>Opens (creating when absent) the journal at <paramref name="path"/>.</summary>
-    /// <exception cref="JournalException">The file is not a journal, is damaged, is locked, or is newer than this version.</exception>
+    /// <summary>Whether a journal location names a PostgreSQL database (<c>Host=…;Database=…</c>, or a
+    /// <c>postgresql://</c> URL) rather than a file.</summary>
+    public static bool IsDatabase(string location) => PostgresJournalStore.Names(location ?? throw new ArgumentNullException(nameof(location)));
+
+    /// <summary>Opens (creating when absent) the journal at <paramref name="path"/>: a SQLite file, or a PostgreSQL
+    /// database when it is a connection string with a host (<c>Host=…;Database=…</c>) or a <c>postgresql://</c> URL.
+    /// A database's password comes from <c>PGPASSWORD</c> or <c>~/.pgpass</c> when the string has none.</summary>
+    /// <exception cref="JournalException">The file is not a journal, is damaged, is locked, or is newer than this
+    /// version; the server cannot be reached or refuses the login.</exception>
     public static RunJournal Open(string path, bool create = true)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (PostgresJournalStore.Names(path))
+        {
+            return Migrated(PostgresJournalStore.Connect(path), create);
+        }
+
         var full = System.IO.Path.GetFullPath(path);
         if (!create && !File.Exists(full))
         {
@@ -87,39 +109,39 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             throw new JournalException($"{full}: cannot create the journal's folder ({ex.Message}); pass --journal with a writable file, or --no-journal", ex);
         }
 
-        return OpenConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 10 }.ToString());
+        return OpenConnection(SqliteJournalStore.FileConnectionString(full));
     }
 
-    /// <summary>Opens a journal over a host's own SQLite connection string (its file, cache and pooling settings).</summary>
-    /// <exception cref="JournalException">The database is not a journal, is damaged, is locked, or is newer than this version.</exception>
+    /// <summary>Opens a journal over a host's own connection string: SQLite's (its file, cache and pooling settings),
+    /// or PostgreSQL's (<c>Host=…;Database=…</c>).</summary>
+    /// <exception cref="JournalException">The database is not a journal, is damaged, is locked, cannot be reached, or is newer than this version.</exception>
     public static RunJournal OpenConnection(string connectionString)
     {
-        var full = new SqliteConnectionStringBuilder(connectionString).DataSource;
-        var connection = new SqliteConnection(connectionString);
+        ArgumentNullException.ThrowIfNull(connectionString);
+        return Migrated(PostgresJournalStore.Names(connectionString) ? PostgresJournalStore.Connect(connectionString) : SqliteJournalStore.Connect(connectionString), create: true);
+    }
+
+    private static RunJournal Migrated(JournalStore store, bool create)
+    {
         try
         {
-            connection.Open();
-            // Wait for another writer as long as the connection string's timeout says (10 s by default here).
-            Execute(connection, $"PRAGMA busy_timeout = {connection.DefaultTimeout * 1000};");
-            Execute(connection, "PRAGMA journal_mode = WAL;");
-            Execute(connection, "PRAGMA synchronous = NORMAL;");
-            // Checkpoints (which sync) every 40 MB of log rather than every 4 MB, and the log file is cut back after one.
-            Execute(connection, "PRAGMA wal_autocheckpoint = 10000;");
-            Execute(connection, "PRAGMA journal_size_limit = 67108864;");
-            Migrate(connection, full);
-            return new RunJournal(full, connection);
+            store.Migrate(create);
+            return new RunJournal(store);
         }
-        catch (SqliteException ex)
+        catch (Exception ex)
         {
-            connection.Dispose();
-            throw Explain(full, ex);
-        }
-        catch
-        {
-            connection.Dispose();
+            store.Dispose();
+            if (ex is not JournalException && store.Explain(ex) is { } explained)
+            {
+                throw explained;
+            }
+
             throw;
         }
     }
+
+    internal static JournalException Newer(string location, int version) =>
+        new($"{location}: this journal was written by a newer ParallelFlow (schema {version}; this version reads {SchemaVersion}). Use that version, or pass --journal with another file.");
 
     /// <summary>What <c>resume</c> compares to tell a changed plan: a SHA-256 of the plan file's bytes, then the config
     /// file's when there is one, as lowercase hex.</summary>
@@ -157,14 +179,63 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     {
         Write(
             """
-            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks)
-            VALUES ($run, $plan, $path, $hash, $config, $plugins, $workers, $started, 'running', $pid, 0, $inputs, $cacheOff, $only)
-            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = $pid, resumes = resumes + 1, cache_off = $cacheOff, plugins_path = $plugins;
+            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks, host_name, heartbeat_at)
+            VALUES (@run, @plan, @path, @hash, @config, @plugins, @workers, @started, 'running', @pid, 0, @inputs, @cacheOff, @only, @host, @beat)
+            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = @pid, resumes = runs.resumes + 1, cache_off = @cacheOff, plugins_path = @plugins,
+              host_name = @host, heartbeat_at = @beat;
             """,
-            ("$run", runId), ("$plan", planId), ("$path", planPath), ("$hash", planHash), ("$config", configPath), ("$plugins", pluginsPath),
-            ("$workers", workers), ("$started", Time(startedAt)), ("$pid", Environment.ProcessId),
-            ("$inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("$cacheOff", cacheOff ? 1 : 0),
-            ("$only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null));
+            ("@run", runId), ("@plan", planId), ("@path", planPath), ("@hash", planHash), ("@config", configPath), ("@plugins", pluginsPath),
+            ("@workers", workers), ("@started", Time(startedAt)), ("@pid", Environment.ProcessId),
+            ("@inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("@cacheOff", cacheOff ? 1 : 0),
+            ("@only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null), ("@host", Environment.MachineName), ("@beat", Time(DateTimeOffset.UtcNow)));
+        lock (_live)
+        {
+            // Readers on other machines cannot see this process: the run says it goes on until it ends.
+            if (_live.Add(runId) && _live.Count == 1)
+            {
+                _heartbeat.Change(HeartbeatInterval, HeartbeatInterval);
+            }
+        }
+    }
+
+    private void Ended(string runId)
+    {
+        lock (_live)
+        {
+            if (_live.Remove(runId) && _live.Count == 0)
+            {
+                _heartbeat.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void Beat()
+    {
+        string[] runs;
+        lock (_live)
+        {
+            runs = [.. _live];
+        }
+
+        try
+        {
+            var now = Time(DateTimeOffset.UtcNow);
+            Transact(session =>
+            {
+                foreach (var run in runs)
+                {
+                    session.Execute("UPDATE runs SET heartbeat_at = @beat WHERE run_id = @run AND status = 'running';", ("@beat", now), ("@run", run));
+                }
+            });
+        }
+        catch (JournalException)
+        {
+            // A journal that fails is reported by the writes that matter; a missed heartbeat only ages the run.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The journal was closed while the timer fired.
+        }
     }
 
     /// <summary>Records a batch of attempts and finished tasks in one transaction. The engine's group commit hands every
@@ -176,59 +247,74 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     {
         ArgumentNullException.ThrowIfNull(entries);
         cancellationToken.ThrowIfCancellationRequested();
-        InTransaction(statements =>
-        {
-            // A task that also finishes in this batch need not be marked running first.
-            var finishing = _finishing;
-            finishing.Clear();
-            foreach (var entry in entries)
-            {
-                if (entry.Finished is not null)
-                {
-                    finishing.Add((entry.RunId, entry.TaskId));
-                }
-            }
+        return _store.WriteOrder == "rowid" ? Record(entries) : RecordOnServerAsync(entries, cancellationToken);
+    }
 
-            foreach (var entry in entries)
-            {
-                if (entry.Finished is { } task)
-                {
-                    statements.FinishTask(entry.RunId, task, ComponentsOf(task), keepRecorded: false);
-                }
-                else
-                {
-                    statements.StartAttempt(entry.RunId, entry.TaskId, entry.Attempt, Time(entry.At), markRunning: !finishing.Contains((entry.RunId, entry.TaskId)));
-                }
-            }
-        });
+    private ValueTask Record(IReadOnlyList<JournalEntry> entries)
+    {
+        Transact(session => _store.WriteTasks(session, Writes(entries)));
         return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask RecordOnServerAsync(IReadOnlyList<JournalEntry> entries, CancellationToken cancellationToken)
+    {
+        var writes = Writes(entries);
+        try
+        {
+            using var session = _store.Open();
+            await session.BeginAsync(cancellationToken).ConfigureAwait(false);
+            await _store.WriteTasksAsync(session, writes, cancellationToken).ConfigureAwait(false);
+            await session.Transaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (_store.Explain(ex) is { } explained)
+        {
+            throw explained;
+        }
+    }
+
+    private static List<TaskWrite> Writes(IReadOnlyList<JournalEntry> entries)
+    {
+        // A task that also finishes in this batch need not be marked running first.
+        HashSet<(string, string)>? finishing = null;
+        foreach (var entry in entries)
+        {
+            if (entry.Finished is not null)
+            {
+                (finishing ??= []).Add((entry.RunId, entry.TaskId));
+            }
+        }
+
+        var writes = new List<TaskWrite>(entries.Count);
+        foreach (var entry in entries)
+        {
+            writes.Add(entry.Finished is { } task
+                ? new TaskWrite(entry.RunId, entry.TaskId, entry.Attempt, null, false, task, ComponentsOf(task), KeepRecorded: false)
+                : new TaskWrite(entry.RunId, entry.TaskId, entry.Attempt, Time(entry.At), finishing?.Contains((entry.RunId, entry.TaskId)) != true, null, null, false));
+        }
+
+        return writes;
     }
 
     /// <summary>Records how a run ended, with the final status of every task, the ones that never ran included.</summary>
     public void FinishRun(RunResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        lock (_gate)
+        // Tasks that ran were recorded as they finished; what is left are those that never started (skipped,
+        // cancelled before they started, or restored on resume, whose recorded outputs stand).
+        var writes = result.Tasks
+            .Where(task => task.Attempts == 0)
+            .Select(task => new TaskWrite(result.RunId, task.TaskId, 0, null, false, task, ComponentsOf(task), KeepRecorded: task.Status.IsSuccess()))
+            .ToList();
+        var report = ReportText(result);
+        Transact(session =>
         {
-            using var transaction = _connection.BeginTransaction();
-            // Tasks that ran were recorded as they finished; what is left are those that never started (skipped,
-            // cancelled before they started, or restored on resume, whose recorded outputs stand).
-            foreach (var task in result.Tasks)
-            {
-                if (task.Attempts == 0)
-                {
-                    Statements.FinishTask(result.RunId, task, ComponentsOf(task), keepRecorded: task.Status.IsSuccess());
-                }
-            }
-
-            using var command = Command(
-                "UPDATE runs SET status = $status, finished_at = $finished, report = $report WHERE run_id = $run;",
-                transaction,
-                ("$status", result.Status.ToString().ToLowerInvariant()), ("$finished", Time(result.StartedAt + result.Elapsed)), ("$run", result.RunId),
-                ("$report", ReportText(result)));
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
+            _store.WriteTasks(session, writes);
+            session.Execute(
+                "UPDATE runs SET status = @status, finished_at = @finished, report = @report WHERE run_id = @run;",
+                ("@status", result.Status.ToString().ToLowerInvariant()), ("@finished", Time(result.StartedAt + result.Elapsed)), ("@run", result.RunId),
+                ("@report", report));
+        });
+        Ended(result.RunId);
     }
 
     /// <summary>The command that resumes a run of this journal, quoted so that it can be pasted into a shell.</summary>
@@ -259,13 +345,9 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             return null;
         }
 
-        lock (_gate)
+        if (Use(session => session.Scalar("SELECT report FROM runs WHERE run_id = @run;", ("@run", runId))) is string stored)
         {
-            using var command = Command("SELECT report FROM runs WHERE run_id = $run;", null, ("$run", runId));
-            if (command.ExecuteScalar() is string stored)
-            {
-                return (JsonDocument.Parse(stored), true);
-            }
+            return (JsonDocument.Parse(stored), true);
         }
 
         return (PartialReport(run), false);
@@ -274,15 +356,17 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     private JsonDocument PartialReport(RunRecord run)
     {
         var starts = new Dictionary<string, List<(int Attempt, DateTimeOffset At)>>(StringComparer.Ordinal);
-        lock (_gate)
+        Use(session =>
         {
-            using var command = Command("SELECT task_id, attempt, started_at FROM attempts WHERE run_id = $run ORDER BY rowid;", null, ("$run", run.RunId));
+            using var command = session.Command($"SELECT task_id, attempt, started_at FROM attempts WHERE run_id = @run ORDER BY {_store.WriteOrder};", ("@run", run.RunId));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 (starts.TryGetValue(reader.GetString(0), out var list) ? list : starts[reader.GetString(0)] = []).Add((reader.GetInt32(1), Parse(reader.GetString(2))));
             }
-        }
+
+            return starts;
+        });
 
         var tasks = Tasks(run.RunId);
         var end = run.FinishedAt ?? tasks.Select(t => t.FinishedAt).Where(t => t is not null).DefaultIfEmpty(run.StartedAt).Max()!.Value;
@@ -380,8 +464,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
     /// <summary>Records that a run ended without a result (the host failed while running it): it is kept as failed, so
     /// that it can be resumed, rather than as running.</summary>
-    public void AbandonRun(string runId, DateTimeOffset at) =>
-        Write("UPDATE runs SET status = 'failed', finished_at = $finished WHERE run_id = $run AND status = 'running';", ("$finished", Time(at)), ("$run", runId));
+    public void AbandonRun(string runId, DateTimeOffset at)
+    {
+        Write("UPDATE runs SET status = 'failed', finished_at = @finished WHERE run_id = @run AND status = 'running';", ("@finished", Time(at)), ("@run", runId));
+        Ended(runId);
+    }
 
     /// <summary>Every run, newest first.</summary>
     public IReadOnlyList<RunRecord> Runs() => ReadRuns(null);
@@ -392,11 +479,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <summary>Runs with their task counts in two queries, whatever their number.</summary>
     private List<RunRecord> ReadRuns(string? runId)
     {
-        var filter = runId is null ? string.Empty : " WHERE run_id = $run";
-        lock (_gate)
+        var filter = runId is null ? string.Empty : " WHERE run_id = @run";
+        return Use(session =>
         {
             var counts = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
-            using (var command = Command($"SELECT run_id, status, COUNT(*) FROM tasks{filter} GROUP BY run_id, status;", null, ("$run", runId)))
+            using (var command = session.Command($"SELECT run_id, status, CAST(COUNT(*) AS INTEGER) FROM tasks{filter} GROUP BY run_id, status;", ("@run", runId)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -406,16 +493,15 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             }
 
             var runs = new List<RunRecord>();
-            using (var command = Command(
-                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes, inputs, only_tasks FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
-                null,
-                ("$run", runId)))
+            using (var command = session.Command(
+                $"SELECT run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, finished_at, status, host_pid, resumes, inputs, only_tasks, host_name, heartbeat_at FROM runs{filter} ORDER BY started_at DESC, run_id DESC;",
+                ("@run", runId)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
                     var status = reader.GetString(9);
-                    if (status == "running" && !IsAlive(reader.GetInt32(10)))
+                    if (status == "running" && !IsAlive(reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetInt32(10), reader.IsDBNull(15) ? null : Parse(reader.GetString(15))))
                     {
                         status = "interrupted";
                     }
@@ -435,18 +521,17 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             }
 
             return runs;
-        }
+        });
     }
 
     /// <summary>The tasks of a run as recorded, in the order they were first recorded.</summary>
     public IReadOnlyList<TaskRecord> Tasks(string runId)
     {
-        lock (_gate)
+        return Use(session =>
         {
-            using var command = Command(
-                "SELECT task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error FROM tasks WHERE run_id = $run ORDER BY rowid;",
-                null,
-                ("$run", runId));
+            using var command = session.Command(
+                $"SELECT task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error FROM tasks WHERE run_id = @run ORDER BY {_store.WriteOrder};",
+                ("@run", runId));
             using var reader = command.ExecuteReader();
             var tasks = new List<TaskRecord>();
             while (reader.Read())
@@ -469,7 +554,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             }
 
             return tasks;
-        }
+        });
     }
 
     /// <summary>The outputs of the tasks of a run that succeeded, for resuming it.</summary>
@@ -483,9 +568,9 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     private TaskResult? Find(TaskCacheKey key, TimeSpan? timeToLive)
     {
         ArgumentNullException.ThrowIfNull(key);
-        lock (_gate)
+        return Use(session =>
         {
-            using var command = Command("SELECT output_text, output_json, input_tokens, output_tokens, cost, created_at FROM cache WHERE key = $key;", null, ("$key", key.Hash));
+            using var command = session.Command("SELECT output_text, output_json, input_tokens, output_tokens, cost, created_at FROM cache WHERE key = @key;", ("@key", key.Hash));
             using var reader = command.ExecuteReader();
             if (!reader.Read() || (timeToLive is { } ttl && DateTimeOffset.UtcNow - Parse(reader.GetString(5)) > ttl))
             {
@@ -498,7 +583,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 Json = reader.IsDBNull(1) ? null : JsonDocument.Parse(reader.GetString(1)).RootElement.Clone(),
                 Usage = new TaskUsage(reader.GetInt64(2), reader.GetInt64(3), reader.GetDecimal(4)),
             };
-        }
+        });
     }
 
     /// <inheritdoc/>
@@ -515,11 +600,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         Write(
             """
             INSERT INTO cache (key, worker, components, output_text, output_json, input_tokens, output_tokens, cost, created_at, run_id, task_id)
-            VALUES ($key, $worker, $components, $text, $json, $in, $out, $cost, $at, $run, $task)
-            ON CONFLICT (key) DO UPDATE SET output_text = $text, output_json = $json, input_tokens = $in, output_tokens = $out, cost = $cost, created_at = $at, run_id = $run, task_id = $task;
+            VALUES (@key, @worker, @components, @text, @json, @in, @out, @cost, @at, @run, @task)
+            ON CONFLICT (key) DO UPDATE SET output_text = @text, output_json = @json, input_tokens = @in, output_tokens = @out, cost = @cost, created_at = @at, run_id = @run, task_id = @task;
             """,
-            ("$key", key.Hash), ("$worker", key.Worker), ("$components", Components(key)), ("$text", result.Text), ("$json", result.Json?.GetRawText()),
-            ("$in", result.Usage.InputTokens), ("$out", result.Usage.OutputTokens), ("$cost", result.Usage.Cost), ("$at", Time(DateTimeOffset.UtcNow)), ("$run", runId), ("$task", taskId));
+            ("@key", key.Hash), ("@worker", key.Worker), ("@components", Components(key)), ("@text", result.Text), ("@json", result.Json?.GetRawText()),
+            ("@in", result.Usage.InputTokens), ("@out", result.Usage.OutputTokens), ("@cost", result.Usage.Cost), ("@at", Time(DateTimeOffset.UtcNow)), ("@run", runId), ("@task", taskId));
     }
 
     /// <summary>
@@ -533,15 +618,10 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             return null;
         }
 
-        lock (_gate)
+        return Use(session =>
         {
-            bool cacheOff;
-            using (var off = Command("SELECT cache_off FROM runs WHERE run_id = $run;", null, ("$run", runId)))
-            {
-                cacheOff = off.ExecuteScalar() is long flag && flag != 0;
-            }
-
-            using var command = Command("SELECT status, cache_key, cache_components FROM tasks WHERE run_id = $run AND task_id = $task;", null, ("$run", runId), ("$task", taskId));
+            var cacheOff = session.Scalar("SELECT cache_off FROM runs WHERE run_id = @run;", ("@run", runId)) is { } flag && Convert.ToInt64(flag, CultureInfo.InvariantCulture) != 0;
+            using var command = session.Command("SELECT status, cache_key, cache_components FROM tasks WHERE run_id = @run AND task_id = @task;", ("@run", runId), ("@task", taskId));
             using var reader = command.ExecuteReader();
             if (!reader.Read())
             {
@@ -560,7 +640,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             var mine = JsonDocument.Parse(reader.GetString(2)).RootElement.Clone();
             reader.Close();
             var entries = new List<(string Key, JsonElement Components, string Run, string Task, DateTimeOffset At)>();
-            using (var all = Command("SELECT key, components, run_id, task_id, created_at FROM cache WHERE worker = $worker;", null, ("$worker", mine.GetProperty("worker").GetString())))
+            using (var all = session.Command("SELECT key, components, run_id, task_id, created_at FROM cache WHERE worker = @worker;", ("@worker", mine.GetProperty("worker").GetString())))
             using (var rows = all.ExecuteReader())
             {
                 while (rows.Read())
@@ -589,20 +669,15 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             var lines = new List<string> { $"{taskId} missed the cache (key {key[..12]}); the closest entry is run {closest.Run} task {closest.Task}, stored {closest.At.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC:" };
             var differences = Differences(mine, closest.Components);
             lines.AddRange(differences.Count > 0 ? differences.Select(d => $"  {d}") : [$"  nothing differs: the entry was older than the time-to-live{(timeToLive is { } t ? string.Create(CultureInfo.InvariantCulture, $" ({t.TotalSeconds:0}s)") : string.Empty)}"]);
-            return lines;
-        }
+            return (IReadOnlyList<string>)lines;
+        });
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        lock (_gate)
-        {
-            _statements?.Dispose();
-            _statements = null;
-        }
-
-        _connection.Dispose();
+        _heartbeat.Dispose();
+        _store.Dispose();
     }
 
     private static string Components(TaskCacheKey key) => JsonSerializer.Serialize(new Dictionary<string, object>
@@ -659,139 +734,38 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         return differences;
     }
 
-    private JournalStatements? _statements;
-    private readonly HashSet<(string, string)> _finishing = [];
-
-    /// <summary>The prepared statements every task write goes through; made on first use, under the lock.</summary>
-    private JournalStatements Statements => _statements ??= new JournalStatements(_connection.Handle!);
-
     private static string? ComponentsOf(TaskRunResult task) => task.CacheKey is { } key ? Components(key) : null;
 
-    /// <summary>Runs writes in one transaction under the journal's lock, explaining what SQLite refuses.</summary>
-    private void InTransaction(Action<JournalStatements> write)
+    /// <summary>Runs a read on a connection of the store, explaining what the database refuses.</summary>
+    private T Use<T>(Func<JournalSession, T> read)
     {
-        lock (_gate)
+        try
         {
-            try
-            {
-                using var transaction = _connection.BeginTransaction();
-                write(Statements);
-                transaction.Commit();
-            }
-            catch (SqliteException ex)
-            {
-                throw Explain(Path, ex);
-            }
+            using var session = _store.Open();
+            return read(session);
+        }
+        catch (Exception ex) when (_store.Explain(ex) is { } explained)
+        {
+            throw explained;
         }
     }
 
-    private void Write(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>Runs writes in one transaction, explaining what the database refuses.</summary>
+    private void Transact(Action<JournalSession> write) => Use(session =>
     {
-        lock (_gate)
-        {
-            try
-            {
-                using var transaction = _connection.BeginTransaction();
-                using var command = Command(sql, transaction, parameters);
-                command.ExecuteNonQuery();
-                transaction.Commit();
-            }
-            catch (SqliteException ex)
-            {
-                throw Explain(Path, ex);
-            }
-        }
-    }
+        session.Begin();
+        write(session);
+        session.Commit();
+        return true;
+    });
 
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
+    private void Write(string sql, params (string Name, object? Value)[] parameters) => Transact(session => session.Execute(sql, parameters));
 
-        return command;
-    }
-
-    private static void Migrate(SqliteConnection connection, string path)
-    {
-        Execute(connection, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
-        using var read = connection.CreateCommand();
-        read.CommandText = "SELECT value FROM meta WHERE key = 'schema_version';";
-        var version = read.ExecuteScalar() is string found ? int.Parse(found, CultureInfo.InvariantCulture) : 0;
-        if (version > SchemaVersion)
-        {
-            throw new JournalException($"{path}: this journal was written by a newer ParallelFlow (schema {version}; this version reads {SchemaVersion}). Use that version, or pass --journal with another file.");
-        }
-
-        // Each step moves one version up inside one transaction: a crash leaves the journal at the last whole step.
-        string[] steps =
-        [
-            """
-            CREATE TABLE runs (
-              run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_path TEXT NOT NULL, plan_hash TEXT NOT NULL,
-              config_path TEXT, plugins_path TEXT, workers INTEGER, started_at TEXT NOT NULL, finished_at TEXT,
-              status TEXT NOT NULL, host_pid INTEGER NOT NULL, resumes INTEGER NOT NULL);
-            CREATE TABLE tasks (
-              run_id TEXT NOT NULL REFERENCES runs (run_id), task_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-              finished_at TEXT, duration_seconds REAL NOT NULL DEFAULT 0, output_text TEXT, output_json TEXT,
-              input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, cost NUMERIC NOT NULL DEFAULT 0, error TEXT,
-              PRIMARY KEY (run_id, task_id));
-            CREATE TABLE attempts (
-              run_id TEXT NOT NULL, task_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL);
-            CREATE INDEX attempts_by_task ON attempts (run_id, task_id);
-            """,
-            """
-            ALTER TABLE tasks ADD COLUMN cache_key TEXT;
-            ALTER TABLE tasks ADD COLUMN cache_components TEXT;
-            CREATE TABLE cache (
-              key TEXT PRIMARY KEY, worker TEXT NOT NULL, components TEXT NOT NULL,
-              output_text TEXT, output_json TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost NUMERIC NOT NULL,
-              created_at TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL);
-            CREATE INDEX cache_by_worker ON cache (worker);
-            """,
-            // Nothing reads attempts by task, and keeping the index cost a quarter of every recorded task.
-            """
-            DROP INDEX IF EXISTS attempts_by_task;
-            """,
-            // The values of the plan's inputs a run had, as a JSON object, so that resume runs with them again.
-            """
-            ALTER TABLE runs ADD COLUMN inputs TEXT;
-            """,
-            // The finished run's report (JSON), so that 'show' draws its timeline and HTML page as the run wrote them.
-            """
-            ALTER TABLE runs ADD COLUMN report TEXT;
-            ALTER TABLE runs ADD COLUMN cache_off INTEGER;
-            ALTER TABLE runs ADD COLUMN only_tasks TEXT;
-            """,
-        ];
-        for (var step = version; step < SchemaVersion; step++)
-        {
-            using var transaction = connection.BeginTransaction();
-            using var migrate = connection.CreateCommand();
-            migrate.Transaction = transaction;
-            migrate.CommandText = steps[step] + $"INSERT INTO meta (key, value) VALUES ('schema_version', '{step + 1}') ON CONFLICT (key) DO UPDATE SET value = '{step + 1}';";
-            migrate.ExecuteNonQuery();
-            transaction.Commit();
-        }
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static JournalException Explain(string path, SqliteException ex) => ex.SqliteErrorCode switch
-    {
-        5 or 6 => new JournalException($"{path}: the journal is locked by another process (SQLite: {ex.Message}); wait for it to finish, or pass --journal with another file", ex),
-        11 or 26 => new JournalException($"{path}: this file is not a ParallelFlow journal, or it is damaged (SQLite: {ex.Message}); move it away to start a new journal — nothing was changed", ex),
-        _ => new JournalException($"{path}: the journal failed: {ex.Message}", ex),
-    };
+    /// <summary>Whether a run recorded as running still is: its process, on this machine; its heartbeat, on another.</summary>
+    private static bool IsAlive(string? host, int pid, DateTimeOffset? heartbeat) =>
+        host is null || string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase)
+            ? IsAlive(pid)
+            : heartbeat is { } beat && DateTimeOffset.UtcNow - beat < HeartbeatStale;
 
     private static bool IsAlive(int pid)
     {

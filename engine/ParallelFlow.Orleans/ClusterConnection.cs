@@ -1,11 +1,13 @@
 using System.Net;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 
 namespace ParallelFlow.Orleans;
 
 /// <summary>Where a cluster's members find each other, from the <c>--cluster</c> text: <c>redis://HOST:PORT</c> (a Redis
-/// server holds the membership table), or <c>localhost</c> (Orleans' development clustering: the first silo on this
+/// server holds the membership table), a PostgreSQL connection string (<c>Host=…;Database=…</c>: a database holds it,
+/// the password in <c>PGPASSWORD</c>), or <c>localhost</c> (Orleans' development clustering: the first silo on this
 /// machine is the primary, for a try-out).</summary>
 public sealed class ClusterConnection
 {
@@ -15,20 +17,23 @@ public sealed class ClusterConnection
     /// <summary>The gateway port of the primary silo of localhost clustering; coordinators connect there.</summary>
     public const int LocalhostGatewayPort = 30000;
 
-    private ClusterConnection(ClusterKind kind, string address, string text)
+    private readonly string? _connectionString;
+
+    private ClusterConnection(ClusterKind kind, string address, string text, string? connectionString = null)
     {
         Kind = kind;
         Address = address;
         Text = text;
+        _connectionString = connectionString;
     }
 
     /// <summary>The membership provider.</summary>
     public ClusterKind Kind { get; }
 
-    /// <summary>The provider's address: <c>HOST:PORT</c> of the Redis server; empty for localhost.</summary>
+    /// <summary>The provider's address: <c>HOST:PORT</c> of the Redis or PostgreSQL server; empty for localhost.</summary>
     public string Address { get; }
 
-    /// <summary>The text it was parsed from.</summary>
+    /// <summary>The text it was parsed from, without a password.</summary>
     public string Text { get; }
 
     /// <summary>Whether members on this machine only can join: the membership table is on a loopback address.</summary>
@@ -59,12 +64,28 @@ public sealed class ClusterConnection
             return new ClusterConnection(ClusterKind.Redis, $"{uri.Host}:{uri.Port}", trimmed);
         }
 
-        if (trimmed.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+        if (trimmed.Contains("Host=", StringComparison.OrdinalIgnoreCase) || trimmed.Contains("Server=", StringComparison.OrdinalIgnoreCase))
         {
-            throw new FormatException("PostgreSQL clustering is not available yet; use redis://HOST:PORT, or localhost on one machine");
+            Npgsql.NpgsqlConnectionStringBuilder builder;
+            try
+            {
+                builder = new Npgsql.NpgsqlConnectionStringBuilder(trimmed);
+            }
+            catch (ArgumentException ex)
+            {
+                // The text may hold a password: it is not repeated.
+                throw new FormatException($"the PostgreSQL connection string is not valid ({ex.Message}); write Host=HOST;Port=5432;Database=NAME;Username=USER, with the password in PGPASSWORD", ex);
+            }
+
+            if (string.IsNullOrEmpty(builder.Host))
+            {
+                throw new FormatException("the PostgreSQL connection string names no Host=");
+            }
+
+            return new ClusterConnection(ClusterKind.PostgreSql, $"{builder.Host}:{builder.Port}", PostgresMembership.Shown(trimmed), trimmed);
         }
 
-        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), or localhost (one machine, for a try-out)");
+        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), Host=HOST;Database=NAME (a PostgreSQL database does), or localhost (one machine, for a try-out)");
     }
 
     /// <inheritdoc/>
@@ -90,8 +111,22 @@ public sealed class ClusterConnection
                 var primary = siloPort == LocalhostSiloPort ? null : new IPEndPoint(IPAddress.Loopback, LocalhostSiloPort);
                 silo.UseLocalhostClustering(siloPort, gatewayPort, primary, ParallelFlowCluster.ServiceId, ParallelFlowCluster.ClusterId);
                 break;
-            case ClusterKind.Redis:
-                silo.UseRedisClustering(Address);
+            case ClusterKind.Redis or ClusterKind.PostgreSql:
+                if (Kind == ClusterKind.Redis)
+                {
+                    silo.UseRedisClustering(Address);
+                }
+                else
+                {
+                    // The first silo of an empty database creates the membership tables, before Orleans reads them.
+                    silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new MembershipInstaller(_connectionString!));
+                    silo.UseAdoNetClustering(o =>
+                    {
+                        o.Invariant = "Npgsql";
+                        o.ConnectionString = _connectionString;
+                    });
+                }
+
                 silo.Configure<EndpointOptions>(o =>
                 {
                     o.AdvertisedIPAddress = advertised;
@@ -122,7 +157,26 @@ public sealed class ClusterConnection
             case ClusterKind.Redis:
                 client.UseRedisClustering(Address);
                 break;
+            case ClusterKind.PostgreSql:
+                client.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(new MembershipInstaller(_connectionString!));
+                client.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = _connectionString;
+                });
+                break;
         }
+    }
+
+    /// <summary>Prepares a PostgreSQL membership database first thing when a silo or a client starts.</summary>
+    private sealed class MembershipInstaller(string connectionString) : ILifecycleParticipant<ISiloLifecycle>, ILifecycleParticipant<IClusterClientLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) => Subscribe(lifecycle);
+
+        public void Participate(IClusterClientLifecycle lifecycle) => Subscribe(lifecycle);
+
+        private void Subscribe(ILifecycleObservable lifecycle) =>
+            lifecycle.Subscribe("ParallelFlow.PostgresMembership", ServiceLifecycleStage.First, cancellationToken => PostgresMembership.InstallAsync(connectionString, cancellationToken));
     }
 }
 
@@ -134,4 +188,7 @@ public enum ClusterKind
 
     /// <summary>A Redis server holds the membership table.</summary>
     Redis,
+
+    /// <summary>A PostgreSQL database holds the membership table.</summary>
+    PostgreSql,
 }

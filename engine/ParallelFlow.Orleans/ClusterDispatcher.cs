@@ -52,6 +52,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SiloState> _silos = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _watch;
 
@@ -171,6 +172,12 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     /// <returns>When the probe loop has ended.</returns>
     public async ValueTask DisposeAsync()
     {
+        // A host stops it, then its container disposes it: the second call has nothing left to do.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_watch is not null)
         {

@@ -15,10 +15,6 @@ internal interface ISiloWorkersGrain : IGrainWithStringKey
     /// <summary>The silo's workers, slots and counters.</summary>
     [AlwaysInterleave]
     Task<SiloDescription> Describe();
-
-    /// <summary>The outcome of an attempt that ended here recently, for a coordinator whose response was lost.</summary>
-    [AlwaysInterleave]
-    Task<WireOutcome?> Collect(Guid attemptId);
 }
 
 [Reentrant]
@@ -28,8 +24,6 @@ internal sealed class SiloWorkersGrain(SiloWorkers workers) : Grain, ISiloWorker
     public Task<WireOutcome> Execute(WireRequest request, CancellationToken cancellationToken) => workers.ExecuteAsync(request, cancellationToken);
 
     public Task<SiloDescription> Describe() => Task.FromResult(workers.Describe());
-
-    public Task<WireOutcome?> Collect(Guid attemptId) => Task.FromResult(workers.Collect(attemptId));
 }
 
 /// <summary>Places a grain on the silo whose address is its key, and refuses when that silo is not an active member.</summary>

@@ -27,10 +27,8 @@ public sealed class ParallelFlowSiloOptions
 internal sealed partial class SiloWorkers : IDisposable
 {
     private static readonly ActivitySource Source = new(ParallelFlowTelemetry.ActivitySourceName);
-    private static readonly TimeSpan KeepOutcomes = TimeSpan.FromMinutes(5);
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<Guid, string> _running = new();
-    private readonly ConcurrentDictionary<Guid, (WireOutcome Outcome, long At)> _recent = new();
     private readonly ILocalSiloDetails _silo;
     private readonly ILogger _logger;
     private readonly int _slotCount;
@@ -80,8 +78,10 @@ internal sealed partial class SiloWorkers : IDisposable
 
         Interlocked.Increment(ref _inUse);
         _running[wire.AttemptId] = wire.TaskId;
-        // A child of the coordinator's attempt span when the cluster propagates traces (Activity.Current is the grain call's).
-        using var span = Source.StartActivity("parallelflow.silo.attempt", ActivityKind.Server);
+        // A child of the coordinator's attempt span, whose context the request carries.
+        using var span = wire.TraceParent is { } parent && ActivityContext.TryParse(parent, wire.TraceState, isRemote: true, out var context)
+            ? Source.StartActivity("parallelflow.silo.attempt", ActivityKind.Server, context)
+            : Source.StartActivity("parallelflow.silo.attempt", ActivityKind.Server);
         span?.SetTag("parallelflow.run.id", wire.RunId);
         span?.SetTag("parallelflow.task.id", wire.TaskId);
         span?.SetTag("parallelflow.worker", wire.WorkerName);
@@ -116,7 +116,6 @@ internal sealed partial class SiloWorkers : IDisposable
             _slots.Release();
         }
 
-        Remember(wire.AttemptId, outcome);
         return outcome;
     }
 
@@ -132,25 +131,7 @@ internal sealed partial class SiloWorkers : IDisposable
         _plugins,
         Environment.ProcessId);
 
-    public WireOutcome? Collect(Guid attemptId) => _recent.TryGetValue(attemptId, out var kept) ? kept.Outcome : null;
-
     private WireOutcome Failed(WireFailure failure, string? type, string message) => new(null, failure, type, message, Name);
-
-    private void Remember(Guid attemptId, WireOutcome outcome)
-    {
-        var now = Stopwatch.GetTimestamp();
-        _recent[attemptId] = (outcome, now);
-        if (_recent.Count > 1024)
-        {
-            foreach (var (id, kept) in _recent)
-            {
-                if (Stopwatch.GetElapsedTime(kept.At, now) > KeepOutcomes)
-                {
-                    _recent.TryRemove(id, out _);
-                }
-            }
-        }
-    }
 
     private sealed class NoProgress : IProgress<string>
     {

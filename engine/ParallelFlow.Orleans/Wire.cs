@@ -16,7 +16,9 @@ internal sealed record WireRequest(
     [property: Id(5)] string With,
     [property: Id(6)] Dictionary<string, string> Inputs,
     [property: Id(7)] Dictionary<string, WireResult> Dependencies,
-    [property: Id(8)] int Attempt)
+    [property: Id(8)] int Attempt,
+    [property: Id(9)] string? TraceParent = null,
+    [property: Id(10)] string? TraceState = null)
 {
     public static WireRequest From(string runId, TaskRequest request, Guid attemptId)
     {
@@ -32,8 +34,12 @@ internal sealed record WireRequest(
             dependencies[id] = WireResult.From(result);
         }
 
+        // The coordinator's attempt span, in W3C form: the silo's span of the attempt is its child, whether or not
+        // Orleans' own call spans are recorded anywhere.
+        var span = System.Diagnostics.Activity.Current;
         return new WireRequest(attemptId, runId, request.TaskId, request.WorkerName, request.Description,
-            request.With.ValueKind == JsonValueKind.Undefined ? "{}" : request.With.GetRawText(), inputs, dependencies, request.Attempt);
+            request.With.ValueKind == JsonValueKind.Undefined ? "{}" : request.With.GetRawText(), inputs, dependencies, request.Attempt,
+            span?.IdFormat == System.Diagnostics.ActivityIdFormat.W3C ? span.Id : null, span?.TraceStateString);
     }
 
     /// <summary>The request as the silo's worker sees it, with its parameters bound by that worker.</summary>

@@ -73,6 +73,33 @@ public sealed class ClusterProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cluster_on_postgresql_prepares_its_database_and_runs_a_plan()
+    {
+        using var postgres = PostgresServer.Start();
+        postgres.CreateDatabase("cluster");
+        // The password from the environment, as an operator gives it; the connection string carries none.
+        var cluster = postgres.ConnectionString("cluster");
+        var secret = new Dictionary<string, string> { ["PGPASSWORD"] = postgres.Password };
+        using var silo = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "2"], waitForLine: "joined", environment: secret);
+        await silo.LineAsync();
+
+        var status = await CliProcess.RunAsync(secret, "cluster", "status", "--cluster", cluster, "--json");
+        var run = await CliProcess.RunAsync(secret, "run", "examples/processes.json", "--cluster", cluster, "--no-journal");
+
+        Assert.True(status.ExitCode == 0, status.Error);
+        using (var silos = JsonDocument.Parse(status.Out))
+        {
+            Assert.Equal(1, silos.RootElement.GetArrayLength());
+        }
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Out}\n{run.Error}");
+        Assert.Contains("1 silo", run.Out, StringComparison.Ordinal);
+        silo.SendTerminate();
+        Assert.Equal(0, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.DoesNotContain(postgres.Password, silo.Out + silo.Error + run.Out + run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_cluster_connection_is_a_one_line_error()
     {
         var result = await CliProcess.RunAsync("run", "examples/processes.json", "--cluster", "redis:/nowhere", "--no-journal");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Plugins;
 using ParallelFlow.Orleans;
 
@@ -38,7 +39,7 @@ internal static class ClusterCommands
             if (session.Dispatcher.Silos.Count == 0)
             {
                 await session.DisposeAsync().ConfigureAwait(false);
-                await console.Error.WriteLineAsync($"error: --cluster {cluster}: no silo answered within 10s; start one with 'parallelflow silo --cluster {cluster}'").ConfigureAwait(false);
+                await console.Error.WriteLineAsync($"error: --cluster {cluster}: no silo answered within 10s; start one with: parallelflow silo --cluster {ShellQuote.Quote(cluster.Text)}").ConfigureAwait(false);
                 return null;
             }
 

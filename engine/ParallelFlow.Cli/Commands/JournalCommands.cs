@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using ParallelFlow.Engine.Diagnostics;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Journal;
@@ -11,12 +12,13 @@ internal static class JournalCommands
 {
     private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private const string JournalHelp = "The run journal (default: $PARALLELFLOW_JOURNAL, else .parallelflow/journal.db here or in $PARALLELFLOW_HOME; a folder means its .parallelflow/journal.db).";
+    private const string JournalHelp = "The run journal: a SQLite file (a folder means its .parallelflow/journal.db) or a PostgreSQL database (Host=…;Database=…, the password in PGPASSWORD). Default: $PARALLELFLOW_JOURNAL, else .parallelflow/journal.db here or in $PARALLELFLOW_HOME.";
 
     public static Command Runs(CliConsole console)
     {
         var journal = JournalSetup.Option(JournalHelp);
-        var command = new Command("runs", "Lists the runs of a journal, newest first.") { journal };
+        var json = new Option<bool>("--json") { Description = "Print the runs as a JSON array, for scripts." };
+        var command = new Command("runs", "Lists the runs of a journal, newest first.") { journal, json };
         command.SetAction(parseResult =>
         {
             using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
@@ -26,6 +28,22 @@ internal static class JournalCommands
             }
 
             var runs = opened.Runs();
+            if (parseResult.GetValue(json))
+            {
+                console.Out.WriteLine(JsonSerializer.Serialize(runs.Select(run => new
+                {
+                    run_id = run.RunId,
+                    plan_id = run.PlanId,
+                    plan_path = run.PlanPath,
+                    status = run.Status,
+                    started_at = run.StartedAt,
+                    finished_at = run.FinishedAt,
+                    resumes = run.Resumes,
+                    counts = run.Counts,
+                })));
+                return ExitCodes.Success;
+            }
+
             if (runs.Count == 0)
             {
                 console.Out.WriteLine($"{opened.Path}: no runs yet");
@@ -121,7 +139,8 @@ internal static class JournalCommands
         var grace = PluginSetup.GracePeriodOption();
         var plugins = PluginSetup.Option();
         plugins.Description = "The plugin list to load (default: the one the run used).";
-        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, quiet, grace, plugins, ClusterCommands.ClusterOption() };
+        var planFile = new Option<string?>("--plan") { Description = "The plan file, when it is not where the run found it (resuming on another machine that shares the journal); it must be the same plan. Its config is looked for beside it." };
+        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, planFile, quiet, grace, plugins, ClusterCommands.ClusterOption() };
         outputs.AddTo(command);
         telemetry.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -142,9 +161,20 @@ internal static class JournalCommands
                     return ExitCodes.InvalidInput;
             }
 
+            if (parseResult.GetValue(planFile) is { } moved)
+            {
+                // The same plan elsewhere: another machine's checkout. Its config has the same name beside it.
+                var planPath = Path.GetFullPath(moved);
+                run = run with
+                {
+                    PlanPath = planPath,
+                    ConfigPath = run.ConfigPath is null ? null : Path.Combine(Path.GetDirectoryName(planPath)!, Path.GetFileName(run.ConfigPath)),
+                };
+            }
+
             if (!File.Exists(run.PlanPath) || (run.ConfigPath is not null && !File.Exists(run.ConfigPath)))
             {
-                await console.Error.WriteLineAsync($"error: {run.PlanPath}: the plan (or its config) of run {run.RunId} is gone; nothing was run").ConfigureAwait(false);
+                await console.Error.WriteLineAsync($"error: {(File.Exists(run.PlanPath) ? run.ConfigPath : run.PlanPath)}: the plan (or its config) of run {run.RunId} is not there; nothing was run. On another machine, pass --plan with where the plan is here").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 

@@ -21,7 +21,7 @@ internal static class RunCommand
         {
             Description = "Print only the summary, not each event.",
         };
-        var journal = JournalSetup.Option($"The run journal (SQLite) to record the run in (default: $PARALLELFLOW_JOURNAL, else the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan).");
+        var journal = JournalSetup.Option($"The run journal to record the run in: a SQLite file, or a PostgreSQL database shared by several machines (Host=…;Database=…, the password in PGPASSWORD). Default: $PARALLELFLOW_JOURNAL, else the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan.");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
         var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
@@ -148,10 +148,12 @@ internal static class RunCommand
 
         // --cluster: the tasks execute on the cluster's silos; the scheduler, the journal and the report stay here.
         ClusterSession? connected = null;
+        ClusterConnection? cluster = null;
         if (ClusterText(parseResult) is { } clusterText)
         {
-            connected = ClusterCommands.Parse(clusterText, console) is { } connection
-                ? await ClusterCommands.ConnectAsync(connection, console, parseResult.GetValue<bool>("--verbose"), cancellationToken).ConfigureAwait(false)
+            cluster = ClusterCommands.Parse(clusterText, console);
+            connected = cluster is not null
+                ? await ClusterCommands.ConnectAsync(cluster, console, parseResult.GetValue<bool>("--verbose"), cancellationToken).ConfigureAwait(false)
                 : null;
             if (connected is null)
             {
@@ -171,7 +173,8 @@ internal static class RunCommand
             options = options with { Dispatcher = session.Dispatcher, Workers = options.Workers ?? session.Dispatcher.TotalSlots };
             if (!quiet)
             {
-                await console.Out.WriteLineAsync($"cluster {ClusterText(parseResult)}: {silos.Count} silo(s), {silos.Sum(s => s.Slots)} slot(s); {options.Workers} at once for this run").ConfigureAwait(false);
+                // Shown without a password, as the connection prints itself.
+                await console.Out.WriteLineAsync($"cluster {cluster}: {silos.Count} silo(s), {silos.Sum(s => s.Slots)} slot(s); {options.Workers} at once for this run").ConfigureAwait(false);
             }
         }
 

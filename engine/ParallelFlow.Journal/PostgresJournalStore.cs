@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Npgsql;
+using NpgsqlTypes;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Journal;
+
+/// <summary>
+/// A journal in a PostgreSQL database, shared by every machine that reaches it, so that a run whose coordinator died
+/// resumes on another one. The same tables and meanings as the SQLite journal; each operation takes a pooled connection,
+/// so runs of several processes and machines write side by side, and a server restart costs only the operations in flight.
+/// </summary>
+internal sealed class PostgresJournalStore : JournalStore
+{
+    // Taken for the length of a migration, so that processes opening a new database at once create its tables once.
+    private const long MigrationLock = 0x50_46_4A_6F_75_72_6E;
+
+    private const string InsertAttemptSql = "INSERT INTO attempts (run_id, task_id, attempt, started_at) VALUES ($1, $2, $3, $4)";
+
+    private const string MarkRunningSql = """
+        INSERT INTO tasks (run_id, task_id, status, attempts) VALUES ($1, $2, 'running', $3)
+        ON CONFLICT (run_id, task_id) DO UPDATE SET status = 'running', attempts = $3
+        """;
+
+    private const string FinishTaskSql = """
+        INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        ON CONFLICT (run_id, task_id) DO UPDATE SET status = $3, attempts = GREATEST(tasks.attempts, $4), finished_at = $5,
+          duration_seconds = $6, output_text = $7, output_json = $8, input_tokens = $9, output_tokens = $10, cost = $11, error = $12,
+          cache_key = $13, cache_components = $14
+        """;
+
+    private const string KeepRecordedTaskSql = """
+        INSERT INTO tasks (run_id, task_id, status, attempts, finished_at, duration_seconds, output_text, output_json, input_tokens, output_tokens, cost, error, cache_key, cache_components)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        ON CONFLICT (run_id, task_id) DO NOTHING
+        """;
+
+    // Schema 6 as one step: there is no older PostgreSQL journal to upgrade. Later versions add steps to both stores.
+    private const string CreateSql = """
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE runs (
+          run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_path TEXT NOT NULL, plan_hash TEXT NOT NULL,
+          config_path TEXT, plugins_path TEXT, workers INTEGER, started_at TEXT NOT NULL, finished_at TEXT,
+          status TEXT NOT NULL, host_pid INTEGER NOT NULL, resumes INTEGER NOT NULL,
+          inputs TEXT, report TEXT, cache_off INTEGER, only_tasks TEXT, host_name TEXT, heartbeat_at TEXT);
+        CREATE TABLE tasks (
+          seq BIGINT GENERATED ALWAYS AS IDENTITY,
+          run_id TEXT NOT NULL REFERENCES runs (run_id), task_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+          finished_at TEXT, duration_seconds DOUBLE PRECISION NOT NULL DEFAULT 0, output_text TEXT, output_json TEXT,
+          input_tokens BIGINT NOT NULL DEFAULT 0, output_tokens BIGINT NOT NULL DEFAULT 0, cost NUMERIC NOT NULL DEFAULT 0, error TEXT,
+          cache_key TEXT, cache_components TEXT,
+          PRIMARY KEY (run_id, task_id));
+        CREATE TABLE attempts (
+          seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          run_id TEXT NOT NULL, task_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL);
+        CREATE INDEX attempts_by_run ON attempts (run_id);
+        CREATE TABLE cache (
+          key TEXT PRIMARY KEY, worker TEXT NOT NULL, components TEXT NOT NULL,
+          output_text TEXT, output_json TEXT, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cost NUMERIC NOT NULL,
+          created_at TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL);
+        CREATE INDEX cache_by_worker ON cache (worker);
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresJournalStore(string location, NpgsqlDataSource dataSource)
+    {
+        Location = location;
+        _dataSource = dataSource;
+    }
+
+    public override string Location { get; }
+
+    public override string WriteOrder => "seq";
+
+    /// <summary>Whether a journal location names a PostgreSQL database: a connection string with a host
+    /// (<c>Host=…;Database=…</c>) or a <c>postgres://</c>/<c>postgresql://</c> URL.</summary>
+    public static bool Names(string location) =>
+        location.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+        || (location.Contains('=', StringComparison.Ordinal) && Keys(location).Any(key => key is "host" or "server"));
+
+    /// <summary>Prepares a pool of connections to the database; nothing is sent until the first operation.</summary>
+    public static PostgresJournalStore Connect(string location)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(location.Contains("://", StringComparison.Ordinal) ? FromUrl(location) : location);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+        {
+            // The text may hold a password: it is not repeated.
+            throw new JournalException($"the journal's PostgreSQL connection string is not valid ({ex.Message}); write it as Host=HOST;Port=5432;Database=NAME;Username=USER, with the password in PGPASSWORD", ex);
+        }
+
+        // The hot path's four statements are prepared once per pooled connection.
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 16;
+        }
+
+        builder.ApplicationName ??= "parallelflow";
+        var shown = new NpgsqlConnectionStringBuilder(builder.ConnectionString);
+        shown.Remove("Password");
+        shown.Remove("Max Auto Prepare");
+        shown.Remove("Application Name");
+        return new PostgresJournalStore(shown.ConnectionString, NpgsqlDataSource.Create(builder));
+    }
+
+    public override JournalSession Open()
+    {
+        try
+        {
+            return new JournalSession(_dataSource.OpenConnection(), owned: true);
+        }
+        catch (Exception ex) when (Explain(ex) is { } explained)
+        {
+            throw explained;
+        }
+    }
+
+    public override void Migrate(bool create)
+    {
+        using var session = Open();
+        session.Begin();
+        session.Execute($"SELECT pg_advisory_xact_lock({MigrationLock});");
+        var version = session.Scalar("SELECT to_regclass('meta') IS NOT NULL;") is true
+            && session.Scalar("SELECT value FROM meta WHERE key = 'schema_version';") is string found
+                ? int.Parse(found, CultureInfo.InvariantCulture)
+                : 0;
+        if (version > RunJournal.SchemaVersion)
+        {
+            throw RunJournal.Newer(Location, version);
+        }
+
+        if (version == 0 && !create)
+        {
+            throw new JournalException($"{Location}: this database holds no ParallelFlow journal yet; a run creates one");
+        }
+
+        if (version == 0)
+        {
+            session.Execute(CreateSql + $"INSERT INTO meta (key, value) VALUES ('schema_version', '{RunJournal.SchemaVersion}');");
+        }
+
+        session.Commit();
+    }
+
+    public override void WriteTasks(JournalSession session, IReadOnlyList<TaskWrite> writes)
+    {
+        using var batch = Batch(session, writes);
+        batch.ExecuteNonQuery();
+    }
+
+    public override async ValueTask WriteTasksAsync(JournalSession session, IReadOnlyList<TaskWrite> writes, CancellationToken cancellationToken)
+    {
+        await using var batch = Batch(session, writes);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override JournalException? Explain(Exception error) => error switch
+    {
+        JournalException => null,
+        PostgresException { SqlState: "28P01" or "28000" } refused =>
+            new JournalException($"{Location}: PostgreSQL refused the login ({refused.MessageText}); give the password in PGPASSWORD or a ~/.pgpass file rather than on a command line", refused),
+        PostgresException { SqlState: "3D000" } missing =>
+            new JournalException($"{Location}: {missing.MessageText}; create it (createdb) or name another with Database=", missing),
+        PostgresException { SqlState: "42501" } denied =>
+            new JournalException($"{Location}: the user may not create or write the journal's tables ({denied.MessageText}); grant it, or name another database", denied),
+        PostgresException other => new JournalException($"{Location}: the journal failed: {other.MessageText}", other),
+        NpgsqlException { InnerException: TimeoutException } exhausted when exhausted.Message.Contains("pool", StringComparison.OrdinalIgnoreCase) =>
+            new JournalException($"{Location}: every connection of the journal's pool is in use ({exhausted.Message})", exhausted),
+        NpgsqlException { InnerException: SocketException or IOException or TimeoutException } unreachable =>
+            new JournalException($"{Location}: cannot reach PostgreSQL ({unreachable.InnerException!.Message}); is the server running, and listening on that host and port?", unreachable),
+        NpgsqlException failed => new JournalException($"{Location}: the journal failed: {failed.Message}", failed),
+        _ => null,
+    };
+
+    public override void Dispose() => _dataSource.Dispose();
+
+    private static NpgsqlBatch Batch(JournalSession session, IReadOnlyList<TaskWrite> writes)
+    {
+        var batch = new NpgsqlBatch((NpgsqlConnection)session.Connection, (NpgsqlTransaction?)session.Transaction);
+        foreach (var write in writes)
+        {
+            if (write.Finished is { } task)
+            {
+                var result = task.Status.IsSuccess() ? task.Result : null;
+                batch.BatchCommands.Add(Command(
+                    write.KeepRecorded ? KeepRecordedTaskSql : FinishTaskSql,
+                    Text(write.RunId), Text(task.TaskId), Text(task.Status.ToName()), new NpgsqlParameter<int>() { TypedValue = task.Attempts },
+                    Text(task.FinishedAt is { } finished ? RunJournal.Time(finished) : null), new NpgsqlParameter<double>() { TypedValue = task.Duration.TotalSeconds },
+                    Text(result?.Text), Text(result?.Json?.GetRawText()),
+                    new NpgsqlParameter<long>() { TypedValue = result?.Usage.InputTokens ?? 0 }, new NpgsqlParameter<long>() { TypedValue = result?.Usage.OutputTokens ?? 0 },
+                    new NpgsqlParameter<decimal>() { TypedValue = result?.Usage.Cost ?? 0m },
+                    Text(task.Error), Text(task.CacheKey?.Hash), Text(write.Components)));
+            }
+            else
+            {
+                batch.BatchCommands.Add(Command(InsertAttemptSql, Text(write.RunId), Text(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }, Text(write.At)));
+                if (write.MarkRunning)
+                {
+                    batch.BatchCommands.Add(Command(MarkRunningSql, Text(write.RunId), Text(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }));
+                }
+            }
+        }
+
+        return batch;
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    /// <summary>A text parameter. PostgreSQL's text cannot hold U+0000, which a process's output may: it is kept as U+FFFD.</summary>
+    private static NpgsqlParameter Text(string? value) => new()
+    {
+        NpgsqlDbType = NpgsqlDbType.Text,
+        Value = value is null ? DBNull.Value : value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value,
+    };
+
+    private static IEnumerable<string> Keys(string connectionString)
+    {
+        var builder = new System.Data.Common.DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = connectionString;
+        }
+        catch (ArgumentException)
+        {
+            return [];
+        }
+
+        return builder.Keys.Cast<string>().Select(key => key.ToLowerInvariant());
+    }
+
+    /// <summary>A <c>postgresql://user:password@host:port/database?key=value</c> URL as a connection string.</summary>
+    private static string FromUrl(string url)
+    {
+        var uri = new Uri(url);
+        var builder = new NpgsqlConnectionStringBuilder { Host = uri.Host };
+        if (uri.Port > 0)
+        {
+            builder.Port = uri.Port;
+        }
+
+        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database)
+        {
+            builder.Database = Uri.UnescapeDataString(database);
+        }
+
+        if (uri.UserInfo is { Length: > 0 } user)
+        {
+            var colon = user.IndexOf(':', StringComparison.Ordinal);
+            builder.Username = Uri.UnescapeDataString(colon < 0 ? user : user[..colon]);
+            if (colon >= 0)
+            {
+                builder.Password = Uri.UnescapeDataString(user[(colon + 1)..]);
+            }
+        }
+
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            builder[Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals])] = equals < 0 ? "true" : Uri.UnescapeDataString(pair[(equals + 1)..]);
+        }
+
+        return builder.ConnectionString;
+    }
+}
