@@ -53,6 +53,8 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     private readonly Dictionary<string, SiloState> _silos = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private int _disposed;
+    private readonly ProgressSink _progress = new();
+    private IAttemptProgress? _progressReference;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _watch;
 
@@ -128,9 +130,10 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
             WireOutcome? outcome = null;
             string? lostReason = null;
+            _progress.Attempts[wire.AttemptId] = dispatch.Request.Progress;
             try
             {
-                outcome = await silo.Grain.Execute(wire, cancellationToken).WaitAsync(lost.Token).ConfigureAwait(false);
+                outcome = await silo.Grain.Execute(wire, ProgressReference(), cancellationToken).WaitAsync(lost.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -148,6 +151,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
             }
             finally
             {
+                _progress.Attempts.TryRemove(wire.AttemptId, out _);
                 Release(silo, wire.AttemptId);
             }
 
@@ -165,6 +169,36 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
             LogRequeued(_logger, dispatch.RunId, wire.TaskId, message);
             dispatch.ReportRequeued(message);
             wire = wire with { AttemptId = Guid.NewGuid() };
+        }
+    }
+
+    /// <summary>The reference silos call with progress lines: made once, on the client, for the dispatcher's life (the
+    /// client holds the sink weakly; this dispatcher holds it).</summary>
+    private IAttemptProgress ProgressReference()
+    {
+        if (Volatile.Read(ref _progressReference) is { } made)
+        {
+            return made;
+        }
+
+        var reference = _client.CreateObjectReference<IAttemptProgress>(_progress);
+        return Interlocked.CompareExchange(ref _progressReference, reference, null) ?? reference;
+    }
+
+    /// <summary>Hands each progress line from a silo to the attempt's own <see cref="ParallelFlow.Sdk.TaskRequest.Progress"/>, which
+    /// makes it the run's <c>task_output</c> event; a line of an attempt that has ended is dropped.</summary>
+    private sealed class ProgressSink : IAttemptProgress
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, IProgress<string>> Attempts { get; } = new();
+
+        public Task Report(Guid attemptId, string line)
+        {
+            if (Attempts.TryGetValue(attemptId, out var progress))
+            {
+                progress.Report(line);
+            }
+
+            return Task.CompletedTask;
         }
     }
 

@@ -9,19 +9,29 @@ namespace ParallelFlow.Orleans;
 /// an activation elsewhere claiming its name.</summary>
 internal interface ISiloWorkersGrain : IGrainWithStringKey
 {
-    /// <summary>Runs one attempt with this silo's worker of the request's type; never throws for the worker's failure.</summary>
-    Task<WireOutcome> Execute(WireRequest request, CancellationToken cancellationToken);
+    /// <summary>Runs one attempt with this silo's worker of the request's type; never throws for the worker's failure.
+    /// The worker's progress lines go to <paramref name="progress"/>, the coordinator's observer, when there is one.</summary>
+    Task<WireOutcome> Execute(WireRequest request, IAttemptProgress? progress, CancellationToken cancellationToken);
 
     /// <summary>The silo's workers, slots and counters.</summary>
     [AlwaysInterleave]
     Task<SiloDescription> Describe();
 }
 
+/// <summary>The coordinator's ear for the progress lines of the attempts it sent (a grain observer: an object of the
+/// coordinator's process that silos call). One-way: a silo never waits on a coordinator for a line of output.</summary>
+internal interface IAttemptProgress : IGrainObserver
+{
+    /// <summary>A progress line of a running attempt.</summary>
+    [OneWay]
+    Task Report(Guid attemptId, string line);
+}
+
 [Reentrant]
 [OnSiloPlacement]
 internal sealed class SiloWorkersGrain(SiloWorkers workers) : Grain, ISiloWorkersGrain
 {
-    public Task<WireOutcome> Execute(WireRequest request, CancellationToken cancellationToken) => workers.ExecuteAsync(request, cancellationToken);
+    public Task<WireOutcome> Execute(WireRequest request, IAttemptProgress? progress, CancellationToken cancellationToken) => workers.ExecuteAsync(request, progress, cancellationToken);
 
     public Task<SiloDescription> Describe() => Task.FromResult(workers.Describe());
 }

@@ -60,7 +60,7 @@ internal sealed partial class SiloWorkers : IDisposable
 
     public string Name => _silo.SiloAddress.ToParsableString();
 
-    public async Task<WireOutcome> ExecuteAsync(WireRequest wire, CancellationToken cancellationToken)
+    public async Task<WireOutcome> ExecuteAsync(WireRequest wire, IAttemptProgress? observer, CancellationToken cancellationToken)
     {
         if (!Catalog.TryGetWorker(wire.WorkerName, out var worker))
         {
@@ -90,7 +90,8 @@ internal sealed partial class SiloWorkers : IDisposable
         WireOutcome outcome;
         try
         {
-            var request = wire.ToRequest(worker, NoProgress.Instance, _logger, cancellationToken);
+            IProgress<string> progress = observer is null ? NoProgress.Instance : new ForwardedProgress(observer, wire.AttemptId, _logger);
+            var request = wire.ToRequest(worker, progress, _logger, cancellationToken);
             var result = await worker.ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
             outcome = new WireOutcome(WireResult.From(result ?? TaskResult.Empty), WireFailure.None, null, null, Name);
             Interlocked.Increment(ref _done);
@@ -132,6 +133,38 @@ internal sealed partial class SiloWorkers : IDisposable
         Environment.ProcessId);
 
     private WireOutcome Failed(WireFailure failure, string? type, string message) => new(null, failure, type, message, Name);
+
+    /// <summary>Sends a worker's progress lines to the coordinator, at most ten a second: a line that comes sooner than
+    /// 100 ms after the last one sent is dropped, as the live view shows only a task's current line anyway.</summary>
+    private sealed class ForwardedProgress(IAttemptProgress observer, Guid attemptId, ILogger logger) : IProgress<string>
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+        private long _last = long.MinValue;
+
+        public void Report(string value)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var last = Volatile.Read(ref _last);
+            if (last != long.MinValue && Stopwatch.GetElapsedTime(last, now) < Interval || Interlocked.CompareExchange(ref _last, now, last) != last)
+            {
+                return;
+            }
+
+            try
+            {
+                _ = observer.Report(attemptId, value);
+            }
+#pragma warning disable CA1031 // A coordinator that cannot be told a line of output must not fail the attempt.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogProgressLost(logger, attemptId, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "A progress line of attempt {AttemptId} did not reach its coordinator: {Reason}")]
+    private static partial void LogProgressLost(ILogger logger, Guid attemptId, string reason);
 
     private sealed class NoProgress : IProgress<string>
     {

@@ -38,7 +38,8 @@ public sealed class ClusterProcessTests : IDisposable
         }
 
         var report = Path.Combine(_folder, "report.json");
-        using var coordinator = CliProcess.Start(["run", plan, "--cluster", cluster, "--no-journal", "--report", report]);
+        var html = Path.Combine(_folder, "report.html");
+        using var coordinator = CliProcess.Start(["run", plan, "--cluster", cluster, "--no-journal", "--report", report, "--html", html]);
         // Both silos busy (4 tasks started), then the second dies at once, with no chance to say goodbye.
         await WaitFor(() => Lines(log).Count(l => l.StartsWith("start", StringComparison.Ordinal)) >= 4, "four tasks to start");
         var endedBeforeKill = Lines(log).Where(l => l.StartsWith("end", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToHashSet();
@@ -64,6 +65,11 @@ public sealed class ClusterProcessTests : IDisposable
         Assert.All(endedBeforeKill, id => Assert.Equal(1, starts[id]));
         // Only tasks that were requeued ran more than once.
         Assert.All(starts.Where(s => s.Value > 1), s => Assert.Contains(s.Key, requeued));
+
+        // The HTML page marks each requeued task and counts the requeues, in a real browser, without errors.
+        var (marked, problems) = await RequeuesOnPage(html);
+        Assert.Empty(problems);
+        Assert.Equal(requeued.Count, marked);
 
         var after = await CliProcess.RunAsync("cluster", "status", "--cluster", cluster, "--json");
         using var left = JsonDocument.Parse(after.Out);
@@ -134,6 +140,40 @@ public sealed class ClusterProcessTests : IDisposable
         var path = Path.Combine(_folder, "plan.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new { id = "cluster-kill", tasks }));
         return path;
+    }
+
+    private static async Task<(int Marked, List<string> Problems)> RequeuesOnPage(string html)
+    {
+        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ["--no-sandbox"], Headless = true });
+        var page = await browser.NewPageAsync();
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                lock (problems)
+                {
+                    problems.Add(message.Text);
+                }
+            }
+        };
+        page.PageError += (_, message) =>
+        {
+            lock (problems)
+            {
+                problems.Add(message);
+            }
+        };
+        await page.GotoAsync(new Uri(html).AbsoluteUri);
+        await page.WaitForSelectorAsync("#pf-tasks tbody tr.pf-task-row");
+        var marked = await page.Locator("#pf-tasks .pf-rq").CountAsync();
+        if (marked > 0 && !(await page.Locator("#pf-summary").InnerTextAsync()).Contains("Requeued (lost silo)", StringComparison.Ordinal))
+        {
+            problems.Add("the summary does not count the requeues");
+        }
+
+        return (marked, problems);
     }
 
     private static string[] Lines(string path) => File.Exists(path) ? File.ReadAllLines(path) : [];

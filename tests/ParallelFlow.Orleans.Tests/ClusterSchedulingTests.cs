@@ -94,6 +94,35 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_workers_progress_lines_on_a_silo_are_the_runs_task_output_events()
+    {
+        ClusterFixture.Workers["remote"] = new DelegateWorker(async (request, cancellationToken) =>
+        {
+            request.Progress.Report("step 1 of 2");
+            await Task.Delay(300, cancellationToken);
+            request.Progress.Report("step 2 of 2");
+            // Sooner than 100 ms after the last line sent: dropped on the silo, as the live view shows the current line.
+            request.Progress.Report("step 2 of 2, again");
+            await Task.Delay(300, cancellationToken);
+            return TaskResult.FromText("done");
+        });
+        var plan = new PlanBuilder("progress").AddTask("long", "remote").Build();
+
+        var run = CoordinatorEngine().Compile(plan).Start(new RunOptions { Dispatcher = cluster.Dispatcher, StreamEvents = true });
+        var lines = new List<string?>();
+        await foreach (var e in run.ReadEventsAsync())
+        {
+            if (e.Kind == RunEventKind.TaskOutput)
+            {
+                lines.Add(e.Message);
+            }
+        }
+
+        Assert.Equal(RunStatus.Succeeded, (await run.Completion.Within()).Status);
+        Assert.Equal(["step 1 of 2", "step 2 of 2"], lines);
+    }
+
+    [Fact]
     public async Task Worker_failures_keep_their_kind_and_cancellation_reaches_the_silo()
     {
         var cancelledOnSilo = new TaskCompletionSource();
