@@ -7,8 +7,6 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
@@ -232,41 +230,9 @@ public class ClusterThroughputBenchmarks
             AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
                 .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3));
             AddColumn(new PerTaskColumn());
-            AddColumn(new Ideal());
+            AddColumn(new ValueColumn("× ideal", "Mean makespan over tasks × 10 ms / slots", UnitType.Dimensionless, (c, mean) =>
+                ValueColumn.Ratio(mean, (int)c.Parameters["Tasks"] * 0.01 / ((int)c.Parameters["Silos"] * SlotsPerSilo), "0.00")));
         }
-    }
-
-    private sealed class Ideal : IColumn
-    {
-        public string Id => nameof(Ideal);
-
-        public string ColumnName => "× ideal";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 0;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Mean makespan over tasks × 10 ms / slots";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var ideal = (int)benchmarkCase.Parameters["Tasks"] * 0.01 / ((int)benchmarkCase.Parameters["Silos"] * SlotsPerSilo);
-            return summary[benchmarkCase]?.ResultStatistics?.Mean is { } nanoseconds
-                ? (nanoseconds / 1e9 / ideal).ToString("0.00", CultureInfo.InvariantCulture)
-                : "-";
-        }
-
-        public bool IsAvailable(Summary summary) => true;
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     }
 }
 
@@ -319,41 +285,12 @@ public class ClusterMakespanBenchmarks
         {
             AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
                 .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5));
-            AddColumn(new Bound("× critical path", replay => replay.CriticalPathSeconds));
-            AddColumn(new Bound("× lower bound", replay => replay.LowerBoundSeconds));
-        }
-    }
-
-    private sealed class Bound(string name, Func<ReplayCase, double> seconds) : IColumn
-    {
-        public string Id => nameof(Bound) + name;
-
-        public string ColumnName => name;
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 0;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => $"Mean makespan over the case's {name.TrimStart('×', ' ')}";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var replay = ReplayCase.Get((string)benchmarkCase.Parameters["Trace"], Workers, "sleep", BoundSeconds);
-            return summary[benchmarkCase]?.ResultStatistics?.Mean is { } nanoseconds
-                ? (nanoseconds / 1e9 / seconds(replay)).ToString("0.000", CultureInfo.InvariantCulture)
-                : "-";
+            AddColumn(Bound("× critical path", replay => replay.CriticalPathSeconds));
+            AddColumn(Bound("× lower bound", replay => replay.LowerBoundSeconds));
         }
 
-        public bool IsAvailable(Summary summary) => true;
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        private static ValueColumn Bound(string name, Func<ReplayCase, double> seconds) =>
+            new(name, $"Mean makespan over the case's {name.TrimStart('×', ' ')}", UnitType.Dimensionless,
+                (c, mean) => ValueColumn.Ratio(mean, seconds(ReplayCase.Get((string)c.Parameters["Trace"], Workers, "sleep", BoundSeconds))));
     }
 }

@@ -105,10 +105,21 @@ public class MakespanBenchmarks
             AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
                 .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3));
             WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(64));
-            AddColumn(new RatioColumn("× lower bound", (replay, _) => replay.LowerBoundSeconds));
-            AddColumn(new RatioColumn("× simulated", (replay, method) => replay.SimulatedSeconds(StrategyOf(method))));
-            AddColumn(new RatioColumn("simulated × lower bound", (replay, method) => replay.SimulatedSeconds(StrategyOf(method)), relativeToBound: true));
+            AddColumn(Ratio("× lower bound", "Mean makespan over the lower bound of the same case", (replay, _) => replay.LowerBoundSeconds));
+            AddColumn(Ratio("× simulated", "Mean makespan over the simulated of the same case", (replay, method) => replay.SimulatedSeconds(StrategyOf(method))));
+            // What the order itself costs: the simulation's makespan over the bound, whatever the run measured.
+            AddColumn(new ValueColumn("simulated × lower bound", "The list-scheduling simulation's makespan over the lower bound: what the order itself costs", UnitType.Dimensionless, (c, _) =>
+            {
+                var replay = Case(c);
+                return (replay.SimulatedSeconds(StrategyOf(c.Descriptor.WorkloadMethod.Name)) / replay.LowerBoundSeconds).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+            }));
         }
+
+        private static ReplayCase Case(BenchmarkCase c) =>
+            ReplayCase.Get((string)c.Parameters["Trace"], (int)c.Parameters["Workers"], (string)c.Parameters["Mode"], LowerBoundSeconds);
+
+        private static ValueColumn Ratio(string name, string legend, Func<ReplayCase, string, double> reference) =>
+            new(name, legend, UnitType.Dimensionless, (c, mean) => ValueColumn.Ratio(mean, reference(Case(c), c.Descriptor.WorkloadMethod.Name)));
 
         private static string StrategyOf(string method) => method switch
         {
@@ -116,48 +127,5 @@ public class MakespanBenchmarks
             nameof(ShortestFirst) => SchedulingStrategies.ShortestFirst,
             _ => SchedulingStrategies.Fifo,
         };
-    }
-
-    private sealed class RatioColumn(string name, Func<ReplayCase, string, double> reference, bool relativeToBound = false) : IColumn
-    {
-        public string Id => nameof(RatioColumn) + name;
-
-        public string ColumnName => name;
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 0;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => relativeToBound
-            ? "The list-scheduling simulation's makespan over the lower bound: what the order itself costs"
-            : $"Mean makespan over the {name.TrimStart('×', ' ')} of the same case";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var replay = ReplayCase.Get((string)benchmarkCase.Parameters["Trace"], (int)benchmarkCase.Parameters["Workers"],
-                (string)benchmarkCase.Parameters["Mode"], LowerBoundSeconds);
-            var referenceSeconds = reference(replay, benchmarkCase.Descriptor.WorkloadMethod.Name);
-            if (relativeToBound)
-            {
-                return (referenceSeconds / replay.LowerBoundSeconds).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            var mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
-            return mean is { } nanoseconds
-                ? (nanoseconds / 1e9 / referenceSeconds).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)
-                : "-";
-        }
-
-        public bool IsAvailable(Summary summary) => true;
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     }
 }

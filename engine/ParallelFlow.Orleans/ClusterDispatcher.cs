@@ -143,6 +143,12 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
             {
                 lostReason = reason;
             }
+            catch (Exception ex) when (ex is TypeLoadException || ex.InnerException is TypeLoadException)
+            {
+                // The silo is alive but cannot read this coordinator's request: another build of ParallelFlow. Sending
+                // the attempt elsewhere would not help, nor would a retry.
+                throw new FatalTaskException($"silo {silo.Name} ({silo.Description?.Host} pid {silo.Description?.ProcessId}) cannot read this coordinator's requests — is it the same version of ParallelFlow? ({ex.Message})");
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The silo never fails a call for its worker's failure (that is an outcome): this is the call itself.
