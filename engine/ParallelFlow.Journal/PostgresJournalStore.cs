@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Net.Sockets;
 using Npgsql;
 using NpgsqlTypes;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Postgres;
 
 namespace ParallelFlow.Journal;
 
@@ -75,11 +75,9 @@ internal sealed class PostgresJournalStore : JournalStore
 
     public override string WriteOrder => "seq";
 
-    /// <summary>Whether a journal location names a PostgreSQL database: a connection string with a host
-    /// (<c>Host=…;Database=…</c>) or a <c>postgres://</c>/<c>postgresql://</c> URL.</summary>
-    public static bool Names(string location) =>
-        location.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-        || (location.Contains('=', StringComparison.Ordinal) && Keys(location).Any(key => key is "host" or "server"));
+    /// <summary>Whether a journal location names a PostgreSQL database: a connection string (<c>Host=…;Database=…</c>,
+    /// misspelt ones included, so that they are refused rather than taken for a file) or a <c>postgresql://</c> URL.</summary>
+    public static bool Names(string location) => PostgresConnectionText.Names(location);
 
     /// <summary>Prepares a pool of connections to the database; nothing is sent until the first operation.</summary>
     public static PostgresJournalStore Connect(string location)
@@ -87,12 +85,11 @@ internal sealed class PostgresJournalStore : JournalStore
         NpgsqlConnectionStringBuilder builder;
         try
         {
-            builder = new NpgsqlConnectionStringBuilder(location.Contains("://", StringComparison.Ordinal) ? FromUrl(location) : location);
+            builder = new NpgsqlConnectionStringBuilder(PostgresConnectionText.Normalize(location));
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+        catch (FormatException ex)
         {
-            // The text may hold a password: it is not repeated.
-            throw new JournalException($"the journal's PostgreSQL connection string is not valid ({ex.Message}); write it as Host=HOST;Port=5432;Database=NAME;Username=USER, with the password in PGPASSWORD", ex);
+            throw new JournalException(ex.Message.Replace("the PostgreSQL connection string", "the journal's PostgreSQL connection string", StringComparison.Ordinal), ex);
         }
 
         // The hot path's four statements are prepared once per pooled connection.
@@ -102,11 +99,7 @@ internal sealed class PostgresJournalStore : JournalStore
         }
 
         builder.ApplicationName ??= "parallelflow";
-        var shown = new NpgsqlConnectionStringBuilder(builder.ConnectionString);
-        shown.Remove("Password");
-        shown.Remove("Max Auto Prepare");
-        shown.Remove("Application Name");
-        return new PostgresJournalStore(shown.ConnectionString, NpgsqlDataSource.Create(builder));
+        return new PostgresJournalStore(PostgresConnectionText.Shown(builder.ConnectionString), NpgsqlDataSource.Create(builder));
     }
 
     public override JournalSession Open()
@@ -160,23 +153,8 @@ internal sealed class PostgresJournalStore : JournalStore
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public override JournalException? Explain(Exception error) => error switch
-    {
-        JournalException => null,
-        PostgresException { SqlState: "28P01" or "28000" } refused =>
-            new JournalException($"{Location}: PostgreSQL refused the login ({refused.MessageText}); give the password in PGPASSWORD or a ~/.pgpass file rather than on a command line", refused),
-        PostgresException { SqlState: "3D000" } missing =>
-            new JournalException($"{Location}: {missing.MessageText}; create it (createdb) or name another with Database=", missing),
-        PostgresException { SqlState: "42501" } denied =>
-            new JournalException($"{Location}: the user may not create or write the journal's tables ({denied.MessageText}); grant it, or name another database", denied),
-        PostgresException other => new JournalException($"{Location}: the journal failed: {other.MessageText}", other),
-        NpgsqlException { InnerException: TimeoutException } exhausted when exhausted.Message.Contains("pool", StringComparison.OrdinalIgnoreCase) =>
-            new JournalException($"{Location}: every connection of the journal's pool is in use ({exhausted.Message})", exhausted),
-        NpgsqlException { InnerException: SocketException or IOException or TimeoutException } unreachable =>
-            new JournalException($"{Location}: cannot reach PostgreSQL ({unreachable.InnerException!.Message}); is the server running, and listening on that host and port?", unreachable),
-        NpgsqlException failed => new JournalException($"{Location}: the journal failed: {failed.Message}", failed),
-        _ => null,
-    };
+    public override JournalException? Explain(Exception error) =>
+        error is JournalException || PostgresConnectionText.Explain(error) is not { } meaning ? null : new JournalException($"{Location}: {meaning}", error);
 
     public override void Dispose() => _dataSource.Dispose();
 
@@ -223,53 +201,4 @@ internal sealed class PostgresJournalStore : JournalStore
         NpgsqlDbType = NpgsqlDbType.Text,
         Value = value is null ? DBNull.Value : value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value,
     };
-
-    private static IEnumerable<string> Keys(string connectionString)
-    {
-        var builder = new System.Data.Common.DbConnectionStringBuilder();
-        try
-        {
-            builder.ConnectionString = connectionString;
-        }
-        catch (ArgumentException)
-        {
-            return [];
-        }
-
-        return builder.Keys.Cast<string>().Select(key => key.ToLowerInvariant());
-    }
-
-    /// <summary>A <c>postgresql://user:password@host:port/database?key=value</c> URL as a connection string.</summary>
-    private static string FromUrl(string url)
-    {
-        var uri = new Uri(url);
-        var builder = new NpgsqlConnectionStringBuilder { Host = uri.Host };
-        if (uri.Port > 0)
-        {
-            builder.Port = uri.Port;
-        }
-
-        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database)
-        {
-            builder.Database = Uri.UnescapeDataString(database);
-        }
-
-        if (uri.UserInfo is { Length: > 0 } user)
-        {
-            var colon = user.IndexOf(':', StringComparison.Ordinal);
-            builder.Username = Uri.UnescapeDataString(colon < 0 ? user : user[..colon]);
-            if (colon >= 0)
-            {
-                builder.Password = Uri.UnescapeDataString(user[(colon + 1)..]);
-            }
-        }
-
-        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            builder[Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals])] = equals < 0 ? "true" : Uri.UnescapeDataString(pair[(equals + 1)..]);
-        }
-
-        return builder.ConnectionString;
-    }
 }

@@ -182,7 +182,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks, host_name, heartbeat_at)
             VALUES (@run, @plan, @path, @hash, @config, @plugins, @workers, @started, 'running', @pid, 0, @inputs, @cacheOff, @only, @host, @beat)
             ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = @pid, resumes = runs.resumes + 1, cache_off = @cacheOff, plugins_path = @plugins,
-              host_name = @host, heartbeat_at = @beat;
+              plan_path = @path, config_path = @config, host_name = @host, heartbeat_at = @beat;
             """,
             ("@run", runId), ("@plan", planId), ("@path", planPath), ("@hash", planHash), ("@config", configPath), ("@plugins", pluginsPath),
             ("@workers", workers), ("@started", Time(startedAt)), ("@pid", Environment.ProcessId),

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using ParallelFlow.Postgres;
 
 namespace ParallelFlow.Orleans;
 
@@ -64,28 +65,14 @@ public sealed class ClusterConnection
             return new ClusterConnection(ClusterKind.Redis, $"{uri.Host}:{uri.Port}", trimmed);
         }
 
-        if (trimmed.Contains("Host=", StringComparison.OrdinalIgnoreCase) || trimmed.Contains("Server=", StringComparison.OrdinalIgnoreCase))
+        if (PostgresConnectionText.Names(trimmed))
         {
-            Npgsql.NpgsqlConnectionStringBuilder builder;
-            try
-            {
-                builder = new Npgsql.NpgsqlConnectionStringBuilder(trimmed);
-            }
-            catch (ArgumentException ex)
-            {
-                // The text may hold a password: it is not repeated.
-                throw new FormatException($"the PostgreSQL connection string is not valid ({ex.Message}); write Host=HOST;Port=5432;Database=NAME;Username=USER, with the password in PGPASSWORD", ex);
-            }
-
-            if (string.IsNullOrEmpty(builder.Host))
-            {
-                throw new FormatException("the PostgreSQL connection string names no Host=");
-            }
-
-            return new ClusterConnection(ClusterKind.PostgreSql, $"{builder.Host}:{builder.Port}", PostgresMembership.Shown(trimmed), trimmed);
+            var connectionString = PostgresConnectionText.Normalize(trimmed);
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            return new ClusterConnection(ClusterKind.PostgreSql, $"{builder.Host}:{builder.Port}", PostgresConnectionText.Shown(connectionString), connectionString);
         }
 
-        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), Host=HOST;Database=NAME (a PostgreSQL database does), or localhost (one machine, for a try-out)");
+        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), Host=HOST;Database=NAME or postgresql://USER@HOST/NAME (a PostgreSQL database does), or localhost (one machine, for a try-out)");
     }
 
     /// <inheritdoc/>
@@ -158,7 +145,6 @@ public sealed class ClusterConnection
                 client.UseRedisClustering(Address);
                 break;
             case ClusterKind.PostgreSql:
-                client.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(new MembershipInstaller(_connectionString!));
                 client.UseAdoNetClustering(o =>
                 {
                     o.Invariant = "Npgsql";
@@ -168,14 +154,40 @@ public sealed class ClusterConnection
         }
     }
 
-    /// <summary>Prepares a PostgreSQL membership database first thing when a silo or a client starts.</summary>
-    private sealed class MembershipInstaller(string connectionString) : ILifecycleParticipant<ISiloLifecycle>, ILifecycleParticipant<IClusterClientLifecycle>
+    /// <summary>Prepares what a client needs before it starts: a PostgreSQL membership database that no silo has used yet
+    /// gets its tables, so that a coordinator started first hears "no silo" rather than a missing table; a Redis server
+    /// that does not answer is said so at once, rather than as a client that finds no silo.</summary>
+    internal async Task PrepareClientAsync(CancellationToken cancellationToken)
     {
-        public void Participate(ISiloLifecycle lifecycle) => Subscribe(lifecycle);
+        switch (Kind)
+        {
+            case ClusterKind.PostgreSql:
+                await PostgresMembership.InstallAsync(_connectionString!, cancellationToken).ConfigureAwait(false);
+                break;
+            case ClusterKind.Redis:
+                var colon = Address.LastIndexOf(':');
+                using (var probe = new System.Net.Sockets.TcpClient())
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                    try
+                    {
+                        await probe.ConnectAsync(Address[..colon].Trim('[', ']'), int.Parse(Address[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture), timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is System.Net.Sockets.SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                    {
+                        throw new InvalidOperationException($"the Redis server at {Address} does not answer ({(ex is OperationCanceledException ? "no answer within 5s" : ex.Message)})", ex);
+                    }
+                }
 
-        public void Participate(IClusterClientLifecycle lifecycle) => Subscribe(lifecycle);
+                break;
+        }
+    }
 
-        private void Subscribe(ILifecycleObservable lifecycle) =>
+    /// <summary>Prepares a PostgreSQL membership database first thing when a silo starts.</summary>
+    private sealed class MembershipInstaller(string connectionString) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) =>
             lifecycle.Subscribe("ParallelFlow.PostgresMembership", ServiceLifecycleStage.First, cancellationToken => PostgresMembership.InstallAsync(connectionString, cancellationToken));
     }
 }

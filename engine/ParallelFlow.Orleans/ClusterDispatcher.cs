@@ -54,6 +54,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     private readonly CancellationTokenSource _stop = new();
     private int _disposed;
     private readonly ProgressSink _progress = new();
+    private readonly Guid _id = Guid.NewGuid();
     private IAttemptProgress? _progressReference;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _watch;
@@ -115,7 +116,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     public async ValueTask<TaskResult> DispatchAsync(TaskDispatch dispatch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dispatch);
-        var wire = WireRequest.From(dispatch.RunId, dispatch.Request, Guid.NewGuid());
+        var wire = WireRequest.From(dispatch.RunId, dispatch.Request, Guid.NewGuid()) with { Coordinator = _id };
         for (var requeues = 0; ; requeues++)
         {
             var silo = await AcquireAsync(wire.WorkerName, cancellationToken).ConfigureAwait(false);
@@ -130,7 +131,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
             WireOutcome? outcome = null;
             string? lostReason = null;
-            _progress.Attempts[wire.AttemptId] = dispatch.Request.Progress;
+            _progress.Attempts[wire.AttemptId] = new AttemptLines(dispatch.Request.Progress);
             try
             {
                 outcome = await silo.Grain.Execute(wire, ProgressReference(), cancellationToken).WaitAsync(lost.Token).ConfigureAwait(false);
@@ -195,16 +196,39 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
     /// makes it the run's <c>task_output</c> event; a line of an attempt that has ended is dropped.</summary>
     private sealed class ProgressSink : IAttemptProgress
     {
-        public System.Collections.Concurrent.ConcurrentDictionary<Guid, IProgress<string>> Attempts { get; } = new();
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, AttemptLines> Attempts { get; } = new();
 
-        public Task Report(Guid attemptId, string line)
+        public Task Report(Guid attemptId, long number, string line)
         {
-            if (Attempts.TryGetValue(attemptId, out var progress))
+            if (Attempts.TryGetValue(attemptId, out var attempt))
             {
-                progress.Report(line);
+                attempt.Report(number, line);
             }
 
             return Task.CompletedTask;
+        }
+
+        public Task ReportLast(Guid attemptId, long number, string line) => Report(attemptId, number, line);
+    }
+
+    /// <summary>An attempt's progress: a line is shown unless a later one already was.</summary>
+    private sealed class AttemptLines(IProgress<string> progress)
+    {
+        private readonly Lock _gate = new();
+        private long _shown;
+
+        public void Report(long number, string line)
+        {
+            lock (_gate)
+            {
+                if (number <= _shown)
+                {
+                    return;
+                }
+
+                _shown = number;
+                progress.Report(line);
+            }
         }
     }
 
@@ -368,7 +392,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
         try
         {
-            var description = await silo.Grain.Describe().WaitAsync(_options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+            var description = await silo.Grain.Describe(_id).WaitAsync(_options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 silo.Description = description;

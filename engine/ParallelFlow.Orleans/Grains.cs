@@ -14,17 +14,22 @@ internal interface ISiloWorkersGrain : IGrainWithStringKey
     Task<WireOutcome> Execute(WireRequest request, IAttemptProgress? progress, CancellationToken cancellationToken);
 
     /// <summary>The silo's workers, slots and counters.</summary>
+    /// <param name="coordinator">The dispatcher that asks: its asking is its lease on the attempts it sent here.</param>
     [AlwaysInterleave]
-    Task<SiloDescription> Describe();
+    Task<SiloDescription> Describe(Guid coordinator);
 }
 
 /// <summary>The coordinator's ear for the progress lines of the attempts it sent (a grain observer: an object of the
 /// coordinator's process that silos call). One-way: a silo never waits on a coordinator for a line of output.</summary>
 internal interface IAttemptProgress : IGrainObserver
 {
-    /// <summary>A progress line of a running attempt.</summary>
+    /// <summary>A progress line of a running attempt, numbered: lines may arrive out of order, and one older than a line
+    /// already shown is dropped.</summary>
     [OneWay]
-    Task Report(Guid attemptId, string line);
+    Task Report(Guid attemptId, long number, string line);
+
+    /// <summary>The attempt's last progress line, sent as it ends and awaited, so that it arrives before the outcome.</summary>
+    Task ReportLast(Guid attemptId, long number, string line);
 }
 
 [Reentrant]
@@ -33,7 +38,7 @@ internal sealed class SiloWorkersGrain(SiloWorkers workers) : Grain, ISiloWorker
 {
     public Task<WireOutcome> Execute(WireRequest request, IAttemptProgress? progress, CancellationToken cancellationToken) => workers.ExecuteAsync(request, progress, cancellationToken);
 
-    public Task<SiloDescription> Describe() => Task.FromResult(workers.Describe());
+    public Task<SiloDescription> Describe(Guid coordinator) => Task.FromResult(workers.Describe(coordinator));
 }
 
 /// <summary>Places a grain on the silo whose address is its key, and refuses when that silo is not an active member.</summary>

@@ -94,7 +94,21 @@ public static class ParallelFlowCluster
         var host = builder.Build();
         try
         {
-            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            await connection.PrepareClientAsync(cancellationToken).ConfigureAwait(false);
+            // A cluster with no silo has no gateway: the client would look for one for ever.
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                connect.CancelAfter(waitForSilos);
+                try
+                {
+                    await host.StartAsync(connect.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"no silo answered within {waitForSilos.TotalSeconds:0}s");
+                }
+            }
+
             var dispatcher = new ClusterDispatcher(host.Services.GetRequiredService<IClusterClient>(), options, host.Services.GetRequiredService<ILoggerFactory>());
             await dispatcher.StartAsync(waitForSilos, cancellationToken).ConfigureAwait(false);
             return new ClusterSession(host, dispatcher);

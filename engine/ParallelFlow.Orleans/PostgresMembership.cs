@@ -130,12 +130,4 @@ internal static class PostgresMembership
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>The connection string as it may be shown: without its password.</summary>
-    public static string Shown(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Remove("Password");
-        return builder.ConnectionString;
-    }
 }

@@ -21,14 +21,24 @@ public sealed class ParallelFlowSiloOptions
 
     /// <summary>Adds workers made in code to the silo's catalog (after the built-in ones and the plugins).</summary>
     public Action<WorkerCatalog>? ConfigureWorkers { get; set; }
+
+    /// <summary>How long a coordinator may go without probing this silo before the attempts it sent here are cancelled
+    /// (it died, or lost the network): 10 s by default, ten of a coordinator's probes. Its attempts are sent again
+    /// when its run resumes, so without this they would run twice.</summary>
+    public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>The silo's side: its worker catalog, its slots, the attempts running here and those that ended recently.</summary>
+/// <summary>The silo's side: its worker catalog, its slots, the attempts running here and the leases of the
+/// coordinators that sent them.</summary>
 internal sealed partial class SiloWorkers : IDisposable
 {
     private static readonly ActivitySource Source = new(ParallelFlowTelemetry.ActivitySourceName);
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<Guid, string> _running = new();
+    private readonly ConcurrentDictionary<Guid, (Guid Coordinator, string TaskId, CancellationTokenSource Cancel)> _attempts = new();
+    private readonly ConcurrentDictionary<Guid, long> _heard = new();
+    private readonly TimeSpan _orphanTimeout;
+    private readonly ITimer _orphans;
     private readonly ILocalSiloDetails _silo;
     private readonly ILogger _logger;
     private readonly int _slotCount;
@@ -52,15 +62,65 @@ internal sealed partial class SiloWorkers : IDisposable
         }
 
         settings.ConfigureWorkers?.Invoke(Catalog);
+        _orphanTimeout = settings.OrphanTimeout;
+        var check = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 100, _orphanTimeout.Ticks / 4));
+        _orphans = TimeProvider.System.CreateTimer(static state => ((SiloWorkers)state!).CancelOrphans(), this, check, check);
     }
+
+    /// <summary>Cancels the attempts of coordinators that have not been heard from for <see cref="ParallelFlowSiloOptions.OrphanTimeout"/>.</summary>
+    private void CancelOrphans()
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var (attemptId, attempt) in _attempts)
+        {
+            if (_heard.TryGetValue(attempt.Coordinator, out var heard) && Stopwatch.GetElapsedTime(heard, now) > _orphanTimeout && !attempt.Cancel.IsCancellationRequested)
+            {
+                LogOrphaned(_logger, attempt.TaskId, attempt.Coordinator, _orphanTimeout.TotalSeconds);
+                attempt.Cancel.Cancel();
+            }
+        }
+
+        // Coordinators that sent nothing for a long while are forgotten.
+        foreach (var (coordinator, heard) in _heard)
+        {
+            if (Stopwatch.GetElapsedTime(heard, now) > 10 * _orphanTimeout && !_attempts.Values.Any(a => a.Coordinator == coordinator))
+            {
+                _heard.TryRemove(coordinator, out _);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Task {TaskId}: its coordinator {Coordinator} has not been heard from for {Seconds} s; its attempt here is cancelled")]
+    private static partial void LogOrphaned(ILogger logger, string taskId, Guid coordinator, double seconds);
 
     public WorkerCatalog Catalog { get; }
 
-    public void Dispose() => _slots.Dispose();
+    public void Dispose()
+    {
+        _orphans.Dispose();
+        _slots.Dispose();
+    }
 
     public string Name => _silo.SiloAddress.ToParsableString();
 
-    public async Task<WireOutcome> ExecuteAsync(WireRequest wire, IAttemptProgress? observer, CancellationToken cancellationToken)
+    public async Task<WireOutcome> ExecuteAsync(WireRequest wire, IAttemptProgress? observer, CancellationToken callToken)
+    {
+        // The call's token (the run's cancel and timeout) or the coordinator's lapsed lease ends the attempt.
+        _heard[wire.Coordinator] = Stopwatch.GetTimestamp();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(callToken);
+        var cancellationToken = cancel.Token;
+        _attempts[wire.AttemptId] = (wire.Coordinator, wire.TaskId, cancel);
+        try
+        {
+            return await RunAttemptAsync(wire, observer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _attempts.TryRemove(wire.AttemptId, out _);
+        }
+    }
+
+    private async Task<WireOutcome> RunAttemptAsync(WireRequest wire, IAttemptProgress? observer, CancellationToken cancellationToken)
     {
         if (!Catalog.TryGetWorker(wire.WorkerName, out var worker))
         {
@@ -90,7 +150,8 @@ internal sealed partial class SiloWorkers : IDisposable
         WireOutcome outcome;
         try
         {
-            IProgress<string> progress = observer is null ? NoProgress.Instance : new ForwardedProgress(observer, wire.AttemptId, _logger);
+            await using var forwarded = observer is null ? null : new ForwardedProgress(observer, wire.AttemptId, _logger);
+            var progress = (IProgress<string>?)forwarded ?? NoProgress.Instance;
             var request = wire.ToRequest(worker, progress, _logger, cancellationToken);
             var result = await worker.ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
             outcome = new WireOutcome(WireResult.From(result ?? TaskResult.Empty), WireFailure.None, null, null, Name);
@@ -120,7 +181,13 @@ internal sealed partial class SiloWorkers : IDisposable
         return outcome;
     }
 
-    public SiloDescription Describe() => new(
+    public SiloDescription Describe(Guid coordinator)
+    {
+        _heard[coordinator] = Stopwatch.GetTimestamp();
+        return Describe();
+    }
+
+    private SiloDescription Describe() => new(
         Name,
         System.Net.Dns.GetHostName(),
         [.. Catalog.WorkerNames],
@@ -135,24 +202,81 @@ internal sealed partial class SiloWorkers : IDisposable
     private WireOutcome Failed(WireFailure failure, string? type, string message) => new(null, failure, type, message, Name);
 
     /// <summary>Sends a worker's progress lines to the coordinator, at most ten a second: a line that comes sooner than
-    /// 100 ms after the last one sent is dropped, as the live view shows only a task's current line anyway.</summary>
-    private sealed class ForwardedProgress(IAttemptProgress observer, Guid attemptId, ILogger logger) : IProgress<string>
+    /// 100 ms after the last one sent waits for the rest of those 100 ms, and a newer line takes its place (the live
+    /// view shows a task's current line). The line still waiting when the attempt ends is sent, and awaited, before its
+    /// outcome.</summary>
+    private sealed class ForwardedProgress(IAttemptProgress observer, Guid attemptId, ILogger logger) : IProgress<string>, IAsyncDisposable
     {
         private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
-        private long _last = long.MinValue;
+        private readonly Lock _gate = new();
+        private long _sentAt;
+        private long _number;
+        private string? _waiting;
+        private ITimer? _timer;
 
         public void Report(string value)
         {
-            var now = Stopwatch.GetTimestamp();
-            var last = Volatile.Read(ref _last);
-            if (last != long.MinValue && Stopwatch.GetElapsedTime(last, now) < Interval || Interlocked.CompareExchange(ref _last, now, last) != last)
+            lock (_gate)
             {
-                return;
+                var since = _sentAt == 0 ? Interval : Stopwatch.GetElapsedTime(_sentAt);
+                if (since >= Interval && _timer is null)
+                {
+                    Send(value);
+                    return;
+                }
+
+                _waiting = value;
+                _timer ??= TimeProvider.System.CreateTimer(static state => ((ForwardedProgress)state!).Flush(), this, Interval - since, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        /// <summary>Sends the line that waits, if any.</summary>
+        public void Flush()
+        {
+            lock (_gate)
+            {
+                _timer?.Dispose();
+                _timer = null;
+                if (_waiting is { } line)
+                {
+                    _waiting = null;
+                    Send(line);
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            string? last;
+            lock (_gate)
+            {
+                _timer?.Dispose();
+                _timer = null;
+                last = _waiting;
+                _waiting = null;
             }
 
+            if (last is not null)
+            {
+                try
+                {
+                    await observer.ReportLast(attemptId, ++_number, last).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // The outcome matters more than a line of output: it goes back whatever became of the line.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    LogProgressLost(logger, attemptId, ex.Message);
+                }
+            }
+        }
+
+        private void Send(string line)
+        {
+            _sentAt = Stopwatch.GetTimestamp();
             try
             {
-                _ = observer.Report(attemptId, value);
+                _ = observer.Report(attemptId, ++_number, line);
             }
 #pragma warning disable CA1031 // A coordinator that cannot be told a line of output must not fail the attempt.
             catch (Exception ex)

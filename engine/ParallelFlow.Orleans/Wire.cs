@@ -18,7 +18,8 @@ internal sealed record WireRequest(
     [property: Id(7)] Dictionary<string, WireResult> Dependencies,
     [property: Id(8)] int Attempt,
     [property: Id(9)] string? TraceParent = null,
-    [property: Id(10)] string? TraceState = null)
+    [property: Id(10)] string? TraceState = null,
+    [property: Id(11)] Guid Coordinator = default)
 {
     public static WireRequest From(string runId, TaskRequest request, Guid attemptId)
     {

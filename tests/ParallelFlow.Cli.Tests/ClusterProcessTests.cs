@@ -86,7 +86,12 @@ public sealed class ClusterProcessTests : IDisposable
         // The password from the environment, as an operator gives it; the connection string carries none.
         var cluster = postgres.ConnectionString("cluster");
         var secret = new Dictionary<string, string> { ["PGPASSWORD"] = postgres.Password };
-        using var silo = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "2"], waitForLine: "joined", environment: secret);
+        // Before any silo: the coordinator prepares the empty database and says that no silo answered.
+        var early = await CliProcess.RunAsync(secret, "cluster", "status", "--cluster", cluster);
+        Assert.Equal(2, early.ExitCode);
+        Assert.Contains("no silo answered within 10s", early.Error, StringComparison.Ordinal);
+
+        using var silo = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "4"], waitForLine: "joined", environment: secret);
         await silo.LineAsync();
 
         var status = await CliProcess.RunAsync(secret, "cluster", "status", "--cluster", cluster, "--json");
@@ -99,7 +104,12 @@ public sealed class ClusterProcessTests : IDisposable
         }
 
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Out}\n{run.Error}");
-        Assert.Contains("1 silo", run.Out, StringComparison.Ordinal);
+        // The plan's own parallelism (default_workers 2) holds on the cluster's 4 slots.
+        Assert.Contains("1 silo(s), 4 slot(s); 2 at once for this run", run.Out, StringComparison.Ordinal);
+        var wrong = await CliProcess.RunAsync(new Dictionary<string, string> { ["PGPASSWORD"] = "not-it" }, "cluster", "status", "--cluster", cluster);
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Contains("PostgreSQL refused the login", wrong.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", wrong.Error, StringComparison.Ordinal);
         silo.SendTerminate();
         Assert.Equal(0, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.DoesNotContain(postgres.Password, silo.Out + silo.Error + run.Out + run.Error, StringComparison.Ordinal);
@@ -123,7 +133,7 @@ public sealed class ClusterProcessTests : IDisposable
         var result = await CliProcess.RunAsync("cluster", "status", "--cluster", $"redis://127.0.0.1:{port}");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains($"error: --cluster redis://127.0.0.1:{port}: cannot connect: It was not possible to connect to the redis server(s)", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"error: --cluster redis://127.0.0.1:{port}: cannot connect: the Redis server at 127.0.0.1:{port} does not answer (Connection refused)", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("abortConnect", result.Error, StringComparison.Ordinal);
     }

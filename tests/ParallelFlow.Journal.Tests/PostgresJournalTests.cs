@@ -157,6 +157,27 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
     }
 
     [Fact]
+    public void A_misspelt_connection_string_is_refused_rather_than_taken_for_a_file_name()
+    {
+        var misspelt = $"Hots=127.0.0.1;Port={postgres.Server.Port};Database=x;Username=u";
+
+        var typo = Assert.Throws<JournalException>(() => RunJournal.Open(misspelt));
+        var hostless = Assert.Throws<JournalException>(() => RunJournal.Open("Database=x;Username=u;Port=5432"));
+
+        Assert.True(typo.Message.Contains("is not a PostgreSQL setting (did you mean 'Host'?)", StringComparison.Ordinal), typo.Message);
+        Assert.Contains("names no Host=", hostless.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.GetFullPath(misspelt)));
+    }
+
+    [Fact]
+    public void A_login_without_a_password_says_where_to_give_one()
+    {
+        var error = Assert.Throws<JournalException>(() => RunJournal.Open(postgres.Server.ConnectionString()));
+
+        Assert.Contains("PostgreSQL asks for a password and none was given: set PGPASSWORD", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_connection_string_that_does_not_parse_is_refused_without_repeating_it()
     {
         var error = Assert.Throws<JournalException>(() => RunJournal.Open("Host=127.0.0.1;Password=s3cret;Bogus Keyword=1"));

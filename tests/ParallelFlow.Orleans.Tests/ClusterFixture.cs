@@ -46,6 +46,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddParallelFlowWorkers(o =>
         {
             o.Slots = SlotsPerSilo;
+            // The fixture's coordinators probe every 200 ms; one silent for 2 s is gone.
+            o.OrphanTimeout = TimeSpan.FromSeconds(2);
             o.ConfigureWorkers = catalog =>
             {
                 foreach (var type in WorkerTypes)

@@ -69,6 +69,12 @@ public sealed class PostgresClusterTests : IAsyncLifetime
         Assert.DoesNotContain(_postgres.Password, cluster.ToString(), StringComparison.Ordinal);
         var bad = Assert.Throws<FormatException>(() => ClusterConnection.Parse("Host=127.0.0.1;Password=hunter2;Nonsense=1"));
         Assert.DoesNotContain("hunter2", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("'Nonsense' is not a PostgreSQL setting", bad.Message, StringComparison.Ordinal);
+
+        // The URL form, as --journal takes it.
+        var url = ClusterConnection.Parse($"postgresql://{PostgresServer.User}:{_postgres.Password}@127.0.0.1:{_postgres.Port}/cluster");
+        Assert.Equal((ClusterKind.PostgreSql, $"127.0.0.1:{_postgres.Port}"), (url.Kind, url.Address));
+        Assert.DoesNotContain(_postgres.Password, url.Text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal static class ClusterCommands
 {
     public static Option<string?> ClusterOption() => new("--cluster")
     {
-        Description = "Run the tasks on the silos of a cluster: redis://HOST:PORT, or localhost (silos on this machine, for a try-out). The scheduler stays in this process.",
+        Description = "Run the tasks on the silos of a cluster: redis://HOST:PORT, a PostgreSQL database (Host=…;Database=… or postgresql://USER@HOST/NAME, the password in PGPASSWORD), or localhost (silos on this machine, for a try-out). The scheduler stays in this process.",
     };
 
     /// <summary>Reads <c>--cluster</c>, printing what is wrong with it.</summary>
@@ -45,16 +45,21 @@ internal static class ClusterCommands
 
             return session;
         }
+        catch (TimeoutException)
+        {
+            await console.Error.WriteLineAsync($"error: --cluster {cluster}: no silo answered within 10s; start one with: parallelflow silo --cluster {ShellQuote.Quote(cluster.Text)}").ConfigureAwait(false);
+            return null;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await console.Error.WriteLineAsync($"error: --cluster {cluster}: cannot connect: {FirstSentence(ex.Message)}").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"error: --cluster {cluster}: cannot connect: {Reason(ex)}").ConfigureAwait(false);
             return null;
         }
     }
 
     public static Command Silo(CliConsole console)
     {
-        var cluster = new Option<string>("--cluster") { Description = "The cluster to join: redis://HOST:PORT, or localhost.", Required = true };
+        var cluster = new Option<string>("--cluster") { Description = "The cluster to join: redis://HOST:PORT, a PostgreSQL database (Host=…;Database=… or postgresql://USER@HOST/NAME, the password in PGPASSWORD), or localhost.", Required = true };
         var plugins = new Option<string?>("--plugins") { Description = $"The silo's plugin list (default: the first {PluginSetup.DefaultFile} in the current folder or in ${FileLookup.HomeVariable}; else only the built-in workers)." };
         var slots = NumberOptions.Whole("--slots", "How many tasks this silo runs at once (default: its processor count).", 1);
         var port = NumberOptions.Whole("--port", "The port silos talk to this one on (default: a free one; 11111 for the first localhost silo).", 1);
@@ -102,7 +107,7 @@ internal static class ClusterCommands
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                await console.Error.WriteLineAsync($"error: the silo could not join {connection}: {FirstSentence(ex.Message)}").ConfigureAwait(false);
+                await console.Error.WriteLineAsync($"error: the silo could not join {connection}: {Reason(ex)}").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
@@ -128,7 +133,7 @@ internal static class ClusterCommands
 
     public static Command Cluster(CliConsole console)
     {
-        var cluster = new Option<string>("--cluster") { Description = "The cluster: redis://HOST:PORT, or localhost.", Required = true };
+        var cluster = new Option<string>("--cluster") { Description = "The cluster: redis://HOST:PORT, a PostgreSQL database (Host=…;Database=… or postgresql://USER@HOST/NAME), or localhost.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the silos as JSON." };
         var status = new Command("status", "Lists the cluster's silos: their workers, slots in use and tasks done.") { cluster, json };
         status.SetAction(async (parseResult, cancellationToken) =>
@@ -175,6 +180,10 @@ internal static class ClusterCommands
     }
 
     /// <summary>A client library's message without its advice to programmers ("use abortConnect=false in your code").</summary>
+    /// <summary>Why a connection failed, as the operator can act on it: PostgreSQL's failures explained, others cut to
+    /// their first sentence (a client library's advice to programmers is not the operator's).</summary>
+    private static string Reason(Exception ex) => ParallelFlow.Postgres.PostgresConnectionText.Explain(ex) ?? FirstSentence(ex.Message);
+
     private static string FirstSentence(string message) =>
         message.IndexOf(". ", StringComparison.Ordinal) is var end and > 0 ? message[..end] : message.TrimEnd('.');
 
@@ -186,11 +195,13 @@ internal static class ClusterCommands
         logging.SetMinimumLevel(level);
         // A host that cannot start says so once, in the command's own error line, not as a logged stack trace.
         logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        logging.AddFilter("Orleans.Runtime.SiloLifecycleSubject", LogLevel.None);
+        logging.AddFilter("Orleans.ClusterClientLifecycle", LogLevel.None);
         if (level > LogLevel.Information)
         {
-            // Start-up notes about the garbage collector and the first watchdog check are not the operator's concern.
-            logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
-            logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+            // Orleans' own warnings (start-up notes, a peer's connection reset with its stack trace when a member dies)
+            // are not the operator's concern without --verbose; ParallelFlow's (a lost silo, a requeue) are.
+            logging.AddFilter("Orleans", LogLevel.Error);
         }
     };
 }

@@ -170,11 +170,17 @@ internal static class RunCommand
         if (session is not null)
         {
             var silos = session.Dispatcher.Silos;
-            options = options with { Dispatcher = session.Dispatcher, Workers = options.Workers ?? session.Dispatcher.TotalSlots };
+            // The cluster's slots stand in for this machine's processors: --workers, else the plan's own parallelism,
+            // else every slot of the cluster.
+            options = options with
+            {
+                Dispatcher = session.Dispatcher,
+                Workers = options.Workers ?? (plan.Parallelism is { DefaultWorkers: null, MaxWorkers: null } ? session.Dispatcher.TotalSlots : null),
+            };
             if (!quiet)
             {
                 // Shown without a password, as the connection prints itself.
-                await console.Out.WriteLineAsync($"cluster {cluster}: {silos.Count} silo(s), {silos.Sum(s => s.Slots)} slot(s); {options.Workers} at once for this run").ConfigureAwait(false);
+                await console.Out.WriteLineAsync($"cluster {cluster}: {silos.Count} silo(s), {silos.Sum(s => s.Slots)} slot(s); {plan.Parallelism.Resolve(options.Workers)} at once for this run").ConfigureAwait(false);
             }
         }
 
