@@ -34,7 +34,11 @@ public sealed class ClusterDispatchOptions
 /// <param name="Done">Attempts it completed since it started.</param>
 /// <param name="Failed">Attempts that failed on it.</param>
 /// <param name="Plugins">Its plugins.json.</param>
-public sealed record ClusterSilo(string Name, string Host, int ProcessId, IReadOnlyList<string> Workers, int Slots, int InUse, long Done, long Failed, string? Plugins);
+public sealed record ClusterSilo(string Name, string Host, int ProcessId, IReadOnlyList<string> Workers, int Slots, int InUse, long Done, long Failed, string? Plugins)
+{
+    /// <summary>The most tasks of a worker type the silo runs at once, for the types it limits.</summary>
+    public IReadOnlyDictionary<string, int> WorkerSlots { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// Sends a run's attempts to the silos of an Orleans cluster (<see cref="ITaskDispatcher"/>): to a silo that provides
@@ -159,7 +163,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
             finally
             {
                 _progress.Attempts.TryRemove(wire.AttemptId, out _);
-                Release(silo, wire.AttemptId);
+                Release(silo, wire.AttemptId, wire.WorkerName);
             }
 
             if (outcome is not null)
@@ -283,7 +287,8 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
                     }
 
                     providers++;
-                    if (silo.Taken < silo.Slots && (best is null || (double)silo.Taken / silo.Slots < (double)best.Taken / best.Slots))
+                    var typeFree = !silo.WorkerSlots.TryGetValue(workerType, out var typeSlots) || silo.TakenByType.GetValueOrDefault(workerType) < typeSlots;
+                    if (silo.Taken < silo.Slots && typeFree && (best is null || (double)silo.Taken / silo.Slots < (double)best.Taken / best.Slots))
                     {
                         best = silo;
                     }
@@ -292,6 +297,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
                 if (best is not null)
                 {
                     best.Taken++;
+                    best.TakenByType[workerType] = best.TakenByType.GetValueOrDefault(workerType) + 1;
                     return best;
                 }
 
@@ -317,12 +323,13 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
         }
     }
 
-    private void Release(SiloState silo, Guid attemptId)
+    private void Release(SiloState silo, Guid attemptId, string workerType)
     {
         lock (_gate)
         {
             silo.InFlight.Remove(attemptId);
             silo.Taken--;
+            silo.TakenByType[workerType] = silo.TakenByType.GetValueOrDefault(workerType) - 1;
         }
 
         Signal();
@@ -398,6 +405,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
                 silo.Description = description;
                 silo.Workers = [.. description.Workers];
                 silo.Slots = description.Slots;
+                silo.WorkerSlots = description.WorkerSlots ?? [];
                 silo.Misses = 0;
                 if (!silo.Alive)
                 {
@@ -498,6 +506,12 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
         /// <summary>Slots this coordinator has taken on the silo.</summary>
         public int Taken { get; set; }
 
+        /// <summary>The silo's limits per worker type.</summary>
+        public Dictionary<string, int> WorkerSlots { get; set; } = [];
+
+        /// <summary>Slots this coordinator has taken on the silo, by worker type.</summary>
+        public Dictionary<string, int> TakenByType { get; } = new(StringComparer.Ordinal);
+
         public int Misses { get; set; }
 
         public bool Alive { get; set; }
@@ -506,6 +520,9 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
         public Dictionary<Guid, Flight> InFlight { get; } = [];
 
-        public ClusterSilo Snapshot() => new(Name, Description!.Host, Description.ProcessId, Description.Workers, Slots, Description.InUse, Description.Done, Description.Failed, Description.Plugins);
+        public ClusterSilo Snapshot() => new(Name, Description!.Host, Description.ProcessId, Description.Workers, Slots, Description.InUse, Description.Done, Description.Failed, Description.Plugins)
+        {
+            WorkerSlots = new Dictionary<string, int>(WorkerSlots, StringComparer.Ordinal),
+        };
     }
 }

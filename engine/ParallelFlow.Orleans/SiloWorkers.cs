@@ -19,6 +19,10 @@ public sealed class ParallelFlowSiloOptions
     /// <summary>How many tasks the silo runs at once, whatever their worker types; the processor count by default.</summary>
     public int Slots { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>The most tasks of one worker type the silo runs at once, within <see cref="Slots"/> (<c>"llm": 2</c>:
+    /// two model calls at a time, whatever else runs). A type not named here may take every slot.</summary>
+    public Dictionary<string, int> WorkerSlots { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Adds workers made in code to the silo's catalog (after the built-in ones and the plugins).</summary>
     public Action<WorkerCatalog>? ConfigureWorkers { get; set; }
 
@@ -39,6 +43,7 @@ internal sealed partial class SiloWorkers : IDisposable
     private readonly ConcurrentDictionary<Guid, long> _heard = new();
     private readonly TimeSpan _orphanTimeout;
     private readonly ITimer _orphans;
+    private readonly Dictionary<string, (int Slots, SemaphoreSlim Gate)> _workerSlots;
     private readonly ILocalSiloDetails _silo;
     private readonly ILogger _logger;
     private readonly int _slotCount;
@@ -62,6 +67,8 @@ internal sealed partial class SiloWorkers : IDisposable
         }
 
         settings.ConfigureWorkers?.Invoke(Catalog);
+        _workerSlots = settings.WorkerSlots.ToDictionary(
+            p => p.Key, p => (Math.Clamp(p.Value, 1, _slotCount), new SemaphoreSlim(Math.Clamp(p.Value, 1, _slotCount))), StringComparer.Ordinal);
         _orphanTimeout = settings.OrphanTimeout;
         var check = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 100, _orphanTimeout.Ticks / 4));
         _orphans = TimeProvider.System.CreateTimer(static state => ((SiloWorkers)state!).CancelOrphans(), this, check, check);
@@ -99,6 +106,10 @@ internal sealed partial class SiloWorkers : IDisposable
     {
         _orphans.Dispose();
         _slots.Dispose();
+        foreach (var (_, gate) in _workerSlots.Values)
+        {
+            gate.Dispose();
+        }
     }
 
     public string Name => _silo.SiloAddress.ToParsableString();
@@ -127,9 +138,24 @@ internal sealed partial class SiloWorkers : IDisposable
             return Failed(WireFailure.Fatal, null, $"silo {_silo.SiloAddress} has no worker '{wire.WorkerName}' (its workers: {string.Join(", ", Catalog.WorkerNames)})");
         }
 
+        // The worker type's own slots first, so that a wait for one never holds a slot another type could use.
+        var typeGate = _workerSlots.TryGetValue(wire.WorkerName, out var typeSlots) ? typeSlots.Gate : null;
         try
         {
-            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (typeGate is not null)
+            {
+                await typeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                typeGate?.Release();
+                throw;
+            }
         }
         catch (OperationCanceledException)
         {
@@ -176,6 +202,7 @@ internal sealed partial class SiloWorkers : IDisposable
             _running.TryRemove(wire.AttemptId, out _);
             Interlocked.Decrement(ref _inUse);
             _slots.Release();
+            typeGate?.Release();
         }
 
         return outcome;
@@ -197,7 +224,8 @@ internal sealed partial class SiloWorkers : IDisposable
         Interlocked.Read(ref _failed),
         [.. _running.Keys],
         _plugins,
-        Environment.ProcessId);
+        Environment.ProcessId,
+        _workerSlots.ToDictionary(p => p.Key, p => p.Value.Slots, StringComparer.Ordinal));
 
     private WireOutcome Failed(WireFailure failure, string? type, string message) => new(null, failure, type, message, Name);
 

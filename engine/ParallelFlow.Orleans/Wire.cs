@@ -145,4 +145,5 @@ internal sealed record SiloDescription(
     [property: Id(6)] long Failed,
     [property: Id(7)] List<Guid> Running,
     [property: Id(8)] string? Plugins,
-    [property: Id(9)] int ProcessId);
+    [property: Id(9)] int ProcessId,
+    [property: Id(10)] Dictionary<string, int>? WorkerSlots = null);

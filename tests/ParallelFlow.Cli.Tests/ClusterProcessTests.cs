@@ -91,7 +91,7 @@ public sealed class ClusterProcessTests : IDisposable
         Assert.Equal(2, early.ExitCode);
         Assert.Contains("no silo answered within 10s", early.Error, StringComparison.Ordinal);
 
-        using var silo = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "4"], waitForLine: "joined", environment: secret);
+        using var silo = CliProcess.Start(["silo", "--cluster", cluster, "--slots", "4", "--worker-slots", "process=1"], waitForLine: "joined", environment: secret);
         await silo.LineAsync();
 
         var status = await CliProcess.RunAsync(secret, "cluster", "status", "--cluster", cluster, "--json");
@@ -101,6 +101,7 @@ public sealed class ClusterProcessTests : IDisposable
         using (var silos = JsonDocument.Parse(status.Out))
         {
             Assert.Equal(1, silos.RootElement.GetArrayLength());
+            Assert.Equal(1, silos.RootElement[0].GetProperty("worker_slots").GetProperty("process").GetInt32());
         }
 
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Out}\n{run.Error}");
@@ -113,6 +114,15 @@ public sealed class ClusterProcessTests : IDisposable
         silo.SendTerminate();
         Assert.Equal(0, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.DoesNotContain(postgres.Password, silo.Out + silo.Error + run.Out + run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silo_refuses_slots_for_a_worker_it_does_not_have()
+    {
+        var result = await CliProcess.RunAsync("silo", "--cluster", "localhost", "--worker-slots", "proces=2");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("error: --worker-slots: this silo has no worker 'proces' (did you mean 'process'?)", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>What each worker type of the silos does now; set by the test before a run.</summary>
     public static ConcurrentDictionary<string, ParallelFlowWorker> Workers { get; } = new(StringComparer.Ordinal);
 
-    public static readonly string[] WorkerTypes = [.. Engine.Tests.Support.RandomDag.WorkerTypes, "remote"];
+    public static readonly string[] WorkerTypes = [.. Engine.Tests.Support.RandomDag.WorkerTypes, "remote", "limited"];
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -48,6 +48,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             o.Slots = SlotsPerSilo;
             // The fixture's coordinators probe every 200 ms; one silent for 2 s is gone.
             o.OrphanTimeout = TimeSpan.FromSeconds(2);
+            // One 'limited' task at a time per silo, whatever the slots.
+            o.WorkerSlots = new() { ["limited"] = 1 };
             o.ConfigureWorkers = catalog =>
             {
                 foreach (var type in WorkerTypes)

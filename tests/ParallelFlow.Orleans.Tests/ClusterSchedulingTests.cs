@@ -132,6 +132,44 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_silos_slots_for_a_worker_type_hold_whatever_the_runs_workers()
+    {
+        var running = 0;
+        var peak = 0;
+        ClusterFixture.Workers["limited"] = new DelegateWorker(async (_, cancellationToken) =>
+        {
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref peak, now);
+            await Task.Delay(150, cancellationToken);
+            Interlocked.Decrement(ref running);
+            return TaskResult.Empty;
+        });
+        var builder = new PlanBuilder("limited").WithWorkers(6);
+        for (var i = 0; i < 6; i++)
+        {
+            builder.AddTask($"l{i}", "limited");
+        }
+
+        var result = await CoordinatorEngine().RunAsync(builder.Build(), new RunOptions { Dispatcher = cluster.Dispatcher }).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        // One at a time on each of the two silos: never more than two at once, and both silos used.
+        Assert.Equal(2, peak);
+        Assert.All(cluster.Dispatcher.Silos, s => Assert.Equal(1, s.WorkerSlots["limited"]));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_attempts_of_a_coordinator_that_stops_probing_are_cancelled_on_the_silo()
     {
         var started = new TaskCompletionSource();

@@ -62,13 +62,18 @@ internal static class ClusterCommands
         var cluster = new Option<string>("--cluster") { Description = "The cluster to join: redis://HOST:PORT, a PostgreSQL database (Host=…;Database=… or postgresql://USER@HOST/NAME, the password in PGPASSWORD), or localhost.", Required = true };
         var plugins = new Option<string?>("--plugins") { Description = $"The silo's plugin list (default: the first {PluginSetup.DefaultFile} in the current folder or in ${FileLookup.HomeVariable}; else only the built-in workers)." };
         var slots = NumberOptions.Whole("--slots", "How many tasks this silo runs at once (default: its processor count).", 1);
+        var workerSlots = new Option<string[]>("--worker-slots")
+        {
+            Description = "The most tasks of one worker type this silo runs at once, within --slots: TYPE=N, repeated or comma-separated (--worker-slots llm=2,process=4).",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var port = NumberOptions.Whole("--port", "The port silos talk to this one on (default: a free one; 11111 for the first localhost silo).", 1);
         var gateway = NumberOptions.Whole("--gateway-port", "The port coordinators connect to (default: a free one; 30000 for the first localhost silo).", 1);
         var advertise = new Option<string?>("--advertise") { Description = "The address other machines reach this silo at (default: loopback for a cluster on 127.0.0.1, else this machine's first IPv4 address)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print Orleans' and the workers' informational log lines on stderr." };
         var command = new Command("silo", "Starts a silo: a process that runs the tasks of plans started with --cluster, with the workers of its own plugins.json. Stops on Ctrl+C or SIGTERM.")
         {
-            cluster, plugins, slots, port, gateway, advertise, verbose,
+            cluster, plugins, slots, workerSlots, port, gateway, advertise, verbose,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -85,10 +90,11 @@ internal static class ClusterCommands
             }
 
             var pluginsPath = parseResult.GetValue(plugins) ?? FileLookup.Find(PluginSetup.DefaultFile, (string?)null);
+            var catalog = Engine.BuiltInWorkers.CreateCatalog();
             if (pluginsPath is not null)
             {
                 // Checked here, so that a silo with a broken plugin list says so and does not join.
-                var report = PluginHost.LoadInto(Engine.BuiltInWorkers.CreateCatalog(), pluginsPath);
+                var report = PluginHost.LoadInto(catalog, pluginsPath);
                 foreach (var error in report.Errors)
                 {
                     await console.Error.WriteLineAsync(error.ToString()).ConfigureAwait(false);
@@ -96,10 +102,33 @@ internal static class ClusterCommands
             }
 
             var slotCount = parseResult.GetValue(slots) ?? Environment.ProcessorCount;
+            var perType = new Dictionary<string, int>(StringComparer.Ordinal);
+            var workerNames = catalog.WorkerNames;
+            foreach (var item in (parseResult.GetValue(workerSlots) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            {
+                var equals = item.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0 || !int.TryParse(item[(equals + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
+                {
+                    await console.Error.WriteLineAsync($"error: --worker-slots: '{item}' is not TYPE=N with N a whole number of 1 or more").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
+
+                var type = item[..equals];
+                if (!workerNames.Contains(type))
+                {
+                    var close = ParallelFlow.Engine.Plans.DisplayText.Suggest(type, workerNames);
+                    await console.Error.WriteLineAsync($"error: --worker-slots: this silo has no worker '{type}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; its workers: {string.Join(", ", workerNames)}").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
+
+                perType[type] = count;
+            }
+
             using var host = ParallelFlowCluster.BuildSilo(connection, o =>
             {
                 o.Plugins = pluginsPath;
                 o.Slots = slotCount;
+                o.WorkerSlots = perType;
             }, parseResult.GetValue(port) ?? 0, parseResult.GetValue(gateway) ?? 0, address, Logging(parseResult.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning));
             try
             {
@@ -113,7 +142,7 @@ internal static class ClusterCommands
 
             var workers = (Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<global::Orleans.Runtime.ILocalSiloDetails>(host.Services));
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"silo {workers.SiloAddress.ToParsableString()} joined {connection} (pid {Environment.ProcessId}, gateway {workers.GatewayAddress?.Endpoint}): {slotCount} slot(s), plugins {pluginsPath ?? "none (built-in workers only)"}")).ConfigureAwait(false);
+                $"silo {workers.SiloAddress.ToParsableString()} joined {connection} (pid {Environment.ProcessId}, gateway {workers.GatewayAddress?.Endpoint}): {slotCount} slot(s){PerType(perType)}, plugins {pluginsPath ?? "none (built-in workers only)"}")).ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -163,6 +192,7 @@ internal static class ClusterCommands
                     done = s.Done,
                     failed = s.Failed,
                     plugins = s.Plugins,
+                    worker_slots = s.WorkerSlots,
                 }))).ConfigureAwait(false);
                 return ExitCodes.Success;
             }
@@ -171,7 +201,7 @@ internal static class ClusterCommands
             foreach (var silo in silos)
             {
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"  {silo.Name}  {silo.Host} pid {silo.ProcessId}  slots {silo.InUse}/{silo.Slots} in use  done {silo.Done}  failed {silo.Failed}\n    workers: {string.Join(", ", silo.Workers)}")).ConfigureAwait(false);
+                    $"  {silo.Name}  {silo.Host} pid {silo.ProcessId}  slots {silo.InUse}/{silo.Slots} in use{PerType(silo.WorkerSlots)}  done {silo.Done}  failed {silo.Failed}\n    workers: {string.Join(", ", silo.Workers)}")).ConfigureAwait(false);
             }
 
             return ExitCodes.Success;
@@ -179,11 +209,14 @@ internal static class ClusterCommands
         return new Command("cluster", "Looks at a cluster of silos.") { status };
     }
 
-    /// <summary>A client library's message without its advice to programmers ("use abortConnect=false in your code").</summary>
+    private static string PerType(IReadOnlyDictionary<string, int> perType) =>
+        perType.Count == 0 ? string.Empty : $" (at most {string.Join(", ", perType.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Value} {p.Key}"))})";
+
     /// <summary>Why a connection failed, as the operator can act on it: PostgreSQL's failures explained, others cut to
-    /// their first sentence (a client library's advice to programmers is not the operator's).</summary>
+    /// their first sentence.</summary>
     private static string Reason(Exception ex) => ParallelFlow.Postgres.PostgresConnectionText.Explain(ex) ?? FirstSentence(ex.Message);
 
+    /// <summary>A client library's message without its advice to programmers ("use abortConnect=false in your code").</summary>
     private static string FirstSentence(string message) =>
         message.IndexOf(". ", StringComparison.Ordinal) is var end and > 0 ? message[..end] : message.TrimEnd('.');
 
