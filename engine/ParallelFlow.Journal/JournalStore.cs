@@ -44,6 +44,9 @@ internal abstract class JournalStore : IDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Text as the store can keep it (PostgreSQL's text cannot hold U+0000).</summary>
+    public virtual string? Text(string? value) => value;
+
     /// <summary>What a database error means, naming the journal and what to do; null for an error that is not the database's.</summary>
     public abstract JournalException? Explain(Exception error);
 

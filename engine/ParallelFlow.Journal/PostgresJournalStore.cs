@@ -156,6 +156,8 @@ internal sealed class PostgresJournalStore : JournalStore
     public override JournalException? Explain(Exception error) =>
         error is JournalException || PostgresConnectionText.Explain(error) is not { } meaning ? null : new JournalException($"{Location}: {meaning}", error);
 
+    public override string? Text(string? value) => value is not null && value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
     public override void Dispose() => _dataSource.Dispose();
 
     private static NpgsqlBatch Batch(JournalSession session, IReadOnlyList<TaskWrite> writes)
@@ -168,19 +170,19 @@ internal sealed class PostgresJournalStore : JournalStore
                 var result = task.Status.IsSuccess() ? task.Result : null;
                 batch.BatchCommands.Add(Command(
                     write.KeepRecorded ? KeepRecordedTaskSql : FinishTaskSql,
-                    Text(write.RunId), Text(task.TaskId), Text(task.Status.ToName()), new NpgsqlParameter<int>() { TypedValue = task.Attempts },
-                    Text(task.FinishedAt is { } finished ? RunJournal.Time(finished) : null), new NpgsqlParameter<double>() { TypedValue = task.Duration.TotalSeconds },
-                    Text(result?.Text), Text(result?.Json?.GetRawText()),
+                    TextParameter(write.RunId), TextParameter(task.TaskId), TextParameter(task.Status.ToName()), new NpgsqlParameter<int>() { TypedValue = task.Attempts },
+                    TextParameter(task.FinishedAt is { } finished ? RunJournal.Time(finished) : null), new NpgsqlParameter<double>() { TypedValue = task.Duration.TotalSeconds },
+                    TextParameter(result?.Text), TextParameter(result?.Json?.GetRawText()),
                     new NpgsqlParameter<long>() { TypedValue = result?.Usage.InputTokens ?? 0 }, new NpgsqlParameter<long>() { TypedValue = result?.Usage.OutputTokens ?? 0 },
                     new NpgsqlParameter<decimal>() { TypedValue = result?.Usage.Cost ?? 0m },
-                    Text(task.Error), Text(task.CacheKey?.Hash), Text(write.Components)));
+                    TextParameter(task.Error), TextParameter(task.CacheKey?.Hash), TextParameter(write.Components)));
             }
             else
             {
-                batch.BatchCommands.Add(Command(InsertAttemptSql, Text(write.RunId), Text(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }, Text(write.At)));
+                batch.BatchCommands.Add(Command(InsertAttemptSql, TextParameter(write.RunId), TextParameter(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }, TextParameter(write.At)));
                 if (write.MarkRunning)
                 {
-                    batch.BatchCommands.Add(Command(MarkRunningSql, Text(write.RunId), Text(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }));
+                    batch.BatchCommands.Add(Command(MarkRunningSql, TextParameter(write.RunId), TextParameter(write.TaskId), new NpgsqlParameter<int>() { TypedValue = write.Attempt }));
                 }
             }
         }
@@ -196,7 +198,7 @@ internal sealed class PostgresJournalStore : JournalStore
     }
 
     /// <summary>A text parameter. PostgreSQL's text cannot hold U+0000, which a process's output may: it is kept as U+FFFD.</summary>
-    private static NpgsqlParameter Text(string? value) => new()
+    private static NpgsqlParameter TextParameter(string? value) => new()
     {
         NpgsqlDbType = NpgsqlDbType.Text,
         Value = value is null ? DBNull.Value : value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value,

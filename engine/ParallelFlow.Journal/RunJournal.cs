@@ -228,13 +228,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 }
             });
         }
-        catch (JournalException)
+#pragma warning disable CA1031 // On a timer: a journal that fails is reported by the writes that matter, and one closed while
+        // the timer fired has nothing to say; a missed heartbeat only ages the run.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // A journal that fails is reported by the writes that matter; a missed heartbeat only ages the run.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The journal was closed while the timer fired.
         }
     }
 
@@ -306,15 +304,22 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             .Select(task => new TaskWrite(result.RunId, task.TaskId, 0, null, false, task, ComponentsOf(task), KeepRecorded: task.Status.IsSuccess()))
             .ToList();
         var report = ReportText(result);
-        Transact(session =>
+        try
         {
-            _store.WriteTasks(session, writes);
-            session.Execute(
-                "UPDATE runs SET status = @status, finished_at = @finished, report = @report WHERE run_id = @run;",
-                ("@status", result.Status.ToString().ToLowerInvariant()), ("@finished", Time(result.StartedAt + result.Elapsed)), ("@run", result.RunId),
-                ("@report", report));
-        });
-        Ended(result.RunId);
+            Transact(session =>
+            {
+                _store.WriteTasks(session, writes);
+                session.Execute(
+                    "UPDATE runs SET status = @status, finished_at = @finished, report = @report WHERE run_id = @run;",
+                    ("@status", result.Status.ToString().ToLowerInvariant()), ("@finished", Time(result.StartedAt + result.Elapsed)), ("@run", result.RunId),
+                    ("@report", _store.Text(report)));
+            });
+        }
+        finally
+        {
+            // Even when the write fails: a run that has ended must not go on saying it runs.
+            Ended(result.RunId);
+        }
     }
 
     /// <summary>The command that resumes a run of this journal, quoted so that it can be pasted into a shell.</summary>
@@ -466,8 +471,14 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// that it can be resumed, rather than as running.</summary>
     public void AbandonRun(string runId, DateTimeOffset at)
     {
-        Write("UPDATE runs SET status = 'failed', finished_at = @finished WHERE run_id = @run AND status = 'running';", ("@finished", Time(at)), ("@run", runId));
-        Ended(runId);
+        try
+        {
+            Write("UPDATE runs SET status = 'failed', finished_at = @finished WHERE run_id = @run AND status = 'running';", ("@finished", Time(at)), ("@run", runId));
+        }
+        finally
+        {
+            Ended(runId);
+        }
     }
 
     /// <summary>Every run, newest first.</summary>
@@ -501,7 +512,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 while (reader.Read())
                 {
                     var status = reader.GetString(9);
-                    if (status == "running" && !IsAlive(reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetInt32(10), reader.IsDBNull(15) ? null : Parse(reader.GetString(15))))
+                    if (status == "running" && !IsAlive(reader.GetString(0), reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetInt32(10), reader.IsDBNull(15) ? null : Parse(reader.GetString(15))))
                     {
                         status = "interrupted";
                     }
@@ -603,7 +614,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             VALUES (@key, @worker, @components, @text, @json, @in, @out, @cost, @at, @run, @task)
             ON CONFLICT (key) DO UPDATE SET output_text = @text, output_json = @json, input_tokens = @in, output_tokens = @out, cost = @cost, created_at = @at, run_id = @run, task_id = @task;
             """,
-            ("@key", key.Hash), ("@worker", key.Worker), ("@components", Components(key)), ("@text", result.Text), ("@json", result.Json?.GetRawText()),
+            ("@key", key.Hash), ("@worker", key.Worker), ("@components", _store.Text(Components(key))), ("@text", _store.Text(result.Text)), ("@json", _store.Text(result.Json?.GetRawText())),
             ("@in", result.Usage.InputTokens), ("@out", result.Usage.OutputTokens), ("@cost", result.Usage.Cost), ("@at", Time(DateTimeOffset.UtcNow)), ("@run", runId), ("@task", taskId));
     }
 
@@ -761,19 +772,25 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
     private void Write(string sql, params (string Name, object? Value)[] parameters) => Transact(session => session.Execute(sql, parameters));
 
-    /// <summary>Whether a run recorded as running still is: its process, on this machine; its heartbeat, on another.</summary>
-    private static bool IsAlive(string? host, int pid, DateTimeOffset? heartbeat) =>
-        host is null || string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase)
-            ? IsAlive(pid)
-            : heartbeat is { } beat && DateTimeOffset.UtcNow - beat < HeartbeatStale;
+    /// <summary>Whether a run recorded as running still is: this journal's own, or one whose heartbeat is fresh and, on
+    /// this machine, whose process is alive (a process id reused after a restart has no heartbeat to show).</summary>
+    private bool IsAlive(string runId, string? host, int pid, DateTimeOffset? heartbeat)
+    {
+        lock (_live)
+        {
+            if (_live.Contains(runId))
+            {
+                return true;
+            }
+        }
+
+        var here = host is null || string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase);
+        var fresh = heartbeat is not { } beat || DateTimeOffset.UtcNow - beat < HeartbeatStale;
+        return fresh && (!here || (pid != Environment.ProcessId && IsAlive(pid)));
+    }
 
     private static bool IsAlive(int pid)
     {
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-
         try
         {
             using var process = Process.GetProcessById(pid);

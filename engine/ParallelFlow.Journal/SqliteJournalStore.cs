@@ -108,9 +108,8 @@ internal sealed class SqliteJournalStore : JournalStore
         {
             _statements?.Dispose();
             _statements = null;
+            _connection.Dispose();
         }
-
-        _connection.Dispose();
     }
 
     private static readonly string[] Steps =
@@ -179,8 +178,14 @@ internal sealed class SqliteJournalStore : JournalStore
     {
         public override void Dispose()
         {
-            base.Dispose();
-            gate.Exit();
+            try
+            {
+                base.Dispose();
+            }
+            finally
+            {
+                gate.Exit();
+            }
         }
     }
 }

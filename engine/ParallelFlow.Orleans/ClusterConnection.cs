@@ -72,7 +72,8 @@ public sealed class ClusterConnection
             return new ClusterConnection(ClusterKind.PostgreSql, $"{builder.Host}:{builder.Port}", PostgresConnectionText.Shown(connectionString), connectionString);
         }
 
-        throw new FormatException($"'{text}' is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), Host=HOST;Database=NAME or postgresql://USER@HOST/NAME (a PostgreSQL database does), or localhost (one machine, for a try-out)");
+        var shown = text.Contains("password", StringComparison.OrdinalIgnoreCase) ? "the text given" : $"'{text}'";
+        throw new FormatException($"{shown} is not a cluster connection: write redis://HOST:PORT (a Redis server holds the membership), Host=HOST;Database=NAME or postgresql://USER@HOST/NAME (a PostgreSQL database does), or localhost (one machine, for a try-out)");
     }
 
     /// <inheritdoc/>

@@ -8,7 +8,9 @@ namespace ParallelFlow.Orleans;
 /// <summary>How a coordinator dispatches to the cluster.</summary>
 public sealed class ClusterDispatchOptions
 {
-    /// <summary>How long a task waits for a silo with a free slot for its worker type before it fails saying so.</summary>
+    /// <summary>How long a task waits for a silo that provides its worker type (one that left, or has not joined yet)
+    /// before it fails saying so. Silos that provide it but are busy are waited for as long as it takes, as a task waits
+    /// for a slot in one process.</summary>
     public TimeSpan PlacementTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often the coordinator asks each silo how it is (and learns of silos that joined).</summary>
@@ -42,8 +44,8 @@ public sealed record ClusterSilo(string Name, string Host, int ProcessId, IReadO
 
 /// <summary>
 /// Sends a run's attempts to the silos of an Orleans cluster (<see cref="ITaskDispatcher"/>): to a silo that provides
-/// the task's worker type and has a free slot (the least loaded), waiting up to
-/// <see cref="ClusterDispatchOptions.PlacementTimeout"/> for one. It probes every silo each
+/// the task's worker type and has a free slot (the least loaded), waiting for one as long as some silo provides the
+/// type, and up to <see cref="ClusterDispatchOptions.PlacementTimeout"/> while none does. It probes every silo each
 /// <see cref="ClusterDispatchOptions.ProbeInterval"/>: a silo that leaves the membership, or misses
 /// <see cref="ClusterDispatchOptions.MissedProbes"/> probes, or whose call fails in transit, is lost, and the attempts
 /// it was running are sent to another silo (reported as requeued, not counted as retries).
@@ -304,12 +306,17 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
                 changed = _changed.Task;
             }
 
+            // Silos that provide the worker but are busy mean wait, as a task waits for a slot in one process; only a
+            // worker that no silo provides for the whole timeout fails the task.
+            if (providers > 0)
+            {
+                deadline = DateTime.UtcNow + _options.PlacementTimeout;
+            }
+
             var remaining = deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero)
             {
-                throw new FatalTaskException(providers == 0
-                    ? $"no silo of the cluster provides worker '{workerType}' now (waited {_options.PlacementTimeout.TotalSeconds:0}s for one to join)"
-                    : $"the {providers} silo(s) providing worker '{workerType}' had no free slot for {_options.PlacementTimeout.TotalSeconds:0}s");
+                throw new FatalTaskException($"no silo of the cluster provides worker '{workerType}' now (waited {_options.PlacementTimeout.TotalSeconds:0}s for one to join)");
             }
 
             try

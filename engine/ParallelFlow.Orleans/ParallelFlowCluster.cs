@@ -129,6 +129,8 @@ public static class ParallelFlowCluster
     public static IServiceCollection UseOrleansCluster(this IServiceCollection services, string connection, ClusterDispatchOptions? options = null)
     {
         var cluster = ClusterConnection.Parse(connection);
+        // Before the client's own start (hosted services start in the order they were added).
+        services.AddHostedService(_ => new ClusterPreparer(cluster));
         services.AddOrleansClient(client =>
         {
             cluster.ConfigureClient(client);
@@ -163,6 +165,14 @@ public static class ParallelFlowCluster
 
     private static IPAddress MachineAddress() =>
         Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) ?? IPAddress.Loopback;
+
+    /// <summary>Prepares what the cluster client needs before it starts (see <see cref="ClusterConnection.PrepareClientAsync"/>).</summary>
+    private sealed class ClusterPreparer(ClusterConnection cluster) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => cluster.PrepareClientAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Starts the dispatcher's probes once the host's cluster client is connected.</summary>
     private sealed class DispatcherService(ClusterDispatcher dispatcher) : IHostedService

@@ -83,7 +83,16 @@ internal sealed partial class SiloWorkers : IDisposable
             if (_heard.TryGetValue(attempt.Coordinator, out var heard) && Stopwatch.GetElapsedTime(heard, now) > _orphanTimeout && !attempt.Cancel.IsCancellationRequested)
             {
                 LogOrphaned(_logger, attempt.TaskId, attempt.Coordinator, _orphanTimeout.TotalSeconds);
-                attempt.Cancel.Cancel();
+                try
+                {
+                    attempt.Cancel.Cancel();
+                }
+#pragma warning disable CA1031 // On a timer: the attempt ended meanwhile (its source is disposed), or a worker's cancel callback threw; neither may take the silo down.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    LogOrphanCancelFailed(_logger, attempt.TaskId, ex.Message);
+                }
             }
         }
 
@@ -92,13 +101,17 @@ internal sealed partial class SiloWorkers : IDisposable
         {
             if (Stopwatch.GetElapsedTime(heard, now) > 10 * _orphanTimeout && !_attempts.Values.Any(a => a.Coordinator == coordinator))
             {
-                _heard.TryRemove(coordinator, out _);
+                // Only as it was read: a coordinator heard from since stays.
+                _heard.TryRemove(new KeyValuePair<Guid, long>(coordinator, heard));
             }
         }
     }
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Task {TaskId}: its coordinator {Coordinator} has not been heard from for {Seconds} s; its attempt here is cancelled")]
     private static partial void LogOrphaned(ILogger logger, string taskId, Guid coordinator, double seconds);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Task {TaskId}: cancelling its orphaned attempt failed: {Reason}")]
+    private static partial void LogOrphanCancelFailed(ILogger logger, string taskId, string reason);
 
     public WorkerCatalog Catalog { get; }
 
@@ -201,8 +214,14 @@ internal sealed partial class SiloWorkers : IDisposable
         {
             _running.TryRemove(wire.AttemptId, out _);
             Interlocked.Decrement(ref _inUse);
-            _slots.Release();
-            typeGate?.Release();
+            try
+            {
+                _slots.Release();
+            }
+            finally
+            {
+                typeGate?.Release();
+            }
         }
 
         return outcome;

@@ -35,26 +35,44 @@ internal static class PostgresConnectionText
             return false;
         }
 
+        // A setting PostgreSQL's strings have, wherever it is: such text is never a file name, even when it does not
+        // parse (a password with a ';' in it), so that it is refused rather than written to disk under its own name.
+        if (System.Text.RegularExpressions.Regex.IsMatch(text, @"(^|;)\s*(host|server|password|username|user id|database)\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+        {
+            return true;
+        }
+
+        // Other key=value text is a connection string unless it is SQLite's, or a path with '=' in a folder name.
         var keys = Keys(text);
-        return keys.Count > 0 && !keys.Any(key => key is "data source" or "datasource" or "filename");
+        return keys.Count > 0
+            && !keys.Any(key => key is "data source" or "datasource" or "filename")
+            && !keys.Any(key => key.Contains('/', StringComparison.Ordinal) || key.Contains('\\', StringComparison.Ordinal) || key.StartsWith('.'));
     }
 
     /// <summary>The connection string to connect with: a URL turned into one, every key one Npgsql knows, a host named.</summary>
     /// <exception cref="FormatException">What is wrong, and how to write it; never the text itself, which may hold a password.</exception>
     public static string Normalize(string text)
     {
+        const string Advice = "write Host=HOST;Port=5432;Database=NAME;Username=USER (or postgresql://USER@HOST:PORT/NAME), with the password in PGPASSWORD";
         NpgsqlConnectionStringBuilder builder;
         try
         {
             builder = new NpgsqlConnectionStringBuilder(text.Contains("://", StringComparison.Ordinal) ? FromUrl(text) : text);
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+        catch (FormatException ex)
         {
-            var unknown = Unusable(text);
-            var hint = unknown is null ? null : ParallelFlow.Engine.Plans.DisplayText.Suggest(unknown, Keywords) is { } close
-                ? $"'{unknown}' is not a PostgreSQL setting (did you mean '{close}'?)"
-                : $"'{unknown}' is not a PostgreSQL setting";
-            throw new FormatException($"the PostgreSQL connection string is not valid: {hint ?? ex.Message}; write Host=HOST;Port=5432;Database=NAME;Username=USER (or postgresql://USER@HOST:PORT/NAME), with the password in PGPASSWORD", ex);
+            // Said by FromUrl, naming only a setting of the URL's query.
+            throw new FormatException($"the PostgreSQL URL is not valid: {ex.Message}; {Advice}", ex);
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        {
+            // Never the text itself, nor a parser's message about it: either may hold the password.
+            var unusable = text.Contains("://", StringComparison.Ordinal) ? null : Unusable(text);
+            var hint = unusable is null ? "it does not parse as key=value pairs separated by ';'"
+                : new NpgsqlConnectionStringBuilder().ContainsKey(unusable) ? $"the value of '{unusable}' is not valid"
+                : ParallelFlow.Engine.Plans.DisplayText.Suggest(unusable, Keywords) is { } close ? $"'{unusable}' is not a PostgreSQL setting (did you mean '{close}'?)"
+                : $"'{unusable}' is not a PostgreSQL setting";
+            throw new FormatException($"the PostgreSQL connection string is not valid: {hint}; {Advice}", ex);
         }
 
         if (string.IsNullOrWhiteSpace(builder.Host))
@@ -70,6 +88,7 @@ internal static class PostgresConnectionText
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Remove("Password");
+        builder.Remove("SSL Password");
         builder.Remove("Max Auto Prepare");
         builder.Remove("Application Name");
         return builder.ConnectionString;
@@ -93,8 +112,10 @@ internal static class PostgresConnectionText
                     return $"PostgreSQL: {other.MessageText}";
                 case NpgsqlException { InnerException: TimeoutException } exhausted when exhausted.Message.Contains("pool", StringComparison.OrdinalIgnoreCase):
                     return $"every connection of the pool is in use ({exhausted.Message})";
-                case NpgsqlException { InnerException: SocketException or IOException or TimeoutException } unreachable:
+                case NpgsqlException { InnerException: SocketException or IOException } unreachable:
                     return $"cannot reach PostgreSQL ({unreachable.InnerException!.Message}); is the server running, and listening on that host and port?";
+                case NpgsqlException { InnerException: TimeoutException } slow:
+                    return $"PostgreSQL did not answer in time ({slow.Message}); is the server reachable and not overloaded? (Timeout= and Command Timeout= set the waits)";
                 case NpgsqlException noPassword when noPassword.Message.Contains("No password has been provided", StringComparison.Ordinal):
                     return "PostgreSQL asks for a password and none was given: set PGPASSWORD (or write a ~/.pgpass file) on this machine";
                 case NpgsqlException failed:
@@ -178,7 +199,15 @@ internal static class PostgresConnectionText
         foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            builder[Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals])] = equals < 0 ? "true" : Uri.UnescapeDataString(pair[(equals + 1)..]);
+            var key = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
+            try
+            {
+                builder[key] = equals < 0 ? "true" : Uri.UnescapeDataString(pair[(equals + 1)..]);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new FormatException(builder.ContainsKey(key) ? $"the value of '{key}' is not valid" : $"'{key}' is not a PostgreSQL setting", ex);
+            }
         }
 
         return builder.ConnectionString;

@@ -170,6 +170,31 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
     }
 
     [Fact]
+    public void No_message_repeats_a_password_however_the_text_is_wrong()
+    {
+        var port = FreePort();
+        var badQuery = Assert.Throws<JournalException>(() => RunJournal.Open($"postgresql://u:s3cret-1@127.0.0.1:{port}/db?sslmode=nope"));
+        var semicolon = Assert.Throws<JournalException>(() => RunJournal.Open($"Host=127.0.0.1;Port={port};Password=s3cret;2;Database=x"));
+        var sslPassword = Assert.Throws<JournalException>(() => RunJournal.Open($"Host=127.0.0.1;Port={port};Database=x;Username=u;SSL Password=s3cret-3;Timeout=3"));
+
+        Assert.Contains("the value of 'sslmode' is not valid", badQuery.Message, StringComparison.Ordinal);
+        Assert.Contains("connection string is not valid", semicolon.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot reach PostgreSQL", sslPassword.Message, StringComparison.Ordinal);
+        Assert.All(new[] { badQuery, semicolon, sslPassword }, e => Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.GetFullPath($"Host=127.0.0.1;Port={port};Password=s3cret;2;Database=x")));
+    }
+
+    [Theory]
+    [InlineData("/data/date=2024-01-01/journal.db", false)]
+    [InlineData("runs/part=3.db", false)]
+    [InlineData("Data Source=runs.db", false)]
+    [InlineData("Host=db;Password=a;b", true)]
+    [InlineData("Database=x;Username=u", true)]
+    [InlineData("postgresql://u@db/x", true)]
+    public void A_journal_location_is_a_database_only_when_it_reads_as_one(string location, bool database) =>
+        Assert.Equal(database, RunJournal.IsDatabase(location));
+
+    [Fact]
     public void A_login_without_a_password_says_where_to_give_one()
     {
         var error = Assert.Throws<JournalException>(() => RunJournal.Open(postgres.Server.ConnectionString()));

@@ -158,6 +158,27 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
         Assert.All(cluster.Dispatcher.Silos, s => Assert.Equal(1, s.WorkerSlots["limited"]));
     }
 
+    [Fact]
+    public async Task Tasks_wait_for_busy_silos_longer_than_the_placement_timeout_without_failing()
+    {
+        ClusterFixture.Workers["limited"] = new DelegateWorker(async (_, cancellationToken) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1.8), cancellationToken);
+            return TaskResult.Empty;
+        });
+        var builder = new PlanBuilder("queued").WithWorkers(8);
+        for (var i = 0; i < 8; i++)
+        {
+            builder.AddTask($"q{i}", "limited");
+        }
+
+        // Two at a time (one per silo): the last two wait 5.4 s for a slot, past the fixture's 5 s placement timeout;
+        // busy silos are waited for.
+        var result = await CoordinatorEngine().RunAsync(builder.Build(), new RunOptions { Dispatcher = cluster.Dispatcher }).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
