@@ -20,6 +20,7 @@ internal static class CliApplication
             JournalCommands.Cache(console),
             ClusterCommands.Silo(console),
             ClusterCommands.Cluster(console),
+            ServeCommand.Create(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

@@ -77,6 +77,9 @@ public sealed class ParallelFlowRunner
 
     internal ParallelFlowRunner(ParallelFlowCore core) => _core = core;
 
+    /// <summary>The journal the host's runs are recorded in (<c>ParallelFlow:Journal</c>); null when it keeps none.</summary>
+    public RunJournal? Journal => _core.Journal;
+
     /// <summary>Runs a named plan with its inputs.</summary>
     /// <param name="planName">The name under <c>ParallelFlow:Plans</c>.</param>
     /// <param name="inputs">The values of the plan's inputs; none when it takes none.</param>
@@ -107,7 +110,9 @@ public sealed class ParallelFlowRunner
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <returns>The run, under way or queued.</returns>
     public FlowRun Start(CompiledPlan plan, RunOptions? options, CancellationToken cancellationToken) =>
-        Start(plan, options ?? new RunOptions(), plan.Definition.SourceFile ?? plan.Definition.Id, "code", cancellationToken);
+        Start(plan, options ?? new RunOptions(), plan.Definition.SourceFile ?? plan.Definition.Id,
+            // A plan loaded from a file is recorded with its hash, so that its runs can be resumed; one built in code cannot be.
+            plan.Definition.SourceFile is { } file && File.Exists(file) ? RunJournal.HashPlan(file, configPath: null) : "code", cancellationToken);
 
     private FlowRun Start(CompiledPlan plan, RunOptions options, string path, string hash, CancellationToken cancellationToken)
     {

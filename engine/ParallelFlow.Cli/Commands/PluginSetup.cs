@@ -14,6 +14,11 @@ internal static class PluginSetup
     /// <summary>The plugins the .NET tool carries, beside the command; used when the current folder has no plugins.json.</summary>
     private static readonly string Bundled = Path.Combine(AppContext.BaseDirectory, "plugins", "plugins.json");
 
+    /// <summary>The plugin list a command loads: the option's, else the first plugins.json beside the plan, here or in
+    /// $PARALLELFLOW_HOME, else the one the tool carries; null when there is none.</summary>
+    public static string? Resolve(string? pluginsPath, string? planPath = null) =>
+        pluginsPath ?? FileLookup.Find(DefaultFile, planPath) ?? (File.Exists(Bundled) ? Bundled : null);
+
     /// <summary><c>--grace-period</c>, for the commands that run tasks.</summary>
     public static Option<double?> GracePeriodOption() => NumberOptions.Real("--grace-period",
         "Seconds a cancelled or timed-out task's worker is given to stop (a process tree to be killed) before it is abandoned (default 5, at most 20).",
@@ -42,7 +47,7 @@ internal static class PluginSetup
     {
         var logs = verbose ? new Output.VerboseLog(console.Error) : null;
         var catalog = BuiltInWorkers.CreateCatalog();
-        var path = pluginsPath ?? FileLookup.Find(DefaultFile, planPath) ?? (File.Exists(Bundled) ? Bundled : null);
+        var path = Resolve(pluginsPath, planPath);
         PluginLoadReport? report = null;
         if (path is not null)
         {

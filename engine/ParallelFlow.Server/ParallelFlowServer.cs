@@ -1,0 +1,123 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ParallelFlow.Hosting;
+
+namespace ParallelFlow.Server;
+
+/// <summary>How <c>parallelflow serve</c> is started.</summary>
+internal sealed record ServeSettings
+{
+    /// <summary>The default address: this machine only.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8088";
+
+    /// <summary>The environment variable that holds the bearer token.</summary>
+    public const string TokenVariable = "PARALLELFLOW_TOKEN";
+
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary>A folder whose plan files (<c>.json</c>, <c>.yaml</c>, <c>.yml</c>) are the plans clients run, by file name.</summary>
+    public string? PlansFolder { get; init; }
+
+    public string? Plugins { get; init; }
+
+    public string? Journal { get; init; }
+
+    public int? Workers { get; init; }
+
+    /// <summary>The bearer token every request but <c>/health</c> must carry; none on a loopback address unless set.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>The largest request body, in bytes.</summary>
+    public long MaxRequestBytes { get; init; } = 1 << 20;
+}
+
+/// <summary>Builds the service: the engine of <c>AddParallelFlow</c> with the registered plans, the API, the token check.</summary>
+internal static class ParallelFlowServer
+{
+    /// <summary>Whether every address of <paramref name="urls"/> is this machine's loopback.</summary>
+    public static bool IsLoopback(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(url =>
+        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+        && (uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address))));
+
+    /// <summary>A new random token, for a service on a public address started without one.</summary>
+    public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+    public static WebApplication Build(ServeSettings settings, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = settings.MaxRequestBytes);
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["ParallelFlow:Plugins"] = settings.Plugins,
+            ["ParallelFlow:Journal"] = settings.Journal,
+        };
+        if (settings.Workers is { } workers)
+        {
+            values["ParallelFlow:Workers"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (name, path) in Plans(settings.PlansFolder))
+        {
+            values[$"ParallelFlow:Plans:{name}"] = path;
+        }
+
+        builder.Configuration.AddInMemoryCollection(values.Where(v => v.Value is not null));
+        builder.Services.AddParallelFlow(builder.Configuration);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton<RunHub>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        if (settings.Token is { } token)
+        {
+            app.Use(RequireToken(token));
+        }
+
+        app.MapHealthChecks("/health");
+        app.MapParallelFlowApi();
+        return app;
+    }
+
+    /// <summary>The plan files of a folder, by name (the file name without its extension).</summary>
+    public static IEnumerable<(string Name, string Path)> Plans(string? folder) => folder is null
+        ? []
+        : Directory.EnumerateFiles(folder)
+            .Where(f => Path.GetExtension(f) is ".json" or ".yaml" or ".yml")
+            .Order(StringComparer.Ordinal)
+            .Select(f => (Path.GetFileNameWithoutExtension(f), Path.GetFullPath(f)));
+
+    /// <summary>Refuses a request without the token (compared in constant time); <c>/health</c> stays open for probes.</summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token)
+    {
+        var expected = Encoding.UTF8.GetBytes(token);
+        return (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+            {
+                return next(context);
+            }
+
+            var header = context.Request.Headers.Authorization.FirstOrDefault();
+            var given = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()) : [];
+            if (CryptographicOperations.FixedTimeEquals(given, expected))
+            {
+                return next(context);
+            }
+
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return Results.Problem(detail: "this service needs its bearer token: send Authorization: Bearer TOKEN", statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(context);
+        };
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Server;
+
+/// <summary>The runs this service started, each with every event it has sent so far, numbered from 1, so that a
+/// client that reconnects with <c>Last-Event-ID</c> misses nothing.</summary>
+internal sealed class RunHub
+{
+    private readonly ConcurrentDictionary<string, HubRun> _runs = new(StringComparer.Ordinal);
+
+    public HubRun Add(FlowRun flow, string plan)
+    {
+        var run = new HubRun(flow, plan);
+        _runs[flow.RunId] = run;
+        run.Pump();
+        return run;
+    }
+
+    public HubRun? Find(string runId) => _runs.TryGetValue(runId, out var run) ? run : null;
+
+    public IReadOnlyCollection<HubRun> Runs => [.. _runs.Values];
+}
+
+/// <summary>One run and its events.</summary>
+internal sealed class HubRun(FlowRun flow, string plan)
+{
+    private readonly Lock _gate = new();
+    private readonly List<RunEvent> _events = [];
+    private TaskCompletionSource _more = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _ended;
+
+    public FlowRun Flow { get; } = flow;
+
+    public string Plan { get; } = plan;
+
+    public DateTimeOffset Submitted { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Events after number <paramref name="after"/> (1-based numbers), whether the run's events have ended,
+    /// and a task that completes when there are more.</summary>
+    public (RunEvent[] Events, bool Ended, Task More) After(long after)
+    {
+        lock (_gate)
+        {
+            var from = (int)Math.Clamp(after, 0, _events.Count);
+            return ([.. _events.Skip(from)], _ended, _more.Task);
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _events.Count;
+            }
+        }
+    }
+
+    /// <summary>Reads the run's event stream into the list, on its own, for the run's life.</summary>
+    public void Pump() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var e in Flow.ReadEventsAsync().ConfigureAwait(false))
+            {
+                Publish(() => _events.Add(e));
+            }
+        }
+        finally
+        {
+            Publish(() => _ended = true);
+        }
+    });
+
+    private void Publish(Action change)
+    {
+        TaskCompletionSource woken;
+        lock (_gate)
+        {
+            change();
+            woken = _more;
+            _more = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        woken.TrySetResult();
+    }
+}

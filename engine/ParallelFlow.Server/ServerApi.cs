@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Reporting;
+using ParallelFlow.Hosting;
+using ParallelFlow.Journal;
+
+namespace ParallelFlow.Server;
+
+/// <summary>What a client sends to start a run of a registered plan.</summary>
+internal sealed record SubmitRequest(string? Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers);
+
+/// <summary>The service's HTTP API: runs of the registered plans, their events as Server-Sent Events, cancel.</summary>
+internal static class ServerApi
+{
+    public static void MapParallelFlowApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/plans", (PlanRegistry plans) => plans.Names.Select(name =>
+        {
+            plans.TryGet(name, out var plan);
+            return new { id = name, plan_id = plan.Definition.Id, tasks = plan.Definition.Tasks.Count, description = plan.Definition.Description };
+        }));
+
+        app.MapPost("/runs", Submit);
+        app.MapGet("/runs", List);
+        app.MapGet("/runs/{id}", Report);
+        app.MapGet("/runs/{id}/events", Events);
+        app.MapGet("/runs/{id}/tasks/{task}", TaskOf);
+        app.MapPost("/runs/{id}/cancel", (string id, RunHub hub) => hub.Find(id) switch
+        {
+            null => Problem(StatusCodes.Status404NotFound, $"this service is not running a run '{id}'"),
+            { Flow.Completion.IsCompleted: true } => Problem(StatusCodes.Status409Conflict, $"run {id} has ended already"),
+            var run => Cancel(run),
+        });
+    }
+
+    private static IResult Cancel(HubRun run)
+    {
+        run.Flow.Cancel();
+        return Results.Accepted($"/runs/{run.Flow.RunId}", new { run_id = run.Flow.RunId, status = "cancelling" });
+    }
+
+    private static IResult Submit(SubmitRequest? request, PlanRegistry plans, ParallelFlowRunner runner, ParallelFlowEngine engine, RunHub hub)
+    {
+        if (request?.Plan is not { Length: > 0 } name)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"the request names no plan: send {{\"plan\": NAME, \"inputs\": {{…}}}} with NAME one of {string.Join(", ", plans.Names)}");
+        }
+
+        if (!plans.TryGet(name, out var plan))
+        {
+            var close = DisplayText.Suggest(name, plans.Names);
+            return Problem(StatusCodes.Status404NotFound, $"no plan '{name}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {string.Join(", ", plans.Names)}");
+        }
+
+        if (request.Workers is < 1)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"workers: {request.Workers} is not a worker count; give 1 or more, or leave it out");
+        }
+
+        if (request.Strategy is { } strategy && engine.Catalog.StrategyProblem(strategy) is { } problem)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"strategy: {problem}");
+        }
+
+        FlowRun flow;
+        try
+        {
+            flow = runner.Start(plan, new RunOptions { Inputs = request.Inputs, Strategy = request.Strategy, Workers = request.Workers, StreamEvents = true }, CancellationToken.None);
+        }
+        catch (PlanValidationException ex)
+        {
+            return Results.Problem(
+                title: "the inputs do not fit the plan",
+                detail: string.Join("\n", ex.Errors.Where(e => !e.IsWarning).Select(e => $"{e.Code}: {e.Message}")),
+                statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["errors"] = ex.Errors.Where(e => !e.IsWarning).Select(e => new { code = e.Code, message = e.Message, task = e.TaskId }).ToList() });
+        }
+        catch (ParallelFlowPoolFullException ex)
+        {
+            return new TooManyRuns(ex.Message);
+        }
+
+        hub.Add(flow, name);
+        var id = flow.RunId;
+        return Results.Accepted($"/runs/{id}", new { run_id = id, plan = name, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
+    }
+
+    private static IResult List(RunHub hub, IServiceProvider services, string? plan, string? status, int? page, int? page_size)
+    {
+        var size = Math.Clamp(page_size ?? 50, 1, 500);
+        var number = Math.Max(1, page ?? 1);
+        var rows = new Dictionary<string, RunRow>(StringComparer.Ordinal);
+        if (Journal(services) is { } journal)
+        {
+            foreach (var run in journal.Runs())
+            {
+                rows[run.RunId] = new RunRow(run.RunId, run.PlanId, run.Status, run.StartedAt, run.FinishedAt, run.Counts);
+            }
+        }
+
+        foreach (var run in hub.Runs)
+        {
+            var done = run.Flow.Completion.IsCompletedSuccessfully ? run.Flow.Completion.Result : null;
+            rows[run.Flow.RunId] = new RunRow(run.Flow.RunId, run.Plan, done?.Status.ToString().ToLowerInvariant() ?? "running", run.Submitted, done is null ? null : done.StartedAt + done.Elapsed,
+                done?.Tasks.GroupBy(t => t.Status.ToName()).ToDictionary(g => g.Key, g => g.Count()) ?? new Dictionary<string, int>());
+        }
+
+        var matching = rows.Values
+            .Where(r => plan is null || r.Plan == plan)
+            .Where(r => status is null || r.Status == status)
+            .OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.RunId, StringComparer.Ordinal)
+            .ToList();
+        return Results.Ok(new
+        {
+            total = matching.Count,
+            page = number,
+            page_size = size,
+            runs = matching.Skip((number - 1) * size).Take(size).Select(r => new { run_id = r.RunId, plan = r.Plan, status = r.Status, started_at = r.StartedAt, finished_at = r.FinishedAt, counts = r.Counts }),
+        });
+    }
+
+    private static IResult Report(string id, RunHub hub, IServiceProvider services)
+    {
+        if (hub.Find(id) is { } run)
+        {
+            if (run.Flow.Completion.IsCompletedSuccessfully)
+            {
+                return Json(RunReport.ToDocument(run.Flow.Completion.Result));
+            }
+
+            var (events, _, _) = run.After(0);
+            var finished = events.Where(e => e.Kind == RunEventKind.TaskFinished && e.Status is not null).GroupBy(e => e.Status!.Value.ToName()).ToDictionary(g => g.Key, g => g.Count());
+            return Results.Ok(new { run_id = id, plan = run.Plan, status = "running", events = events.Length, finished, events_url = $"/runs/{id}/events" });
+        }
+
+        if (Journal(services)?.Report(id) is { } recorded)
+        {
+            return Json(recorded.Report);
+        }
+
+        return Problem(StatusCodes.Status404NotFound, $"no run '{id}'");
+    }
+
+    private static IResult TaskOf(string id, string task, RunHub hub, IServiceProvider services)
+    {
+        if (hub.Find(id) is { Flow.Completion.IsCompletedSuccessfully: true } done)
+        {
+            var result = done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == task);
+            return result is null
+                ? Problem(StatusCodes.Status404NotFound, $"run {id} has no task '{task}'")
+                : Results.Ok(new { id = task, status = result.Status.ToName(), attempts = result.Attempts, duration = result.Duration.TotalSeconds, output = result.Output, output_json = result.Result?.Json, error = result.Error });
+        }
+
+        if (Journal(services)?.Tasks(id).FirstOrDefault(t => t.TaskId == task) is { } recorded)
+        {
+            return Results.Ok(new { id = task, status = recorded.Status, attempts = recorded.Attempts, duration = recorded.DurationSeconds, output = recorded.Result?.Text, output_json = recorded.Result?.Json, error = recorded.Error });
+        }
+
+        return Problem(StatusCodes.Status404NotFound, $"no task '{task}' in a run '{id}'");
+    }
+
+    /// <summary>The run's events as Server-Sent Events: every event from the one after <c>Last-Event-ID</c> (or
+    /// <c>?after=N</c>), then each as it happens, then an <c>end</c> event when the run has ended.</summary>
+    private static async Task Events(string id, HttpContext context, RunHub hub)
+    {
+        if (hub.Find(id) is not { } run)
+        {
+            await Problem(StatusCodes.Status404NotFound, $"this service is not running a run '{id}' (the events of runs it started are kept while it runs)").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var after = long.TryParse(context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["after"].FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
+        context.Response.Headers.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var aborted = context.RequestAborted;
+        var buffer = new StringBuilder();
+        while (!aborted.IsCancellationRequested)
+        {
+            var (events, ended, more) = run.After(after);
+            foreach (var e in events)
+            {
+                after++;
+                buffer.Append("id: ").Append(after.ToString(CultureInfo.InvariantCulture)).Append('\n')
+                    .Append("event: ").Append(Name(e.Kind)).Append('\n')
+                    .Append("data: ").Append(EventJson(e)).Append("\n\n");
+            }
+
+            // The list is whole once the run's events have ended: what it held is written, then the end.
+            if (ended)
+            {
+                buffer.Append("event: end\ndata: {\"run_id\":").Append(JsonSerializer.Serialize(id)).Append("}\n\n");
+            }
+
+            if (buffer.Length > 0)
+            {
+                await context.Response.WriteAsync(buffer.ToString(), aborted).ConfigureAwait(false);
+                await context.Response.Body.FlushAsync(aborted).ConfigureAwait(false);
+                buffer.Clear();
+            }
+
+            if (ended)
+            {
+                return;
+            }
+
+            try
+            {
+                // A comment now and then keeps proxies from closing a quiet stream.
+                await more.WaitAsync(TimeSpan.FromSeconds(15), aborted).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                await context.Response.WriteAsync(": keep-alive\n\n", aborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>An event kind as the stream names it: <c>task_started</c> for <see cref="RunEventKind.TaskStarted"/>.</summary>
+    internal static string Name(RunEventKind kind)
+    {
+        var text = kind.ToString();
+        var name = new StringBuilder(text.Length + 4);
+        foreach (var c in text)
+        {
+            if (char.IsUpper(c) && name.Length > 0)
+            {
+                name.Append('_');
+            }
+
+            name.Append(char.ToLowerInvariant(c));
+        }
+
+        return name.ToString();
+    }
+
+    private static string EventJson(RunEvent e)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("kind", Name(e.Kind));
+            writer.WriteString("time", e.Time);
+            if (e.TaskId is not null)
+            {
+                writer.WriteString("task", e.TaskId);
+            }
+
+            if (e.WorkerType is not null)
+            {
+                writer.WriteString("worker_type", e.WorkerType);
+            }
+
+            if (e.Worker > 0)
+            {
+                writer.WriteNumber("worker", e.Worker);
+            }
+
+            if (e.Attempt > 0)
+            {
+                writer.WriteNumber("attempt", e.Attempt);
+            }
+
+            if (e.Status is { } status)
+            {
+                writer.WriteString("status", status.ToName());
+            }
+
+            if (e.Message is not null)
+            {
+                writer.WriteString("message", e.Message);
+            }
+
+            if (e.Delay is { } delay)
+            {
+                writer.WriteNumber("delay_seconds", delay.TotalSeconds);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static RunJournal? Journal(IServiceProvider services) => services.GetRequiredService<ParallelFlowRunner>().Journal;
+
+    private static IResult Json(JsonDocument document) => Results.Text(document.RootElement.GetRawText(), "application/json");
+
+    private static IResult Problem(int status, string detail) => Results.Problem(detail: detail, statusCode: status);
+
+    private sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
+
+    /// <summary>429 with Retry-After, as problem details.</summary>
+    private sealed class TooManyRuns(string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+            return Results.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(httpContext);
+        }
+    }
+}

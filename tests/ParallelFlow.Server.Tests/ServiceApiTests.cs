@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+
+namespace ParallelFlow.Server.Tests;
+
+/// <summary>The service over real HTTP on 127.0.0.1 and a free port: runs of registered plans, their events as
+/// Server-Sent Events with Last-Event-ID resumption, cancel, problem details for what a client gets wrong, the token.</summary>
+public sealed class ServiceApiTests : IAsyncLifetime
+{
+    private readonly string _plans = Directory.CreateTempSubdirectory("parallelflow-serve-").FullName;
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        File.WriteAllText(Path.Combine(_plans, "demo.json"), """
+            { "id": "demo", "inputs": { "n": { "type": "number", "default": 1 } }, "tasks": [
+              { "id": "a", "worker": "simulate", "with": { "seconds": 0.05 } },
+              { "id": "b", "worker": "template", "depends_on": ["a"], "with": { "text": "n={{inputs.n}}" } } ] }
+            """);
+        File.WriteAllText(Path.Combine(_plans, "long.json"), """{ "id": "long", "tasks": [ { "id": "wait", "worker": "simulate", "with": { "seconds": 60 } } ] }""");
+        (_app, _client) = await StartAsync(new ServeSettings { PlansFolder = _plans });
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(_plans, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_submitted_run_streams_every_event_and_a_reconnect_resumes_after_the_last_one_seen()
+    {
+        var submitted = await _client.PostAsJsonAsync("/runs", new { plan = "demo", inputs = new { n = 3 } });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+
+        var all = await ReadEventsAsync($"/runs/{runId}/events", lastEventId: null);
+        var resumed = await ReadEventsAsync($"/runs/{runId}/events", lastEventId: 3);
+
+        Assert.Equal(Enumerable.Range(1, all.Count - 1).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), all.SkipLast(1).Select(e => e.Id));
+        Assert.Equal("run_started", all[0].Name);
+        Assert.Equal("run_finished", all[^2].Name);
+        Assert.Equal("end", all[^1].Name);
+        Assert.Equal(all.Skip(3).Select(e => (e.Id, e.Name, e.Data)), resumed.Select(e => (e.Id, e.Name, e.Data)));
+        var b = await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/b");
+        Assert.Equal(("succeeded", "n=3"), (b.GetProperty("status").GetString(), b.GetProperty("output").GetString()));
+        var report = await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}");
+        Assert.Equal("succeeded", report.GetProperty("status").GetString());
+        var listed = await _client.GetFromJsonAsync<JsonElement>("/runs?plan=demo");
+        Assert.Contains(listed.GetProperty("runs").EnumerateArray(), r => r.GetProperty("run_id").GetString() == runId);
+    }
+
+    [Fact]
+    public async Task A_run_is_cancelled_through_the_api_and_cannot_be_cancelled_twice()
+    {
+        var submitted = await _client.PostAsJsonAsync("/runs", new { plan = "long" });
+        var runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+
+        var cancel = await _client.PostAsync($"/runs/{runId}/cancel", null);
+        var events = await ReadEventsAsync($"/runs/{runId}/events", lastEventId: null);
+        var again = await _client.PostAsync($"/runs/{runId}/cancel", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Contains(events, e => e.Name == "task_finished" && e.Data.Contains("\"status\":\"cancelled\"", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task What_a_client_gets_wrong_is_a_problem_document_saying_what()
+    {
+        var unknown = await _client.PostAsJsonAsync("/runs", new { plan = "dmo" });
+        var badInput = await _client.PostAsJsonAsync("/runs", new { plan = "demo", inputs = new { n = "x" } });
+        var badWorkers = await _client.PostAsJsonAsync("/runs", new { plan = "demo", workers = 0 });
+        var badStrategy = await _client.PostAsJsonAsync("/runs", new { plan = "demo", strategy = "fastest" });
+        var noRun = await _client.GetAsync("/runs/nope");
+        var tooBig = await _client.PostAsync("/runs", new StringContent(new string('x', 2 << 20), Encoding.UTF8, "application/json"));
+
+        Assert.Equal((HttpStatusCode.NotFound, "application/problem+json"), (unknown.StatusCode, unknown.Content.Headers.ContentType?.MediaType));
+        Assert.Contains("no plan 'dmo' (did you mean 'demo'?)", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, badInput.StatusCode);
+        var problem = await badInput.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("PF0014", problem.GetProperty("errors")[0].GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, badWorkers.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badStrategy.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, noRun.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+    }
+
+    [Fact]
+    public async Task With_a_token_every_request_but_health_needs_it()
+    {
+        var (app, client) = await StartAsync(new ServeSettings { PlansFolder = _plans, Token = "s3cret-token" });
+        await using (app)
+        using (client)
+        {
+            var without = await client.GetAsync("/plans");
+            var wrong = await Send(client, "/plans", "not-it");
+            var right = await Send(client, "/plans", "s3cret-token");
+            var health = await client.GetAsync("/health");
+
+            Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.DoesNotContain("s3cret-token", await without.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            await app.StopAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8088", true)]
+    [InlineData("http://localhost:5000", true)]
+    [InlineData("http://[::1]:5000", true)]
+    [InlineData("http://0.0.0.0:8088", false)]
+    [InlineData("http://*:8088", false)]
+    [InlineData("http://127.0.0.1:1;http://10.0.0.5:2", false)]
+    public void Only_loopback_addresses_go_without_a_token(string urls, bool loopback) =>
+        Assert.Equal(loopback, ParallelFlowServer.IsLoopback(urls));
+
+    private static async Task<HttpResponseMessage> Send(HttpClient client, string path, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await client.SendAsync(request);
+    }
+
+    private static async Task<(WebApplication App, HttpClient Client)> StartAsync(ServeSettings settings)
+    {
+        var port = FreePort();
+        var app = ParallelFlowServer.Build(settings with { Urls = $"http://127.0.0.1:{port}" });
+        await app.StartAsync();
+        return (app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) });
+    }
+
+    private async Task<List<(string? Id, string Name, string Data)>> ReadEventsAsync(string path, int? lastEventId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (lastEventId is { } last)
+        {
+            request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var events = new List<(string?, string, string)>();
+        string? id = null, name = null, data = null;
+        while (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) is { } line)
+        {
+            if (line.Length == 0 && name is not null)
+            {
+                events.Add((id, name, data ?? string.Empty));
+                (id, name, data) = (null, null, null);
+            }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                id = line[4..];
+            }
+            else if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                data = line[6..];
+            }
+        }
+
+        return events;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
