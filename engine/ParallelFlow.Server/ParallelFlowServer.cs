@@ -36,6 +36,12 @@ internal sealed record ServeSettings
 
     /// <summary>The largest request body, in bytes.</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;
+
+    /// <summary>The workers plans sent over HTTP may use; null for every worker the service loaded but <c>process</c>.</summary>
+    public IReadOnlyList<string>? AllowedWorkers { get; init; }
+
+    /// <summary>Where plans sent over HTTP are kept, one file per run, so that their runs are journaled and resumable.</summary>
+    public string SubmittedFolder { get; init; } = Path.Combine(Environment.CurrentDirectory, ".parallelflow", "submitted");
 }
 
 /// <summary>Builds the service: the engine of <c>AddParallelFlow</c> with the registered plans, the API, the token check.</summary>
@@ -75,6 +81,8 @@ internal static class ParallelFlowServer
         builder.Services.AddParallelFlow(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton<RunHub>();
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<RemotePlans>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
         var app = builder.Build();

@@ -15,7 +15,11 @@ using ParallelFlow.Journal;
 namespace ParallelFlow.Server;
 
 /// <summary>What a client sends to start a run of a registered plan.</summary>
-internal sealed record SubmitRequest(string? Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers);
+/// <param name="Plan">The name of a registered plan, or a plan itself (as a plan file has it).</param>
+/// <param name="Inputs">The values of the plan's inputs.</param>
+/// <param name="Strategy">The scheduling strategy, if not the plan's.</param>
+/// <param name="Workers">The worker count, if not the plan's.</param>
+internal sealed record SubmitRequest(JsonElement Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers);
 
 /// <summary>The service's HTTP API: runs of the registered plans, their events as Server-Sent Events, cancel.</summary>
 internal static class ServerApi
@@ -41,23 +45,60 @@ internal static class ServerApi
         });
     }
 
+    /// <summary>400 with the plan's errors as the command line gives them: code, line and column in the plan, task, message.</summary>
+    private static IResult Invalid(string title, PlanValidationException ex)
+    {
+        var errors = ex.Errors.Where(e => !e.IsWarning).ToList();
+        return Results.Problem(
+            title: title,
+            detail: string.Join("\n", errors.Select(e => $"{e.Code}{(e.Position is { } p ? $" (line {p.Line}, column {p.Column})" : string.Empty)}: {e.Message}")),
+            statusCode: StatusCodes.Status400BadRequest,
+            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { code = e.Code, message = e.Message, task = e.TaskId, line = e.Position?.Line, column = e.Position?.Column }).ToList() });
+    }
+
     private static IResult Cancel(HubRun run)
     {
         run.Flow.Cancel();
         return Results.Accepted($"/runs/{run.Flow.RunId}", new { run_id = run.Flow.RunId, status = "cancelling" });
     }
 
-    private static IResult Submit(SubmitRequest? request, PlanRegistry plans, ParallelFlowRunner runner, ParallelFlowEngine engine, RunHub hub)
+    private static IResult Submit(SubmitRequest? request, PlanRegistry plans, ParallelFlowRunner runner, ParallelFlowEngine engine, RunHub hub, RemotePlans remote)
     {
-        if (request?.Plan is not { Length: > 0 } name)
+        CompiledPlan plan;
+        string name;
+        if (request?.Plan.ValueKind == JsonValueKind.Object)
         {
-            return Problem(StatusCodes.Status400BadRequest, $"the request names no plan: send {{\"plan\": NAME, \"inputs\": {{…}}}} with NAME one of {string.Join(", ", plans.Names)}");
-        }
+            // A plan sent with the request: held to the allow-list, validated like a file, kept as one.
+            if (remote.Refused(request.Plan) is { Count: > 0 } refused)
+            {
+                return Problem(StatusCodes.Status403Forbidden,
+                    $"plans sent over HTTP may not use worker{(refused.Count == 1 ? "" : "s")} {string.Join(", ", refused.Select(w => $"'{w}'"))}; this service allows {string.Join(", ", remote.Allowed.Order(StringComparer.Ordinal))} (register the plan with --plans, or allow the worker with --allow-worker)");
+            }
 
-        if (!plans.TryGet(name, out var plan))
+            try
+            {
+                var definition = remote.Load(request.Plan.GetRawText(), Guid.NewGuid().ToString("N"));
+                plan = remote.Engine.Compile(definition);
+                name = definition.Id;
+            }
+            catch (PlanValidationException ex)
+            {
+                return Invalid("the plan has errors", ex);
+            }
+        }
+        else if (request?.Plan.ValueKind == JsonValueKind.String && request.Plan.GetString() is { Length: > 0 } registered)
         {
-            var close = DisplayText.Suggest(name, plans.Names);
-            return Problem(StatusCodes.Status404NotFound, $"no plan '{name}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {string.Join(", ", plans.Names)}");
+            if (!plans.TryGet(registered, out plan))
+            {
+                var close = DisplayText.Suggest(registered, plans.Names);
+                return Problem(StatusCodes.Status404NotFound, $"no plan '{registered}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {string.Join(", ", plans.Names)}");
+            }
+
+            name = registered;
+        }
+        else
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"the request names no plan: send {{\"plan\": NAME, \"inputs\": {{…}}}} with NAME one of {string.Join(", ", plans.Names)}, or {{\"plan\": {{ the plan }}}}");
         }
 
         if (request.Workers is < 1)
@@ -77,11 +118,7 @@ internal static class ServerApi
         }
         catch (PlanValidationException ex)
         {
-            return Results.Problem(
-                title: "the inputs do not fit the plan",
-                detail: string.Join("\n", ex.Errors.Where(e => !e.IsWarning).Select(e => $"{e.Code}: {e.Message}")),
-                statusCode: StatusCodes.Status400BadRequest,
-                extensions: new Dictionary<string, object?> { ["errors"] = ex.Errors.Where(e => !e.IsWarning).Select(e => new { code = e.Code, message = e.Message, task = e.TaskId }).ToList() });
+            return Invalid("the inputs do not fit the plan", ex);
         }
         catch (ParallelFlowPoolFullException ex)
         {

@@ -24,7 +24,7 @@ public sealed class ServiceApiTests : IAsyncLifetime
               { "id": "b", "worker": "template", "depends_on": ["a"], "with": { "text": "n={{inputs.n}}" } } ] }
             """);
         File.WriteAllText(Path.Combine(_plans, "long.json"), """{ "id": "long", "tasks": [ { "id": "wait", "worker": "simulate", "with": { "seconds": 60 } } ] }""");
-        (_app, _client) = await StartAsync(new ServeSettings { PlansFolder = _plans });
+        (_app, _client) = await StartAsync(new ServeSettings { PlansFolder = _plans, SubmittedFolder = Path.Combine(_plans, "sent") });
     }
 
     public async Task DisposeAsync()
@@ -112,6 +112,58 @@ public sealed class ServiceApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
             Assert.DoesNotContain("s3cret-token", await without.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_plan_sent_with_the_request_runs_when_its_workers_are_allowed()
+    {
+        var submitted = await _client.PostAsJsonAsync("/runs", new
+        {
+            plan = new { id = "sent", tasks = new object[] { new { id = "hello", worker = "template", with = new { text = "hi {{inputs.who}}" } } }, inputs = new { who = new { type = "string" } } },
+            inputs = new { who = "there" },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+        await ReadEventsAsync($"/runs/{runId}/events", lastEventId: null);
+
+        var hello = await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/hello");
+        Assert.Equal("hi there", hello.GetProperty("output").GetString());
+
+        var invalid = await _client.PostAsJsonAsync("/runs", new { plan = new { id = "bad", tasks = new object[] { new { id = "t", worker = "template", depends_on = new[] { "nope" } } } } });
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Contains("nope", await invalid.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_plan_sent_over_http_may_not_use_the_process_worker_directly_or_inside_a_section()
+    {
+        var plugins = Path.Combine(CliProcess.RepositoryRoot, "plugins.json");
+        var (app, client) = await StartAsync(new ServeSettings { PlansFolder = _plans, Plugins = plugins, SubmittedFolder = Path.Combine(_plans, "sent") });
+        await using (app)
+        using (client)
+        {
+            var shell = new { id = "shell", tasks = new object[] { new { id = "t", worker = "process", with = new { command = "sh", args = new[] { "-c", "id" } } } } };
+            var nested = new { id = "nested", tasks = new object[] { new { id = "s", worker = "section", with = new { worker = "process", sections = new[] { "a" } } } } };
+
+            var direct = await client.PostAsJsonAsync("/runs", new { plan = shell });
+            var inside = await client.PostAsJsonAsync("/runs", new { plan = nested });
+
+            Assert.Equal(HttpStatusCode.Forbidden, direct.StatusCode);
+            Assert.Contains("may not use worker 'process'", await direct.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Forbidden, inside.StatusCode);
+            Assert.Empty(Directory.Exists(Path.Combine(_plans, "sent")) ? Directory.GetFiles(Path.Combine(_plans, "sent")) : []);
+            await app.StopAsync();
+        }
+
+        // An operator who allows it.
+        var (allowing, allowed) = await StartAsync(new ServeSettings { Plugins = plugins, AllowedWorkers = ["process", "template"], SubmittedFolder = Path.Combine(_plans, "sent") });
+        await using (allowing)
+        using (allowed)
+        {
+            var ok = await allowed.PostAsJsonAsync("/runs", new { plan = new { id = "shell", tasks = new object[] { new { id = "t", worker = "process", with = new { command = "echo", args = new[] { "allowed" } } } } } });
+            Assert.Equal(HttpStatusCode.Accepted, ok.StatusCode);
+            await allowing.StopAsync();
         }
     }
 

@@ -14,10 +14,15 @@ internal static class ServeCommand
         var plugins = PluginSetup.Option();
         var journal = JournalSetup.Option("The run journal (a SQLite file, or a PostgreSQL database: Host=…;Database=…); runs are recorded there. Default: none.");
         var workers = NumberOptions.Whole("--workers", "How many tasks run at once across every run of the service (default: the processor count).", 1);
+        var allow = new Option<string[]>("--allow-worker")
+        {
+            Description = "A worker plans sent over HTTP may use, repeated or comma-separated (default: every loaded worker but process, so that a plan cannot get a shell here). Plans of --plans may use every worker.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the service's request and engine log lines on stderr." };
         var command = new Command("serve", "Serves the engine over HTTP: POST /runs of the --plans plans, GET /runs, /runs/ID, /runs/ID/events (Server-Sent Events), POST /runs/ID/cancel, GET /plans, /health.")
         {
-            urls, plans, plugins, journal, workers, verbose,
+            urls, plans, plugins, journal, workers, allow, verbose,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -46,6 +51,9 @@ internal static class ServeCommand
                 Journal = parseResult.GetValue(journal) is { } j ? (Journal.RunJournal.IsDatabase(j) ? j : Path.GetFullPath(j)) : null,
                 Workers = parseResult.GetValue(workers),
                 Token = token,
+                AllowedWorkers = parseResult.GetValue(allow) is { Length: > 0 } allowed
+                    ? [.. allowed.SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]
+                    : null,
             };
             var level = parseResult.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning;
             await using var app = ParallelFlowServer.Build(settings, logging =>
