@@ -138,7 +138,7 @@ public sealed class ClusterProcessTests : IDisposable
     [Fact]
     public async Task A_cluster_nobody_answers_is_a_one_line_error()
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
 
         var result = await CliProcess.RunAsync("cluster", "status", "--cluster", $"redis://127.0.0.1:{port}");
 
@@ -208,17 +208,11 @@ public sealed class ClusterProcessTests : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Debian's redis-server on 127.0.0.1 and a free port, without persistence; killed by PID on dispose.</summary>
     private static KilledOnDispose StartRedis(out int port)
     {
-        port = FreePort();
+        port = FreePorts.Next();
         var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
         {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace ParallelFlow.Cli.Tests;
@@ -19,7 +18,7 @@ public sealed class ServeCommandTests : IDisposable
         var plans = Directory.CreateDirectory(Path.Combine(_folder, "plans")).FullName;
         File.WriteAllText(Path.Combine(plans, "hello.json"), """{ "id": "hello", "tasks": [ { "id": "greet", "worker": "template", "with": { "text": "hello" } } ] }""");
         var journal = Path.Combine(_folder, "journal.db");
-        var port = FreePort();
+        var port = FreePorts.Next();
         using var serve = CliProcess.Start(["serve", "--urls", $"http://127.0.0.1:{port}", "--plans", plans, "--journal", journal], waitForLine: "serving on");
         Assert.Contains("plans: hello", await serve.LineAsync(), StringComparison.Ordinal);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -41,17 +40,11 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task A_plans_folder_that_is_not_there_is_a_one_line_error()
     {
-        var result = await CliProcess.RunAsync("serve", "--urls", $"http://127.0.0.1:{FreePort()}", "--plans", Path.Combine(_folder, "nope"));
+        var result = await CliProcess.RunAsync("serve", "--urls", $"http://127.0.0.1:{FreePorts.Next()}", "--plans", Path.Combine(_folder, "nope"));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("error: --plans:", result.Error, StringComparison.Ordinal);
         Assert.Contains("is not a folder", result.Error, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

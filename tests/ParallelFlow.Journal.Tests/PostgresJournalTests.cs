@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Sdk;
@@ -145,7 +143,7 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
     {
         var wrong = Assert.Throws<JournalException>(() => RunJournal.Open($"{postgres.Server.ConnectionString()};Password=not-it"));
         var missing = Assert.Throws<JournalException>(() => RunJournal.Open(postgres.Server.ConnectionStringWithPassword("no_such_database")));
-        var port = FreePort();
+        var port = FreePorts.Next();
         var nobody = Assert.Throws<JournalException>(() => RunJournal.Open($"Host=127.0.0.1;Port={port};Database=x;Username=u;Timeout=3"));
 
         Assert.Contains("PostgreSQL refused the login", wrong.Message, StringComparison.Ordinal);
@@ -172,7 +170,7 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
     [Fact]
     public void No_message_repeats_a_password_however_the_text_is_wrong()
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
         var badQuery = Assert.Throws<JournalException>(() => RunJournal.Open($"postgresql://u:s3cret-1@127.0.0.1:{port}/db?sslmode=nope"));
         var semicolon = Assert.Throws<JournalException>(() => RunJournal.Open($"Host=127.0.0.1;Port={port};Password=s3cret;2;Database=x"));
         var sslPassword = Assert.Throws<JournalException>(() => RunJournal.Open($"Host=127.0.0.1;Port={port};Database=x;Username=u;SSL Password=s3cret-3;Timeout=3"));
@@ -229,10 +227,4 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
         return command.ExecuteScalar();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -186,7 +185,7 @@ public sealed class ServiceApiTests : IAsyncLifetime
 
     private static async Task<(WebApplication App, HttpClient Client)> StartAsync(ServeSettings settings)
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
         var app = ParallelFlowServer.Build(settings with { Urls = $"http://127.0.0.1:{port}" });
         await app.StartAsync();
         return (app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) });
@@ -229,10 +228,4 @@ public sealed class ServiceApiTests : IAsyncLifetime
         return events;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

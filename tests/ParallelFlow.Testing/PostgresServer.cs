@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ParallelFlow.Testing;
 
@@ -67,7 +65,7 @@ public sealed class PostgresServer : IDisposable
 
         var data = Path.Combine(folder, "data");
         Run(AsServerUser(root, Path.Combine(bin, "initdb"), "-D", data, "-U", User, $"--pwfile={passwordFile}", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync", "--no-instructions"));
-        var port = FreePort();
+        var port = FreePorts.Next();
         var start = Info(AsServerUser(root, Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(CultureInfo.InvariantCulture), "-k", folder,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"));
         var server = Process.Start(start)!;
@@ -158,10 +156,4 @@ public sealed class PostgresServer : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
