@@ -23,4 +23,49 @@ public static class BuiltInWorkers
         catalog.AddWorker(SectionWorker.Name, new SectionWorker(catalog, time));
         return catalog;
     }
+
+    /// <summary>A catalog with only the workers <paramref name="allowed"/> names, for plans from people the host does not
+    /// trust with all of them (a service's remote plans): the vote and section workers are made anew for it, so that
+    /// the workers their candidates and sections name are looked up in it too; scorers, mergers, strategies, secret
+    /// variables and stage defaults are those of <paramref name="source"/>.</summary>
+    internal static WorkerCatalog Restricted(WorkerCatalog source, IReadOnlySet<string> allowed, TimeProvider? timeProvider = null)
+    {
+        var time = timeProvider ?? TimeProvider.System;
+        var restricted = new WorkerCatalog { StageDefaults = source.StageDefaults, CancellationGracePeriod = source.CancellationGracePeriod };
+        var (workers, scorers, mergers, strategies) = source.Contents;
+        foreach (var (name, worker) in workers)
+        {
+            if (allowed.Contains(name))
+            {
+                restricted.AddWorker(name, worker switch
+                {
+                    VoteWorker => new VoteWorker(restricted, time),
+                    SectionWorker => new SectionWorker(restricted, time),
+                    _ => worker,
+                });
+            }
+        }
+
+        foreach (var (name, scorer) in scorers)
+        {
+            restricted.AddScorer(name, scorer);
+        }
+
+        foreach (var (name, merger) in mergers)
+        {
+            restricted.AddMerger(name, merger);
+        }
+
+        foreach (var (name, strategy) in strategies)
+        {
+            restricted.AddStrategy(name, strategy);
+        }
+
+        foreach (var variable in source.SecretVariables)
+        {
+            restricted.AddSecretVariable(variable);
+        }
+
+        return restricted;
+    }
 }

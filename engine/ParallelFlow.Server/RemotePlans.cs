@@ -25,7 +25,7 @@ internal sealed class RemotePlans
             ? [.. named.Where(_loaded.Contains)]
             : [.. _loaded.Where(name => name != Process)];
         Folder = settings.SubmittedFolder;
-        Engine = new ParallelFlowEngine(new EngineOptions { Catalog = engine.Catalog.Restricted(Allowed), LoggerFactory = loggerFactory });
+        Engine = new ParallelFlowEngine(new EngineOptions { Catalog = BuiltInWorkers.Restricted(engine.Catalog, Allowed), LoggerFactory = loggerFactory });
     }
 
     /// <summary>The workers remote plans may use.</summary>

@@ -140,49 +140,11 @@ public sealed class WorkerCatalog
     /// <summary>Ends registering: called by the engine before it compiles a plan with this catalog.</summary>
     internal void Freeze() => Volatile.Write(ref _frozen, true);
 
-    /// <summary>A catalog with only the workers <paramref name="allowed"/> names, for plans from people the host does not
-    /// trust with all of them (a service's remote plans): the vote and section workers are made anew for it, so that
-    /// the workers their candidates and sections name are looked up in it too; scorers, mergers, strategies, secret
-    /// variables and stage defaults are the same.</summary>
-    internal WorkerCatalog Restricted(IReadOnlySet<string> allowed, TimeProvider? timeProvider = null)
-    {
-        var time = timeProvider ?? TimeProvider.System;
-        var restricted = new WorkerCatalog { StageDefaults = StageDefaults, CancellationGracePeriod = CancellationGracePeriod };
-        foreach (var (name, worker) in _workers)
-        {
-            if (allowed.Contains(name))
-            {
-                restricted.AddWorker(name, name switch
-                {
-                    Voting.VoteWorker.Name when worker is Voting.VoteWorker => new Voting.VoteWorker(restricted, time),
-                    Sectioning.SectionWorker.Name when worker is Sectioning.SectionWorker => new Sectioning.SectionWorker(restricted, time),
-                    _ => worker,
-                });
-            }
-        }
-
-        foreach (var (name, scorer) in _scorers)
-        {
-            restricted.AddScorer(name, scorer);
-        }
-
-        foreach (var (name, merger) in _mergers)
-        {
-            restricted.AddMerger(name, merger);
-        }
-
-        foreach (var (name, strategy) in _strategies)
-        {
-            restricted.AddStrategy(name, strategy);
-        }
-
-        foreach (var variable in SecretVariables)
-        {
-            restricted.AddSecretVariable(variable);
-        }
-
-        return restricted;
-    }
+    /// <summary>Every worker, scorer, merger and plugin strategy by name, for a catalog made from this one
+    /// (<see cref="BuiltInWorkers.Restricted"/>).</summary>
+    internal (IReadOnlyDictionary<string, ParallelFlowWorker> Workers, IReadOnlyDictionary<string, ParallelFlowScorer> Scorers,
+        IReadOnlyDictionary<string, ParallelFlowMerger> Mergers, IReadOnlyDictionary<string, ParallelFlowStrategy> Strategies) Contents =>
+        (_workers, _scorers, _mergers, _strategies);
 
     private void ThrowIfFrozen(string what)
     {
