@@ -80,6 +80,7 @@ internal static class ParallelFlowServer
         builder.Configuration.AddInMemoryCollection(values.Where(v => v.Value is not null));
         builder.Services.AddParallelFlow(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
         builder.Services.AddSingleton<RunHub>();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<RemotePlans>();
@@ -94,6 +95,7 @@ internal static class ParallelFlowServer
         }
 
         app.MapHealthChecks("/health");
+        app.MapOpenApi();
         app.MapParallelFlowApi();
         return app;
     }

@@ -37,6 +37,7 @@ internal static class ServerApi
         app.MapGet("/runs/{id}", Report);
         app.MapGet("/runs/{id}/events", Events);
         app.MapGet("/runs/{id}/tasks/{task}", TaskOf);
+        app.MapPost("/runs/{id}/resume", Resume);
         app.MapPost("/runs/{id}/cancel", (string id, RunHub hub) => hub.Find(id) switch
         {
             null => Problem(StatusCodes.Status404NotFound, $"this service is not running a run '{id}'"),
@@ -128,6 +129,68 @@ internal static class ServerApi
         hub.Add(flow, name);
         var id = flow.RunId;
         return Results.Accepted($"/runs/{id}", new { run_id = id, plan = name, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
+    }
+
+    /// <summary>Continues a run the journal holds that did not finish (the service was stopped or killed, or it failed):
+    /// the tasks that succeeded keep their outputs and do not run again, with the inputs it had.</summary>
+    private static IResult Resume(string id, RunHub hub, ParallelFlowRunner runner, ParallelFlowEngine engine, RemotePlans remote)
+    {
+        if (hub.Find(id) is { Flow.Completion.IsCompleted: false })
+        {
+            return Problem(StatusCodes.Status409Conflict, $"run {id} is running here now");
+        }
+
+        if (runner.Journal is not { } journal)
+        {
+            return Problem(StatusCodes.Status409Conflict, "this service keeps no journal (serve --journal), so it has nothing to resume a run from");
+        }
+
+        if (journal.Run(id) is not { } run)
+        {
+            return Problem(StatusCodes.Status404NotFound, $"the journal has no run '{id}'");
+        }
+
+        switch (run.Status)
+        {
+            case "succeeded":
+                return Problem(StatusCodes.Status409Conflict, $"run {id} succeeded already; there is nothing to resume");
+            case "running":
+                return Problem(StatusCodes.Status409Conflict, $"run {id} is still running in another process");
+        }
+
+        if (!File.Exists(run.PlanPath) || RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
+        {
+            return Problem(StatusCodes.Status409Conflict, $"the plan of run {id} is gone or has changed since it started; its recorded outputs may not fit it, so it is not resumed");
+        }
+
+        // A plan that came over HTTP resumes under the allow-list it ran under.
+        var sent = Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        var compiler = sent ? remote.Engine : engine;
+        CompiledPlan plan;
+        try
+        {
+            var definition = compiler.LoadPlan(run.PlanPath, run.ConfigPath);
+            plan = compiler.Compile(run.Only.Count > 0 ? definition.Only(run.Only) : definition);
+        }
+        catch (PlanValidationException ex)
+        {
+            return Invalid("the run's plan has errors now (a plugin it used is not loaded?)", ex);
+        }
+
+        var restored = journal.Succeeded(id);
+        FlowRun flow;
+        try
+        {
+            flow = runner.Start(plan, new RunOptions { RunId = id, Restored = restored, Inputs = run.Inputs, Workers = run.Workers, StreamEvents = true }, CancellationToken.None);
+        }
+        catch (ParallelFlowPoolFullException ex)
+        {
+            return new TooManyRuns(ex.Message);
+        }
+
+        // Its events start again from 1: a stream of the run before the resume is over.
+        hub.Add(flow, plan.Definition.Id);
+        return Results.Accepted($"/runs/{id}", new { run_id = id, restored = restored.Count, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events" });
     }
 
     private static IResult List(RunHub hub, IServiceProvider services, string? plan, string? status, int? page, int? page_size)

@@ -38,6 +38,69 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_of_a_service_that_was_killed_is_interrupted_and_resumes_through_the_api()
+    {
+        var plans = Directory.CreateDirectory(Path.Combine(_folder, "plans")).FullName;
+        var log = Path.Combine(_folder, "executions.log");
+        var marker = Path.Combine(_folder, "b-ran-once");
+        File.WriteAllText(Path.Combine(plans, "two.json"), JsonSerializer.Serialize(new
+        {
+            id = "two",
+            tasks = new object[]
+            {
+                new { id = "a", worker = "process", with = new { command = "sh", args = new[] { "-c", $"echo a >> '{log}'; echo first" } } },
+                new { id = "b", worker = "process", depends_on = new[] { "a" }, with = new { command = "sh", args = new[] { "-c", $"echo b >> '{log}'; if [ -f '{marker}' ]; then echo second; else touch '{marker}'; sleep 120; fi" } } },
+            },
+        }));
+        var journal = Path.Combine(_folder, "journal.db");
+        var port = FreePorts.Next();
+        string[] args = ["serve", "--urls", $"http://127.0.0.1:{port}", "--plans", plans, "--journal", journal];
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        string runId;
+        using (var first = CliProcess.Start(args, waitForLine: "serving on"))
+        {
+            await first.LineAsync();
+            var submitted = await client.PostAsJsonAsync("/runs", new { plan = "two" });
+            runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+            // b runs (a is recorded before it starts: the journal's order), then the service dies at once, b with it.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(marker) || !await Succeeded(client, $"/runs/{runId}/tasks/a"))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "b did not start within 60 s");
+                await Task.Delay(100);
+            }
+
+            first.KillHard();
+            await first.WaitForExitAsync();
+        }
+
+        using var second = CliProcess.Start(args, waitForLine: "serving on");
+        await second.LineAsync();
+        var listed = await client.GetFromJsonAsync<JsonElement>("/runs");
+        var resumed = await client.PostAsync($"/runs/{runId}/resume", null);
+        var events = await client.GetStringAsync($"/runs/{runId}/events");
+        var b = await client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/b");
+        var openApi = await client.GetStringAsync("/openapi/v1.json");
+        second.SendTerminate();
+        await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("interrupted", listed.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("run_id").GetString() == runId).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, resumed.StatusCode);
+        Assert.Equal(1, (await resumed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restored").GetInt32());
+        Assert.Contains("event: end", events, StringComparison.Ordinal);
+        Assert.Equal(("succeeded", "second"), (b.GetProperty("status").GetString(), b.GetProperty("output").GetString()!.Trim()));
+        Assert.Equal(["a", "b", "b"], File.ReadAllLines(log));
+        Assert.Contains("/runs/{id}/resume", openApi, StringComparison.Ordinal);
+    }
+
+    private static async Task<bool> Succeeded(HttpClient client, string task)
+    {
+        using var response = await client.GetAsync(task);
+        return response.StatusCode == HttpStatusCode.OK
+            && (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString() == "succeeded";
+    }
+
+    [Fact]
     public async Task A_plans_folder_that_is_not_there_is_a_one_line_error()
     {
         var result = await CliProcess.RunAsync("serve", "--urls", $"http://127.0.0.1:{FreePorts.Next()}", "--plans", Path.Combine(_folder, "nope"));
