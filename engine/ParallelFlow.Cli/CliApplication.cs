@@ -21,6 +21,7 @@ internal static class CliApplication
             ClusterCommands.Silo(console),
             ClusterCommands.Cluster(console),
             ServeCommand.Create(console),
+            SubmitCommand.Create(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

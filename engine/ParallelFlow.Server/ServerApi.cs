@@ -29,7 +29,14 @@ internal static class ServerApi
         app.MapGet("/plans", (PlanRegistry plans) => plans.Names.Select(name =>
         {
             plans.TryGet(name, out var plan);
-            return new { id = name, plan_id = plan.Definition.Id, tasks = plan.Definition.Tasks.Count, description = plan.Definition.Description };
+            return new
+            {
+                id = name,
+                plan_id = plan.Definition.Id,
+                tasks = plan.Definition.Tasks.Count,
+                description = plan.Definition.Description,
+                inputs = plan.Definition.Inputs.Values.ToDictionary(i => i.Name, i => new { type = i.Type.ToString().ToLowerInvariant(), required = i.IsRequired, @default = i.Default, description = i.Description }),
+            };
         }));
 
         app.MapPost("/runs", Submit);

@@ -93,6 +93,41 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("/runs/{id}/resume", openApi, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Submit_follows_a_run_on_the_service_and_exits_as_a_local_run_would()
+    {
+        var plans = Directory.CreateDirectory(Path.Combine(_folder, "plans")).FullName;
+        File.WriteAllText(Path.Combine(plans, "greet.json"), """
+            { "id": "greet", "inputs": { "who": { "type": "string" }, "times": { "type": "number", "default": 1 } },
+              "tasks": [ { "id": "hello", "worker": "template", "with": { "text": "hello {{inputs.who}} x{{inputs.times}}" } } ] }
+            """);
+        var failing = Path.Combine(_folder, "failing.json");
+        File.WriteAllText(failing, """{ "id": "failing", "tasks": [ { "id": "boom", "worker": "simulate", "with": { "seconds": 0, "fail": "fatal" } } ] }""");
+        var port = FreePorts.Next();
+        var server = $"http://127.0.0.1:{port}";
+        using var serve = CliProcess.Start(["serve", "--urls", server, "--plans", plans], waitForLine: "serving on");
+        await serve.LineAsync();
+
+        var ok = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "who=42", "--input", "times=3", "--wait");
+        var defaulted = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "who=you", "--wait");
+        var failed = await CliProcess.RunAsync("submit", failing, "--server", server, "--wait");
+        var unknown = await CliProcess.RunAsync("submit", "greett", "--server", server);
+        var badInput = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "times=many");
+        serve.SendTerminate();
+        await serve.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(ok.ExitCode == 0, ok.Out + ok.Error);
+        Assert.Contains("finished  hello succeeded", ok.Out, StringComparison.Ordinal);
+        Assert.Contains("succeeded", ok.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
+        Assert.True(defaulted.ExitCode == 0, defaulted.Out + defaulted.Error);
+        Assert.Equal(1, failed.ExitCode);
+        Assert.Contains("boom failed", failed.Out, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("greett is neither a plan file here nor a plan of", unknown.Error, StringComparison.Ordinal);
+        Assert.Equal(2, badInput.ExitCode);
+        Assert.Contains("times", badInput.Error, StringComparison.Ordinal);
+    }
+
     private static async Task<bool> Succeeded(HttpClient client, string task)
     {
         using var response = await client.GetAsync(task);
