@@ -46,26 +46,7 @@ public static class BuiltInWorkers
             }
         }
 
-        foreach (var (name, scorer) in scorers)
-        {
-            restricted.AddScorer(name, scorer);
-        }
-
-        foreach (var (name, merger) in mergers)
-        {
-            restricted.AddMerger(name, merger);
-        }
-
-        foreach (var (name, strategy) in strategies)
-        {
-            restricted.AddStrategy(name, strategy);
-        }
-
-        foreach (var variable in source.SecretVariables)
-        {
-            restricted.AddSecretVariable(variable);
-        }
-
+        restricted.AddParts(scorers, mergers, strategies, source.SecretVariables);
         return restricted;
     }
 }

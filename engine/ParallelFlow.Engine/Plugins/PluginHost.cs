@@ -249,30 +249,14 @@ public static class PluginHost
 
         public void CommitTo(WorkerCatalog catalog)
         {
-            foreach (var name in SecretVariables)
-            {
-                catalog.AddSecretVariable(name);
-            }
-
+            // In the order plugins have always been committed: secret variables, workers, then the rest.
+            catalog.AddParts([], [], [], SecretVariables);
             foreach (var (name, worker) in Workers)
             {
                 catalog.AddWorker(name, worker);
             }
 
-            foreach (var (name, scorer) in Scorers)
-            {
-                catalog.AddScorer(name, scorer);
-            }
-
-            foreach (var (name, merger) in Mergers)
-            {
-                catalog.AddMerger(name, merger);
-            }
-
-            foreach (var (name, strategy) in Strategies)
-            {
-                catalog.AddStrategy(name, strategy);
-            }
+            catalog.AddParts(Scorers, Mergers, Strategies, []);
         }
 
         private static void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)

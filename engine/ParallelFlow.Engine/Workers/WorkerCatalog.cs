@@ -140,6 +140,34 @@ public sealed class WorkerCatalog
     /// <summary>Ends registering: called by the engine before it compiles a plan with this catalog.</summary>
     internal void Freeze() => Volatile.Write(ref _frozen, true);
 
+    /// <summary>Adds scorers, mergers, strategies and secret variables made elsewhere: a plugin's, or another catalog's.</summary>
+    internal void AddParts(
+        IEnumerable<KeyValuePair<string, ParallelFlowScorer>> scorers,
+        IEnumerable<KeyValuePair<string, ParallelFlowMerger>> mergers,
+        IEnumerable<KeyValuePair<string, ParallelFlowStrategy>> strategies,
+        IEnumerable<string> secretVariables)
+    {
+        foreach (var variable in secretVariables)
+        {
+            AddSecretVariable(variable);
+        }
+
+        foreach (var (name, scorer) in scorers)
+        {
+            AddScorer(name, scorer);
+        }
+
+        foreach (var (name, merger) in mergers)
+        {
+            AddMerger(name, merger);
+        }
+
+        foreach (var (name, strategy) in strategies)
+        {
+            AddStrategy(name, strategy);
+        }
+    }
+
     /// <summary>Every worker, scorer, merger and plugin strategy by name, for a catalog made from this one
     /// (<see cref="BuiltInWorkers.Restricted"/>).</summary>
     internal (IReadOnlyDictionary<string, ParallelFlowWorker> Workers, IReadOnlyDictionary<string, ParallelFlowScorer> Scorers,
