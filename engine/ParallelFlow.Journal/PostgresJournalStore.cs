@@ -167,7 +167,7 @@ internal sealed class PostgresJournalStore : JournalStore
         {
             if (write.Finished is { } task)
             {
-                var result = task.Status.IsSuccess() ? task.Result : null;
+                var result = RunJournal.Kept(task);
                 batch.BatchCommands.Add(Command(
                     write.KeepRecorded ? KeepRecordedTaskSql : FinishTaskSql,
                     TextParameter(write.RunId), TextParameter(task.TaskId), TextParameter(task.Status.ToName()), new NpgsqlParameter<int>() { TypedValue = task.Attempts },

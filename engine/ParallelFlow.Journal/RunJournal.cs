@@ -802,6 +802,9 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         }
     }
 
+    /// <summary>The output the journal keeps of a task that ended: a succeeded (or cached) task's; none of another.</summary>
+    internal static TaskResult? Kept(TaskRunResult task) => task.Status.IsSuccess() ? task.Result : null;
+
     internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);

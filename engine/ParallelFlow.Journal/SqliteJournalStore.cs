@@ -257,7 +257,7 @@ internal sealed class JournalStatements : IDisposable
 
     public void FinishTask(string runId, TaskRunResult task, string? cacheComponents, bool keepRecorded)
     {
-        var result = task.Status.IsSuccess() ? task.Result : null;
+        var result = RunJournal.Kept(task);
         var s = keepRecorded ? _keepRecordedTask : _finishTask;
         Text(s, 1, runId);
         Text(s, 2, task.TaskId);

@@ -263,12 +263,12 @@ internal static class ServerApi
             var result = done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == task);
             return result is null
                 ? Problem(StatusCodes.Status404NotFound, $"run {id} has no task '{task}'")
-                : Results.Ok(new { id = task, status = result.Status.ToName(), attempts = result.Attempts, duration = result.Duration.TotalSeconds, output = result.Output, output_json = result.Result?.Json, error = result.Error });
+                : Results.Ok(new TaskBody(task, result.Status.ToName(), result.Attempts, result.Duration.TotalSeconds, result.Output, result.Result?.Json, result.Error));
         }
 
         if (Journal(services)?.Tasks(id).FirstOrDefault(t => t.TaskId == task) is { } recorded)
         {
-            return Results.Ok(new { id = task, status = recorded.Status, attempts = recorded.Attempts, duration = recorded.DurationSeconds, output = recorded.Result?.Text, output_json = recorded.Result?.Json, error = recorded.Error });
+            return Results.Ok(new TaskBody(task, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Result?.Json, recorded.Error));
         }
 
         return Problem(StatusCodes.Status404NotFound, $"no task '{task}' in a run '{id}'");
@@ -406,6 +406,9 @@ internal static class ServerApi
     private static IResult Json(JsonDocument document) => Results.Text(document.RootElement.GetRawText(), "application/json");
 
     private static IResult Problem(int status, string detail) => Results.Problem(detail: detail, statusCode: status);
+
+    /// <summary>A task as <c>GET /runs/{id}/tasks/{task}</c> gives it, from a run here or from the journal.</summary>
+    private sealed record TaskBody(string Id, string Status, int Attempts, double Duration, string? Output, JsonElement? OutputJson, string? Error);
 
     private sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
 
