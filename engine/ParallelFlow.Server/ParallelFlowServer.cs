@@ -97,6 +97,7 @@ internal static class ParallelFlowServer
         app.MapHealthChecks("/health");
         app.MapOpenApi();
         app.MapParallelFlowApi();
+        app.MapDashboard();
         return app;
     }
 
@@ -108,13 +109,14 @@ internal static class ParallelFlowServer
             .Order(StringComparer.Ordinal)
             .Select(f => (Path.GetFileNameWithoutExtension(f), Path.GetFullPath(f)));
 
-    /// <summary>Refuses a request without the token (compared in constant time); <c>/health</c> stays open for probes.</summary>
+    /// <summary>Refuses a request without the token (compared in constant time); <c>/health</c> stays open for probes,
+    /// and the dashboard's files, which hold no data, for a browser to load the page that asks for it.</summary>
     private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token)
     {
         var expected = Encoding.UTF8.GetBytes(token);
         return (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+            if (context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal) || Dashboard.IsFile(context.Request.Path))
             {
                 return next(context);
             }

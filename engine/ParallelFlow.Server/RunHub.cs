@@ -9,9 +9,9 @@ internal sealed class RunHub
 {
     private readonly ConcurrentDictionary<string, HubRun> _runs = new(StringComparer.Ordinal);
 
-    public HubRun Add(FlowRun flow, string plan)
+    public HubRun Add(FlowRun flow, string plan, CompiledPlan compiled)
     {
-        var run = new HubRun(flow, plan);
+        var run = new HubRun(flow, plan, compiled);
         _runs[flow.RunId] = run;
         run.Pump();
         return run;
@@ -23,7 +23,7 @@ internal sealed class RunHub
 }
 
 /// <summary>One run and its events.</summary>
-internal sealed class HubRun(FlowRun flow, string plan)
+internal sealed class HubRun(FlowRun flow, string plan, CompiledPlan compiled)
 {
     private readonly Lock _gate = new();
     private readonly List<RunEvent> _events = [];
@@ -33,6 +33,51 @@ internal sealed class HubRun(FlowRun flow, string plan)
     public FlowRun Flow { get; } = flow;
 
     public string Plan { get; } = plan;
+
+    /// <summary>The plan as it runs: its tasks and their dependencies.</summary>
+    public CompiledPlan Compiled { get; } = compiled;
+
+    /// <summary>The run's status: <c>running</c> until it ends, then its result's.</summary>
+    public string Status => Flow.Completion.IsCompletedSuccessfully ? Flow.Completion.Result.Status.ToString().ToLowerInvariant() : "running";
+
+    /// <summary>A task of a run that is going, from its events: status, attempts so far, its latest output line.</summary>
+    public (string Status, int Attempts, string? Line)? TaskNow(string taskId)
+    {
+        if (!Compiled.Definition.Tasks.Any(t => t.Id == taskId))
+        {
+            return null;
+        }
+
+        var (status, attempts, line) = ("pending", 0, (string?)null);
+        foreach (var e in After(0).Events)
+        {
+            if (e.TaskId != taskId)
+            {
+                continue;
+            }
+
+            switch (e.Kind)
+            {
+                case RunEventKind.TaskQueued:
+                    status = "queued";
+                    break;
+                case RunEventKind.TaskStarted:
+                    (status, attempts) = ("running", attempts + 1);
+                    break;
+                case RunEventKind.TaskRetrying:
+                    status = "retrying";
+                    break;
+                case RunEventKind.TaskOutput:
+                    line = e.Message;
+                    break;
+                case RunEventKind.TaskFinished:
+                    status = e.Status?.ToName() ?? status;
+                    break;
+            }
+        }
+
+        return (status, attempts, line);
+    }
 
     public DateTimeOffset Submitted { get; } = DateTimeOffset.UtcNow;
 

@@ -43,6 +43,7 @@ internal static class ServerApi
         app.MapGet("/runs", List);
         app.MapGet("/runs/{id}", Report);
         app.MapGet("/runs/{id}/events", Events);
+        app.MapGet("/runs/{id}/graph", Graph);
         app.MapGet("/runs/{id}/tasks/{task}", TaskOf);
         app.MapPost("/runs/{id}/resume", Resume);
         app.MapPost("/runs/{id}/cancel", (string id, RunHub hub) => hub.Find(id) switch
@@ -133,7 +134,7 @@ internal static class ServerApi
             return new TooManyRuns(ex.Message);
         }
 
-        hub.Add(flow, name);
+        hub.Add(flow, name, plan);
         var id = flow.RunId;
         return Results.Accepted($"/runs/{id}", new { run_id = id, plan = name, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
     }
@@ -171,8 +172,7 @@ internal static class ServerApi
         }
 
         // A plan that came over HTTP resumes under the allow-list it ran under.
-        var sent = Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
-        var compiler = sent ? remote.Engine : engine;
+        var compiler = CompilerOf(run, engine, remote);
         CompiledPlan plan;
         try
         {
@@ -196,7 +196,7 @@ internal static class ServerApi
         }
 
         // Its events start again from 1: a stream of the run before the resume is over.
-        hub.Add(flow, plan.Definition.Id);
+        hub.Add(flow, plan.Definition.Id, plan);
         return Results.Accepted($"/runs/{id}", new { run_id = id, restored = restored.Count, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events" });
     }
 
@@ -216,7 +216,7 @@ internal static class ServerApi
         foreach (var run in hub.Runs)
         {
             var done = run.Flow.Completion.IsCompletedSuccessfully ? run.Flow.Completion.Result : null;
-            rows[run.Flow.RunId] = new RunRow(run.Flow.RunId, run.Plan, done?.Status.ToString().ToLowerInvariant() ?? "running", run.Submitted, done is null ? null : done.StartedAt + done.Elapsed,
+            rows[run.Flow.RunId] = new RunRow(run.Flow.RunId, run.Plan, run.Status, run.Submitted, done is null ? null : done.StartedAt + done.Elapsed,
                 done?.Tasks.GroupBy(t => t.Status.ToName()).ToDictionary(g => g.Key, g => g.Count()) ?? new Dictionary<string, int>());
         }
 
@@ -271,7 +271,71 @@ internal static class ServerApi
             return Results.Ok(new TaskBody(task, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Result?.Json, recorded.Error));
         }
 
+        // A task of a run that is going, not (yet) in a journal: what its events say, with its latest output line.
+        if (hub.Find(id)?.TaskNow(task) is { } going)
+        {
+            return Results.Ok(new TaskBody(task, going.Status, going.Attempts, 0, going.Line, null, null));
+        }
+
         return Problem(StatusCodes.Status404NotFound, $"no task '{task}' in a run '{id}'");
+    }
+
+    /// <summary>The run's tasks and their dependencies (by index into the list, both <c>depends_on</c> and <c>after</c>),
+    /// for drawing it: a 10,000-task plan is a few hundred kilobytes.</summary>
+    private static IResult Graph(string id, RunHub hub, IServiceProvider services, ParallelFlowEngine engine, RemotePlans remote)
+    {
+        if (hub.Find(id) is { } run)
+        {
+            return Results.Ok(new RunGraph(id, run.Plan, run.Status, Nodes(run.Compiled.Definition.Tasks)));
+        }
+
+        if (Journal(services) is not { } journal || journal.Run(id) is not { } recorded || journal.Report(id) is not { } report)
+        {
+            return Problem(StatusCodes.Status404NotFound, $"no run '{id}'");
+        }
+
+        using (report.Report)
+        {
+            // A finished run's report has the dependencies; one that was interrupted has only the tasks, so its plan gives them.
+            if (!report.Complete && File.Exists(recorded.PlanPath))
+            {
+                try
+                {
+                    return Results.Ok(new RunGraph(id, recorded.PlanId, recorded.Status, Nodes(CompilerOf(recorded, engine, remote).LoadPlan(recorded.PlanPath, recorded.ConfigPath).Tasks)));
+                }
+                catch (PlanValidationException)
+                {
+                    // The plan does not load now: the tasks as the journal has them, without their dependencies.
+                }
+            }
+
+            var results = report.Report.RootElement.TryGetProperty("results", out var r) ? r.EnumerateArray().ToList() : [];
+            return Results.Ok(new RunGraph(id, recorded.PlanId, recorded.Status, Nodes(results.Select(t => new TaskDefinition
+            {
+                Id = t.GetProperty("id").GetString()!,
+                Worker = t.TryGetProperty("worker", out var w) ? w.GetString() ?? string.Empty : string.Empty,
+                DependsOn = [.. Ids(t, "depends_on")],
+                After = [.. Ids(t, "after")],
+            }).ToList())));
+        }
+
+        static IEnumerable<string> Ids(JsonElement task, string name) =>
+            task.TryGetProperty(name, out var ids) ? ids.EnumerateArray().Select(i => i.GetString()!) : [];
+    }
+
+    /// <summary>The engine a recorded run's plan is read with: the restricted one for a plan that came over HTTP.</summary>
+    private static ParallelFlowEngine CompilerOf(RunRecord run, ParallelFlowEngine engine, RemotePlans remote) =>
+        Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? remote.Engine : engine;
+
+    private static List<GraphNode> Nodes(IReadOnlyList<TaskDefinition> tasks)
+    {
+        var index = new Dictionary<string, int>(tasks.Count, StringComparer.Ordinal);
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            index[tasks[i].Id] = i;
+        }
+
+        return [.. tasks.Select(t => new GraphNode(t.Id, t.Worker, [.. t.DependsOn.Concat(t.After).Select(d => index.GetValueOrDefault(d, -1)).Where(d => d >= 0).Distinct()]))];
     }
 
     /// <summary>The run's events as Server-Sent Events: every event from the one after <c>Last-Event-ID</c> (or
@@ -409,6 +473,10 @@ internal static class ServerApi
 
     /// <summary>A task as <c>GET /runs/{id}/tasks/{task}</c> gives it, from a run here or from the journal.</summary>
     private sealed record TaskBody(string Id, string Status, int Attempts, double Duration, string? Output, JsonElement? OutputJson, string? Error);
+
+    private sealed record RunGraph(string RunId, string Plan, string Status, IReadOnlyList<GraphNode> Tasks);
+
+    private sealed record GraphNode(string Id, string Worker, IReadOnlyList<int> DependsOn);
 
     private sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
 
