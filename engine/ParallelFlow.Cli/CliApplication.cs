@@ -22,6 +22,7 @@ internal static class CliApplication
             ClusterCommands.Cluster(console),
             ServeCommand.Create(console),
             SubmitCommand.Create(console),
+            McpCommand.Create(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

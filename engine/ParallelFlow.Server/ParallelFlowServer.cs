@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ModelContextProtocol.Server;
 using ParallelFlow.Hosting;
 
 namespace ParallelFlow.Server;
@@ -62,6 +64,51 @@ internal static class ParallelFlowServer
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = settings.MaxRequestBytes);
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
+        AddCore(builder.Services, builder.Configuration, settings);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.AddMcpServer(Describe).WithHttpTransport().WithTools<McpTools>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        if (settings.Token is { } token)
+        {
+            app.Use(RequireToken(token));
+        }
+
+        app.MapHealthChecks("/health");
+        app.MapOpenApi();
+        app.MapParallelFlowApi();
+        app.MapDashboard();
+        app.MapMcp("/mcp");
+        return app;
+    }
+
+    /// <summary>Builds <c>parallelflow mcp</c>: the same engine, plans, allow-list and journal as the service, as MCP
+    /// tools over stdin and stdout (so every log line goes to stderr).</summary>
+    public static IHost BuildStdio(ServeSettings settings, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        AddCore(builder.Services, builder.Configuration, settings);
+        builder.Services.AddMcpServer(Describe).WithStdioServerTransport().WithTools<McpTools>();
+        return builder.Build();
+    }
+
+    private static void Describe(McpServerOptions options)
+    {
+        options.ServerInfo = new() { Name = "parallelflow", Version = typeof(ParallelFlowServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0" };
+        options.ServerInstructions = "ParallelFlow runs a graph of tasks in parallel. run_plan runs a registered plan (list_plans) or a plan you give; "
+            + "run_request runs a sectioning or voting request. Follow a run with get_run, read a task's whole output with get_task, stop it with cancel_run.";
+    }
+
+    /// <summary>What the service and the MCP tools share: the engine of <c>AddParallelFlow</c> with the registered plans
+    /// and the journal, the runs, the allow-list for plans sent by clients, the launcher.</summary>
+    private static void AddCore(IServiceCollection services, IConfigurationManager configuration, ServeSettings settings)
+    {
         var values = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["ParallelFlow:Plugins"] = settings.Plugins,
@@ -77,28 +124,12 @@ internal static class ParallelFlowServer
             values[$"ParallelFlow:Plans:{name}"] = path;
         }
 
-        builder.Configuration.AddInMemoryCollection(values.Where(v => v.Value is not null));
-        builder.Services.AddParallelFlow(builder.Configuration);
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddSingleton<RunHub>();
-        builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton<RemotePlans>();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
-
-        var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        if (settings.Token is { } token)
-        {
-            app.Use(RequireToken(token));
-        }
-
-        app.MapHealthChecks("/health");
-        app.MapOpenApi();
-        app.MapParallelFlowApi();
-        app.MapDashboard();
-        return app;
+        configuration.AddInMemoryCollection(values.Where(v => v.Value is not null));
+        services.AddParallelFlow(configuration);
+        services.AddSingleton<RunHub>();
+        services.AddSingleton(settings);
+        services.AddSingleton<RemotePlans>();
+        services.AddSingleton<RunLauncher>();
     }
 
     /// <summary>The plan files of a folder, by name (the file name without its extension).</summary>

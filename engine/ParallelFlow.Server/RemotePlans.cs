@@ -18,8 +18,11 @@ internal sealed class RemotePlans
 
     private readonly HashSet<string> _loaded;
 
+    private readonly ParallelFlowEngine _full;
+
     public RemotePlans(ParallelFlowEngine engine, ServeSettings settings, ILoggerFactory loggerFactory)
     {
+        _full = engine;
         _loaded = [.. engine.Catalog.WorkerNames];
         Allowed = settings.AllowedWorkers is { } named
             ? [.. named.Where(_loaded.Contains)]
@@ -37,22 +40,63 @@ internal sealed class RemotePlans
     /// <summary>The engine that compiles and runs them.</summary>
     public ParallelFlowEngine Engine { get; }
 
-    /// <summary>The workers the service has that a plan names (as a task's <c>worker</c>, or any <c>worker</c> inside its
-    /// settings: a vote's candidates, a section's) but may not use.</summary>
-    public List<string> Refused(JsonElement plan)
+    /// <summary>Keeps a plan's text (JSON, or YAML when <paramref name="yaml"/>) as a file of its own and loads it from
+    /// there, refusing it when it names a worker off the list: as a task's worker, or anywhere in a task's settings (a
+    /// vote's candidates, a section's worker), or by a stage default a request leaves unsaid.</summary>
+    /// <exception cref="RunRefusedException">The plan names a worker off the list.</exception>
+    /// <exception cref="PlanValidationException">The plan has errors.</exception>
+    public PlanDefinition Load(string text, string name, bool yaml = false)
     {
         var refused = new SortedSet<string>(StringComparer.Ordinal);
-        Walk(plan, refused);
-        return [.. refused];
+        if (!yaml)
+        {
+            // Before anything is kept or read: a plan that names such a worker is refused even when it has errors too.
+            try
+            {
+                using var document = JsonDocument.Parse(text);
+                Walk(document.RootElement, refused);
+            }
+            catch (JsonException)
+            {
+                // The plan's reader says what is wrong with it, with the line and column.
+            }
+
+            Refuse(refused, null);
+        }
+
+        Directory.CreateDirectory(Folder);
+        var path = Path.Combine(Folder, $"{name}{(yaml ? ".yaml" : ".json")}");
+        File.WriteAllText(path, text);
+        // Read with every worker the service has, so that a worker off the list is named as such rather than unknown.
+        var definition = _full.LoadPlan(path);
+        foreach (var task in definition.Tasks)
+        {
+            if (_loaded.Contains(task.Worker) && !Allowed.Contains(task.Worker))
+            {
+                refused.Add(task.Worker);
+            }
+
+            Walk(task.With, refused);
+        }
+
+        Refuse(refused, path);
+        return definition;
     }
 
-    /// <summary>Keeps a plan's text as a file of its own and loads it from there.</summary>
-    public PlanDefinition Load(string text, string name)
+    private void Refuse(SortedSet<string> refused, string? kept)
     {
-        Directory.CreateDirectory(Folder);
-        var path = Path.Combine(Folder, $"{name}.json");
-        File.WriteAllText(path, text);
-        return Engine.LoadPlan(path);
+        if (refused.Count == 0)
+        {
+            return;
+        }
+
+        if (kept is not null)
+        {
+            File.Delete(kept);
+        }
+
+        throw new RunRefusedException(403,
+            $"plans sent over HTTP may not use worker{(refused.Count == 1 ? "" : "s")} {string.Join(", ", refused.Select(w => $"'{w}'"))}; this service allows {string.Join(", ", Allowed.Order(StringComparer.Ordinal))} (register the plan with --plans, or allow the worker with --allow-worker)");
     }
 
     private void Walk(JsonElement element, SortedSet<string> refused)

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Reporting;
@@ -13,13 +12,6 @@ using ParallelFlow.Hosting;
 using ParallelFlow.Journal;
 
 namespace ParallelFlow.Server;
-
-/// <summary>What a client sends to start a run of a registered plan.</summary>
-/// <param name="Plan">The name of a registered plan, or a plan itself (as a plan file has it).</param>
-/// <param name="Inputs">The values of the plan's inputs.</param>
-/// <param name="Strategy">The scheduling strategy, if not the plan's.</param>
-/// <param name="Workers">The worker count, if not the plan's.</param>
-internal sealed record SubmitRequest(JsonElement Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers);
 
 /// <summary>The service's HTTP API: runs of the registered plans, their events as Server-Sent Events, cancel.</summary>
 internal static class ServerApi
@@ -45,159 +37,101 @@ internal static class ServerApi
         app.MapGet("/runs/{id}/events", Events);
         app.MapGet("/runs/{id}/graph", Graph);
         app.MapGet("/runs/{id}/tasks/{task}", TaskOf);
-        app.MapPost("/runs/{id}/resume", Resume);
-        app.MapPost("/runs/{id}/cancel", (string id, RunHub hub) => hub.Find(id) switch
+        app.MapPost("/runs/{id}/resume", (string id, RunLauncher launcher) => Refusable(() =>
         {
-            null => Problem(StatusCodes.Status404NotFound, $"this service is not running a run '{id}'"),
-            { Flow.Completion.IsCompleted: true } => Problem(StatusCodes.Status409Conflict, $"run {id} has ended already"),
-            var run => Cancel(run),
+            var (run, restored) = launcher.Resume(id);
+            return Results.Accepted($"/runs/{id}", new { run_id = id, restored, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events" });
+        }));
+        app.MapPost("/runs/{id}/cancel", (string id, RunLauncher launcher) => Refusable(() =>
+        {
+            launcher.Cancel(id);
+            return Results.Accepted($"/runs/{id}", new { run_id = id, status = "cancelling" });
+        }));
+    }
+
+    /// <summary>A problem document for what the launcher refused: 400 with the plan's errors as the command line gives
+    /// them (code, line and column in the plan, task, message), 404, 409, or 429 with Retry-After.</summary>
+    private static IResult Refusable(Func<IResult> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (RunRefusedException ex)
+        {
+            var errors = ex.Errors?.Errors.Where(e => !e.IsWarning).ToList();
+            var problem = Results.Problem(
+                title: ex.Title,
+                detail: ex.Text,
+                statusCode: ex.Status,
+                extensions: errors is null ? null : new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { code = e.Code, message = e.Message, task = e.TaskId, line = e.Position?.Line, column = e.Position?.Column }).ToList() });
+            return ex.Status == StatusCodes.Status429TooManyRequests ? new RetryLater(problem) : problem;
+        }
+    }
+
+    /// <summary>Starts a run: a JSON request (a registered plan's name or a plan, with inputs, strategy, workers), or a
+    /// plan in YAML as the body (<c>application/yaml</c>) with <c>?workers=N&amp;strategy=S&amp;input=NAME=VALUE</c>.</summary>
+    private static async Task<IResult> Submit(HttpContext context, RunLauncher launcher)
+    {
+        SubmitRequest? request;
+        try
+        {
+            request = await ReadSubmitAsync(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Too large (413), or cut off.
+            return Problem(ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"the request is larger than this service takes ({context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes)" : ex.Message);
+        }
+        catch (JsonException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"the request is not the JSON of a run: {ex.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "send the request as application/json, or a plan as application/yaml");
+        }
+
+        if (request is null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "workers: give a whole number, 1 or more");
+        }
+
+        return Refusable(() =>
+        {
+            var id = launcher.Submit(request).Flow.RunId;
+            return Results.Accepted($"/runs/{id}", new { run_id = id, plan = launcher.Hub.Find(id)!.Plan, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
         });
     }
 
-    /// <summary>400 with the plan's errors as the command line gives them: code, line and column in the plan, task, message.</summary>
-    private static IResult Invalid(string title, PlanValidationException ex)
+    /// <summary>The request: JSON, or a YAML plan with the rest in the query; null for a <c>workers</c> that is not a number.</summary>
+    private static async Task<SubmitRequest?> ReadSubmitAsync(HttpContext context)
     {
-        var errors = ex.Errors.Where(e => !e.IsWarning).ToList();
-        return Results.Problem(
-            title: title,
-            detail: string.Join("\n", errors.Select(e => $"{e.Code}{(e.Position is { } p ? $" (line {p.Line}, column {p.Column})" : string.Empty)}: {e.Message}")),
-            statusCode: StatusCodes.Status400BadRequest,
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { code = e.Code, message = e.Message, task = e.TaskId, line = e.Position?.Line, column = e.Position?.Column }).ToList() });
-    }
-
-    private static IResult Cancel(HubRun run)
-    {
-        run.Flow.Cancel();
-        return Results.Accepted($"/runs/{run.Flow.RunId}", new { run_id = run.Flow.RunId, status = "cancelling" });
-    }
-
-    private static IResult Submit(SubmitRequest? request, PlanRegistry plans, ParallelFlowRunner runner, ParallelFlowEngine engine, RunHub hub, RemotePlans remote)
-    {
-        CompiledPlan plan;
-        string name;
-        if (request?.Plan.ValueKind == JsonValueKind.Object)
+        var type = context.Request.ContentType ?? string.Empty;
+        if (!type.Contains("yaml", StringComparison.OrdinalIgnoreCase))
         {
-            // A plan sent with the request: held to the allow-list, validated like a file, kept as one.
-            if (remote.Refused(request.Plan) is { Count: > 0 } refused)
+            return await context.Request.ReadFromJsonAsync<SubmitRequest>(context.RequestAborted).ConfigureAwait(false)
+                ?? new SubmitRequest(default, null, null, null);
+        }
+
+        var query = context.Request.Query;
+        int? workers = null;
+        if (query["workers"].FirstOrDefault() is { } text)
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
             {
-                return Problem(StatusCodes.Status403Forbidden,
-                    $"plans sent over HTTP may not use worker{(refused.Count == 1 ? "" : "s")} {string.Join(", ", refused.Select(w => $"'{w}'"))}; this service allows {string.Join(", ", remote.Allowed.Order(StringComparer.Ordinal))} (register the plan with --plans, or allow the worker with --allow-worker)");
+                return null;
             }
 
-            try
-            {
-                var definition = remote.Load(request.Plan.GetRawText(), Guid.NewGuid().ToString("N"));
-                plan = remote.Engine.Compile(definition);
-                name = definition.Id;
-            }
-            catch (PlanValidationException ex)
-            {
-                return Invalid("the plan has errors", ex);
-            }
-        }
-        else if (request?.Plan.ValueKind == JsonValueKind.String && request.Plan.GetString() is { Length: > 0 } registered)
-        {
-            if (!plans.TryGet(registered, out plan))
-            {
-                var close = DisplayText.Suggest(registered, plans.Names);
-                return Problem(StatusCodes.Status404NotFound, $"no plan '{registered}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {string.Join(", ", plans.Names)}");
-            }
-
-            name = registered;
-        }
-        else
-        {
-            return Problem(StatusCodes.Status400BadRequest, $"the request names no plan: send {{\"plan\": NAME, \"inputs\": {{…}}}} with NAME one of {string.Join(", ", plans.Names)}, or {{\"plan\": {{ the plan }}}}");
+            workers = count;
         }
 
-        if (request.Workers is < 1)
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        return new SubmitRequest(default, null, query["strategy"].FirstOrDefault(), workers)
         {
-            return Problem(StatusCodes.Status400BadRequest, $"workers: {request.Workers} is not a worker count; give 1 or more, or leave it out");
-        }
-
-        if (request.Strategy is { } strategy && engine.Catalog.StrategyProblem(strategy) is { } problem)
-        {
-            return Problem(StatusCodes.Status400BadRequest, $"strategy: {problem}");
-        }
-
-        FlowRun flow;
-        try
-        {
-            flow = runner.Start(plan, new RunOptions { Inputs = request.Inputs, Strategy = request.Strategy, Workers = request.Workers, StreamEvents = true }, CancellationToken.None);
-        }
-        catch (PlanValidationException ex)
-        {
-            return Invalid("the inputs do not fit the plan", ex);
-        }
-        catch (ParallelFlowPoolFullException ex)
-        {
-            return new TooManyRuns(ex.Message);
-        }
-
-        hub.Add(flow, name, plan);
-        var id = flow.RunId;
-        return Results.Accepted($"/runs/{id}", new { run_id = id, plan = name, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
-    }
-
-    /// <summary>Continues a run the journal holds that did not finish (the service was stopped or killed, or it failed):
-    /// the tasks that succeeded keep their outputs and do not run again, with the inputs it had.</summary>
-    private static IResult Resume(string id, RunHub hub, ParallelFlowRunner runner, ParallelFlowEngine engine, RemotePlans remote)
-    {
-        if (hub.Find(id) is { Flow.Completion.IsCompleted: false })
-        {
-            return Problem(StatusCodes.Status409Conflict, $"run {id} is running here now");
-        }
-
-        if (runner.Journal is not { } journal)
-        {
-            return Problem(StatusCodes.Status409Conflict, "this service keeps no journal (serve --journal), so it has nothing to resume a run from");
-        }
-
-        if (journal.Run(id) is not { } run)
-        {
-            return Problem(StatusCodes.Status404NotFound, $"the journal has no run '{id}'");
-        }
-
-        switch (run.Status)
-        {
-            case "succeeded":
-                return Problem(StatusCodes.Status409Conflict, $"run {id} succeeded already; there is nothing to resume");
-            case "running":
-                return Problem(StatusCodes.Status409Conflict, $"run {id} is still running in another process");
-        }
-
-        if (!File.Exists(run.PlanPath) || RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
-        {
-            return Problem(StatusCodes.Status409Conflict, $"the plan of run {id} is gone or has changed since it started; its recorded outputs may not fit it, so it is not resumed");
-        }
-
-        // A plan that came over HTTP resumes under the allow-list it ran under.
-        var compiler = CompilerOf(run, engine, remote);
-        CompiledPlan plan;
-        try
-        {
-            var definition = compiler.LoadPlan(run.PlanPath, run.ConfigPath);
-            plan = compiler.Compile(run.Only.Count > 0 ? definition.Only(run.Only) : definition);
-        }
-        catch (PlanValidationException ex)
-        {
-            return Invalid("the run's plan has errors now (a plugin it used is not loaded?)", ex);
-        }
-
-        var restored = journal.Succeeded(id);
-        FlowRun flow;
-        try
-        {
-            flow = runner.Start(plan, new RunOptions { RunId = id, Restored = restored, Inputs = run.Inputs, Workers = run.Workers, StreamEvents = true }, CancellationToken.None);
-        }
-        catch (ParallelFlowPoolFullException ex)
-        {
-            return new TooManyRuns(ex.Message);
-        }
-
-        // Its events start again from 1: a stream of the run before the resume is over.
-        hub.Add(flow, plan.Definition.Id, plan);
-        return Results.Accepted($"/runs/{id}", new { run_id = id, restored = restored.Count, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events" });
+            PlanYaml = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false),
+            InputTexts = [.. query["input"].OfType<string>()],
+        };
     }
 
     private static IResult List(RunHub hub, IServiceProvider services, string? plan, string? status, int? page, int? page_size)
@@ -282,7 +216,7 @@ internal static class ServerApi
 
     /// <summary>The run's tasks and their dependencies (by index into the list, both <c>depends_on</c> and <c>after</c>),
     /// for drawing it: a 10,000-task plan is a few hundred kilobytes.</summary>
-    private static IResult Graph(string id, RunHub hub, IServiceProvider services, ParallelFlowEngine engine, RemotePlans remote)
+    private static IResult Graph(string id, RunHub hub, IServiceProvider services, RunLauncher launcher)
     {
         if (hub.Find(id) is { } run)
         {
@@ -301,7 +235,7 @@ internal static class ServerApi
             {
                 try
                 {
-                    return Results.Ok(new RunGraph(id, recorded.PlanId, recorded.Status, Nodes(CompilerOf(recorded, engine, remote).LoadPlan(recorded.PlanPath, recorded.ConfigPath).Tasks)));
+                    return Results.Ok(new RunGraph(id, recorded.PlanId, recorded.Status, Nodes(launcher.CompilerOf(recorded).LoadPlan(recorded.PlanPath, recorded.ConfigPath).Tasks)));
                 }
                 catch (PlanValidationException)
                 {
@@ -322,10 +256,6 @@ internal static class ServerApi
         static IEnumerable<string> Ids(JsonElement task, string name) =>
             task.TryGetProperty(name, out var ids) ? ids.EnumerateArray().Select(i => i.GetString()!) : [];
     }
-
-    /// <summary>The engine a recorded run's plan is read with: the restricted one for a plan that came over HTTP.</summary>
-    private static ParallelFlowEngine CompilerOf(RunRecord run, ParallelFlowEngine engine, RemotePlans remote) =>
-        Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? remote.Engine : engine;
 
     private static List<GraphNode> Nodes(IReadOnlyList<TaskDefinition> tasks)
     {
@@ -481,12 +411,12 @@ internal static class ServerApi
     private sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
 
     /// <summary>429 with Retry-After, as problem details.</summary>
-    private sealed class TooManyRuns(string detail) : IResult
+    private sealed class RetryLater(IResult problem) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.RetryAfter = "5";
-            return Results.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(httpContext);
+            return problem.ExecuteAsync(httpContext);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ParallelFlow.Server;
 
@@ -10,27 +11,17 @@ internal static class ServeCommand
     public static Command Create(CliConsole console)
     {
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default {ServeSettings.DefaultUrls}: this machine only). Any other address needs a bearer token: ${ServeSettings.TokenVariable}, else one is made and printed once.", DefaultValueFactory = _ => ServeSettings.DefaultUrls };
-        var plans = new Option<string?>("--plans") { Description = "A folder of plan files (.json, .yaml): the plans clients run, by file name." };
-        var plugins = PluginSetup.Option();
-        var journal = JournalSetup.Option("The run journal (a SQLite file, or a PostgreSQL database: Host=…;Database=…); runs are recorded there. Default: none.");
-        var workers = NumberOptions.Whole("--workers", "How many tasks run at once across every run of the service (default: the processor count).", 1);
-        var allow = new Option<string[]>("--allow-worker")
+        var options = new ServiceOptions();
+        var command = new Command("serve", "Serves the engine over HTTP: the dashboard at /, POST /runs of the --plans plans (or a plan sent), GET /runs, /runs/ID, /runs/ID/events (Server-Sent Events), POST /runs/ID/cancel and /resume, GET /plans, /health, MCP tools at /mcp.")
         {
-            Description = "A worker plans sent over HTTP may use, repeated or comma-separated (default: every loaded worker but process, so that a plan cannot get a shell here). Plans of --plans may use every worker.",
-            AllowMultipleArgumentsPerToken = true,
+            urls,
         };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the service's request and engine log lines on stderr." };
-        var command = new Command("serve", "Serves the engine over HTTP: POST /runs of the --plans plans, GET /runs, /runs/ID, /runs/ID/events (Server-Sent Events), POST /runs/ID/cancel, GET /plans, /health.")
-        {
-            urls, plans, plugins, journal, workers, allow, verbose,
-        };
+        options.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var address = parseResult.GetValue(urls)!;
-            var folder = parseResult.GetValue(plans);
-            if (folder is not null && !Directory.Exists(folder))
+            if (await options.ReadAsync(parseResult, console).ConfigureAwait(false) is not { } settings)
             {
-                await console.Error.WriteLineAsync($"error: --plans: {Path.GetFullPath(folder)} is not a folder").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
@@ -42,28 +33,8 @@ internal static class ServeCommand
                 await console.Error.WriteLineAsync($"{address} is not loopback: requests need 'Authorization: Bearer {token}' (set ${ServeSettings.TokenVariable} to choose the token)").ConfigureAwait(false);
             }
 
-            var settings = new ServeSettings
-            {
-                Urls = address,
-                PlansFolder = folder is null ? null : Path.GetFullPath(folder),
-                // As every command finds them: --plugins, else the first plugins.json here or in $PARALLELFLOW_HOME, else the tool's.
-                Plugins = PluginSetup.Resolve(parseResult.GetValue(plugins)) is { } p ? Path.GetFullPath(p) : null,
-                Journal = parseResult.GetValue(journal) is { } j ? (Journal.RunJournal.IsDatabase(j) ? j : Path.GetFullPath(j)) : null,
-                Workers = parseResult.GetValue(workers),
-                Token = token,
-                AllowedWorkers = parseResult.GetValue(allow) is { Length: > 0 } allowed
-                    ? [.. allowed.SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]
-                    : null,
-            };
-            var level = parseResult.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning;
-            await using var app = ParallelFlowServer.Build(settings, logging =>
-            {
-                logging.AddSimpleConsole(o => o.SingleLine = true);
-                Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(logging.Services, o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-                logging.SetMinimumLevel(level);
-                logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-                logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
-            });
+            settings = settings with { Urls = address, Token = token };
+            await using var app = ParallelFlowServer.Build(settings, options.Logging(parseResult));
             try
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -90,5 +61,100 @@ internal static class ServeCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+}
+
+/// <summary><c>parallelflow mcp</c>: the engine as Model Context Protocol tools over stdin and stdout, for a coding agent
+/// that starts it; the same plans, allow-list and journal settings as <c>serve</c>. Stdout carries only the protocol.</summary>
+internal static class McpCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var options = new ServiceOptions();
+        var command = new Command("mcp", "Serves the engine as MCP tools over stdio (run_plan, run_request, get_run, get_task, cancel_run, list_plans, list_runs), for a coding agent to start; logs go to stderr.");
+        options.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            if (await options.ReadAsync(parseResult, console).ConfigureAwait(false) is not { } settings)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
+            using var host = ParallelFlowServer.BuildStdio(settings, options.Logging(parseResult));
+            try
+            {
+                await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The agent closed stdin, or Ctrl+C.
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
+
+/// <summary>The options <c>serve</c> and <c>mcp</c> share, and the settings they make.</summary>
+internal sealed class ServiceOptions
+{
+    private readonly Option<string?> _plans = new("--plans") { Description = "A folder of plan files (.json, .yaml): the plans clients run, by file name." };
+    private readonly Option<string?> _plugins = PluginSetup.Option();
+    private readonly Option<string?> _journal = JournalSetup.Option("The run journal (a SQLite file, or a PostgreSQL database: Host=…;Database=…); runs are recorded there. Default: none.");
+    private readonly Option<int?> _workers = NumberOptions.Whole("--workers", "How many tasks run at once across every run of the service (default: the processor count).", 1);
+    private readonly Option<string[]> _allow = new("--allow-worker")
+    {
+        Description = "A worker plans sent by clients may use, repeated or comma-separated (default: every loaded worker but process, so that a plan cannot get a shell here). Plans of --plans may use every worker.",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Print the service's request and engine log lines on stderr." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_plans);
+        command.Options.Add(_plugins);
+        command.Options.Add(_journal);
+        command.Options.Add(_workers);
+        command.Options.Add(_allow);
+        command.Options.Add(_verbose);
+    }
+
+    /// <summary>The settings, or null (after saying why on stderr) for a --plans that is not a folder.</summary>
+    public async Task<ServeSettings?> ReadAsync(ParseResult parseResult, CliConsole console)
+    {
+        var folder = parseResult.GetValue(_plans);
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            await console.Error.WriteLineAsync($"error: --plans: {Path.GetFullPath(folder)} is not a folder").ConfigureAwait(false);
+            return null;
+        }
+
+        return new ServeSettings
+        {
+            PlansFolder = folder is null ? null : Path.GetFullPath(folder),
+            // As every command finds them: --plugins, else the first plugins.json here or in $PARALLELFLOW_HOME, else the tool's.
+            Plugins = PluginSetup.Resolve(parseResult.GetValue(_plugins)) is { } p ? Path.GetFullPath(p) : null,
+            Journal = parseResult.GetValue(_journal) is { } j ? (Journal.RunJournal.IsDatabase(j) ? j : Path.GetFullPath(j)) : null,
+            Workers = parseResult.GetValue(_workers),
+            AllowedWorkers = parseResult.GetValue(_allow) is { Length: > 0 } allowed
+                ? [.. allowed.SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]
+                : null,
+        };
+    }
+
+    /// <summary>Log lines on stderr, and only warnings unless --verbose: stdout is the protocol under <c>mcp</c>.</summary>
+    public Action<ILoggingBuilder> Logging(ParseResult parseResult)
+    {
+        var level = parseResult.GetValue(_verbose) ? LogLevel.Information : LogLevel.Warning;
+        return logging =>
+        {
+            logging.AddSimpleConsole(o => o.SingleLine = true);
+            Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(logging.Services, o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            logging.SetMinimumLevel(level);
+            logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        };
     }
 }

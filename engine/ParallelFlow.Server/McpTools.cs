@@ -1,0 +1,266 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Reporting;
+using ParallelFlow.Hosting;
+
+namespace ParallelFlow.Server;
+
+/// <summary>
+/// The engine as Model Context Protocol tools, for coding agents: run a plan or a sectioning/voting request, follow it
+/// with progress notifications, read its report and a task's output, cancel it. The same launcher as the HTTP API, so
+/// the same validation, allow-list, pool and journal; over HTTP (<c>/mcp</c>) the same token.
+/// </summary>
+[McpServerToolType]
+internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
+{
+    /// <summary>The most results a tool's answer lists; the rest are counted, and <c>get_task</c> gives each.</summary>
+    private const int ListedResults = 100;
+
+    /// <summary>The longest output a result carries in full; longer ones are cut, and <c>get_task</c> gives them whole.</summary>
+    private const int OutputChars = 4000;
+
+    [McpServerTool(Name = "list_plans", ReadOnly = true, Title = "List plans")]
+    [Description("The plans this service runs by name (serve --plans DIR), with their inputs: type, whether required, default.")]
+    public JsonArray ListPlans() => [.. plans.Names.Select(name =>
+    {
+        plans.TryGet(name, out var plan);
+        return (JsonNode)new JsonObject
+        {
+            ["name"] = name,
+            ["tasks"] = plan.Definition.Tasks.Count,
+            ["description"] = plan.Definition.Description,
+            ["inputs"] = new JsonObject(plan.Definition.Inputs.Values.Select(i => KeyValuePair.Create(i.Name, (JsonNode?)new JsonObject
+            {
+                ["type"] = i.Type.ToString().ToLowerInvariant(),
+                ["required"] = i.IsRequired,
+                ["default"] = i.Default is { } d ? JsonNode.Parse(d.GetRawText()) : null,
+                ["description"] = i.Description,
+            }))),
+        };
+    })];
+
+    [McpServerTool(Name = "run_plan", Title = "Run a plan")]
+    [Description("Runs a plan: the name of one of list_plans, or a whole plan as a JSON object (id, tasks with id, worker, with, depends_on). " +
+        "With wait (the default) it returns when the run ends, with each task's status and output, and sends a progress notification as tasks finish; " +
+        "cancelling the call cancels the run. With wait false it returns the run id at once (follow it with get_run).")]
+    public Task<JsonObject> RunPlan(
+        [Description("A registered plan's name, or a plan as a JSON object.")] JsonElement plan,
+        [Description("The plan's inputs, by name.")] Dictionary<string, JsonElement>? inputs = null,
+        [Description("The scheduling strategy (default: the plan's).")] string? strategy = null,
+        [Description("How many tasks run at once (default: the plan's).")] int? workers = null,
+        [Description("Wait for the run to end (default true).")] bool wait = true,
+        IProgress<ProgressNotificationValue>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(new SubmitRequest(plan, inputs, strategy, workers), wait, progress, cancellationToken);
+
+    [McpServerTool(Name = "run_request", Title = "Run a sectioning or voting request")]
+    [Description("Runs a request in the parallel task executors' format: mode 'sectioning' (main_task.components run in parallel, then merged, with conflicts reported) " +
+        "or mode 'voting' (voters answer main_task.description, scored on evaluation_criteria, aggregation picks a winner and says why). " +
+        "The answer carries the decision. Waits as run_plan does.")]
+    public Task<JsonObject> RunRequest(
+        [Description("The request: { task_id, mode: 'sectioning' | 'voting', main_task: { description, components | evaluation_criteria }, voters, aggregation, worker, with, timeout_seconds }.")] JsonElement request,
+        [Description("Wait for the run to end (default true).")] bool wait = true,
+        IProgress<ProgressNotificationValue>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var mode = request.ValueKind == JsonValueKind.Object && request.TryGetProperty("mode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        if (mode is not ("sectioning" or "voting"))
+        {
+            throw new McpException($"request: mode must be 'sectioning' or 'voting'{(mode is null ? string.Empty : $", not '{mode}'")}; for a plan, use run_plan");
+        }
+
+        return StartAsync(new SubmitRequest(request, null, null, null), wait, progress, cancellationToken);
+    }
+
+    [McpServerTool(Name = "get_run", ReadOnly = true, Title = "A run's status and report")]
+    [Description("A run's status; once it has ended, its report: summary figures (speedup, utilization, critical path), each task's status and output, vote and section decisions.")]
+    public JsonObject GetRun([Description("The run's id.")] string run_id)
+    {
+        if (launcher.Hub.Find(run_id) is { } run)
+        {
+            return run.Flow.Completion.IsCompletedSuccessfully ? Answer(run.Flow.Completion.Result) : Going(run);
+        }
+
+        if (launcher.Journal?.Report(run_id) is { } recorded)
+        {
+            using (recorded.Report)
+            {
+                return Trim(JsonNode.Parse(recorded.Report.RootElement.GetRawText())!.AsObject());
+            }
+        }
+
+        throw new McpException($"no run '{run_id}'");
+    }
+
+    [McpServerTool(Name = "get_task", ReadOnly = true, Title = "A task's output")]
+    [Description("One task of a run: status, attempts, duration, its whole output and error.")]
+    public JsonObject GetTask([Description("The run's id.")] string run_id, [Description("The task's id.")] string task_id)
+    {
+        if (launcher.Hub.Find(run_id) is { Flow.Completion.IsCompletedSuccessfully: true } done)
+        {
+            var task = done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == task_id) ?? throw new McpException($"run {run_id} has no task '{task_id}'");
+            return TaskJson(task_id, task.Status.ToName(), task.Attempts, task.Duration.TotalSeconds, task.Output, task.Error);
+        }
+
+        if (launcher.Journal?.Tasks(run_id).FirstOrDefault(t => t.TaskId == task_id) is { } recorded)
+        {
+            return TaskJson(task_id, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Error);
+        }
+
+        if (launcher.Hub.Find(run_id)?.TaskNow(task_id) is { } going)
+        {
+            return TaskJson(task_id, going.Status, going.Attempts, 0, going.Line, null);
+        }
+
+        throw new McpException($"no task '{task_id}' in a run '{run_id}'");
+    }
+
+    [McpServerTool(Name = "cancel_run", Destructive = true, Idempotent = false, Title = "Cancel a run")]
+    [Description("Cancels a run: running tasks are stopped, the rest do not start. Returns when the run has ended, with its report.")]
+    public async Task<JsonObject> CancelRun([Description("The run's id.")] string run_id, CancellationToken cancellationToken = default)
+    {
+        var run = Refusable(() => launcher.Cancel(run_id));
+        return Answer(await run.Flow.Completion.WaitAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    [McpServerTool(Name = "list_runs", ReadOnly = true, Title = "List runs")]
+    [Description("The runs of this service, newest first: id, plan, status.")]
+    public JsonArray ListRuns()
+    {
+        var rows = new Dictionary<string, (string Plan, string Status, DateTimeOffset Started)>(StringComparer.Ordinal);
+        foreach (var run in launcher.Journal?.Runs() ?? [])
+        {
+            rows[run.RunId] = (run.PlanId, run.Status, run.StartedAt);
+        }
+
+        foreach (var run in launcher.Hub.Runs)
+        {
+            rows[run.Flow.RunId] = (run.Plan, run.Status, run.Submitted);
+        }
+
+        return [.. rows.OrderByDescending(r => r.Value.Started).Take(200).Select(r => (JsonNode)new JsonObject { ["run_id"] = r.Key, ["plan"] = r.Value.Plan, ["status"] = r.Value.Status })];
+    }
+
+    private async Task<JsonObject> StartAsync(SubmitRequest request, bool wait, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var run = Refusable(() => launcher.Submit(request));
+        if (!wait)
+        {
+            return new JsonObject { ["run_id"] = run.Flow.RunId, ["plan"] = run.Plan, ["status"] = "running", ["tasks"] = run.Compiled.Definition.Tasks.Count };
+        }
+
+        // The caller gave up: so does the run.
+        await using var cancel = cancellationToken.Register(run.Flow.Cancel);
+        if (progress is not null)
+        {
+            await ReportProgressAsync(run, progress).ConfigureAwait(false);
+        }
+
+        return Answer(await run.Flow.Completion.ConfigureAwait(false));
+    }
+
+    /// <summary>A notification as tasks finish, at most ten a second, the last always: how many of how many, and which.</summary>
+    private static async Task ReportProgressAsync(HubRun run, IProgress<ProgressNotificationValue> progress)
+    {
+        var total = run.Compiled.Definition.Tasks.Count;
+        var (seen, finished, sent) = (0L, 0, DateTimeOffset.MinValue);
+        string? latest = null;
+        while (true)
+        {
+            var (events, ended, more) = run.After(seen);
+            seen += events.Length;
+            foreach (var e in events.Where(e => e.Kind == RunEventKind.TaskFinished))
+            {
+                finished++;
+                latest = $"{e.TaskId} {e.Status?.ToName()} ({finished}/{total})";
+            }
+
+            if (latest is not null && (ended || DateTimeOffset.UtcNow - sent >= TimeSpan.FromMilliseconds(100)))
+            {
+                progress.Report(new ProgressNotificationValue { Progress = finished, Total = total, Message = latest });
+                (latest, sent) = (null, DateTimeOffset.UtcNow);
+            }
+
+            if (ended)
+            {
+                return;
+            }
+
+            await (latest is null ? more : Task.WhenAny(more, Task.Delay(100))).ConfigureAwait(false);
+        }
+    }
+
+    private static HubRun Refusable(Func<HubRun> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (RunRefusedException ex)
+        {
+            throw new McpException(ex.Text);
+        }
+    }
+
+    private static JsonObject Answer(RunResult result)
+    {
+        using var report = RunReport.ToDocument(result);
+        return Trim(JsonNode.Parse(report.RootElement.GetRawText())!.AsObject());
+    }
+
+    /// <summary>A report an agent can read at once: the first results, each output cut to a few thousand characters.</summary>
+    private static JsonObject Trim(JsonObject report)
+    {
+        if (report["results"] is JsonArray results)
+        {
+            var kept = new JsonArray();
+            foreach (var item in results.Take(ListedResults))
+            {
+                var task = item!.DeepClone().AsObject();
+                task.Remove("attempt_log");
+                if (task["output"] is JsonValue output && output.GetValueKind() == JsonValueKind.String && output.GetValue<string>() is { Length: > OutputChars } text)
+                {
+                    task["output"] = text[..OutputChars] + $"… ({text.Length} characters: get_task gives it whole)";
+                }
+
+                kept.Add(task);
+            }
+
+            report["results"] = kept;
+            if (results.Count > ListedResults)
+            {
+                report["results_not_listed"] = results.Count - ListedResults;
+            }
+        }
+
+        return report;
+    }
+
+    private static JsonObject Going(HubRun run)
+    {
+        var (events, _, _) = run.After(0);
+        var finished = events.Where(e => e.Kind == RunEventKind.TaskFinished && e.Status is not null).GroupBy(e => e.Status!.Value.ToName());
+        return new JsonObject
+        {
+            ["run_id"] = run.Flow.RunId,
+            ["plan"] = run.Plan,
+            ["status"] = "running",
+            ["tasks"] = run.Compiled.Definition.Tasks.Count,
+            ["finished"] = new JsonObject(finished.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+        };
+    }
+
+    private static JsonObject TaskJson(string id, string status, int attempts, double seconds, string? output, string? error) => new()
+    {
+        ["id"] = id,
+        ["status"] = status,
+        ["attempts"] = attempts,
+        ["duration"] = seconds,
+        ["output"] = output,
+        ["error"] = error,
+    };
+}

@@ -1,0 +1,210 @@
+using System.Text.Json;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+using ParallelFlow.Hosting;
+using ParallelFlow.Journal;
+
+namespace ParallelFlow.Server;
+
+/// <summary>What a client sends to start a run.</summary>
+/// <param name="Plan">The name of a registered plan, or a plan itself (as a plan file has it, a request in the executors' format included).</param>
+/// <param name="Inputs">The values of the plan's inputs.</param>
+/// <param name="Strategy">The scheduling strategy, if not the plan's.</param>
+/// <param name="Workers">The worker count, if not the plan's.</param>
+internal sealed record SubmitRequest(JsonElement Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers)
+{
+    /// <summary>A plan's text in YAML, sent as the request's body, instead of <see cref="Plan"/>.</summary>
+    public string? PlanYaml { get; init; }
+
+    /// <summary>Inputs as <c>NAME=VALUE</c> texts, read by the types the plan declares (as <c>--input</c> is).</summary>
+    public IReadOnlyList<string> InputTexts { get; init; } = [];
+}
+
+/// <summary>Why a run was not started, cancelled or resumed: an HTTP status and a sentence for the client, and the
+/// plan's errors when it has some.</summary>
+internal sealed class RunRefusedException(int status, string detail, string? title = null, PlanValidationException? errors = null) : Exception(detail)
+{
+    public int Status { get; } = status;
+
+    public string? Title { get; } = title;
+
+    public PlanValidationException? Errors { get; } = errors;
+
+    /// <summary>The plan's errors as the command line prints them, one per line, or the sentence.</summary>
+    public string Text => Errors is null
+        ? Message
+        : string.Join("\n", Errors.Errors.Where(e => !e.IsWarning).Select(e => $"{e.Code}{(e.Position is { } p ? $" (line {p.Line}, column {p.Column})" : string.Empty)}{(e.TaskId is null ? string.Empty : $" [{e.TaskId}]")}: {e.Message}"));
+}
+
+/// <summary>Starts, cancels and resumes the service's runs, for the HTTP API and the MCP tools alike: the same
+/// validation, allow-list, pool and journal for both.</summary>
+internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner, ParallelFlowEngine engine, RunHub hub, RemotePlans remote)
+{
+    /// <summary>The runs this service started.</summary>
+    public RunHub Hub => hub;
+
+    /// <summary>The journal, if the service keeps one.</summary>
+    public RunJournal? Journal => runner.Journal;
+
+    /// <exception cref="RunRefusedException">The plan, its inputs or the settings are wrong, or the queue is full.</exception>
+    public HubRun Submit(SubmitRequest? request)
+    {
+        CompiledPlan plan;
+        string name;
+        if (request?.PlanYaml is { } yaml || request?.Plan.ValueKind == JsonValueKind.Object)
+        {
+            // A plan sent with the request: held to the allow-list, validated like a file, kept as one.
+            try
+            {
+                var definition = remote.Load(request.PlanYaml ?? request.Plan.GetRawText(), Guid.NewGuid().ToString("N"), yaml: request.PlanYaml is not null);
+                plan = remote.Engine.Compile(definition);
+                name = definition.Id;
+            }
+            catch (PlanValidationException ex)
+            {
+                throw new RunRefusedException(400, ex.Message, "the plan has errors", ex);
+            }
+        }
+        else if (request?.Plan.ValueKind == JsonValueKind.String && request.Plan.GetString() is { Length: > 0 } registered)
+        {
+            if (!plans.TryGet(registered, out plan))
+            {
+                var close = DisplayText.Suggest(registered, plans.Names);
+                throw new RunRefusedException(404, $"no plan '{registered}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {Listed(plans.Names)}");
+            }
+
+            name = registered;
+        }
+        else
+        {
+            throw new RunRefusedException(400, $"the request names no plan: send {{\"plan\": NAME, \"inputs\": {{…}}}} with NAME one of {Listed(plans.Names)}, or {{\"plan\": {{ the plan }}}}, or the plan as YAML");
+        }
+
+        if (request.Workers is < 1)
+        {
+            throw new RunRefusedException(400, $"workers: {request.Workers} is not a worker count; give 1 or more, or leave it out");
+        }
+
+        if (request.Strategy is { } strategy && engine.Catalog.StrategyProblem(strategy) is { } problem)
+        {
+            throw new RunRefusedException(400, $"strategy: {problem}");
+        }
+
+        var inputs = request.Inputs;
+        if (request.InputTexts.Count > 0)
+        {
+            inputs = new Dictionary<string, JsonElement>(inputs ?? [], StringComparer.Ordinal);
+            foreach (var text in request.InputTexts)
+            {
+                var (key, value) = text.IndexOf('=', StringComparison.Ordinal) is var at and > 0 ? (text[..at], text[(at + 1)..]) : (text, string.Empty);
+                if (!plan.Definition.Inputs.TryGetValue(key, out var input))
+                {
+                    var close = DisplayText.Suggest(key, plan.Definition.Inputs.Keys);
+                    throw new RunRefusedException(400, $"input '{key}': the plan has no such input{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; it takes {Listed(plan.Definition.Inputs.Keys)}");
+                }
+
+                var (parsed, wrong) = PlanInputs.Parse(value, input.Type);
+                inputs[key] = parsed ?? throw new RunRefusedException(400, $"input '{key}': {wrong}");
+            }
+        }
+
+        FlowRun flow;
+        try
+        {
+            flow = runner.Start(plan, new RunOptions { Inputs = inputs, Strategy = request.Strategy, Workers = request.Workers, StreamEvents = true }, CancellationToken.None);
+        }
+        catch (PlanValidationException ex)
+        {
+            throw new RunRefusedException(400, ex.Message, "the inputs do not fit the plan", ex);
+        }
+        catch (ParallelFlowPoolFullException ex)
+        {
+            throw new RunRefusedException(429, ex.Message);
+        }
+
+        return hub.Add(flow, name, plan);
+    }
+
+    /// <exception cref="RunRefusedException">No such run, or it has ended.</exception>
+    public HubRun Cancel(string runId)
+    {
+        switch (hub.Find(runId))
+        {
+            case null:
+                throw new RunRefusedException(404, $"this service is not running a run '{runId}'");
+            case { Flow.Completion.IsCompleted: true }:
+                throw new RunRefusedException(409, $"run {runId} has ended already");
+            case var run:
+                run.Flow.Cancel();
+                return run;
+        }
+    }
+
+    /// <summary>Continues a run the journal holds that did not finish (the service was stopped or killed, or it failed):
+    /// the tasks that succeeded keep their outputs and do not run again, with the inputs it had.</summary>
+    /// <exception cref="RunRefusedException">The run cannot be resumed, and why.</exception>
+    public (HubRun Run, int Restored) Resume(string runId)
+    {
+        if (hub.Find(runId) is { Flow.Completion.IsCompleted: false })
+        {
+            throw new RunRefusedException(409, $"run {runId} is running here now");
+        }
+
+        if (Journal is not { } journal)
+        {
+            throw new RunRefusedException(409, "this service keeps no journal (serve --journal), so it has nothing to resume a run from");
+        }
+
+        if (journal.Run(runId) is not { } run)
+        {
+            throw new RunRefusedException(404, $"the journal has no run '{runId}'");
+        }
+
+        switch (run.Status)
+        {
+            case "succeeded":
+                throw new RunRefusedException(409, $"run {runId} succeeded already; there is nothing to resume");
+            case "running":
+                throw new RunRefusedException(409, $"run {runId} is still running in another process");
+        }
+
+        if (!File.Exists(run.PlanPath) || RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
+        {
+            throw new RunRefusedException(409, $"the plan of run {runId} is gone or has changed since it started; its recorded outputs may not fit it, so it is not resumed");
+        }
+
+        // A plan that came over HTTP resumes under the allow-list it ran under.
+        var compiler = CompilerOf(run);
+        CompiledPlan plan;
+        try
+        {
+            var definition = compiler.LoadPlan(run.PlanPath, run.ConfigPath);
+            plan = compiler.Compile(run.Only.Count > 0 ? definition.Only(run.Only) : definition);
+        }
+        catch (PlanValidationException ex)
+        {
+            throw new RunRefusedException(400, ex.Message, "the run's plan has errors now (a plugin it used is not loaded?)", ex);
+        }
+
+        var restored = journal.Succeeded(runId);
+        FlowRun flow;
+        try
+        {
+            flow = runner.Start(plan, new RunOptions { RunId = runId, Restored = restored, Inputs = run.Inputs, Workers = run.Workers, StreamEvents = true }, CancellationToken.None);
+        }
+        catch (ParallelFlowPoolFullException ex)
+        {
+            throw new RunRefusedException(429, ex.Message);
+        }
+
+        // Its events start again from 1: a stream of the run before the resume is over.
+        return (hub.Add(flow, plan.Definition.Id, plan), restored.Count);
+    }
+
+    /// <summary>The engine a recorded run's plan is read with: the restricted one for a plan that came over HTTP.</summary>
+    public ParallelFlowEngine CompilerOf(RunRecord run) =>
+        Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? remote.Engine : engine;
+
+    private static string Listed(IEnumerable<string> names) => names.Any() ? string.Join(", ", names) : "none (serve --plans DIR)";
+}
