@@ -33,6 +33,12 @@ internal sealed record ServeSettings
 
     public int? Workers { get; init; }
 
+    /// <summary>How many runs may be under way at once; more wait in a queue. Null: no limit.</summary>
+    public int? MaxActiveRuns { get; init; }
+
+    /// <summary>How many runs may wait; a run beyond that is refused with 429 and Retry-After. Null: the host's default (1,000).</summary>
+    public int? MaxQueuedRuns { get; init; }
+
     /// <summary>The bearer token every request but <c>/health</c> must carry; none on a loopback address unless set.</summary>
     public string? Token { get; init; }
 
@@ -117,6 +123,16 @@ internal static class ParallelFlowServer
         if (settings.Workers is { } workers)
         {
             values["ParallelFlow:Workers"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (settings.MaxActiveRuns is { } active)
+        {
+            values["ParallelFlow:MaxActiveRuns"] = active.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (settings.MaxQueuedRuns is { } queued)
+        {
+            values["ParallelFlow:MaxQueuedRuns"] = queued.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         foreach (var (name, path) in Plans(settings.PlansFolder))

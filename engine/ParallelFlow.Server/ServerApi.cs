@@ -70,7 +70,8 @@ internal static class ServerApi
     }
 
     /// <summary>Starts a run: a JSON request (a registered plan's name or a plan, with inputs, strategy, workers), or a
-    /// plan in YAML as the body (<c>application/yaml</c>) with <c>?workers=N&amp;strategy=S&amp;input=NAME=VALUE</c>.</summary>
+    /// plan in YAML as the body (<c>application/yaml</c>) with <c>?workers=N&amp;strategy=S&amp;inputs={JSON}</c> and
+    /// <c>&amp;input=NAME=VALUE</c> (read by the plan's types).</summary>
     private static async Task<IResult> Submit(HttpContext context, RunLauncher launcher)
     {
         SubmitRequest? request;
@@ -127,7 +128,8 @@ internal static class ServerApi
         }
 
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        return new SubmitRequest(default, null, query["strategy"].FirstOrDefault(), workers)
+        var inputs = query["inputs"].FirstOrDefault() is { } json ? JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json) : null;
+        return new SubmitRequest(default, inputs, query["strategy"].FirstOrDefault(), workers)
         {
             PlanYaml = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false),
             InputTexts = [.. query["input"].OfType<string>()],

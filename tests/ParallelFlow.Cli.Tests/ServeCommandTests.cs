@@ -103,6 +103,8 @@ public sealed class ServeCommandTests : IDisposable
             """);
         var failing = Path.Combine(_folder, "failing.json");
         File.WriteAllText(failing, """{ "id": "failing", "tasks": [ { "id": "boom", "worker": "simulate", "with": { "seconds": 0, "fail": "fatal" } } ] }""");
+        var yaml = Path.Combine(_folder, "sent.yaml");
+        File.WriteAllText(yaml, "id: sent\ninputs:\n  n: { type: number }\ntasks:\n  - { id: twice, worker: template, with: { text: \"n={{inputs.n}}\" } }\n");
         var port = FreePorts.Next();
         var server = $"http://127.0.0.1:{port}";
         using var serve = CliProcess.Start(["serve", "--urls", server, "--plans", plans], waitForLine: "serving on");
@@ -111,6 +113,7 @@ public sealed class ServeCommandTests : IDisposable
         var ok = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "who=42", "--input", "times=3", "--wait");
         var defaulted = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "who=you", "--wait");
         var failed = await CliProcess.RunAsync("submit", failing, "--server", server, "--wait");
+        var fromYaml = await CliProcess.RunAsync("submit", yaml, "--server", server, "--input", "n=4", "--wait");
         var unknown = await CliProcess.RunAsync("submit", "greett", "--server", server);
         var badInput = await CliProcess.RunAsync("submit", "greet", "--server", server, "--input", "times=many");
         serve.SendTerminate();
@@ -122,6 +125,8 @@ public sealed class ServeCommandTests : IDisposable
         Assert.True(defaulted.ExitCode == 0, defaulted.Out + defaulted.Error);
         Assert.Equal(1, failed.ExitCode);
         Assert.Contains("boom failed", failed.Out, StringComparison.Ordinal);
+        Assert.True(fromYaml.ExitCode == 0, fromYaml.Out + fromYaml.Error);
+        Assert.Contains("finished  twice succeeded", fromYaml.Out, StringComparison.Ordinal);
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("greett is neither a plan file here nor a plan of", unknown.Error, StringComparison.Ordinal);
         Assert.Equal(2, badInput.ExitCode);

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using ParallelFlow.Hosting;
 
 namespace ParallelFlow.Server.Tests;
 
@@ -163,6 +164,133 @@ public sealed class ServiceApiTests : IAsyncLifetime
             var ok = await allowed.PostAsJsonAsync("/runs", new { plan = new { id = "shell", tasks = new object[] { new { id = "t", worker = "process", with = new { command = "echo", args = new[] { "allowed" } } } } } });
             Assert.Equal(HttpStatusCode.Accepted, ok.StatusCode);
             await allowing.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_plan_in_yaml_is_a_request_body_and_its_errors_name_its_lines()
+    {
+        const string yaml = """
+            id: sent-yaml
+            inputs:
+              who: { type: string }
+              times: { type: number }
+            tasks:
+              - id: hello
+                worker: template
+                with: { text: "hi {{inputs.who}} x{{inputs.times}}" }
+            """;
+        using var body = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var submitted = await _client.PostAsync("/runs?input=who=there&inputs=" + Uri.EscapeDataString("""{"times": 2}"""), body);
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+        await ReadEventsAsync($"/runs/{runId}/events", lastEventId: null);
+        Assert.Equal("hi there x2", (await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/hello")).GetProperty("output").GetString());
+
+        using var broken = new StringContent("id: broken\ntasks:\n  - id: t\n    worker: template\n    depends_on: [nope]\n", Encoding.UTF8, "application/yaml");
+        var invalid = await _client.PostAsync("/runs", broken);
+        Assert.Equal((HttpStatusCode.BadRequest, "application/problem+json"), (invalid.StatusCode, invalid.Content.Headers.ContentType?.MediaType));
+        var error = (await invalid.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray().Single(e => e.GetProperty("code").GetString() == "PF0006");
+        Assert.Equal(("t", 5), (error.GetProperty("task").GetString(), error.GetProperty("line").GetInt32()));
+
+        using var typo = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var unknownInput = await _client.PostAsync("/runs?input=whoo=x", typo);
+        Assert.Equal(HttpStatusCode.BadRequest, unknownInput.StatusCode);
+        Assert.Contains("input 'whoo': the plan has no such input (did you mean 'who'?)", await unknownInput.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_a_run_with_429_and_retry_after()
+    {
+        var (app, client) = await StartAsync(new ServeSettings { PlansFolder = _plans, MaxActiveRuns = 1, MaxQueuedRuns = 1, SubmittedFolder = Path.Combine(_plans, "sent") });
+        await using (app)
+        using (client)
+        {
+            var running = await client.PostAsJsonAsync("/runs", new { plan = "long" });
+            var queued = await client.PostAsJsonAsync("/runs", new { plan = "long" });
+            var refused = await client.PostAsJsonAsync("/runs", new { plan = "long" });
+
+            Assert.Equal((HttpStatusCode.Accepted, HttpStatusCode.Accepted), (running.StatusCode, queued.StatusCode));
+            Assert.Equal((HttpStatusCode.TooManyRequests, "application/problem+json"), (refused.StatusCode, refused.Content.Headers.ContentType?.MediaType));
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_typed_client_submits_follows_resumes_its_stream_and_reads_a_run()
+    {
+        using var client = new ParallelFlowClient(_client);
+        var plans = await client.GetPlansAsync();
+        Assert.Equal("number", plans.Single(p => p.Id == "demo").Inputs["n"].Type);
+
+        var run = await client.SubmitAsync("demo", new Dictionary<string, object?> { ["n"] = 7 });
+        var firstThree = new List<ServiceEvent>();
+        await foreach (var e in client.WatchAsync(run.RunId))
+        {
+            firstThree.Add(e);
+            if (firstThree.Count == 3)
+            {
+                break;
+            }
+        }
+
+        // Dropped after the third event and taken up again from there: the rest, none twice.
+        var rest = new List<ServiceEvent>();
+        await foreach (var e in client.WatchAsync(run.RunId, after: firstThree[^1].Id))
+        {
+            rest.Add(e);
+        }
+
+        var all = firstThree.Concat(rest).ToList();
+        Assert.Equal(Enumerable.Range(1, all.Count).Select(i => (long)i), all.Select(e => e.Id));
+        Assert.Equal(ParallelFlow.Engine.Execution.RunEventKind.RunStarted, all[0].Event.Kind);
+        Assert.Equal(ParallelFlow.Engine.Execution.RunEventKind.RunFinished, all[^1].Event.Kind);
+        Assert.Equal("n=7", (await client.GetTaskAsync(run.RunId, "b")).Output);
+        Assert.Equal("succeeded", (await client.WaitAsync(run.RunId)).GetProperty("status").GetString());
+        Assert.Contains((await client.GetRunsAsync(plan: "demo")).Runs, r => r.RunId == run.RunId && r.Status == "succeeded");
+
+        var wrong = await Assert.ThrowsAsync<ParallelFlowServiceException>(() => client.SubmitPlanAsync(JsonSerializer.SerializeToElement(new { id = "bad", tasks = new object[] { new { id = "t", worker = "template", depends_on = new[] { "nope" } } } })));
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.Status);
+        Assert.Contains(wrong.Errors, e => e is { Code: "PF0006", Task: "t", Line: 1 });
+        var missing = await Assert.ThrowsAsync<ParallelFlowServiceException>(() => client.CancelAsync("no-such-run"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+
+        var yaml = await client.SubmitYamlAsync("id: y\ninputs:\n  who: { type: string }\ntasks:\n  - { id: t, worker: template, with: { text: \"hi {{inputs.who}}\" } }\n", new Dictionary<string, object?> { ["who"] = "yaml" });
+        await client.WaitAsync(yaml.RunId);
+        Assert.Equal("hi yaml", (await client.GetTaskAsync(yaml.RunId, "t")).Output);
+    }
+
+    [Fact]
+    public async Task The_graph_of_a_run_gives_each_task_its_dependencies()
+    {
+        var submitted = await _client.PostAsJsonAsync("/runs", new { plan = "demo" });
+        var runId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
+
+        var graph = await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/graph");
+
+        var tasks = graph.GetProperty("tasks").EnumerateArray().Select(t => (t.GetProperty("id").GetString(), t.GetProperty("worker").GetString(), string.Join(",", t.GetProperty("depends_on").EnumerateArray().Select(d => d.GetInt32())))).ToList();
+        Assert.Equal([("a", "simulate", ""), ("b", "template", "0")], tasks);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/runs/nope/graph")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_dashboards_files_need_no_token_and_run_only_the_services_own_script()
+    {
+        var (app, client) = await StartAsync(new ServeSettings { PlansFolder = _plans, Token = "s3cret-token" });
+        await using (app)
+        using (client)
+        {
+            var page = await client.GetAsync("/");
+            var script = await client.GetAsync("/dashboard/dashboard.js");
+            var runs = await client.GetAsync("/runs");
+
+            Assert.Equal((HttpStatusCode.OK, "text/html"), (page.StatusCode, page.Content.Headers.ContentType?.MediaType));
+            Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+            Assert.Contains("<script src=\"/dashboard/dashboard.js\"></script>", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal((HttpStatusCode.OK, "text/javascript"), (script.StatusCode, script.Content.Headers.ContentType?.MediaType));
+            Assert.Equal(HttpStatusCode.Unauthorized, runs.StatusCode);
+            await app.StopAsync();
         }
     }
 

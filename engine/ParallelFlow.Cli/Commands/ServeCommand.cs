@@ -103,6 +103,8 @@ internal sealed class ServiceOptions
     private readonly Option<string?> _plugins = PluginSetup.Option();
     private readonly Option<string?> _journal = JournalSetup.Option("The run journal (a SQLite file, or a PostgreSQL database: Host=…;Database=…); runs are recorded there. Default: none.");
     private readonly Option<int?> _workers = NumberOptions.Whole("--workers", "How many tasks run at once across every run of the service (default: the processor count).", 1);
+    private readonly Option<int?> _maxRuns = NumberOptions.Whole("--max-runs", "How many runs may be under way at once; more wait in a queue (default: no limit).", 1);
+    private readonly Option<int?> _maxQueued = NumberOptions.Whole("--max-queued", "How many runs may wait; beyond that a run is refused (HTTP 429 with Retry-After). Default 1000.", 0);
     private readonly Option<string[]> _allow = new("--allow-worker")
     {
         Description = "A worker plans sent by clients may use, repeated or comma-separated (default: every loaded worker but process, so that a plan cannot get a shell here). Plans of --plans may use every worker.",
@@ -117,6 +119,8 @@ internal sealed class ServiceOptions
         command.Options.Add(_plugins);
         command.Options.Add(_journal);
         command.Options.Add(_workers);
+        command.Options.Add(_maxRuns);
+        command.Options.Add(_maxQueued);
         command.Options.Add(_allow);
         command.Options.Add(_verbose);
     }
@@ -138,6 +142,8 @@ internal sealed class ServiceOptions
             Plugins = PluginSetup.Resolve(parseResult.GetValue(_plugins)) is { } p ? Path.GetFullPath(p) : null,
             Journal = parseResult.GetValue(_journal) is { } j ? (Journal.RunJournal.IsDatabase(j) ? j : Path.GetFullPath(j)) : null,
             Workers = parseResult.GetValue(_workers),
+            MaxActiveRuns = parseResult.GetValue(_maxRuns),
+            MaxQueuedRuns = parseResult.GetValue(_maxQueued),
             AllowedWorkers = parseResult.GetValue(_allow) is { Length: > 0 } allowed
                 ? [.. allowed.SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]
                 : null,
