@@ -3,6 +3,12 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
+// --service-load: submit latency of a parallelflow serve process under concurrent clients and SSE listeners.
+if (args.Contains("--service-load"))
+{
+    return await ParallelFlow.Benchmarks.ServiceLoadCommand.RunAsync(args);
+}
+
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
 {
@@ -20,3 +26,4 @@ if (args.Contains("--in-process"))
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(ParallelFlow.Benchmarks.Graph).Assembly).Run(args, config);
+return 0;
