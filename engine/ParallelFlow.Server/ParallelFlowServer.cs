@@ -39,6 +39,10 @@ internal sealed record ServeSettings
     /// <summary>How many runs may wait; a run beyond that is refused with 429 and Retry-After. Null: the host's default (1,000).</summary>
     public int? MaxQueuedRuns { get; init; }
 
+    /// <summary>How many finished runs keep their events here (for <c>/runs/ID/events</c> and the dashboard); older ones
+    /// are read from the journal's reports.</summary>
+    public int KeepFinishedRuns { get; init; } = 500;
+
     /// <summary>The bearer token every request but <c>/health</c> must carry; none on a loopback address unless set.</summary>
     public string? Token { get; init; }
 

@@ -5,7 +5,7 @@ namespace ParallelFlow.Server;
 
 /// <summary>The runs this service started, each with every event it has sent so far, numbered from 1, so that a
 /// client that reconnects with <c>Last-Event-ID</c> misses nothing.</summary>
-internal sealed class RunHub
+internal sealed class RunHub(ServeSettings settings)
 {
     private readonly ConcurrentDictionary<string, HubRun> _runs = new(StringComparer.Ordinal);
 
@@ -14,7 +14,19 @@ internal sealed class RunHub
         var run = new HubRun(flow, plan, compiled);
         _runs[flow.RunId] = run;
         run.Pump();
+        Forget();
         return run;
+    }
+
+    /// <summary>Lets go of the events of the oldest finished runs beyond the number kept, so that a service that runs for
+    /// months does not hold every event it ever sent; their reports stay in the journal.</summary>
+    private void Forget()
+    {
+        var finished = _runs.Values.Where(r => r.Flow.Completion.IsCompleted).ToList();
+        foreach (var old in finished.OrderBy(r => r.Submitted).Take(finished.Count - settings.KeepFinishedRuns))
+        {
+            _runs.TryRemove(KeyValuePair.Create(old.Flow.RunId, old));
+        }
     }
 
     public HubRun? Find(string runId) => _runs.TryGetValue(runId, out var run) ? run : null;

@@ -272,11 +272,11 @@ internal static class ServerApi
 
     /// <summary>The run's events as Server-Sent Events: every event from the one after <c>Last-Event-ID</c> (or
     /// <c>?after=N</c>), then each as it happens, then an <c>end</c> event when the run has ended.</summary>
-    private static async Task Events(string id, HttpContext context, RunHub hub)
+    private static async Task Events(string id, HttpContext context, RunHub hub, ServeSettings settings)
     {
         if (hub.Find(id) is not { } run)
         {
-            await Problem(StatusCodes.Status404NotFound, $"this service is not running a run '{id}' (the events of runs it started are kept while it runs)").ExecuteAsync(context).ConfigureAwait(false);
+            await Problem(StatusCodes.Status404NotFound, $"this service holds no events of a run '{id}' (it keeps those of the runs it started, the last {settings.KeepFinishedRuns} finished among them); GET /runs/{id} gives its report").ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 

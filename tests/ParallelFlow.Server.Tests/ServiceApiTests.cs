@@ -294,6 +294,29 @@ public sealed class ServiceApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task The_events_of_old_finished_runs_are_let_go_and_their_reports_stay_in_the_journal()
+    {
+        var (app, client) = await StartAsync(new ServeSettings { PlansFolder = _plans, KeepFinishedRuns = 1, Journal = Path.Combine(_plans, "journal.db"), SubmittedFolder = Path.Combine(_plans, "sent") });
+        await using (app)
+        using (client)
+        using (var typed = new ParallelFlowClient(client))
+        {
+            var first = await typed.SubmitAsync("demo");
+            await typed.WaitAsync(first.RunId);
+            var second = await typed.SubmitAsync("demo");
+            await typed.WaitAsync(second.RunId);
+            var third = await typed.SubmitAsync("demo");
+            await typed.WaitAsync(third.RunId);
+
+            Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/runs/{first.RunId}/events")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/runs/{third.RunId}/events")).StatusCode);
+            Assert.Equal("succeeded", (await typed.GetReportAsync(first.RunId)).GetProperty("status").GetString());
+            Assert.Equal("b", (await client.GetFromJsonAsync<JsonElement>($"/runs/{first.RunId}/graph")).GetProperty("tasks")[1].GetProperty("id").GetString());
+            await app.StopAsync();
+        }
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:8088", true)]
     [InlineData("http://localhost:5000", true)]
