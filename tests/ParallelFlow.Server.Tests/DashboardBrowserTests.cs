@@ -19,6 +19,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
     private const string Chromium = "/usr/bin/chromium";
     private const string Token = "dashboard-test-token";
     private const string Succeeded = "rgb(22,163,74)";
+    private const string Running = "rgb(37,99,235)";
 
     private readonly string _folder = Directory.CreateTempSubdirectory("parallelflow-dashboard-").FullName;
     private readonly List<string> _problems = [];
@@ -87,6 +88,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         // The colour drawn at each node, sampled from the canvas until the run has ended.
         var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow.AddSeconds(30);
+        var shotLive = false;
         while (await page.Locator("#pf-run-status").TextContentAsync() is not "succeeded" && DateTime.UtcNow < deadline)
         {
             foreach (var task in new[] { "first", "left", "right", "last" })
@@ -97,6 +99,12 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
                 {
                     list.Add(colour);
                 }
+            }
+
+            if (!shotLive && seen["right"][^1] == Running)
+            {
+                await Screenshot(page, "dashboard-live");
+                shotLive = true;
             }
 
             await Task.Delay(40);
@@ -263,6 +271,6 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "artifacts", "test-screenshots");
         Directory.CreateDirectory(folder);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = true });
+        await page.Locator("body").ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png") });
     }
 }

@@ -466,11 +466,11 @@
       for (let t = 0; t <= span; t += step) {
         const x = left + t * scale;
         g.fillRect(x, top - 4, 1, height - top + 4);
-        g.fillText(seconds(t), x + 2, 2);
+        if (x + 2 + g.measureText(seconds(t)).width < width) { g.fillText(seconds(t), x + 2, 2); }
       }
       g.textBaseline = 'middle';
       if (row >= 12) { slots.forEach((s, k) => g.fillText('slot ' + s, 4, top + k * row + row / 2)); }
-      $('pf-gantt-note').textContent = this.attempts.length + ' attempts on ' + slots.length + ' slots · ' + seconds(span);
+      $('pf-gantt-note').textContent = plural(this.attempts.length, 'attempt') + ' on ' + plural(slots.length, 'slot') + ' · ' + seconds(span);
       const bars = new Map();
       for (const a of this.attempts) {
         const list = bars.get(a.status);
@@ -564,6 +564,7 @@
     for (const m of [1, 2, 5, 10]) { if (p * m >= raw) { return p * m; } }
     return p * 10;
   }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   function seconds(ms) { return ms < 1000 ? Math.round(ms) + ' ms' : ms < 120000 ? (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s' : (ms / 60000).toFixed(1) + ' min'; }
 
   window.pfDashboard = { view: null, refreshRuns };
