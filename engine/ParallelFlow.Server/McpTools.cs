@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Reporting;
@@ -25,12 +26,13 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
     [McpServerTool(Name = "list_plans", ReadOnly = true, Title = "List plans")]
     [Description("The plans this service runs by name (serve --plans DIR), with their inputs: type, whether required, default.")]
-    public JsonArray ListPlans() => [.. plans.Names.Select(name =>
+    public CallToolResult ListPlans() => Answer(() => new JsonArray([.. plans.Names.Select(name =>
     {
         plans.TryGet(name, out var plan);
         return (JsonNode)new JsonObject
         {
-            ["name"] = name,
+            ["id"] = name,
+            ["plan_id"] = plan.Definition.Id,
             ["tasks"] = plan.Definition.Tasks.Count,
             ["description"] = plan.Definition.Description,
             ["inputs"] = new JsonObject(plan.Definition.Inputs.Values.Select(i => KeyValuePair.Create(i.Name, (JsonNode?)new JsonObject
@@ -41,13 +43,13 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
                 ["description"] = i.Description,
             }))),
         };
-    })];
+    })]));
 
     [McpServerTool(Name = "run_plan", Title = "Run a plan")]
     [Description("Runs a plan: the name of one of list_plans, or a whole plan as a JSON object (id, tasks with id, worker, with, depends_on). " +
         "With wait (the default) it returns when the run ends, with each task's status and output, and sends a progress notification as tasks finish; " +
         "cancelling the call cancels the run. With wait false it returns the run id at once (follow it with get_run).")]
-    public Task<JsonObject> RunPlan(
+    public Task<CallToolResult> RunPlan(
         [Description("A registered plan's name, or a plan as a JSON object.")] JsonElement plan,
         [Description("The plan's inputs, by name.")] Dictionary<string, JsonElement>? inputs = null,
         [Description("The scheduling strategy (default: the plan's).")] string? strategy = null,
@@ -55,34 +57,33 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
         [Description("Wait for the run to end (default true).")] bool wait = true,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default) =>
-        StartAsync(new SubmitRequest(plan, inputs, strategy, workers), wait, progress, cancellationToken);
+        AnswerAsync(() => StartAsync(new SubmitRequest(plan, inputs, strategy, workers), wait, progress, cancellationToken));
 
     [McpServerTool(Name = "run_request", Title = "Run a sectioning or voting request")]
     [Description("Runs a request in the parallel task executors' format: mode 'sectioning' (main_task.components run in parallel, then merged, with conflicts reported) " +
         "or mode 'voting' (voters answer main_task.description, scored on evaluation_criteria, aggregation picks a winner and says why). " +
         "The answer carries the decision. Waits as run_plan does.")]
-    public Task<JsonObject> RunRequest(
+    public Task<CallToolResult> RunRequest(
         [Description("The request: { task_id, mode: 'sectioning' | 'voting', main_task: { description, components | evaluation_criteria }, voters, aggregation, worker, with, timeout_seconds }.")] JsonElement request,
         [Description("Wait for the run to end (default true).")] bool wait = true,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default)
     {
         var mode = request.ValueKind == JsonValueKind.Object && request.TryGetProperty("mode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-        if (mode is not ("sectioning" or "voting"))
-        {
-            throw new McpException($"request: mode must be 'sectioning' or 'voting'{(mode is null ? string.Empty : $", not '{mode}'")}; for a plan, use run_plan");
-        }
-
-        return StartAsync(new SubmitRequest(request, null, null, null), wait, progress, cancellationToken);
+        return mode is "sectioning" or "voting"
+            ? AnswerAsync(() => StartAsync(new SubmitRequest(request, null, null, null), wait, progress, cancellationToken))
+            : Task.FromResult(Refused($"request: mode must be 'sectioning' or 'voting'{(mode is null ? string.Empty : $", not '{mode}'")}; for a plan, use run_plan"));
     }
 
     [McpServerTool(Name = "get_run", ReadOnly = true, Title = "A run's status and report")]
     [Description("A run's status; once it has ended, its report: summary figures (speedup, utilization, critical path), each task's status and output, vote and section decisions.")]
-    public JsonObject GetRun([Description("The run's id.")] string run_id)
+    public CallToolResult GetRun([Description("The run's id.")] string run_id) => Answer(() => Run(run_id));
+
+    private JsonObject Run(string run_id)
     {
         if (launcher.Hub.Find(run_id) is { } run)
         {
-            return run.Flow.Completion.IsCompletedSuccessfully ? Answer(run.Flow.Completion.Result) : Going(run);
+            return run.Flow.Completion.IsCompletedSuccessfully ? Report(run.Flow.Completion.Result) : Going(run);
         }
 
         if (launcher.Journal?.Report(run_id) is { } recorded)
@@ -98,7 +99,9 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
     [McpServerTool(Name = "get_task", ReadOnly = true, Title = "A task's output")]
     [Description("One task of a run: status, attempts, duration, its whole output and error.")]
-    public JsonObject GetTask([Description("The run's id.")] string run_id, [Description("The task's id.")] string task_id)
+    public CallToolResult GetTask([Description("The run's id.")] string run_id, [Description("The task's id.")] string task_id) => Answer(() => TaskOf(run_id, task_id));
+
+    private JsonObject TaskOf(string run_id, string task_id)
     {
         if (launcher.Hub.Find(run_id) is { Flow.Completion.IsCompletedSuccessfully: true } done)
         {
@@ -121,15 +124,17 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
     [McpServerTool(Name = "cancel_run", Destructive = true, Idempotent = false, Title = "Cancel a run")]
     [Description("Cancels a run: running tasks are stopped, the rest do not start. Returns when the run has ended, with its report.")]
-    public async Task<JsonObject> CancelRun([Description("The run's id.")] string run_id, CancellationToken cancellationToken = default)
+    public Task<CallToolResult> CancelRun([Description("The run's id.")] string run_id, CancellationToken cancellationToken = default) => AnswerAsync(async () =>
     {
         var run = Refusable(() => launcher.Cancel(run_id));
-        return Answer(await run.Flow.Completion.WaitAsync(cancellationToken).ConfigureAwait(false));
-    }
+        return Report(await run.Flow.Completion.WaitAsync(cancellationToken).ConfigureAwait(false));
+    });
 
     [McpServerTool(Name = "list_runs", ReadOnly = true, Title = "List runs")]
     [Description("The runs of this service, newest first: id, plan, status.")]
-    public JsonArray ListRuns()
+    public CallToolResult ListRuns() => Answer(Runs);
+
+    private JsonArray Runs()
     {
         var rows = new Dictionary<string, (string Plan, string Status, DateTimeOffset Started)>(StringComparer.Ordinal);
         foreach (var run in launcher.Journal?.Runs() ?? [])
@@ -160,7 +165,7 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
             await ReportProgressAsync(run, progress).ConfigureAwait(false);
         }
 
-        return Answer(await run.Flow.Completion.ConfigureAwait(false));
+        return Report(await run.Flow.Completion.ConfigureAwait(false));
     }
 
     /// <summary>A notification as tasks finish, at most ten a second, the last always: how many of how many, and which.</summary>
@@ -206,7 +211,35 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
         }
     }
 
-    private static JsonObject Answer(RunResult result)
+    /// <summary>A tool's answer as JSON text; a refusal (an unknown run, a plan with errors, a worker off the list) as an
+    /// error result the agent reads, not as an exception the server logs with its stack.</summary>
+    private static CallToolResult Answer(Func<JsonNode> tool)
+    {
+        try
+        {
+            return new CallToolResult { Content = [new TextContentBlock { Text = tool().ToJsonString() }] };
+        }
+        catch (McpException ex)
+        {
+            return Refused(ex.Message);
+        }
+    }
+
+    private static async Task<CallToolResult> AnswerAsync(Func<Task<JsonObject>> tool)
+    {
+        try
+        {
+            return new CallToolResult { Content = [new TextContentBlock { Text = (await tool().ConfigureAwait(false)).ToJsonString() }] };
+        }
+        catch (McpException ex)
+        {
+            return Refused(ex.Message);
+        }
+    }
+
+    private static CallToolResult Refused(string text) => new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
+
+    private static JsonObject Report(RunResult result)
     {
         using var report = RunReport.ToDocument(result);
         return Trim(JsonNode.Parse(report.RootElement.GetRawText())!.AsObject());

@@ -180,7 +180,11 @@ internal static class ParallelFlowServer
             }
 
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Results.Problem(detail: "this service needs its bearer token: send Authorization: Bearer TOKEN", statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(context);
+            return Results.Problem(
+                detail: header is null
+                    ? "this service needs its bearer token: send Authorization: Bearer TOKEN"
+                    : "the bearer token does not match this service's (it is the one in the service's $" + ServeSettings.TokenVariable + ", or the one it printed at start)",
+                statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(context);
         };
     }
 }

@@ -96,7 +96,7 @@ internal sealed class RemotePlans
         }
 
         throw new RunRefusedException(403,
-            $"plans sent over HTTP may not use worker{(refused.Count == 1 ? "" : "s")} {string.Join(", ", refused.Select(w => $"'{w}'"))}; this service allows {string.Join(", ", Allowed.Order(StringComparer.Ordinal))} (register the plan with --plans, or allow the worker with --allow-worker)");
+            $"plans sent by clients may not use worker{(refused.Count == 1 ? "" : "s")} {string.Join(", ", refused.Select(w => $"'{w}'"))}; this service allows {string.Join(", ", Allowed.Order(StringComparer.Ordinal))} (register the plan with --plans, or allow the worker with --allow-worker)");
     }
 
     private void Walk(JsonElement element, SortedSet<string> refused)

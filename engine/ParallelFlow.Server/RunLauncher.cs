@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
@@ -15,9 +17,11 @@ namespace ParallelFlow.Server;
 internal sealed record SubmitRequest(JsonElement Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers)
 {
     /// <summary>A plan's text in YAML, sent as the request's body, instead of <see cref="Plan"/>.</summary>
+    [JsonIgnore]
     public string? PlanYaml { get; init; }
 
     /// <summary>Inputs as <c>NAME=VALUE</c> texts, read by the types the plan declares (as <c>--input</c> is).</summary>
+    [JsonIgnore]
     public IReadOnlyList<string> InputTexts { get; init; } = [];
 }
 
@@ -97,7 +101,12 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
             inputs = new Dictionary<string, JsonElement>(inputs ?? [], StringComparer.Ordinal);
             foreach (var text in request.InputTexts)
             {
-                var (key, value) = text.IndexOf('=', StringComparison.Ordinal) is var at and > 0 ? (text[..at], text[(at + 1)..]) : (text, string.Empty);
+                if (text.IndexOf('=', StringComparison.Ordinal) is not (var at and > 0))
+                {
+                    throw new RunRefusedException(400, $"input '{text}': write NAME=VALUE, as ?input={(text.Length == 0 ? "NAME" : text)}=VALUE");
+                }
+
+                var (key, value) = (text[..at], text[(at + 1)..]);
                 if (!plan.Definition.Inputs.TryGetValue(key, out var input))
                 {
                     var close = DisplayText.Suggest(key, plan.Definition.Inputs.Keys);
@@ -107,6 +116,17 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
                 var (parsed, wrong) = PlanInputs.Parse(value, input.Type);
                 inputs[key] = parsed ?? throw new RunRefusedException(400, $"input '{key}': {wrong}");
             }
+        }
+
+        // A required input left out, said in the terms of a request (the engine's own sentence names --input).
+        var missing = plan.Definition.Inputs.Values.Where(i => i.IsRequired && inputs?.ContainsKey(i.Name) != true).ToList();
+        if (missing.Count > 0)
+        {
+            var how = request.PlanYaml is null ? "in the request's \"inputs\": {{\"{0}\": …}}" : "as ?input={0}=VALUE (or in ?inputs={{…}})";
+            throw new RunRefusedException(400, "the inputs do not fit the plan", "the inputs do not fit the plan", new PlanValidationException([.. missing.Select(i => new PlanError(
+                "PF0014",
+                $"input '{i.Name}' is required ({i.Type.ToString().ToLowerInvariant()}{(i.Description.Length == 0 ? string.Empty : $": {i.Description}")}); give it {string.Format(CultureInfo.InvariantCulture, how, i.Name)}",
+                plan.Definition.Id, null, null))]));
         }
 
         FlowRun flow;

@@ -31,7 +31,15 @@ internal static class ServerApi
             };
         }));
 
-        app.MapPost("/runs", Submit);
+        // The body is read by hand (JSON or YAML); the OpenAPI document still describes it.
+        app.MapPost("/runs", Submit)
+            .Accepts<SubmitRequest>("application/json", "application/yaml")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         app.MapGet("/runs", List);
         app.MapGet("/runs/{id}", Report);
         app.MapGet("/runs/{id}/events", Events);
@@ -74,28 +82,19 @@ internal static class ServerApi
     /// <c>&amp;input=NAME=VALUE</c> (read by the plan's types).</summary>
     private static async Task<IResult> Submit(HttpContext context, RunLauncher launcher)
     {
-        SubmitRequest? request;
+        SubmitRequest request;
         try
         {
             request = await ReadSubmitAsync(context).ConfigureAwait(false);
+        }
+        catch (RunRefusedException ex)
+        {
+            return Problem(ex.Status, ex.Message);
         }
         catch (BadHttpRequestException ex)
         {
             // Too large (413), or cut off.
             return Problem(ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"the request is larger than this service takes ({context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes)" : ex.Message);
-        }
-        catch (JsonException ex)
-        {
-            return Problem(StatusCodes.Status400BadRequest, $"the request is not the JSON of a run: {ex.Message}");
-        }
-        catch (InvalidOperationException)
-        {
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "send the request as application/json, or a plan as application/yaml");
-        }
-
-        if (request is null)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "workers: give a whole number, 1 or more");
         }
 
         return Refusable(() =>
@@ -105,35 +104,104 @@ internal static class ServerApi
         });
     }
 
-    /// <summary>The request: JSON, or a YAML plan with the rest in the query; null for a <c>workers</c> that is not a number.</summary>
-    private static async Task<SubmitRequest?> ReadSubmitAsync(HttpContext context)
+    /// <summary>The fields of a JSON request.</summary>
+    private static readonly string[] RequestFields = ["plan", "inputs", "strategy", "workers"];
+
+    /// <summary>The request: JSON, or a YAML plan with the rest in the query.</summary>
+    /// <exception cref="RunRefusedException">It is not a request, and why (400, or 415 for another media type).</exception>
+    private static async Task<SubmitRequest> ReadSubmitAsync(HttpContext context)
     {
         var type = context.Request.ContentType ?? string.Empty;
-        if (!type.Contains("yaml", StringComparison.OrdinalIgnoreCase))
+        if (type.Contains("yaml", StringComparison.OrdinalIgnoreCase))
         {
-            return await context.Request.ReadFromJsonAsync<SubmitRequest>(context.RequestAborted).ConfigureAwait(false)
-                ?? new SubmitRequest(default, null, null, null);
+            return await ReadYamlAsync(context).ConfigureAwait(false);
         }
 
+        if (!context.Request.HasJsonContentType())
+        {
+            throw new RunRefusedException(StatusCodes.Status415UnsupportedMediaType, $"send the request as application/json, or a plan as application/yaml{(type.Length == 0 ? " (the request has no content-type)" : $", not {type}")}");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new RunRefusedException(StatusCodes.Status400BadRequest, $"the request is not JSON: {JsonProblem(ex)}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"the request is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not an object: send {{\"plan\": NAME or {{ the plan }}, \"inputs\": {{…}}}}");
+            }
+
+            // A misspelt field would be dropped without a word: it is named instead, as a plan's unknown key is.
+            foreach (var property in root.EnumerateObject())
+            {
+                if (!RequestFields.Contains(property.Name, StringComparer.Ordinal))
+                {
+                    var close = DisplayText.Suggest(property.Name, RequestFields);
+                    throw new RunRefusedException(StatusCodes.Status400BadRequest, $"unknown field '{property.Name}' in the request{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; a request has {string.Join(", ", RequestFields)}");
+                }
+            }
+
+            try
+            {
+                return root.Deserialize<SubmitRequest>(context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions)!;
+            }
+            catch (JsonException ex)
+            {
+                var field = ex.Path?.TrimStart('$', '.').Split('.', '[')[0];
+                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"the request's {(string.IsNullOrEmpty(field) ? "fields have" : $"'{field}' has")} the wrong type: plan is a name or a plan object, inputs an object, strategy a name, workers a whole number");
+            }
+        }
+    }
+
+    private static async Task<SubmitRequest> ReadYamlAsync(HttpContext context)
+    {
         var query = context.Request.Query;
         int? workers = null;
         if (query["workers"].FirstOrDefault() is { } text)
         {
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
             {
-                return null;
+                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"?workers={text}: not a worker count; give a whole number, 1 or more");
             }
 
             workers = count;
         }
 
+        Dictionary<string, JsonElement>? inputs = null;
+        if (query["inputs"].FirstOrDefault() is { } json)
+        {
+            try
+            {
+                inputs = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json);
+            }
+            catch (JsonException ex)
+            {
+                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"?inputs: not a JSON object of inputs ({{\"NAME\": VALUE, …}}): {JsonProblem(ex)}");
+            }
+        }
+
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var inputs = query["inputs"].FirstOrDefault() is { } json ? JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json) : null;
         return new SubmitRequest(default, inputs, query["strategy"].FirstOrDefault(), workers)
         {
             PlanYaml = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false),
             InputTexts = [.. query["input"].OfType<string>()],
         };
+    }
+
+    /// <summary>What the JSON reader found wrong and where, without its .NET path notation.</summary>
+    private static string JsonProblem(JsonException ex)
+    {
+        var what = ex.Message.Split(" Path:", 2)[0].TrimEnd('.');
+        return ex.LineNumber is { } line ? $"line {line + 1}, byte {ex.BytePositionInLine + 1}: {what}" : what;
     }
 
     private static IResult List(RunHub hub, IServiceProvider services, string? plan, string? status, int? page, int? page_size)

@@ -16,6 +16,7 @@ public sealed class McpToolTests : IDisposable
     private const string Token = "mcp-test-token";
     private readonly string _plans = Directory.CreateTempSubdirectory("parallelflow-mcp-").FullName;
     private readonly List<CliProcess> _services = [];
+    private readonly List<string> _stderr = [];
 
     public McpToolTests()
     {
@@ -52,8 +53,8 @@ public sealed class McpToolTests : IDisposable
         Assert.Equal(["cancel_run", "get_run", "get_task", "list_plans", "list_runs", "run_plan", "run_request"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
 
         var plans = Json(await client.CallToolAsync("list_plans"));
-        Assert.Equal(["demo", "long"], plans.EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
-        Assert.Equal("number", plans.EnumerateArray().First(p => p.GetProperty("name").GetString() == "demo").GetProperty("inputs").GetProperty("n").GetProperty("type").GetString());
+        Assert.Equal(["demo", "long"], plans.EnumerateArray().Select(p => p.GetProperty("id").GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal("number", plans.EnumerateArray().First(p => p.GetProperty("id").GetString() == "demo").GetProperty("inputs").GetProperty("n").GetProperty("type").GetString());
 
         // A registered plan, waited for, with progress as its tasks finish.
         var progress = new Notes();
@@ -117,6 +118,15 @@ public sealed class McpToolTests : IDisposable
 
         var runs = Json(await client.CallToolAsync("list_runs"));
         Assert.Equal(4, runs.GetArrayLength());
+
+        // What an agent gets wrong is an answer it reads, and no stack trace in the server's log.
+        var unknown = await client.CallToolAsync("get_run", Arguments(("run_id", "no-such-run")));
+        Assert.True(unknown.IsError is true);
+        Assert.Equal("no run 'no-such-run'", Text(unknown));
+        if (transport == "stdio")
+        {
+            Assert.DoesNotContain(_stderr, line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -139,6 +149,13 @@ public sealed class McpToolTests : IDisposable
                 Arguments = [Path.Combine(AppContext.BaseDirectory, "parallelflow.dll"), "mcp", "--plans", _plans, "--journal", Path.Combine(_plans, "journal.db")],
                 WorkingDirectory = CliProcess.RepositoryRoot,
                 ShutdownTimeout = TimeSpan.FromSeconds(10),
+                StandardErrorLines = line =>
+                {
+                    lock (_stderr)
+                    {
+                        _stderr.Add(line);
+                    }
+                },
             }));
         }
 

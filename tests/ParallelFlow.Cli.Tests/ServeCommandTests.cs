@@ -121,7 +121,8 @@ public sealed class ServeCommandTests : IDisposable
 
         Assert.True(ok.ExitCode == 0, ok.Out + ok.Error);
         Assert.Contains("finished  hello succeeded", ok.Out, StringComparison.Ordinal);
-        Assert.Contains("succeeded", ok.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
+        Assert.Contains(ok.Out.Split('\n'), line => line.StartsWith("Run ", StringComparison.Ordinal) && line.Contains(" succeeded in ", StringComparison.Ordinal));
+        Assert.Contains("/#/runs/", ok.Out, StringComparison.Ordinal);
         Assert.True(defaulted.ExitCode == 0, defaulted.Out + defaulted.Error);
         Assert.Equal(1, failed.ExitCode);
         Assert.Contains("boom failed", failed.Out, StringComparison.Ordinal);
@@ -129,6 +130,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("finished  twice succeeded", fromYaml.Out, StringComparison.Ordinal);
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("greett is neither a plan file here nor a plan of", unknown.Error, StringComparison.Ordinal);
+        Assert.Contains("(did you mean 'greet'?)", unknown.Error, StringComparison.Ordinal);
         Assert.Equal(2, badInput.ExitCode);
         Assert.Contains("times", badInput.Error, StringComparison.Ordinal);
     }

@@ -92,6 +92,16 @@ public sealed class ServiceApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, badStrategy.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, noRun.StatusCode);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+
+        var misspelt = await _client.PostAsJsonAsync("/runs", new { plan = "demo", worker = 2 });
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        Assert.Contains("unknown field 'worker' in the request (did you mean 'workers'?)", await Detail(misspelt), StringComparison.Ordinal);
+        var notJson = await _client.PostAsync("/runs", new StringContent("{\"plan\": nope}", Encoding.UTF8, "application/json"));
+        Assert.StartsWith("the request is not JSON: line 1, byte ", await Detail(notJson), StringComparison.Ordinal);
+        var noType = await _client.PostAsync("/runs", new ByteArrayContent("{}"u8.ToArray()));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, noType.StatusCode);
+        var missingInput = await _client.PostAsJsonAsync("/runs", new { plan = new { id = "needs", inputs = new { who = new { type = "string" } }, tasks = new[] { new { id = "t", worker = "template", with = new { text = "{{inputs.who}}" } } } } });
+        Assert.Contains("input 'who' is required (string); give it in the request's \"inputs\": {\"who\": …}", await Detail(missingInput), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -108,6 +118,7 @@ public sealed class ServiceApiTests : IAsyncLifetime
 
             Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            Assert.Contains("does not match", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.OK, right.StatusCode);
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
             Assert.DoesNotContain("s3cret-token", await without.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -192,6 +203,16 @@ public sealed class ServiceApiTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.BadRequest, "application/problem+json"), (invalid.StatusCode, invalid.Content.Headers.ContentType?.MediaType));
         var error = (await invalid.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray().Single(e => e.GetProperty("code").GetString() == "PF0006");
         Assert.Equal(("t", 5), (error.GetProperty("task").GetString(), error.GetProperty("line").GetInt32()));
+
+        using var noValue = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var withoutValue = await _client.PostAsync("/runs?input=who", noValue);
+        Assert.Equal(HttpStatusCode.BadRequest, withoutValue.StatusCode);
+        Assert.Contains("input 'who': write NAME=VALUE", await Detail(withoutValue), StringComparison.Ordinal);
+
+        using var missing = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var required = await (await _client.PostAsync("/runs?input=who=x", missing)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("PF0014", required.GetProperty("errors")[0].GetProperty("code").GetString());
+        Assert.Contains("input 'times' is required (number); give it as ?input=times=VALUE", required.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         using var typo = new StringContent(yaml, Encoding.UTF8, "application/yaml");
         var unknownInput = await _client.PostAsync("/runs?input=whoo=x", typo);
@@ -317,6 +338,18 @@ public sealed class ServiceApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_every_endpoint_and_both_request_bodies()
+    {
+        var document = await _client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Subset(paths.ToHashSet(), new HashSet<string> { "/plans", "/runs", "/runs/{id}", "/runs/{id}/events", "/runs/{id}/graph", "/runs/{id}/tasks/{task}", "/runs/{id}/cancel", "/runs/{id}/resume" });
+        Assert.DoesNotContain("/", paths);
+        var body = document.GetProperty("paths").GetProperty("/runs").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.Equal(["application/json", "application/yaml"], body.EnumerateObject().Select(c => c.Name).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:8088", true)]
     [InlineData("http://localhost:5000", true)]
@@ -326,6 +359,9 @@ public sealed class ServiceApiTests : IAsyncLifetime
     [InlineData("http://127.0.0.1:1;http://10.0.0.5:2", false)]
     public void Only_loopback_addresses_go_without_a_token(string urls, bool loopback) =>
         Assert.Equal(loopback, ParallelFlowServer.IsLoopback(urls));
+
+    private static async Task<string> Detail(HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
 
     private static async Task<HttpResponseMessage> Send(HttpClient client, string path, string token)
     {

@@ -46,7 +46,7 @@ internal static class ServeCommand
             }
 
             var plansServed = ParallelFlowServer.Plans(settings.PlansFolder).Select(x => x.Name).ToList();
-            await console.Out.WriteLineAsync($"serving on {string.Join(", ", app.Urls)} (pid {Environment.ProcessId}); plans: {(plansServed.Count == 0 ? "none (--plans DIR)" : string.Join(", ", plansServed))}").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"serving on {string.Join(", ", app.Urls)} (pid {Environment.ProcessId}); plans: {(plansServed.Count == 0 ? "none (--plans DIR)" : string.Join(", ", plansServed))}{(token is null ? string.Empty : "; every request needs the bearer token")}").ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -104,7 +104,7 @@ internal sealed class ServiceOptions
     private readonly Option<string?> _journal = JournalSetup.Option("The run journal (a SQLite file, or a PostgreSQL database: Host=…;Database=…); runs are recorded there. Default: none.");
     private readonly Option<int?> _workers = NumberOptions.Whole("--workers", "How many tasks run at once across every run of the service (default: the processor count).", 1);
     private readonly Option<int?> _maxRuns = NumberOptions.Whole("--max-runs", "How many runs may be under way at once; more wait in a queue (default: no limit).", 1);
-    private readonly Option<int?> _maxQueued = NumberOptions.Whole("--max-queued", "How many runs may wait; beyond that a run is refused (HTTP 429 with Retry-After). Default 1000.", 0);
+    private readonly Option<int?> _maxQueued = NumberOptions.Whole("--max-queued", "How many runs may wait; beyond that a run is refused (over HTTP, 429 with Retry-After). Default 1000.", 0);
     private readonly Option<string[]> _allow = new("--allow-worker")
     {
         Description = "A worker plans sent by clients may use, repeated or comma-separated (default: every loaded worker but process, so that a plan cannot get a shell here). Plans of --plans may use every worker.",

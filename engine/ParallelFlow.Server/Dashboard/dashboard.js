@@ -56,7 +56,8 @@
     $('pf-runs-total').textContent = '(' + body.total + ')';
     const rows = body.runs.map(run => {
       const tr = el('tr', { 'data-run': run.run_id, class: run.run_id === selected ? 'pf-selected' : null },
-        el('td', { text: run.run_id.slice(0, 12), title: run.run_id }),
+        // Run ids start with the date: the time and the suffix tell runs apart.
+        el('td', { text: /^\d{8}-/.test(run.run_id) ? run.run_id.slice(9) : run.run_id, title: run.run_id }),
         el('td', { text: run.plan }),
         el('td', null, el('span', { class: 'pf-status pf-s-' + run.status, text: run.status })),
         el('td', { text: new Date(run.started_at).toLocaleTimeString() }));
