@@ -350,13 +350,14 @@
         let col = 0;
         for (const layer of this.layers) {
           layer.forEach((task, k) => {
-            this.x[task] = 8 + (col + Math.floor(k / rows)) * gap;
+            // Whole pixels: a node is drawn crisp, in its status's colour to its edges.
+            this.x[task] = Math.round(8 + (col + Math.floor(k / rows)) * gap);
             this.y[task] = 8 + (k % rows) * size;
           });
           col += Math.ceil(layer.length / rows);
         }
         this.size = size;
-        this.boxW = Math.max(size - 2, Math.min(gap - 8, size * 5));
+        this.boxW = Math.max(2, size - 2, Math.floor(Math.min(gap - 8, size * 5)));
         this.graphHeight = Math.min(rows, Math.max(1, ...this.layers.map(l => l.length))) * size + 16;
       } else {
         size = Math.max(3, Math.min(28, Math.floor(Math.sqrt(usable * maxHeight / this.n))));
@@ -556,7 +557,7 @@
     where(id) {
       const i = this.index.get(id);
       if (i === undefined) { return null; }
-      return this.x ? { x: this.x[i] + this.boxW / 2, y: this.y[i] + Math.max(2, this.size - 2) / 2, status: this.state[i] } : { x: null, y: null, status: this.state[i] };
+      return this.x ? { x: this.x[i] + Math.floor(this.boxW / 2), y: this.y[i] + Math.floor(Math.max(2, this.size - 2) / 2), status: this.state[i] } : { x: null, y: null, status: this.state[i] };
     }
   }
 
