@@ -47,6 +47,9 @@ internal static class ServiceLoadCommand
         }
 
         using var service = Process.Start(start)!;
+        // Its log is read as it comes, so that a full pipe never stops the service.
+        service.ErrorDataReceived += (_, _) => { };
+        service.BeginErrorReadLine();
         try
         {
             var ready = await service.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));

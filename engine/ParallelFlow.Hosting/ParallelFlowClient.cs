@@ -25,6 +25,9 @@ public sealed class ParallelFlowClient : IDisposable
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>Connection drops in a row after which following a run gives up.</summary>
+    private const int MaxDrops = 8;
+
     private readonly HttpClient _http;
     private readonly bool _owned;
 
@@ -32,7 +35,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="address">The service, e.g. <c>http://127.0.0.1:8088</c>.</param>
     /// <param name="token">Its bearer token, if it needs one (a service off loopback does): from the environment, not from code.</param>
     public ParallelFlowClient(Uri address, string? token)
-        : this(new HttpClient { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan })
+        : this(new HttpClient { BaseAddress = WithSlash(address), Timeout = Timeout.InfiniteTimeSpan })
     {
         _owned = true;
         if (token is not null)
@@ -41,8 +44,9 @@ public sealed class ParallelFlowClient : IDisposable
         }
     }
 
-    /// <summary>A client over an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service, and
-    /// which sends its token if it needs one (one from <c>IHttpClientFactory</c>, say); it is not disposed with this client.</summary>
+    /// <summary>A client over an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service (ending
+    /// in <c>/</c> when the service is under a path, as <c>https://gateway/parallelflow/</c>), and which sends its token if
+    /// it needs one (one from <c>IHttpClientFactory</c>, say); it is not disposed with this client.</summary>
     /// <param name="http">The HTTP client.</param>
     public ParallelFlowClient(HttpClient http)
     {
@@ -57,7 +61,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
     public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
-        PostRunAsync(JsonContent.Create(new { plan, inputs, strategy = options?.Strategy, workers = options?.Workers }, options: Json), cancellationToken);
+        PostRunAsync(Envelope(("plan", JsonSerializer.SerializeToElement(plan)), inputs, options), cancellationToken);
 
     /// <summary>Starts a run of a plan sent whole, as a plan file has it (a sectioning or voting request in the executors'
     /// format included). The service holds it to its allow-list of workers.</summary>
@@ -67,7 +71,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
     public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
-        PostRunAsync(JsonContent.Create(new { plan, inputs, strategy = options?.Strategy, workers = options?.Workers }, options: Json), cancellationToken);
+        PostRunAsync(Envelope(("plan", plan), inputs, options), cancellationToken);
 
     /// <summary>Starts a run of a plan in YAML, sent as it is (the service's errors give its lines and columns).</summary>
     /// <param name="yaml">The plan's text.</param>
@@ -75,32 +79,14 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="options">The strategy and worker count, if not the plan's.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
-    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var query = new List<string>();
-        if (inputs is { Count: > 0 })
-        {
-            query.Add("inputs=" + Uri.EscapeDataString(JsonSerializer.Serialize(inputs, Json)));
-        }
-
-        if (options?.Strategy is { } strategy)
-        {
-            query.Add("strategy=" + Uri.EscapeDataString(strategy));
-        }
-
-        if (options?.Workers is { } workers)
-        {
-            query.Add("workers=" + workers.ToString(CultureInfo.InvariantCulture));
-        }
-
-        return PostRunAsync(new StringContent(yaml, Encoding.UTF8, "application/yaml"), cancellationToken, query.Count == 0 ? string.Empty : "?" + string.Join('&', query));
-    }
+    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+        PostRunAsync(Envelope(("plan_yaml", JsonSerializer.SerializeToElement(yaml)), inputs, options), cancellationToken);
 
     /// <summary>The plans the service registered, with their inputs.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The plans.</returns>
     public async Task<IReadOnlyList<ServicePlan>> GetPlansAsync(CancellationToken cancellationToken = default) =>
-        await SendAsync<List<ServicePlan>>(HttpMethod.Get, "/plans", cancellationToken).ConfigureAwait(false);
+        await SendAsync<List<ServicePlan>>(HttpMethod.Get, "plans", cancellationToken).ConfigureAwait(false);
 
     /// <summary>The service's runs, newest first: those it runs and those its journal holds.</summary>
     /// <param name="plan">Only the runs of this plan.</param>
@@ -111,7 +97,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>One page of runs, and how many match.</returns>
     public Task<RunPage> GetRunsAsync(string? plan = null, string? status = null, int page = 1, int pageSize = 50, CancellationToken cancellationToken = default)
     {
-        var query = new StringBuilder().Append(CultureInfo.InvariantCulture, $"/runs?page={page}&page_size={pageSize}");
+        var query = new StringBuilder().Append(CultureInfo.InvariantCulture, $"runs?page={page}&page_size={pageSize}");
         if (plan is not null)
         {
             query.Append("&plan=").Append(Uri.EscapeDataString(plan));
@@ -131,7 +117,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The report, as JSON.</returns>
     public Task<JsonElement> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
-        SendAsync<JsonElement>(HttpMethod.Get, $"/runs/{Uri.EscapeDataString(runId)}", cancellationToken);
+        SendAsync<JsonElement>(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}", cancellationToken);
 
     /// <summary>A task of a run: status, attempts, duration, its whole output and error.</summary>
     /// <param name="runId">The run.</param>
@@ -139,14 +125,14 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The task.</returns>
     public Task<ServiceTask> GetTaskAsync(string runId, string taskId, CancellationToken cancellationToken = default) =>
-        SendAsync<ServiceTask>(HttpMethod.Get, $"/runs/{Uri.EscapeDataString(runId)}/tasks/{Uri.EscapeDataString(taskId)}", cancellationToken);
+        SendAsync<ServiceTask>(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}/tasks/{Uri.EscapeDataString(taskId)}", cancellationToken);
 
     /// <summary>Cancels a run: running tasks are stopped, the rest do not start.</summary>
     /// <param name="runId">The run.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the service has taken the request.</returns>
     public Task CancelAsync(string runId, CancellationToken cancellationToken = default) =>
-        SendAsync<JsonElement>(HttpMethod.Post, $"/runs/{Uri.EscapeDataString(runId)}/cancel", cancellationToken);
+        SendAsync<JsonElement>(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/cancel", cancellationToken);
 
     /// <summary>Continues a run the service's journal holds that did not finish; the tasks that succeeded do not run again.</summary>
     /// <param name="runId">The run.</param>
@@ -154,7 +140,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run, and how many tasks were kept from the journal.</returns>
     public async Task<(SubmittedRun Run, int Restored)> ResumeAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var body = await SendAsync<JsonElement>(HttpMethod.Post, $"/runs/{Uri.EscapeDataString(runId)}/resume", cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync<JsonElement>(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/resume", cancellationToken).ConfigureAwait(false);
         return (new SubmittedRun(runId, null), body.GetProperty("restored").GetInt32());
     }
 
@@ -167,33 +153,33 @@ public sealed class ParallelFlowClient : IDisposable
     public async IAsyncEnumerable<ServiceEvent> WatchAsync(string runId, long after = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var last = after;
+        // Drops in a row: reset by every event that comes, so a long watch survives any number of them, spaced out.
         var drops = 0;
         while (true)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/runs/{Uri.EscapeDataString(runId)}/events");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}/events");
             if (last > 0)
             {
                 request.Headers.Add("Last-Event-ID", last.ToString(CultureInfo.InvariantCulture));
             }
 
-            HttpResponseMessage response;
+            HttpResponseMessage? response = null;
             try
             {
                 response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             }
-            catch (HttpRequestException) when (++drops <= 5)
+            catch (HttpRequestException) when (drops < MaxDrops)
             {
-                await Task.Delay(TimeSpan.FromSeconds(drops), cancellationToken).ConfigureAwait(false);
-                continue;
+                // Not reachable now: tried again below, after a pause.
             }
 
-            using (response)
+            if (response is not null)
             {
-                await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
-                var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
-                using (reader)
+                using (response)
                 {
-                    var (id, name, ended) = ((long?)null, (string?)null, false);
+                    await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
+                    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+                    var (id, name) = ((long?)null, (string?)null);
                     while (true)
                     {
                         string? line;
@@ -201,10 +187,9 @@ public sealed class ParallelFlowClient : IDisposable
                         {
                             line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
                         }
-                        catch (Exception ex) when (ex is IOException or HttpRequestException && drops < 5)
+                        catch (Exception ex) when (ex is IOException or HttpRequestException && drops < MaxDrops)
                         {
                             // The connection dropped: opened again below, after the last event seen.
-                            drops++;
                             break;
                         }
 
@@ -213,35 +198,39 @@ public sealed class ParallelFlowClient : IDisposable
                             break;
                         }
 
-                        if (line.StartsWith("id: ", StringComparison.Ordinal))
+                        if (line.StartsWith("id:", StringComparison.Ordinal))
                         {
-                            id = long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture);
+                            id = long.Parse(line.AsSpan(3).Trim(), CultureInfo.InvariantCulture);
                         }
-                        else if (line.StartsWith("event: ", StringComparison.Ordinal))
+                        else if (line.StartsWith("event:", StringComparison.Ordinal))
                         {
-                            name = line[7..];
+                            name = line[6..].Trim();
                         }
-                        else if (line.StartsWith("data: ", StringComparison.Ordinal) && name is not null)
+                        else if (line.StartsWith("data:", StringComparison.Ordinal) && name is not null)
                         {
                             if (name == "end")
                             {
-                                ended = true;
-                                continue;
+                                yield break;
                             }
 
+                            using var data = JsonDocument.Parse(line.AsMemory(5));
+                            var e = ToEvent(data.RootElement);
                             last = id ?? last + 1;
-                            using var data = JsonDocument.Parse(line.AsMemory(6));
-                            yield return new ServiceEvent(last, ToEvent(data.RootElement));
+                            drops = 0;
+                            yield return new ServiceEvent(last, e);
                             (id, name) = (null, null);
                         }
                     }
-
-                    if (ended)
-                    {
-                        yield break;
-                    }
                 }
             }
+
+            // The stream ended without its end, or could not be opened: again after a pause that grows.
+            if (++drops > MaxDrops)
+            {
+                throw new HttpRequestException($"the events of run {runId} stopped coming {MaxDrops} times in a row");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250 * drops), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -251,8 +240,15 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run's report.</returns>
     public async Task<JsonElement> WaitAsync(string runId, CancellationToken cancellationToken = default)
     {
-        await foreach (var _ in WatchAsync(runId, 0, cancellationToken).ConfigureAwait(false))
+        try
         {
+            await foreach (var _ in WatchAsync(runId, 0, cancellationToken).ConfigureAwait(false))
+            {
+            }
+        }
+        catch (ParallelFlowServiceException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            // The service no longer holds the run's events (it ended long ago, or before a restart): its report says.
         }
 
         return await GetReportAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -267,10 +263,35 @@ public sealed class ParallelFlowClient : IDisposable
         }
     }
 
-    private async Task<SubmittedRun> PostRunAsync(HttpContent content, CancellationToken cancellationToken, string query = "")
+    /// <summary>A request to start a run. Input values are serialized as they are (no naming policy), so that an
+    /// object's properties reach the plan by their own names.</summary>
+    private static JsonContent Envelope((string Name, JsonElement Value) plan, IReadOnlyDictionary<string, object?>? inputs, SubmitOptions? options)
+    {
+        var request = new Dictionary<string, object?> { [plan.Name] = plan.Value };
+        if (inputs is { Count: > 0 })
+        {
+            request["inputs"] = JsonSerializer.SerializeToElement(inputs);
+        }
+
+        if (options?.Strategy is { } strategy)
+        {
+            request["strategy"] = strategy;
+        }
+
+        if (options?.Workers is { } workers)
+        {
+            request["workers"] = workers;
+        }
+
+        return JsonContent.Create(request);
+    }
+
+    private static Uri WithSlash(Uri address) => address.AbsoluteUri.EndsWith('/') ? address : new Uri(address.AbsoluteUri + "/");
+
+    private async Task<SubmittedRun> PostRunAsync(HttpContent content, CancellationToken cancellationToken)
     {
         using (content)
-        using (var response = await _http.PostAsync("/runs" + query, content, cancellationToken).ConfigureAwait(false))
+        using (var response = await _http.PostAsync("runs", content, cancellationToken).ConfigureAwait(false))
         {
             await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
             var body = await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken).ConfigureAwait(false);

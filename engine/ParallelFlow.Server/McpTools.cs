@@ -114,7 +114,7 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
             return TaskJson(task_id, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Error);
         }
 
-        if (launcher.Hub.Find(run_id)?.TaskNow(task_id) is { } going)
+        if (launcher.Hub.Find(run_id)?.Task(task_id) is { } going)
         {
             return TaskJson(task_id, going.Status, going.Attempts, 0, going.Line, null);
         }
@@ -172,7 +172,7 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
     private static async Task ReportProgressAsync(HubRun run, IProgress<ProgressNotificationValue> progress)
     {
         var total = run.Compiled.Definition.Tasks.Count;
-        var (seen, finished, sent) = (0L, 0, DateTimeOffset.MinValue);
+        var (seen, finished, sent) = (run.FirstId - 1, 0, DateTimeOffset.MinValue);
         string? latest = null;
         while (true)
         {
@@ -235,6 +235,12 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
         {
             return Refused(ex.Message);
         }
+#pragma warning disable CA1031 // A run the engine itself failed: said to the agent, which can do nothing else with it.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            return Refused($"the run failed in the engine: {ex.Message}");
+        }
     }
 
     private static CallToolResult Refused(string text) => new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
@@ -275,15 +281,13 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
     private static JsonObject Going(HubRun run)
     {
-        var (events, _, _) = run.After(0);
-        var finished = events.Where(e => e.Kind == RunEventKind.TaskFinished && e.Status is not null).GroupBy(e => e.Status!.Value.ToName());
         return new JsonObject
         {
             ["run_id"] = run.Flow.RunId,
             ["plan"] = run.Plan,
-            ["status"] = "running",
+            ["status"] = run.Status,
             ["tasks"] = run.Compiled.Definition.Tasks.Count,
-            ["finished"] = new JsonObject(finished.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+            ["finished"] = new JsonObject(run.Finished.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))),
         };
     }
 

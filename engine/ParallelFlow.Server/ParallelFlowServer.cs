@@ -80,9 +80,21 @@ internal static class ParallelFlowServer
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddMcpServer(Describe).WithHttpTransport().WithTools<McpTools>();
 
+        if (settings.Token is null)
+        {
+            // Without a token, only this machine's names: a page whose name resolves here (DNS rebinding) is refused.
+            builder.Services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
+        }
+
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (settings.Token is null)
+        {
+            app.UseHostFiltering();
+        }
+
+        app.Use(SameOrigin);
         if (settings.Token is { } token)
         {
             app.Use(RequireToken(token));
@@ -159,6 +171,21 @@ internal static class ParallelFlowServer
             .Where(f => Path.GetExtension(f) is ".json" or ".yaml" or ".yml")
             .Order(StringComparer.Ordinal)
             .Select(f => (Path.GetFileNameWithoutExtension(f), Path.GetFullPath(f)));
+
+    /// <summary>Refuses a request a browser sends from another site's page to change something (start, cancel or
+    /// resume a run, call a tool): its <c>Origin</c> is not this service's. Clients that are not browsers send none.</summary>
+    private static Task SameOrigin(HttpContext context, RequestDelegate next)
+    {
+        var origin = context.Request.Headers.Origin.FirstOrDefault();
+        var changes = !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method) && !HttpMethods.IsOptions(context.Request.Method);
+        if (origin is null || !(changes || context.Request.Path.StartsWithSegments("/mcp", StringComparison.Ordinal))
+            || (Uri.TryCreate(origin, UriKind.Absolute, out var from) && string.Equals(from.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase)))
+        {
+            return next(context);
+        }
+
+        return Results.Problem(detail: $"a page of {origin} may not send requests to this service", statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
+    }
 
     /// <summary>Refuses a request without the token (compared in constant time); <c>/health</c> stays open for probes,
     /// and the dashboard's files, which hold no data, for a browser to load the page that asks for it.</summary>

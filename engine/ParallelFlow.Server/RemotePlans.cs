@@ -65,7 +65,7 @@ internal sealed class RemotePlans
         }
 
         Directory.CreateDirectory(Folder);
-        var path = Path.Combine(Folder, $"{name}{(yaml ? ".yaml" : ".json")}");
+        var path = PathOf(name, yaml);
         File.WriteAllText(path, text);
         // Read with every worker the service has, so that a worker off the list is named as such rather than unknown.
         var definition = _full.LoadPlan(path);
@@ -82,6 +82,9 @@ internal sealed class RemotePlans
         Refuse(refused, path);
         return definition;
     }
+
+    /// <summary>Where a plan sent under <paramref name="name"/> is kept.</summary>
+    public string PathOf(string name, bool yaml) => Path.Combine(Folder, $"{name}{(yaml ? ".yaml" : ".json")}");
 
     private void Refuse(SortedSet<string> refused, string? kept)
     {

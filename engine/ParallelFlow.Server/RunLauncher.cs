@@ -16,9 +16,12 @@ namespace ParallelFlow.Server;
 /// <param name="Workers">The worker count, if not the plan's.</param>
 internal sealed record SubmitRequest(JsonElement Plan, Dictionary<string, JsonElement>? Inputs, string? Strategy, int? Workers)
 {
-    /// <summary>A plan's text in YAML, sent as the request's body, instead of <see cref="Plan"/>.</summary>
-    [JsonIgnore]
+    /// <summary>A plan's text in YAML instead of <see cref="Plan"/>: the request's <c>plan_yaml</c>, or its body.</summary>
     public string? PlanYaml { get; init; }
+
+    /// <summary>Whether the plan came as the request's body, its inputs in the query.</summary>
+    [JsonIgnore]
+    public bool YamlBody { get; init; }
 
     /// <summary>Inputs as <c>NAME=VALUE</c> texts, read by the types the plan declares (as <c>--input</c> is).</summary>
     [JsonIgnore]
@@ -54,14 +57,44 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
     /// <exception cref="RunRefusedException">The plan, its inputs or the settings are wrong, or the queue is full.</exception>
     public HubRun Submit(SubmitRequest? request)
     {
+        // A plan sent with the request is kept as a file for the journal; refused, it is not kept.
+        string? sent = null;
+        try
+        {
+            return Submit(request, ref sent);
+        }
+        catch (Exception) when (sent is not null)
+        {
+            try
+            {
+                File.Delete(sent);
+            }
+            catch (IOException)
+            {
+                // Left behind: a file in the service's own folder, harmless.
+            }
+
+            throw;
+        }
+    }
+
+    private HubRun Submit(SubmitRequest? request, ref string? sent)
+    {
         CompiledPlan plan;
         string name;
-        if (request?.PlanYaml is { } yaml || request?.Plan.ValueKind == JsonValueKind.Object)
+        if (request?.PlanYaml is not null && request.Plan.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+        {
+            throw new RunRefusedException(400, "the request has both plan and plan_yaml: send one");
+        }
+
+        if (request?.PlanYaml is not null || request?.Plan.ValueKind == JsonValueKind.Object)
         {
             // A plan sent with the request: held to the allow-list, validated like a file, kept as one.
             try
             {
-                var definition = remote.Load(request.PlanYaml ?? request.Plan.GetRawText(), Guid.NewGuid().ToString("N"), yaml: request.PlanYaml is not null);
+                var key = Guid.NewGuid().ToString("N");
+                sent = remote.PathOf(key, request.PlanYaml is not null);
+                var definition = remote.Load(request.PlanYaml ?? request.Plan.GetRawText(), key, yaml: request.PlanYaml is not null);
                 plan = remote.Engine.Compile(definition);
                 name = definition.Id;
             }
@@ -78,7 +111,7 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
                 throw new RunRefusedException(404, $"no plan '{registered}'{(close is null ? string.Empty : $" (did you mean '{close}'?)")}; the service's plans: {Listed(plans.Names)}");
             }
 
-            name = registered;
+            name = plan.Definition.Id;
         }
         else
         {
@@ -122,7 +155,7 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
         var missing = plan.Definition.Inputs.Values.Where(i => i.IsRequired && inputs?.ContainsKey(i.Name) != true).ToList();
         if (missing.Count > 0)
         {
-            var how = request.PlanYaml is null ? "in the request's \"inputs\": {{\"{0}\": …}}" : "as ?input={0}=VALUE (or in ?inputs={{…}})";
+            var how = !request.YamlBody ? "in the request's \"inputs\": {{\"{0}\": …}}" : "as ?input={0}=VALUE (or in ?inputs={{…}})";
             throw new RunRefusedException(400, "the inputs do not fit the plan", "the inputs do not fit the plan", new PlanValidationException([.. missing.Select(i => new PlanError(
                 "PF0014",
                 $"input '{i.Name}' is required ({i.Type.ToString().ToLowerInvariant()}{(i.Description.Length == 0 ? string.Empty : $": {i.Description}")}); give it {string.Format(CultureInfo.InvariantCulture, how, i.Name)}",

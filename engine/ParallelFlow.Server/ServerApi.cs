@@ -99,20 +99,25 @@ internal static class ServerApi
 
         return Refusable(() =>
         {
-            var id = launcher.Submit(request).Flow.RunId;
-            return Results.Accepted($"/runs/{id}", new { run_id = id, plan = launcher.Hub.Find(id)!.Plan, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
+            var run = launcher.Submit(request);
+            var id = run.Flow.RunId;
+            return Results.Accepted($"/runs/{id}", new { run_id = id, plan = run.Plan, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events", cancel_url = $"/runs/{id}/cancel" });
         });
     }
 
+    /// <summary>The media types of a plan sent in YAML.</summary>
+    private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
     /// <summary>The fields of a JSON request.</summary>
-    private static readonly string[] RequestFields = ["plan", "inputs", "strategy", "workers"];
+    private static readonly string[] RequestFields = ["plan", "plan_yaml", "inputs", "strategy", "workers"];
 
     /// <summary>The request: JSON, or a YAML plan with the rest in the query.</summary>
     /// <exception cref="RunRefusedException">It is not a request, and why (400, or 415 for another media type).</exception>
     private static async Task<SubmitRequest> ReadSubmitAsync(HttpContext context)
     {
         var type = context.Request.ContentType ?? string.Empty;
-        if (type.Contains("yaml", StringComparison.OrdinalIgnoreCase))
+        // The media type itself, not a parameter: text/plain;x=yaml is what any web page may send without asking.
+        if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(type, out var media) && YamlTypes.Contains(media.MediaType.Value ?? string.Empty, StringComparer.OrdinalIgnoreCase))
         {
             return await ReadYamlAsync(context).ConfigureAwait(false);
         }
@@ -157,7 +162,7 @@ internal static class ServerApi
             catch (JsonException ex)
             {
                 var field = ex.Path?.TrimStart('$', '.').Split('.', '[')[0];
-                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"the request's {(string.IsNullOrEmpty(field) ? "fields have" : $"'{field}' has")} the wrong type: plan is a name or a plan object, inputs an object, strategy a name, workers a whole number");
+                throw new RunRefusedException(StatusCodes.Status400BadRequest, $"the request's {(string.IsNullOrEmpty(field) ? "fields have" : $"'{field}' has")} the wrong type: plan is a name or a plan object, plan_yaml a plan's YAML text, inputs an object, strategy a name, workers a whole number");
             }
         }
     }
@@ -193,6 +198,7 @@ internal static class ServerApi
         return new SubmitRequest(default, inputs, query["strategy"].FirstOrDefault(), workers)
         {
             PlanYaml = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false),
+            YamlBody = true,
             InputTexts = [.. query["input"].OfType<string>()],
         };
     }
@@ -247,9 +253,7 @@ internal static class ServerApi
                 return Json(RunReport.ToDocument(run.Flow.Completion.Result));
             }
 
-            var (events, _, _) = run.After(0);
-            var finished = events.Where(e => e.Kind == RunEventKind.TaskFinished && e.Status is not null).GroupBy(e => e.Status!.Value.ToName()).ToDictionary(g => g.Key, g => g.Count());
-            return Results.Ok(new { run_id = id, plan = run.Plan, status = "running", events = events.Length, finished, events_url = $"/runs/{id}/events" });
+            return Results.Ok(new { run_id = id, plan = run.Plan, status = run.Status, last_event = run.LastId, finished = run.Finished, events_url = $"/runs/{id}/events" });
         }
 
         if (Journal(services)?.Report(id) is { } recorded)
@@ -276,7 +280,7 @@ internal static class ServerApi
         }
 
         // A task of a run that is going, not (yet) in a journal: what its events say, with its latest output line.
-        if (hub.Find(id)?.TaskNow(task) is { } going)
+        if (hub.Find(id)?.Task(task) is { } going)
         {
             return Results.Ok(new TaskBody(task, going.Status, going.Attempts, 0, going.Line, null, null));
         }
@@ -349,6 +353,8 @@ internal static class ServerApi
         }
 
         var after = long.TryParse(context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["after"].FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
+        // An id of the stream of the run's earlier start (before a resume here) asks for all of this one.
+        after = Math.Max(after, run.FirstId - 1);
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         var aborted = context.RequestAborted;

@@ -83,7 +83,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         var row = page.Locator($"#pf-runs tr[data-run='{runId}']");
         await row.WaitForAsync(new() { Timeout = 15_000 });
         await row.ClickAsync();
-        await page.WaitForFunctionAsync("id => window.pfDashboard.view && window.pfDashboard.view.runId === id", runId);
+        await page.WaitForFunctionAsync("id => window.pfDashboard.view && window.pfDashboard.view.runId === id && window.pfDashboard.view.x !== undefined", runId);
 
         // The colour drawn at each node, sampled from the canvas until the run has ended.
         var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -119,7 +119,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         }
 
         // "right" runs for 4 s after "first": it was seen in another colour (pending or running) before green.
-        Assert.True(seen["right"].Any(c => c != Succeeded), $"right was drawn as {string.Join(" → ", seen["right"])}");
+        Assert.True(seen["right"].Contains(Running) && seen["right"].IndexOf(Running) < seen["right"].IndexOf(Succeeded), $"right was drawn as {string.Join(" → ", seen["right"])}");
         Assert.Equal("4", await page.Locator("#pf-counts [data-status='succeeded']").EvaluateAsync<string>("e => e.textContent.trim().split(' ').pop()"));
         Assert.Equal(3, await page.EvaluateAsync<int>("window.pfDashboard.view.attempts.filter(a => a.status === 'succeeded' && a.end !== null).length - 1"));
 

@@ -141,9 +141,11 @@ public sealed class ServiceApiTests : IAsyncLifetime
         var hello = await _client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/hello");
         Assert.Equal("hi there", hello.GetProperty("output").GetString());
 
+        var kept = Directory.GetFiles(Path.Combine(_plans, "sent")).Length;
         var invalid = await _client.PostAsJsonAsync("/runs", new { plan = new { id = "bad", tasks = new object[] { new { id = "t", worker = "template", depends_on = new[] { "nope" } } } } });
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         Assert.Contains("nope", await invalid.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(kept, Directory.GetFiles(Path.Combine(_plans, "sent")).Length);
     }
 
     [Fact]
@@ -283,6 +285,56 @@ public sealed class ServiceApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_cut_mid_way_is_taken_up_again_after_the_last_event_without_a_gap_or_a_repeat()
+    {
+        // The first two event streams are cut after 700 bytes, as a proxy or a flaky network would.
+        var handler = new CuttingHandler(cutAfter: 700, streams: 2) { InnerHandler = new SocketsHttpHandler() };
+        using var cutting = new HttpClient(handler) { BaseAddress = _client.BaseAddress };
+        using var client = new ParallelFlowClient(cutting);
+        var run = await client.SubmitAsync("demo");
+
+        var events = new List<ServiceEvent>();
+        await foreach (var e in client.WatchAsync(run.RunId))
+        {
+            events.Add(e);
+        }
+
+        Assert.True(handler.Cut >= 2, "no stream was cut");
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Id));
+        Assert.Equal(ParallelFlow.Engine.Execution.RunEventKind.RunFinished, events[^1].Event.Kind);
+        var whole = new List<ServiceEvent>();
+        await foreach (var e in new ParallelFlowClient(_client).WatchAsync(run.RunId))
+        {
+            whole.Add(e);
+        }
+
+        Assert.Equal(whole, events);
+    }
+
+    [Fact]
+    public async Task A_page_of_another_site_cannot_start_a_run_and_a_name_that_is_not_this_machines_is_refused()
+    {
+        using var disguised = new StringContent("id: x\ntasks:\n  - { id: t, worker: template, with: { text: hi } }\n", Encoding.UTF8);
+        disguised.Headers.ContentType = MediaTypeHeaderValue.Parse("text/plain; a=yaml");
+        var simple = await _client.PostAsync("/runs", disguised);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, simple.StatusCode);
+
+        using var cross = new HttpRequestMessage(HttpMethod.Post, "/runs") { Content = JsonContent.Create(new { plan = "demo" }) };
+        cross.Headers.Add("Origin", "https://attacker.example");
+        var refused = await _client.SendAsync(cross);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("https://attacker.example", await Detail(refused), StringComparison.Ordinal);
+
+        using var same = new HttpRequestMessage(HttpMethod.Post, "/runs") { Content = JsonContent.Create(new { plan = "demo" }) };
+        same.Headers.Add("Origin", _client.BaseAddress!.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.SendAsync(same)).StatusCode);
+
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, "/runs");
+        rebound.Headers.Host = "attacker.example";
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.SendAsync(rebound)).StatusCode);
+    }
+
+    [Fact]
     public async Task The_graph_of_a_run_gives_each_task_its_dependencies()
     {
         var submitted = await _client.PostAsJsonAsync("/runs", new { plan = "demo" });
@@ -415,4 +467,77 @@ public sealed class ServiceApiTests : IAsyncLifetime
         return events;
     }
 
+
+    /// <summary>Cuts the first <c>streams</c> event streams after <c>cutAfter</c> bytes, with an IOException.</summary>
+    private sealed class CuttingHandler(int cutAfter, int streams) : DelegatingHandler
+    {
+        public int Cut;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (request.RequestUri!.AbsolutePath.EndsWith("/events", StringComparison.Ordinal) && Interlocked.Increment(ref Cut) <= streams)
+            {
+                var inner = await response.Content.ReadAsStreamAsync(cancellationToken);
+                var cut = new StreamContent(new CutStream(inner, cutAfter));
+                foreach (var header in response.Content.Headers)
+                {
+                    cut.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+
+                response.Content = cut;
+            }
+
+            return response;
+        }
+    }
+
+    private sealed class CutStream(Stream inner, int cutAfter) : Stream
+    {
+        private int _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_read >= cutAfter)
+            {
+                throw new IOException("the connection was cut");
+            }
+
+            var n = await inner.ReadAsync(buffer[..Math.Min(buffer.Length, cutAfter - _read)], cancellationToken);
+            _read += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }

@@ -154,7 +154,7 @@
     // The events, read with fetch so the token goes in a header; a dropped stream is taken up again after the last
     // event seen (Last-Event-ID), so nothing is missed.
     async follow() {
-      while (!this.stopped && !this.ended) {
+      while (!this.stopped && !this.streamEnded) {
         this.abort = new AbortController();
         try {
           const response = await api('/runs/' + encodeURIComponent(this.runId) + '/events', { headers: this.lastId ? { 'Last-Event-ID': String(this.lastId) } : {}, signal: this.abort.signal });
@@ -166,7 +166,7 @@
           for (;;) {
             const { value, done } = await reader.read();
             if (done) { break; }
-            text += decoder.decode(value, { stream: true });
+            text += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
             let cut;
             while ((cut = text.indexOf('\n\n')) >= 0) {
               this.take(text.slice(0, cut));
@@ -176,21 +176,26 @@
         } catch (e) {
           if (this.stopped) { return; }
         }
-        if (!this.ended && !this.stopped) { await new Promise(r => setTimeout(r, 1000)); }
+        if (!this.streamEnded && !this.stopped) { await new Promise(r => setTimeout(r, 1000)); }
       }
     }
 
+    // One event of the stream (Server-Sent Events: field lines; data lines joined with a line break).
     take(block) {
-      let id = null, name = 'message', data = '';
+      let id = null, name = 'message';
+      const data = [];
       for (const line of block.split('\n')) {
-        if (line.startsWith('id: ')) { id = line.slice(4); }
-        else if (line.startsWith('event: ')) { name = line.slice(7); }
-        else if (line.startsWith('data: ')) { data += line.slice(6); }
+        if (line.startsWith(':')) { continue; }
+        const at = line.indexOf(':');
+        const field = at < 0 ? line : line.slice(0, at);
+        const value = at < 0 ? '' : line.slice(at + 1).replace(/^ /, '');
+        if (field === 'id') { id = value; } else if (field === 'event') { name = value; } else if (field === 'data') { data.push(value); }
       }
-      if (name === 'end') { this.queue.push({ kind: 'end' }); return; }
-      if (!data) { return; }
+      if (name === 'end') { this.streamEnded = true; this.queue.push({ kind: 'end' }); return; }
+      if (data.length === 0) { return; }
+      const e = JSON.parse(data.join('\n'));
       if (id) { this.lastId = Number(id); }
-      this.queue.push(JSON.parse(data));
+      this.queue.push(e);
     }
 
     // A run this service no longer holds the events of (before a restart): drawn from its report in the journal.
@@ -212,6 +217,7 @@
         }
       }
       this.ended = true;
+      this.streamEnded = true;
       this.showHead();
       this.dirty = true;
     }
