@@ -23,6 +23,7 @@ internal static class CliApplication
             ServeCommand.Create(console),
             SubmitCommand.Create(console),
             McpCommand.Create(console),
+            BenchCommand.Create(console),
         };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
