@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Filters;
+using ParallelFlow.Benchmarks.Baselines;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Benchmarks;
+
+/// <summary>
+/// The engine beside its peers on the same graphs, zero-work tasks, 2 workers: Taskflow (C++, its headers in
+/// <c>../shared/peers</c>, built here with g++ into a harness process), Dask's threaded scheduler (Debian's
+/// <c>python3-dask</c>, a harness process, 1k tasks only), and the suite's hand-written .NET scheduler. Each operation
+/// is <see cref="Runs"/> runs of the graph; a peer times its runs itself and the pipe to it costs one round trip per
+/// operation (about 20–50 µs, under 1% of an operation at 1k tasks). Taskflow is the baseline of the Ratio column.
+/// A peer that cannot run here (no g++, no headers, no dask) is left out with a note.
+/// </summary>
+[Config(typeof(Setup))]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+public class PeerBenchmarks
+{
+    /// <summary>Runs of the graph per operation: enough that a peer's pipe round trip does not count.</summary>
+    public const int Runs = 10;
+
+    public const int Workers = 2;
+
+    private Graph _graph = null!;
+    private CompiledPlan _compiled = null!;
+    private PeerProcess? _taskflow;
+    private PeerProcess? _dask;
+
+    [ParamsSource(nameof(Shapes))]
+    public string Shape { get; set; } = "chain";
+
+    [Params(1_000, 100_000)]
+    public int Tasks { get; set; }
+
+    public static IEnumerable<string> Shapes => EngineOverheadBenchmarks.Shapes;
+
+    [GlobalSetup]
+    public void GlobalSetup()
+    {
+        _graph = Graph.Create(Shape, Tasks);
+        _compiled = NoWorkWorker.Compile(_graph, Workers);
+        var file = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Shape}-{Tasks}-{Environment.ProcessId}.txt");
+        File.WriteAllText(file, Peers.GraphFile(_graph));
+        if (Peers.TaskflowHarness() is { } harness)
+        {
+            _taskflow = PeerProcess.Start(harness, [file, Workers.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (Tasks <= Peers.DaskMaxTasks && Peers.DaskPython() is { } python)
+        {
+            _dask = PeerProcess.Start(python, [Peers.DaskScript, file, Workers.ToString(CultureInfo.InvariantCulture)]);
+        }
+    }
+
+    [GlobalCleanup]
+    public void GlobalCleanup()
+    {
+        _taskflow?.Dispose();
+        _dask?.Dispose();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Runs, Description = "Taskflow (C++)")]
+    public long Taskflow() => _taskflow!.Run(Runs);
+
+    [Benchmark(OperationsPerInvoke = Runs, Description = "ParallelFlow")]
+    public async Task<RunStatus> ParallelFlow()
+    {
+        var status = RunStatus.Succeeded;
+        for (var i = 0; i < Runs; i++)
+        {
+            status = (await _compiled.RunAsync().ConfigureAwait(false)).Status;
+        }
+
+        return status;
+    }
+
+    [Benchmark(OperationsPerInvoke = Runs, Description = "hand-written .NET")]
+    public async Task HandWritten()
+    {
+        for (var i = 0; i < Runs; i++)
+        {
+            await EventDrivenScheduler.RunAsync(_graph, Workers, static _ => ValueTask.CompletedTask).ConfigureAwait(false);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Runs, Description = "Dask threaded")]
+    public long Dask() => _dask!.Run(Runs);
+
+    /// <summary>The per-task column, and the filter that leaves out the peers this machine cannot run.</summary>
+    private sealed class Setup : ManualConfig
+    {
+        public Setup()
+        {
+            AddColumn(new ValueColumn("per task", "Mean ÷ tasks (one run of the graph)", UnitType.Dimensionless,
+                (c, mean) => mean is { } ns ? (ns / (int)c.Parameters["Tasks"] / 1000).ToString("0.000 µs", CultureInfo.InvariantCulture) : "-"));
+            var taskflow = Peers.TaskflowHarness() is not null;
+            var dask = Peers.DaskPython() is not null;
+            if (!taskflow)
+            {
+                Console.WriteLine($"PeerBenchmarks: Taskflow left out: {Peers.TaskflowMissing}");
+            }
+
+            if (!dask)
+            {
+                Console.WriteLine("PeerBenchmarks: Dask left out: /usr/bin/python3 cannot import dask (apt-get install python3-dask)");
+            }
+
+            AddFilter(new SimpleFilter(c => c.Descriptor.WorkloadMethod.Name switch
+            {
+                nameof(Taskflow) => taskflow,
+                nameof(Dask) => dask && (int)c.Parameters["Tasks"] <= Peers.DaskMaxTasks,
+                _ => true,
+            }));
+        }
+    }
+}
+
+/// <summary>Where the peers are, and the graph file their harnesses read.</summary>
+internal static class Peers
+{
+    /// <summary>Dask's threaded scheduler takes 70–100 µs a task: 100k tasks would be minutes per iteration.</summary>
+    public const int DaskMaxTasks = 10_000;
+
+    private static readonly Lazy<string?> Harness = new(BuildTaskflowHarness);
+
+    public static string TaskflowMissing { get; private set; } = string.Empty;
+
+    public static string Root
+    {
+        get
+        {
+            var folder = AppContext.BaseDirectory;
+            while (!File.Exists(Path.Combine(folder, "ParallelFlow.sln")))
+            {
+                folder = Path.GetDirectoryName(folder) ?? throw new InvalidOperationException("PeerBenchmarks runs from the repository (its ParallelFlow.sln is not above " + AppContext.BaseDirectory + ")");
+            }
+
+            return folder;
+        }
+    }
+
+    public static string DaskScript => Path.Combine(Root, "benchmarks", "peers", "dask-harness.py");
+
+    /// <summary>The task count, then per task its predecessor count and predecessors.</summary>
+    public static string GraphFile(Graph graph)
+    {
+        var text = new System.Text.StringBuilder().Append(graph.Count).Append('\n');
+        foreach (var predecessors in graph.Predecessors)
+        {
+            text.Append(predecessors.Length);
+            foreach (var p in predecessors)
+            {
+                text.Append(' ').Append(p);
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The Taskflow harness, built with g++ when its source or the headers are newer than it; null (with
+    /// <see cref="TaskflowMissing"/> saying why) when it cannot be.</summary>
+    public static string? TaskflowHarness() => Harness.Value;
+
+    public static string? DaskPython()
+    {
+        const string python = "/usr/bin/python3";
+        if (!File.Exists(python))
+        {
+            return null;
+        }
+
+        using var probe = Process.Start(new ProcessStartInfo(python, ["-c", "import dask.threaded"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        probe.WaitForExit(30_000);
+        return probe.ExitCode == 0 ? python : null;
+    }
+
+    private static string? BuildTaskflowHarness()
+    {
+        var headers = Environment.GetEnvironmentVariable("PARALLELFLOW_PEERS") ?? Path.GetFullPath(Path.Combine(Root, "..", "shared", "peers"));
+        if (!File.Exists(Path.Combine(headers, "taskflow", "taskflow.hpp")))
+        {
+            TaskflowMissing = $"no Taskflow headers in {headers} (set PARALLELFLOW_PEERS to the folder that holds taskflow/)";
+            return null;
+        }
+
+        var source = Path.Combine(Root, "benchmarks", "peers", "taskflow-harness.cpp");
+        var output = Path.Combine(Root, "artifacts", "peers", "taskflow-harness");
+        if (File.Exists(output) && File.GetLastWriteTimeUtc(output) > File.GetLastWriteTimeUtc(source))
+        {
+            return output;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        try
+        {
+            using var gcc = Process.Start(new ProcessStartInfo("g++", ["-O2", "-std=c++20", "-pthread", "-I", headers, source, "-o", output]) { RedirectStandardError = true })!;
+            var errors = gcc.StandardError.ReadToEnd();
+            gcc.WaitForExit();
+            if (gcc.ExitCode != 0)
+            {
+                TaskflowMissing = $"g++ could not build {source}: {errors.Split('\n').FirstOrDefault()}";
+                return null;
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            TaskflowMissing = "no g++ on this machine (apt-get install g++)";
+            return null;
+        }
+
+        return output;
+    }
+}
+
+/// <summary>A peer's harness process: it answers "ready" once its graph is built, then "ok NANOSECONDS" to each
+/// "run K". Stopped with "quit", else by its PID.</summary>
+internal sealed class PeerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private PeerProcess(Process process) => _process = process;
+
+    public static PeerProcess Start(string program, string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var ready = process.StandardOutput.ReadLine();
+        if (ready?.StartsWith("ready", StringComparison.Ordinal) != true)
+        {
+            process.Kill();
+            throw new InvalidOperationException($"{program} did not start: {ready}");
+        }
+
+        return new PeerProcess(process);
+    }
+
+    /// <summary>Runs the graph <paramref name="times"/> times in the peer; its own measure of them, in nanoseconds.</summary>
+    public long Run(int times)
+    {
+        _process.StandardInput.WriteLine($"run {times}");
+        _process.StandardInput.Flush();
+        var answer = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the peer ended");
+        return long.Parse(answer.AsSpan(3), CultureInfo.InvariantCulture);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.StandardInput.WriteLine("quit");
+            _process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+        }
+
+        if (!_process.WaitForExit(5_000))
+        {
+            _process.Kill();
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,39 @@
+"""The Dask side of PeerBenchmarks: the graph file (the same graph the engine runs) as a Dask task graph of no-op
+functions, run by Dask's threaded scheduler with the given worker count. Commands on stdin, answers on stdout:
+  run K   runs the graph K times, answers "ok NANOSECONDS" (the K runs together, measured here)
+  quit    ends.
+Graph file: the task count on the first line, then one line per task: its predecessor count and the predecessors."""
+import sys
+import time
+
+import dask.threaded
+
+
+def noop(*_):
+    return None
+
+
+def main():
+    path, workers = sys.argv[1], int(sys.argv[2])
+    with open(path) as f:
+        count = int(f.readline())
+        graph = {}
+        for i in range(count):
+            fields = [int(x) for x in f.readline().split()]
+            graph[f"t{i}"] = (noop, *[f"t{p}" for p in fields[1:]])
+    keys = list(graph)
+    print(f"ready {count}", flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts or parts[0] == "quit":
+            break
+        if parts[0] == "run":
+            times = int(parts[1]) if len(parts) > 1 else 1
+            start = time.perf_counter_ns()
+            for _ in range(times):
+                dask.threaded.get(graph, keys, num_workers=workers)
+            print(f"ok {time.perf_counter_ns() - start}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
