@@ -37,13 +37,7 @@ public sealed partial class FlowRun
         {
             if (_cache is not null && CacheKeyOf(task) is { } key)
             {
-                _tasks.CacheKeys![task] = key;
-                // Masked before the cache stores it, so a secret never reaches the journal's cache either.
-                var (result, cached) = await SingleFlight.For(_cache).RunAsync(
-                    key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, async () => Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false)), _cancellation.Token).ConfigureAwait(false);
-                // A hit stored before the variable was declared secret is masked too.
-                _tasks.Results[task] = Masked(result);
-                _tasks.Status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
+                await RunCachedAsync(task, key, policy).ConfigureAwait(false);
             }
             else
             {
@@ -84,6 +78,19 @@ public sealed partial class FlowRun
             // Retries are over: nothing reads the span again, and a long run need not keep it.
             _taskSpans![task] = null;
         }
+    }
+
+    /// <summary>A task the cache may answer: a hit, or one attempt whose result is stored. Apart from
+    /// <see cref="RunTaskAsync"/>, whose every call would otherwise allocate the closure this lambda needs.</summary>
+    private async ValueTask RunCachedAsync(int task, TaskCacheKey key, TaskPolicy? policy)
+    {
+        _tasks.CacheKeys![task] = key;
+        // Masked before the cache stores it, so a secret never reaches the journal's cache either.
+        var (result, cached) = await SingleFlight.For(_cache!).RunAsync(
+            key, _cacheTimeToLive, RunId, _plan.Tasks[task].Id, async () => Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false)), _cancellation.Token).ConfigureAwait(false);
+        // A hit stored before the variable was declared secret is masked too.
+        _tasks.Results[task] = Masked(result);
+        _tasks.Status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
     }
 
     /// <summary>The result with secret values masked (see <see cref="Diagnostics.SecretRedactor"/>): what dependents,
