@@ -11,8 +11,9 @@ namespace ParallelFlow.Benchmarks;
 
 /// <summary>
 /// The engine beside its peers on the same graphs, zero-work tasks, 2 workers: Taskflow (C++, its headers in
-/// <c>../shared/peers</c>, built here with g++ into a harness process), Dask's threaded scheduler (Debian's
-/// <c>python3-dask</c>, a harness process, 1k tasks only), and the suite's hand-written .NET scheduler. Each operation
+/// <c>../shared/peers</c>, built here with g++ into a harness process), Microsoft Agent Framework Workflows (in this
+/// process, <see cref="MafGraph"/>, 1k tasks only), Dask's threaded scheduler (Debian's <c>python3-dask</c>, a harness
+/// process, 1k tasks only), and the suite's hand-written .NET scheduler. Each operation
 /// is <see cref="Runs"/> runs of the graph; a peer times its runs itself and the pipe to it costs one round trip per
 /// operation (about 20–50 µs, under 1% of an operation at 1k tasks). Taskflow is the baseline of the Ratio column.
 /// A peer that cannot run here (no g++, no headers, no dask) is left out with a note.
@@ -30,6 +31,7 @@ public class PeerBenchmarks
     private CompiledPlan _compiled = null!;
     private PeerProcess? _taskflow;
     private PeerProcess? _dask;
+    private MafGraph? _maf;
 
     [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "chain";
@@ -49,6 +51,11 @@ public class PeerBenchmarks
         if (Peers.TaskflowHarness() is { } harness)
         {
             _taskflow = PeerProcess.Start(harness, [file, Workers.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (Tasks <= Peers.MafMaxTasks)
+        {
+            _maf = new MafGraph(_graph);
         }
 
         if (Tasks <= Peers.DaskMaxTasks && Peers.DaskPython() is { } python)
@@ -88,6 +95,18 @@ public class PeerBenchmarks
         }
     }
 
+    [Benchmark(OperationsPerInvoke = Runs, Description = "MAF Workflows")]
+    public async Task<int> Maf()
+    {
+        var ran = 0;
+        for (var i = 0; i < Runs; i++)
+        {
+            ran = await _maf!.RunAsync().ConfigureAwait(false);
+        }
+
+        return ran;
+    }
+
     [Benchmark(OperationsPerInvoke = Runs, Description = "Dask threaded")]
     public long Dask() => _dask!.Run(Runs);
 
@@ -114,6 +133,7 @@ public class PeerBenchmarks
             {
                 nameof(Taskflow) => taskflow,
                 nameof(Dask) => dask && (int)c.Parameters["Tasks"] <= Peers.DaskMaxTasks,
+                nameof(Maf) => (int)c.Parameters["Tasks"] <= Peers.MafMaxTasks,
                 _ => true,
             }));
         }
@@ -123,8 +143,11 @@ public class PeerBenchmarks
 /// <summary>Where the peers are, and the graph file their harnesses read.</summary>
 internal static class Peers
 {
-    /// <summary>Dask's threaded scheduler takes 70–100 µs a task: 100k tasks would be minutes per iteration.</summary>
+    /// <summary>Dask's threaded scheduler takes 40–70 µs a task: 100k tasks would be minutes per iteration.</summary>
     public const int DaskMaxTasks = 10_000;
+
+    /// <summary>MAF's supersteps take 15–70 µs a task: the same holds.</summary>
+    public const int MafMaxTasks = 10_000;
 
     private static readonly Lazy<string?> Harness = new(BuildTaskflowHarness);
 
