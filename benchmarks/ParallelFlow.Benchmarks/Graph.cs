@@ -35,6 +35,9 @@ public sealed class Graph
         _ => throw new ArgumentException($"Unknown shape '{shape}'.", nameof(shape)),
     };
 
+    /// <summary>A graph given by its predecessor lists (edges from lower to higher numbers).</summary>
+    public static Graph FromPredecessors(string name, int[][] predecessors) => new(name, predecessors);
+
     public PlanDefinition ToPlan(string worker, int workers)
     {
         var builder = new PlanBuilder(Name).WithWorkers(workers);

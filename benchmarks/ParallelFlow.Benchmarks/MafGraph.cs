@@ -14,10 +14,14 @@ public sealed class MafGraph
     private readonly int[] _needed;
     private readonly int[] _order;
     private readonly Workflow _workflow;
+    private readonly Func<int, Task>? _work;
     private int _ran;
 
-    public MafGraph(Graph graph)
+    /// <param name="graph">The graph.</param>
+    /// <param name="work">What a task does (a sleep, for a latency-bound case); nothing when null.</param>
+    public MafGraph(Graph graph, Func<int, Task>? work = null)
     {
+        _work = work;
         _arrived = new int[graph.Count];
         _needed = [.. graph.Predecessors.Select(p => Math.Max(1, p.Length))];
         _order = new int[graph.Count];
@@ -53,16 +57,33 @@ public sealed class MafGraph
         return _ran;
     }
 
-    private ExecutorBinding Node(int task) => ((Func<string, string?>)(_ =>
+    private ExecutorBinding Node(int task)
     {
-        if (Interlocked.Increment(ref _arrived[task]) != _needed[task])
+        var id = "t" + task.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_work is null)
         {
-            return null;
+            return ((Func<string, string?>)(_ => Arrived(task) ? Ran(task) : null)).BindAsExecutor<string, string?>(id);
         }
 
+        return ((Func<string, ValueTask<string?>>)(async _ =>
+        {
+            if (!Arrived(task))
+            {
+                return null;
+            }
+
+            await _work(task).ConfigureAwait(false);
+            return Ran(task);
+        })).BindAsExecutor<string, string?>(id);
+    }
+
+    private bool Arrived(int task) => Interlocked.Increment(ref _arrived[task]) == _needed[task];
+
+    private string Ran(int task)
+    {
         _order[task] = Interlocked.Increment(ref _ran);
         return "done";
-    })).BindAsExecutor<string, string?>("t" + task.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     /// <summary>Every task ran once, after all its dependencies.</summary>
     private void Check(Graph graph)

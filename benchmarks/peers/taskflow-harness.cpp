@@ -3,17 +3,19 @@
 //   run K   runs the taskflow K times, answers "ok NANOSECONDS" (the K runs together, measured here)
 //   quit    ends.
 // Graph file: the task count on the first line, then one line per task: its predecessor count and the predecessors.
+// A third argument names a file of one duration in seconds per task: the task then sleeps that long (latency-bound).
 // Build: g++ -O2 -std=c++20 -pthread -I ../shared/peers taskflow-harness.cpp -o taskflow-harness
 #include <taskflow/taskflow.hpp>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: taskflow-harness GRAPH WORKERS\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: taskflow-harness GRAPH WORKERS [DURATIONS]\n";
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -21,8 +23,20 @@ int main(int argc, char** argv) {
   in >> count;
   tf::Taskflow taskflow;
   std::vector<tf::Task> tasks(count);
+  std::vector<double> seconds(count, 0.0);
+  if (argc == 4) {
+    std::ifstream durations(argv[3]);
+    for (size_t i = 0; i < count; i++) {
+      durations >> seconds[i];
+    }
+  }
   for (size_t i = 0; i < count; i++) {
-    tasks[i] = taskflow.emplace([]() {});
+    if (seconds[i] > 0) {
+      auto d = std::chrono::duration<double>(seconds[i]);
+      tasks[i] = taskflow.emplace([d]() { std::this_thread::sleep_for(d); });
+    } else {
+      tasks[i] = taskflow.emplace([]() {});
+    }
   }
   for (size_t i = 0; i < count; i++) {
     size_t predecessors = 0;
