@@ -25,6 +25,16 @@ public sealed record LoadResult(int Runs, int Succeeded, double[] SubmitMillisec
 /// </summary>
 public static class ServiceLoad
 {
+    /// <summary>The plan every run of the load runs, registered as <c>fan</c>: three 20 ms tasks between two quick ones.</summary>
+    public const string FanPlan = """
+        { "id": "fan", "tasks": [
+          { "id": "split", "worker": "template", "with": { "text": "go" } },
+          { "id": "a", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
+          { "id": "b", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
+          { "id": "c", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
+          { "id": "join", "worker": "template", "depends_on": ["a", "b", "c"], "with": { "text": "{{a}}{{b}}{{c}}" } } ] }
+        """;
+
     /// <param name="service">The service's address.</param>
     /// <param name="token">Its bearer token, if it needs one.</param>
     /// <param name="plan">The registered plan every run runs.</param>

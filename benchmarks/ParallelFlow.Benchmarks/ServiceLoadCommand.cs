@@ -31,14 +31,7 @@ internal static class ServiceLoadCommand
         }
 
         var plans = Directory.CreateTempSubdirectory("parallelflow-load-").FullName;
-        File.WriteAllText(Path.Combine(plans, "fan.json"), """
-            { "id": "fan", "tasks": [
-              { "id": "split", "worker": "template", "with": { "text": "go" } },
-              { "id": "a", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "b", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "c", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "join", "worker": "template", "depends_on": ["a", "b", "c"], "with": { "text": "{{a}}{{b}}{{c}}" } } ] }
-            """);
+        File.WriteAllText(Path.Combine(plans, "fan.json"), ServiceLoad.FanPlan);
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = plans };
         foreach (var arg in new[] { cli, "serve", "--urls", $"http://127.0.0.1:{port}", "--plans", plans, "--workers", "16", "--journal", Path.Combine(plans, "journal.db") })

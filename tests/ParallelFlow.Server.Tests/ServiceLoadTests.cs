@@ -12,14 +12,7 @@ public sealed class ServiceLoadTests(ITestOutputHelper output)
     public async Task Two_hundred_runs_from_twenty_clients_complete_while_fifty_listeners_get_every_event_in_order()
     {
         var plans = Directory.CreateTempSubdirectory("parallelflow-load-").FullName;
-        File.WriteAllText(Path.Combine(plans, "fan.json"), """
-            { "id": "fan", "tasks": [
-              { "id": "split", "worker": "template", "with": { "text": "go" } },
-              { "id": "a", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "b", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "c", "worker": "simulate", "depends_on": ["split"], "with": { "seconds": 0.02 } },
-              { "id": "join", "worker": "template", "depends_on": ["a", "b", "c"], "with": { "text": "{{a}}{{b}}{{c}}" } } ] }
-            """);
+        File.WriteAllText(Path.Combine(plans, "fan.json"), ServiceLoad.FanPlan);
         var port = FreePorts.Next();
         await using var app = ParallelFlowServer.Build(new ServeSettings { Urls = $"http://127.0.0.1:{port}", PlansFolder = plans, Workers = 16, SubmittedFolder = Path.Combine(plans, "sent") });
         await app.StartAsync();

@@ -130,17 +130,8 @@ internal static class BenchCommand
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{plan.Id}: makespan in seconds over {repeats} run{(repeats == 1 ? "" : "s")} each; the lower bound as the tasks took them (the longer of the critical path and the work ÷ workers), the simulated makespan of the same order from the plan's estimates").AppendLine();
-        string[] header = ["strategy", "workers", "median", "min", "max", "lower bound", "÷ bound", "simulated", "÷ simulated"];
-        var cells = rows.Select(r => new[]
-        {
-            r.Case.Strategy,
-            r.Case.Workers.ToString(CultureInfo.InvariantCulture),
-            Seconds(r.Median), Seconds(r.Min), Seconds(r.Max),
-            Seconds(r.LowerBound),
-            r.LowerBound > 0 ? (r.Median / r.LowerBound).ToString("0.00", CultureInfo.InvariantCulture) : "—",
-            r.Simulated is { } s ? Seconds(s) : "—",
-            r.Simulated is > 0 ? (r.Median / r.Simulated.Value).ToString("0.00", CultureInfo.InvariantCulture) : "—",
-        }).ToList();
+        var header = Header;
+        var cells = rows.Select(Cells).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Select(c => c[i].Length).DefaultIfEmpty(0).Max())).ToArray();
         text.AppendJoin("  ", header.Select((h, i) => i < 2 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))).AppendLine();
         foreach (var row in cells)
@@ -159,6 +150,20 @@ internal static class BenchCommand
     }
 
     private static string Seconds(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static readonly string[] Header = ["strategy", "workers", "median", "min", "max", "lower bound", "÷ bound", "simulated", "÷ simulated"];
+
+    /// <summary>A row of the summary as the table and the page show it, in the order of <see cref="Header"/>.</summary>
+    private static string[] Cells(BenchRow r) =>
+    [
+        r.Case.Strategy,
+        r.Case.Workers.ToString(CultureInfo.InvariantCulture),
+        Seconds(r.Median), Seconds(r.Min), Seconds(r.Max),
+        Seconds(r.LowerBound),
+        r.LowerBound > 0 ? (r.Median / r.LowerBound).ToString("0.00", CultureInfo.InvariantCulture) : "—",
+        r.Simulated is { } s ? Seconds(s) : "—",
+        r.Simulated is > 0 ? (r.Median / r.Simulated.Value).ToString("0.00", CultureInfo.InvariantCulture) : "—",
+    ];
 
     private static string Csv(List<BenchRun> runs, List<BenchRow> rows)
     {
@@ -278,10 +283,10 @@ internal static class BenchCommand
 
         svg.Append("</svg>");
         var legend = string.Concat(strategies.Select((s, i) => $"<span><i style=\"background:{colours[i % colours.Length]}\"></i>{E(s)}</span>"));
-        var table = new StringBuilder("<table><thead><tr><th>strategy</th><th>workers</th><th>median</th><th>min</th><th>max</th><th>lower bound</th><th>÷ bound</th><th>simulated</th><th>÷ simulated</th></tr></thead><tbody>");
+        var table = new StringBuilder("<table><thead><tr>").AppendJoin(string.Empty, Header.Select(h => $"<th>{E(h)}</th>")).Append("</tr></thead><tbody>");
         foreach (var r in rows)
         {
-            table.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(r.Case.Strategy)}</td><td>{r.Case.Workers}</td><td>{r.Median:0.000}</td><td>{r.Min:0.000}</td><td>{r.Max:0.000}</td><td>{r.LowerBound:0.000}</td><td>{(r.LowerBound > 0 ? (r.Median / r.LowerBound).ToString("0.00", CultureInfo.InvariantCulture) : "—")}</td><td>{(r.Simulated is { } s ? s.ToString("0.000", CultureInfo.InvariantCulture) : "—")}</td><td>{(r.Simulated is > 0 ? (r.Median / r.Simulated.Value).ToString("0.00", CultureInfo.InvariantCulture) : "—")}</td></tr>");
+            table.Append("<tr>").AppendJoin(string.Empty, Cells(r).Select(c => $"<td>{E(c)}</td>")).Append("</tr>");
         }
 
         table.Append("</tbody></table>");
