@@ -55,9 +55,9 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
         [Description("The scheduling strategy (default: the plan's).")] string? strategy = null,
         [Description("How many tasks run at once (default: the plan's).")] int? workers = null,
         [Description("Wait for the run to end (default true).")] bool wait = true,
-        IProgress<ProgressNotificationValue>? progress = null,
+        RequestContext<CallToolRequestParams>? context = null,
         CancellationToken cancellationToken = default) =>
-        AnswerAsync(() => StartAsync(new SubmitRequest(plan, inputs, strategy, workers), wait, progress, cancellationToken));
+        AnswerAsync(() => StartAsync(new SubmitRequest(plan, inputs, strategy, workers), wait, Notifier(context), cancellationToken));
 
     [McpServerTool(Name = "run_request", Title = "Run a sectioning or voting request")]
     [Description("Runs a request in the parallel task executors' format: mode 'sectioning' (main_task.components run in parallel, then merged, with conflicts reported) " +
@@ -66,12 +66,12 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
     public Task<CallToolResult> RunRequest(
         [Description("The request: { task_id, mode: 'sectioning' | 'voting', main_task: { description, components | evaluation_criteria }, voters, aggregation, worker, with, timeout_seconds }.")] JsonElement request,
         [Description("Wait for the run to end (default true).")] bool wait = true,
-        IProgress<ProgressNotificationValue>? progress = null,
+        RequestContext<CallToolRequestParams>? context = null,
         CancellationToken cancellationToken = default)
     {
         var mode = request.ValueKind == JsonValueKind.Object && request.TryGetProperty("mode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         return mode is "sectioning" or "voting"
-            ? AnswerAsync(() => StartAsync(new SubmitRequest(request, null, null, null), wait, progress, cancellationToken))
+            ? AnswerAsync(() => StartAsync(new SubmitRequest(request, null, null, null), wait, Notifier(context), cancellationToken))
             : Task.FromResult(Refused($"request: mode must be 'sectioning' or 'voting'{(mode is null ? string.Empty : $", not '{mode}'")}; for a plan, use run_plan"));
     }
 
@@ -150,7 +150,15 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
         return [.. rows.OrderByDescending(r => r.Value.Started).Take(200).Select(r => (JsonNode)new JsonObject { ["run_id"] = r.Key, ["plan"] = r.Value.Plan, ["status"] = r.Value.Status })];
     }
 
-    private async Task<JsonObject> StartAsync(SubmitRequest request, bool wait, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    /// <summary>Sends the caller's progress notifications, awaited, so that the last one goes out before the answer (an
+    /// <see cref="IProgress{T}"/> sends them without waiting, and a client drops one that comes after); null when the
+    /// caller asked for none.</summary>
+    private static Func<ProgressNotificationValue, Task>? Notifier(RequestContext<CallToolRequestParams>? context) =>
+        context?.Params?.ProgressToken is { } token
+            ? value => context.Server.NotifyProgressAsync(token, value)
+            : null;
+
+    private async Task<JsonObject> StartAsync(SubmitRequest request, bool wait, Func<ProgressNotificationValue, Task>? progress, CancellationToken cancellationToken)
     {
         var run = Refusable(() => launcher.Submit(request));
         if (!wait)
@@ -169,7 +177,7 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
     }
 
     /// <summary>A notification as tasks finish, at most ten a second, the last always: how many of how many, and which.</summary>
-    private static async Task ReportProgressAsync(HubRun run, IProgress<ProgressNotificationValue> progress)
+    private static async Task ReportProgressAsync(HubRun run, Func<ProgressNotificationValue, Task> progress)
     {
         var total = run.Compiled.Definition.Tasks.Count;
         var (seen, finished, sent) = (run.FirstId - 1, 0, DateTimeOffset.MinValue);
@@ -186,7 +194,16 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
             if (latest is not null && (ended || DateTimeOffset.UtcNow - sent >= TimeSpan.FromMilliseconds(100)))
             {
-                progress.Report(new ProgressNotificationValue { Progress = finished, Total = total, Message = latest });
+                try
+                {
+                    await progress(new ProgressNotificationValue { Progress = finished, Total = total, Message = latest }).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // A note that could not be sent (the caller went away) does not change the run.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+
                 (latest, sent) = (null, DateTimeOffset.UtcNow);
             }
 
