@@ -122,7 +122,10 @@ public sealed class GroupCommitTests
         Assert.All(result.Tasks, t => Assert.Equal(TaskRunStatus.Succeeded, t.Status));
         Assert.Equal(20, journal.Entries.Count(e => e.Finished is not null));
         Assert.True(journal.Batches.Count <= 3, $"{journal.Batches.Count} writes for 20 tasks");
-        Assert.Contains(journal.Batches, b => b.Count(e => e.Finished is not null) >= 15);
+        // However many the held write took (on a loaded machine the workers may finish a dozen before it starts), every
+        // task that finished while it was held goes in the one write after it.
+        var first = journal.Batches[0].Count(e => e.Finished is not null);
+        Assert.Equal(20 - first, journal.Batches.Skip(1).FirstOrDefault()?.Count(e => e.Finished is not null) ?? 0);
     }
 
     [Fact]
