@@ -79,48 +79,20 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
     [Description("A run's status; once it has ended, its report: summary figures (speedup, utilization, critical path), each task's status and output, vote and section decisions.")]
     public CallToolResult GetRun([Description("The run's id.")] string run_id) => Answer(() => Run(run_id));
 
-    private JsonObject Run(string run_id)
+    private JsonObject Run(string run_id) => launcher.Find(run_id) switch
     {
-        if (launcher.Hub.Find(run_id) is { } run)
-        {
-            return run.Flow.Completion.IsCompletedSuccessfully ? Report(run.Flow.Completion.Result) : Going(run);
-        }
-
-        if (launcher.Journal?.Report(run_id) is { } recorded)
-        {
-            using (recorded.Report)
-            {
-                return Trim(JsonNode.Parse(recorded.Report.RootElement.GetRawText())!.AsObject());
-            }
-        }
-
-        throw new McpException($"no run '{run_id}'");
-    }
+        { Report: { } report } => Trim(report),
+        { Going: { } run } => Going(run),
+        _ => throw new McpException($"no run '{run_id}'"),
+    };
 
     [McpServerTool(Name = "get_task", ReadOnly = true, Title = "A task's output")]
     [Description("One task of a run: status, attempts, duration, its whole output and error.")]
     public CallToolResult GetTask([Description("The run's id.")] string run_id, [Description("The task's id.")] string task_id) => Answer(() => TaskOf(run_id, task_id));
 
-    private JsonObject TaskOf(string run_id, string task_id)
-    {
-        if (launcher.Hub.Find(run_id) is { Flow.Completion.IsCompletedSuccessfully: true } done)
-        {
-            var task = done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == task_id) ?? throw new McpException($"run {run_id} has no task '{task_id}'");
-            return TaskJson(task_id, task.Status.ToName(), task.Attempts, task.Duration.TotalSeconds, task.Output, task.Error);
-        }
-
-        if (launcher.Journal?.Tasks(run_id).FirstOrDefault(t => t.TaskId == task_id) is { } recorded)
-        {
-            return TaskJson(task_id, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Error);
-        }
-
-        if (launcher.Hub.Find(run_id)?.Task(task_id) is { } going)
-        {
-            return TaskJson(task_id, going.Status, going.Attempts, 0, going.Line, null);
-        }
-
-        throw new McpException($"no task '{task_id}' in a run '{run_id}'");
-    }
+    private JsonObject TaskOf(string run_id, string task_id) => launcher.Task(run_id, task_id) is { } task
+        ? new JsonObject { ["id"] = task.Id, ["status"] = task.Status, ["attempts"] = task.Attempts, ["duration"] = task.Duration, ["output"] = task.Output, ["error"] = task.Error }
+        : throw new McpException($"no task '{task_id}' in a run '{run_id}'");
 
     [McpServerTool(Name = "cancel_run", Destructive = true, Idempotent = false, Title = "Cancel a run")]
     [Description("Cancels a run: running tasks are stopped, the rest do not start. Returns when the run has ended, with its report.")]
@@ -134,21 +106,8 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
     [Description("The runs of this service, newest first: id, plan, status.")]
     public CallToolResult ListRuns() => Answer(Runs);
 
-    private JsonArray Runs()
-    {
-        var rows = new Dictionary<string, (string Plan, string Status, DateTimeOffset Started)>(StringComparer.Ordinal);
-        foreach (var run in launcher.Journal?.Runs() ?? [])
-        {
-            rows[run.RunId] = (run.PlanId, run.Status, run.StartedAt);
-        }
-
-        foreach (var run in launcher.Hub.Runs)
-        {
-            rows[run.Flow.RunId] = (run.Plan, run.Status, run.Submitted);
-        }
-
-        return [.. rows.OrderByDescending(r => r.Value.Started).Take(200).Select(r => (JsonNode)new JsonObject { ["run_id"] = r.Key, ["plan"] = r.Value.Plan, ["status"] = r.Value.Status })];
-    }
+    private JsonArray Runs() =>
+        [.. launcher.Runs().Take(200).Select(r => (JsonNode)new JsonObject { ["run_id"] = r.RunId, ["plan"] = r.Plan, ["status"] = r.Status })];
 
     /// <summary>Sends the caller's progress notifications, awaited, so that the last one goes out before the answer (an
     /// <see cref="IProgress{T}"/> sends them without waiting, and a client drops one that comes after); null when the
@@ -262,15 +221,17 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
 
     private static CallToolResult Refused(string text) => new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
 
-    private static JsonObject Report(RunResult result)
-    {
-        using var report = RunReport.ToDocument(result);
-        return Trim(JsonNode.Parse(report.RootElement.GetRawText())!.AsObject());
-    }
+    private static JsonObject Report(RunResult result) => Trim(RunReport.ToDocument(result));
 
     /// <summary>A report an agent can read at once: the first results, each output cut to a few thousand characters.</summary>
-    private static JsonObject Trim(JsonObject report)
+    private static JsonObject Trim(JsonDocument document)
     {
+        JsonObject report;
+        using (document)
+        {
+            report = JsonNode.Parse(document.RootElement.GetRawText())!.AsObject();
+        }
+
         if (report["results"] is JsonArray results)
         {
             var kept = new JsonArray();
@@ -307,14 +268,4 @@ internal sealed class McpTools(RunLauncher launcher, PlanRegistry plans)
             ["finished"] = new JsonObject(run.Finished.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))),
         };
     }
-
-    private static JsonObject TaskJson(string id, string status, int attempts, double seconds, string? output, string? error) => new()
-    {
-        ["id"] = id,
-        ["status"] = status,
-        ["attempts"] = attempts,
-        ["duration"] = seconds,
-        ["output"] = output,
-        ["error"] = error,
-    };
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Reporting;
 using ParallelFlow.Hosting;
 using ParallelFlow.Journal;
 
@@ -255,9 +256,62 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
         return (hub.Add(flow, plan.Definition.Id, plan), restored.Count);
     }
 
+    /// <summary>The runs of the journal and of this service (a run here is as this service has it), newest first.</summary>
+    public List<RunRow> Runs()
+    {
+        var rows = new Dictionary<string, RunRow>(StringComparer.Ordinal);
+        foreach (var run in Journal?.Runs() ?? [])
+        {
+            rows[run.RunId] = new RunRow(run.RunId, run.PlanId, run.Status, run.StartedAt, run.FinishedAt, run.Counts);
+        }
+
+        foreach (var run in hub.Runs)
+        {
+            var done = run.Flow.Completion.IsCompletedSuccessfully ? run.Flow.Completion.Result : null;
+            rows[run.Flow.RunId] = new RunRow(run.Flow.RunId, run.Plan, run.Status, run.Submitted, done is null ? null : done.StartedAt + done.Elapsed,
+                done?.Tasks.GroupBy(t => t.Status.ToName()).ToDictionary(g => g.Key, g => g.Count()) ?? new Dictionary<string, int>());
+        }
+
+        return [.. rows.Values.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.RunId, StringComparer.Ordinal)];
+    }
+
+    /// <summary>A run's report: the whole one for a run that ended (here or in the journal), else the run that is going;
+    /// null for a run neither has.</summary>
+    public (JsonDocument? Report, HubRun? Going)? Find(string runId) => hub.Find(runId) switch
+    {
+        { Flow.Completion.IsCompletedSuccessfully: true } done => (RunReport.ToDocument(done.Flow.Completion.Result), null),
+        { } going => (null, going),
+        null => Journal?.Report(runId) is { } recorded ? (recorded.Report, null) : null,
+    };
+
+    /// <summary>A task of a run: from the run's result when it ended here, else from the journal, else from the events of
+    /// the run that is going (with its latest output line); null when none of them has it.</summary>
+    public TaskBody? Task(string runId, string taskId)
+    {
+        if (hub.Find(runId) is { Flow.Completion.IsCompletedSuccessfully: true } done)
+        {
+            return done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == taskId) is { } result
+                ? new TaskBody(taskId, result.Status.ToName(), result.Attempts, result.Duration.TotalSeconds, result.Output, result.Result?.Json, result.Error)
+                : null;
+        }
+
+        if (Journal?.Tasks(runId).FirstOrDefault(t => t.TaskId == taskId) is { } recorded)
+        {
+            return new TaskBody(taskId, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Result?.Json, recorded.Error);
+        }
+
+        return hub.Find(runId)?.Task(taskId) is { } going ? new TaskBody(taskId, going.Status, going.Attempts, 0, going.Line, null, null) : null;
+    }
+
     /// <summary>The engine a recorded run's plan is read with: the restricted one for a plan that came over HTTP.</summary>
     public ParallelFlowEngine CompilerOf(RunRecord run) =>
         Path.GetFullPath(run.PlanPath).StartsWith(Path.GetFullPath(remote.Folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? remote.Engine : engine;
 
     private static string Listed(IEnumerable<string> names) => names.Any() ? string.Join(", ", names) : "none (serve --plans DIR)";
 }
+
+/// <summary>A run as the service lists it.</summary>
+internal sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
+
+/// <summary>A task as the service gives it, from a run here or from the journal.</summary>
+internal sealed record TaskBody(string Id, string Status, int Attempts, double Duration, string? Output, JsonElement? OutputJson, string? Error);

@@ -7,9 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
-using ParallelFlow.Engine.Reporting;
 using ParallelFlow.Hosting;
-using ParallelFlow.Journal;
 
 namespace ParallelFlow.Server;
 
@@ -210,31 +208,11 @@ internal static class ServerApi
         return ex.LineNumber is { } line ? $"line {line + 1}, byte {ex.BytePositionInLine + 1}: {what}" : what;
     }
 
-    private static IResult List(RunHub hub, IServiceProvider services, string? plan, string? status, int? page, int? page_size)
+    private static IResult List(RunLauncher launcher, string? plan, string? status, int? page, int? page_size)
     {
         var size = Math.Clamp(page_size ?? 50, 1, 500);
         var number = Math.Max(1, page ?? 1);
-        var rows = new Dictionary<string, RunRow>(StringComparer.Ordinal);
-        if (Journal(services) is { } journal)
-        {
-            foreach (var run in journal.Runs())
-            {
-                rows[run.RunId] = new RunRow(run.RunId, run.PlanId, run.Status, run.StartedAt, run.FinishedAt, run.Counts);
-            }
-        }
-
-        foreach (var run in hub.Runs)
-        {
-            var done = run.Flow.Completion.IsCompletedSuccessfully ? run.Flow.Completion.Result : null;
-            rows[run.Flow.RunId] = new RunRow(run.Flow.RunId, run.Plan, run.Status, run.Submitted, done is null ? null : done.StartedAt + done.Elapsed,
-                done?.Tasks.GroupBy(t => t.Status.ToName()).ToDictionary(g => g.Key, g => g.Count()) ?? new Dictionary<string, int>());
-        }
-
-        var matching = rows.Values
-            .Where(r => plan is null || r.Plan == plan)
-            .Where(r => status is null || r.Status == status)
-            .OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.RunId, StringComparer.Ordinal)
-            .ToList();
+        var matching = launcher.Runs().Where(r => (plan is null || r.Plan == plan) && (status is null || r.Status == status)).ToList();
         return Results.Ok(new
         {
             total = matching.Count,
@@ -244,60 +222,26 @@ internal static class ServerApi
         });
     }
 
-    private static IResult Report(string id, RunHub hub, IServiceProvider services)
+    private static IResult Report(string id, RunLauncher launcher) => launcher.Find(id) switch
     {
-        if (hub.Find(id) is { } run)
-        {
-            if (run.Flow.Completion.IsCompletedSuccessfully)
-            {
-                return Json(RunReport.ToDocument(run.Flow.Completion.Result));
-            }
+        { Report: { } report } => Json(report),
+        { Going: { } run } => Results.Ok(new { run_id = id, plan = run.Plan, status = run.Status, last_event = run.LastId, finished = run.Finished, events_url = $"/runs/{id}/events" }),
+        _ => Problem(StatusCodes.Status404NotFound, $"no run '{id}'"),
+    };
 
-            return Results.Ok(new { run_id = id, plan = run.Plan, status = run.Status, last_event = run.LastId, finished = run.Finished, events_url = $"/runs/{id}/events" });
-        }
-
-        if (Journal(services)?.Report(id) is { } recorded)
-        {
-            return Json(recorded.Report);
-        }
-
-        return Problem(StatusCodes.Status404NotFound, $"no run '{id}'");
-    }
-
-    private static IResult TaskOf(string id, string task, RunHub hub, IServiceProvider services)
-    {
-        if (hub.Find(id) is { Flow.Completion.IsCompletedSuccessfully: true } done)
-        {
-            var result = done.Flow.Completion.Result.Tasks.FirstOrDefault(t => t.TaskId == task);
-            return result is null
-                ? Problem(StatusCodes.Status404NotFound, $"run {id} has no task '{task}'")
-                : Results.Ok(new TaskBody(task, result.Status.ToName(), result.Attempts, result.Duration.TotalSeconds, result.Output, result.Result?.Json, result.Error));
-        }
-
-        if (Journal(services)?.Tasks(id).FirstOrDefault(t => t.TaskId == task) is { } recorded)
-        {
-            return Results.Ok(new TaskBody(task, recorded.Status, recorded.Attempts, recorded.DurationSeconds, recorded.Result?.Text, recorded.Result?.Json, recorded.Error));
-        }
-
-        // A task of a run that is going, not (yet) in a journal: what its events say, with its latest output line.
-        if (hub.Find(id)?.Task(task) is { } going)
-        {
-            return Results.Ok(new TaskBody(task, going.Status, going.Attempts, 0, going.Line, null, null));
-        }
-
-        return Problem(StatusCodes.Status404NotFound, $"no task '{task}' in a run '{id}'");
-    }
+    private static IResult TaskOf(string id, string task, RunLauncher launcher) =>
+        launcher.Task(id, task) is { } body ? Results.Ok(body) : Problem(StatusCodes.Status404NotFound, $"no task '{task}' in a run '{id}'");
 
     /// <summary>The run's tasks and their dependencies (by index into the list, both <c>depends_on</c> and <c>after</c>),
     /// for drawing it: a 10,000-task plan is a few hundred kilobytes.</summary>
-    private static IResult Graph(string id, RunHub hub, IServiceProvider services, RunLauncher launcher)
+    private static IResult Graph(string id, RunHub hub, RunLauncher launcher)
     {
         if (hub.Find(id) is { } run)
         {
             return Results.Ok(new RunGraph(id, run.Plan, run.Status, Nodes(run.Compiled.Definition.Tasks)));
         }
 
-        if (Journal(services) is not { } journal || journal.Run(id) is not { } recorded || journal.Report(id) is not { } report)
+        if (launcher.Journal is not { } journal || journal.Run(id) is not { } recorded || journal.Report(id) is not { } report)
         {
             return Problem(StatusCodes.Status404NotFound, $"no run '{id}'");
         }
@@ -471,20 +415,13 @@ internal static class ServerApi
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static RunJournal? Journal(IServiceProvider services) => services.GetRequiredService<ParallelFlowRunner>().Journal;
-
     private static IResult Json(JsonDocument document) => Results.Text(document.RootElement.GetRawText(), "application/json");
 
     private static IResult Problem(int status, string detail) => Results.Problem(detail: detail, statusCode: status);
 
-    /// <summary>A task as <c>GET /runs/{id}/tasks/{task}</c> gives it, from a run here or from the journal.</summary>
-    private sealed record TaskBody(string Id, string Status, int Attempts, double Duration, string? Output, JsonElement? OutputJson, string? Error);
-
     private sealed record RunGraph(string RunId, string Plan, string Status, IReadOnlyList<GraphNode> Tasks);
 
     private sealed record GraphNode(string Id, string Worker, IReadOnlyList<int> DependsOn);
-
-    private sealed record RunRow(string RunId, string Plan, string Status, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, IReadOnlyDictionary<string, int> Counts);
 
     /// <summary>429 with Retry-After, as problem details.</summary>
     private sealed class RetryLater(IResult problem) : IResult
