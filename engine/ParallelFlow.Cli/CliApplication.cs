@@ -33,7 +33,8 @@ internal static class CliApplication
         var parseResult = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parseResult.Errors.Count > 0)
         {
-            foreach (var error in parseResult.Errors)
+            // Two missing arguments of one command read the same: said once.
+            foreach (var error in parseResult.Errors.DistinctBy(e => e.Message))
             {
                 await console.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
             }

@@ -10,7 +10,7 @@ namespace ParallelFlow.Plugins.Process;
 /// error are captured line by line, bounded (the tail is kept), and each line is reported as progress (a
 /// <c>task_output</c> event; stderr lines start with "stderr: ") and logged as it arrives. The exit code
 /// decides the outcome: one of <c>success_codes</c> (default 0) succeeds with stdout as the result; any other fails the
-/// task, naming the code and the end of stderr. On timeout or cancellation the whole process tree is killed, daemons
+/// task, naming the code and the end of stderr, with what was read of stdout and stderr as the failed task's output. On timeout or cancellation the whole process tree is killed, daemons
 /// it detached included (see <see cref="ProcessTree"/>); a task that ends normally does not wait for the processes its
 /// program left running, nor end them.
 /// </summary>
@@ -98,8 +98,14 @@ public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
         var output = stdout.ToString();
         if (!spec.SuccessCodes.Contains(code))
         {
-            var tail = Last(stderr.ToString(), 1000);
-            throw new FatalTaskException($"'{spec.Command}' exited with code {code}{(tail.Length > 0 ? $": {tail}" : "")}");
+            // The message ends with the end of stderr; the task's output keeps all that was read of both streams, so
+            // `show RUN TASK` and the report have the whole of it.
+            var errors = stderr.ToString();
+            var tail = Last(errors, 1000);
+            throw new FatalTaskException($"'{spec.Command}' exited with code {code}{(tail.Length > 0 ? $": {tail}" : "")}")
+            {
+                Output = errors.Length == 0 ? output : $"{output}{(output.Length == 0 || output.EndsWith('\n') ? "" : "\n")}[stderr]\n{errors}",
+            };
         }
 
         if (stdout.DroppedBytes > 0)

@@ -15,4 +15,9 @@ public class FatalTaskException : Exception
     /// <param name="message">What failed.</param>
     /// <param name="innerException">The cause.</param>
     public FatalTaskException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>What the attempt wrote before it failed (a program's output, say), or null. The engine keeps the last
+    /// attempt's as the failed task's output, beside the error, in the report and the journal; dependents still do not
+    /// run.</summary>
+    public string? Output { get; init; }
 }

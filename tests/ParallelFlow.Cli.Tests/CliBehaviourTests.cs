@@ -53,6 +53,54 @@ public sealed class CliBehaviourTests
         Assert.DoesNotContain("Unrecognized", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("no-such-plugins.json")]
+    [InlineData("plan.json")]
+    public async Task A_plugin_list_given_with_plugins_that_cannot_be_read_as_one_stops_the_run(string given)
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        File.WriteAllText(plan, """{ "id": "p", "tasks": [ { "id": "a", "worker": "template", "with": { "text": "hi" } } ] }""");
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("run", plan, "--plugins", Path.Combine(folder, given), "--journal", Path.Combine(folder, "journal.db"));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("the plugin list given with --plugins cannot be used", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("succeeded", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder, "journal.db")), "a run was recorded");
+    }
+
+    [Theory]
+    [InlineData("--trace")]
+    [InlineData("--html")]
+    [InlineData("--report")]
+    public async Task An_output_file_that_cannot_be_written_stops_the_run_before_the_journal_records_it(string option)
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        File.WriteAllText(plan, Plan.Replace("LONG_TEXT", "x", StringComparison.Ordinal));
+        var journal = Path.Combine(folder, "journal.db");
+        Assert.Equal(1, (await InProcessCli.RunAsync("run", plan, "--journal", journal, "--quiet")).ExitCode);
+
+        // A folder, and a path under a file.
+        foreach (var path in new[] { folder, Path.Combine(plan, "out.html") })
+        {
+            var (exitCode, _, error) = await InProcessCli.RunAsync("run", plan, "--journal", journal, option, path);
+            Assert.Equal(2, exitCode);
+            Assert.Contains("nothing was done", error, StringComparison.Ordinal);
+        }
+
+        Assert.Contains($"'{plan}' is a file, not a folder", (await InProcessCli.RunAsync("run", plan, "--journal", journal, option, Path.Combine(plan, "x"))).Error, StringComparison.Ordinal);
+        var (_, runs, _) = await InProcessCli.RunAsync("runs", "--json", "--journal", journal);
+        Assert.Equal(1, JsonDocument.Parse(runs).RootElement.GetArrayLength());
+
+        // Nor is a failed run's state touched when its resume is refused for a file.
+        var runId = JsonDocument.Parse(runs).RootElement[0].GetProperty("run_id").GetString()!;
+        Assert.Equal(2, (await InProcessCli.RunAsync("resume", runId, "--journal", journal, option, folder)).ExitCode);
+        (_, runs, _) = await InProcessCli.RunAsync("runs", "--json", "--journal", journal);
+        Assert.Equal("failed", JsonDocument.Parse(runs).RootElement[0].GetProperty("status").GetString());
+    }
+
     [Fact]
     public async Task Plugins_json_beside_the_plan_is_found_and_none_found_is_said_when_a_worker_is_unknown()
     {

@@ -73,5 +73,14 @@ public sealed class LiveProgressTests
         progress.Apply(new RunEvent(RunEventKind.TaskStarted, Start.AddSeconds(3), "b", "simulate", Worker: 1, Attempt: 1));
         Assert.Equal(TimeSpan.FromSeconds(7), progress.Remaining(Start.AddSeconds(5)));
         Assert.Contains("1/4 (25%) · 5.0s elapsed · about 7.0s left", progress.Bar(Start.AddSeconds(5), 20), StringComparison.Ordinal);
+
+        // With c and d done, b runs on past its expected 3 s: nothing is left to count down, and the bar says why.
+        foreach (var (task, at) in new[] { ("c", 20), ("d", 21) })
+        {
+            progress.Apply(new RunEvent(RunEventKind.TaskFinished, Start.AddSeconds(at), task, "simulate", 1, 1, TaskRunStatus.Succeeded));
+        }
+
+        Assert.Equal(TimeSpan.Zero, progress.Remaining(Start.AddSeconds(30)));
+        Assert.Contains("3/4 (75%) · 30.0s elapsed · running past the estimates", progress.Bar(Start.AddSeconds(30), 20), StringComparison.Ordinal);
     }
 }

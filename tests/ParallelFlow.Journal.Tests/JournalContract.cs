@@ -88,6 +88,27 @@ public abstract class JournalContract
     }
 
     [Fact]
+    public async Task What_a_failed_task_wrote_is_kept_to_read_but_never_restored()
+    {
+        using var journal = OpenJournal();
+        journal.BeginRun("r", "p", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
+        await journal.RecordAsync([new JournalEntry("r", "t", 1, DateTimeOffset.UtcNow, new TaskRunResult
+        {
+            TaskId = "t",
+            WorkerType = "process",
+            Status = TaskRunStatus.Failed,
+            FailureKind = FailureKind.Fatal,
+            Attempts = 1,
+            Result = TaskResult.FromText("1\n2\n[stderr]\nboom"),
+            Error = "'sh' exited with code 5: boom",
+        })]);
+
+        var task = Assert.Single(journal.Tasks("r"));
+        Assert.Equal(("failed", "1\n2\n[stderr]\nboom", "'sh' exited with code 5: boom"), (task.Status, task.Result?.Text, task.Error));
+        Assert.Empty(journal.Succeeded("r"));
+    }
+
+    [Fact]
     public async Task A_second_run_is_served_from_the_cache_and_the_miss_is_explained()
     {
         var catalog = BuiltInWorkers.CreateCatalog();

@@ -30,6 +30,7 @@ public sealed class InstrumentationTests
             { "id": "broken", "worker": "broken", "retry": { "max_attempts": 1 } },
             { "id": "after-broken", "worker": "echo", "depends_on": ["broken"] },
             { "id": "ask", "worker": "llm", "with": { "model": "tiny", "prompt": "the answer" } },
+            { "id": "ask-default", "worker": "llm", "with": { "prompt": "the answer" } },
             { "id": "pick", "worker": "vote", "with": { "scorer": "consensus", "candidates": [
                 { "name": "a", "worker": "llm", "with": { "model": "tiny" } },
                 { "name": "b", "worker": "llm", "with": { "model": "small" } } ] } },
@@ -60,10 +61,14 @@ public sealed class InstrumentationTests
         Assert.Equal(ActivityStatusCode.Error, run.Status);
         var mine = spans.Where(s => s.TraceId == run.TraceId).ToList();
 
-        // One task span per task that ran, each a child of the run's; a skipped task never ran and has none.
+        // One task span per task, each a child of the run's; a skipped task's says why it never ran, and has no attempt.
         var tasks = mine.Where(s => s.OperationName == "parallelflow.task").ToDictionary(s => Tag(s, "parallelflow.task.id")!);
-        Assert.Equal(["ask", "broken", "flaky", "leaky", "ok", "pick", "probe", "stuck"], tasks.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["after-broken", "ask", "ask-default", "broken", "flaky", "leaky", "ok", "pick", "probe", "stuck"], tasks.Keys.Order(StringComparer.Ordinal));
         Assert.All(tasks.Values, t => Assert.Equal(run.SpanId, t.ParentSpanId));
+        Assert.Equal(("skipped", "dependency"), (Tag(tasks["after-broken"], "parallelflow.task.status"), Tag(tasks["after-broken"], "parallelflow.task.failure_kind")));
+        Assert.Equal(0, tasks["after-broken"].GetTagItem("parallelflow.task.attempts"));
+        Assert.Contains("broken", tasks["after-broken"].StatusDescription, StringComparison.Ordinal);
+        Assert.DoesNotContain(mine, s => s.ParentSpanId == tasks["after-broken"].SpanId);
         foreach (var task in result.Tasks.Where(t => t.Attempts > 0))
         {
             var span = tasks[task.TaskId];
@@ -102,11 +107,17 @@ public sealed class InstrumentationTests
         Assert.Equal(12L, ask.GetTagItem("gen_ai.usage.input_tokens"));
         Assert.Equal(3L, ask.GetTagItem("gen_ai.usage.output_tokens"));
 
+        // A model call that names no model is named after the one that answered.
+        var askDefault = Assert.Single(attempts, a => a.ParentSpanId == tasks["ask-default"].SpanId);
+        Assert.Equal("chat house-v1", askDefault.DisplayName);
+        Assert.Equal("house-v1", Tag(askDefault, "gen_ai.response.model"));
+
         // A vote's candidates are model calls under the vote's attempt, and the vote's span carries the decision.
         var pick = tasks["pick"];
         Assert.Equal(result["pick"].Result!.Record!.Value.GetProperty("winner").GetString(), Tag(pick, "parallelflow.vote.winner"));
         Assert.Equal("consensus", Tag(pick, "parallelflow.vote.scorer"));
         Assert.Equal(2, pick.GetTagItem("parallelflow.vote.candidates"));
+        Assert.Equal(2L, pick.GetTagItem("parallelflow.vote.succeeded"));
         Assert.False(string.IsNullOrEmpty(Tag(pick, "parallelflow.vote.rationale")));
         var voteAttempt = Assert.Single(attempts, a => a.ParentSpanId == pick.SpanId);
         var candidates = mine.Where(s => s.ParentSpanId == voteAttempt.SpanId).Select(s => s.DisplayName).Order(StringComparer.Ordinal);
@@ -259,7 +270,8 @@ public sealed class InstrumentationTests
 
         public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
         {
-            var model = request.With.GetProperty("model").GetString()!;
+            // Without a model named, the worker's own default answers.
+            var model = request.With.TryGetProperty("model", out var named) ? named.GetString()! : "house";
             return ValueTask.FromResult(new TaskResult { Text = "42", Usage = new TaskUsage(12, 3, 0.002m), Model = $"{model}-v1" });
         }
     }

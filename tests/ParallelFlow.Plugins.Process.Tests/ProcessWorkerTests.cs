@@ -36,6 +36,27 @@ public sealed class ProcessWorkerTests
     }
 
     [Fact]
+    public async Task AFailedProgram_KeepsAllItWrote_AsTheTasksOutput_WhileItsErrorEndsWithTheEndOfStderr()
+    {
+        var plan = new PlanBuilder("failed-output")
+            .AddTask("loud", "process", t => t.With(new { command = "sh", args = new[] { "-c", "seq 1 5; seq 1 400 | sed 's/^/err /' >&2; exit 5" } }))
+            .AddTask("after", "template", t => t.DependsOn("loud").With(new { text = "never" }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        var loud = result["loud"];
+        Assert.Equal(TaskRunStatus.Failed, loud.Status);
+        Assert.StartsWith("'sh' exited with code 5: …", loud.Error, StringComparison.Ordinal);
+        Assert.EndsWith("err 400", loud.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("err 1\n", loud.Error, StringComparison.Ordinal);
+        var expected = "1\n2\n3\n4\n5\n[stderr]\n" + string.Join('\n', Enumerable.Range(1, 400).Select(i => $"err {i}"));
+        Assert.Equal(expected, loud.Output!.ReplaceLineEndings("\n").TrimEnd('\n'));
+        // A failed task's output is there to read, not to pass on.
+        Assert.Equal(TaskRunStatus.Skipped, result["after"].Status);
+    }
+
+    [Fact]
     public async Task Arguments_ReachTheProgramAsGiven_WithoutAShell_WhileShellTrueRunsALine()
     {
         var plan = new PlanBuilder("args")

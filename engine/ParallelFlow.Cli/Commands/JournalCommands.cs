@@ -185,7 +185,12 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            var (engine, _, pluginsUsed) = PluginSetup.CreateEngine(parseResult.GetValue(plugins) ?? run.PluginsPath, console, parseResult.GetValue(grace), planPath: run.PlanPath);
+            var (engine, report, pluginsUsed) = PluginSetup.CreateEngine(parseResult.GetValue(plugins) ?? run.PluginsPath, console, parseResult.GetValue(grace), planPath: run.PlanPath);
+            if (PluginSetup.Refused(parseResult.GetValue(plugins), report, console))
+            {
+                return ExitCodes.InvalidInput;
+            }
+
             var plan = PlanSource.LoadFrom(engine, run.PlanPath, run.ConfigPath, run.Workers, console, pluginsUsed: pluginsUsed);
             if (plan is null)
             {
@@ -196,6 +201,13 @@ internal static class JournalCommands
             {
                 // A run of some tasks (run --only) resumes as those tasks, not as the whole plan.
                 plan = plan.Only(run.Only);
+            }
+
+            // Opened before the journal is touched: a file that cannot be written leaves the run as it was.
+            using var files = outputs.Open(parseResult, console);
+            if (files is null)
+            {
+                return ExitCodes.InvalidInput;
             }
 
             var restored = opened.Succeeded(run.RunId);
@@ -211,7 +223,7 @@ internal static class JournalCommands
             }
 
             var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened, Inputs = run.Inputs };
-            return await RunCommand.ExecuteAsync(engine, plan, options, outputs, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
+            return await RunCommand.ExecuteAsync(engine, plan, options, files, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

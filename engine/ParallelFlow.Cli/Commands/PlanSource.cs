@@ -62,8 +62,13 @@ internal sealed class PlanSource
     /// having printed every problem, when it is invalid.</summary>
     public (ParallelFlowEngine Engine, PlanDefinition? Plan) Load(ParseResult parseResult, CliConsole console, double? gracePeriodSeconds = null, bool verbose = false)
     {
-        var (engine, _, plugins) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose, PathOf(parseResult));
+        var (engine, report, plugins) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose, PathOf(parseResult));
         PluginsUsed = plugins;
+        if (PluginSetup.Refused(parseResult.GetValue(_plugins), report, console))
+        {
+            return (engine, null);
+        }
+
         return (engine, Load(parseResult, engine, plugins, console));
     }
 

@@ -35,6 +35,19 @@ internal static class PluginSetup
         }
     }
 
+    /// <summary>A plugin list given with <c>--plugins</c> that cannot be read as one (missing, not JSON, not a list) stops
+    /// the command: the user named it, so running without it would hide a typo. Says so and returns true.</summary>
+    public static bool Refused(string? given, PluginLoadReport? report, CliConsole console)
+    {
+        if (given is null || report is null || !report.Errors.Any(e => (e.Code is PluginErrors.ManifestCode or Engine.Plans.PlanError.SyntaxCode) && e.Source is { } file && Path.GetFullPath(file) == Path.GetFullPath(given)))
+        {
+            return false;
+        }
+
+        console.Error.WriteLine($"{given}: error: the plugin list given with --plugins cannot be used (see above); nothing was run.");
+        return true;
+    }
+
     public static Option<string?> Option() => new("--plugins")
     {
         Description = $"The plugin list to load (default: the first {DefaultFile} beside the plan, in the current folder or in ${FileLookup.HomeVariable}; else the plugins the tool carries).",

@@ -83,6 +83,14 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
+            // Opened before the journal, so that a file that cannot be written stops the command before anything
+            // is recorded or run.
+            using var files = outputs.Open(parseResult, console);
+            if (files is null)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
             RunJournal? opened = null;
             if (!parseResult.GetValue(noJournal))
             {
@@ -122,28 +130,17 @@ internal static class RunCommand
                     return ExitCodes.InvalidInput;
                 }
 
-                return await ExecuteAsync(engine, loaded, options, outputs, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
+                return await ExecuteAsync(engine, loaded, options, files, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
             }
         });
         return command;
     }
 
-    /// <summary>Runs a loaded plan with the live view, the summary, the report and the journal; shared by <c>run</c> and <c>resume</c>.</summary>
-    public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, RunOutputs outputs, TelemetryOptions telemetry, ParseResult parseResult, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
+    /// <summary>Runs a loaded plan with the live view, the summary, the report and the journal; shared by <c>run</c> and
+    /// <c>resume</c>. The output files come opened: the caller opens them before it records anything in the journal.</summary>
+    public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, RunOutputs.Files files, TelemetryOptions telemetry, ParseResult parseResult, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
     {
         var quiet = parseResult.GetValue<bool>("--quiet");
-        // Opened before the run, so that a file that cannot be written stops the command before any work.
-        using var files = outputs.Open(parseResult, console);
-        if (files is null)
-        {
-            if (journal is not null && options.RunId is { } unused)
-            {
-                TryAbandon(journal, unused);
-            }
-
-            return ExitCodes.InvalidInput;
-        }
-
         using var exporters = telemetry.Start(parseResult, console);
 
         // --cluster: the tasks execute on the cluster's silos; the scheduler, the journal and the report stay here.

@@ -76,10 +76,26 @@ internal sealed class RunOutputs
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            var reason = Directory.Exists(path) ? "it is a folder; give a file name" : ex.Message.TrimEnd('.');
+            var reason = Directory.Exists(path) ? "it is a folder; give a file name"
+                : FileAbove(path) is { } file ? $"'{file}' is a file, not a folder"
+                : ex.Message.TrimEnd('.');
             console.Error.WriteLine($"{path}: error: cannot write the {kind}: {reason}; nothing was done.");
             return null;
         }
+    }
+
+    /// <summary>A file where the path needs a folder (the x of x/report.html), or null.</summary>
+    private static string? FileAbove(string path)
+    {
+        for (var folder = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
+        {
+            if (File.Exists(folder))
+            {
+                return folder;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The report as indented JSON.</summary>

@@ -240,7 +240,10 @@ internal sealed class LiveProgress
         var fraction = _total == 0 ? 1 : (double)Finished / _total;
         var filled = (int)Math.Round(fraction * width);
         var elapsed = StartedAt is { } start ? now - start : TimeSpan.Zero;
-        var eta = Remaining(now) is { } left ? $" · about {Format(left)} left" : string.Empty;
+        var eta = Remaining(now) is not { } left ? string.Empty
+            // The running tasks have gone past their estimates: no time left to count down, but they are not done.
+            : left < TimeSpan.FromSeconds(0.05) && Finished < _total ? " · running past the estimates"
+            : $" · about {Format(left)} left";
         return string.Create(c, $"[green]{new string('█', filled)}[/][grey]{new string('░', width - filled)}[/] {Finished}/{_total} ({fraction * 100:0}%) · {Format(elapsed)} elapsed{eta}");
     }
 

@@ -273,6 +273,13 @@ internal static class EngineTelemetry
                 }
 
                 activity.SetTag("gen_ai.response.model", result.Model);
+                if (activity.GetTagItem("gen_ai.operation.name") is string operation && activity.DisplayName == operation)
+                {
+                    // The task named no model and the worker used its default: the span is named as the conventions
+                    // say, after the model that answered.
+                    activity.DisplayName = $"{operation} {result.Model}";
+                }
+
                 if (activity.GetTagItem("gen_ai.request.model") is null)
                 {
                     activity.SetTag("gen_ai.request.model", result.Model);
@@ -373,8 +380,9 @@ internal static class EngineTelemetry
     private static string? Text(JsonElement record, string name) =>
         record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static double? Number(JsonElement record, string name) =>
-        record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+    // Counts, as integers like the other counts on the span.
+    private static long? Number(JsonElement record, string name) =>
+        record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count) ? count : null;
 
     private static int Length(JsonElement record, string name) =>
         record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array ? value.GetArrayLength() : 0;

@@ -65,6 +65,11 @@ public sealed partial class FlowRun
                 _ => (TaskRunStatus.Failed, Describe(ex)),
             };
             _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
+            if (PartialOutput(ex) is { } partial)
+            {
+                // What the last attempt wrote before it failed; shown as the task's output, never handed to a dependent.
+                _tasks.Results[task] = Masked(TaskResult.FromText(partial));
+            }
         }
 
         _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
@@ -289,6 +294,14 @@ public sealed partial class FlowRun
         _context.Log.TaskRetrying(RunId, _plan.Tasks[task].Id, nextAttempt, delay.TotalSeconds, message);
         Emit(RunEventKind.TaskRetrying, task, _tasks.Slots?[task] ?? 0, nextAttempt, message: message, delay: delay);
     }
+
+    /// <summary>What a failed attempt wrote before it failed, when its worker said (<see cref="FatalTaskException.Output"/>).</summary>
+    private static string? PartialOutput(Exception exception) => exception switch
+    {
+        FatalTaskException { Output: { } output } => output,
+        TransientTaskException { Output: { } output } => output,
+        _ => null,
+    };
 
     private static string Describe(Exception exception) => exception switch
     {

@@ -362,6 +362,13 @@ public sealed partial class FlowRun
     {
         Emit(RunEventKind.TaskFinished, task, status: status, message: _tasks.Errors[task]);
         Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
+        if (_taskSpans is not null)
+        {
+            // Its span says why it never ran: every task of the plan has one under the run's.
+            var definition = _plan.Tasks[task];
+            using var span = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, definition.Id, definition.Worker, _plan.Wave[task]);
+            Diagnostics.EngineTelemetry.EndTask(span, status.ToName(), 0, _tasks.FailureKinds[task].ToName(), _tasks.Errors[task], null);
+        }
     }
 
     private void Enqueue(int task)

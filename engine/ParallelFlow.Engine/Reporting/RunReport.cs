@@ -81,6 +81,17 @@ public static class RunReport
 
             if (kind.ValueEquals("section"))
             {
+                var failedSections = record.TryGetProperty("completed_sections", out var sections) && sections.ValueKind == JsonValueKind.Array
+                    ? sections.EnumerateArray()
+                        .Where(s => s.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String && status.GetString() is not ("succeeded" or "cached"))
+                        .Select(s => s.TryGetProperty("name", out var name) ? name.GetString() ?? "?" : "?")
+                        .ToList()
+                    : [];
+                if (failedSections.Count > 0)
+                {
+                    steps.Add($"see why section(s) {Names(failedSections)} of task '{task.TaskId}' did not succeed (their errors in its decision): its merged output goes without them");
+                }
+
                 var review = record.TryGetProperty("manual_review_required", out var r) && r.ValueKind == JsonValueKind.Array ? r.GetArrayLength() : 0;
                 if (review > 0)
                 {

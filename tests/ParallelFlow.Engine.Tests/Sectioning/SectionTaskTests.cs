@@ -124,6 +124,10 @@ public sealed class SectionTaskTests
         Assert.Equal("OK\nOK-2", result["lenient"].Result!.Text);
         var failure = Record(result, "lenient").GetProperty("failures")[0];
         Assert.Equal(("fail-1", "asked to fail"), (failure.GetProperty("name").GetString(), failure.GetProperty("error").GetString()));
+
+        // The report's next steps name the section the merge went without.
+        Assert.Contains(ParallelFlow.Engine.Reporting.RunReport.NextSteps(result),
+            step => step.StartsWith("see why section(s) 'fail-1' of task 'lenient' did not succeed", StringComparison.Ordinal));
     }
 
     [Fact]
