@@ -70,6 +70,9 @@ internal static class EngineTelemetry
     /// <summary>Whether anyone measures queue waits: a run keeps ready times only then (or for its timeline).</summary>
     public static bool MeasuresQueueWait => QueueWait.Enabled;
 
+    /// <summary>Whether anyone measures finished tasks (<see cref="TaskFinished"/>): a step spares the arguments when not.</summary>
+    public static bool MeasuresTasks => TasksFinished.Enabled || TaskDuration.Enabled || Tokens.Enabled || Cost.Enabled;
+
     /// <summary>Whether a run should report its gauges (running, ready).</summary>
     public static bool MeasuresGauges => Running.Enabled || Ready.Enabled || ActiveRuns.Enabled;
 

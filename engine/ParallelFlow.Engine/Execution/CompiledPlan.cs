@@ -67,6 +67,25 @@ public sealed class CompiledPlan
     /// <summary>Each task's place in the order ready tasks are taken: priority, then longest remaining path, then plan order.</summary>
     internal int[] Rank { get; }
 
+    // An in-process executor a finished run gave back, for the next run (see InProcessExecutor).
+    private InProcessExecutor? _idleExecutor;
+
+    /// <summary>Takes the executor a finished run gave back, if any.</summary>
+    internal InProcessExecutor? TakeIdleExecutor() => Interlocked.Exchange(ref _idleExecutor, null);
+
+    /// <summary>Keeps a finished run's executor for the next run, unless one is kept already.</summary>
+    internal bool KeepIdleExecutor(InProcessExecutor executor) => Interlocked.CompareExchange(ref _idleExecutor, executor, null) is null;
+
+    /// <summary>Which task has each place of <see cref="Rank"/>; built on first use.</summary>
+    internal int[] TasksByRank => _byRank ??= ReadyQueues.Inverse(Rank);
+
+    private int[]? _byRank;
+
+    /// <summary>Which task has each place of <see cref="ShortestFirstRank"/>; built on first use.</summary>
+    internal int[] TasksByShortestFirst => _byShortestFirst ??= ReadyQueues.Inverse(ShortestFirstRank);
+
+    private int[]? _byShortestFirst;
+
     /// <summary>Each task's expected duration in seconds: the plan's estimate, else its worker's, else one second.</summary>
     internal double[] Estimates { get; }
 

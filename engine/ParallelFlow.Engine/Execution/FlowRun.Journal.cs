@@ -25,6 +25,7 @@ public sealed partial class FlowRun
             outcome = Step(new StepMessage(StepKind.Released, task), group);
         }
 
+        StartOutside(outcome);
         if (outcome.Stopped)
         {
             CancelWorkers();

@@ -34,7 +34,9 @@ public sealed partial class FlowRun
     /// <summary>What a step leaves to its caller, to do outside the gate.</summary>
     /// <param name="InlineTask">A task of the caller's group, counted as running, which the caller runs next itself; or −1.</param>
     /// <param name="Stopped">The step moved the run to <see cref="RunPhase.Stopping"/>: the running tasks' token must be cancelled.</param>
-    private readonly record struct StepOutcome(int InlineTask, bool Stopped);
+    /// <param name="Start">A task counted as running that the executor must be given; or −1.</param>
+    /// <param name="MoreToStart">Any further such tasks, or null.</param>
+    private readonly record struct StepOutcome(int InlineTask, bool Stopped, int Start = -1, int[]? MoreToStart = null);
 
     private readonly int[] _remaining;
     private readonly ReadyQueues _ready;
@@ -61,6 +63,8 @@ public sealed partial class FlowRun
     // Scoped to one step: set at its start, read at its end.
     private int _inlineGroup = -1;
     private int _inlineTask = -1;
+    private int _toStart = -1;
+    private readonly List<int> _moreToStart = [];
     private int _releasedSlot;
 
     // Set once, before the phase becomes Finished; read after PublishOutcome sees Finished.
@@ -84,6 +88,7 @@ public sealed partial class FlowRun
             outcome = Step(message, callerGroup);
         }
 
+        StartOutside(outcome);
         if (outcome.Stopped)
         {
             CancelWorkers();
@@ -91,6 +96,24 @@ public sealed partial class FlowRun
 
         PublishOutcome();
         return outcome.InlineTask;
+    }
+
+    /// <summary>Gives the executor the tasks a step counted as running, once the gate is left: handing a task to an
+    /// execution block takes the block's own lock and may queue a work item, which need not hold up the other threads'
+    /// steps.</summary>
+    private void StartOutside(in StepOutcome outcome)
+    {
+        Debug.Assert(!_gate.IsHeldByCurrentThread, "Tasks are handed to the executor outside the gate.");
+        if (outcome.Start < 0)
+        {
+            return;
+        }
+
+        _executor.Start(outcome.Start, _plan.Group[outcome.Start]);
+        foreach (var task in outcome.MoreToStart ?? [])
+        {
+            _executor.Start(task, _plan.Group[task]);
+        }
     }
 
     /// <summary>The scheduling step: apply a change (start, stop, or a task finished), hand ready tasks to the executor,
@@ -129,6 +152,8 @@ public sealed partial class FlowRun
         var wasStopping = IsStopping;
         _inlineGroup = callerGroup;
         _inlineTask = -1;
+        _toStart = -1;
+        _moreToStart.Clear();
 
         try
         {
@@ -206,7 +231,7 @@ public sealed partial class FlowRun
                 Finish();
             }
 
-            return new StepOutcome(_inlineTask, !wasStopping && IsStopping);
+            return new StepOutcome(_inlineTask, !wasStopping && IsStopping, _toStart, _moreToStart.Count == 0 ? null : [.. _moreToStart]);
         }
 #pragma warning disable CA1031 // An engine bug must end the run visibly, never leave it hanging.
         catch (Exception ex)
@@ -226,7 +251,8 @@ public sealed partial class FlowRun
 
             Pool?.Leave(this);
             SetPhase(RunPhase.Finished);
-            return new StepOutcome(-1, false);
+            // Tasks this step counted as running are handed over all the same: their outcomes end the run's workers.
+            return new StepOutcome(-1, false, _toStart, _moreToStart.Count == 0 ? null : [.. _moreToStart]);
         }
     }
 
@@ -271,7 +297,11 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         var status = _tasks.Status[task];
         Emit(RunEventKind.TaskFinished, task, _tasks.Slots?[task] ?? 0, _tasks.Attempts[task], status, _tasks.Errors[task]);
-        Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), Duration(task), status == TaskRunStatus.Succeeded ? _tasks.Results[task]?.Usage ?? default : default);
+        if (Diagnostics.EngineTelemetry.MeasuresTasks)
+        {
+            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), Duration(task), status == TaskRunStatus.Succeeded ? _tasks.Results[task]?.Usage ?? default : default);
+        }
+
         if (!status.IsSuccess())
         {
             _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _tasks.Errors[task]);
@@ -361,7 +391,11 @@ public sealed partial class FlowRun
     private void EmitNeverRan(int task, TaskRunStatus status)
     {
         Emit(RunEventKind.TaskFinished, task, status: status, message: _tasks.Errors[task]);
-        Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
+        if (Diagnostics.EngineTelemetry.MeasuresTasks)
+        {
+            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
+        }
+
         if (_taskSpans is not null)
         {
             // Its span says why it never ran: every task of the plan has one under the run's.
@@ -443,7 +477,15 @@ public sealed partial class FlowRun
             return;
         }
 
-        _executor.Start(task, group);
+        // Handed to the executor once the step has left the gate (StartOutside).
+        if (_toStart < 0)
+        {
+            _toStart = task;
+        }
+        else
+        {
+            _moreToStart.Add(task);
+        }
     }
 
     /// <summary>Dispatch in a pool: each task also needs a slot of the pool. A worker type the pool refuses is left for
@@ -585,8 +627,10 @@ public sealed partial class FlowRun
         _wallTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
-        EndTelemetry(result.Status.ToString().ToLowerInvariant());
-        Emit(RunEventKind.RunFinished, message: result.Status.ToString().ToLowerInvariant());
+        // Named without Enum.ToString, which boxes and then lower-cases into a new string on every run.
+        var status = result.Status switch { RunStatus.Succeeded => "succeeded", RunStatus.Failed => "failed", _ => "cancelled" };
+        EndTelemetry(status);
+        Emit(RunEventKind.RunFinished, message: status);
         _events?.Writer.TryComplete();
         _result = result;
         SetPhase(RunPhase.Finished);

@@ -17,14 +17,16 @@ namespace ParallelFlow.Engine.Execution;
 /// </remarks>
 internal interface ITaskExecutor
 {
-    /// <summary>Starts a task the scheduler has given a worker slot. Called under the run's gate: returns at once,
-    /// never runs the task on the calling thread, never throws.</summary>
+    /// <summary>Starts a task the scheduler has given a worker slot. Called right after the scheduling step that
+    /// counted it, outside the run's gate, from any thread: returns at once, never runs the task on the calling thread,
+    /// never throws.</summary>
     void Start(int task, int group);
 
     /// <summary>Runs one attempt of the task's worker. May throw, or return a faulted task: either is the attempt's failure.</summary>
     ValueTask<TaskResult> InvokeAsync(int task, TaskRequest request, CancellationToken cancellationToken);
 
-    /// <summary>The run has ended: no task will be started again. Called under the run's gate.</summary>
+    /// <summary>The run has ended: every task it started has been handed back, and none will be started again. Called
+    /// under the run's gate.</summary>
     void Complete();
 }
 

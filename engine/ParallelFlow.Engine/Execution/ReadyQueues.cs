@@ -5,11 +5,12 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>
-/// A run's ready tasks, one priority queue per worker type, in the order of the run's strategy; and how that order
-/// follows the durations observed. Owned by the scheduling step: every member runs under the run's gate.
+/// A run's ready tasks, one queue per worker type, in the order of the run's strategy; and how that order follows the
+/// durations observed. Owned by the scheduling step: every member runs under the run's gate.
 /// </summary>
 /// <remarks>
-/// Built-in strategies rank by a precomputed <see cref="long"/> key. A plugin's strategy ranks by its comparison, with
+/// Built-in strategies rank by a precomputed <see cref="long"/> key. Where that key is a fixed place per task (the
+/// critical path, the shortest first) the queue is a <see cref="RankedSet"/> of places; the others keep a binary heap. A plugin's strategy ranks by its comparison, with
 /// the task index as the queue's key and ties broken by ready order. Each worker type keeps the ratio of the time its
 /// finished tasks took to what they were expected to take; at the 1st, 2nd, 4th, 8th… finished task, when a ratio
 /// moved by more than a quarter since the last ranking, the remaining paths are recomputed with the corrected
@@ -23,6 +24,11 @@ internal sealed class ReadyQueues
     private readonly CompiledPlan _plan;
     private readonly Lock _gate;
     private readonly PriorityQueue<int, long>[] _queues;
+
+    // Instead of _queues, for the strategies that give every task a fixed place: the ready tasks' places by group (made
+    // on first use), and which task has each place.
+    private readonly RankedSet?[]? _sets;
+    private int[]? _byPlace;
     private readonly BuiltInStrategy _strategy;
     private readonly PluginOrder? _pluginOrder;
     private readonly EngineLog _log;
@@ -75,12 +81,22 @@ internal sealed class ReadyQueues
             Array.Fill(_factor, 1.0);
         }
 
+        if (_strategy is BuiltInStrategy.CriticalPath or BuiltInStrategy.ShortestFirst)
+        {
+            _sets = new RankedSet?[groups];
+            _queues = [];
+            return;
+        }
+
         _queues = new PriorityQueue<int, long>[groups];
         for (var g = 0; g < groups; g++)
         {
             _queues[g] = new PriorityQueue<int, long>(plan.ReadyCapacity[g], _pluginOrder);
         }
     }
+
+    /// <summary>Which task has each place, for the strategies of <see cref="_sets"/>.</summary>
+    private int[] ByPlace => _byPlace ??= _strategy == BuiltInStrategy.ShortestFirst ? _plan.TasksByShortestFirst : _plan.TasksByRank;
 
     /// <summary>The strategy, by name.</summary>
     public string StrategyName { get; }
@@ -105,6 +121,11 @@ internal sealed class ReadyQueues
                 count += queue.Count;
             }
 
+            foreach (var set in _sets ?? [])
+            {
+                count += set?.Count ?? 0;
+            }
+
             return count;
         }
     }
@@ -113,7 +134,14 @@ internal sealed class ReadyQueues
     public void Add(int task)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "The ready queues belong to the scheduling step.");
-        _queues[_plan.Group[task]].Enqueue(task, RankOf(task));
+        var group = _plan.Group[task];
+        if (_sets is not null)
+        {
+            (_sets[group] ??= new RankedSet(_plan.Tasks.Count)).Add((int)RankOf(task));
+            return;
+        }
+
+        _queues[group].Enqueue(task, RankOf(task));
     }
 
     /// <summary>Takes the best ready task of any group below its capacity: the first by the strategy's order across
@@ -122,6 +150,11 @@ internal sealed class ReadyQueues
     public bool TryTake(int[] groupRunning, int[] groupCapacity, out int task, out int group)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "The ready queues belong to the scheduling step.");
+        if (_sets is not null)
+        {
+            return TryTakeRanked(groupRunning, groupCapacity, out task, out group);
+        }
+
         group = -1;
         var bestRank = long.MaxValue;
         for (var g = 0; g < _queues.Length; g++)
@@ -142,10 +175,43 @@ internal sealed class ReadyQueues
         return true;
     }
 
+    private bool TryTakeRanked(int[] groupRunning, int[] groupCapacity, out int task, out int group)
+    {
+        group = -1;
+        var best = int.MaxValue;
+        var sets = _sets!;
+        for (var g = 0; g < sets.Length; g++)
+        {
+            if (groupRunning[g] < groupCapacity[g] && sets[g] is { } set && set.TryPeek(out var place) && place < best)
+            {
+                (group, best) = (g, place);
+            }
+        }
+
+        if (group < 0)
+        {
+            task = -1;
+            return false;
+        }
+
+        sets[group]!.TryTake(out _);
+        task = ByPlace[best];
+        return true;
+    }
+
     /// <summary>Takes any ready task, for a run that stops.</summary>
     public bool TryTakeAny(out int task)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "The ready queues belong to the scheduling step.");
+        foreach (var set in _sets ?? [])
+        {
+            if (set is not null && set.TryTake(out var place))
+            {
+                task = ByPlace[place];
+                return true;
+            }
+        }
+
         foreach (var queue in _queues)
         {
             if (queue.TryDequeue(out task, out _))
@@ -219,7 +285,7 @@ internal sealed class ReadyQueues
     /// of the others', so it is neither favoured nor held back for lack of news.</summary>
     private double[] CurrentFactors()
     {
-        var factors = new double[_queues.Length];
+        var factors = new double[_plan.GroupNames.Length];
         var logSum = 0.0;
         var known = 0;
         for (var g = 0; g < factors.Length; g++)
@@ -251,7 +317,21 @@ internal sealed class ReadyQueues
         var bottom = _bottomLevel = Analysis.PlanAnalyzer.BottomLevels(_plan.Graph, _plan.Order, EstimateSeconds, _bottomLevel);
         if (_strategy == BuiltInStrategy.CriticalPath)
         {
+            // The ready tasks leave under their old places and come back under the new ones.
+            var ready = new List<int>();
+            while (TryTakeAny(out var task))
+            {
+                ready.Add(task);
+            }
+
             _rank = RankTasks(_plan.Tasks, bottom);
+            _byPlace = Inverse(_rank);
+            foreach (var task in ready)
+            {
+                Add(task);
+            }
+
+            return;
         }
 
         // The keys in the queues are stale: take every ready task out and put it back under the new order.
@@ -312,6 +392,18 @@ internal sealed class ReadyQueues
 
             return queues._readyOrder![a].CompareTo(queues._readyOrder[b]);
         }
+    }
+
+    /// <summary>Which task has each place of a ranking.</summary>
+    internal static int[] Inverse(int[] rank)
+    {
+        var byPlace = new int[rank.Length];
+        for (var task = 0; task < rank.Length; task++)
+        {
+            byPlace[rank[task]] = task;
+        }
+
+        return byPlace;
     }
 
     /// <summary>Orders tasks for the ready queues: priority first, then the longest remaining path, then plan order.</summary>
