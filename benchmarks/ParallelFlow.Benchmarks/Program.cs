@@ -9,6 +9,12 @@ if (args.Contains("--service-load"))
     return await ParallelFlow.Benchmarks.ServiceLoadCommand.RunAsync(args);
 }
 
+// --fresh-process: the command's wall time and the engine's first run in new processes (JIT and ReadyToRun builds).
+if (args.Contains("--fresh-process"))
+{
+    return await ParallelFlow.Benchmarks.FreshProcessCommand.RunAsync(args);
+}
+
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
 {

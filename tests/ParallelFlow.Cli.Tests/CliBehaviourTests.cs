@@ -70,6 +70,34 @@ public sealed class CliBehaviourTests
         Assert.False(File.Exists(Path.Combine(folder, "journal.db")), "a run was recorded");
     }
 
+    [Fact]
+    public async Task Validate_of_a_plan_of_built_in_workers_loads_no_plugin_but_still_reads_a_list_given_with_plugins()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        // A plugin list beside the plans whose one plugin is not built: loading it would say so (PF0102).
+        File.WriteAllText(Path.Combine(folder, "plugins.json"), """{ "plugins": [ { "name": "unbuilt", "path": "nowhere/Unbuilt.dll" } ] }""");
+        var builtIn = Path.Combine(folder, "built-in.json");
+        File.WriteAllText(builtIn, """{ "id": "b", "tasks": [ { "id": "a", "worker": "template", "with": { "text": "hi" } } ] }""");
+        var pluginWorker = Path.Combine(folder, "plugin-worker.json");
+        File.WriteAllText(pluginWorker, """{ "id": "p", "tasks": [ { "id": "a", "worker": "process", "with": { "command": "true" } } ] }""");
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("validate", builtIn);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("valid", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("PF0102", error, StringComparison.Ordinal);
+
+        // A plan that needs a plugin loads the list, and hears about the one that would not load.
+        (exitCode, _, error) = await InProcessCli.RunAsync("validate", pluginWorker);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("PF0102", error, StringComparison.Ordinal);
+        Assert.Contains("PF0008", error, StringComparison.Ordinal);
+
+        // A list named on the command line is read even when no plugin is needed.
+        (exitCode, _, error) = await InProcessCli.RunAsync("validate", builtIn, "--plugins", Path.Combine(folder, "missing.json"));
+        Assert.Equal(2, exitCode);
+        Assert.Contains("the plugin list given with --plugins cannot be used", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--trace")]
     [InlineData("--html")]

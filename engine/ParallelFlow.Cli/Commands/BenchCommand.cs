@@ -33,6 +33,7 @@ internal static class BenchCommand
         input.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            _ = EngineWarmUp.Start();
             var (engine, plan) = input.Load(parseResult, console);
             if (plan is null)
             {
@@ -63,6 +64,8 @@ internal static class BenchCommand
 
             var repeats = parseResult.GetValue(repeat) ?? 3;
             var compiled = engine.Compile(plan);
+            // Round 1 measures the plan, not the process's first run of the engine.
+            await RunCommand.WarmedAsync().ConfigureAwait(false);
             var cases = names.SelectMany(s => counts.Select(c => new BenchCase(s, c))).ToList();
             var runs = new List<BenchRun>();
             var total = cases.Count * repeats;

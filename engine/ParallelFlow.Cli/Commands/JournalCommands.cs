@@ -145,6 +145,7 @@ internal static class JournalCommands
         telemetry.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            _ = Engine.EngineWarmUp.Start();
             using var opened = JournalSetup.OpenExisting(parseResult.GetValue(journal), console);
             if (opened is null || Find(opened, parseResult.GetRequiredValue(id), console) is not { } run)
             {

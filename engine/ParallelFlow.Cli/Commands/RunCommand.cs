@@ -46,6 +46,8 @@ internal static class RunCommand
         inputs.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            // The engine's paths warm up on another core while the plugins and the plan load (awaited before the run).
+            _ = EngineWarmUp.Start();
             var requested = input.WorkersOf(parseResult);
             var (engine, loaded) = input.Load(parseResult, console, parseResult.GetValue(grace), parseResult.GetValue(verbose));
             if (loaded is null)
@@ -141,6 +143,8 @@ internal static class RunCommand
     public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, RunOutputs.Files files, TelemetryOptions telemetry, ParseResult parseResult, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
     {
         var quiet = parseResult.GetValue<bool>("--quiet");
+        // Done before telemetry starts, so that none of its runs reaches an exporter; never long (three 4-task runs).
+        await WarmedAsync().ConfigureAwait(false);
         using var exporters = telemetry.Start(parseResult, console);
 
         // --cluster: the tasks execute on the cluster's silos; the scheduler, the journal and the report stay here.
@@ -262,6 +266,19 @@ internal static class RunCommand
             RunStatus.Cancelled => ExitCodes.Cancelled,
             _ => ExitCodes.TasksFailed,
         };
+    }
+
+    /// <summary>Waits for the engine's warm-up (<see cref="EngineWarmUp"/>), at most a second.</summary>
+    internal static async Task WarmedAsync()
+    {
+        try
+        {
+            await EngineWarmUp.Start().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A machine too busy to warm up in a second runs cold.
+        }
     }
 
     /// <summary>The <c>--cluster</c> of a command that has the option.</summary>

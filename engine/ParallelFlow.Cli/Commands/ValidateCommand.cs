@@ -13,7 +13,7 @@ internal static class ValidateCommand
         input.AddTo(command);
         command.SetAction(parseResult =>
         {
-            var (_, loaded) = input.Load(parseResult, console);
+            var loaded = input.Check(parseResult, console);
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace ParallelFlow.Benchmarks;
+
+/// <summary>
+/// <c>--fresh-process [--cli PATH]... [--runs N]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
+/// loop never shows. For each build of the command (the Release build by default; add a ReadyToRun publish with
+/// another <c>--cli</c>), started afresh every time: the wall time of <c>--version</c>, of <c>validate</c> of a small
+/// plan with the repository's plugins and without any, and, from <c>bench</c> of a 1,000-task chain of no-work tasks
+/// in one process, its first run against the median of its last six (the engine's own first-run cost).
+/// Medians over the runs; a table on stdout.
+/// </summary>
+internal static class FreshProcessCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(7);
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "ParallelFlow.sln")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("run it from the repository");
+        }
+
+        var clis = args.Select((a, i) => (a, i)).Where(p => p.a == "--cli" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+        if (clis.Count == 0)
+        {
+            clis.Add(Path.Combine(root, "engine/ParallelFlow.Cli/bin/Release/net10.0/parallelflow"));
+        }
+
+        foreach (var cli in clis.Where(c => !File.Exists(c)))
+        {
+            Console.Error.WriteLine($"{cli}: not built; dotnet build engine/ParallelFlow.Cli -c Release (or publish it with -r linux-x64 -p:PublishReadyToRun=true)");
+            return 2;
+        }
+
+        var folder = Directory.CreateTempSubdirectory("parallelflow-fresh-").FullName;
+        var noPlugins = Path.Combine(folder, "no-plugins.json");
+        await File.WriteAllTextAsync(noPlugins, """{ "plugins": [] }""");
+        var chain = Path.Combine(folder, "chain-1000.json");
+        await File.WriteAllTextAsync(chain, ChainPlan(1000));
+        var small = Path.Combine(root, "examples/release-check.json");
+        var plugins = Path.Combine(root, "plugins.json");
+
+        Console.WriteLine($"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}; medians of {runs} fresh processes each");
+        Console.WriteLine("| build | --version (ms) | validate, plugins (ms) | validate, no plugins (ms) | 1k chain: first run (ms) | warm run (ms) | first ÷ warm |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var cli in clis)
+        {
+            var version = new List<double>();
+            var validate = new List<double>();
+            var validateBare = new List<double>();
+            var first = new List<double>();
+            var warm = new List<double>();
+            for (var i = 0; i < runs; i++)
+            {
+                version.Add(await WallAsync(cli, root, "--version"));
+                validate.Add(await WallAsync(cli, root, "validate", small, "--plugins", plugins));
+                validateBare.Add(await WallAsync(cli, root, "validate", small, "--plugins", noPlugins));
+                var csv = Path.Combine(folder, "bench.csv");
+                await WallAsync(cli, root, "bench", chain, "--strategy", "critical_path", "--workers", "2", "--repeat", "12", "--csv", csv, "--plugins", noPlugins);
+                var seconds = File.ReadAllLines(csv).Skip(1).Select(l => double.Parse(l.Split(',')[3], CultureInfo.InvariantCulture) * 1000).ToList();
+                first.Add(seconds[0]);
+                warm.Add(Median(seconds.TakeLast(6)));
+            }
+
+            var name = Path.GetRelativePath(root, cli);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(first):0.00} | {Median(warm):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} |"));
+        }
+
+        return 0;
+    }
+
+    private static async Task<double> WallAsync(string cli, string root, params string[] args)
+    {
+        var start = new ProcessStartInfo(cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var elapsed = clock.Elapsed.TotalMilliseconds;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{cli} {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
+        }
+
+        return elapsed;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string ChainPlan(int count)
+    {
+        var text = new StringBuilder("""{ "id": "chain", "tasks": [""");
+        for (var i = 0; i < count; i++)
+        {
+            text.Append(i == 0 ? string.Empty : ",").Append(CultureInfo.InvariantCulture, $$"""{ "id": "t{{i}}", "worker": "simulate", "with": { "seconds": 0 }{{(i == 0 ? string.Empty : $", \"depends_on\": [\"t{i - 1}\"]")}} }""");
+        }
+
+        return text.Append("] }").ToString();
+    }
+}

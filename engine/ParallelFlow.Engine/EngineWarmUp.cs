@@ -1,0 +1,51 @@
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine;
+
+/// <summary>
+/// Runs the engine's own paths once on a thread-pool thread — a small plan of no-work tasks, compiled and run with
+/// events streamed and attempts recorded — so that a process's first real run finds them compiled and initialised.
+/// A fresh .NET process pays for its first run of anything: just-in-time compilation, type loading, the first calls
+/// through stubs (about 20 ms for a 1,000-task chain here, against 1–1.5 ms warm). Started while a plan is being read
+/// and checked, it overlaps that work instead of adding to the first run.
+/// </summary>
+public static class EngineWarmUp
+{
+    private static readonly Lazy<Task> Started = new(() => Task.Run(RunAsync));
+
+    /// <summary>Starts the warm-up once per process; later calls return the same task. Never throws: a warm-up that
+    /// fails leaves the engine as cold as it was.</summary>
+    /// <returns>A task that completes when the warm-up is done.</returns>
+    public static Task Start() => Started.Value;
+
+    private static async Task RunAsync()
+    {
+        try
+        {
+            // Two tasks of one worker type after a fan-out, then a join: the inline path, a hand-over to the executor,
+            // a dependency's output, retries' pipeline, the ready queues of the default strategy.
+            var plan = new PlanBuilder("warm-up")
+                .AddTask("a", "simulate", t => t.With(new { seconds = 0 }))
+                .AddTask("b", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
+                .AddTask("c", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
+                .AddTask("d", "template", t => t.DependsOn("b", "c").With(new { text = "{{b}} {{c}}" }))
+                .Build();
+            var compiled = new ParallelFlowEngine().Compile(plan);
+            for (var round = 0; round < 3; round++)
+            {
+                var run = compiled.Start(new RunOptions { Workers = 2, StreamEvents = true, RecordAttempts = true });
+                await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
+                {
+                }
+
+                await run.Completion.ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // A warm-up is an optimisation: whatever goes wrong in it changes nothing else.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+}

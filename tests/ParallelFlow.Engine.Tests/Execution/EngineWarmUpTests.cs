@@ -1,0 +1,26 @@
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
+
+namespace ParallelFlow.Engine.Tests.Execution;
+
+/// <summary>The process-wide warm-up runs once, ends without error, and leaves the engine as it was for real runs.</summary>
+public sealed class EngineWarmUpTests
+{
+    [Fact]
+    public async Task The_warm_up_runs_once_per_process_and_leaves_real_runs_unchanged()
+    {
+        var first = EngineWarmUp.Start();
+        Assert.Same(first, EngineWarmUp.Start());
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(first.IsCompletedSuccessfully);
+
+        var plan = new PlanBuilder("after-warm-up")
+            .AddTask("a", "template", t => t.With(new { text = "x" }))
+            .AddTask("b", "template", t => t.DependsOn("a").With(new { text = "{{a}}y" }))
+            .Build();
+        var result = await new ParallelFlowEngine().Compile(plan).RunAsync();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.Equal("xy", result["b"].Output);
+    }
+}
