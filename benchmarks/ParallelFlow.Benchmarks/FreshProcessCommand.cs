@@ -7,8 +7,9 @@ namespace ParallelFlow.Benchmarks;
 /// <summary>
 /// <c>--fresh-process [--cli PATH]... [--runs N]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
 /// loop never shows. For each build of the command (the Release build by default; add a ReadyToRun publish with
-/// another <c>--cli</c>), started afresh every time: the wall time of <c>--version</c>, of <c>validate</c> of a small
-/// plan with the repository's plugins and without any, and, from <c>bench</c> of a 1,000-task chain of no-work tasks
+/// another <c>--cli</c>), started afresh every time: the wall time of <c>--version</c>; of <c>validate</c> of a small
+/// plan of built-in workers with the repository's plugins.json and with an empty one, and of a plan that needs a
+/// plugin's worker (so its plugins load); and, from <c>bench</c> of a 1,000-task chain of no-work tasks
 /// in one process, its first run against the median of its last six (the engine's own first-run cost).
 /// Medians over the runs; a table on stdout.
 /// </summary>
@@ -41,16 +42,18 @@ internal static class FreshProcessCommand
         var chain = Path.Combine(folder, "chain-1000.json");
         await File.WriteAllTextAsync(chain, ChainPlan(1000));
         var small = Path.Combine(root, "examples/release-check.json");
+        var needsPlugin = Path.Combine(root, "examples/processes.json");
         var plugins = Path.Combine(root, "plugins.json");
 
         Console.WriteLine($"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}; medians of {runs} fresh processes each");
-        Console.WriteLine("| build | --version (ms) | validate, plugins (ms) | validate, no plugins (ms) | 1k chain: first run (ms) | warm run (ms) | first ÷ warm |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| build | --version (ms) | validate, plugins.json (ms) | validate, no plugins (ms) | validate, a plugin's worker (ms) | 1k chain: first run (ms) | warm run (ms) | first ÷ warm |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var cli in clis)
         {
             var version = new List<double>();
             var validate = new List<double>();
             var validateBare = new List<double>();
+            var validatePlugin = new List<double>();
             var first = new List<double>();
             var warm = new List<double>();
             for (var i = 0; i < runs; i++)
@@ -58,6 +61,7 @@ internal static class FreshProcessCommand
                 version.Add(await WallAsync(cli, root, "--version"));
                 validate.Add(await WallAsync(cli, root, "validate", small, "--plugins", plugins));
                 validateBare.Add(await WallAsync(cli, root, "validate", small, "--plugins", noPlugins));
+                validatePlugin.Add(await WallAsync(cli, root, "validate", needsPlugin, "--plugins", plugins));
                 var csv = Path.Combine(folder, "bench.csv");
                 await WallAsync(cli, root, "bench", chain, "--strategy", "critical_path", "--workers", "2", "--repeat", "12", "--csv", csv, "--plugins", noPlugins);
                 var seconds = File.ReadAllLines(csv).Skip(1).Select(l => double.Parse(l.Split(',')[3], CultureInfo.InvariantCulture) * 1000).ToList();
@@ -67,7 +71,7 @@ internal static class FreshProcessCommand
 
             var name = Path.GetRelativePath(root, cli);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(first):0.00} | {Median(warm):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} |"));
+                $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(validatePlugin):0} | {Median(first):0.00} | {Median(warm):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} |"));
         }
 
         return 0;

@@ -12,7 +12,14 @@ namespace ParallelFlow.Engine;
 /// </summary>
 public static class EngineWarmUp
 {
-    private static readonly Lazy<Task> Started = new(() => Task.Run(RunAsync));
+    // Started in no caller's context: its runs take no Activity, scope or other AsyncLocal value of the code that asked.
+    private static readonly Lazy<Task> Started = new(() =>
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(RunAsync);
+        }
+    });
 
     /// <summary>Starts the warm-up once per process; later calls return the same task. Never throws: a warm-up that
     /// fails leaves the engine as cold as it was.</summary>
@@ -34,7 +41,8 @@ public static class EngineWarmUp
             var compiled = new ParallelFlowEngine().Compile(plan);
             for (var round = 0; round < 3; round++)
             {
-                var run = compiled.Start(new RunOptions { Workers = 2, StreamEvents = true, RecordAttempts = true });
+                // Unmeasured: no span, metric or gauge of it reaches a listener the process has.
+                var run = compiled.Start(new RunOptions { Workers = 2, StreamEvents = true, RecordAttempts = true, Unmeasured = true });
                 await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
                 {
                 }

@@ -804,7 +804,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
     /// <summary>The output the journal keeps of a task that ended: a succeeded (or cached) task's, and what a failed one
     /// wrote before it failed (for <c>show</c>; a resume takes the outputs of succeeded tasks only).</summary>
-    internal static TaskResult? Kept(TaskRunResult task) => task.Result;
+    internal static TaskResult? Kept(TaskRunResult task) =>
+        task.Result ?? (task.PartialOutput is { } partial ? TaskResult.FromText(partial) : null);
 
     internal static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 

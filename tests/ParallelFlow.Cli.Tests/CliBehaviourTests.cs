@@ -71,6 +71,25 @@ public sealed class CliBehaviourTests
     }
 
     [Fact]
+    public async Task A_journal_that_cannot_be_opened_leaves_the_output_files_as_they_were()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        var plan = Path.Combine(folder, "plan.json");
+        File.WriteAllText(plan, """{ "id": "p", "tasks": [ { "id": "a", "worker": "template", "with": { "text": "hi" } } ] }""");
+        var report = Path.Combine(folder, "report.json");
+        File.WriteAllText(report, "the last run's report");
+        var html = Path.Combine(folder, "new.html");
+
+        // A journal under a file: it cannot be opened, and nothing runs.
+        var (exitCode, _, error) = await InProcessCli.RunAsync("run", plan, "--journal", Path.Combine(plan, "journal.db"), "-r", report, "--html", html);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("nothing was run", error, StringComparison.Ordinal);
+        Assert.Equal("the last run's report", File.ReadAllText(report));
+        Assert.False(File.Exists(html), "an output file was left behind by a command that ran nothing");
+    }
+
+    [Fact]
     public async Task Validate_of_a_plan_of_built_in_workers_loads_no_plugin_but_still_reads_a_list_given_with_plugins()
     {
         var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
@@ -96,6 +115,7 @@ public sealed class CliBehaviourTests
         (exitCode, _, error) = await InProcessCli.RunAsync("validate", builtIn, "--plugins", Path.Combine(folder, "missing.json"));
         Assert.Equal(2, exitCode);
         Assert.Contains("the plugin list given with --plugins cannot be used", error, StringComparison.Ordinal);
+        Assert.Contains("PF0101", error, StringComparison.Ordinal);
     }
 
     [Theory]

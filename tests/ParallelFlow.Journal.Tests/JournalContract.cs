@@ -99,7 +99,7 @@ public abstract class JournalContract
             Status = TaskRunStatus.Failed,
             FailureKind = FailureKind.Fatal,
             Attempts = 1,
-            Result = TaskResult.FromText("1\n2\n[stderr]\nboom"),
+            PartialOutput = "1\n2\n[stderr]\nboom",
             Error = "'sh' exited with code 5: boom",
         })]);
 

@@ -51,7 +51,8 @@ public sealed class ProcessWorkerTests
         Assert.EndsWith("err 400", loud.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("err 1\n", loud.Error, StringComparison.Ordinal);
         var expected = "1\n2\n3\n4\n5\n[stderr]\n" + string.Join('\n', Enumerable.Range(1, 400).Select(i => $"err {i}"));
-        Assert.Equal(expected, loud.Output!.ReplaceLineEndings("\n").TrimEnd('\n'));
+        Assert.Equal(expected, loud.PartialOutput!.ReplaceLineEndings("\n").TrimEnd('\n'));
+        Assert.Null(loud.Result);
         // A failed task's output is there to read, not to pass on.
         Assert.Equal(TaskRunStatus.Skipped, result["after"].Status);
     }

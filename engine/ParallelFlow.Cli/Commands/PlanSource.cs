@@ -95,9 +95,17 @@ internal sealed class PlanSource
         }
 
         // A list given with --plugins is still read, so that a typo in it is reported.
-        if (given is not null && PluginSetup.Refused(given, new Engine.Plugins.PluginLoadReport([], Engine.Plugins.PluginManifest.Read(given).Errors), console))
+        if (given is not null && Engine.Plugins.PluginManifest.Read(given).Errors is { Count: > 0 } problems)
         {
-            return null;
+            foreach (var problem in problems)
+            {
+                console.Error.WriteLine(problem);
+            }
+
+            if (PluginSetup.Refused(given, new Engine.Plugins.PluginLoadReport([], problems), console))
+            {
+                return null;
+            }
         }
 
         PluginsUsed = PluginSetup.Resolve(given, path);

@@ -143,7 +143,7 @@ internal static class RunCommand
     public static async Task<int> ExecuteAsync(ParallelFlowEngine engine, PlanDefinition plan, RunOptions options, RunOutputs.Files files, TelemetryOptions telemetry, ParseResult parseResult, RunJournal? journal, CliConsole console, CancellationToken cancellationToken)
     {
         var quiet = parseResult.GetValue<bool>("--quiet");
-        // Done before telemetry starts, so that none of its runs reaches an exporter; never long (three 4-task runs).
+        // Its runs reach no exporter; waited for so that they do not compete with the run (three 4-task runs).
         await WarmedAsync().ConfigureAwait(false);
         using var exporters = telemetry.Start(parseResult, console);
 

@@ -49,6 +49,7 @@ internal sealed class RunOutputs
                 continue;
             }
 
+            var existed = File.Exists(path);
             var stream = OpenFile(path, kind, console);
             if (stream is null)
             {
@@ -56,7 +57,7 @@ internal sealed class RunOutputs
                 return null;
             }
 
-            files.Add(new OpenedFile(label, path, stream, write));
+            files.Add(new OpenedFile(label, path, stream, write, Created: !existed));
         }
 
         return files;
@@ -72,7 +73,9 @@ internal sealed class RunOutputs
                 Directory.CreateDirectory(directory);
             }
 
-            return File.Create(path);
+            // Not truncated yet: a command that stops before it writes (a journal that cannot be opened) leaves an
+            // earlier file as it was, and removes one it made (Files.Dispose).
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -106,7 +109,10 @@ internal sealed class RunOutputs
     }
 
     /// <summary>A file opened for one of the outputs, with what writes it.</summary>
-    internal sealed record OpenedFile(string Label, string Path, FileStream Stream, Action<JsonElement, Stream> Write);
+    internal sealed record OpenedFile(string Label, string Path, FileStream Stream, Action<JsonElement, Stream> Write, bool Created)
+    {
+        public bool Written { get; set; }
+    }
 
     /// <summary>The opened files, written from a run's report.</summary>
     internal sealed class Files : IDisposable
@@ -122,8 +128,10 @@ internal sealed class RunOutputs
         {
             foreach (var file in _files)
             {
+                file.Stream.SetLength(0);
                 file.Write(report, file.Stream);
                 file.Stream.Flush();
+                file.Written = true;
                 if (!quiet)
                 {
                     console.Out.WriteLine($"{file.Label}: {file.Path}");
@@ -136,9 +144,25 @@ internal sealed class RunOutputs
             foreach (var file in _files)
             {
                 file.Stream.Dispose();
+                if (file.Created && !file.Written)
+                {
+                    TryDelete(file.Path);
+                }
             }
 
             _files.Clear();
+        }
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // An empty file left behind says no more than it holds.
+            }
         }
     }
 }

@@ -55,6 +55,7 @@ public sealed partial class FlowRun
             FinishedAt = ran ? At(_tasks.Ended[task]) : null,
             Duration = Duration(task),
             Result = _tasks.Results[task],
+            PartialOutput = _tasks.PartialOutputs?[task],
             Error = _tasks.Errors[task],
             Wave = _plan.Wave[task],
             CacheKey = _tasks.CacheKeys?[task],

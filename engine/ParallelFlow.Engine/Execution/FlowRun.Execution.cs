@@ -11,6 +11,9 @@ namespace ParallelFlow.Engine.Execution;
 public sealed partial class FlowRun
 {
     /// <inheritdoc/>
+    ExecutionContext? IExecutionHost.Context => _callerContext;
+
+    /// <inheritdoc/>
     ValueTask IExecutionHost.ExecuteAsync(int task) => RunTaskAsync(task);
 
     /// <inheritdoc/>
@@ -26,6 +29,14 @@ public sealed partial class FlowRun
             _tasks.FailureKinds[task] = FailureKind.Cancelled;
             _tasks.Errors[task] = "cancelled before it started";
             _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
+            if (_taskSpans is not null)
+            {
+                // It never ran, and its span says why, as a task that never left the ready queue does.
+                var definition = _plan.Tasks[task];
+                using var span = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, definition.Id, definition.Worker, _plan.Wave[task]);
+                Diagnostics.EngineTelemetry.EndTask(span, TaskRunStatus.Cancelled.ToName(), 0, FailureKind.Cancelled.ToName(), _tasks.Errors[task], null);
+            }
+
             return;
         }
 
@@ -67,8 +78,8 @@ public sealed partial class FlowRun
             _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
             if (PartialOutput(ex) is { } partial)
             {
-                // What the last attempt wrote before it failed; shown as the task's output, never handed to a dependent.
-                _tasks.Results[task] = Masked(TaskResult.FromText(partial));
+                // What the last attempt wrote before it failed: kept to read, never a result a dependent could take.
+                (_tasks.PartialOutputs ??= new string?[_count])[task] = _context.Secrets.RedactOrNull(partial);
             }
         }
 

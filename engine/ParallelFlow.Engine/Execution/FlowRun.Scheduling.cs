@@ -297,7 +297,7 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         var status = _tasks.Status[task];
         Emit(RunEventKind.TaskFinished, task, _tasks.Slots?[task] ?? 0, _tasks.Attempts[task], status, _tasks.Errors[task]);
-        if (Diagnostics.EngineTelemetry.MeasuresTasks)
+        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
         {
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), Duration(task), status == TaskRunStatus.Succeeded ? _tasks.Results[task]?.Usage ?? default : default);
         }
@@ -391,7 +391,7 @@ public sealed partial class FlowRun
     private void EmitNeverRan(int task, TaskRunStatus status)
     {
         Emit(RunEventKind.TaskFinished, task, status: status, message: _tasks.Errors[task]);
-        if (Diagnostics.EngineTelemetry.MeasuresTasks)
+        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
         {
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
         }
@@ -461,7 +461,7 @@ public sealed partial class FlowRun
         _groupRunning[group]++;
         _peakRunning = Math.Max(_peakRunning, _running);
         _tasks.Status[task] = TaskRunStatus.Running;
-        if (_tasks.Ready is { } ready && ready[task] != 0)
+        if (_measured && _tasks.Ready is { } ready && ready[task] != 0)
         {
             Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task]));
         }

@@ -59,6 +59,12 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
     private System.Diagnostics.Activity?[]? _taskSpans;
     private bool _gauged;
 
+    // Whether the run reports to telemetry at all (not the warm-up's runs).
+    private readonly bool _measured;
+
+    // The execution context the run was made in: its tasks run in it, whichever thread the executor gives them.
+    private readonly ExecutionContext? _callerContext = ExecutionContext.Capture();
+
     // The activity current where the run was made: its span's parent, also when a pool starts the run later on a
     // thread of its own.
     private readonly System.Diagnostics.Activity? _parentSpan = System.Diagnostics.Activity.Current;
@@ -73,6 +79,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
         _context = plan.Context;
         _count = plan.Graph.Count;
         Pool = options.Pool;
+        _measured = !options.Unmeasured;
         // In a pool, a run with no worker count of its own may use the whole pool.
         var requested = options.Workers ?? (Pool is not null && plan.Definition.Parallelism is { DefaultWorkers: null, MaxWorkers: null } ? Pool.Options.Workers : null);
         _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(requested), _count));
@@ -113,7 +120,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
             _tasks.AttemptLogs = new List<AttemptMark>?[_count];
         }
 
-        if (options.RecordAttempts || Diagnostics.EngineTelemetry.MeasuresQueueWait)
+        if (options.RecordAttempts || (_measured && Diagnostics.EngineTelemetry.MeasuresQueueWait))
         {
             _tasks.Ready = new long[_count];
         }
@@ -241,13 +248,13 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
-        _runSpan = Diagnostics.EngineTelemetry.StartRun(_parentSpan?.Context ?? default, _plan.Definition.Id, RunId, StrategyName, _workers, _count);
+        _runSpan = _measured ? Diagnostics.EngineTelemetry.StartRun(_parentSpan?.Context ?? default, _plan.Definition.Id, RunId, StrategyName, _workers, _count) : null;
         if (_runSpan is not null)
         {
             _taskSpans = new System.Diagnostics.Activity?[_count];
         }
 
-        if (Diagnostics.EngineTelemetry.MeasuresGauges)
+        if (_measured && Diagnostics.EngineTelemetry.MeasuresGauges)
         {
             _gauged = true;
             Diagnostics.EngineTelemetry.RunBegan(this);

@@ -33,6 +33,9 @@ internal interface ITaskExecutor
 /// <summary>The run's side of the executor seam.</summary>
 internal interface IExecutionHost
 {
+    /// <summary>The execution context the run was made in, which its tasks run in; null when its flow was suppressed.</summary>
+    ExecutionContext? Context { get; }
+
     /// <summary>Executes a started task to its outcome and writes it in the run's task table. Never throws.</summary>
     ValueTask ExecuteAsync(int task);
 

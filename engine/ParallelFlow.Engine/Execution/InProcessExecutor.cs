@@ -21,6 +21,13 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
     // The run this executor serves; null while it waits in its plan for the next.
     private IExecutionHost? _host;
+
+    // Delegates running (each from its first task to its last); whether the run completed; whether the executor was
+    // given back. It goes back once both hold: no delegate of the old run then still holds a slot of a block — the
+    // code awaiting a run's completion may continue on its last delegate's thread, and start the plan's next run there.
+    private int _active;
+    private int _done;
+    private int _givenBack;
     private readonly ParallelFlowWorker[] _workers;
     private readonly int[] _group;
     private readonly ActionBlock<int>[] _blocks;
@@ -51,6 +58,22 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
     public void Start(int task, int group)
     {
+        // The block's processing tasks take no context from the thread that posts: a block serves one run after
+        // another, and each task runs in its own run's context (RunAsync).
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            Post(task, group);
+            return;
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            Post(task, group);
+        }
+    }
+
+    private void Post(int task, int group)
+    {
         if (!_blocks[group].Post(task))
         {
             // Not expected (see the capacity note above); queue it rather than lose it.
@@ -63,8 +86,23 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
     public void Complete()
     {
-        // Every task of the run has been handed back, and each block's delegates are past their last call to the run:
-        // the executor can serve the plan's next run. A plan keeps one; another is completed and let go.
+        // Every task of the run has been handed back. Called from inside a delegate (the last task's step) or from the
+        // journal's writer: the executor goes back once no delegate runs.
+        Interlocked.Exchange(ref _done, 1);
+        if (Volatile.Read(ref _active) == 0)
+        {
+            GiveBack();
+        }
+    }
+
+    /// <summary>The executor can serve the plan's next run: a plan keeps one; another is completed and let go.</summary>
+    private void GiveBack()
+    {
+        if (Interlocked.Exchange(ref _givenBack, 1) != 0)
+        {
+            return;
+        }
+
         _host = null;
         if (!_plan.KeepIdleExecutor(this))
         {
@@ -82,6 +120,9 @@ internal sealed class InProcessExecutor : ITaskExecutor
         {
             if (groupCapacity.SequenceEqual(idle._capacity))
             {
+                // Given back with no delegate running: nothing of the last run touches it again.
+                idle._done = 0;
+                idle._givenBack = 0;
                 idle._host = host;
                 return idle;
             }
@@ -97,13 +138,30 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
     private async Task RunAsync(int task)
     {
+        Interlocked.Increment(ref _active);
         var group = _group[task];
         // Read once per task: a started task's run is the one served until it has handed the task back.
         var host = _host!;
-        while (task >= 0)
+        if (host.Context is { } context)
         {
-            await host.ExecuteAsync(task).ConfigureAwait(false);
-            task = host.Finished(task, group);
+            // For this method's flow only: an async method gives its caller back the caller's own context.
+            ExecutionContext.Restore(context);
+        }
+
+        try
+        {
+            while (task >= 0)
+            {
+                await host.ExecuteAsync(task).ConfigureAwait(false);
+                task = host.Finished(task, group);
+            }
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _done) != 0)
+            {
+                GiveBack();
+            }
         }
     }
 }

@@ -59,6 +59,9 @@ public sealed record RunOptions
     /// <summary>Where the run's tasks execute; in this process (<see cref="InProcessExecutor"/>) unless set.</summary>
     internal TaskExecutorFactory? Executor { get; init; }
 
+    /// <summary>The run reaches no span, metric or gauge (the engine's warm-up, <see cref="EngineWarmUp"/>).</summary>
+    internal bool Unmeasured { get; init; }
+
     /// <summary>Sends each attempt to be executed elsewhere (the silos of a cluster) instead of by this process's
     /// workers; the scheduling, limits, timeouts, retries and cache stay in this run. Null: in this process.</summary>
     public ITaskDispatcher? Dispatcher { get; init; }

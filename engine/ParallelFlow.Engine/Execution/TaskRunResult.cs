@@ -40,6 +40,10 @@ public sealed record TaskRunResult
     /// succeed). <c>result["id"].Output</c> reads a task's output.</summary>
     public string? Output => Result?.ToString();
 
+    /// <summary>What a task that failed wrote before it failed, when its worker said (a process's stdout and stderr;
+    /// <see cref="FatalTaskException.Output"/>); null otherwise. Never a result: dependents do not see it.</summary>
+    public string? PartialOutput { get; init; }
+
     /// <summary>What went wrong, for tasks that did not succeed.</summary>
     public string? Error { get; init; }
 

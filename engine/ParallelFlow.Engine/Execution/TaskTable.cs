@@ -46,6 +46,9 @@ internal sealed class TaskTable
     /// <inheritdoc cref="Started"/>
     public readonly long[] Ended;
 
+    /// <summary>What each failed task's worker wrote before it failed (<see cref="FatalTaskException.Output"/>); made at the first.</summary>
+    public string?[]? PartialOutputs;
+
     /// <summary>How often each task's attempts were sent again because their executor was lost; made at the first.</summary>
     public int[]? Requeues;
 

@@ -320,6 +320,11 @@ public static class RunReport
             writer.WriteEndArray();
         }
 
+        if (task.Result is null && task.PartialOutput is { } partial)
+        {
+            writer.WriteString("output", partial);
+        }
+
         if (task.Result is { } output)
         {
             if (output.Text is not null)
