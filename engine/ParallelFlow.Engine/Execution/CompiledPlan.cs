@@ -8,7 +8,8 @@ namespace ParallelFlow.Engine.Execution;
 /// <summary>
 /// A validated plan turned into what runs it: numbered tasks, compact dependency arrays, resolved workers, scheduling
 /// ranks and retry/timeout pipelines. Compile once, run any number of times, also concurrently: each
-/// <see cref="Start"/> builds its own Dataflow blocks and state and shares only this immutable structure.
+/// <see cref="Start"/> has its own state and Dataflow blocks and shares this immutable structure; a run that ends gives
+/// its blocks back for the next run to take, so sequential runs make them once.
 /// </summary>
 public sealed class CompiledPlan
 {
