@@ -263,11 +263,16 @@ internal sealed class ParallelFlowCore : IDisposable
     public void Dispose() => Journal?.Dispose();
 }
 
-/// <summary>Builds ParallelFlow when the host starts (so a plan with errors stops the start), and cancels runs in
-/// flight within the grace period when it stops.</summary>
+/// <summary>Builds ParallelFlow when the host starts (so a plan with errors stops the start), warms the engine up on a
+/// spare core (so the service's first run is as fast as its later ones; the warm-up reaches no span or metric), and
+/// cancels runs in flight within the grace period when it stops.</summary>
 internal sealed class ParallelFlowHostedService(ParallelFlowCore core, ParallelFlowRunner runner) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = EngineWarmUp.Start();
+        return Task.CompletedTask;
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) =>
         runner.StopAsync(TimeSpan.FromSeconds(core.Options.ShutdownGraceSeconds));
