@@ -18,11 +18,7 @@ internal static class FreshProcessCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(7);
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "ParallelFlow.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("run it from the repository");
-        }
+        var root = Repository.Root;
 
         var clis = args.Select((a, i) => (a, i)).Where(p => p.a == "--cli" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
         if (clis.Count == 0)

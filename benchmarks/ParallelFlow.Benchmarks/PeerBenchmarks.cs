@@ -153,19 +153,7 @@ internal static class Peers
 
     public static string TaskflowMissing { get; private set; } = string.Empty;
 
-    public static string Root
-    {
-        get
-        {
-            var folder = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(folder, "ParallelFlow.sln")))
-            {
-                folder = Path.GetDirectoryName(folder) ?? throw new InvalidOperationException("PeerBenchmarks runs from the repository (its ParallelFlow.sln is not above " + AppContext.BaseDirectory + ")");
-            }
-
-            return folder;
-        }
-    }
+    public static string Root => Repository.Root;
 
     public static string DaskScript => Path.Combine(Root, "benchmarks", "peers", "dask-harness.py");
 

@@ -17,11 +17,7 @@ internal static class ServiceLoadCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(3);
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "ParallelFlow.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("run it from the repository");
-        }
+        var root = Repository.Root;
 
         var cli = Path.Combine(root, "engine/ParallelFlow.Cli/bin/Release/net10.0/parallelflow.dll");
         if (!File.Exists(cli))
