@@ -27,7 +27,37 @@ public sealed class TaskRequest
     /// <summary>The results of the task's hard dependencies (<c>depends_on</c>), keyed by task id.</summary>
     /// <remarks>Every hard dependency succeeded before the task started, so each one is present.
     /// Soft dependencies (<c>after</c>) are not included.</remarks>
-    public IReadOnlyDictionary<string, TaskResult> DependencyOutputs { get; init; } = NoDependencies;
+    public IReadOnlyDictionary<string, TaskResult> DependencyOutputs
+    {
+        // The engine's requests make their view on first read: many workers never read it, and it was a fifth of what
+        // a run allocated per task. One field holds the view, or what makes it, so a request is no larger for it.
+        get
+        {
+            switch (_dependencyOutputs)
+            {
+                case IReadOnlyDictionary<string, TaskResult> outputs:
+                    return outputs;
+                case IDependencyOutputSource source:
+                    var made = source.DependencyOutputsOf(_dependencyTask);
+                    _dependencyOutputs = made;
+                    return made;
+                default:
+                    return NoDependencies;
+            }
+        }
+
+        init => _dependencyOutputs = value;
+    }
+
+    // The view, or the source that makes it on first read (the engine's requests), or null for none.
+    private object? _dependencyOutputs;
+    private readonly int _dependencyTask;
+
+    /// <summary>Where <see cref="DependencyOutputs"/> comes from when it is first read, instead of a value given now.</summary>
+    internal IDependencyOutputSource? DependencySource { init => _dependencyOutputs = value; }
+
+    /// <summary>The task <see cref="DependencySource"/> is asked about.</summary>
+    internal int DependencyTask { init => _dependencyTask = value; }
 
     /// <summary>The parameters as the worker bound them when the plan was compiled
     /// (<see cref="ParallelFlowWorker.BindParameters"/>), or null.</summary>

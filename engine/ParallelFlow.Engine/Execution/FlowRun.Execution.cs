@@ -214,9 +214,9 @@ public sealed partial class FlowRun
             With = _inputs?.With[task] ?? definition.With,
             Parameters = _inputs is null ? _plan.BoundParameters?[task] : _inputs.Bound[task],
             Inputs = _inputs?.Values ?? RunInputsNone,
-            DependencyOutputs = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1]
-                ? TaskRequest.NoDependencies
-                : new DependencyOutputs(_plan, _tasks.Results, task),
+            // The view of the dependencies' results is made if the worker reads it (DependencyOutputsOf).
+            DependencySource = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this,
+            DependencyTask = task,
             Attempt = attempt,
             Logger = _context.TaskLogger,
             Progress = _events is null ? DiscardProgress.Instance : new TaskProgress(this, task, attempt),
@@ -248,6 +248,9 @@ public sealed partial class FlowRun
         return new ValueTask<TaskResult>(CancellationGrace.AwaitAsync(pending.AsTask(), _context.GracePeriod, _context.TimeProvider,
             static state => state.Run.MarkAbandoned(state.Task), (Run: this, Task: task), cancellationToken));
     }
+
+    /// <inheritdoc/>
+    IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks.Results, task);
 
     /// <summary>A worker did not return within the grace period after it was cancelled: it is left running, and its
     /// task's error says so.</summary>

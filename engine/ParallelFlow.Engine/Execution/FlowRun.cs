@@ -22,7 +22,7 @@ namespace ParallelFlow.Engine.Execution;
 /// <para>Every method that must hold the gate asserts it. Fields written under the gate are read outside it only
 /// where a comment at the read says why that is safe.</para>
 /// </remarks>
-public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges
+public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, IDependencyOutputSource
 {
     private readonly CompiledPlan _plan;
 
