@@ -187,7 +187,7 @@ internal static class JournalCommands
             }
 
             var (engine, report, pluginsUsed) = PluginSetup.CreateEngine(parseResult.GetValue(plugins) ?? run.PluginsPath, console, parseResult.GetValue(grace), planPath: run.PlanPath);
-            if (PluginSetup.Refused(parseResult.GetValue(plugins), report, console))
+            if (PluginSetup.Refused(parseResult.GetValue(plugins), report?.Errors, console))
             {
                 return ExitCodes.InvalidInput;
             }

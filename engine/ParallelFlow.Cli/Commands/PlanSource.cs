@@ -64,7 +64,7 @@ internal sealed class PlanSource
     {
         var (engine, report, plugins) = PluginSetup.CreateEngine(parseResult.GetValue(_plugins), console, gracePeriodSeconds, verbose, PathOf(parseResult));
         PluginsUsed = plugins;
-        if (PluginSetup.Refused(parseResult.GetValue(_plugins), report, console))
+        if (PluginSetup.Refused(parseResult.GetValue(_plugins), report?.Errors, console))
         {
             return (engine, null);
         }
@@ -80,12 +80,10 @@ internal sealed class PlanSource
     {
         var given = parseResult.GetValue(_plugins);
         var path = PathOf(parseResult);
-        var builtIns = new ParallelFlowEngine();
+        PlanDefinition plan;
         try
         {
-            _ = parseResult.GetValue(_timeScale) is not null || parseResult.GetValue(_replayMode) is not null
-                ? builtIns.LoadWorkflow(path)
-                : builtIns.LoadPlan(path, parseResult.GetValue(_config));
+            plan = Read(new ParallelFlowEngine(), path, parseResult.GetValue(_config), parseResult.GetValue(_timeScale), ReplayModeOf(parseResult));
         }
 #pragma warning disable CA1031 // Anything the built-in check cannot settle, the full check reports.
         catch (Exception)
@@ -102,22 +100,24 @@ internal sealed class PlanSource
                 console.Error.WriteLine(problem);
             }
 
-            if (PluginSetup.Refused(given, new Engine.Plugins.PluginLoadReport([], problems), console))
+            if (PluginSetup.Refused(given, problems, console))
             {
                 return null;
             }
         }
 
         PluginsUsed = PluginSetup.Resolve(given, path);
-        return Load(parseResult, builtIns, PluginsUsed, console);
+        return Accept(plan, path, WorkersOf(parseResult), console);
     }
 
     /// <summary>The plugins.json the last <see cref="Load(ParseResult, CliConsole, double?, bool)"/> used, found or given; null when none.</summary>
     public string? PluginsUsed { get; private set; }
 
     private PlanDefinition? Load(ParseResult parseResult, ParallelFlowEngine engine, string? plugins, CliConsole console) =>
-        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale),
-            parseResult.GetValue(_replayMode) == "cpu" ? ReplayMode.Cpu : parseResult.GetValue(_replayMode) is null ? null : ReplayMode.Sleep, plugins);
+        LoadFrom(engine, PathOf(parseResult), parseResult.GetValue(_config), WorkersOf(parseResult), console, parseResult.GetValue(_timeScale), ReplayModeOf(parseResult), plugins);
+
+    private ReplayMode? ReplayModeOf(ParseResult parseResult) =>
+        parseResult.GetValue(_replayMode) == "cpu" ? ReplayMode.Cpu : parseResult.GetValue(_replayMode) is null ? null : ReplayMode.Sleep;
 
     /// <summary>Loads a plan, printing its warnings, or every error and null.</summary>
     public static PlanDefinition? LoadFrom(ParallelFlowEngine engine, string path, string? config, int? workers, CliConsole console, double? timeScale = null, ReplayMode? replayMode = null,
@@ -125,21 +125,7 @@ internal sealed class PlanSource
     {
         try
         {
-            var plan = timeScale is not null || replayMode is not null
-                ? engine.LoadWorkflow(path, timeScale ?? 0.001, replayMode ?? ReplayMode.Sleep)
-                : engine.LoadPlan(path, config);
-            foreach (var warning in plan.Warnings)
-            {
-                console.Error.WriteLine(warning);
-            }
-
-            if (workers is { } requested && OutsideParallelism(plan.Parallelism, requested) is { } message)
-            {
-                console.Error.WriteLine($"{path}: error PF0009: {message}");
-                return null;
-            }
-
-            return plan;
+            return Accept(Read(engine, path, config, timeScale, replayMode), path, workers, console);
         }
         catch (PlanValidationException ex)
         {
@@ -157,6 +143,30 @@ internal sealed class PlanSource
             console.Error.WriteLine($"{path}: {count} error{(count == 1 ? "" : "s")}; nothing was run.");
             return null;
         }
+    }
+
+    /// <summary>Reads and validates a plan file, or a workflow trace when a replay option is given.</summary>
+    /// <exception cref="PlanValidationException">The plan has errors.</exception>
+    private static PlanDefinition Read(ParallelFlowEngine engine, string path, string? config, double? timeScale, ReplayMode? replayMode) =>
+        timeScale is not null || replayMode is not null
+            ? engine.LoadWorkflow(path, timeScale ?? 0.001, replayMode ?? ReplayMode.Sleep)
+            : engine.LoadPlan(path, config);
+
+    /// <summary>A valid plan: prints its warnings, and refuses a --workers outside its parallelism (null).</summary>
+    private static PlanDefinition? Accept(PlanDefinition plan, string path, int? workers, CliConsole console)
+    {
+        foreach (var warning in plan.Warnings)
+        {
+            console.Error.WriteLine(warning);
+        }
+
+        if (workers is { } requested && OutsideParallelism(plan.Parallelism, requested) is { } message)
+        {
+            console.Error.WriteLine($"{path}: error PF0009: {message}");
+            return null;
+        }
+
+        return plan;
     }
 
     private static string? OutsideParallelism(ParallelismSettings parallelism, int workers) => parallelism switch

@@ -37,9 +37,12 @@ internal static class PluginSetup
 
     /// <summary>A plugin list given with <c>--plugins</c> that cannot be read as one (missing, not JSON, not a list) stops
     /// the command: the user named it, so running without it would hide a typo. Says so and returns true.</summary>
-    public static bool Refused(string? given, PluginLoadReport? report, CliConsole console)
+    /// <param name="given">The list given with --plugins, or null.</param>
+    /// <param name="errors">The problems reading or loading it (a load report's errors), or null.</param>
+    /// <param name="console">Where to say so.</param>
+    public static bool Refused(string? given, IEnumerable<Engine.Plans.PlanError>? errors, CliConsole console)
     {
-        if (given is null || report is null || !report.Errors.Any(e => (e.Code is PluginErrors.ManifestCode or Engine.Plans.PlanError.SyntaxCode) && e.Source is { } file && Path.GetFullPath(file) == Path.GetFullPath(given)))
+        if (given is null || errors is null || !errors.Any(e => (e.Code is PluginErrors.ManifestCode or Engine.Plans.PlanError.SyntaxCode) && e.Source is { } file && Path.GetFullPath(file) == Path.GetFullPath(given)))
         {
             return false;
         }

@@ -29,14 +29,7 @@ public sealed partial class FlowRun
             _tasks.FailureKinds[task] = FailureKind.Cancelled;
             _tasks.Errors[task] = "cancelled before it started";
             _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
-            if (_taskSpans is not null)
-            {
-                // It never ran, and its span says why, as a task that never left the ready queue does.
-                var definition = _plan.Tasks[task];
-                using var span = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, definition.Id, definition.Worker, _plan.Wave[task]);
-                Diagnostics.EngineTelemetry.EndTask(span, TaskRunStatus.Cancelled.ToName(), 0, FailureKind.Cancelled.ToName(), _tasks.Errors[task], null);
-            }
-
+            TraceNeverRan(task);
             return;
         }
 

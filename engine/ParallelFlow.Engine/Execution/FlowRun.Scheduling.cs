@@ -396,13 +396,21 @@ public sealed partial class FlowRun
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, status.ToName(), TimeSpan.Zero, default);
         }
 
-        if (_taskSpans is not null)
+        TraceNeverRan(task);
+    }
+
+    /// <summary>A span for a task that reached its final status without an attempt, saying why, when someone traces:
+    /// every task of the plan has one under the run's.</summary>
+    private void TraceNeverRan(int task)
+    {
+        if (_taskSpans is null)
         {
-            // Its span says why it never ran: every task of the plan has one under the run's.
-            var definition = _plan.Tasks[task];
-            using var span = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, definition.Id, definition.Worker, _plan.Wave[task]);
-            Diagnostics.EngineTelemetry.EndTask(span, status.ToName(), 0, _tasks.FailureKinds[task].ToName(), _tasks.Errors[task], null);
+            return;
         }
+
+        var definition = _plan.Tasks[task];
+        using var span = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, definition.Id, definition.Worker, _plan.Wave[task]);
+        Diagnostics.EngineTelemetry.EndTask(span, _tasks.Status[task].ToName(), 0, _tasks.FailureKinds[task].ToName(), _tasks.Errors[task], null);
     }
 
     private void Enqueue(int task)

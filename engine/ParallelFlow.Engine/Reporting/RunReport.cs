@@ -320,11 +320,6 @@ public static class RunReport
             writer.WriteEndArray();
         }
 
-        if (task.Result is null && task.PartialOutput is { } partial)
-        {
-            writer.WriteString("output", partial);
-        }
-
         if (task.Result is { } output)
         {
             if (output.Text is not null)
@@ -364,6 +359,11 @@ public static class RunReport
                 writer.WritePropertyName("decision");
                 record.WriteTo(writer);
             }
+        }
+        else if (task.PartialOutput is { } partial)
+        {
+            // What a failed task's worker wrote before it failed is its output in the report.
+            writer.WriteString("output", partial);
         }
 
         if (task.Error is not null)
