@@ -73,7 +73,8 @@ public sealed class PlanRegistry
 public sealed class ParallelFlowRunner
 {
     private readonly ParallelFlowCore _core;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<FlowRun, byte> _inFlight = new();
+    // Each run in flight, with what completes once its end is in the journal.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<FlowRun, TaskCompletionSource> _inFlight = new();
 
     internal ParallelFlowRunner(ParallelFlowCore core) => _core = core;
 
@@ -131,7 +132,7 @@ public sealed class ParallelFlowRunner
             Cache = options.Cache ?? journal,
             Dispatcher = options.Dispatcher ?? _core.Dispatcher,
         };
-        journal?.BeginRun(runId, plan.Definition.Id, path, hash, null, _core.PluginsPath, options.Workers, DateTimeOffset.UtcNow, values);
+        journal?.BeginRun(runId, plan.Definition.Id, path, hash, null, _core.PluginsPath, options.Workers, DateTimeOffset.UtcNow, values, fingerprints: PlanEdits.Fingerprints(plan));
         FlowRun run;
         try
         {
@@ -143,20 +144,29 @@ public sealed class ParallelFlowRunner
             throw;
         }
 
-        _inFlight.TryAdd(run, 0);
+        _inFlight.TryAdd(run, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _ = run.Completion.ContinueWith(
             (done, state) =>
             {
                 var (self, flow) = ((ParallelFlowRunner, FlowRun))state!;
-                self._inFlight.TryRemove(flow, out _);
-                if (done.IsCompletedSuccessfully)
+                try
                 {
-                    self._core.Journal?.FinishRun(done.Result);
+                    if (done.IsCompletedSuccessfully)
+                    {
+                        self._core.Journal?.FinishRun(done.Result);
+                    }
+                    else
+                    {
+                        // An engine fault: the run is kept as failed, resumable, never as running.
+                        self._core.Journal?.AbandonRun(flow.RunId, DateTimeOffset.UtcNow);
+                    }
                 }
-                else
+                finally
                 {
-                    // An engine fault: the run is kept as failed, resumable, never as running.
-                    self._core.Journal?.AbandonRun(flow.RunId, DateTimeOffset.UtcNow);
+                    if (self._inFlight.TryRemove(flow, out var recorded))
+                    {
+                        recorded.TrySetResult();
+                    }
                 }
             },
             (this, run),
@@ -165,6 +175,12 @@ public sealed class ParallelFlowRunner
             TaskScheduler.Default);
         return run;
     }
+
+    /// <summary>Completes once a run this runner started has ended and its end is in the journal (at once for a run
+    /// it does not have in flight): what to wait for before reading the run back from the journal, or resuming it.</summary>
+    /// <param name="run">The run.</param>
+    /// <returns>A task that completes when the run's end is recorded.</returns>
+    public Task WhenRecorded(FlowRun run) => _inFlight.TryGetValue(run ?? throw new ArgumentNullException(nameof(run)), out var recorded) ? recorded.Task : Task.CompletedTask;
 
     /// <summary>Cancels every run in flight and waits up to <paramref name="grace"/> for them to end.</summary>
     internal async Task StopAsync(TimeSpan grace)

@@ -37,14 +37,14 @@ internal sealed class PostgresJournalStore : JournalStore
         ON CONFLICT (run_id, task_id) DO NOTHING
         """;
 
-    // Schema 6 as one step: there is no older PostgreSQL journal to upgrade. Later versions add steps to both stores.
+    // The current schema as one step for a new database; an older one is brought up by the steps of Upgrades.
     private const string CreateSql = """
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE runs (
           run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_path TEXT NOT NULL, plan_hash TEXT NOT NULL,
           config_path TEXT, plugins_path TEXT, workers INTEGER, started_at TEXT NOT NULL, finished_at TEXT,
           status TEXT NOT NULL, host_pid INTEGER NOT NULL, resumes INTEGER NOT NULL,
-          inputs TEXT, report TEXT, cache_off INTEGER, only_tasks TEXT, host_name TEXT, heartbeat_at TEXT);
+          inputs TEXT, report TEXT, cache_off INTEGER, only_tasks TEXT, host_name TEXT, heartbeat_at TEXT, fingerprints TEXT);
         CREATE TABLE tasks (
           seq BIGINT GENERATED ALWAYS AS IDENTITY,
           run_id TEXT NOT NULL REFERENCES runs (run_id), task_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
@@ -62,6 +62,12 @@ internal sealed class PostgresJournalStore : JournalStore
           created_at TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL);
         CREATE INDEX cache_by_worker ON cache (worker);
         """;
+
+    // From each version to the next, from 6 (the first PostgreSQL journal) on: Upgrades[v - 6] moves v to v + 1.
+    private static readonly string[] Upgrades =
+    [
+        "ALTER TABLE runs ADD COLUMN fingerprints TEXT;",
+    ];
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -136,6 +142,13 @@ internal sealed class PostgresJournalStore : JournalStore
         if (version == 0)
         {
             session.Execute(CreateSql + $"INSERT INTO meta (key, value) VALUES ('schema_version', '{RunJournal.SchemaVersion}');");
+        }
+        else
+        {
+            for (var step = version; step < RunJournal.SchemaVersion; step++)
+            {
+                session.Execute(Upgrades[step - 6] + $"UPDATE meta SET value = '{step + 1}' WHERE key = 'schema_version';");
+            }
         }
 
         session.Commit();

@@ -47,7 +47,7 @@ public sealed class JournalException(string message, Exception? inner = null) : 
 public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 {
     /// <summary>The schema this version reads and writes.</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     /// <summary>How often a journal says that the runs it records are still going, for readers on other machines.</summary>
     internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
@@ -165,7 +165,7 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <param name="runId">The run's id.</param>
     /// <param name="planId">The plan's id.</param>
     /// <param name="planPath">The plan file.</param>
-    /// <param name="planHash">A hash of the plan and config files, so that resume can refuse a plan that changed.</param>
+    /// <param name="planHash">A hash of the plan and config files, so that resume can tell a plan that changed.</param>
     /// <param name="configPath">The config file, if any.</param>
     /// <param name="pluginsPath">The plugins.json, if any.</param>
     /// <param name="workers">The worker count asked for, if any.</param>
@@ -174,20 +174,34 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <param name="cacheOff">Whether the run was told not to use the cache (<c>--no-cache</c>), so that
     /// <see cref="ExplainCache"/> can say so.</param>
     /// <param name="only">The tasks the run was cut down to (<c>run --only</c>); none for the whole plan.</param>
+    /// <param name="fingerprints">Each task's fingerprint (<see cref="PlanEdits.Fingerprints(CompiledPlan)"/>), so that a resume after
+    /// an edit knows which tasks changed; they replace those recorded before. None: the ones recorded stay.</param>
+    /// <param name="forget">Tasks whose recorded outcome no longer stands (a resume after an edit runs them again, or
+    /// the plan no longer has them): their records are removed in the same transaction, so that a resume interrupted
+    /// before they finish cannot take their old outputs for the new definitions.</param>
     public void BeginRun(string runId, string planId, string planPath, string planHash, string? configPath, string? pluginsPath, int? workers, DateTimeOffset startedAt,
-        IReadOnlyDictionary<string, JsonElement>? inputs = null, bool cacheOff = false, IReadOnlyList<string>? only = null)
+        IReadOnlyDictionary<string, JsonElement>? inputs = null, bool cacheOff = false, IReadOnlyList<string>? only = null,
+        IReadOnlyDictionary<string, string>? fingerprints = null, IEnumerable<string>? forget = null)
     {
-        Write(
-            """
-            INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks, host_name, heartbeat_at)
-            VALUES (@run, @plan, @path, @hash, @config, @plugins, @workers, @started, 'running', @pid, 0, @inputs, @cacheOff, @only, @host, @beat)
-            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = @pid, resumes = runs.resumes + 1, cache_off = @cacheOff, plugins_path = @plugins,
-              plan_path = @path, config_path = @config, host_name = @host, heartbeat_at = @beat;
-            """,
-            ("@run", runId), ("@plan", planId), ("@path", planPath), ("@hash", planHash), ("@config", configPath), ("@plugins", pluginsPath),
-            ("@workers", workers), ("@started", Time(startedAt)), ("@pid", Environment.ProcessId),
-            ("@inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("@cacheOff", cacheOff ? 1 : 0),
-            ("@only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null), ("@host", Environment.MachineName), ("@beat", Time(DateTimeOffset.UtcNow)));
+        Transact(session =>
+        {
+            Forget(session, runId, forget ?? []);
+            session.Execute(
+                """
+                INSERT INTO runs (run_id, plan_id, plan_path, plan_hash, config_path, plugins_path, workers, started_at, status, host_pid, resumes, inputs, cache_off, only_tasks, host_name, heartbeat_at)
+                VALUES (@run, @plan, @path, @hash, @config, @plugins, @workers, @started, 'running', @pid, 0, @inputs, @cacheOff, @only, @host, @beat)
+                ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, host_pid = @pid, resumes = runs.resumes + 1, cache_off = @cacheOff, plugins_path = @plugins,
+                  plan_path = @path, plan_hash = @hash, config_path = @config, host_name = @host, heartbeat_at = @beat;
+                """,
+                ("@run", runId), ("@plan", planId), ("@path", planPath), ("@hash", planHash), ("@config", configPath), ("@plugins", pluginsPath),
+                ("@workers", workers), ("@started", Time(startedAt)), ("@pid", Environment.ProcessId),
+                ("@inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("@cacheOff", cacheOff ? 1 : 0),
+                ("@only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null), ("@host", Environment.MachineName), ("@beat", Time(DateTimeOffset.UtcNow)));
+            if (fingerprints is not null)
+            {
+                session.Execute("UPDATE runs SET fingerprints = @fingerprints WHERE run_id = @run;", ("@run", runId), ("@fingerprints", _store.Text(FingerprintText(fingerprints))));
+            }
+        });
         lock (_live)
         {
             // Readers on other machines cannot see this process: the run says it goes on until it ends.
@@ -566,6 +580,50 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
             return tasks;
         });
+    }
+
+    /// <summary>Removes the records of some tasks of a run, so that resuming it runs them again: tasks a resume after an
+    /// edit runs again (call it before the run starts again, which records the new fingerprints).</summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="taskIds">The tasks.</param>
+    public void Forget(string runId, IEnumerable<string> taskIds)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        Transact(session => Forget(session, runId, taskIds));
+    }
+
+    private static void Forget(JournalSession session, string runId, IEnumerable<string> taskIds)
+    {
+        foreach (var task in taskIds)
+        {
+            session.Execute("DELETE FROM tasks WHERE run_id = @run AND task_id = @task;", ("@run", runId), ("@task", task));
+        }
+    }
+
+    /// <summary>The task fingerprints a run was recorded with (<see cref="PlanEdits.Fingerprints(CompiledPlan)"/>), by task id; null
+    /// for a run recorded before journals kept them (schema 6 and older).</summary>
+    public IReadOnlyDictionary<string, string>? Fingerprints(string runId) =>
+        Use(session => session.Scalar("SELECT fingerprints FROM runs WHERE run_id = @run;", ("@run", runId))) is string text
+            ? JsonDocument.Parse(text).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText(), StringComparer.Ordinal)
+            : null;
+
+    /// <summary>Fingerprints as one JSON object, each task's fingerprint its value as written.</summary>
+    private static string FingerprintText(IReadOnlyDictionary<string, string> fingerprints)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (task, fingerprint) in fingerprints)
+            {
+                writer.WritePropertyName(task);
+                writer.WriteRawValue(fingerprint);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>The outputs of the tasks of a run that succeeded, for resuming it.</summary>

@@ -157,6 +157,10 @@ internal sealed class SqliteJournalStore : JournalStore
         ALTER TABLE runs ADD COLUMN host_name TEXT;
         ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
         """,
+        // Each task's fingerprint, as one JSON object: a resume after an edit runs again the tasks whose definition changed.
+        """
+        ALTER TABLE runs ADD COLUMN fingerprints TEXT;
+        """,
     ];
 
     private static void Execute(SqliteConnection connection, string sql)

@@ -198,11 +198,17 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
     /// <summary>Continues a run the journal holds that did not finish (the service was stopped or killed, or it failed):
     /// the tasks that succeeded keep their outputs and do not run again, with the inputs it had.</summary>
     /// <exception cref="RunRefusedException">The run cannot be resumed, and why.</exception>
-    public (HubRun Run, int Restored) Resume(string runId)
+    public (HubRun Run, int Restored, PlanEdit Edit) Resume(string runId)
     {
-        if (hub.Find(runId) is { Flow.Completion.IsCompleted: false })
+        if (hub.Find(runId) is { } here)
         {
-            throw new RunRefusedException(409, $"run {runId} is running here now");
+            if (!here.Flow.Completion.IsCompleted)
+            {
+                throw new RunRefusedException(409, $"run {runId} is running here now");
+            }
+
+            // Ended here a moment ago: its end is being written to the journal, which the resume reads.
+            runner.WhenRecorded(here.Flow).Wait(TimeSpan.FromSeconds(30));
         }
 
         if (Journal is not { } journal)
@@ -215,17 +221,26 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
             throw new RunRefusedException(404, $"the journal has no run '{runId}'");
         }
 
-        switch (run.Status)
+        if (run.Status == "running")
         {
-            case "succeeded":
-                throw new RunRefusedException(409, $"run {runId} succeeded already; there is nothing to resume");
-            case "running":
-                throw new RunRefusedException(409, $"run {runId} is still running in another process");
+            throw new RunRefusedException(409, $"run {runId} is still running in another process");
         }
 
-        if (!File.Exists(run.PlanPath) || RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
+        if (!File.Exists(run.PlanPath))
         {
-            throw new RunRefusedException(409, $"the plan of run {runId} is gone or has changed since it started; its recorded outputs may not fit it, so it is not resumed");
+            throw new RunRefusedException(409, $"the plan of run {runId} is gone ({run.PlanPath}), so it is not resumed");
+        }
+
+        var edited = RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash;
+        if (run.Status == "succeeded" && !edited)
+        {
+            throw new RunRefusedException(409, $"run {runId} succeeded already, and its plan is as it was; there is nothing to resume");
+        }
+
+        var recorded = journal.Fingerprints(runId);
+        if (edited && recorded is null)
+        {
+            throw new RunRefusedException(409, $"the plan of run {runId} changed since it started, and the run was recorded by an earlier version that kept no task fingerprints, so which outputs still fit cannot be told; it is not resumed");
         }
 
         // A plan that came over HTTP resumes under the allow-list it ran under.
@@ -241,7 +256,15 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
             throw new RunRefusedException(400, ex.Message, "the run's plan has errors now (a plugin it used is not loaded?)", ex);
         }
 
-        var restored = journal.Succeeded(runId);
+        // After an edit: the tasks whose definition changed, and what depends on them, run again; their records go first.
+        var fingerprints = PlanEdits.Fingerprints(plan);
+        var edit = PlanEdits.Compare(recorded ?? fingerprints, plan.Definition, fingerprints);
+        if (!edit.IsEmpty)
+        {
+            journal.Forget(runId, [.. edit.Rerun, .. edit.Removed]);
+        }
+
+        var restored = journal.Succeeded(runId).Where(t => !edit.Rerun.Contains(t.Key)).ToDictionary(StringComparer.Ordinal);
         FlowRun flow;
         try
         {
@@ -253,7 +276,7 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
         }
 
         // Its events start again from 1: a stream of the run before the resume is over.
-        return (hub.Add(flow, plan.Definition.Id, plan), restored.Count);
+        return (hub.Add(flow, plan.Definition.Id, plan), restored.Count, edit);
     }
 
     /// <summary>The runs of the journal and of this service (a run here is as this service has it), newest first.</summary>

@@ -45,8 +45,16 @@ internal static class ServerApi
         app.MapGet("/runs/{id}/tasks/{task}", TaskOf);
         app.MapPost("/runs/{id}/resume", (string id, RunLauncher launcher) => Refusable(() =>
         {
-            var (run, restored) = launcher.Resume(id);
-            return Results.Accepted($"/runs/{id}", new { run_id = id, restored, status_url = $"/runs/{id}", events_url = $"/runs/{id}/events" });
+            var (run, restored, edit) = launcher.Resume(id);
+            return Results.Accepted($"/runs/{id}", new
+            {
+                run_id = id,
+                restored,
+                rerun = edit.Edits.Select(e => new { task_id = e.TaskId, reasons = e.Reasons }),
+                removed = edit.Removed,
+                status_url = $"/runs/{id}",
+                events_url = $"/runs/{id}/events",
+            });
         }));
         app.MapPost("/runs/{id}/cancel", (string id, RunLauncher launcher) => Refusable(() =>
         {

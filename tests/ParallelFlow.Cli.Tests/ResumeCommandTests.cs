@@ -48,7 +48,85 @@ public sealed class ResumeCommandTests
     }
 
     [Fact]
-    public async Task Resume_refuses_a_plan_that_changed()
+    public async Task Resume_after_an_edit_runs_only_the_changed_task_and_what_depends_on_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        var plan = WriteBranches(folder, middle: "one");
+        var journal = Path.Combine(folder, "journal.db");
+        var (ran, _, ranError) = await CliProcess.RunAsync("run", plan, "--journal", journal);
+        Assert.True(ran == 0, ranError);
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var runId = runs.Split('\n')[1].Split(' ')[0];
+        File.Delete(Path.Combine(folder, "executions.txt"));
+
+        // The middle task of one branch changes; its sibling branch and the task they start from do not.
+        WriteBranches(folder, middle: "two");
+        var (exitCode, output, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+
+        Assert.True(exitCode == 0, error + output);
+        // Counted per task: only the edited task and its descendants executed, once each.
+        Assert.Equal(["b1", "b2", "join"], Executions(folder).Order(StringComparer.Ordinal));
+        Assert.Contains($"resuming run {runId} after an edit to branches.json: 3 of 6 tasks keep their recorded outputs", output, StringComparison.Ordinal);
+        Assert.Contains("1 task changed or asked for, 2 more run again because they depend on one", output, StringComparison.Ordinal);
+        Assert.Contains("  b1: with.args: [\"-c\",\"echo b1 >> executions.txt; echo one\"] then, ", output, StringComparison.Ordinal);
+        Assert.Contains("  b2: it depends on 'b1', which runs again", output, StringComparison.Ordinal);
+        Assert.Contains("  join: it depends on 'b2', which runs again", output, StringComparison.Ordinal);
+        var (_, shown, _) = await CliProcess.RunAsync("show", runId, "b1", "--journal", journal);
+        Assert.Contains("echo two", File.ReadAllText(plan), StringComparison.Ordinal);
+        Assert.Contains("two", shown, StringComparison.Ordinal);
+
+        // Resumed again with the plan as it is now: nothing left to run.
+        var (again, nothing, _) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+        Assert.Equal(0, again);
+        Assert.Contains("there is nothing to resume", nothing, StringComparison.Ordinal);
+
+        // --from forces a task and its descendants, with no edit.
+        File.Delete(Path.Combine(folder, "executions.txt"));
+        var (forced, forcedOutput, forcedError) = await CliProcess.RunAsync("resume", runId, "--from", "a2", "--journal", journal);
+        Assert.True(forced == 0, forcedError + forcedOutput);
+        Assert.Equal(["a2", "join"], Executions(folder).Order(StringComparer.Ordinal));
+        Assert.Contains("  a2: asked for with --from", forcedOutput, StringComparison.Ordinal);
+
+        var (typo, _, typoError) = await CliProcess.RunAsync("resume", runId, "--from", "a22", "--journal", journal);
+        Assert.Equal(2, typo);
+        Assert.Contains("--from: the plan has no task 'a22'; did you mean 'a2'?", typoError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", typoError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_interrupted_run_resumed_after_an_edit_keeps_what_still_fits()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        var plan = WritePlan(folder);
+        var journal = Path.Combine(folder, "journal.db");
+        File.WriteAllText(Path.Combine(folder, "hold.third"), string.Empty);
+        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
+        {
+            await WaitForAsync(() => Executions(folder).Contains("third"));
+            run.KillHard();
+            await run.WaitForExitAsync();
+        }
+
+        File.Delete(Path.Combine(folder, "hold.third"));
+        // 'second' changes, and 'third' now depends on 'first' instead.
+        File.WriteAllText(plan, File.ReadAllText(plan)
+            .Replace("echo second >> executions.txt;", "echo second >> executions.txt; echo edited;", StringComparison.Ordinal)
+            .Replace("\"depends_on\": [\"second\"]", "\"depends_on\": [\"first\"]", StringComparison.Ordinal));
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var runId = runs.Split('\n')[1].Split(' ')[0];
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+
+        Assert.True(exitCode == 0, error + output);
+        var executions = Executions(folder);
+        Assert.Equal(["first", "second", "third"], executions[..3]);
+        Assert.Equal(["second", "third"], executions[3..].Order(StringComparer.Ordinal));
+        Assert.Contains("  second: with.args:", output, StringComparison.Ordinal);
+        Assert.Contains("  third: it depends on 'first' now; it no longer depends on 'second'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_run_recorded_without_fingerprints_is_not_resumed_after_an_edit()
     {
         var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
         var plan = WritePlan(folder);
@@ -61,6 +139,15 @@ public sealed class ResumeCommandTests
             await run.WaitForExitAsync();
         }
 
+        // As an earlier version recorded it.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE runs SET fingerprints = NULL;";
+            command.ExecuteNonQuery();
+        }
+
         File.AppendAllText(plan, "\n");
         var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
         var runId = runs.Split('\n')[1].Split(' ')[0];
@@ -68,7 +155,7 @@ public sealed class ResumeCommandTests
         var (exitCode, _, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
 
         Assert.Equal(2, exitCode);
-        Assert.Contains($"the plan changed since run {runId} started", error, StringComparison.Ordinal);
+        Assert.Contains($"the plan changed since run {runId} started, and the run was recorded by an earlier version that kept no task fingerprints", error, StringComparison.Ordinal);
         Assert.Equal(["first", "second"], Executions(folder));
     }
 
@@ -97,6 +184,26 @@ public sealed class ResumeCommandTests
               {{Task("first", null, folder)}},
               {{Task("second", "first", folder)}},
               {{Task("third", "second", folder)}} ] }
+            """);
+        return plan;
+    }
+
+    /// <summary>Two branches of two tasks from one task, joined by a last one; <paramref name="middle"/> is what the
+    /// first task of branch b prints.</summary>
+    private static string WriteBranches(string folder, string middle)
+    {
+        var plan = Path.Combine(folder, "branches.json");
+        string Task(string id, string[] dependsOn, string print) => $$"""
+            { "id": "{{id}}", "worker": "process", "depends_on": [{{string.Join(", ", dependsOn.Select(d => $"\"{d}\""))}}], "with": { "command": "sh", "args": ["-c", "echo {{id}} >> executions.txt; echo {{print}}"], "cwd": "{{folder}}" } }
+            """;
+        File.WriteAllText(plan, $$"""
+            { "tasks": [
+              {{Task("start", [], "start")}},
+              {{Task("a1", ["start"], "a1")}},
+              {{Task("a2", ["a1"], "a2")}},
+              {{Task("b1", ["start"], middle)}},
+              {{Task("b2", ["b1"], "b2")}},
+              {{Task("join", ["a2", "b2"], "join")}} ] }
             """);
         return plan;
     }

@@ -43,15 +43,16 @@ public sealed class ServeCommandTests : IDisposable
         var plans = Directory.CreateDirectory(Path.Combine(_folder, "plans")).FullName;
         var log = Path.Combine(_folder, "executions.log");
         var marker = Path.Combine(_folder, "b-ran-once");
-        File.WriteAllText(Path.Combine(plans, "two.json"), JsonSerializer.Serialize(new
+        void WritePlan(string first) => File.WriteAllText(Path.Combine(plans, "two.json"), JsonSerializer.Serialize(new
         {
             id = "two",
             tasks = new object[]
             {
-                new { id = "a", worker = "process", with = new { command = "sh", args = new[] { "-c", $"echo a >> '{log}'; echo first" } } },
+                new { id = "a", worker = "process", with = new { command = "sh", args = new[] { "-c", $"echo a >> '{log}'; echo {first}" } } },
                 new { id = "b", worker = "process", depends_on = new[] { "a" }, with = new { command = "sh", args = new[] { "-c", $"echo b >> '{log}'; if [ -f '{marker}' ]; then echo second; else touch '{marker}'; sleep 120; fi" } } },
             },
         }));
+        WritePlan("first");
         var journal = Path.Combine(_folder, "journal.db");
         var port = FreePorts.Next();
         string[] args = ["serve", "--urls", $"http://127.0.0.1:{port}", "--plans", plans, "--journal", journal];
@@ -80,6 +81,14 @@ public sealed class ServeCommandTests : IDisposable
         var resumed = await client.PostAsync($"/runs/{runId}/resume", null);
         var events = await client.GetStringAsync($"/runs/{runId}/events");
         var b = await client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/b");
+        var resumedLog = File.ReadAllLines(log);
+
+        // The run succeeded; after an edit to its first task, resuming it again runs that task and the one after it.
+        WritePlan("edited");
+        var afterEdit = await client.PostAsync($"/runs/{runId}/resume", null);
+        var afterEditBody = await afterEdit.Content.ReadFromJsonAsync<JsonElement>();
+        await client.GetStringAsync($"/runs/{runId}/events");
+        var editedA = await client.GetFromJsonAsync<JsonElement>($"/runs/{runId}/tasks/a");
         var openApi = await client.GetStringAsync("/openapi/v1.json");
         second.SendTerminate();
         await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -89,7 +98,14 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(1, (await resumed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("restored").GetInt32());
         Assert.Contains("event: end", events, StringComparison.Ordinal);
         Assert.Equal(("succeeded", "second"), (b.GetProperty("status").GetString(), b.GetProperty("output").GetString()!.Trim()));
-        Assert.Equal(["a", "b", "b"], File.ReadAllLines(log));
+        Assert.Equal(["a", "b", "b"], resumedLog);
+        Assert.True(afterEdit.StatusCode == HttpStatusCode.Accepted, afterEditBody.ToString());
+        Assert.Equal(0, afterEditBody.GetProperty("restored").GetInt32());
+        Assert.Equal(["a", "b"], afterEditBody.GetProperty("rerun").EnumerateArray().Select(t => t.GetProperty("task_id").GetString()));
+        Assert.StartsWith("with.args: ", afterEditBody.GetProperty("rerun")[0].GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal("it depends on 'a', which runs again", afterEditBody.GetProperty("rerun")[1].GetProperty("reasons")[0].GetString());
+        Assert.Equal("edited", editedA.GetProperty("output").GetString()!.Trim());
+        Assert.Equal(["a", "b", "b", "a", "b"], File.ReadAllLines(log));
         Assert.Contains("/runs/{id}/resume", openApi, StringComparison.Ordinal);
     }
 

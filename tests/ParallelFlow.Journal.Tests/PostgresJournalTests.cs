@@ -119,6 +119,29 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
     }
 
     [Fact]
+    public void A_schema_6_database_is_brought_up_to_date_and_keeps_its_runs()
+    {
+        var database = postgres.NewDatabase();
+        using (var journal = RunJournal.Open(database))
+        {
+            journal.BeginRun("old", "p", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
+        }
+
+        // The first PostgreSQL journal: no fingerprints.
+        Sql(database, "ALTER TABLE runs DROP COLUMN fingerprints; UPDATE meta SET value = '6' WHERE key = 'schema_version';");
+
+        using (var upgraded = RunJournal.Open(database))
+        {
+            Assert.Equal("old", Assert.Single(upgraded.Runs()).RunId);
+            Assert.Null(upgraded.Fingerprints("old"));
+            upgraded.BeginRun("new", "p", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow, fingerprints: new Dictionary<string, string> { ["t"] = """{"worker":"x"}""" });
+            Assert.Equal("""{"worker":"x"}""", upgraded.Fingerprints("new")!["t"]);
+        }
+
+        Assert.Equal(RunJournal.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), Sql(database, "SELECT value FROM meta WHERE key = 'schema_version';"));
+    }
+
+    [Fact]
     public void A_newer_schema_is_refused_with_its_version()
     {
         var database = postgres.NewDatabase();
@@ -226,5 +249,4 @@ public sealed class PostgresJournalTests(PostgresFixture postgres) : IClassFixtu
         using var command = new NpgsqlCommand(sql, connection);
         return command.ExecuteScalar();
     }
-
 }

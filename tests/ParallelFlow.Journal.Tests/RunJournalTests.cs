@@ -23,12 +23,12 @@ public sealed class RunJournalTests : IDisposable
             journal.BeginRun("old-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow);
         }
 
-        // What this version's schema 3 looked like: no inputs column, nor what schemas 5 and 6 added.
+        // What this version's schema 3 looked like: no inputs column, nor what schemas 5 to 7 added.
         using (var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False"))
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; ALTER TABLE runs DROP COLUMN report; ALTER TABLE runs DROP COLUMN cache_off; ALTER TABLE runs DROP COLUMN only_tasks; ALTER TABLE runs DROP COLUMN host_name; ALTER TABLE runs DROP COLUMN heartbeat_at; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+            command.CommandText = "ALTER TABLE runs DROP COLUMN inputs; ALTER TABLE runs DROP COLUMN report; ALTER TABLE runs DROP COLUMN cache_off; ALTER TABLE runs DROP COLUMN only_tasks; ALTER TABLE runs DROP COLUMN host_name; ALTER TABLE runs DROP COLUMN heartbeat_at; ALTER TABLE runs DROP COLUMN fingerprints; UPDATE meta SET value = '3' WHERE key = 'schema_version';";
             command.ExecuteNonQuery();
         }
 
@@ -38,6 +38,12 @@ public sealed class RunJournalTests : IDisposable
             migrated.BeginRun("new-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow,
                 new Dictionary<string, JsonElement> { ["n"] = JsonSerializer.SerializeToElement(3) });
             Assert.Equal(3, migrated.Run("new-run")!.Inputs["n"].GetInt32());
+
+            // Schema 7: task fingerprints, none for a run recorded before.
+            Assert.Null(migrated.Fingerprints("old-run"));
+            migrated.BeginRun("new-run", "plan", "plan.json", "h", null, null, null, DateTimeOffset.UtcNow,
+                fingerprints: new Dictionary<string, string> { ["a"] = """{"worker":"template","with":{"text":"a >> b"}}""" });
+            Assert.Equal("""{"worker":"template","with":{"text":"a >> b"}}""", migrated.Fingerprints("new-run")!["a"]);
 
             // Schema 5: a run that never finished has no report of its own; one is made from its rows.
             var (report, complete) = migrated.Report("old-run")!.Value;
@@ -58,13 +64,13 @@ public sealed class RunJournalTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE meta SET value = '7' WHERE key = 'schema_version';";
+            command.CommandText = "UPDATE meta SET value = '8' WHERE key = 'schema_version';";
             command.ExecuteNonQuery();
         }
 
         var error = Assert.Throws<JournalException>(() => RunJournal.Open(JournalPath));
 
-        Assert.Contains("written by a newer ParallelFlow (schema 7; this version reads 6)", error.Message);
+        Assert.Contains("written by a newer ParallelFlow (schema 8; this version reads 7)", error.Message);
     }
 
     [Fact]

@@ -140,7 +140,8 @@ internal static class JournalCommands
         var plugins = PluginSetup.Option();
         plugins.Description = "The plugin list to load (default: the one the run used).";
         var planFile = new Option<string?>("--plan") { Description = "The plan file, when it is not where the run found it (resuming on another machine that shares the journal); it must be the same plan. Its config is looked for beside it." };
-        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again.") { id, journal, planFile, quiet, grace, plugins, ClusterCommands.ClusterOption() };
+        var from = new Option<string[]>("--from") { Description = "Runs these tasks again, and every task that depends on them, even when they succeeded and did not change (repeat it, or separate ids with commas).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again. After an edit to the plan, the tasks whose definition changed run again with everything that depends on them.") { id, journal, planFile, from, quiet, grace, plugins, ClusterCommands.ClusterOption() };
         outputs.AddTo(command);
         telemetry.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -152,14 +153,10 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            switch (run.Status)
+            if (run.Status == "running")
             {
-                case "succeeded":
-                    await console.Out.WriteLineAsync($"run {run.RunId} succeeded already; there is nothing to resume").ConfigureAwait(false);
-                    return ExitCodes.Success;
-                case "running":
-                    await console.Error.WriteLineAsync($"error: run {run.RunId} is still running in another process; resume it once that process has ended").ConfigureAwait(false);
-                    return ExitCodes.InvalidInput;
+                await console.Error.WriteLineAsync($"error: run {run.RunId} is still running in another process; resume it once that process has ended").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
             }
 
             if (parseResult.GetValue(planFile) is { } moved)
@@ -179,10 +176,20 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            if (RunJournal.HashPlan(run.PlanPath, run.ConfigPath) != run.PlanHash)
+            var forced = (parseResult.GetValue(from) ?? []).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
+            var hash = RunJournal.HashPlan(run.PlanPath, run.ConfigPath);
+            var edited = hash != run.PlanHash;
+            if (run.Status == "succeeded" && !edited && forced.Count == 0)
+            {
+                await console.Out.WriteLineAsync($"run {run.RunId} succeeded already, and its plan is as it was; there is nothing to resume (--from TASK runs a task again with what depends on it)").ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            var recorded = opened.Fingerprints(run.RunId);
+            if (edited && recorded is null)
             {
                 await console.Error.WriteLineAsync(
-                    $"error: {run.PlanPath}: the plan changed since run {run.RunId} started, so its recorded outputs may not fit it; resume refuses to mix two plans. Start a new run with: {ShellQuote.Join("parallelflow", "run", run.PlanPath)}").ConfigureAwait(false);
+                    $"error: {run.PlanPath}: the plan changed since run {run.RunId} started, and the run was recorded by an earlier version that kept no task fingerprints, so which outputs still fit cannot be told. Start a new run with: {ShellQuote.Join("parallelflow", "run", run.PlanPath)}").ConfigureAwait(false);
                 return ExitCodes.InvalidInput;
             }
 
@@ -211,11 +218,26 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
-            var restored = opened.Succeeded(run.RunId);
-            await console.Out.WriteLineAsync($"resuming run {run.RunId}: {restored.Count} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
+            var fingerprints = PlanEdits.Fingerprints(plan, engine.Catalog);
+            PlanEdit edit;
             try
             {
-                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, run.PlanHash, run.ConfigPath, pluginsUsed is { } p ? Path.GetFullPath(p) : null, run.Workers, run.StartedAt, run.Inputs, only: run.Only);
+                edit = PlanEdits.Compare(recorded ?? fingerprints, plan, fingerprints, forced);
+            }
+            catch (KeyNotFoundException ex)
+            {
+                await console.Error.WriteLineAsync($"{run.PlanPath}: error: --from: {ex.Message}; nothing was run.").ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+
+            var restored = opened.Succeeded(run.RunId).Where(t => !edit.Rerun.Contains(t.Key)).ToDictionary(StringComparer.Ordinal);
+            var kept = plan.Tasks.Count(t => restored.ContainsKey(t.Id));
+            await console.Out.WriteLineAsync($"resuming run {run.RunId}{(edited ? $" after an edit to {Path.GetFileName(run.PlanPath)}" : string.Empty)}: {kept} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
+            await WriteEditAsync(edit, console).ConfigureAwait(false);
+            try
+            {
+                opened.BeginRun(run.RunId, plan.Id, run.PlanPath, hash, run.ConfigPath, pluginsUsed is { } p ? Path.GetFullPath(p) : null, run.Workers, run.StartedAt, run.Inputs, only: run.Only,
+                    fingerprints: fingerprints, forget: [.. edit.Rerun, .. edit.Removed]);
             }
             catch (JournalException ex)
             {
@@ -227,6 +249,27 @@ internal static class JournalCommands
             return await RunCommand.ExecuteAsync(engine, plan, options, files, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Says which tasks run again after an edit and why, and which recorded ones are gone.</summary>
+    private static async Task WriteEditAsync(PlanEdit edit, CliConsole console)
+    {
+        if (edit.IsEmpty)
+        {
+            return;
+        }
+
+        var own = edit.Edits.Count(e => !e.Inherited);
+        await console.Out.WriteLineAsync($"{own} task{(own == 1 ? string.Empty : "s")} changed or asked for, {edit.Edits.Count - own} more run again because they depend on one{(edit.Removed.Count > 0 ? $", {edit.Removed.Count} recorded task{(edit.Removed.Count == 1 ? " is" : "s are")} no longer in the plan" : string.Empty)}:").ConfigureAwait(false);
+        foreach (var task in edit.Edits)
+        {
+            await console.Out.WriteLineAsync($"  {task.TaskId}: {string.Join("; ", task.Reasons)}").ConfigureAwait(false);
+        }
+
+        foreach (var id in edit.Removed)
+        {
+            await console.Out.WriteLineAsync($"  {id}: no longer in the plan; its record is dropped").ConfigureAwait(false);
+        }
     }
 
     public static Command Cache(CliConsole console)

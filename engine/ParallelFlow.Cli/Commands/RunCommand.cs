@@ -124,7 +124,8 @@ internal static class RunCommand
                 {
                     opened?.BeginRun(
                         options.RunId, loaded.Id, Path.GetFullPath(planPath), RunJournal.HashPlan(planPath, input.ConfigOf(parseResult)),
-                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsUsed is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values, cacheOff: parseResult.GetValue(noCache), only: selected);
+                        input.ConfigOf(parseResult) is { } c ? Path.GetFullPath(c) : null, input.PluginsUsed is { } p ? Path.GetFullPath(p) : null, requested, DateTimeOffset.UtcNow, values, cacheOff: parseResult.GetValue(noCache), only: selected,
+                        fingerprints: PlanEdits.Fingerprints(loaded, engine.Catalog));
                 }
                 catch (JournalException ex)
                 {

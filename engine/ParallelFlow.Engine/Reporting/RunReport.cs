@@ -111,7 +111,7 @@ public static class RunReport
     private static string Again(string? resumeCommand, int unfinished, int kept) =>
         resumeCommand is null
             ? $"when the cause is fixed, run the plan again ({unfinished} task(s) did not finish; tasks of deterministic workers come from the cache)"
-            : $"when the cause was outside the plan (a service, a file), {resumeCommand} runs the {unfinished} unfinished task(s) and keeps the {kept} that succeeded; after a change to the plan, run it again (resume refuses a changed plan; deterministic tasks come from the cache)";
+            : $"when the cause is fixed, {resumeCommand} runs the {unfinished} unfinished task(s) and keeps the {kept} that succeeded; after an edit to the plan it also runs again the tasks whose definition changed, with what depends on them";
 
     private static string Names(IEnumerable<string> ids)
     {
