@@ -89,8 +89,9 @@ public sealed class ParallelFlowEngine
 
         var tasks = plan.Tasks;
         var graph = plan.Graph;
-        // A task without estimate_seconds takes its worker's estimate, when the worker offers one, for the critical path.
-        var estimates = tasks.Select(t => t.EstimateSeconds ?? WorkerEstimate(t) ?? t.Estimate).ToArray();
+        // A task's own learned duration comes first (WithHistory); a task without estimate_seconds takes its worker's
+        // estimate, when the worker offers one, before the median of its worker type's learned durations.
+        var estimates = tasks.Select(t => t.Learned is { FromWorkerType: false } learned ? learned.Seconds : t.EstimateSeconds ?? WorkerEstimate(t) ?? t.Estimate).ToArray();
         var (analysis, bottomLevel, level, order) = PlanAnalyzer.Analyze(tasks, graph, estimates);
 
         var workers = new ParallelFlowWorker[tasks.Count];

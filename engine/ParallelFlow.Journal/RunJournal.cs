@@ -582,6 +582,60 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         });
     }
 
+    /// <summary>How many of a task's latest executions its learned estimate is the median of.</summary>
+    public const int HistoryDepth = 5;
+
+    /// <summary>What earlier runs of a plan measured, per task: the median duration, tokens and cost of each task's
+    /// last <see cref="HistoryDepth"/> successful executions in the runs of plans with this id (a cached or restored
+    /// result is not one). <see cref="Engine.Plans.PlanDefinition.WithHistory"/> puts them into the plan.</summary>
+    /// <param name="planId">The plan's id.</param>
+    /// <param name="exceptRun">A run to leave out (the one about to start, when it is already recorded).</param>
+    /// <returns>Learned estimates by task id; empty when the plan never ran here.</returns>
+    public IReadOnlyDictionary<string, Engine.Plans.LearnedEstimate> History(string planId, string? exceptRun = null)
+    {
+        ArgumentNullException.ThrowIfNull(planId);
+        var samples = new Dictionary<string, List<(double Seconds, long Tokens, decimal Cost)>>(StringComparer.Ordinal);
+        Use(session =>
+        {
+            // Newest runs first, so that each task keeps its latest executions.
+            using var command = session.Command(
+                """
+                SELECT t.task_id, t.duration_seconds, t.input_tokens + t.output_tokens, t.cost FROM tasks t JOIN runs r ON r.run_id = t.run_id
+                WHERE r.plan_id = @plan AND r.run_id <> @except AND t.status = 'succeeded' AND t.attempts > 0
+                ORDER BY r.started_at DESC, r.run_id DESC;
+                """,
+                ("@plan", planId), ("@except", exceptRun ?? string.Empty));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var list = samples.TryGetValue(reader.GetString(0), out var found) ? found : samples[reader.GetString(0)] = [];
+                if (list.Count < HistoryDepth)
+                {
+                    list.Add((reader.GetDouble(1), reader.GetInt64(2), reader.GetDecimal(3)));
+                }
+            }
+
+            return samples;
+        });
+
+        return samples.ToDictionary(
+            p => p.Key,
+            p => new Engine.Plans.LearnedEstimate(Median(p.Value.Select(s => s.Seconds)), p.Value.Count)
+            {
+                Tokens = Median(p.Value.Select(s => s.Tokens)) is var tokens && tokens > 0 ? tokens : null,
+                Cost = Median(p.Value.Select(s => s.Cost)) is var cost && cost > 0 ? cost : null,
+            },
+            StringComparer.Ordinal);
+    }
+
+    private static T Median<T>(IEnumerable<T> values)
+        where T : System.Numerics.INumber<T>
+    {
+        var sorted = values.Order().ToList();
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / (T.One + T.One);
+    }
+
     /// <summary>Removes the records of some tasks of a run, so that resuming it runs them again: tasks a resume after an
     /// edit runs again (call it before the run starts again, which records the new fingerprints).</summary>
     /// <param name="runId">The run.</param>

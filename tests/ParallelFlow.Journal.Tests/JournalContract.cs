@@ -139,6 +139,45 @@ public abstract class JournalContract
     }
 
     [Fact]
+    public async Task Learned_estimates_are_the_median_of_each_tasks_latest_executions_of_the_same_plan()
+    {
+        using var journal = OpenJournal();
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        async Task Run(string runId, string planId, int minute, params (string Task, string Status, int Attempts, double Seconds, long Tokens, decimal Cost)[] tasks)
+        {
+            journal.BeginRun(runId, planId, "plan.json", "h", null, null, null, start.AddMinutes(minute));
+            await journal.RecordAsync([.. tasks.Select(t => new JournalEntry(runId, t.Task, t.Attempts, start, new TaskRunResult
+            {
+                TaskId = t.Task, WorkerType = "w", Status = t.Status == "cached" ? TaskRunStatus.Cached : t.Status == "failed" ? TaskRunStatus.Failed : TaskRunStatus.Succeeded,
+                Attempts = t.Attempts, Duration = TimeSpan.FromSeconds(t.Seconds), FinishedAt = start,
+                Result = t.Status == "failed" ? null : new TaskResult { Text = "x", Usage = new TaskUsage(t.Tokens, 0, t.Cost) },
+            }))]);
+        }
+
+        // Seven runs of 'p': 'a' took 1..7 s (the last five, 3..7, give 5), with one 100 s outlier among the older ones.
+        for (var i = 1; i <= 7; i++)
+        {
+            await Run($"p-{i}", "p", i, ("a", "succeeded", 1, i == 2 ? 100 : i, 10 * i, 0.01m * i));
+        }
+
+        // Not executions: a cached result, a restored one (no attempt), a failure; and another plan's run of 'a'.
+        await Run("p-8", "p", 8, ("a", "cached", 1, 0.001, 0, 0), ("b", "succeeded", 0, 0, 0, 0), ("c", "failed", 1, 50, 0, 0));
+        await Run("q-1", "q", 9, ("a", "succeeded", 1, 1000, 0, 0));
+
+        var history = journal.History("p");
+
+        Assert.Equal(["a"], history.Keys);
+        var a = history["a"];
+        Assert.Equal((5.0, 5, 50L, 0.05m), (a.Seconds, a.Samples, a.Tokens, a.Cost));
+        Assert.False(a.FromWorkerType);
+        // Without run 3, the five latest are 7, 6, 5, 4 and the 100 s outlier: the median stays 6.
+        Assert.Equal(6.0, journal.History("p", exceptRun: "p-3")["a"].Seconds);
+        Assert.Equal(1000.0, journal.History("q")["a"].Seconds);
+        Assert.Null(journal.History("q")["a"].Tokens);
+        Assert.Empty(journal.History("never-ran"));
+    }
+
+    [Fact]
     public async Task Many_runs_recorded_at_once_keep_every_attempt_in_order()
     {
         using var journal = OpenJournal();

@@ -28,6 +28,30 @@ internal static class JournalSetup
             ?? (planPath is null ? FileLookup.Journal : RunJournal.DefaultPathFor(planPath));
     }
 
+    public static Option<bool> NoHistoryOption() => new("--no-history")
+    {
+        Description = "Plan with the estimates the plan gives, not the durations, tokens and cost earlier runs of it measured (the median of each task's last 5 executions in the journal).",
+    };
+
+    /// <summary>The plan with what earlier runs of it measured, unless <c>--no-history</c> or there is none; says how
+    /// many tasks took a learned estimate on stderr (not when <paramref name="quiet"/>).</summary>
+    public static Engine.Plans.PlanDefinition Learn(RunJournal? journal, Engine.Plans.PlanDefinition plan, bool off, bool quiet, CliConsole console, string? exceptRun = null)
+    {
+        if (journal is null || off || journal.History(plan.Id, exceptRun) is not { Count: > 0 } history)
+        {
+            return plan;
+        }
+
+        var learned = plan.WithHistory(history);
+        var count = learned.Tasks.Count(t => t.Learned is not null);
+        if (!quiet && count > 0)
+        {
+            console.Error.WriteLine($"estimates: {count} of {plan.Tasks.Count} tasks plan with what earlier runs measured (the median of their last {RunJournal.HistoryDepth} executions; --no-history for the plan's own)");
+        }
+
+        return learned;
+    }
+
     /// <summary>Opens a journal to read, printing why not (exit code 2) when it cannot be.</summary>
     public static RunJournal? OpenExisting(string? given, CliConsole console)
     {

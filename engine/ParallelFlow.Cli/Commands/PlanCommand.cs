@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ParallelFlow.Engine;
 using ParallelFlow.Engine.Reporting;
+using ParallelFlow.Journal;
 
 namespace ParallelFlow.Cli.Commands;
 
@@ -16,7 +17,9 @@ internal static class PlanCommand
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong([.. PlanRenderer.Formats]);
-        var command = new Command("plan", "Shows a plan's waves, critical path and lower bound, or its graph as Mermaid or DOT.") { format };
+        var journal = JournalSetup.Option("The run journal whose earlier runs of the plan give learned estimates. Default: where run records the plan's runs; none when there is no journal yet.");
+        var noHistory = JournalSetup.NoHistoryOption();
+        var command = new Command("plan", "Shows a plan's waves, critical path and lower bound, or its graph as Mermaid or DOT; with estimates learned from earlier runs when the journal has them.") { format, journal, noHistory };
         input.AddTo(command);
         command.SetAction(parseResult =>
         {
@@ -25,6 +28,29 @@ internal static class PlanCommand
             if (loaded is null)
             {
                 return ExitCodes.InvalidInput;
+            }
+
+            if (!parseResult.GetValue(noHistory))
+            {
+                var given = parseResult.GetValue(journal);
+                var path = JournalSetup.Resolve(given, input.PathOf(parseResult));
+                if (given is not null && !RunJournal.IsDatabase(path) && !File.Exists(path))
+                {
+                    console.Error.WriteLine($"note: there is no journal at {Path.GetFullPath(path)} yet, so the estimates are the plan's own");
+                }
+                else if (RunJournal.IsDatabase(path) || File.Exists(path))
+                {
+                    try
+                    {
+                        using var opened = RunJournal.Open(path, create: false);
+                        loaded = loaded.WithHistory(opened.History(loaded.Id));
+                    }
+                    catch (JournalException ex)
+                    {
+                        console.Error.WriteLine($"error: {ex.Message}");
+                        return ExitCodes.InvalidInput;
+                    }
+                }
             }
 
             var analysis = ParallelFlowEngine.Analyze(loaded);

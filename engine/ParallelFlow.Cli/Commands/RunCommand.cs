@@ -24,6 +24,7 @@ internal static class RunCommand
         var journal = JournalSetup.Option($"The run journal to record the run in: a SQLite file, or a PostgreSQL database shared by several machines (Host=…;Database=…, the password in PGPASSWORD). Default: $PARALLELFLOW_JOURNAL, else the first .parallelflow/journal.db beside the plan, here or in ${FileLookup.HomeVariable}; else a new one beside the plan.");
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
+        var noHistory = JournalSetup.NoHistoryOption();
         var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
         var strategy = new Option<string?>("--strategy")
         {
@@ -39,7 +40,7 @@ internal static class RunCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var cluster = ClusterCommands.ClusterOption();
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, cacheTtl, strategy, grace, verbose, only, cluster };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, noHistory, cacheTtl, strategy, grace, verbose, only, cluster };
         input.AddTo(command);
         outputs.AddTo(command);
         telemetry.AddTo(command);
@@ -109,6 +110,8 @@ internal static class RunCommand
 
             using (opened)
             {
+                // The critical path and budgets plan with what earlier runs of the plan measured.
+                loaded = JournalSetup.Learn(opened, loaded, parseResult.GetValue(noHistory), parseResult.GetValue(quiet), console);
                 var options = new RunOptions
                 {
                     Workers = requested,

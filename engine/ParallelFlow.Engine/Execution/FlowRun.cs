@@ -137,7 +137,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     /// <summary>The strategy the run uses, by name.</summary>
     public string StrategyName => _ready.StrategyName;
 
-    /// <summary>A task's expected tokens and cost: the plan's estimate, else the worker's.</summary>
+    /// <summary>A task's expected tokens and cost: what earlier runs measured, else the plan's estimate, else the worker's.</summary>
     private TaskEstimate? EstimateOf(int task)
     {
         var definition = _plan.Tasks[task];
@@ -152,8 +152,8 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         {
         }
 
-        var tokens = definition.EstimateTokens ?? fromWorker?.Tokens;
-        var cost = definition.EstimateCost ?? fromWorker?.Cost;
+        var tokens = definition.Learned?.Tokens ?? definition.EstimateTokens ?? fromWorker?.Tokens;
+        var cost = definition.Learned?.Cost ?? definition.EstimateCost ?? fromWorker?.Cost;
         return tokens is null && cost is null ? null : new TaskEstimate(definition.EstimateSeconds ?? fromWorker?.Seconds, tokens, cost);
     }
 

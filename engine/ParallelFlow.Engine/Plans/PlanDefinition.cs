@@ -106,27 +106,72 @@ public sealed class PlanDefinition
             }
         }
 
-        var plan = new PlanDefinition
-        {
-            Id = Id,
-            Description = Description,
-            Parallelism = Parallelism,
-            Limits = Limits,
-            Timeouts = Timeouts,
-            Retry = Retry,
-            OnFailure = OnFailure,
-            Inputs = Inputs,
-            Tasks = [.. Tasks.Where(t => kept.Contains(t.Id)).Select(t => t.After.All(kept.Contains) ? t : t.WithAfter([.. t.After.Where(kept.Contains)]))],
-            Strategy = Strategy,
-            Budget = Budget,
-            Mode = Mode,
-            SourceFile = SourceFile,
-            Warnings = Warnings,
-            SourceMap = SourceMap,
-        };
+        var plan = Copy([.. Tasks.Where(t => kept.Contains(t.Id)).Select(t => t.After.All(kept.Contains) ? t : t.WithAfter([.. t.After.Where(kept.Contains)]))]);
         plan.WorkersValidatedBy = WorkersValidatedBy;
         return plan;
     }
+
+    /// <summary>The plan with what earlier runs measured (see <c>RunJournal.History</c>): each task with a history of
+    /// its own takes it (<see cref="TaskDefinition.Learned"/>), in place of its written estimate; a task with none and no
+    /// <c>estimate_seconds</c> takes the median of the learned durations of the plan's other tasks of its worker type.
+    /// The critical path, the strategies' order and budgets then plan with measured durations, tokens and cost.</summary>
+    /// <param name="history">Learned estimates by task id; ids the plan does not have are ignored.</param>
+    /// <returns>The plan with learned estimates; everything else as it was.</returns>
+    public PlanDefinition WithHistory(IReadOnlyDictionary<string, LearnedEstimate> history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var byWorker = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        foreach (var task in Tasks)
+        {
+            if (history.TryGetValue(task.Id, out var own))
+            {
+                (byWorker.TryGetValue(task.Worker, out var list) ? list : byWorker[task.Worker] = []).Add(own.Seconds);
+            }
+        }
+
+        var tasks = Tasks.Select(task =>
+        {
+            if (history.TryGetValue(task.Id, out var own))
+            {
+                return task.WithLearned(own);
+            }
+
+            return task.EstimateSeconds is null && byWorker.TryGetValue(task.Worker, out var peers)
+                ? task.WithLearned(new LearnedEstimate(Median(peers), peers.Count) { FromWorkerType = true })
+                : task.Learned is null ? task : task.WithLearned(null);
+        }).ToList();
+        var plan = Copy(tasks);
+        plan.StructureValidated = StructureValidated;
+        plan.WorkersValidatedBy = WorkersValidatedBy;
+        return plan;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var middle = values.Count / 2;
+        return values.Count % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+    }
+
+    /// <summary>The plan with other tasks; everything else as it is.</summary>
+    private PlanDefinition Copy(IReadOnlyList<TaskDefinition> tasks) => new()
+    {
+        Id = Id,
+        Description = Description,
+        Parallelism = Parallelism,
+        Limits = Limits,
+        Timeouts = Timeouts,
+        Retry = Retry,
+        OnFailure = OnFailure,
+        Inputs = Inputs,
+        Tasks = tasks,
+        Strategy = Strategy,
+        Budget = Budget,
+        Mode = Mode,
+        SourceFile = SourceFile,
+        Warnings = Warnings,
+        SourceMap = SourceMap,
+    };
 
     /// <summary>Records a validation that passed; called once, by the code that made the plan, before handing it out.</summary>
     internal void MarkValidated(object? catalog)

@@ -43,7 +43,6 @@ public sealed class TaskDefinition
     /// <value>1 when absent.</value>
     public double? EstimateSeconds { get; init; }
 
-    /// <summary>The in-process worker of a task made with <see cref="PlanBuilder"/>; it takes precedence over <see cref="Worker"/>.</summary>
     /// <summary>Whether a run with a cache may reuse an earlier result for this task; null leaves it to the worker (<see cref="ParallelFlowWorker.IsDeterministic"/>).</summary>
     public bool? Cache { get; init; }
 
@@ -53,10 +52,22 @@ public sealed class TaskDefinition
     /// <summary>Expected cost, for run budgets.</summary>
     public decimal? EstimateCost { get; init; }
 
+    /// <summary>What earlier runs of the plan measured of this task (<see cref="PlanDefinition.WithHistory"/>): when
+    /// present, its duration stands for <see cref="EstimateSeconds"/> in the critical path and its tokens and cost
+    /// for the estimates in budgets.</summary>
+    /// <value>None: the plan's estimates (and the worker's) are used.</value>
+    public LearnedEstimate? Learned { get; init; }
+
+    /// <summary>The in-process worker of a task made with <see cref="PlanBuilder"/>; it takes precedence over <see cref="Worker"/>.</summary>
     internal ParallelFlowWorker? InlineWorker { get; init; }
 
     /// <summary>A copy with other <c>after</c> orderings.</summary>
-    internal TaskDefinition WithAfter(IReadOnlyList<string> after) => new()
+    internal TaskDefinition WithAfter(IReadOnlyList<string> after) => Copy(after, Learned);
+
+    /// <summary>A copy with a learned estimate.</summary>
+    internal TaskDefinition WithLearned(LearnedEstimate? learned) => Copy(After, learned);
+
+    private TaskDefinition Copy(IReadOnlyList<string> after, LearnedEstimate? learned) => new()
     {
         Id = Id,
         Worker = Worker,
@@ -71,8 +82,10 @@ public sealed class TaskDefinition
         Cache = Cache,
         EstimateTokens = EstimateTokens,
         EstimateCost = EstimateCost,
+        Learned = learned,
         InlineWorker = InlineWorker,
     };
 
-    internal double Estimate => EstimateSeconds ?? 1;
+    /// <summary>The duration the scheduler plans with: learned, else written, else 1 s.</summary>
+    internal double Estimate => Learned?.Seconds ?? EstimateSeconds ?? 1;
 }

@@ -67,6 +67,27 @@ public static class PlanRenderer
         text.AppendLine(c, $"best speedup:  {analysis.TotalWorkSeconds / Math.Max(1e-9, analysis.LowerBoundSeconds(workers)):0.##}x");
         var simulated = SchedulingStrategies.BuiltIn.Select(s => $"{s} {ListScheduleSimulation.Makespan(plan, workers, s):0.###}s");
         text.AppendLine(c, $"simulated:     {string.Join(" · ", simulated)} (list scheduling on {workers} workers, estimates exact, no overhead)");
+        var learned = plan.Tasks.Where(t => t.Learned is not null).ToList();
+        if (learned.Count > 0)
+        {
+            // The tasks whose learned duration is furthest from what the plan says first: where the plan guessed worst.
+            const int Shown = 20;
+            text.AppendLine();
+            text.AppendLine(c, $"estimates: {learned.Count} of {plan.Tasks.Count} tasks plan with what earlier runs measured (--no-history for the plan's own); furthest from the plan first:");
+            var width = Math.Max(4, learned.Max(t => t.Id.Length));
+            text.AppendLine(c, $"  {"task".PadRight(width)}  {"plan",10}  {"learned",10}  from");
+            foreach (var task in learned.OrderByDescending(t => Math.Abs(Math.Log(Math.Max(t.Learned!.Seconds, 1e-6) / (t.EstimateSeconds ?? 1)))).ThenBy(t => t.Id, StringComparer.Ordinal).Take(Shown))
+            {
+                var from = task.Learned!.FromWorkerType ? $"the median of {task.Learned.Samples} {task.Worker} task(s)" : $"the median of {task.Learned.Samples} run(s)";
+                text.AppendLine(c, $"  {task.Id.PadRight(width)}  {(task.EstimateSeconds is { } written ? $"{written:0.###}s" : "none"),10}  {$"{task.Learned.Seconds:0.###}s",10}  {from}");
+            }
+
+            if (learned.Count > Shown)
+            {
+                text.AppendLine(c, $"  … and {learned.Count - Shown} more (--format json lists every one)");
+            }
+        }
+
         return text.ToString();
     }
 
@@ -126,6 +147,40 @@ public static class PlanRenderer
             writer.WriteNumber("total_work_seconds", analysis.TotalWorkSeconds);
             writer.WriteNumber("workers", workers);
             writer.WriteNumber("lower_bound_seconds", analysis.LowerBoundSeconds(workers));
+            writer.WriteStartArray("estimates");
+            foreach (var task in plan.Tasks)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", task.Id);
+                if (task.EstimateSeconds is { } written)
+                {
+                    writer.WriteNumber("plan_seconds", written);
+                }
+                else
+                {
+                    writer.WriteNull("plan_seconds");
+                }
+
+                if (task.Learned is { } learned)
+                {
+                    writer.WriteNumber("learned_seconds", learned.Seconds);
+                    writer.WriteNumber("samples", learned.Samples);
+                    writer.WriteString("learned_from", learned.FromWorkerType ? "worker_type" : "task");
+                    if (learned.Tokens is { } tokens)
+                    {
+                        writer.WriteNumber("learned_tokens", tokens);
+                    }
+
+                    if (learned.Cost is { } cost)
+                    {
+                        writer.WriteNumber("learned_cost", cost);
+                    }
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 
