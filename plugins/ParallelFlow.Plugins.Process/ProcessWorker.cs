@@ -15,7 +15,9 @@ namespace ParallelFlow.Plugins.Process;
 /// program left running, nor end them.
 /// </summary>
 /// <remarks>Parameters: <c>command</c>, <c>args</c>, <c>shell</c>, <c>cwd</c>, <c>env</c>, <c>stdin</c>,
-/// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB).</remarks>
+/// <c>success_codes</c>, <c>max_output_bytes</c> (per stream; default 1 MiB). With a memory limit
+/// (<c>resources.max_memory_mb</c>) the program and its children are held to it (see <see cref="MemoryLimit"/>), and a
+/// program that fails for want of memory fails the task with <c>failure_kind: memory</c>.</remarks>
 public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
 {
     /// <summary>The worker's name in plans.</summary>
@@ -31,7 +33,13 @@ public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
         ArgumentNullException.ThrowIfNull(spec);
 
         var tree = ProcessTree.NewToken();
-        using var process = new System.Diagnostics.Process { StartInfo = StartInfo(spec, tree), EnableRaisingEvents = true };
+        var start = StartInfo(spec, tree);
+        if (request.MaxMemoryBytes is { } limit)
+        {
+            MemoryLimit.Apply(start, limit);
+        }
+
+        using var process = new System.Diagnostics.Process { StartInfo = start, EnableRaisingEvents = true };
         var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.Exited += (_, _) => exited.TrySetResult();
         var stdout = new BoundedTail(spec.MaxOutputBytes);
@@ -102,9 +110,19 @@ public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
             // `show RUN TASK` and the report have the whole of it.
             var errors = stderr.ToString();
             var tail = Last(errors, 1000);
+            var partial = errors.Length == 0 ? output : $"{output}{(output.Length == 0 || output.EndsWith('\n') ? "" : "\n")}[stderr]\n{errors}";
+            if (request.MaxMemoryBytes is { } held && MemoryLimit.WentOver(errors))
+            {
+                throw new MemoryLimitException(
+                    $"'{spec.Command}' went over its memory limit of {MemoryLimit.Megabytes(held)} MB (resources.max_memory_mb) and exited with code {code}: {tail}", held)
+                {
+                    Output = partial,
+                };
+            }
+
             throw new FatalTaskException($"'{spec.Command}' exited with code {code}{(tail.Length > 0 ? $": {tail}" : "")}")
             {
-                Output = errors.Length == 0 ? output : $"{output}{(output.Length == 0 || output.EndsWith('\n') ? "" : "\n")}[stderr]\n{errors}",
+                Output = partial,
             };
         }
 

@@ -65,9 +65,18 @@ public sealed class TaskRequest
 
     /// <summary>The values of the run's plan inputs, by name (what <c>{{inputs.NAME}}</c> in a task's <c>with</c> stands
     /// for); empty when the plan takes none.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Inputs { get; init; } = NoInputs;
+    public IReadOnlyDictionary<string, JsonElement> Inputs { get => _scope.Inputs; init => _scope = _scope with { Inputs = value }; }
 
-    private static readonly IReadOnlyDictionary<string, JsonElement> NoInputs = new Dictionary<string, JsonElement>();
+    /// <summary>The most memory the task may use, in bytes: the plan's (or config's) <c>resources.max_memory_mb</c>. A
+    /// worker that starts processes holds each to it (the process plugin does) and throws
+    /// <see cref="MemoryLimitException"/> when one goes over; null for no limit.</summary>
+    public long? MaxMemoryBytes { get => _scope.MaxMemoryBytes; init => _scope = _scope with { MaxMemoryBytes = value }; }
+
+    // What every request of a run shares (its logger, inputs and limits): one reference, made once per run by the engine.
+    private readonly RequestScope _scope = RequestScope.Default;
+
+    /// <summary>The run's shared part of every request, given at once instead of one property at a time.</summary>
+    internal RequestScope Scope { init => _scope = value; }
 
     /// <summary>The <see cref="DependencyOutputs"/> of a task without hard dependencies: an empty, shared dictionary.</summary>
     public static IReadOnlyDictionary<string, TaskResult> NoDependencies { get; } = new Dictionary<string, TaskResult>();
@@ -82,7 +91,7 @@ public sealed class TaskRequest
     public IProgress<string> Progress { get; init; } = NoProgress.Instance;
 
     /// <summary>A logger scoped to this task.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
+    public ILogger Logger { get => _scope.Logger; init => _scope = _scope with { Logger = value }; }
 
     /// <summary>The same token as the one passed to <see cref="ParallelFlowWorker.ExecuteAsync"/>, for code that only has the request.</summary>
     public CancellationToken CancellationToken { get; init; }
@@ -111,4 +120,10 @@ public sealed class TaskRequest
         {
         }
     }
+}
+
+/// <summary>What the requests of one run share: its task logger, its inputs' values and its limits.</summary>
+internal sealed record RequestScope(ILogger Logger, IReadOnlyDictionary<string, JsonElement> Inputs, long? MaxMemoryBytes)
+{
+    public static readonly RequestScope Default = new(NullLogger.Instance, new Dictionary<string, JsonElement>(), null);
 }

@@ -36,6 +36,64 @@ public sealed class ProcessWorkerTests
     }
 
     [Fact]
+    public async Task AProgramThatAllocatesPastTheMemoryLimit_FailsAsMemory_AndOneWithinItSucceeds()
+    {
+        // A real process that asks for 200 MB under a 100 MB limit, and one that asks for 10 MB; with a shell between,
+        // the limit reaches the shell's children too.
+        var plan = new PlanBuilder("memory")
+            .WithResources(new ResourceSettings(MaxMemoryMb: 100))
+            .WithRetry(new RetrySettings { MaxAttempts = 3, InitialDelaySeconds = 0 })
+            .AddTask("greedy", "process", t => t.With(new { command = "python3", args = new[] { "-c", "print('allocating'); x = bytearray(200 * 1024 * 1024)" } }))
+            .AddTask("modest", "process", t => t.With(new { command = "python3", args = new[] { "-c", "x = bytearray(10 * 1024 * 1024); print(len(x))" } }))
+            .AddTask("greedy-child", "process", t => t.With(new { command = "python3 -c 'x = bytearray(300 * 1024 * 1024)'", shell = true }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        var greedy = result["greedy"];
+        Assert.Equal((TaskRunStatus.Failed, FailureKind.Memory, 1), (greedy.Status, greedy.FailureKind, greedy.Attempts));
+        Assert.StartsWith("'python3' went over its memory limit of 100 MB (resources.max_memory_mb) and exited with code 1: ", greedy.Error, StringComparison.Ordinal);
+        Assert.Contains("MemoryError", greedy.Error, StringComparison.Ordinal);
+        Assert.StartsWith("allocating", greedy.PartialOutput, StringComparison.Ordinal);
+        Assert.Equal((TaskRunStatus.Succeeded, "10485760"), (result["modest"].Status, result["modest"].Result!.Text!.Trim()));
+        Assert.Equal(FailureKind.Memory, result["greedy-child"].FailureKind);
+    }
+
+    [Fact]
+    public async Task WithoutALimit_TheSameProgramSucceeds()
+    {
+        var plan = new PlanBuilder("no-limit")
+            .AddTask("greedy", "process", t => t.With(new { command = "python3", args = new[] { "-c", "x = bytearray(200 * 1024 * 1024); print('ok')" } }))
+            .Build();
+
+        var result = await Engine.RunAsync(plan).Within();
+
+        Assert.Equal((TaskRunStatus.Succeeded, "ok"), (result["greedy"].Status, result["greedy"].Result!.Text!.Trim()));
+    }
+
+    [Fact]
+    public async Task AProcessThatGoesSilent_IsStuck_KilledAndRetried_ByTheHeartbeat()
+    {
+        // Real processes: each attempt prints a line, then sleeps a minute without a word; a 2 s heartbeat ends it.
+        var plan = new PlanBuilder("stuck")
+            .WithTimeouts(new TimeoutSettings(WorkerHeartbeatSeconds: 2))
+            .WithRetry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0 })
+            .AddTask("silent", "process", t => t.With(new { command = "sh", args = new[] { "-c", "echo started; sleep 60" } }))
+            .AddTask("chatty", "process", t => t.With(new { command = "sh", args = new[] { "-c", "for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.3; done" } }))
+            .Build();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Engine.RunAsync(plan, new RunOptions { Workers = 2 }).Within();
+
+        var silent = result["silent"];
+        Assert.Equal((TaskRunStatus.TimedOut, FailureKind.Stuck, 2), (silent.Status, silent.FailureKind, silent.Attempts));
+        Assert.Equal("stuck: no progress for 2s (attempt 2): timeouts.worker_heartbeat", silent.Error);
+        // Killed, not waited for: two attempts of a 60 s sleep end long before one would.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), clock.Elapsed.ToString());
+        Assert.Equal(TaskRunStatus.Succeeded, result["chatty"].Status);
+    }
+
+    [Fact]
     public async Task AFailedProgram_KeepsAllItWrote_AsTheTasksOutput_WhileItsErrorEndsWithTheEndOfStderr()
     {
         var plan = new PlanBuilder("failed-output")

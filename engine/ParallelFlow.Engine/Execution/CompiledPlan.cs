@@ -36,7 +36,19 @@ public sealed class CompiledPlan
         Wave = wave;
         Order = order;
         Context = context;
+        Heartbeat = plan.Timeouts.WorkerHeartbeatSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+        RequestScope = new Sdk.RequestScope(context.TaskLogger, NoInputs, plan.Resources.MaxMemoryBytes);
     }
+
+    private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> NoInputs = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
+
+    /// <summary>What every request of a run of this plan shares (its logger and limits), for runs without inputs; a
+    /// run with inputs makes its own with their values.</summary>
+    internal Sdk.RequestScope RequestScope { get; }
+
+    /// <summary>How long an attempt may report no progress before it is taken for stuck; none when the plan sets no
+    /// <c>timeouts.worker_heartbeat</c>.</summary>
+    internal TimeSpan? Heartbeat { get; }
 
     /// <summary>The plan this was compiled from.</summary>
     public PlanDefinition Definition { get; }

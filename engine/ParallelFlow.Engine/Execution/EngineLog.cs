@@ -23,6 +23,9 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId}: worker {Worker} did not return within {GraceSeconds:0.###}s of being cancelled; it is abandoned and may still be running")]
     public partial void WorkerAbandoned(string runId, string taskId, string worker, double graceSeconds);
 
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId} attempt {Attempt} reported no progress for {Seconds:0.###}s (timeouts.worker_heartbeat): taken for stuck and cancelled")]
+    public partial void TaskStuck(string runId, string taskId, int attempt, double seconds);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
     public partial void JournalFailed(string runId, string taskId, string error);
 

@@ -10,11 +10,20 @@ internal static class ExceptionClassifier
     public static FailureKind Classify(Exception exception, CancellationToken runToken) => exception switch
     {
         TimeoutRejectedException => FailureKind.Timeout,
+        TaskStuckException => FailureKind.Stuck,
         OperationCanceledException when runToken.IsCancellationRequested => FailureKind.Cancelled,
+        MemoryLimitException => FailureKind.Memory,
         FatalTaskException => FailureKind.Fatal,
         ArgumentException or NullReferenceException or InvalidCastException or NotSupportedException or NotImplementedException => FailureKind.Fatal,
         _ => FailureKind.Transient,
     };
 
-    public static bool IsRetryable(FailureKind kind) => kind is FailureKind.Timeout or FailureKind.Transient;
+    public static bool IsRetryable(FailureKind kind) => kind is FailureKind.Timeout or FailureKind.Transient or FailureKind.Stuck;
+}
+
+/// <summary>An attempt that reported no progress for the heartbeat interval (<c>timeouts.worker_heartbeat</c>).</summary>
+internal sealed class TaskStuckException(TimeSpan silence)
+    : TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"stuck: no progress for {silence.TotalSeconds:0.###}s"))
+{
+    public TimeSpan Silence { get; } = silence;
 }

@@ -23,4 +23,11 @@ public enum FailureKind
 
     /// <summary>The run's budget could not cover the task, and nothing running could free enough.</summary>
     Budget,
+
+    /// <summary>An attempt reported no progress for the plan's <c>timeouts.worker_heartbeat</c>: taken for stuck and
+    /// cancelled. Retried.</summary>
+    Stuck,
+
+    /// <summary>The task went over its memory limit (<c>resources.max_memory_mb</c>). Not retried.</summary>
+    Memory,
 }

@@ -58,6 +58,7 @@ public sealed partial class FlowRun
             (_tasks.Status[task], var error) = kind switch
             {
                 FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
+                FailureKind.Stuck => (TaskRunStatus.TimedOut, $"{ex.Message} (attempt {_tasks.Attempts[task]}): timeouts.worker_heartbeat{AbandonedNote(task)}"),
                 // The stop reason is read outside the gate: it is written once, and only ever from None to a reason
                 // (a caller's own token may cancel this attempt before it is written: then None reads as a plain cancel).
                 FailureKind.Cancelled => (TaskRunStatus.Cancelled, Reason switch
@@ -199,23 +200,36 @@ public sealed partial class FlowRun
             _tasks.BeginRetry(task, attempt, _context.TimeProvider.GetTimestamp());
         }
 
-        var request = new TaskRequest
+        var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
+        return _plan.Heartbeat is { } silence
+            ? InvokeWatchedAsync(task, attempt, progress, silence, cancellationToken)
+            : Dispatch(task, Request(task, attempt, progress, cancellationToken), cancellationToken);
+    }
+
+    private TaskRequest Request(int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var definition = _plan.Tasks[task];
+        return new TaskRequest
         {
             TaskId = definition.Id,
             WorkerName = definition.Worker,
             Description = definition.Description,
             With = _inputs?.With[task] ?? definition.With,
             Parameters = _inputs is null ? _plan.BoundParameters?[task] : _inputs.Bound[task],
-            Inputs = _inputs?.Values ?? RunInputsNone,
+            Scope = _requestScope,
             // The view of the dependencies' results is made if the worker reads it (DependencyOutputsOf).
             DependencySource = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this,
             DependencyTask = task,
             Attempt = attempt,
-            Logger = _context.TaskLogger,
-            Progress = _events is null ? DiscardProgress.Instance : new TaskProgress(this, task, attempt),
+            Progress = progress,
             CancellationToken = cancellationToken,
         };
+    }
 
+    /// <summary>Hands an attempt to its worker (here, or through the dispatcher), abandoning a worker that does not
+    /// return within the grace period after its token fires.</summary>
+    private ValueTask<TaskResult> Dispatch(int task, TaskRequest request, CancellationToken cancellationToken)
+    {
         ValueTask<TaskResult> pending;
         try
         {
@@ -242,6 +256,23 @@ public sealed partial class FlowRun
             static state => state.Run.MarkAbandoned(state.Task), (Run: this, Task: task), cancellationToken));
     }
 
+    /// <summary>An attempt under the plan's heartbeat: each progress report restarts the watch, and an attempt silent
+    /// for the whole interval is cancelled and fails as stuck (retried by the task's retry policy). Its own token, not
+    /// the run's: the rest of the run goes on.</summary>
+    private async ValueTask<TaskResult> InvokeWatchedAsync(int task, int attempt, IProgress<string> progress, TimeSpan silence, CancellationToken cancellationToken)
+    {
+        using var watch = new Heartbeat(progress, silence, _context.TimeProvider, cancellationToken);
+        try
+        {
+            return await Dispatch(task, Request(task, attempt, watch, watch.Token), watch.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (watch.Fired && !cancellationToken.IsCancellationRequested)
+        {
+            _context.Log.TaskStuck(RunId, _plan.Tasks[task].Id, attempt, silence.TotalSeconds);
+            throw new TaskStuckException(silence);
+        }
+    }
+
     /// <inheritdoc/>
     IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks.Results, task);
 
@@ -261,6 +292,60 @@ public sealed partial class FlowRun
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"; worker '{_plan.Tasks[task].Worker}' did not return within the {_context.GracePeriod.TotalSeconds:0.###}s grace period after it was cancelled and was abandoned")
             : string.Empty;
+
+    /// <summary>The watch of one attempt's heartbeat: a timer on the run's clock, restarted by every progress report
+    /// (which it passes on), that cancels the attempt's token when it fires.</summary>
+    private sealed class Heartbeat : IProgress<string>, IDisposable
+    {
+        private readonly IProgress<string> _inner;
+        private readonly TimeSpan _silence;
+        private readonly CancellationTokenSource _cancel;
+        private readonly ITimer _timer;
+        private int _fired;
+
+        public Heartbeat(IProgress<string> inner, TimeSpan silence, TimeProvider time, CancellationToken attempt)
+        {
+            _inner = inner;
+            _silence = silence;
+            _cancel = CancellationTokenSource.CreateLinkedTokenSource(attempt);
+            _timer = time.CreateTimer(static state => ((Heartbeat)state!).Fire(), this, silence, Timeout.InfiniteTimeSpan);
+        }
+
+        public CancellationToken Token => _cancel.Token;
+
+        public bool Fired => Volatile.Read(ref _fired) == 1;
+
+        public void Report(string value)
+        {
+            if (!Fired)
+            {
+                _timer.Change(_silence, Timeout.InfiniteTimeSpan);
+            }
+
+            _inner.Report(value);
+        }
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            _cancel.Dispose();
+        }
+
+        private void Fire()
+        {
+            if (Interlocked.Exchange(ref _fired, 1) == 0)
+            {
+                try
+                {
+                    _cancel.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The attempt ended as the timer fired.
+                }
+            }
+        }
+    }
 
     /// <summary>Turns a worker's progress reports into <see cref="RunEventKind.TaskOutput"/> events.</summary>
     private sealed class TaskProgress(FlowRun run, int task, int attempt) : IProgress<string>
@@ -294,7 +379,7 @@ public sealed partial class FlowRun
         var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
         if (_tasks.AttemptLogs is not null)
         {
-            _tasks.EndRetried(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
+            _tasks.EndRetried(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException or TaskStuckException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
         }
 
         Diagnostics.EngineTelemetry.Retrying(_taskSpans?[task], nextAttempt, delay, message);
@@ -313,6 +398,7 @@ public sealed partial class FlowRun
     private static string Describe(Exception exception) => exception switch
     {
         TimeoutRejectedException timeout => $"timed out after {timeout.Timeout.TotalSeconds:0.###}s",
+        TaskStuckException stuck => stuck.Message,
         TransientTaskException or FatalTaskException => exception.Message,
         _ => $"{exception.GetType().Name}: {exception.Message}",
     };

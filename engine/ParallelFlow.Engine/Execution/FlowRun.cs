@@ -29,6 +29,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     // Set once, in the constructor: the run's input values and the parameters of the tasks that use them.
     private readonly RunInputs? _inputs;
 
+    /// <summary>What every request of this run shares: the task logger, the inputs' values, the memory limit.</summary>
+    private readonly RequestScope _requestScope;
+
     private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> RunInputsNone = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
     private readonly EngineContext _context;
     private readonly int _count;
@@ -76,6 +79,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     {
         _plan = plan;
         _inputs = inputs;
+        _requestScope = inputs is null ? plan.RequestScope : plan.RequestScope with { Inputs = inputs.Values };
         _context = plan.Context;
         _count = plan.Graph.Count;
         Pool = options.Pool;

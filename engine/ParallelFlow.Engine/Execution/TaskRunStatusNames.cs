@@ -29,6 +29,8 @@ public static class TaskRunStatusNames
         FailureKind.Fatal => "fatal",
         FailureKind.Cancelled => "cancelled",
         FailureKind.Dependency => "dependency",
+        FailureKind.Stuck => "stuck",
+        FailureKind.Memory => "memory",
         _ => "budget",
     };
 

@@ -7,6 +7,9 @@ namespace ParallelFlow.Engine.Plans;
 /// <param name="Retry">Replaces the plan's <c>retry</c> when given.</param>
 public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, TimeoutSettings? Timeouts = null, RetrySettings? Retry = null)
 {
+    /// <summary>Replaces the plan's <c>resources</c> when given.</summary>
+    public ResourceSettings? Resources { get; init; }
+
     /// <summary>Applies this configuration over a plan's settings.</summary>
     /// <param name="plan">The plan.</param>
     /// <returns>The plan with this configuration's sections in place of its own.</returns>
@@ -19,6 +22,7 @@ public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, Tim
         Parallelism = Parallelism ?? plan.Parallelism,
         Limits = plan.Limits,
         Timeouts = Timeouts ?? plan.Timeouts,
+        Resources = Resources ?? plan.Resources,
         Retry = Retry ?? plan.Retry,
         OnFailure = plan.OnFailure,
         Budget = plan.Budget,

@@ -30,8 +30,25 @@ internal sealed partial class PlanBinder
             {
                 "default_task" => settings with { DefaultTaskSeconds = Number(property.Value, keyPath, null) },
                 "max_task" => settings with { MaxTaskSeconds = Number(property.Value, keyPath, null) },
-                "worker_heartbeat" => NotEnforced(settings, property, keyPath),
+                "worker_heartbeat" => settings with { WorkerHeartbeatSeconds = Number(property.Value, keyPath, null) },
                 _ => UnknownKey(settings, property, TimeoutKeys, "timeouts", null),
+            };
+        }
+
+        return settings;
+    }
+
+    private ResourceSettings BindResources(PlanNode node, string path)
+    {
+        var settings = new ResourceSettings();
+        foreach (var (property, keyPath) in Section(node, path) ?? [])
+        {
+            settings = property.Key switch
+            {
+                "max_memory_mb" => settings with { MaxMemoryMb = Number(property.Value, keyPath, null) },
+                // Read by the adaptive worker pool, which is not there yet.
+                "cpu_threshold" => NotEnforced(settings with { CpuThreshold = Number(property.Value, keyPath, null) }, property, keyPath),
+                _ => UnknownKey(settings, property, ResourceKeys, "resources", null),
             };
         }
 

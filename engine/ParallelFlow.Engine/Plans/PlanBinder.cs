@@ -6,7 +6,7 @@ namespace ParallelFlow.Engine.Plans;
 /// instead of stopping at the first. Requests (<c>mode</c>) and workflow traces have binders of their own.</summary>
 internal sealed partial class PlanBinder : NodeBinder
 {
-    private static readonly string[] PlanKeys = ["$schema", "id", "description", "inputs", "parallelism", "limits", "timeouts", "retry", "on_failure", "budget", "strategy", "tasks"];
+    private static readonly string[] PlanKeys = ["$schema", "id", "description", "inputs", "parallelism", "limits", "timeouts", "retry", "resources", "on_failure", "budget", "strategy", "tasks"];
     private static readonly string[] InputKeys = ["type", "required", "default", "description"];
     private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
     private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
@@ -14,6 +14,7 @@ internal sealed partial class PlanBinder : NodeBinder
     private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache"];
     private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers"];
     private static readonly string[] TimeoutKeys = ["default_task", "max_task", "worker_heartbeat"];
+    private static readonly string[] ResourceKeys = ["max_memory_mb", "cpu_threshold"];
     private static readonly string[] RetryKeys = ["max_attempts", "backoff_multiplier", "initial_delay", "max_delay", "jitter"];
     private static readonly string[] PriorityNames = ["critical", "high", "normal", "low"];
     private static readonly string[] FailureNames = ["continue", "fail_fast"];
@@ -51,7 +52,7 @@ internal sealed partial class PlanBinder : NodeBinder
                     "parallelism" => config with { Parallelism = binder.BindParallelism(property.Value, "parallelism") },
                     "timeouts" => config with { Timeouts = binder.BindTimeouts(property.Value, "timeouts") },
                     "retry" => config with { Retry = binder.BindRetry(property.Value, "retry", null) },
-                    "resources" => binder.NotEnforced(config, property, "resources"),
+                    "resources" => config with { Resources = binder.BindResources(property.Value, "resources") },
                     _ => binder.UnknownKey(config, property, ConfigKeys, "config file", null),
                 };
             }
@@ -68,6 +69,7 @@ internal sealed partial class PlanBinder : NodeBinder
         var parallelism = new ParallelismSettings();
         var limits = new Dictionary<string, int>(StringComparer.Ordinal);
         var timeouts = new TimeoutSettings();
+        var resources = new ResourceSettings();
         var retry = RetrySettings.None;
         var onFailure = FailurePolicy.Continue;
         BudgetSettings? budget = null;
@@ -107,6 +109,9 @@ internal sealed partial class PlanBinder : NodeBinder
                         break;
                     case "retry":
                         retry = BindRetry(property.Value, key, null) ?? RetrySettings.None;
+                        break;
+                    case "resources":
+                        resources = BindResources(property.Value, key);
                         break;
                     case "on_failure":
                         onFailure = Enum(property.Value, key, FailureNames, null) switch
@@ -148,6 +153,7 @@ internal sealed partial class PlanBinder : NodeBinder
             Parallelism = parallelism,
             Limits = limits,
             Timeouts = timeouts,
+            Resources = resources,
             Retry = retry,
             OnFailure = onFailure,
             Budget = budget,

@@ -22,6 +22,7 @@ public sealed class PlanBuilder
     private string _description = string.Empty;
     private ParallelismSettings _parallelism = new();
     private TimeoutSettings _timeouts = new();
+    private ResourceSettings _resources = new();
     private RetrySettings _retry = RetrySettings.None;
     private FailurePolicy _onFailure = FailurePolicy.Continue;
     private BudgetSettings? _budget;
@@ -79,6 +80,15 @@ public sealed class PlanBuilder
     public PlanBuilder WithTimeouts(TimeoutSettings timeouts)
     {
         _timeouts = timeouts;
+        return this;
+    }
+
+    /// <summary>Sets the resource limits: the memory one task may use.</summary>
+    /// <param name="resources">The limits.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithResources(ResourceSettings resources)
+    {
+        _resources = resources ?? throw new ArgumentNullException(nameof(resources));
         return this;
     }
 
@@ -239,6 +249,7 @@ public sealed class PlanBuilder
             Parallelism = _parallelism,
             Limits = new Dictionary<string, int>(_limits),
             Timeouts = _timeouts,
+            Resources = _resources,
             Retry = _retry,
             OnFailure = _onFailure,
             Budget = _budget,

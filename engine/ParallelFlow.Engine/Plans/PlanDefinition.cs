@@ -22,6 +22,9 @@ public sealed class PlanDefinition
     /// <summary>Task time limits.</summary>
     public TimeoutSettings Timeouts { get; init; } = new();
 
+    /// <summary>Resource limits: the memory one task may use.</summary>
+    public ResourceSettings Resources { get; init; } = new();
+
     /// <summary>The retry settings of tasks that set none of their own.</summary>
     public RetrySettings Retry { get; init; } = RetrySettings.None;
 
@@ -161,6 +164,7 @@ public sealed class PlanDefinition
         Parallelism = Parallelism,
         Limits = Limits,
         Timeouts = Timeouts,
+        Resources = Resources,
         Retry = Retry,
         OnFailure = OnFailure,
         Inputs = Inputs,

@@ -59,6 +59,7 @@ internal static partial class PlanRules
         var map = plan.SourceMap;
         CheckParallelism(plan.Parallelism, map, errors);
         CheckTimeouts(plan.Timeouts, map, errors);
+        CheckResources(plan.Resources, map, errors);
         CheckRetry(plan.Retry, "retry", null, map, errors);
         foreach (var (worker, limit) in plan.Limits)
         {
@@ -125,6 +126,11 @@ internal static partial class PlanRules
             CheckTimeouts(timeouts, map, errors);
         }
 
+        if (config.Resources is { } resources)
+        {
+            CheckResources(resources, map, errors);
+        }
+
         if (config.Retry is { } retry)
         {
             CheckRetry(retry, "retry", null, map, errors);
@@ -152,11 +158,30 @@ internal static partial class PlanRules
         }
     }
 
+    private static void CheckResources(ResourceSettings settings, PlanSourceMap map, List<PlanError> errors)
+    {
+        if (settings.MaxMemoryMb is { } memory)
+        {
+            // 1 MB: no process starts in less; a million MB (about a terabyte) is past any machine here.
+            _ = Between(memory, 1, 1_000_000, "resources.max_memory_mb", null, map, errors);
+        }
+
+        if (settings.CpuThreshold is { } threshold)
+        {
+            _ = Between(threshold, 0.01, 1, "resources.cpu_threshold", null, map, errors);
+        }
+    }
+
     private static void CheckTimeouts(TimeoutSettings settings, PlanSourceMap map, List<PlanError> errors)
     {
         var valid = (settings.DefaultTaskSeconds is not { } defaultTask || Between(defaultTask, MinTimeoutSeconds, MaxTimeoutSeconds, "timeouts.default_task", null, map, errors))
             // max_task only bounds timeout_seconds; it reaches no timer itself.
             & (settings.MaxTaskSeconds is not { } maxTask || AtLeast(maxTask, MinTimeoutSeconds, "timeouts.max_task", null, map, errors));
+        if (settings.WorkerHeartbeatSeconds is { } heartbeat)
+        {
+            _ = Between(heartbeat, MinTimeoutSeconds, MaxTimeoutSeconds, "timeouts.worker_heartbeat", null, map, errors);
+        }
+
         if (valid && settings is { DefaultTaskSeconds: { } first, MaxTaskSeconds: { } cap } && first > cap)
         {
             errors.Add(map.Error(PlanError.OutOfRangeCode, "timeouts.default_task", $"timeouts.default_task ({Show(first)}s) is greater than max_task ({Show(cap)}s)"));

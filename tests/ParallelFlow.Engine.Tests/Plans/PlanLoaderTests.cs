@@ -199,9 +199,11 @@ public sealed class PlanLoaderTests
         var plan = PlanLoader.LoadFile(planPath, configPath: configPath);
 
         Assert.Equal(5, plan.Parallelism.Resolve(null));
-        Assert.Equal(new TimeoutSettings(300, 600), plan.Timeouts);
+        Assert.Equal(new TimeoutSettings(300, 600, 30), plan.Timeouts);
         Assert.Equal(3, plan.Retry.MaxAttempts);
-        Assert.Equal(["timeouts.worker_heartbeat", "resources"], plan.Warnings.Select(w => w.Message.Split('\'')[1]));
+        Assert.Equal(4096L * 1024 * 1024, plan.Resources.MaxMemoryBytes);
+        // The heartbeat and the memory limit are enforced; the CPU threshold is for the adaptive pool, not there yet.
+        Assert.Equal(["resources.cpu_threshold"], plan.Warnings.Select(w => w.Message.Split('\'')[1]));
         Assert.All(plan.Warnings, w => Assert.Equal(configPath, w.Source));
     }
 
