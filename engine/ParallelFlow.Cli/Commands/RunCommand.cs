@@ -25,6 +25,10 @@ internal static class RunCommand
         var noJournal = new Option<bool>("--no-journal") { Description = "Do not record the run; it cannot be resumed." };
         var noCache = new Option<bool>("--no-cache") { Description = "Execute every task, even those whose result the journal's cache holds." };
         var noHistory = JournalSetup.NoHistoryOption();
+        var adaptive = new Option<bool>("--adaptive")
+        {
+            Description = "Let the pool grow from --workers (or the plan's default) towards max_workers while ready tasks wait and the machine has room, and shrink when CPU use passes resources.cpu_threshold or memory runs low (parallelism.adaptive).",
+        };
         var cacheTtl = NumberOptions.Real("--cache-ttl", "Reuse cached results no older than this many seconds (default: no limit).", above: 0, orEqual: true, max: 1e9);
         var strategy = new Option<string?>("--strategy")
         {
@@ -40,7 +44,7 @@ internal static class RunCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var cluster = ClusterCommands.ClusterOption();
-        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, noHistory, cacheTtl, strategy, grace, verbose, only, cluster };
+        var command = new Command("run", "Runs a plan: each task starts as soon as its dependencies are done.") { quiet, journal, noJournal, noCache, noHistory, adaptive, cacheTtl, strategy, grace, verbose, only, cluster };
         input.AddTo(command);
         outputs.AddTo(command);
         telemetry.AddTo(command);
@@ -122,6 +126,7 @@ internal static class RunCommand
                     CacheTimeToLive = parseResult.GetValue(cacheTtl) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
                     Strategy = strategyName,
                     Inputs = values,
+                    Adaptive = parseResult.GetValue(adaptive) ? true : null,
                 };
                 try
                 {

@@ -50,6 +50,11 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
     private void Apply(RunEvent e)
     {
         _progress.Apply(e);
+        if (e.Kind == RunEventKind.PoolResized && e.Message is not null)
+        {
+            Note($"[blue]pool[/] {Markup.Escape(Shorten(e.Message, 160))}");
+        }
+
         if (e.Kind == RunEventKind.TaskFinished && e.Status is { } status && !status.IsSuccess() && status != TaskRunStatus.Skipped)
         {
             Note($"[red]{Markup.Escape(e.TaskId!)} {status.ToName()}[/]{(e.Message is null ? "" : ": " + Markup.Escape(Shorten(e.Message, 160)))}");
@@ -128,7 +133,7 @@ internal sealed class LiveView(CliConsole console, PlanDefinition plan, FlowRun 
 internal sealed class LiveProgress
 {
     private readonly int _total;
-    private readonly int _workers;
+    private int _workers;
     private readonly Dictionary<string, double> _estimates = new(StringComparer.Ordinal);
     private double _estimatedLeft;
     private double _observedSeconds;
@@ -167,6 +172,10 @@ internal sealed class LiveProgress
         {
             case RunEventKind.RunStarted:
                 StartedAt = e.Time;
+                break;
+            case RunEventKind.PoolResized:
+                // The estimate of what is left divides the work by the pool as it is now.
+                _workers = Math.Max(1, e.Worker);
                 break;
             case RunEventKind.TaskStarted:
                 Busy[e.Worker] = (e.TaskId!, e.WorkerType!, e.Time);

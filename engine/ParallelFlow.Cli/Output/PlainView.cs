@@ -30,6 +30,7 @@ internal sealed class PlainView(CliConsole console) : IRunView
             RunEventKind.TaskFinished => $"{at} finished  {e.TaskId} {e.Status?.ToName()}{(e.Message is null ? "" : $": {e.Message}")}",
             RunEventKind.WorkerBusy => $"{at} worker {e.Worker} busy with {e.TaskId}",
             RunEventKind.WorkerIdle => $"{at} worker {e.Worker} idle",
+            RunEventKind.PoolResized => $"{at} pool      {e.Message}",
             _ => $"{at} run finished: {e.Message}",
         };
     }

@@ -211,6 +211,15 @@ internal static class EngineTelemetry
         }));
 
     /// <summary>A task that waits because the budget cannot cover it yet, as an event on the run's span.</summary>
+    /// <summary>The adaptive pool changed size: an event on the run's span.</summary>
+    public static void PoolResized(Activity? run, int from, int to, string reason) =>
+        run?.AddEvent(new ActivityEvent("pool_resized", tags: new ActivityTagsCollection
+        {
+            ["parallelflow.pool.from"] = from,
+            ["parallelflow.pool.to"] = to,
+            ["parallelflow.pool.reason"] = reason,
+        }));
+
     public static void BudgetWait(Activity? run, string taskId, string shortfall) =>
         run?.AddEvent(new ActivityEvent("budget_wait", tags: new ActivityTagsCollection
         {

@@ -26,6 +26,9 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "Run {RunId}: task {TaskId} attempt {Attempt} reported no progress for {Seconds:0.###}s (timeouts.worker_heartbeat): taken for stuck and cancelled")]
     public partial void TaskStuck(string runId, string taskId, int attempt, double seconds);
 
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Run {RunId}: pool {From} → {To} workers: {Reason}")]
+    public partial void PoolResized(string runId, int from, int to, string reason);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Run {RunId}: the journal could not record task {TaskId}: {Error}")]
     public partial void JournalFailed(string runId, string taskId, string error);
 

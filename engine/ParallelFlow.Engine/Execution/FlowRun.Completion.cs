@@ -31,7 +31,9 @@ public sealed partial class FlowRun
             Tasks = new LazyTaskResults(_count, TaskResultOf),
             StartedAt = _runStartedAt,
             Elapsed = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, endTimestamp),
-            Workers = _workers,
+            // An adaptive pool's slots go up to max_workers: the run used as many as the pool grew to.
+            Workers = _sizer is { Max: var max } && max != _sizer.Min ? _peakLimit : _workers,
+            Pool = _sizer is null ? null : new PoolReport(_sizer.Max != _sizer.Min, _sizer.Min, _sizer.Max, _peakLimit, _resizes ?? []),
             PeakConcurrency = _peakRunning,
             Analysis = _plan.Analysis,
             ObservedCriticalPathSource = ObservedCriticalPath,

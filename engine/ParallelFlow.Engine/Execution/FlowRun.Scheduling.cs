@@ -435,7 +435,7 @@ public sealed partial class FlowRun
             return;
         }
 
-        while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
+        while (_running < _limit && (!_held || _running == 0) && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
             if (_budget is not null && !_budget.TryReserve(task))
             {
@@ -521,7 +521,7 @@ public sealed partial class FlowRun
 
     private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused)
     {
-        while (_running < _workers && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
+        while (_running < _limit && (!_held || _running == 0) && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
             var grant = pool.TryAcquire(this, _plan.GroupNames[group]);
             if (grant == PoolGrant.Granted && _budget is not null && !_budget.TryReserve(task))
@@ -633,6 +633,7 @@ public sealed partial class FlowRun
         _executor.Complete();
         Pool?.Leave(this);
         _wallTimer?.Dispose();
+        _sizeTimer?.Dispose();
         var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         // Named without Enum.ToString, which boxes and then lower-cases into a new string on every run.

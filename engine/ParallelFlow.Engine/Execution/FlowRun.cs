@@ -35,7 +35,15 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> RunInputsNone = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
     private readonly EngineContext _context;
     private readonly int _count;
+    // The slots the run has: max_workers for an adaptive pool, whose current size is _limit (under the gate).
     private readonly int _workers;
+    private int _limit;
+    private int _peakLimit;
+    private bool _held;
+    private readonly AdaptivePool? _sizer;
+    private readonly ILoadSource? _load;
+    private ITimer? _sizeTimer;
+    private List<PoolResize>? _resizes;
     private readonly CancellationTokenSource _cancellation;
     private readonly CancellationToken _callerToken;
     private CancellationTokenRegistration _callerRegistration;
@@ -86,7 +94,31 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _measured = !options.Unmeasured;
         // In a pool, a run with no worker count of its own may use the whole pool.
         var requested = options.Workers ?? (Pool is not null && plan.Definition.Parallelism is { DefaultWorkers: null, MaxWorkers: null } ? Pool.Options.Workers : null);
-        _workers = Math.Max(1, Math.Min(plan.Definition.Parallelism.Resolve(requested), _count));
+        var parallelism = plan.Definition.Parallelism;
+        var adaptive = options.Adaptive ?? parallelism.Adaptive;
+        if (adaptive)
+        {
+            // The slots go up to max_workers; the pool starts at the count asked for (else the plan's default, else the
+            // cores) and moves between min_workers and max_workers with the load.
+            _workers = Math.Max(1, Math.Min(parallelism.MaxWorkers ?? AdaptivePool.DefaultMax, _count));
+            var min = Math.Min(parallelism.MinWorkers ?? 1, _workers);
+            _limit = Math.Clamp(requested ?? parallelism.DefaultWorkers ?? Plans.ParallelismSettings.MachineDefault, min, _workers);
+            _sizer = new AdaptivePool(true, min, _workers, plan.Definition.Resources.CpuThreshold ?? AdaptivePool.DefaultCpuThreshold,
+                Environment.ProcessorCount, plan.Definition.Resources.MaxMemoryBytes);
+        }
+        else
+        {
+            _workers = Math.Max(1, Math.Min(parallelism.Resolve(requested), _count));
+            _limit = _workers;
+            if (plan.Definition.Resources.MaxMemoryBytes is { } limit)
+            {
+                // A fixed pool still holds back new tasks while the engine is over its memory limit.
+                _sizer = new AdaptivePool(false, _workers, _workers, 1, Environment.ProcessorCount, limit);
+            }
+        }
+
+        _peakLimit = _limit;
+        _load = _sizer is null ? null : options.LoadSource ?? new SystemLoad();
         RunId = options.RunId ?? RunIds.New(_context.TimeProvider);
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _callerToken = cancellationToken;
@@ -173,8 +205,8 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     /// <inheritdoc/>
     int Diagnostics.IRunGauges.ReadyTasks => _ready.Count;
 
-    /// <summary>The number of worker slots this run uses.</summary>
-    public int Workers => _workers;
+    /// <summary>The number of worker slots this run uses: for an adaptive pool, its size now.</summary>
+    public int Workers => Volatile.Read(ref _limit);
 
     internal CancellationToken CancellationToken => _cancellation.Token;
 
@@ -229,7 +261,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         return new RunStatusSnapshot
         {
             BusyWorkers = running,
-            IdleWorkers = Math.Max(0, _workers - running),
+            IdleWorkers = Math.Max(0, Volatile.Read(ref _limit) - running),
             Pending = pending,
             Running = running,
             Succeeded = succeeded,
@@ -278,7 +310,62 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
                 Timeout.InfiniteTimeSpan);
         }
 
+        if (_sizer is not null)
+        {
+            _sizeTimer = _context.TimeProvider.CreateTimer(static state => ((FlowRun)state!).Resize(), this, AdaptivePool.Interval, AdaptivePool.Interval);
+        }
+
         TakeStep(new StepMessage(StepKind.Start), -1);
+    }
+
+    /// <summary>Reads the load and lets the pool's rule resize it (or hold back new tasks); on the run's clock, every
+    /// <see cref="AdaptivePool.Interval"/>. A larger pool (or one no longer held) offers the ready tasks again.</summary>
+    private void Resize()
+    {
+        if (Phase != RunPhase.Running)
+        {
+            return;
+        }
+
+        LoadSample load;
+        try
+        {
+            load = _load!.Sample();
+        }
+#pragma warning disable CA1031 // A load that cannot be read leaves the pool as it is.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return;
+        }
+
+        bool wake;
+        lock (_gate)
+        {
+            if (Phase != RunPhase.Running)
+            {
+                return;
+            }
+
+            var decision = _sizer!.Decide(_limit, _held, _running, _ready.Count, load);
+            wake = decision.Size > _limit || (_held && !decision.Held);
+            if (decision.Reason is { } reason)
+            {
+                var from = _limit;
+                (_limit, _held) = (decision.Size, decision.Held);
+                _peakLimit = Math.Max(_peakLimit, _limit);
+                var at = _context.TimeProvider.GetElapsedTime(_runStartTimestamp);
+                (_resizes ??= []).Add(new PoolResize(at, from, _limit, _held, reason));
+                _context.Log.PoolResized(RunId, from, _limit, reason);
+                Diagnostics.EngineTelemetry.PoolResized(_runSpan, from, _limit, reason);
+                Emit(RunEventKind.PoolResized, worker: _limit, message: $"{from} → {_limit} workers: {reason}");
+            }
+        }
+
+        if (wake)
+        {
+            PoolWake();
+        }
     }
 
     /// <summary>Stops the run for a reason, from any thread: the first reason wins, and later requests do nothing.</summary>

@@ -33,4 +33,8 @@ public enum RunEventKind
     /// <summary>The executor running an attempt of the task was lost (its silo died or left); the attempt was sent
     /// again to another one. Not a retry: the task's attempts are unchanged. <see cref="RunEvent.Message"/> says why.</summary>
     TaskRequeued,
+
+    /// <summary>The adaptive pool changed its size, or held back (or released) new tasks for the engine's memory limit.
+    /// <see cref="RunEvent.Worker"/> is the new size; <see cref="RunEvent.Message"/> says from what and why.</summary>
+    PoolResized,
 }

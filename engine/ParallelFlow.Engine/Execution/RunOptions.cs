@@ -59,6 +59,14 @@ public sealed record RunOptions
     /// <summary>Where the run's tasks execute; in this process (<see cref="InProcessExecutor"/>) unless set.</summary>
     internal TaskExecutorFactory? Executor { get; init; }
 
+    /// <summary>Whether the run's pool grows and shrinks with the load (<c>parallelism.adaptive</c>), in place of the
+    /// plan's setting.</summary>
+    /// <value>The plan's.</value>
+    public bool? Adaptive { get; init; }
+
+    /// <summary>Where an adaptive pool reads the machine's load; the machine's own by default (tests give a fake).</summary>
+    internal ILoadSource? LoadSource { get; init; }
+
     /// <summary>The run reaches no span, metric or gauge (the engine's warm-up, <see cref="EngineWarmUp"/>).</summary>
     internal bool Unmeasured { get; init; }
 

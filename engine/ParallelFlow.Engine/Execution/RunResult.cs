@@ -17,6 +17,10 @@ public sealed class RunResult
     /// <summary>The scheduling strategy the run used, and what happened to it.</summary>
     public StrategyReport Strategy { get; init; } = new(Plans.SchedulingStrategies.CriticalPath, 0, null);
 
+    /// <summary>What the run's pool did, when it could change (<c>parallelism.adaptive</c>, or a memory limit that holds
+    /// back new tasks); null for a fixed pool.</summary>
+    public PoolReport? Pool { get; init; }
+
     /// <summary>Whether the run was of a plan, or of a voting or sectioning request.</summary>
     public Plans.PlanMode Mode { get; init; } = Plans.PlanMode.Dag;
 

@@ -13,6 +13,7 @@ internal sealed partial class PlanBinder
                 "min_workers" => settings with { MinWorkers = Integer(property.Value, keyPath, null) },
                 "max_workers" => settings with { MaxWorkers = Integer(property.Value, keyPath, null) },
                 "default_workers" => settings with { DefaultWorkers = Integer(property.Value, keyPath, null) },
+                "adaptive" => settings with { Adaptive = Boolean(property.Value, keyPath, null) ?? false },
                 _ => UnknownKey(settings, property, ParallelismKeys, "parallelism", null),
             };
         }
@@ -46,8 +47,7 @@ internal sealed partial class PlanBinder
             settings = property.Key switch
             {
                 "max_memory_mb" => settings with { MaxMemoryMb = Number(property.Value, keyPath, null) },
-                // Read by the adaptive worker pool, which is not there yet.
-                "cpu_threshold" => NotEnforced(settings with { CpuThreshold = Number(property.Value, keyPath, null) }, property, keyPath),
+                "cpu_threshold" => settings with { CpuThreshold = Number(property.Value, keyPath, null) },
                 _ => UnknownKey(settings, property, ResourceKeys, "resources", null),
             };
         }

@@ -12,7 +12,7 @@ internal sealed partial class PlanBinder : NodeBinder
     private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
     private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache"];
-    private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers"];
+    private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers", "adaptive"];
     private static readonly string[] TimeoutKeys = ["default_task", "max_task", "worker_heartbeat"];
     private static readonly string[] ResourceKeys = ["max_memory_mb", "cpu_threshold"];
     private static readonly string[] RetryKeys = ["max_attempts", "backoff_multiplier", "initial_delay", "max_delay", "jitter"];

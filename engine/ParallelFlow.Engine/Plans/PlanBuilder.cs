@@ -55,6 +55,15 @@ public sealed class PlanBuilder
         return this;
     }
 
+    /// <summary>Sets how many tasks may run at once: the range, the default and whether the pool adapts to the load.</summary>
+    /// <param name="parallelism">The settings.</param>
+    /// <returns>This builder.</returns>
+    public PlanBuilder WithParallelism(ParallelismSettings parallelism)
+    {
+        _parallelism = parallelism ?? throw new ArgumentNullException(nameof(parallelism));
+        return this;
+    }
+
     /// <summary>Sets the default worker count.</summary>
     /// <param name="workers">How many tasks may run at once.</param>
     /// <returns>This builder.</returns>

@@ -180,6 +180,29 @@ public static class RunReport
             writer.WriteString("strategy_failure", failure);
         }
 
+        if (result.Pool is { } pool)
+        {
+            writer.WriteStartObject("pool");
+            writer.WriteBoolean("adaptive", pool.Adaptive);
+            writer.WriteNumber("min_workers", pool.Min);
+            writer.WriteNumber("max_workers", pool.Max);
+            writer.WriteNumber("peak_workers", pool.Peak);
+            writer.WriteStartArray("resizes");
+            foreach (var resize in pool.Resizes)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("at", Round(resize.At.TotalSeconds));
+                writer.WriteNumber("from", resize.From);
+                writer.WriteNumber("to", resize.To);
+                writer.WriteBoolean("held", resize.Held);
+                writer.WriteString("reason", resize.Reason);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
         writer.WriteNumber("sync_points", result.Analysis.SyncPoints);
         writer.WriteStartObject("status_counts");
         foreach (var status in Enum.GetValues<TaskRunStatus>().Where(s => s.IsFinal()))
