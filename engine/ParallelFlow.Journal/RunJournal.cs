@@ -585,9 +585,12 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
     /// <summary>How many of a task's latest executions its learned estimate is the median of.</summary>
     public const int HistoryDepth = 5;
 
+    /// <summary>How many of the plan's latest runs <see cref="History"/> reads, so that it stays quick in a long journal.</summary>
+    private const int HistoryRuns = 20;
+
     /// <summary>What earlier runs of a plan measured, per task: the median duration, tokens and cost of each task's
-    /// last <see cref="HistoryDepth"/> successful executions in the runs of plans with this id (a cached or restored
-    /// result is not one). <see cref="Engine.Plans.PlanDefinition.WithHistory"/> puts them into the plan.</summary>
+    /// last <see cref="HistoryDepth"/> successful executions in the latest 20 runs of plans with this id (a cached or
+    /// restored result is not one). <see cref="Engine.Plans.PlanDefinition.WithHistory"/> puts them into the plan.</summary>
     /// <param name="planId">The plan's id.</param>
     /// <param name="exceptRun">A run to leave out (the one about to start, when it is already recorded).</param>
     /// <returns>Learned estimates by task id; empty when the plan never ran here.</returns>
@@ -601,10 +604,11 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
             using var command = session.Command(
                 """
                 SELECT t.task_id, t.duration_seconds, t.input_tokens + t.output_tokens, t.cost FROM tasks t JOIN runs r ON r.run_id = t.run_id
-                WHERE r.plan_id = @plan AND r.run_id <> @except AND t.status = 'succeeded' AND t.attempts > 0
+                WHERE r.run_id IN (SELECT run_id FROM runs WHERE plan_id = @plan AND run_id <> @except ORDER BY started_at DESC, run_id DESC LIMIT @runs)
+                  AND t.status = 'succeeded' AND t.attempts > 0
                 ORDER BY r.started_at DESC, r.run_id DESC;
                 """,
-                ("@plan", planId), ("@except", exceptRun ?? string.Empty));
+                ("@plan", planId), ("@except", exceptRun ?? string.Empty), ("@runs", HistoryRuns));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -651,7 +655,20 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         foreach (var task in taskIds)
         {
             session.Execute("DELETE FROM tasks WHERE run_id = @run AND task_id = @task;", ("@run", runId), ("@task", task));
+            session.Execute("DELETE FROM attempts WHERE run_id = @run AND task_id = @task;", ("@run", runId), ("@task", task));
         }
+    }
+
+    /// <summary>Records a run against its plan as it is now, when an edit changed the file but no task's definition:
+    /// the plan's hash and the tasks' fingerprints are replaced, and nothing else of the run.</summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="planHash">The plan's hash now (<see cref="HashPlan"/>).</param>
+    /// <param name="fingerprints">The tasks' fingerprints now.</param>
+    public void Refingerprint(string runId, string planHash, IReadOnlyDictionary<string, string> fingerprints)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        Write("UPDATE runs SET plan_hash = @hash, fingerprints = @fingerprints WHERE run_id = @run;",
+            ("@hash", planHash), ("@fingerprints", _store.Text(FingerprintText(fingerprints))), ("@run", runId));
     }
 
     /// <summary>The task fingerprints a run was recorded with (<see cref="PlanEdits.Fingerprints(CompiledPlan)"/>), by task id; null

@@ -19,7 +19,8 @@ internal sealed record WireRequest(
     [property: Id(8)] int Attempt,
     [property: Id(9)] string? TraceParent = null,
     [property: Id(10)] string? TraceState = null,
-    [property: Id(11)] Guid Coordinator = default)
+    [property: Id(11)] Guid Coordinator = default,
+    [property: Id(12)] long? MaxMemoryBytes = null)
 {
     public static WireRequest From(string runId, TaskRequest request, Guid attemptId)
     {
@@ -40,7 +41,7 @@ internal sealed record WireRequest(
         var span = System.Diagnostics.Activity.Current;
         return new WireRequest(attemptId, runId, request.TaskId, request.WorkerName, request.Description,
             request.With.ValueKind == JsonValueKind.Undefined ? "{}" : request.With.GetRawText(), inputs, dependencies, request.Attempt,
-            span?.IdFormat == System.Diagnostics.ActivityIdFormat.W3C ? span.Id : null, span?.TraceStateString);
+            span?.IdFormat == System.Diagnostics.ActivityIdFormat.W3C ? span.Id : null, span?.TraceStateString, MaxMemoryBytes: request.MaxMemoryBytes);
     }
 
     /// <summary>The request as the silo's worker sees it, with its parameters bound by that worker.</summary>
@@ -67,6 +68,8 @@ internal sealed record WireRequest(
             Attempt = Attempt,
             Progress = progress,
             Logger = logger,
+            // The plan's resources.max_memory_mb, held on the silo's machine as it would be here.
+            MaxMemoryBytes = MaxMemoryBytes,
             CancellationToken = cancellationToken,
         };
     }

@@ -208,7 +208,10 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
             }
 
             // Ended here a moment ago: its end is being written to the journal, which the resume reads.
-            runner.WhenRecorded(here.Flow).Wait(TimeSpan.FromSeconds(30));
+            if (!runner.WhenRecorded(here.Flow).Wait(TimeSpan.FromSeconds(30)))
+            {
+                throw new RunRefusedException(409, $"run {runId} ended here, but its end is not in the journal yet; try again in a moment");
+            }
         }
 
         if (Journal is not { } journal)
@@ -255,12 +258,24 @@ internal sealed class RunLauncher(PlanRegistry plans, ParallelFlowRunner runner,
         {
             throw new RunRefusedException(400, ex.Message, "the run's plan has errors now (a plugin it used is not loaded?)", ex);
         }
+        catch (KeyNotFoundException ex)
+        {
+            throw new RunRefusedException(409, $"run {runId} ran only {string.Join(", ", run.Only)}, and after the edit {ex.Message}; start a new run of the plan");
+        }
 
         // After an edit: the tasks whose definition changed, and what depends on them, run again; their records go first.
         var fingerprints = PlanEdits.Fingerprints(plan);
         var edit = PlanEdits.Compare(recorded ?? fingerprints, plan.Definition, fingerprints);
+        if (edit.IsEmpty && run.Status == "succeeded")
+        {
+            // The file changed, but no task's definition did: the run stands, recorded against the plan as it is now.
+            journal.Refingerprint(runId, RunJournal.HashPlan(run.PlanPath, run.ConfigPath), fingerprints);
+            throw new RunRefusedException(409, $"run {runId} succeeded already; its plan changed, but no task's definition did, so there is nothing to resume");
+        }
+
         if (!edit.IsEmpty)
         {
+            // Before the run is recorded again with the new fingerprints, so that a stop in between runs them again.
             journal.Forget(runId, [.. edit.Rerun, .. edit.Removed]);
         }
 

@@ -26,6 +26,9 @@ public sealed partial class ProcessWorker : ParallelFlowWorker<ProcessSpec>
     /// <inheritdoc/>
     protected override ProcessSpec Bind(ParameterReader reader) => ProcessSpec.Read(reader);
 
+    /// <summary>Each line the program writes is progress: a program silent for <c>timeouts.worker_heartbeat</c> is stuck.</summary>
+    public override bool ReportsProgress => true;
+
     /// <inheritdoc/>
     protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, ProcessSpec spec, CancellationToken cancellationToken)
     {

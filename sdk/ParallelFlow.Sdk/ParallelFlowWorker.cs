@@ -51,6 +51,14 @@ public abstract class ParallelFlowWorker
     public virtual bool IsDeterministic => false;
 
     /// <summary>
+    /// Whether the worker reports progress as it goes (<see cref="TaskRequest.Progress"/>: a line of a process's output,
+    /// a step done), so that a plan's <c>timeouts.worker_heartbeat</c> can take an attempt that stays silent that long
+    /// for stuck. False by default: a worker that reports nothing while it waits (a model call that does not stream) is
+    /// held only to its timeout.
+    /// </summary>
+    public virtual bool ReportsProgress => false;
+
+    /// <summary>
     /// What a task with these parameters is expected to take, when the worker can tell before running it (a model
     /// call from its prompt's length). Used by run budgets; null (the default) when unknown. Plans can give
     /// <c>estimate_tokens</c> and <c>estimate_cost</c> instead.

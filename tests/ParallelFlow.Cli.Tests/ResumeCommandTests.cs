@@ -87,6 +87,16 @@ public sealed class ResumeCommandTests
         Assert.Equal(["a2", "join"], Executions(folder).Order(StringComparer.Ordinal));
         Assert.Contains("  a2: asked for with --from", forcedOutput, StringComparison.Ordinal);
 
+        // A change to the file that changes no task's definition (an estimate) leaves the succeeded run as it is.
+        File.Delete(Path.Combine(folder, "executions.txt"));
+        File.WriteAllText(plan, File.ReadAllText(plan).Replace("{ \"id\": \"join\",", "{ \"id\": \"join\", \"estimate_seconds\": 3,", StringComparison.Ordinal));
+        var (noop, noopOutput, _) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+        Assert.Equal(0, noop);
+        Assert.Contains("branches.json changed, but no task's definition did, so there is nothing to resume", noopOutput, StringComparison.Ordinal);
+        Assert.Empty(Executions(folder));
+        var (_, again2, _) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+        Assert.Contains("its plan is as it was; there is nothing to resume", again2, StringComparison.Ordinal);
+
         var (typo, _, typoError) = await CliProcess.RunAsync("resume", runId, "--from", "a22", "--journal", journal);
         Assert.Equal(2, typo);
         Assert.Contains("--from: the plan has no task 'a22'; did you mean 'a2'?", typoError, StringComparison.Ordinal);
@@ -123,6 +133,38 @@ public sealed class ResumeCommandTests
         Assert.Equal(["second", "third"], executions[3..].Order(StringComparer.Ordinal));
         Assert.Contains("  second: with.args:", output, StringComparison.Ordinal);
         Assert.Contains("  third: it depends on 'first' now; it no longer depends on 'second'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_resume_after_an_edit_that_is_killed_leaves_the_edited_tasks_to_run_on_the_next_resume()
+    {
+        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        var plan = WritePlan(folder);
+        var journal = Path.Combine(folder, "journal.db");
+        var (ran, _, ranError) = await CliProcess.RunAsync("run", plan, "--journal", journal);
+        Assert.True(ran == 0, ranError);
+        var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
+        var runId = runs.Split('\n')[1].Split(' ')[0];
+
+        // 'second' is edited; its new run is killed while it runs, before it (or 'third') recorded anything new.
+        File.WriteAllText(plan, File.ReadAllText(plan).Replace("echo second >> executions.txt;", "echo second >> executions.txt; echo edited;", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(folder, "hold.second"), string.Empty);
+        using (var resume = CliProcess.Start(["resume", runId, "--journal", journal]))
+        {
+            await WaitForAsync(() => Executions(folder).Count(e => e == "second") == 2);
+            resume.KillHard();
+            await resume.WaitForExitAsync();
+        }
+
+        File.Delete(Path.Combine(folder, "hold.second"));
+        var (exitCode, output, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
+
+        // The old outputs of 'second' and 'third' were dropped with the first resume: both run, 'first' does not.
+        Assert.True(exitCode == 0, error + output);
+        Assert.Equal(["first", "second", "third", "second", "second", "third"], Executions(folder));
+        Assert.Contains($"resuming run {runId}: 1 of 3 tasks keep their recorded outputs", output, StringComparison.Ordinal);
+        var (_, shown, _) = await CliProcess.RunAsync("show", runId, "second", "--journal", journal);
+        Assert.Contains("edited", shown, StringComparison.Ordinal);
     }
 
     [Fact]

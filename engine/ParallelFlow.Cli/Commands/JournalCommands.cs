@@ -141,7 +141,7 @@ internal static class JournalCommands
         plugins.Description = "The plugin list to load (default: the one the run used).";
         var planFile = new Option<string?>("--plan") { Description = "The plan file, when it is not where the run found it (resuming on another machine that shares the journal); it must be the same plan. Its config is looked for beside it." };
         var noHistory = JournalSetup.NoHistoryOption();
-        var from = new Option<string[]>("--from") { Description = "Runs these tasks again, and every task that depends on them, even when they succeeded and did not change (repeat it, or separate ids with commas).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var from = new Option<string[]>("--from") { Description = "Runs these tasks again, and every task that depends on them, even when they succeeded and did not change, without the result cache (repeat it, or separate ids with commas).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
         var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again. After an edit to the plan, the tasks whose definition changed run again with everything that depends on them.") { id, journal, planFile, from, noHistory, quiet, grace, plugins, ClusterCommands.ClusterOption() };
         outputs.AddTo(command);
         telemetry.AddTo(command);
@@ -209,7 +209,15 @@ internal static class JournalCommands
             if (run.Only.Count > 0)
             {
                 // A run of some tasks (run --only) resumes as those tasks, not as the whole plan.
-                plan = plan.Only(run.Only);
+                try
+                {
+                    plan = plan.Only(run.Only);
+                }
+                catch (KeyNotFoundException ex)
+                {
+                    await console.Error.WriteLineAsync($"{run.PlanPath}: error: run {run.RunId} ran only {string.Join(", ", run.Only)}, and after the edit {ex.Message}; nothing was run. Start a new run with: {ShellQuote.Join("parallelflow", "run", run.PlanPath)}").ConfigureAwait(false);
+                    return ExitCodes.InvalidInput;
+                }
             }
 
             // Opened before the journal is touched: a file that cannot be written leaves the run as it was.
@@ -231,6 +239,15 @@ internal static class JournalCommands
                 return ExitCodes.InvalidInput;
             }
 
+            if (run.Status == "succeeded" && edit.IsEmpty && forced.Count == 0)
+            {
+                // The file changed, but no task's definition did (spacing, a priority, an estimate): the run stands as
+                // it is, recorded against the plan as it is now.
+                opened.Refingerprint(run.RunId, hash, fingerprints);
+                await console.Out.WriteLineAsync($"run {run.RunId} succeeded already; {Path.GetFileName(run.PlanPath)} changed, but no task's definition did, so there is nothing to resume").ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
             var restored = opened.Succeeded(run.RunId).Where(t => !edit.Rerun.Contains(t.Key)).ToDictionary(StringComparer.Ordinal);
             var kept = plan.Tasks.Count(t => restored.ContainsKey(t.Id));
             await console.Out.WriteLineAsync($"resuming run {run.RunId}{(edited ? $" after an edit to {Path.GetFileName(run.PlanPath)}" : string.Empty)}: {kept} of {plan.Tasks.Count} tasks keep their recorded outputs; the others run").ConfigureAwait(false);
@@ -247,7 +264,8 @@ internal static class JournalCommands
             }
 
             plan = JournalSetup.Learn(opened, plan, parseResult.GetValue(noHistory), parseResult.GetValue(quiet), console, exceptRun: run.RunId);
-            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = opened, Inputs = run.Inputs };
+            // --from runs its tasks again, not their cached results.
+            var options = new RunOptions { Workers = run.Workers, StreamEvents = true, Journal = opened, RunId = run.RunId, Restored = restored, Cache = forced.Count > 0 ? null : opened, Inputs = run.Inputs };
             return await RunCommand.ExecuteAsync(engine, plan, options, files, telemetry, parseResult, opened, console, cancellationToken).ConfigureAwait(false);
         });
         return command;

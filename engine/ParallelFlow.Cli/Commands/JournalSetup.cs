@@ -37,7 +37,25 @@ internal static class JournalSetup
     /// many tasks took a learned estimate on stderr (not when <paramref name="quiet"/>).</summary>
     public static Engine.Plans.PlanDefinition Learn(RunJournal? journal, Engine.Plans.PlanDefinition plan, bool off, bool quiet, CliConsole console, string? exceptRun = null)
     {
-        if (journal is null || off || journal.History(plan.Id, exceptRun) is not { Count: > 0 } history)
+        if (journal is null || off)
+        {
+            return plan;
+        }
+
+        IReadOnlyDictionary<string, Engine.Plans.LearnedEstimate> history;
+        try
+        {
+            history = journal.History(plan.Id, exceptRun);
+        }
+        catch (JournalException ex)
+        {
+            // Learned estimates are extra: the run goes on with the plan's own (a failing journal says so again when
+            // the run records into it).
+            console.Error.WriteLine($"note: no learned estimates: {ex.Message}");
+            return plan;
+        }
+
+        if (history.Count == 0)
         {
             return plan;
         }

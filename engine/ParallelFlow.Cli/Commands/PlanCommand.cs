@@ -47,8 +47,8 @@ internal static class PlanCommand
                     }
                     catch (JournalException ex)
                     {
-                        console.Error.WriteLine($"error: {ex.Message}");
-                        return ExitCodes.InvalidInput;
+                        // Learned estimates are extra: without them the plan is shown with its own.
+                        console.Error.WriteLine($"note: no learned estimates: {ex.Message}");
                     }
                 }
             }

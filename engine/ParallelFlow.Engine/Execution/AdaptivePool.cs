@@ -7,7 +7,8 @@ namespace ParallelFlow.Engine.Execution;
 /// <param name="AvailableMemoryBytes">Memory the machine can still give without swapping; null when unknown.</param>
 /// <param name="TotalMemoryBytes">The machine's memory; null when unknown.</param>
 /// <param name="EngineMemoryBytes">This process's resident memory.</param>
-internal readonly record struct LoadSample(double Cpu, long? AvailableMemoryBytes, long? TotalMemoryBytes, long EngineMemoryBytes);
+/// <param name="Cores">The machine's processors.</param>
+internal readonly record struct LoadSample(double Cpu, long? AvailableMemoryBytes, long? TotalMemoryBytes, long EngineMemoryBytes, int Cores);
 
 /// <summary>Where the pool reads the machine's load: <see cref="SystemLoad"/>, or a test's fake.</summary>
 internal interface ILoadSource
@@ -27,16 +28,16 @@ internal readonly record struct PoolDecision(int Size, bool Held, string? Reason
 /// that it can be tested on a fake clock with a fake load. Latency-bound tasks (sleeping, waiting on a model) leave the
 /// CPU idle, so while ready work waits the pool grows towards <c>max_workers</c>, as far as the CPU each running task
 /// uses leaves room under the threshold; CPU-bound ones fill the cores, so growth stops there and a pool larger than the
-/// cores sheds back to them. Available memory under a floor sheds a quarter of the pool at a time. Shedding never stops
-/// a running task: a smaller pool only starts fewer (the next task boundary). The engine's own memory over
-/// <c>resources.max_memory_mb</c> holds back new tasks (one still runs when none is running, so the run goes on).
+/// cores sheds back to them; it grows again only once the CPU is a tenth under the threshold. Available memory under a
+/// floor sheds a quarter of the pool at a time. Shedding never stops a running task: a smaller pool only starts fewer
+/// (the next task boundary). The engine's own memory grown by more than <c>resources.max_memory_mb</c> since the run
+/// started holds back new tasks (one still runs when none is running, so the run goes on).
 /// </summary>
 internal sealed class AdaptivePool
 {
     private readonly int _min;
     private readonly int _max;
     private readonly double _cpuThreshold;
-    private readonly int _cores;
     private readonly long? _engineLimit;
     private readonly bool _adaptive;
 
@@ -45,20 +46,31 @@ internal sealed class AdaptivePool
     /// <param name="min">The least it shrinks to.</param>
     /// <param name="max">The most it grows to.</param>
     /// <param name="cpuThreshold">The machine's busy share above which it stops growing (and sheds to the cores).</param>
-    /// <param name="cores">The machine's processors.</param>
     /// <param name="engineLimit">The engine's own memory above which new tasks are held back; none when null.</param>
-    public AdaptivePool(bool adaptive, int min, int max, double cpuThreshold, int cores, long? engineLimit)
+    public AdaptivePool(bool adaptive, int min, int max, double cpuThreshold, long? engineLimit)
     {
         _adaptive = adaptive;
         _min = Math.Max(1, min);
         _max = Math.Max(_min, max);
         _cpuThreshold = cpuThreshold;
-        _cores = Math.Max(1, cores);
         _engineLimit = engineLimit;
     }
 
-    /// <summary>How often the load is read.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
+    /// <summary>How often an adaptive pool reads the load.</summary>
+    public static readonly TimeSpan AdaptiveInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often a fixed pool under a memory limit reads the engine's memory.</summary>
+    public static readonly TimeSpan GuardInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How far under the threshold the CPU must be for the pool to grow: a pool does not grow on one reading
+    /// and shed on the next when the CPU hovers at the threshold.</summary>
+    public const double Hysteresis = 0.1;
+
+    /// <summary>How often this pool reads the load.</summary>
+    public TimeSpan Interval => _adaptive ? AdaptiveInterval : GuardInterval;
+
+    // The engine's memory at the first reading: what it grows by while the run goes on is what the limit bounds.
+    private long? _baseline;
 
     /// <summary>The threshold when <c>resources.cpu_threshold</c> is not set, as in the executors' config.json.</summary>
     public const double DefaultCpuThreshold = 0.8;
@@ -76,10 +88,12 @@ internal sealed class AdaptivePool
     /// <summary>The pool's next size and hold, given what runs, what waits and the load.</summary>
     public PoolDecision Decide(int size, bool held, int running, int ready, LoadSample load)
     {
-        var hold = _engineLimit is { } limit && load.EngineMemoryBytes > limit;
+        _baseline ??= load.EngineMemoryBytes;
+        var grown = load.EngineMemoryBytes - _baseline.Value;
+        var hold = _engineLimit is { } limit && grown > limit;
         var holdReason = hold == held ? null : hold
-            ? $"new tasks held: the engine uses {Mb(load.EngineMemoryBytes)} MB, over resources.max_memory_mb ({Mb(_engineLimit!.Value)} MB)"
-            : $"new tasks start again: the engine uses {Mb(load.EngineMemoryBytes)} MB, under resources.max_memory_mb ({Mb(_engineLimit!.Value)} MB)";
+            ? $"new tasks held: the engine grew by {Mb(grown)} MB since the run started, over resources.max_memory_mb ({Mb(_engineLimit!.Value)} MB)"
+            : $"new tasks start again: the engine grew by {Mb(grown)} MB since the run started, under resources.max_memory_mb ({Mb(_engineLimit!.Value)} MB)";
         if (!_adaptive)
         {
             return new PoolDecision(size, hold, holdReason);
@@ -97,13 +111,13 @@ internal sealed class AdaptivePool
         if (cpu > _cpuThreshold)
         {
             // Busy: no growth, and a pool over the cores (grown for latency-bound work) sheds back to them.
-            var target = Math.Max(_min, Math.Min(size, _cores));
+            var target = Math.Max(_min, Math.Min(size, Math.Max(1, load.Cores)));
             return target < size
                 ? new PoolDecision(target, hold, $"shrink: CPU {Percent(cpu)} is over the threshold of {Percent(_cpuThreshold)}")
                 : new PoolDecision(size, hold, holdReason);
         }
 
-        if (ready > 0 && running >= size && size < _max && !hold)
+        if (ready > 0 && running >= size && size < _max && !hold && cpu <= _cpuThreshold - Hysteresis)
         {
             // Room for as many tasks as the CPU each uses now leaves under the threshold: all of them when they wait
             // (sleep, a model), about the cores when they compute.
@@ -143,7 +157,7 @@ internal sealed class SystemLoad : ILoadSource
             var cpu = total - _total > 0 ? (double)(busy - _busy) / (total - _total) : 0;
             (_busy, _total) = (busy, total);
             var (available, memory) = ReadMeminfo();
-            return new LoadSample(cpu, available, memory, engine);
+            return new LoadSample(cpu, available, memory, engine, Environment.ProcessorCount);
         }
 
         // This process's share only: what the engine's own workers compute.
@@ -152,7 +166,7 @@ internal sealed class SystemLoad : ILoadSource
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_at, now);
         var share = elapsed > TimeSpan.Zero ? (used - _processCpu) / (elapsed * Environment.ProcessorCount) : 0;
         (_processCpu, _at) = (used, now);
-        return new LoadSample(share, null, null, engine);
+        return new LoadSample(share, null, null, engine, Environment.ProcessorCount);
     }
 
     /// <summary>The first line of /proc/stat: busy and total jiffies of all processors.</summary>

@@ -201,7 +201,7 @@ public sealed partial class FlowRun
         }
 
         var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
-        return _plan.Heartbeat is { } silence
+        return _plan.Heartbeat is { } silence && _plan.Workers[task].ReportsProgress
             ? InvokeWatchedAsync(task, attempt, progress, silence, cancellationToken)
             : Dispatch(task, Request(task, attempt, progress, cancellationToken), cancellationToken);
     }

@@ -239,6 +239,7 @@ public sealed partial class FlowRun
         {
             _events?.Writer.TryComplete(ex);
             _fault = ex;
+            _sizeTimer?.Dispose();
             try
             {
                 EndTelemetry("faulted");

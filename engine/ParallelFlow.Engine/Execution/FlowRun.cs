@@ -43,6 +43,10 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     private readonly AdaptivePool? _sizer;
     private readonly ILoadSource? _load;
     private ITimer? _sizeTimer;
+    private int _resizing;
+
+    // The report keeps the first changes of a long run, not all of them; events and logs have every one.
+    private const int MaxResizesKept = 1000;
     private List<PoolResize>? _resizes;
     private readonly CancellationTokenSource _cancellation;
     private readonly CancellationToken _callerToken;
@@ -103,8 +107,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _workers = Math.Max(1, Math.Min(parallelism.MaxWorkers ?? AdaptivePool.DefaultMax, _count));
             var min = Math.Min(parallelism.MinWorkers ?? 1, _workers);
             _limit = Math.Clamp(requested ?? parallelism.DefaultWorkers ?? Plans.ParallelismSettings.MachineDefault, min, _workers);
-            _sizer = new AdaptivePool(true, min, _workers, plan.Definition.Resources.CpuThreshold ?? AdaptivePool.DefaultCpuThreshold,
-                Environment.ProcessorCount, plan.Definition.Resources.MaxMemoryBytes);
+            _sizer = new AdaptivePool(true, min, _workers, plan.Definition.Resources.CpuThreshold ?? AdaptivePool.DefaultCpuThreshold, plan.Definition.Resources.MaxMemoryBytes);
         }
         else
         {
@@ -113,7 +116,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             if (plan.Definition.Resources.MaxMemoryBytes is { } limit)
             {
                 // A fixed pool still holds back new tasks while the engine is over its memory limit.
-                _sizer = new AdaptivePool(false, _workers, _workers, 1, Environment.ProcessorCount, limit);
+                _sizer = new AdaptivePool(false, _workers, _workers, 1, limit);
             }
         }
 
@@ -296,7 +299,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             Diagnostics.EngineTelemetry.RunBegan(this);
         }
 
-        Emit(RunEventKind.RunStarted, message: $"{_count} tasks, {_workers} workers");
+        Emit(RunEventKind.RunStarted, message: _sizer is { Max: var max, Min: var min } && max != min
+            ? $"{_count} tasks, {_limit} workers (adaptive, {min}–{max})"
+            : $"{_count} tasks, {_workers} workers");
 
         // Registered only now, so that a token cancelled already stops a run whose clock has started; and before the
         // wall timer, whose stop disposes this registration when it ends the run.
@@ -312,21 +317,41 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
         if (_sizer is not null)
         {
-            _sizeTimer = _context.TimeProvider.CreateTimer(static state => ((FlowRun)state!).Resize(), this, AdaptivePool.Interval, AdaptivePool.Interval);
+            _sizeTimer = _context.TimeProvider.CreateTimer(static state => ((FlowRun)state!).Resize(), this, _sizer.Interval, _sizer.Interval);
         }
 
         TakeStep(new StepMessage(StepKind.Start), -1);
     }
 
     /// <summary>Reads the load and lets the pool's rule resize it (or hold back new tasks); on the run's clock, every
-    /// <see cref="AdaptivePool.Interval"/>. A larger pool (or one no longer held) offers the ready tasks again.</summary>
+    /// <see cref="AdaptivePool.Interval"/> of its pool. A larger pool (or one no longer held) offers the ready tasks again.</summary>
     private void Resize()
     {
-        if (Phase != RunPhase.Running)
+        if (Phase > RunPhase.Running)
+        {
+            // Finished (or ended by a fault): the timer goes with the run.
+            _sizeTimer?.Dispose();
+            return;
+        }
+
+        // A reading that takes longer than the interval is not overlapped by the next.
+        if (Phase != RunPhase.Running || Interlocked.Exchange(ref _resizing, 1) == 1)
         {
             return;
         }
 
+        try
+        {
+            ResizeCore();
+        }
+        finally
+        {
+            Volatile.Write(ref _resizing, 0);
+        }
+    }
+
+    private void ResizeCore()
+    {
         LoadSample load;
         try
         {
@@ -355,7 +380,11 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
                 (_limit, _held) = (decision.Size, decision.Held);
                 _peakLimit = Math.Max(_peakLimit, _limit);
                 var at = _context.TimeProvider.GetElapsedTime(_runStartTimestamp);
-                (_resizes ??= []).Add(new PoolResize(at, from, _limit, _held, reason));
+                if ((_resizes ??= []).Count < MaxResizesKept)
+                {
+                    _resizes.Add(new PoolResize(at, from, _limit, _held, reason));
+                }
+
                 _context.Log.PoolResized(RunId, from, _limit, reason);
                 Diagnostics.EngineTelemetry.PoolResized(_runSpan, from, _limit, reason);
                 Emit(RunEventKind.PoolResized, worker: _limit, message: $"{from} → {_limit} workers: {reason}");

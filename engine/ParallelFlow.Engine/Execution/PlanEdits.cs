@@ -16,12 +16,26 @@ public sealed record TaskEdit(string TaskId, IReadOnlyList<string> Reasons, bool
 /// <summary>What an edit to a plan means for a run recorded with the plan as it was: the tasks that run again (changed,
 /// new, asked for, and every task that depends on one of them) and the tasks that are gone. Every other task keeps its
 /// recorded output.</summary>
-/// <param name="Edits">The tasks that run again, in the plan's order.</param>
-/// <param name="Removed">Recorded tasks the plan no longer has, in id order.</param>
-public sealed record PlanEdit(IReadOnlyList<TaskEdit> Edits, IReadOnlyList<string> Removed)
+public sealed class PlanEdit
 {
+    /// <summary>Creates the edit.</summary>
+    /// <param name="edits">The tasks that run again, in the plan's order.</param>
+    /// <param name="removed">Recorded tasks the plan no longer has, in id order.</param>
+    public PlanEdit(IReadOnlyList<TaskEdit> edits, IReadOnlyList<string> removed)
+    {
+        Edits = edits ?? throw new ArgumentNullException(nameof(edits));
+        Removed = removed ?? throw new ArgumentNullException(nameof(removed));
+        Rerun = edits.Select(e => e.TaskId).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The tasks that run again, in the plan's order.</summary>
+    public IReadOnlyList<TaskEdit> Edits { get; }
+
+    /// <summary>Recorded tasks the plan no longer has, in id order.</summary>
+    public IReadOnlyList<string> Removed { get; }
+
     /// <summary>The ids of the tasks that run again.</summary>
-    public IReadOnlySet<string> Rerun { get; } = Edits.Select(e => e.TaskId).ToHashSet(StringComparer.Ordinal);
+    public IReadOnlySet<string> Rerun { get; }
 
     /// <summary>Whether the edit changes nothing any task computes.</summary>
     public bool IsEmpty => Edits.Count == 0 && Removed.Count == 0;

@@ -158,13 +158,6 @@ internal abstract class NodeBinder
         _errors.Add(new PlanError(PlanError.UnknownKeyCode, $"{where}: unknown key '{DisplayText.Shorten(property.Key)}'.{hint}", _map.Source, property.KeyPosition, taskId));
     }
 
-    protected T NotEnforced<T>(T unchanged, PropertyNode property, string path)
-    {
-        _errors.Add(new PlanError(PlanError.NotEnforcedCode, $"'{path}' is accepted for compatibility but not enforced by ParallelFlow",
-            _map.Source, property.KeyPosition, null, IsWarning: true));
-        return unchanged;
-    }
-
     protected static string Describe(string path, string? taskId) =>
         taskId is null ? path : $"task '{taskId}': {path[(path.IndexOf('.', StringComparison.Ordinal) + 1)..]}";
 

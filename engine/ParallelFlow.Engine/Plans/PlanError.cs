@@ -23,7 +23,6 @@ public sealed record PlanError(string Code, string Message, string? Source, Sour
     internal const string DuplicateKeyCode = "PF0012";
     internal const string UnknownStrategyCode = "PF0013";
     internal const string InputCode = "PF0014";
-    internal const string NotEnforcedCode = "PW0001";
 
     internal static PlanError Syntax(string source, SourcePosition position, string message) =>
         new(SyntaxCode, message, source, position, null);

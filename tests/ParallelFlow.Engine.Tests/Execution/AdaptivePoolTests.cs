@@ -11,12 +11,12 @@ public sealed class AdaptivePoolTests
 {
     private const long Gigabyte = 1024L * 1024 * 1024;
 
-    private static LoadSample Load(double cpu, long available = 8 * Gigabyte, long engine = Gigabyte / 10) => new(cpu, available, 16 * Gigabyte, engine);
+    private static LoadSample Load(double cpu, long available = 8 * Gigabyte, long engine = Gigabyte / 10) => new(cpu, available, 16 * Gigabyte, engine, Cores: 2);
 
     [Fact]
     public void Latency_bound_work_grows_the_pool_to_what_waits_and_cpu_bound_work_holds_it_at_the_cores()
     {
-        var pool = new AdaptivePool(true, min: 1, max: 32, cpuThreshold: 0.8, cores: 2, engineLimit: null);
+        var pool = new AdaptivePool(true, min: 1, max: 32, cpuThreshold: 0.8, engineLimit: null);
 
         // Two tasks sleeping: the CPU is idle, 40 wait: all of them up to max.
         var grown = pool.Decide(size: 2, held: false, running: 2, ready: 40, Load(0.03));
@@ -38,16 +38,18 @@ public sealed class AdaptivePoolTests
     [Fact]
     public void Low_memory_sheds_a_quarter_at_a_time_and_the_engines_own_limit_holds_new_tasks()
     {
-        var pool = new AdaptivePool(true, min: 2, max: 16, cpuThreshold: 0.8, cores: 2, engineLimit: Gigabyte);
+        var pool = new AdaptivePool(true, min: 2, max: 16, cpuThreshold: 0.8, engineLimit: Gigabyte);
 
         var shed = pool.Decide(16, false, 16, 5, Load(0.1, available: 100 * 1024 * 1024));
         Assert.Equal(12, shed.Size);
         Assert.Equal("shrink: available memory 100 MB is under the floor of 512 MB", shed.Reason);
         Assert.Equal(2, pool.Decide(2, false, 2, 5, Load(0.1, available: 1)).Size);
 
+        // What the engine grows by since the first reading counts (it started at 100 MB in the readings above).
         var held = pool.Decide(4, false, 4, 5, Load(0.1, engine: 2 * Gigabyte));
         Assert.Equal((4, true), (held.Size, held.Held));
-        Assert.Equal("new tasks held: the engine uses 2048 MB, over resources.max_memory_mb (1024 MB)", held.Reason);
+        Assert.Equal("new tasks held: the engine grew by 1945 MB since the run started, over resources.max_memory_mb (1024 MB)", held.Reason);
+        Assert.False(pool.Decide(4, false, 4, 5, Load(0.1, engine: Gigabyte)).Held);
         var released = pool.Decide(4, true, 1, 5, Load(0.1));
         Assert.False(released.Held);
         Assert.StartsWith("new tasks start again", released.Reason, StringComparison.Ordinal);
@@ -60,7 +62,7 @@ public sealed class AdaptivePoolTests
             .Sample((min, span, steps) =>
             {
                 var max = min + span;
-                var pool = new AdaptivePool(true, min, max, 0.8, cores: 2, engineLimit: null);
+                var pool = new AdaptivePool(true, min, max, 0.8, engineLimit: null);
                 var size = min;
                 foreach (var (cpu, ready, running, lowMemory) in steps)
                 {
@@ -104,7 +106,7 @@ public sealed class AdaptivePoolTests
         await gated.Started("t0").Within();
         await gated.Started("t1").Within();
         Assert.Equal(2, gated.StartOrder.Count);
-        clock.Advance(AdaptivePool.Interval);
+        clock.Advance(AdaptivePool.AdaptiveInterval);
         for (var i = 2; i < 6; i++)
         {
             await gated.Started($"t{i}").Within();
@@ -114,8 +116,8 @@ public sealed class AdaptivePoolTests
 
         // The machine is busy now: the pool sheds to the cores, but the six running tasks go on.
         load.Cpu = 0.99;
-        clock.Advance(AdaptivePool.Interval);
-        Assert.Equal(Math.Min(Environment.ProcessorCount, 6), run.Workers);
+        clock.Advance(AdaptivePool.AdaptiveInterval);
+        Assert.Equal(2, run.Workers);
         load.Cpu = 0.02;
         for (var i = 0; i < 10; i++)
         {
@@ -178,7 +180,7 @@ public sealed class AdaptivePoolTests
         for (var i = 0; i < 200 && !run.Completion.IsCompleted; i++)
         {
             await Task.Delay(10);
-            clock.Advance(AdaptivePool.Interval);
+            clock.Advance(AdaptivePool.AdaptiveInterval);
         }
 
         return await run.Completion.Within();
@@ -188,6 +190,7 @@ public sealed class AdaptivePoolTests
     {
         public double Cpu { get; set; }
 
-        public LoadSample Sample() => new(Cpu, 8 * Gigabyte, 16 * Gigabyte, Gigabyte / 10);
+        // A two-core machine, whatever this one has.
+        public LoadSample Sample() => new(Cpu, 8 * Gigabyte, 16 * Gigabyte, Gigabyte / 10, Cores: 2);
     }
 }

@@ -19,16 +19,16 @@ public sealed class HeartbeatTests
         var plan = new PlanBuilder("heartbeat")
             .WithTimeouts(new TimeoutSettings(WorkerHeartbeatSeconds: 10))
             .WithRetry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0, Jitter = false })
-            .AddTask("hangs", async (request, cancellationToken) =>
-            {
-                request.Progress.Report($"attempt {request.Attempt} started");
-                started.Release();
-                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
-                return TaskResult.Empty;
-            })
+            .AddTask("hangs", "reporting")
             .AddTask("quick", (_, _) => ValueTask.FromResult(TaskResult.FromText("done")))
             .Build();
-        var run = TestEngines.With(clock).Compile(plan).Start(new RunOptions { Workers = 2, StreamEvents = true });
+        var run = Engine(clock, new Reporting(async (request, cancellationToken) =>
+        {
+            request.Progress.Report($"attempt {request.Attempt} started");
+            started.Release();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return TaskResult.Empty;
+        })).Compile(plan).Start(new RunOptions { Workers = 2, StreamEvents = true });
 
         // Each attempt reported once, then went silent: 10 s later it is taken for stuck (not a tick before).
         await started.WaitAsync().Within();
@@ -57,20 +57,20 @@ public sealed class HeartbeatTests
         var proceed = new SemaphoreSlim(0);
         var plan = new PlanBuilder("talks")
             .WithTimeouts(new TimeoutSettings(WorkerHeartbeatSeconds: 10))
-            .AddTask("talks", async (request, cancellationToken) =>
-            {
-                // A report every 8 s: never 10 s silent, though it runs 24 s in all.
-                for (var i = 0; i < 3; i++)
-                {
-                    reported.Release();
-                    await proceed.WaitAsync(cancellationToken);
-                    request.Progress.Report($"step {i}");
-                }
-
-                return TaskResult.FromText("done");
-            })
+            .AddTask("talks", "reporting")
             .Build();
-        var run = TestEngines.With(clock).Compile(plan).Start(new RunOptions { StreamEvents = true });
+        var run = Engine(clock, new Reporting(async (request, cancellationToken) =>
+        {
+            // A report every 8 s: never 10 s silent, though it runs 24 s in all.
+            for (var i = 0; i < 3; i++)
+            {
+                reported.Release();
+                await proceed.WaitAsync(cancellationToken);
+                request.Progress.Report($"step {i}");
+            }
+
+            return TaskResult.FromText("done");
+        })).Compile(plan).Start(new RunOptions { StreamEvents = true });
 
         for (var i = 0; i < 3; i++)
         {
@@ -92,14 +92,14 @@ public sealed class HeartbeatTests
         var started = new SemaphoreSlim(0);
         var plan = new PlanBuilder("cancelled")
             .WithTimeouts(new TimeoutSettings(WorkerHeartbeatSeconds: 10))
-            .AddTask("waits", async (_, cancellationToken) =>
-            {
-                started.Release();
-                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
-                return TaskResult.Empty;
-            })
+            .AddTask("waits", "reporting")
             .Build();
-        var run = TestEngines.With(clock).Compile(plan).Start();
+        var run = Engine(clock, new Reporting(async (_, cancellationToken) =>
+        {
+            started.Release();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return TaskResult.Empty;
+        })).Compile(plan).Start();
 
         await started.WaitAsync().Within();
         clock.Advance(TimeSpan.FromSeconds(10) - Tick);
@@ -107,6 +107,29 @@ public sealed class HeartbeatTests
 
         var task = Assert.Single((await run.Completion.Within()).Tasks);
         Assert.Equal((TaskRunStatus.Cancelled, FailureKind.Cancelled), (task.Status, task.FailureKind));
+    }
+
+    [Fact]
+    public async Task A_worker_that_reports_no_progress_is_held_to_its_timeout_only()
+    {
+        var clock = new ObservedClock();
+        var started = new SemaphoreSlim(0);
+        var plan = new PlanBuilder("quiet")
+            .WithTimeouts(new TimeoutSettings(WorkerHeartbeatSeconds: 10))
+            .AddTask("model-call", async (_, cancellationToken) =>
+            {
+                started.Release();
+                await Task.Delay(TimeSpan.FromSeconds(30), clock, cancellationToken);
+                return TaskResult.FromText("answer");
+            })
+            .Build();
+        var run = TestEngines.With(clock).Compile(plan).Start();
+
+        await started.WaitAsync().Within();
+        await clock.TimersAsync(TimeSpan.FromSeconds(30));
+        clock.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TaskRunStatus.Succeeded, Assert.Single((await run.Completion.Within()).Tasks).Status);
     }
 
     [Fact]
@@ -119,5 +142,21 @@ public sealed class HeartbeatTests
         Assert.Equal(30, plan.Timeouts.WorkerHeartbeatSeconds);
         Assert.Empty(plan.Warnings);
         Assert.Contains("timeouts.worker_heartbeat", Assert.Single(error.Errors).Message, StringComparison.Ordinal);
+    }
+
+    private static ParallelFlowEngine Engine(ObservedClock clock, ParallelFlowWorker worker)
+    {
+        var catalog = BuiltInWorkers.CreateCatalog(clock);
+        catalog.AddWorker("reporting", worker);
+        return new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = clock });
+    }
+
+    /// <summary>A worker that says it reports progress, so the heartbeat watches it.</summary>
+    private sealed class Reporting(Func<TaskRequest, CancellationToken, Task<TaskResult>> body) : ParallelFlowWorker
+    {
+        public override bool ReportsProgress => true;
+
+        public override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken) =>
+            await body(request, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -183,7 +183,7 @@ public sealed class PlanLoaderTests
     }
 
     [Fact]
-    public void Load_WithAConfigFile_ReplacesTheSectionsItGives_AndWarnsAboutWhatItDoesNotEnforce()
+    public void Load_WithAConfigFile_ReplacesTheSectionsItGives_AndEnforcesEveryKey()
     {
         var directory = Directory.CreateTempSubdirectory("parallelflow-config");
         var planPath = Path.Combine(directory.FullName, "plan.json");
@@ -202,8 +202,9 @@ public sealed class PlanLoaderTests
         Assert.Equal(new TimeoutSettings(300, 600, 30), plan.Timeouts);
         Assert.Equal(3, plan.Retry.MaxAttempts);
         Assert.Equal(4096L * 1024 * 1024, plan.Resources.MaxMemoryBytes);
-        // The heartbeat and the memory limit are enforced; the CPU threshold is for the adaptive pool, not there yet.
-        Assert.Equal(["resources.cpu_threshold"], plan.Warnings.Select(w => w.Message.Split('\'')[1]));
+        Assert.Equal(0.8, plan.Resources.CpuThreshold);
+        // The executors' config.json is enforced whole: the heartbeat, the memory limit, the CPU threshold.
+        Assert.Empty(plan.Warnings);
         Assert.All(plan.Warnings, w => Assert.Equal(configPath, w.Source));
     }
 
