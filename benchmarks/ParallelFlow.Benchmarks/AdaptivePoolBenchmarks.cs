@@ -23,8 +23,11 @@ public class AdaptivePoolBenchmarks
 {
     private CompiledPlan _plan = null!;
 
-    /// <summary>0 stands for the adaptive pool; any other value is a fixed worker count.</summary>
-    public static IEnumerable<int> Pools => [0, Environment.ProcessorCount, 4, 8, 16, 32, 64];
+    /// <summary>0 stands for the adaptive pool; any other value is a fixed worker count. <c>PARALLELFLOW_BENCH_POOLS</c>
+    /// names others, comma-separated (the default pools take about 7 minutes, most of it the fixed 2 and 4).</summary>
+    public static IEnumerable<int> Pools => Environment.GetEnvironmentVariable("PARALLELFLOW_BENCH_POOLS") is { Length: > 0 } listed
+        ? listed.Split(',').Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture))
+        : [0, Environment.ProcessorCount, 4, 8, 16, 32, 64];
 
     [ParamsSource(nameof(Pools))]
     public int Workers { get; set; }

@@ -170,7 +170,7 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
 
             if (outcome is not null)
             {
-                return Unwrap(outcome, cancellationToken);
+                return Unwrap(outcome, dispatch.Request.MaxMemoryBytes, cancellationToken);
             }
 
             if (requeues >= _options.MaxRequeues)
@@ -257,13 +257,14 @@ public sealed partial class ClusterDispatcher : ITaskDispatcher, IAsyncDisposabl
         _stop.Dispose();
     }
 
-    private static TaskResult Unwrap(WireOutcome outcome, CancellationToken cancellationToken)
+    private static TaskResult Unwrap(WireOutcome outcome, long? memoryLimit, CancellationToken cancellationToken)
     {
-        var message = outcome.ErrorType is null or nameof(TransientTaskException) or nameof(FatalTaskException) ? outcome.Error : $"{outcome.ErrorType}: {outcome.Error}";
+        var message = outcome.ErrorType is null or nameof(TransientTaskException) or nameof(FatalTaskException) or nameof(MemoryLimitException) ? outcome.Error : $"{outcome.ErrorType}: {outcome.Error}";
         return outcome.Failure switch
         {
             WireFailure.None => outcome.Result!.ToResult(),
             WireFailure.Fatal => throw new FatalTaskException(message ?? "failed"),
+            WireFailure.Memory => throw new MemoryLimitException(message ?? "over its memory limit", memoryLimit ?? 0),
             WireFailure.Cancelled when cancellationToken.IsCancellationRequested => throw new OperationCanceledException(cancellationToken),
             WireFailure.Cancelled => throw new TransientTaskException($"cancelled on silo {outcome.Silo}"),
             _ => throw new TransientTaskException(message ?? "failed"),

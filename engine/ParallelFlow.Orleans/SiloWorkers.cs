@@ -205,8 +205,13 @@ internal sealed partial class SiloWorkers : IDisposable
 #pragma warning restore CA1031
         {
             // Sorted by the engine's own rules, so a failure is fatal or transient on a silo exactly as in one process.
-            var fatal = ExceptionClassifier.Classify(ex, cancellationToken) == FailureKind.Fatal;
-            outcome = Failed(fatal ? WireFailure.Fatal : WireFailure.Transient, ex.GetType().Name, ex.Message);
+            var failure = ExceptionClassifier.Classify(ex, cancellationToken) switch
+            {
+                FailureKind.Fatal => WireFailure.Fatal,
+                FailureKind.Memory => WireFailure.Memory,
+                _ => WireFailure.Transient,
+            };
+            outcome = Failed(failure, ex.GetType().Name, ex.Message);
             Interlocked.Increment(ref _failed);
             span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
         }

@@ -134,6 +134,9 @@ internal enum WireFailure
     Transient,
     Fatal,
     Cancelled,
+
+    /// <summary>Over the task's memory limit (<c>MemoryLimitException</c>): fatal, and reported as <c>memory</c>.</summary>
+    Memory,
 }
 
 /// <summary>What a silo advertises: its workers and slots, and what it is doing.</summary>

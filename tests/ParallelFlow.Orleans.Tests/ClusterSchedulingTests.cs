@@ -239,6 +239,9 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
                     throw new FatalTaskException("bad parameters");
                 case "transient":
                     throw new InvalidOperationException("flaky");
+                case "greedy":
+                    // The plan's memory limit reached the silo with the request.
+                    throw new MemoryLimitException($"went over its memory limit of {request.MaxMemoryBytes / (1024 * 1024)} MB", request.MaxMemoryBytes ?? 0);
                 default:
                     started.TrySetResult();
                     try
@@ -255,9 +258,11 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
             }
         });
         var plan = new PlanBuilder("failures")
+            .WithResources(new ResourceSettings(MaxMemoryMb: 64))
             .AddTask("fatal", "remote")
+            .AddTask("greedy", "remote", t => t.Retry(new RetrySettings { MaxAttempts = 3, InitialDelaySeconds = 0, Jitter = false }))
             .AddTask("transient", "remote", t => t.Retry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0, Jitter = false }))
-            .AddTask("slow", "remote", t => t.After("fatal", "transient"))
+            .AddTask("slow", "remote", t => t.After("fatal", "transient", "greedy"))
             .Build();
 
         var run = CoordinatorEngine().Compile(plan).Start(new RunOptions { Dispatcher = cluster.Dispatcher });
@@ -267,9 +272,11 @@ public sealed class ClusterSchedulingTests(ClusterFixture cluster)
         await cancelledOnSilo.Task.Within();
 
         Assert.Equal((TaskRunStatus.Failed, FailureKind.Fatal, 1, "bad parameters"), (result.Tasks[0].Status, result.Tasks[0].FailureKind, result.Tasks[0].Attempts, result.Tasks[0].Error));
-        Assert.Equal((TaskRunStatus.Failed, FailureKind.Transient, 2), (result.Tasks[1].Status, result.Tasks[1].FailureKind, result.Tasks[1].Attempts));
-        Assert.Contains("InvalidOperationException: flaky", result.Tasks[1].Error, StringComparison.Ordinal);
-        Assert.Equal(TaskRunStatus.Cancelled, result.Tasks[2].Status);
+        // Over the memory limit on a silo is what it is in one process: memory, not retried.
+        Assert.Equal((TaskRunStatus.Failed, FailureKind.Memory, 1, "went over its memory limit of 64 MB"), (result["greedy"].Status, result["greedy"].FailureKind, result["greedy"].Attempts, result["greedy"].Error));
+        Assert.Equal((TaskRunStatus.Failed, FailureKind.Transient, 2), (result["transient"].Status, result["transient"].FailureKind, result["transient"].Attempts));
+        Assert.Contains("InvalidOperationException: flaky", result["transient"].Error, StringComparison.Ordinal);
+        Assert.Equal(TaskRunStatus.Cancelled, result["slow"].Status);
     }
 
     [Fact]

@@ -139,7 +139,7 @@ internal static class JournalCommands
         var grace = PluginSetup.GracePeriodOption();
         var plugins = PluginSetup.Option();
         plugins.Description = "The plugin list to load (default: the one the run used).";
-        var planFile = new Option<string?>("--plan") { Description = "The plan file, when it is not where the run found it (resuming on another machine that shares the journal); it must be the same plan. Its config is looked for beside it." };
+        var planFile = new Option<string?>("--plan") { Description = "The plan file, when it is not where the run found it (resuming on another machine that shares the journal); a plan that differs is compared task by task as after an edit. Its config is looked for beside it." };
         var noHistory = JournalSetup.NoHistoryOption();
         var from = new Option<string[]>("--from") { Description = "Runs these tasks again, and every task that depends on them, even when they succeeded and did not change, without the result cache (repeat it, or separate ids with commas).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
         var command = new Command("resume", "Continues a run that was interrupted or failed: tasks that succeeded keep their recorded outputs and are not run again. After an edit to the plan, the tasks whose definition changed run again with everything that depends on them.") { id, journal, planFile, from, noHistory, quiet, grace, plugins, ClusterCommands.ClusterOption() };

@@ -14,5 +14,5 @@ public sealed record PoolResize(TimeSpan At, int From, int To, bool Held, string
 /// <param name="Min">The least it could shrink to.</param>
 /// <param name="Max">The most it could grow to.</param>
 /// <param name="Peak">The largest it was.</param>
-/// <param name="Resizes">Every change, in order.</param>
+/// <param name="Resizes">The changes in order: the first 1,000 of a long run (its events and log have every one).</param>
 public sealed record PoolReport(bool Adaptive, int Min, int Max, int Peak, IReadOnlyList<PoolResize> Resizes);

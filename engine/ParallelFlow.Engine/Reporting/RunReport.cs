@@ -12,7 +12,7 @@ namespace ParallelFlow.Engine.Reporting;
 /// <remarks>
 /// <list type="bullet">
 /// <item><c>speedup_factor</c> = total task time / wall time.</item>
-/// <item><c>parallel_executions</c> = the most tasks that ran at once; <c>workers_used</c> = the worker slots the run had.</item>
+/// <item><c>parallel_executions</c> = the most tasks that ran at once; <c>workers_used</c> = the worker slots the run had (for an adaptive pool, the most it grew to).</item>
 /// <item><c>sync_points</c> = tasks that join two or more dependencies (there are no wave barriers).</item>
 /// <item><c>lower_bound</c> = max(critical path, total task time / workers) on measured durations;
 /// <c>efficiency</c> = lower_bound / wall time.</item>
