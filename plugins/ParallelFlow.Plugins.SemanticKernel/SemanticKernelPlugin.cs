@@ -34,5 +34,10 @@ public sealed class SemanticKernelPlugin : ParallelFlowPlugin
         var registry = new ModelRegistry(models, defaultModel, new ModelStore(cache), registrar.LoggerFactory);
         registrar.AddWorker("llm", new LlmWorker(registry));
         registrar.AddWorker("embed", new EmbedWorker(registry));
+        if (models[defaultModel].Provider == Provider.Local)
+        {
+            // Context limits count the local model's own tokens: its tokenizer, fetched with the model on first use.
+            registrar.SetTokenCounter(new LocalTokenCounter(new ModelStore(cache)).Count);
+        }
     }
 }

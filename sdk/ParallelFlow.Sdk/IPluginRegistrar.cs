@@ -36,6 +36,13 @@ public interface IPluginRegistrar
     /// <param name="strategy">The instance that orders the ready tasks of every run using it.</param>
     void AddStrategy(string name, ParallelFlowStrategy strategy);
 
+    /// <summary>Gives the engine the token count of the plugin's model, for plans' <c>context</c> limits (by default
+    /// the engine counts about four characters a token). The last plugin to give one wins.</summary>
+    /// <param name="countTokens">The tokens of a text; called from any thread.</param>
+    void SetTokenCounter(Func<string, int> countTokens)
+    {
+    }
+
     /// <summary>Declares an environment variable whose value is a secret, such as the variable an API key is read from:
     /// the engine replaces that value by <c>***</c> wherever it would show — task outputs and errors, decision
     /// records, events, logs, reports and the run journal — whatever path it took there (a server that echoes the key

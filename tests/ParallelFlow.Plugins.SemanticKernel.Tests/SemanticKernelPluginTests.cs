@@ -120,6 +120,52 @@ public sealed class SemanticKernelPluginTests(Stories15MFixture fixture)
         Assert.Equal(1.0, Math.Sqrt(vector.Sum(v => v * v)), 3);
     }
 
+    [Fact]
+    public async Task Context_limits_count_the_local_models_own_tokens_and_summarize_through_it()
+    {
+        var cache = Path.GetDirectoryName(fixture.Files.ModelPath)!;
+        // The built-in workers beside the plugin's, as a run has them.
+        var catalog = Engine.BuiltInWorkers.CreateCatalog();
+        PluginHost.Register(catalog, new SemanticKernelPlugin(), JsonDocument.Parse("""{ "model_cache": "CACHE" }""".Replace("CACHE", cache, StringComparison.Ordinal)).RootElement);
+        var count = catalog.TokenCounter;
+        var story = string.Join('\n', Enumerable.Range(1, 120).Select(i => $"Day {i}: Lily went to the park with her dog Max, and they played with a big red ball until the sun went down."));
+
+        // The tokenizer's own count (the model read "Once upon a time" as 5 tokens with its beginning-of-text token).
+        Assert.Equal(4, count("Once upon a time"));
+        Assert.InRange(count(story), 2500, 4500);
+        foreach (var settings in new[]
+        {
+            new Engine.Plans.ContextSettings(300),
+            new Engine.Plans.ContextSettings(300, Engine.Plans.ContextSettings.HeadTail),
+            new Engine.Plans.ContextSettings(300, Engine.Plans.ContextSettings.Extract) { Pattern = @"Day (\d+): Lily" },
+        })
+        {
+            var cut = Engine.Execution.ContextCompressor.Compress(story, settings, count);
+            // Counted in pieces, so within a token or two of the limit.
+            Assert.True(count(cut) <= 302, $"{settings.Strategy}: {count(cut)} tokens");
+        }
+
+        // Summarize: the local model writes the summary a dependent receives, within the limit it was given. (A short
+        // text: stories15M reads 256 tokens at most, and a long prompt only costs this test time.)
+        var days = string.Join('\n', story.Split('\n')[..6]);
+        var engine = new Engine.ParallelFlowEngine(new Engine.EngineOptions { Catalog = catalog });
+        var plan = new Engine.Plans.PlanBuilder("summarized")
+            .AddTask("story", "simulate", t => t.With(new { output = days }))
+            .AddTask("read", "template", t => t.DependsOn("story").With(new { text = "{{story}}" })
+                .Context(new Engine.Plans.ContextSettings(40, Engine.Plans.ContextSettings.Summarize) { Model = "stories15m-q8" }))
+            .Build();
+
+        var result = await engine.RunAsync(plan);
+
+        var read = result["read"];
+        Assert.Equal(Engine.Execution.TaskRunStatus.Succeeded, read.Status);
+        Assert.Equal(count(days), read.Context!.TokensBefore);
+        Assert.InRange(read.Context.TokensAfter, 1, 41);
+        Assert.InRange(read.Context.SummaryUsage.OutputTokens, 1, 40);
+        Assert.False(string.IsNullOrWhiteSpace(read.Result!.Text));
+        Assert.Equal(read.Context.TokensAfter, count(read.Result.Text));
+    }
+
     private static WorkerCatalog Register(string settings)
     {
         var catalog = new WorkerCatalog();

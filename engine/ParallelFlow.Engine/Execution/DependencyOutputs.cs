@@ -6,7 +6,9 @@ namespace ParallelFlow.Engine.Execution;
 
 /// <summary>A task's view of its hard dependencies' results, read straight from the run's result array rather than
 /// copied into a dictionary per task.</summary>
-internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results, int task) : IReadOnlyDictionary<string, TaskResult>
+/// <remarks>A task with a <c>context</c> limit sees its dependencies' outputs as they were cut down for it
+/// (<paramref name="replaced"/>, by predecessor).</remarks>
+internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results, int task, Dictionary<int, TaskResult>? replaced = null) : IReadOnlyDictionary<string, TaskResult>
 {
     private ReadOnlySpan<int> Predecessors => plan.Graph.HardPredecessorsOf(task);
 
@@ -24,7 +26,7 @@ internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results
     {
         foreach (var predecessor in Predecessors)
         {
-            if (plan.Tasks[predecessor].Id == key && results[predecessor] is { } result)
+            if (plan.Tasks[predecessor].Id == key && Result(predecessor) is { } result)
             {
                 value = result;
                 return true;
@@ -44,7 +46,7 @@ internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results
         var pairs = new List<KeyValuePair<string, TaskResult>>(Count);
         foreach (var predecessor in Predecessors)
         {
-            if (results[predecessor] is { } result)
+            if (Result(predecessor) is { } result)
             {
                 pairs.Add(new(plan.Tasks[predecessor].Id, result));
             }
@@ -52,4 +54,7 @@ internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results
 
         return pairs;
     }
+
+    private TaskResult? Result(int predecessor) =>
+        replaced is not null && replaced.TryGetValue(predecessor, out var cut) ? cut : results[predecessor];
 }

@@ -58,6 +58,7 @@ public sealed partial class FlowRun
             Duration = Duration(task),
             Result = _tasks.Results[task],
             PartialOutput = _tasks.PartialOutputs?[task],
+            Context = _tasks.ContextReports?[task],
             Error = _tasks.Errors[task],
             Wave = _plan.Wave[task],
             CacheKey = _tasks.CacheKeys?[task],

@@ -39,6 +39,11 @@ public sealed partial class FlowRun
         var policy = _plan.Policies[task];
         try
         {
+            if ((_plan.Tasks[task].Context ?? _plan.Definition.Context) is { } context && _plan.Graph.HardPredecessorStart[task] != _plan.Graph.HardPredecessorStart[task + 1])
+            {
+                await CompressInputsAsync(task, context).ConfigureAwait(false);
+            }
+
             if (_cache is not null && CacheKeyOf(task) is { } key)
             {
                 await RunCachedAsync(task, key, policy).ConfigureAwait(false);
@@ -103,6 +108,74 @@ public sealed partial class FlowRun
         _tasks.Status[task] = cached ? TaskRunStatus.Cached : TaskRunStatus.Succeeded;
     }
 
+    /// <summary>Cuts down each dependency output over the task's <c>context</c> limit, before its first attempt: what
+    /// the task receives, and what its cache key is made from.</summary>
+    private async ValueTask CompressInputsAsync(int task, Plans.ContextSettings context)
+    {
+        var count = _plan.Catalog.TokenCounter;
+        Dictionary<int, TaskResult>? cut = null;
+        long before = 0, after = 0;
+        var usage = TaskUsage.None;
+        foreach (var predecessor in _plan.Graph.HardPredecessorsOf(task).ToArray())
+        {
+            var result = _tasks.Results[predecessor];
+            var text = result?.Text ?? result?.Json?.GetRawText();
+            if (text is null || count(text) is var tokens && tokens <= context.MaxTokens)
+            {
+                continue;
+            }
+
+            string compressed;
+            if (context.Strategy == Plans.ContextSettings.Summarize)
+            {
+                var summary = await SummarizeAsync(task, _plan.Tasks[predecessor].Id, text, context).ConfigureAwait(false);
+                compressed = summary.Text ?? string.Empty;
+                usage = new TaskUsage(usage.InputTokens + summary.Usage.InputTokens, usage.OutputTokens + summary.Usage.OutputTokens, usage.Cost + summary.Usage.Cost);
+            }
+            else
+            {
+                compressed = ContextCompressor.Compress(text, context, count);
+            }
+
+            (cut ??= [])[predecessor] = TaskResult.FromText(compressed);
+            before += tokens;
+            after += count(compressed);
+        }
+
+        if (cut is not null)
+        {
+            (_tasks.ContextInputs ??= new Dictionary<int, TaskResult>?[_count])[task] = cut;
+            (_tasks.ContextReports ??= new ContextReport?[_count])[task] = new ContextReport(context.Strategy, cut.Count, before, after, usage);
+        }
+    }
+
+    /// <summary>A dependency's output summarized by the <c>llm</c> worker with the context's model, within its limit.</summary>
+    private async ValueTask<TaskResult> SummarizeAsync(int task, string dependency, string text, Plans.ContextSettings context)
+    {
+        if (!_plan.Catalog.TryGetWorker("llm", out var llm))
+        {
+            throw new FatalTaskException("context: the summarize strategy needs the llm worker (the semantic-kernel plugin in the plugin list)");
+        }
+
+        var with = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object>
+        {
+            ["model"] = context.Model!,
+            ["max_tokens"] = context.MaxTokens,
+            ["prompt"] = $"Summarize the following output of task '{dependency}' in at most {context.MaxTokens} tokens. Keep names, numbers, decisions and errors.\n\n{text}",
+        });
+        var request = new TaskRequest
+        {
+            TaskId = $"{_plan.Tasks[task].Id}/context:{dependency}",
+            WorkerName = "llm",
+            Description = $"summary of '{dependency}' for '{_plan.Tasks[task].Id}'",
+            With = with,
+            Parameters = llm.BindParameters(with),
+            Scope = _requestScope,
+            CancellationToken = _cancellation.Token,
+        };
+        return Masked(await llm.ExecuteAsync(request, _cancellation.Token).ConfigureAwait(false));
+    }
+
     /// <summary>The result with secret values masked (see <see cref="Diagnostics.SecretRedactor"/>): what dependents,
     /// the cache, the journal, events and the report all get.</summary>
     private TaskResult Masked(TaskResult result) => _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result)!;
@@ -125,7 +198,8 @@ public sealed partial class FlowRun
         var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var predecessor in _plan.Graph.HardPredecessorsOf(task))
         {
-            inputs[_plan.Tasks[predecessor].Id] = TaskCacheKey.HashOf(_tasks.Results[predecessor]);
+            // What the task received: a dependency's output as it was cut down for it (context), else as it is.
+            inputs[_plan.Tasks[predecessor].Id] = TaskCacheKey.HashOf(_tasks.ContextInputs?[task]?.GetValueOrDefault(predecessor) ?? _tasks.Results[predecessor]);
         }
 
         // The run's input values the task uses are part of its key, whether the engine put them into its parameters or
@@ -274,7 +348,7 @@ public sealed partial class FlowRun
     }
 
     /// <inheritdoc/>
-    IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks.Results, task);
+    IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks.Results, task, _tasks.ContextInputs?[task]);
 
     /// <summary>A worker did not return within the grace period after it was cancelled: it is left running, and its
     /// task's error says so.</summary>

@@ -44,6 +44,10 @@ public sealed record TaskRunResult
     /// <see cref="FatalTaskException.Output"/>); null otherwise. Never a result: dependents do not see it.</summary>
     public string? PartialOutput { get; init; }
 
+    /// <summary>How much the task's dependencies' outputs were cut down before it received them (<c>context</c>); null
+    /// when none was over its limit.</summary>
+    public ContextReport? Context { get; init; }
+
     /// <summary>What went wrong, for tasks that did not succeed.</summary>
     public string? Error { get; init; }
 

@@ -49,6 +49,12 @@ internal sealed class TaskTable
     /// <summary>What each failed task's worker wrote before it failed (<see cref="FatalTaskException.Output"/>); made at the first.</summary>
     public string?[]? PartialOutputs;
 
+    /// <summary>Per task with a <c>context</c> limit: the dependency outputs it received cut down, by predecessor, and
+    /// what that saved; null for a task that received its dependencies' outputs as they are.</summary>
+    public Dictionary<int, Sdk.TaskResult>?[]? ContextInputs;
+
+    public ContextReport?[]? ContextReports;
+
     /// <summary>How often each task's attempts were sent again because their executor was lost; made at the first.</summary>
     public int[]? Requeues;
 

@@ -23,6 +23,7 @@ public sealed record ExecutorConfig(ParallelismSettings? Parallelism = null, Tim
         Limits = plan.Limits,
         Timeouts = Timeouts ?? plan.Timeouts,
         Resources = Resources ?? plan.Resources,
+        Context = plan.Context,
         Retry = Retry ?? plan.Retry,
         OnFailure = plan.OnFailure,
         Budget = plan.Budget,

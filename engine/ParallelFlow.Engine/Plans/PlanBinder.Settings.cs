@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace ParallelFlow.Engine.Plans;
 
 /// <summary>Binding the settings sections shared by plans and config files: parallelism, timeouts, retry, limits.</summary>
@@ -53,6 +55,83 @@ internal sealed partial class PlanBinder
         }
 
         return settings;
+    }
+
+    /// <summary>Binds <c>context</c>: a limit in tokens and how to keep under it; null (with the errors) when it cannot be
+    /// used.</summary>
+    private ContextSettings? BindContext(PlanNode node, string path, string? taskId)
+    {
+        if (Section(node, path, taskId) is not { } properties)
+        {
+            return null;
+        }
+
+        int? maxTokens = null;
+        var strategy = ContextSettings.TruncateMiddle;
+        List<string> paths = [];
+        string? pattern = null, model = null;
+        var errors = _errors.Count;
+        foreach (var (property, keyPath) in properties)
+        {
+            switch (property.Key)
+            {
+                case "max_tokens":
+                    maxTokens = Integer(property.Value, keyPath, taskId, min: 1, max: 10_000_000);
+                    break;
+                case "strategy":
+                    strategy = Enum(property.Value, keyPath, [.. ContextSettings.Strategies], taskId) ?? strategy;
+                    break;
+                case "paths":
+                    if (property.Value is ArrayNode array)
+                    {
+                        paths.AddRange(array.Items.Select((item, i) => String(item, $"{keyPath}[{i}]", taskId)).OfType<string>());
+                    }
+                    else
+                    {
+                        _errors.Add(_map.Error(PlanError.WrongTypeCode, keyPath, $"{Describe(keyPath, taskId)} must be a list of paths", taskId));
+                    }
+
+                    break;
+                case "pattern":
+                    pattern = String(property.Value, keyPath, taskId);
+                    if (pattern is not null)
+                    {
+                        try
+                        {
+                            _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1));
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            _errors.Add(_map.Error(PlanError.InvalidValueCode, keyPath, $"{Describe(keyPath, taskId)} is not a regular expression: {ex.Message}", taskId));
+                        }
+                    }
+
+                    break;
+                case "model":
+                    model = String(property.Value, keyPath, taskId);
+                    break;
+                default:
+                    ReportUnknownKey(property, ContextKeys, path, taskId);
+                    break;
+            }
+        }
+
+        if (maxTokens is null && _errors.Count == errors)
+        {
+            _errors.Add(_map.Error(PlanError.MissingCode, path, $"{Describe(path, taskId)} needs 'max_tokens'", taskId));
+        }
+
+        if (strategy == ContextSettings.Extract && paths.Count == 0 && pattern is null)
+        {
+            _errors.Add(_map.Error(PlanError.MissingCode, path, $"{Describe(path, taskId)}: the extract strategy needs 'paths' or 'pattern'", taskId));
+        }
+
+        if (strategy == ContextSettings.Summarize && model is null)
+        {
+            _errors.Add(_map.Error(PlanError.MissingCode, path, $"{Describe(path, taskId)}: the summarize strategy needs 'model' (one of the models the llm worker knows)", taskId));
+        }
+
+        return maxTokens is { } max && _errors.Count == errors ? new ContextSettings(max, strategy) { Paths = paths, Pattern = pattern, Model = model } : null;
     }
 
     private RetrySettings? BindRetry(PlanNode node, string path, string? taskId)

@@ -6,15 +6,16 @@ namespace ParallelFlow.Engine.Plans;
 /// instead of stopping at the first. Requests (<c>mode</c>) and workflow traces have binders of their own.</summary>
 internal sealed partial class PlanBinder : NodeBinder
 {
-    private static readonly string[] PlanKeys = ["$schema", "id", "description", "inputs", "parallelism", "limits", "timeouts", "retry", "resources", "on_failure", "budget", "strategy", "tasks"];
+    private static readonly string[] PlanKeys = ["$schema", "id", "description", "inputs", "parallelism", "limits", "timeouts", "retry", "resources", "context", "on_failure", "budget", "strategy", "tasks"];
     private static readonly string[] InputKeys = ["type", "required", "default", "description"];
     private static readonly string[] BudgetKeys = ["tokens", "cost", "wall_seconds", "policy", "task_cap"];
     private static readonly string[] BudgetPolicies = ["equal", "proportional", "pool"];
     private static readonly string[] ConfigKeys = ["$schema", "parallelism", "timeouts", "retry", "resources"];
-    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache"];
+    private static readonly string[] TaskKeys = ["id", "worker", "description", "with", "depends_on", "after", "priority", "timeout_seconds", "retry", "estimate_seconds", "estimate_tokens", "estimate_cost", "cache", "context"];
     private static readonly string[] ParallelismKeys = ["min_workers", "max_workers", "default_workers", "adaptive"];
     private static readonly string[] TimeoutKeys = ["default_task", "max_task", "worker_heartbeat"];
     private static readonly string[] ResourceKeys = ["max_memory_mb", "cpu_threshold"];
+    private static readonly string[] ContextKeys = ["max_tokens", "strategy", "paths", "pattern", "model"];
     private static readonly string[] RetryKeys = ["max_attempts", "backoff_multiplier", "initial_delay", "max_delay", "jitter"];
     private static readonly string[] PriorityNames = ["critical", "high", "normal", "low"];
     private static readonly string[] FailureNames = ["continue", "fail_fast"];
@@ -70,6 +71,7 @@ internal sealed partial class PlanBinder : NodeBinder
         var limits = new Dictionary<string, int>(StringComparer.Ordinal);
         var timeouts = new TimeoutSettings();
         var resources = new ResourceSettings();
+        ContextSettings? context = null;
         var retry = RetrySettings.None;
         var onFailure = FailurePolicy.Continue;
         BudgetSettings? budget = null;
@@ -113,6 +115,9 @@ internal sealed partial class PlanBinder : NodeBinder
                     case "resources":
                         resources = BindResources(property.Value, key);
                         break;
+                    case "context":
+                        context = BindContext(property.Value, key, null);
+                        break;
                     case "on_failure":
                         onFailure = Enum(property.Value, key, FailureNames, null) switch
                         {
@@ -154,6 +159,7 @@ internal sealed partial class PlanBinder : NodeBinder
             Limits = limits,
             Timeouts = timeouts,
             Resources = resources,
+            Context = context,
             Retry = retry,
             OnFailure = onFailure,
             Budget = budget,
@@ -303,6 +309,7 @@ internal sealed partial class PlanBinder : NodeBinder
         double? estimate = null;
         RetrySettings? retry = null;
         bool? cache = null;
+        ContextSettings? context = null;
         double? estimateTokens = null, estimateCost = null;
         foreach (var property in obj.Properties)
         {
@@ -354,6 +361,9 @@ internal sealed partial class PlanBinder : NodeBinder
                 case "cache":
                     cache = Boolean(value, keyPath, taskId);
                     break;
+                case "context":
+                    context = BindContext(value, keyPath, taskId);
+                    break;
                 case "estimate_tokens":
                     estimateTokens = Number(value, keyPath, taskId, min: long.MinValue, max: long.MaxValue) is { } t ? Math.Floor(t) : null;
                     break;
@@ -388,6 +398,7 @@ internal sealed partial class PlanBinder : NodeBinder
             Retry = retry,
             EstimateSeconds = estimate,
             Cache = cache,
+            Context = context,
             EstimateTokens = (long?)estimateTokens,
             EstimateCost = (decimal?)estimateCost,
             With = with ?? TaskDefinition.EmptyParameters,

@@ -284,6 +284,7 @@ public sealed class PlanBuilder
         private long? _estimateTokens;
         private decimal? _estimateCost;
         private bool? _cache;
+        private ContextSettings? _context;
         private RetrySettings? _retry;
 
         internal TaskBuilder(string id, string worker, ParallelFlowWorker? inline) =>
@@ -371,6 +372,15 @@ public sealed class PlanBuilder
             return this;
         }
 
+        /// <summary>Cuts down the task's dependencies' outputs over a limit before it receives them.</summary>
+        /// <param name="context">The limit and how to keep under it.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder Context(ContextSettings context)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            return this;
+        }
+
         /// <summary>Allows or forbids reusing a cached result for this task.</summary>
         /// <param name="enabled">True to allow, false to always execute.</param>
         /// <returns>This builder.</returns>
@@ -403,6 +413,7 @@ public sealed class PlanBuilder
             EstimateTokens = _estimateTokens,
             EstimateCost = _estimateCost,
             Cache = _cache,
+            Context = _context,
             Retry = _retry,
             InlineWorker = _inline,
         };

@@ -25,6 +25,10 @@ public sealed class PlanDefinition
     /// <summary>Resource limits: the memory one task may use.</summary>
     public ResourceSettings Resources { get; init; } = new();
 
+    /// <summary>How every task's dependencies' outputs are cut down before it receives them, unless the task says;
+    /// none by default.</summary>
+    public ContextSettings? Context { get; init; }
+
     /// <summary>The retry settings of tasks that set none of their own.</summary>
     public RetrySettings Retry { get; init; } = RetrySettings.None;
 
@@ -165,6 +169,7 @@ public sealed class PlanDefinition
         Limits = Limits,
         Timeouts = Timeouts,
         Resources = Resources,
+        Context = Context,
         Retry = Retry,
         OnFailure = OnFailure,
         Inputs = Inputs,

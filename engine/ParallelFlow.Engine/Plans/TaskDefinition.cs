@@ -46,6 +46,9 @@ public sealed class TaskDefinition
     /// <summary>Whether a run with a cache may reuse an earlier result for this task; null leaves it to the worker (<see cref="ParallelFlowWorker.IsDeterministic"/>).</summary>
     public bool? Cache { get; init; }
 
+    /// <summary>How this task's dependencies' outputs are cut down before it receives them; the plan's when absent.</summary>
+    public ContextSettings? Context { get; init; }
+
     /// <summary>Expected tokens, for run budgets (a worker's own estimate is used when this is absent).</summary>
     public long? EstimateTokens { get; init; }
 
@@ -80,6 +83,7 @@ public sealed class TaskDefinition
         Retry = Retry,
         EstimateSeconds = EstimateSeconds,
         Cache = Cache,
+        Context = Context,
         EstimateTokens = EstimateTokens,
         EstimateCost = EstimateCost,
         Learned = learned,

@@ -241,6 +241,10 @@ public static class PluginHost
 
         public HashSet<string> SecretVariables { get; } = new(StringComparer.Ordinal);
 
+        public Func<string, int>? TokenCounter { get; private set; }
+
+        public void SetTokenCounter(Func<string, int> countTokens) => TokenCounter = countTokens ?? throw new ArgumentNullException(nameof(countTokens));
+
         public void AddSecretVariable(string name)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -257,6 +261,10 @@ public static class PluginHost
             }
 
             catalog.AddParts(Scorers, Mergers, Strategies, []);
+            if (TokenCounter is { } counter)
+            {
+                catalog.TokenCounter = counter;
+            }
         }
 
         private static void Add<T>(Dictionary<string, T> registry, string kind, string name, T item)

@@ -180,6 +180,12 @@ public static class RunReport
             writer.WriteString("strategy_failure", failure);
         }
 
+        if (result.Tasks.Any(t => t.Context is not null))
+        {
+            // What context limits kept out of the tasks' inputs (tokens of the engine's counter).
+            writer.WriteNumber("context_tokens_saved", result.Tasks.Sum(t => t.Context?.TokensSaved ?? 0));
+        }
+
         if (result.Pool is { } pool)
         {
             writer.WriteStartObject("pool");
@@ -393,6 +399,23 @@ public static class RunReport
         {
             writer.WriteString("error", task.Error);
             writer.WriteString("failure_kind", task.FailureKind.ToName());
+        }
+
+        if (task.Context is { } context)
+        {
+            writer.WriteStartObject("context");
+            writer.WriteString("strategy", context.Strategy);
+            writer.WriteNumber("compressed", context.Compressed);
+            writer.WriteNumber("tokens_before", context.TokensBefore);
+            writer.WriteNumber("tokens_after", context.TokensAfter);
+            writer.WriteNumber("tokens_saved", context.TokensSaved);
+            if (context.SummaryUsage.TotalTokens > 0)
+            {
+                writer.WriteNumber("summary_tokens", context.SummaryUsage.TotalTokens);
+                writer.WriteNumber("summary_cost", context.SummaryUsage.Cost);
+            }
+
+            writer.WriteEndObject();
         }
 
         writer.WriteEndObject();
