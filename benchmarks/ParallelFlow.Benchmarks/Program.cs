@@ -15,6 +15,12 @@ if (args.Contains("--fresh-process"))
     return await ParallelFlow.Benchmarks.FreshProcessCommand.RunAsync(args);
 }
 
+// --context-savings: what each context strategy keeps of long outputs, in the local model's own tokens.
+if (args.Contains("--context-savings"))
+{
+    return await ParallelFlow.Benchmarks.ContextSavingsCommand.RunAsync(args);
+}
+
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
 {
