@@ -62,6 +62,13 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         return new TaskEstimate(Tokens: (prompt / 3) + 2 + max);
     }
 
+    /// <summary>How often a model call that is answering says how far it got.</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The tokens of the answer, as they come, are progress: a model silent for <c>timeouts.worker_heartbeat</c>
+    /// is stuck.</summary>
+    public override bool ReportsProgress => true;
+
     protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -92,8 +99,33 @@ internal sealed partial class LlmWorker(ModelRegistry registry) : ParallelFlowWo
         {
             // A local model fetched on first use says so on the task's progress, rather than seem to hang.
             using var fetching = ParallelFlow.LocalModel.ModelStore.ReportFetchTo(request.Progress);
-            var reply = await service.GetChatMessageContentAsync(history, settings, kernel: null, cancellationToken).ConfigureAwait(false);
-            return new TaskResult { Text = reply.Content ?? string.Empty, Usage = Usage(reply.Metadata), Model = registry.Models[modelName].ModelId ?? modelName };
+            // Streamed, so that the tokens as they come are the task's progress (a plan's worker_heartbeat sees a model
+            // that has stopped answering); the usage comes with the last chunk.
+            var text = new System.Text.StringBuilder();
+            var tokens = 0;
+            var lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
+            IReadOnlyDictionary<string, object?>? metadata = null;
+            await foreach (var chunk in service.GetStreamingChatMessageContentsAsync(history, settings, kernel: null, cancellationToken).ConfigureAwait(false))
+            {
+                text.Append(chunk.Content);
+                if (!string.IsNullOrEmpty(chunk.Content))
+                {
+                    tokens++;
+                }
+
+                if (chunk.Metadata is { Count: > 0 } meta && (meta.ContainsKey("Usage") || meta.ContainsKey("OutputTokens")))
+                {
+                    metadata = meta;
+                }
+
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(lastReport) >= ProgressInterval)
+                {
+                    request.Progress.Report(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelName}: {tokens} tokens so far"));
+                    lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+            }
+
+            return new TaskResult { Text = text.ToString(), Usage = Usage(metadata), Model = registry.Models[modelName].ModelId ?? modelName };
         }
         catch (HttpOperationException ex) when (ex.StatusCode is HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError or HttpStatusCode.RequestTimeout)
         {

@@ -92,12 +92,13 @@ public sealed class LocalChatCompletionService : IChatCompletionService
         var prompt = Prompt(chatHistory);
         var options = Options(executionSettings);
         var channel = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var state = new GenerationState();
         var producer = Task.Run(
             () =>
             {
                 try
                 {
-                    foreach (var piece in Llama2Generator.Stream(model, prompt, options, cancellationToken))
+                    foreach (var piece in Llama2Generator.Stream(model, prompt, options, state, cancellationToken))
                     {
                         channel.Writer.TryWrite(piece);
                     }
@@ -118,6 +119,14 @@ public sealed class LocalChatCompletionService : IChatCompletionService
         }
 
         await producer.ConfigureAwait(false);
+
+        // A last, empty chunk with the usage, as OpenAI's streams end (stream_options.include_usage).
+        yield return new StreamingChatMessageContent(AuthorRole.Assistant, string.Empty, modelId: ModelId, metadata: new Dictionary<string, object?>
+        {
+            ["InputTokens"] = state.PromptTokens,
+            ["OutputTokens"] = state.CompletionTokens,
+            ["FinishReason"] = state.FinishReason,
+        });
     }
 
     private static string Prompt(ChatHistory history) =>

@@ -201,6 +201,21 @@ internal static class ModelServerCommand
                     }
 
                     await SendAsync(context, Chunk(id, created, name, chat, null, state.FinishReason)).ConfigureAwait(false);
+                    if (request.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind == JsonValueKind.Object
+                        && streamOptions.TryGetProperty("include_usage", out var includeUsage) && includeUsage.ValueKind == JsonValueKind.True)
+                    {
+                        // As OpenAI ends a stream asked for its usage: one more chunk, with no choices and the counts.
+                        await SendAsync(context, new
+                        {
+                            id,
+                            @object = chat ? "chat.completion.chunk" : "text_completion",
+                            created,
+                            model = name,
+                            choices = Array.Empty<object>(),
+                            usage = new { prompt_tokens = state.PromptTokens, completion_tokens = state.CompletionTokens, total_tokens = state.PromptTokens + state.CompletionTokens },
+                        }).ConfigureAwait(false);
+                    }
+
                     await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
                 }
                 else
