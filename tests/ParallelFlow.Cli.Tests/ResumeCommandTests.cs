@@ -17,12 +17,7 @@ public sealed class ResumeCommandTests
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, $"hold.{held}"), string.Empty);
 
-        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
-        {
-            await WaitForAsync(() => Executions(folder).Contains(held));
-            run.KillHard();
-            await run.WaitForExitAsync();
-        }
+        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains(held));
 
         var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
         var line = runs.Split('\n')[1];
@@ -110,12 +105,7 @@ public sealed class ResumeCommandTests
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, "hold.third"), string.Empty);
-        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
-        {
-            await WaitForAsync(() => Executions(folder).Contains("third"));
-            run.KillHard();
-            await run.WaitForExitAsync();
-        }
+        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains("third"));
 
         File.Delete(Path.Combine(folder, "hold.third"));
         // 'second' changes, and 'third' now depends on 'first' instead.
@@ -149,12 +139,7 @@ public sealed class ResumeCommandTests
         // 'second' is edited; its new run is killed while it runs, before it (or 'third') recorded anything new.
         File.WriteAllText(plan, File.ReadAllText(plan).Replace("echo second >> executions.txt;", "echo second >> executions.txt; echo edited;", StringComparison.Ordinal));
         File.WriteAllText(Path.Combine(folder, "hold.second"), string.Empty);
-        using (var resume = CliProcess.Start(["resume", runId, "--journal", journal]))
-        {
-            await WaitForAsync(() => Executions(folder).Count(e => e == "second") == 2);
-            resume.KillHard();
-            await resume.WaitForExitAsync();
-        }
+        await KillWhenAsync(["resume", runId, "--journal", journal], () => Executions(folder).Count(e => e == "second") == 2);
 
         File.Delete(Path.Combine(folder, "hold.second"));
         var (exitCode, output, error) = await CliProcess.RunAsync("resume", runId, "--journal", journal);
@@ -174,12 +159,7 @@ public sealed class ResumeCommandTests
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, "hold.second"), string.Empty);
-        using (var run = CliProcess.Start(["run", plan, "--journal", journal]))
-        {
-            await WaitForAsync(() => Executions(folder).Contains("second"));
-            run.KillHard();
-            await run.WaitForExitAsync();
-        }
+        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains("second"));
 
         // As an earlier version recorded it.
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Pooling=False"))
@@ -254,6 +234,15 @@ public sealed class ResumeCommandTests
     {
         var file = Path.Combine(folder, "executions.txt");
         return File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
+    }
+
+    /// <summary>Starts a command and kills it hard (as a crash would) once the condition holds.</summary>
+    private static async Task KillWhenAsync(string[] args, Func<bool> condition)
+    {
+        using var process = CliProcess.Start(args);
+        await WaitForAsync(condition);
+        process.KillHard();
+        await process.WaitForExitAsync();
     }
 
     private static async Task WaitForAsync(Func<bool> condition)
