@@ -22,12 +22,6 @@ public sealed record ContextReport(string Strategy, int Compressed, long TokensB
 /// by the given count, and leaves one within it as it is.</summary>
 public static class ContextCompressor
 {
-    /// <summary>About four characters a token, as English text goes in the usual tokenizers: what the engine counts with
-    /// until a plugin gives the catalog its model's own tokenizer (<see cref="Workers.WorkerCatalog.TokenCounter"/>).</summary>
-    /// <param name="text">The text.</param>
-    /// <returns>Its approximate token count.</returns>
-    public static int ApproximateTokens(string text) => text is null ? 0 : (text.Length + 3) / 4;
-
     /// <summary>Cuts a text down to its limit (<see cref="ContextSettings.MaxTokens"/>) by a strategy that needs no model.</summary>
     /// <param name="text">The text.</param>
     /// <param name="settings">The limit and strategy (<c>truncate_middle</c>, <c>head_tail</c> or <c>extract</c>).</param>
@@ -55,19 +49,19 @@ public static class ContextCompressor
     internal static string TruncateMiddle(string text, int maxTokens, Func<string, int> count)
     {
         var total = count(text);
-        var marker = Marker(total, 0, "tokens");
+        var marker = Marker(total, 0, lines: false);
         var budget = Math.Max(0, maxTokens - count(marker));
         var head = LongestPrefix(text, budget / 2 + budget % 2, count);
         var tail = LongestSuffix(text[head..], budget / 2, count);
         var cut = total - count(text[..head]) - count(text[^tail..]);
-        return string.Concat(text.AsSpan(0, head), Marker(cut, 0, "tokens"), text.AsSpan(text.Length - tail));
+        return string.Concat(text.AsSpan(0, head), Marker(cut, 0, lines: false), text.AsSpan(text.Length - tail));
     }
 
     /// <summary>Whole lines: as many from the top as fit in two thirds of the limit, then from the bottom in the rest.</summary>
     internal static string HeadTail(string text, int maxTokens, Func<string, int> count)
     {
         var lines = text.Split('\n');
-        var marker = Marker(lines.Length, 0, "lines");
+        var marker = Marker(lines.Length, 0, lines: true);
         var budget = Math.Max(0, maxTokens - count(marker));
         var headBudget = budget * 2 / 3;
         int first = 0, used = 0;
@@ -92,7 +86,7 @@ public static class ContextCompressor
 
         var kept = new StringBuilder();
         kept.AppendJoin('\n', lines[..first]);
-        kept.Append(Marker(last - first, 0, "lines"));
+        kept.Append(Marker(last - first, 0, lines: true));
         kept.AppendJoin('\n', lines[last..]);
         return kept.ToString();
     }
@@ -183,8 +177,9 @@ public static class ContextCompressor
         return current;
     }
 
-    private static string Marker(int amount, int kept, string unit) =>
-        string.Create(CultureInfo.InvariantCulture, $"\n…[{Math.Max(0, amount - kept)} {unit} cut]…\n");
+    private static string Marker(int amount, int kept, bool lines) => lines
+        ? string.Create(CultureInfo.InvariantCulture, $"\n…[{Math.Max(0, amount - kept)} lines cut]…\n")
+        : string.Create(CultureInfo.InvariantCulture, $"\n…[{Math.Max(0, amount - kept)} tokens cut]…\n");
 
     /// <summary>The longest prefix (in characters) within a token budget.</summary>
     private static int LongestPrefix(string text, int budget, Func<string, int> count)

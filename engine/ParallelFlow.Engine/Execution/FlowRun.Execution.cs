@@ -152,9 +152,11 @@ public sealed partial class FlowRun
     /// <summary>A dependency's output summarized by the <c>llm</c> worker with the context's model, within its limit.</summary>
     private async ValueTask<TaskResult> SummarizeAsync(int task, string dependency, string text, Plans.ContextSettings context)
     {
-        if (!_plan.Catalog.TryGetWorker("llm", out var llm))
+        // The worker a model name runs on, as for a vote's model voters (llm, by default).
+        var workerName = _plan.Catalog.StageDefaults.ModelWorker;
+        if (!_plan.Catalog.TryGetWorker(workerName, out var llm))
         {
-            throw new FatalTaskException("context: the summarize strategy needs the llm worker (the semantic-kernel plugin in the plugin list)");
+            throw new FatalTaskException($"context: the summarize strategy needs the {workerName} worker (the semantic-kernel plugin in the plugin list)");
         }
 
         var with = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object>
@@ -166,7 +168,7 @@ public sealed partial class FlowRun
         var request = new TaskRequest
         {
             TaskId = $"{_plan.Tasks[task].Id}/context:{dependency}",
-            WorkerName = "llm",
+            WorkerName = workerName,
             Description = $"summary of '{dependency}' for '{_plan.Tasks[task].Id}'",
             With = with,
             Parameters = llm.BindParameters(with),

@@ -36,4 +36,10 @@ public sealed record ContextSettings(int MaxTokens, string Strategy = ContextSet
 
     /// <summary>For <c>summarize</c>: the model the <c>llm</c> worker summarizes with.</summary>
     public string? Model { get; init; }
+
+    /// <summary>About four characters a token, as English text goes in the usual tokenizers: what the engine counts with
+    /// until a plugin gives the catalog its model's own tokenizer (<see cref="Workers.WorkerCatalog.TokenCounter"/>).</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>Its approximate token count.</returns>
+    public static int ApproximateTokens(string text) => text is null ? 0 : (text.Length + 3) / 4;
 }

@@ -133,7 +133,7 @@ public sealed class WorkerCatalog
         _mergers.TryGetValue(name, out merger);
 
     /// <summary>Counts the tokens of a text, for <c>context</c> limits: about four characters a token
-    /// (<see cref="Execution.ContextCompressor.ApproximateTokens"/>) unless a plugin sets its model's own tokenizer here
+    /// (<see cref="Plans.ContextSettings.ApproximateTokens"/>) unless a plugin sets its model's own tokenizer here
     /// while it registers.</summary>
     public Func<string, int> TokenCounter
     {
@@ -141,7 +141,7 @@ public sealed class WorkerCatalog
         set => _tokenCounter = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    private Func<string, int> _tokenCounter = Execution.ContextCompressor.ApproximateTokens;
+    private Func<string, int> _tokenCounter = Plans.ContextSettings.ApproximateTokens;
 
     /// <summary>Whether registering is over: an engine has compiled a plan with this catalog.</summary>
     public bool IsFrozen => Volatile.Read(ref _frozen);

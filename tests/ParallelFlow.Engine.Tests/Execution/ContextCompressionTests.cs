@@ -9,7 +9,7 @@ namespace ParallelFlow.Engine.Tests.Execution;
 /// (and is cached by) its dependency's output cut down.</summary>
 public sealed class ContextCompressionTests
 {
-    private static readonly Func<string, int> Count = ContextCompressor.ApproximateTokens;
+    private static readonly Func<string, int> Count = ContextSettings.ApproximateTokens;
 
     // 400 numbered lines: "line 000 of the log" … "line 399 of the log"; about 20 characters (5 tokens) each.
     private static readonly string Log = string.Join('\n', Enumerable.Range(0, 400).Select(i => string.Create(CultureInfo.InvariantCulture, $"line {i:000} of the log")));
