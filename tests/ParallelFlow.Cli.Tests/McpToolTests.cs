@@ -62,7 +62,7 @@ public sealed class McpToolTests : IDisposable
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal("n=3", Result(run, "b").GetProperty("output").GetString());
         // The server sends each note before its answer; the client may hand the last to the handler a moment after it.
-        for (var wait = 0; wait < 40 && !progress.Taken.Any(n => n.Progress == 2); wait++)
+        for (var wait = 0; wait < 200 && !progress.Taken.Any(n => n.Progress == 2); wait++)
         {
             await Task.Delay(50);
         }

@@ -62,7 +62,7 @@ public static class ChromeTrace
             writer.WriteString("cat", $"attempt,{bar.Status}");
             writer.WriteString("ph", "X");
             writer.WriteNumber("ts", Micros(bar.Start));
-            writer.WriteNumber("dur", Math.Max(1, Micros(bar.End - bar.Start)));
+            writer.WriteNumber("dur", Math.Max(1, Micros(bar.End) - Micros(bar.Start)));
             writer.WriteNumber("pid", WorkersProcess);
             writer.WriteNumber("tid", bar.Slot);
             writer.WriteString("cname", bar.Status switch
@@ -85,14 +85,22 @@ public static class ChromeTrace
             writer.WriteEndObject();
             writer.WriteEndObject();
 
-            if (bar.RetryDelay is > 0)
+            // The delay ends where the next attempt starts on the same slot, never after: viewers nest the slices of a
+            // thread, and the timestamps, each rounded to a microsecond, can put the next start a microsecond early.
+            var delayEnd = bar.RetryDelay is > 0 ? Micros(bar.End + bar.RetryDelay.Value) : 0;
+            if (bar.RetryDelay is > 0 && timeline.Bars.FirstOrDefault(b => b.TaskId == bar.TaskId && b.Attempt == bar.Attempt + 1 && b.Slot == bar.Slot) is { } next)
+            {
+                delayEnd = Math.Min(delayEnd, Micros(next.Start));
+            }
+
+            if (bar.RetryDelay is > 0 && delayEnd > Micros(bar.End))
             {
                 writer.WriteStartObject();
                 writer.WriteString("name", $"retry delay: {bar.TaskId}");
                 writer.WriteString("cat", "retry");
                 writer.WriteString("ph", "X");
                 writer.WriteNumber("ts", Micros(bar.End));
-                writer.WriteNumber("dur", Math.Max(1, Micros(bar.RetryDelay.Value)));
+                writer.WriteNumber("dur", delayEnd - Micros(bar.End));
                 writer.WriteNumber("pid", WorkersProcess);
                 writer.WriteNumber("tid", bar.Slot);
                 writer.WriteString("cname", "yellow");
