@@ -624,20 +624,12 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
 
         return samples.ToDictionary(
             p => p.Key,
-            p => new Engine.Plans.LearnedEstimate(Median(p.Value.Select(s => s.Seconds)), p.Value.Count)
+            p => new Engine.Plans.LearnedEstimate(Engine.Plans.Statistics.Median(p.Value.Select(s => s.Seconds)), p.Value.Count)
             {
-                Tokens = Median(p.Value.Select(s => s.Tokens)) is var tokens && tokens > 0 ? tokens : null,
-                Cost = Median(p.Value.Select(s => s.Cost)) is var cost && cost > 0 ? cost : null,
+                Tokens = Engine.Plans.Statistics.Median(p.Value.Select(s => s.Tokens)) is var tokens && tokens > 0 ? tokens : null,
+                Cost = Engine.Plans.Statistics.Median(p.Value.Select(s => s.Cost)) is var cost && cost > 0 ? cost : null,
             },
             StringComparer.Ordinal);
-    }
-
-    private static T Median<T>(IEnumerable<T> values)
-        where T : System.Numerics.INumber<T>
-    {
-        var sorted = values.Order().ToList();
-        var middle = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / (T.One + T.One);
     }
 
     /// <summary>Removes the records of some tasks of a run, so that resuming it runs them again: tasks a resume after an

@@ -144,20 +144,13 @@ public sealed class PlanDefinition
             }
 
             return task.EstimateSeconds is null && byWorker.TryGetValue(task.Worker, out var peers)
-                ? task.WithLearned(new LearnedEstimate(Median(peers), peers.Count) { FromWorkerType = true })
+                ? task.WithLearned(new LearnedEstimate(Statistics.Median(peers), peers.Count) { FromWorkerType = true })
                 : task.Learned is null ? task : task.WithLearned(null);
         }).ToList();
         var plan = Copy(tasks);
         plan.StructureValidated = StructureValidated;
         plan.WorkersValidatedBy = WorkersValidatedBy;
         return plan;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var middle = values.Count / 2;
-        return values.Count % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
     }
 
     /// <summary>The plan with other tasks; everything else as it is.</summary>
