@@ -8,21 +8,42 @@ namespace ParallelFlow.Sdk;
 /// <remarks>Immutable. A new request is made for every attempt.</remarks>
 public sealed class TaskRequest
 {
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+    /// <summary>Makes a request; set at least <see cref="TaskId"/> and <see cref="WorkerName"/>.</summary>
+    public TaskRequest()
+    {
+    }
+
+    /// <summary>The engine's request: what every attempt of the task shares, made once when the plan was compiled, and
+    /// what every request of the run shares.</summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+#pragma warning disable CS8618 // TaskId and WorkerName are read from the spec, which holds both.
+    internal TaskRequest(TaskRequestSpec spec, RequestScope scope)
+#pragma warning restore CS8618
+    {
+        _spec = spec;
+        _scope = scope;
+    }
+
+    // The task's id, worker name, description and parameters: one reference to what the compiled plan made once per task
+    // (so that an attempt's request is 64 bytes, not 104, and making it reads nothing of the task's definition); a
+    // request built property by property gets its own copy at its first property.
+    private TaskRequestSpec _spec = TaskRequestSpec.Empty;
+
+    private TaskRequestSpec OwnSpec() => _spec.Shared ? _spec = _spec.Copy() : _spec;
 
     /// <summary>The task's id, unique within its plan.</summary>
-    public required string TaskId { get; init; }
+    public required string TaskId { get => _spec.TaskId; init => OwnSpec().TaskId = value; }
 
     /// <summary>The name the plan used for the worker.</summary>
-    public required string WorkerName { get; init; }
+    public required string WorkerName { get => _spec.WorkerName; init => OwnSpec().WorkerName = value; }
 
     /// <summary>The task's description from the plan.</summary>
     /// <value>Empty when the plan gave none.</value>
-    public string Description { get; init; } = string.Empty;
+    public string Description { get => _spec.Description; init => OwnSpec().Description = value; }
 
     /// <summary>The task's parameters: the plan's <c>with</c> object.</summary>
     /// <value>An empty JSON object when the plan gave none.</value>
-    public JsonElement With { get; init; } = EmptyObject;
+    public JsonElement With { get => _spec.With; init => OwnSpec().With = value; }
 
     /// <summary>The results of the task's hard dependencies (<c>depends_on</c>), keyed by task id.</summary>
     /// <remarks>Every hard dependency succeeded before the task started, so each one is present.
@@ -61,7 +82,7 @@ public sealed class TaskRequest
 
     /// <summary>The parameters as the worker bound them when the plan was compiled
     /// (<see cref="ParallelFlowWorker.BindParameters"/>), or null.</summary>
-    public object? Parameters { get; init; }
+    public object? Parameters { get => _spec.Parameters; init => OwnSpec().Parameters = value; }
 
     /// <summary>The values of the run's plan inputs, by name (what <c>{{inputs.NAME}}</c> in a task's <c>with</c> stands
     /// for); empty when the plan takes none.</summary>
@@ -120,6 +141,42 @@ public sealed class TaskRequest
         {
         }
     }
+}
+
+/// <summary>What every request of one task shares, across attempts and the runs of its compiled plan: its id, worker,
+/// description and parameters. Made once per task by the engine (<see cref="Shared"/>); a request built property by
+/// property copies it first, so a shared one is never written after it is made.</summary>
+internal sealed class TaskRequestSpec
+{
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    /// <summary>What a request built property by property starts from.</summary>
+    public static readonly TaskRequestSpec Empty = new(string.Empty, string.Empty, string.Empty, EmptyObject, null);
+
+    public TaskRequestSpec(string taskId, string workerName, string? description, JsonElement with, object? parameters, bool shared = true)
+    {
+        TaskId = taskId;
+        WorkerName = workerName;
+        Description = description ?? string.Empty;
+        With = with.ValueKind == JsonValueKind.Undefined ? EmptyObject : with;
+        Parameters = parameters;
+        Shared = shared;
+    }
+
+    public string TaskId { get; set; }
+
+    public string WorkerName { get; set; }
+
+    public string Description { get; set; }
+
+    public JsonElement With { get; set; }
+
+    public object? Parameters { get; set; }
+
+    /// <summary>Whether requests share it: then it is never written again.</summary>
+    public bool Shared { get; }
+
+    public TaskRequestSpec Copy() => new(TaskId, WorkerName, Description, With, Parameters, shared: false);
 }
 
 /// <summary>What the requests of one run share: its task logger, its inputs' values and its limits.</summary>

@@ -38,7 +38,25 @@ public sealed class CompiledPlan
         Context = context;
         Heartbeat = plan.Timeouts.WorkerHeartbeatSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
         RequestScope = new Sdk.RequestScope(context.TaskLogger, NoInputs, plan.Resources.MaxMemoryBytes);
+        RequestSpecs = new TaskRequestSpec[Tasks.Count];
+        Plain = new bool[Tasks.Count];
+        for (var task = 0; task < RequestSpecs.Length; task++)
+        {
+            var definition = Tasks[task];
+            RequestSpecs[task] = new TaskRequestSpec(definition.Id, definition.Worker, definition.Description, definition.With, boundParameters?[task]);
+            Plain[task] = policies[task] is null && ((definition.Context ?? plan.Context) is null || graph.HardPredecessorStart[task] == graph.HardPredecessorStart[task + 1]);
+        }
     }
+
+    /// <summary>Whether each task is one attempt and nothing around it: no timeout, no retries, no context to cut
+    /// (the run may still add a cache or spans). Such a task runs without an async state machine when its worker
+    /// answers at once.</summary>
+    internal bool[] Plain { get; }
+
+    /// <summary>What every request of each task shares (its id, worker, description and bound parameters), made once:
+    /// an attempt's request points at it, for runs without inputs; a run with inputs makes its own for the tasks that
+    /// use them.</summary>
+    internal TaskRequestSpec[] RequestSpecs { get; }
 
     private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> NoInputs = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
 

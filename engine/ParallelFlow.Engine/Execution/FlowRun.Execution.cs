@@ -14,15 +14,22 @@ public sealed partial class FlowRun
     ExecutionContext? IExecutionHost.Context => _callerContext;
 
     /// <inheritdoc/>
-    ValueTask IExecutionHost.ExecuteAsync(int task) => RunTaskAsync(task);
+    ValueTask IExecutionHost.ExecuteAsync(int task, int previous) => RunTask(task, previous);
 
     /// <inheritdoc/>
     int IExecutionHost.Finished(int task, int callerGroup) =>
-        _commit is null ? TakeStep(new StepMessage(StepKind.Finished, task), callerGroup) : FinishJournaled(task, callerGroup);
+        _commit is null ? FinishTask(task, callerGroup) : FinishJournaled(task, callerGroup);
 
-    private async ValueTask RunTaskAsync(int task)
+    /// <summary>Runs a task to its outcome. A task that needs nothing around its one attempt (no cache, context cut,
+    /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an
+    /// async state machine; anything else, or a worker still busy, continues in an async method.</summary>
+    /// <param name="task">The task, counted as running.</param>
+    /// <param name="previous">The task this thread ran just before it (the inline fast path), or −1: its end is this
+    /// one's start, one clock read between the two instead of two, unless the run records when tasks became ready
+    /// (which the step between them does, after that end).</param>
+    private ValueTask RunTask(int task, int previous)
     {
-        _tasks.Started[task] = _context.TimeProvider.GetTimestamp();
+        _tasks.Started[task] = previous >= 0 && _tasks.Ready is null ? _tasks.Ended[previous] : _context.TimeProvider.GetTimestamp();
         if (_cancellation.IsCancellationRequested)
         {
             _tasks.Status[task] = TaskRunStatus.Cancelled;
@@ -30,12 +37,67 @@ public sealed partial class FlowRun
             _tasks.Errors[task] = "cancelled before it started";
             _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
             TraceNeverRan(task);
-            return;
+            return default;
         }
 
         var activity = _taskSpans is null ? null : _taskSpans[task] = Diagnostics.EngineTelemetry.StartTask(_runSpan, RunId, _plan.Tasks[task].Id, _plan.Tasks[task].Worker, _plan.Wave[task]);
         // Slots are written under the gate before the step hands the task to the executor, which orders this read.
-        Emit(RunEventKind.TaskStarted, task, _tasks.Slots?[task] ?? 0, attempt: 1);
+        if (_events is not null)
+        {
+            Emit(RunEventKind.TaskStarted, task, _tasks.Slots?[task] ?? 0, attempt: 1);
+        }
+
+        if (activity is not null || _cache is not null || !_plan.Plain[task])
+        {
+            return RunAttemptsAsync(task, activity);
+        }
+
+        ValueTask<TaskResult> attempt;
+        try
+        {
+            attempt = InvokeOnceAsync(task, _cancellation.Token);
+        }
+#pragma warning disable CA1031 // Whatever a worker throws becomes the task's status.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Fail(task, ex, null);
+            End(task, null);
+            return default;
+        }
+
+        if (!attempt.IsCompletedSuccessfully)
+        {
+            return AwaitAttemptAsync(task, attempt);
+        }
+
+        _tasks.Results[task] = Masked(attempt.Result);
+        _tasks.Status[task] = TaskRunStatus.Succeeded;
+        End(task, null);
+        return default;
+    }
+
+    /// <summary>The one attempt of a plain task whose worker did not answer at once.</summary>
+    private async ValueTask AwaitAttemptAsync(int task, ValueTask<TaskResult> attempt)
+    {
+        try
+        {
+            _tasks.Results[task] = Masked(await attempt.ConfigureAwait(false));
+            _tasks.Status[task] = TaskRunStatus.Succeeded;
+        }
+#pragma warning disable CA1031 // Whatever a worker throws becomes the task's status; nothing may fault the block.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Fail(task, ex, null);
+        }
+
+        End(task, null);
+    }
+
+    /// <summary>A task's attempts with whatever surrounds them: its context cut, the cache, its timeout and retries.</summary>
+    private async ValueTask RunAttemptsAsync(int task, System.Diagnostics.Activity? activity)
+    {
         var policy = _plan.Policies[task];
         try
         {
@@ -58,30 +120,42 @@ public sealed partial class FlowRun
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            var kind = ExceptionClassifier.Classify(ex, _cancellation.Token);
-            _tasks.FailureKinds[task] = kind;
-            (_tasks.Status[task], var error) = kind switch
-            {
-                FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
-                FailureKind.Stuck => (TaskRunStatus.TimedOut, $"{ex.Message} (attempt {_tasks.Attempts[task]}): timeouts.worker_heartbeat{AbandonedNote(task)}"),
-                // The stop reason is read outside the gate: it is written once, and only ever from None to a reason
-                // (a caller's own token may cancel this attempt before it is written: then None reads as a plain cancel).
-                FailureKind.Cancelled => (TaskRunStatus.Cancelled, Reason switch
-                {
-                    StopReason.FailedFast => "cancelled: the run failed fast",
-                    StopReason.WallTime => $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",
-                    _ => "cancelled while running",
-                } + AbandonedNote(task)),
-                _ => (TaskRunStatus.Failed, Describe(ex)),
-            };
-            _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
-            if (PartialOutput(ex) is { } partial)
-            {
-                // What the last attempt wrote before it failed: kept to read, never a result a dependent could take.
-                (_tasks.PartialOutputs ??= new string?[_count])[task] = _context.Secrets.RedactOrNull(partial);
-            }
+            Fail(task, ex, policy);
         }
 
+        End(task, activity);
+    }
+
+    /// <summary>Writes why a task's last attempt failed: its status, failure kind, error and any partial output.</summary>
+    private void Fail(int task, Exception ex, TaskPolicy? policy)
+    {
+        var kind = ExceptionClassifier.Classify(ex, _cancellation.Token);
+        _tasks.FailureKinds[task] = kind;
+        (_tasks.Status[task], var error) = kind switch
+        {
+            FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
+            FailureKind.Stuck => (TaskRunStatus.TimedOut, $"{ex.Message} (attempt {_tasks.Attempts[task]}): timeouts.worker_heartbeat{AbandonedNote(task)}"),
+            // The stop reason is read outside the gate: it is written once, and only ever from None to a reason
+            // (a caller's own token may cancel this attempt before it is written: then None reads as a plain cancel).
+            FailureKind.Cancelled => (TaskRunStatus.Cancelled, Reason switch
+            {
+                StopReason.FailedFast => "cancelled: the run failed fast",
+                StopReason.WallTime => $"cancelled while running: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",
+                _ => "cancelled while running",
+            } + AbandonedNote(task)),
+            _ => (TaskRunStatus.Failed, Describe(ex)),
+        };
+        _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
+        if (PartialOutput(ex) is { } partial)
+        {
+            // What the last attempt wrote before it failed: kept to read, never a result a dependent could take.
+            (_tasks.PartialOutputs ??= new string?[_count])[task] = _context.Secrets.RedactOrNull(partial);
+        }
+    }
+
+    /// <summary>A task's outcome is written: its end, its last attempt's record and its span.</summary>
+    private void End(int task, System.Diagnostics.Activity? activity)
+    {
         _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
         _tasks.EndLast(task);
         if (activity is not null)
@@ -96,7 +170,7 @@ public sealed partial class FlowRun
     }
 
     /// <summary>A task the cache may answer: a hit, or one attempt whose result is stored. Apart from
-    /// <see cref="RunTaskAsync"/>, whose every call would otherwise allocate the closure this lambda needs.</summary>
+    /// <see cref="RunAttemptsAsync"/>, whose every call would otherwise allocate the closure this lambda needs.</summary>
     private async ValueTask RunCachedAsync(int task, TaskCacheKey key, TaskPolicy? policy)
     {
         _tasks.CacheKeys![task] = key;
@@ -269,8 +343,7 @@ public sealed partial class FlowRun
     private ValueTask<TaskResult> InvokeOnceAsync(int task, CancellationToken cancellationToken)
     {
         var attempt = ++_tasks.Attempts[task];
-        var definition = _plan.Tasks[task];
-        _commit?.Add(new JournalEntry(RunId, definition.Id, attempt, _context.TimeProvider.GetUtcNow(), null));
+        _commit?.Add(new JournalEntry(RunId, _plan.Tasks[task].Id, attempt, _context.TimeProvider.GetUtcNow(), null));
         if (attempt > 1 && _tasks.AttemptLogs is not null)
         {
             _tasks.BeginRetry(task, attempt, _context.TimeProvider.GetTimestamp());
@@ -284,15 +357,10 @@ public sealed partial class FlowRun
 
     private TaskRequest Request(int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken)
     {
-        var definition = _plan.Tasks[task];
-        return new TaskRequest
+        // The task's id, worker, description and parameters are one reference to what the plan made once: making a
+        // request reads nothing of the task's definition.
+        return new TaskRequest(_inputs is null ? _plan.RequestSpecs[task] : _inputs.Specs[task], _requestScope)
         {
-            TaskId = definition.Id,
-            WorkerName = definition.Worker,
-            Description = definition.Description,
-            With = _inputs?.With[task] ?? definition.With,
-            Parameters = _inputs is null ? _plan.BoundParameters?[task] : _inputs.Bound[task],
-            Scope = _requestScope,
             // The view of the dependencies' results is made if the worker reads it (DependencyOutputsOf).
             DependencySource = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this,
             DependencyTask = task,

@@ -150,9 +150,11 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
         try
         {
+            var previous = -1;
             while (task >= 0)
             {
-                await host.ExecuteAsync(task).ConfigureAwait(false);
+                await host.ExecuteAsync(task, previous).ConfigureAwait(false);
+                previous = task;
                 task = host.Finished(task, group);
             }
         }

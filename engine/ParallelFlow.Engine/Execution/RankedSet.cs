@@ -85,6 +85,13 @@ internal sealed class RankedSet
             return false;
         }
 
+        Remove(rank);
+        return true;
+    }
+
+    /// <summary>Takes a rank the set holds (the lowest, just peeked, say) without finding it again.</summary>
+    public void Remove(int rank)
+    {
         Count--;
         var index = rank;
         foreach (var level in _levels)
@@ -100,7 +107,5 @@ internal sealed class RankedSet
 
             index = word;
         }
-
-        return true;
     }
 }

@@ -194,7 +194,7 @@ internal sealed class ReadyQueues
             return false;
         }
 
-        sets[group]!.TryTake(out _);
+        sets[group]!.Remove(best);
         task = ByPlace[best];
         return true;
     }

@@ -10,12 +10,17 @@ namespace ParallelFlow.Engine.Execution;
 /// </summary>
 internal sealed class RunInputs
 {
-    private RunInputs(IReadOnlyDictionary<string, JsonElement> values, JsonElement[] with, object?[] bound)
+    private RunInputs(IReadOnlyDictionary<string, JsonElement> values, JsonElement[] with, object?[] bound, Sdk.TaskRequestSpec[] specs)
     {
         Values = values;
         With = with;
         Bound = bound;
+        Specs = specs;
     }
+
+    /// <summary>What each task's requests share in this run (see <see cref="CompiledPlan.RequestSpecs"/>): the plan's
+    /// own where the task uses no input.</summary>
+    public Sdk.TaskRequestSpec[] Specs { get; }
 
     /// <summary>Every input's value for this run, by name.</summary>
     public IReadOnlyDictionary<string, JsonElement> Values { get; }
@@ -40,6 +45,7 @@ internal sealed class RunInputs
         var values = PlanInputs.Resolve(definition, supplied, plan.Catalog.Secrets);
         var with = new JsonElement[plan.Tasks.Count];
         var bound = new object?[plan.Tasks.Count];
+        var specs = new Sdk.TaskRequestSpec[plan.Tasks.Count];
         var errors = new List<PlanError>();
         for (var i = 0; i < with.Length; i++)
         {
@@ -48,6 +54,7 @@ internal sealed class RunInputs
             {
                 with[i] = task.With;
                 bound[i] = plan.BoundParameters?[i];
+                specs[i] = plan.RequestSpecs[i];
                 continue;
             }
 
@@ -57,8 +64,10 @@ internal sealed class RunInputs
             {
                 bound[i] = worker.BindParameters(with[i]);
             }
+
+            specs[i] = new Sdk.TaskRequestSpec(task.Id, task.Worker, task.Description, with[i], bound[i]);
         }
 
-        return errors.Count > 0 ? throw new PlanValidationException(errors) : new RunInputs(values, with, bound);
+        return errors.Count > 0 ? throw new PlanValidationException(errors) : new RunInputs(values, with, bound, specs);
     }
 }
