@@ -88,9 +88,13 @@ public sealed partial class FlowRun
     /// with one atomic decrement, as a hand-written scheduler would: the step under the gate then only enqueues those
     /// whose count this release brought to zero, so the two threads' steps hold the gate for less time. A task that did
     /// not succeed, or a run that is stopping, takes the step as before (skips are decided under the gate).</summary>
+    /// <remarks>Only for runs nobody watches: with the release made before the step, a dependent whose last count
+    /// another predecessor's step releases can start before this task's own step has announced it finished. The task
+    /// has ended, and its result is written, so nothing but the order of the events differs; a run whose events are
+    /// read keeps them in order (a dependent is queued only after every dependency's <c>task_finished</c>).</remarks>
     private int FinishTask(int task, int callerGroup)
     {
-        if (!_tasks.Status[task].IsSuccess() || IsStopping)
+        if (_events is not null || !_tasks.Status[task].IsSuccess() || IsStopping)
         {
             return TakeStep(new StepMessage(StepKind.Finished, task), callerGroup);
         }
@@ -107,7 +111,14 @@ public sealed partial class FlowRun
             }
         }
 
-        return TakeStep(new StepMessage(StepKind.Finished, task, madeReady), callerGroup);
+        var inline = TakeStep(new StepMessage(StepKind.Finished, task, madeReady), callerGroup);
+        if (madeReady.Capacity > 4096)
+        {
+            // A wide fan-out's list is not kept for the thread's life.
+            t_madeReady = null;
+        }
+
+        return inline;
     }
 
     /// <summary>Takes a scheduling step from any thread, then does what it leaves to be done outside the gate.</summary>
@@ -224,9 +235,11 @@ public sealed partial class FlowRun
                         foreach (var next in madeReady)
                         {
                             // Its count reached zero: every dependency is done and every hard one succeeded (a failed
-                            // one never releases its count), so it is still pending unless the run stopped.
-                            Debug.Assert(_tasks.Status[next] == TaskRunStatus.Pending, "A dependent released to zero is pending.");
-                            Enqueue(next);
+                            // one never releases its count; a restored task's count never reaches zero).
+                            if (_tasks.Status[next] == TaskRunStatus.Pending)
+                            {
+                                Enqueue(next);
+                            }
                         }
                     }
 
@@ -422,6 +435,8 @@ public sealed partial class FlowRun
             {
                 _tasks.Status[task] = TaskRunStatus.Succeeded;
                 _tasks.Results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
+                // Final already: no release of a dependency that runs again may bring its count to zero (FinishTask).
+                _remaining[task] = int.MaxValue;
                 _finished++;
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
             }

@@ -38,8 +38,8 @@ internal interface IExecutionHost
 
     /// <summary>Executes a started task to its outcome and writes it in the run's task table. Never throws.</summary>
     /// <param name="task">The task.</param>
-    /// <param name="previous">The task the calling thread executed just before, with no wait between (the inline fast
-    /// path): its end may stand for this one's start. −1 otherwise.</param>
+    /// <param name="previous">The task the calling thread executed just before, with only its scheduling step between
+    /// (the inline fast path): its end may stand for this one's start. −1 otherwise.</param>
     ValueTask ExecuteAsync(int task, int previous = -1);
 
     /// <summary>Hands back a task whose outcome is written, and takes the scheduling step.</summary>

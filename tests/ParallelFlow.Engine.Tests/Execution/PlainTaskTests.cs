@@ -108,4 +108,75 @@ public sealed class PlainTaskTests
         Assert.Equal(("x", "w", "by hand", (object?)42), (byHand.TaskId, byHand.WorkerName, byHand.Description, byHand.Parameters));
         Assert.Equal(("y", "v", string.Empty, (object?)null, System.Text.Json.JsonValueKind.Object), (another.TaskId, another.WorkerName, another.Description, another.Parameters, another.With.ValueKind));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_restored_task_after_one_that_runs_again_is_not_run_again_and_the_run_waits_for_every_task(bool streamEvents)
+    {
+        var calls = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        ValueTask<TaskResult> Count(TaskRequest request, string output)
+        {
+            calls.AddOrUpdate(request.TaskId, 1, (_, n) => n + 1);
+            return ValueTask.FromResult(TaskResult.FromText(output));
+        }
+
+        // r runs after d (a soft dependency); d failed in an earlier run, r succeeded and is restored: d runs again, and
+        // its release must not bring r's count to zero and run r a second time.
+        var plan = new PlanBuilder("restored").WithWorkers(2)
+            .AddTask("d", r => Count(r, "d"))
+            .AddTask("r", r => Count(r, "r again"), t => t.After("d"))
+            .AddTask("s", r => Count(r, $"s of {r.DependencyOutputs["r"]}"), t => t.DependsOn("r"))
+            .AddTask("u", r => Count(r, "u"), t => t.DependsOn("d"))
+            .Build();
+        var compiled = new ParallelFlowEngine().Compile(plan);
+
+        var result = await compiled.RunAsync(new RunOptions
+        {
+            StreamEvents = streamEvents,
+            Restored = new Dictionary<string, TaskResult> { ["r"] = TaskResult.FromText("r from the journal") },
+        }).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.False(calls.ContainsKey("r"));
+        Assert.Equal(1, calls["d"]);
+        Assert.Equal(1, calls["u"]);
+        Assert.Equal("s of r from the journal", result["s"].Output);
+        Assert.All(result.Tasks, t => Assert.Equal(TaskRunStatus.Succeeded, t.Status));
+    }
+
+    private static readonly AsyncLocal<string?> Local = new();
+
+    [Fact]
+    public async Task What_a_worker_answering_at_once_changes_of_its_context_does_not_reach_the_next_task_on_its_thread()
+    {
+        var builder = new PlanBuilder("contexts").WithWorkers(1);
+        for (var i = 0; i < 10; i++)
+        {
+            var id = $"t{i}";
+            builder.AddTask(id, _ =>
+            {
+                var seen = Local.Value ?? "none";
+                Local.Value = $"set by {id}";
+                System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("fr-FR");
+                return ValueTask.FromResult(TaskResult.FromText($"{seen} {System.Globalization.CultureInfo.CurrentCulture.Name}"));
+            }, t =>
+            {
+                if (id != "t0")
+                {
+                    t.DependsOn($"t{int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture) - 1}");
+                }
+            });
+        }
+
+        var compiled = new ParallelFlowEngine().Compile(builder.Build());
+        var result = await Task.Run(async () =>
+        {
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            Local.Value = "the caller's";
+            return await compiled.RunAsync().ConfigureAwait(false);
+        }).Within();
+
+        Assert.All(result.Tasks, t => Assert.Equal("the caller's fr-FR", t.Output));
+    }
 }
