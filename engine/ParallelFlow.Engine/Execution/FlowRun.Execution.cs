@@ -78,8 +78,7 @@ public sealed partial class FlowRun
             return AwaitAttemptAsync(task, attempt);
         }
 
-        _tasks.Results[task] = Masked(attempt.Result);
-        _tasks.Status[task] = TaskRunStatus.Succeeded;
+        Succeed(task, attempt.Result);
         End(task, null);
         return default;
     }
@@ -97,8 +96,7 @@ public sealed partial class FlowRun
     {
         try
         {
-            _tasks.Results[task] = Masked(await attempt.ConfigureAwait(false));
-            _tasks.Status[task] = TaskRunStatus.Succeeded;
+            Succeed(task, await attempt.ConfigureAwait(false));
         }
 #pragma warning disable CA1031 // Whatever a worker throws becomes the task's status; nothing may fault the block.
         catch (Exception ex)
@@ -127,8 +125,7 @@ public sealed partial class FlowRun
             }
             else
             {
-                _tasks.Results[task] = Masked(await ExecuteOnceAsync(task, policy).ConfigureAwait(false));
-                _tasks.Status[task] = TaskRunStatus.Succeeded;
+                Succeed(task, await ExecuteOnceAsync(task, policy).ConfigureAwait(false));
             }
         }
 #pragma warning disable CA1031 // Whatever a worker throws becomes the task's status; nothing may fault the block.
@@ -139,6 +136,13 @@ public sealed partial class FlowRun
         }
 
         End(task, activity);
+    }
+
+    /// <summary>Writes a task's result, its secrets masked, and its success.</summary>
+    private void Succeed(int task, TaskResult result)
+    {
+        _tasks.Results[task] = Masked(result);
+        _tasks.Status[task] = TaskRunStatus.Succeeded;
     }
 
     /// <summary>Writes why a task's last attempt failed: its status, failure kind, error and any partial output.</summary>
