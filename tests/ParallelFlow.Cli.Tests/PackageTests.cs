@@ -26,11 +26,14 @@ public sealed class PackageTests : IDisposable
         }
 
         var produced = Directory.GetFiles(packages).Select(Path.GetFileName).ToList();
-        foreach (var id in new[] { "ParallelFlow.Sdk.1.0.0", "ParallelFlow.Engine.0.1.0", "ParallelFlow.Journal.0.1.0", "ParallelFlow.Hosting.0.1.0", "parallelflow.0.1.0" })
+        foreach (var id in new[] { "ParallelFlow.Sdk.1.0.0", "ParallelFlow.Engine.0.1.0", "ParallelFlow.Journal.0.1.0", "ParallelFlow.Hosting.0.1.0", "parallelflow.linux-x64.0.1.0", "parallelflow.any.0.1.0" })
         {
             Assert.Contains($"{id}.nupkg", produced);
             Assert.Contains($"{id}.snupkg", produced);
         }
+
+        // The tool: a package that points at one for linux-x64 (ReadyToRun) and a portable one for any other platform.
+        Assert.Contains("parallelflow.0.1.0.nupkg", produced);
 
         Assert.Contains("ParallelFlow.Templates.0.1.0.nupkg", produced);
 
@@ -39,6 +42,15 @@ public sealed class PackageTests : IDisposable
         Directory.CreateDirectory(work);
         await RunAsync(work, "dotnet", "tool", "install", "parallelflow", "--tool-path", "tools", "--add-source", packages, "--version", "0.1.0");
         var tool = Path.Combine(work, "tools", "parallelflow");
+        if (System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64")
+        {
+            // This machine gets the package compiled ahead of time: the engine's assembly carries native code.
+            var engine = Directory.GetFiles(Path.Combine(work, "tools", ".store"), "ParallelFlow.Engine.dll", SearchOption.AllDirectories).Single();
+            Assert.Contains($"{Path.DirectorySeparatorChar}linux-x64{Path.DirectorySeparatorChar}", engine, StringComparison.Ordinal);
+            using var reader = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(engine));
+            Assert.True(reader.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{engine} is not ReadyToRun");
+        }
+
         File.Copy(Path.Combine(RepositoryRoot.Path, "examples", "processes.json"), Path.Combine(work, "processes.json"));
         var example = await RunAsync(work, tool, "run", "processes.json", "--no-journal", "-q");
         Assert.Contains("succeeded", example, StringComparison.Ordinal);
