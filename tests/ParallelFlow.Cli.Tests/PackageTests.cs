@@ -42,7 +42,7 @@ public sealed class PackageTests : IDisposable
         Directory.CreateDirectory(work);
         await RunAsync(work, "dotnet", "tool", "install", "parallelflow", "--tool-path", "tools", "--add-source", packages, "--version", "0.1.0");
         var tool = Path.Combine(work, "tools", "parallelflow");
-        if (System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64")
+        if (OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64)
         {
             // This machine gets the package compiled ahead of time: the engine's assembly carries native code.
             var engine = Directory.GetFiles(Path.Combine(work, "tools", ".store"), "ParallelFlow.Engine.dll", SearchOption.AllDirectories).Single();
