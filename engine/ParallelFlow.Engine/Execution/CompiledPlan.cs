@@ -17,7 +17,6 @@ public sealed class CompiledPlan
         int[] groupLimits, int[] rank, TaskPolicy?[] policies, PlanAnalysis analysis, int[] wave, int[] order, EngineContext context,
         double[] estimates, double[] bottomLevel, Workers.WorkerCatalog catalog, object?[]? boundParameters, bool[] usesInputs, string[][]? inputNames)
     {
-        BoundParameters = boundParameters;
         UsesInputs = usesInputs;
         InputNames = inputNames;
         Estimates = estimates;
@@ -53,7 +52,8 @@ public sealed class CompiledPlan
     /// answers at once.</summary>
     internal bool[] Plain { get; }
 
-    /// <summary>What every request of each task shares (its id, worker, description and bound parameters), made once:
+    /// <summary>What every request of each task shares (its id, worker, description and the parameters its worker bound
+    /// at compile time), made once:
     /// an attempt's request points at it, for runs without inputs; a run with inputs makes its own for the tasks that
     /// use them.</summary>
     internal TaskRequestSpec[] RequestSpecs { get; }
@@ -144,9 +144,6 @@ public sealed class CompiledPlan
     }
 
     internal TaskPolicy?[] Policies { get; }
-
-    /// <summary>Each task's parameters as its worker bound them at compile time, or null when no worker binds any.</summary>
-    internal object?[]? BoundParameters { get; }
 
     /// <summary>Whether each task's parameters use the plan's inputs: those are put in, checked and bound per run.</summary>
     internal bool[] UsesInputs { get; }

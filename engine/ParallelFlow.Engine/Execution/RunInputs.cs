@@ -10,16 +10,15 @@ namespace ParallelFlow.Engine.Execution;
 /// </summary>
 internal sealed class RunInputs
 {
-    private RunInputs(IReadOnlyDictionary<string, JsonElement> values, JsonElement[] with, object?[] bound, Sdk.TaskRequestSpec[] specs)
+    private RunInputs(IReadOnlyDictionary<string, JsonElement> values, JsonElement[] with, Sdk.TaskRequestSpec[] specs)
     {
         Values = values;
         With = with;
-        Bound = bound;
         Specs = specs;
     }
 
-    /// <summary>What each task's requests share in this run (see <see cref="CompiledPlan.RequestSpecs"/>): the plan's
-    /// own where the task uses no input.</summary>
+    /// <summary>What each task's requests share in this run (see <see cref="CompiledPlan.RequestSpecs"/>), its bound
+    /// parameters among them: the plan's own where the task uses no input.</summary>
     public Sdk.TaskRequestSpec[] Specs { get; }
 
     /// <summary>Every input's value for this run, by name.</summary>
@@ -27,9 +26,6 @@ internal sealed class RunInputs
 
     /// <summary>Each task's parameters for this run (the plan's own where it uses no input).</summary>
     public JsonElement[] With { get; }
-
-    /// <summary>Each task's bound parameters for this run.</summary>
-    public object?[] Bound { get; }
 
     /// <summary>The run's inputs, or null when the plan takes none and none were supplied.</summary>
     /// <exception cref="PlanValidationException">The supplied inputs do not fit the plan, or a task's worker refuses
@@ -44,7 +40,6 @@ internal sealed class RunInputs
 
         var values = PlanInputs.Resolve(definition, supplied, plan.Catalog.Secrets);
         var with = new JsonElement[plan.Tasks.Count];
-        var bound = new object?[plan.Tasks.Count];
         var specs = new Sdk.TaskRequestSpec[plan.Tasks.Count];
         var errors = new List<PlanError>();
         for (var i = 0; i < with.Length; i++)
@@ -53,21 +48,18 @@ internal sealed class RunInputs
             if (!plan.UsesInputs[i])
             {
                 with[i] = task.With;
-                bound[i] = plan.BoundParameters?[i];
                 specs[i] = plan.RequestSpecs[i];
                 continue;
             }
 
             with[i] = PlanInputs.Substitute(task.With, values);
             var worker = plan.Workers[i];
-            if (Workers.PlanWorkerCheck.CheckParameters(worker, with[i], task, i, definition.SourceMap, "with (inputs put in)", errors))
-            {
-                bound[i] = worker.BindParameters(with[i]);
-            }
-
-            specs[i] = new Sdk.TaskRequestSpec(task.Id, task.Worker, task.Description, with[i], bound[i]);
+            var bound = Workers.PlanWorkerCheck.CheckParameters(worker, with[i], task, i, definition.SourceMap, "with (inputs put in)", errors)
+                ? worker.BindParameters(with[i])
+                : null;
+            specs[i] = new Sdk.TaskRequestSpec(task.Id, task.Worker, task.Description, with[i], bound);
         }
 
-        return errors.Count > 0 ? throw new PlanValidationException(errors) : new RunInputs(values, with, bound, specs);
+        return errors.Count > 0 ? throw new PlanValidationException(errors) : new RunInputs(values, with, specs);
     }
 }
