@@ -168,7 +168,14 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
         _waitingForBudget = _budget is null ? null : [];
+        _handsOver = _events is null && _commit is null && Pool is null && _budget is null && _sizer is null &&
+            _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
     }
+
+    /// <summary>Whether a step that only gives a finished task's worker to its one ready dependent may be taken without
+    /// the gate (<see cref="TryHandOver"/>): nobody reads the run's events or journal, and it keeps nothing per worker
+    /// or per release: no pool, budget, adaptive size, worker slots, ready times or learned durations.</summary>
+    private readonly bool _handsOver;
 
     /// <summary>The run's id.</summary>
     public string RunId { get; }

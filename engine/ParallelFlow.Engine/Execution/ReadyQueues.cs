@@ -110,25 +110,12 @@ internal sealed class ReadyQueues
     /// <summary>What went wrong with a plugin's strategy, if anything did.</summary>
     public string? StrategyFailure { get; private set; }
 
-    /// <summary>How many tasks are ready. Read by the process's gauges without the gate: a count a step behind.</summary>
-    public int Count
-    {
-        get
-        {
-            var count = 0;
-            foreach (var queue in _queues)
-            {
-                count += queue.Count;
-            }
+    /// <summary>How many tasks are ready. Read without the gate by the process's gauges and by a step that hands a
+    /// worker straight to a dependent (<c>FlowRun.TryHandOver</c>): a count that may be a step behind.</summary>
+    public int Count => Volatile.Read(ref _queued);
 
-            foreach (var set in _sets ?? [])
-            {
-                count += set?.Count ?? 0;
-            }
-
-            return count;
-        }
-    }
+    // Written under the gate by every change to the queues; read anywhere (Count).
+    private int _queued;
 
     /// <summary>Makes a task ready.</summary>
     public void Add(int task)
@@ -138,10 +125,13 @@ internal sealed class ReadyQueues
         if (_sets is not null)
         {
             (_sets[group] ??= new RankedSet(_plan.Tasks.Count)).Add((int)RankOf(task));
-            return;
+        }
+        else
+        {
+            _queues[group].Enqueue(task, RankOf(task));
         }
 
-        _queues[group].Enqueue(task, RankOf(task));
+        Volatile.Write(ref _queued, _queued + 1);
     }
 
     /// <summary>Takes the best ready task of any group below its capacity: the first by the strategy's order across
@@ -172,6 +162,7 @@ internal sealed class ReadyQueues
         }
 
         task = _queues[group].Dequeue();
+        Volatile.Write(ref _queued, _queued - 1);
         return true;
     }
 
@@ -196,6 +187,7 @@ internal sealed class ReadyQueues
 
         sets[group]!.Remove(best);
         task = ByPlace[best];
+        Volatile.Write(ref _queued, _queued - 1);
         return true;
     }
 
@@ -208,6 +200,7 @@ internal sealed class ReadyQueues
             if (set is not null && set.TryTake(out var place))
             {
                 task = ByPlace[place];
+                Volatile.Write(ref _queued, _queued - 1);
                 return true;
             }
         }
@@ -216,6 +209,7 @@ internal sealed class ReadyQueues
         {
             if (queue.TryDequeue(out task, out _))
             {
+                Volatile.Write(ref _queued, _queued - 1);
                 return true;
             }
         }
