@@ -51,8 +51,8 @@ public sealed partial class FlowRun
     private int _nextSlot = 1;
     private int _running;
     private int _peakRunning;
-    // Counted under the gate, and by a hand-over (TryHandOver) outside it: atomic everywhere.
-    private int _finished;
+    // Counted under the gate, and by a hand-over or a lane's step outside it: atomic everywhere, on a line of its own.
+    private PaddedCount _finished;
     private int _awaitingDurable;
 
     // Written under the gate (Finished → Published once outside it, by compare-and-swap); read outside it by
@@ -98,6 +98,11 @@ public sealed partial class FlowRun
         if (_events is not null || !_tasks.Status[task].IsSuccess() || IsStopping)
         {
             return TakeStep(new StepMessage(StepKind.Finished, task), callerGroup);
+        }
+
+        if (_lane is not null)
+        {
+            return FinishInLane(task, callerGroup);
         }
 
         var madeReady = t_madeReady ??= [];
@@ -149,7 +154,7 @@ public sealed partial class FlowRun
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
         }
 
-        Interlocked.Increment(ref _finished);
+        Interlocked.Increment(ref _finished.Value);
         _tasks.Status[next] = TaskRunStatus.Running;
         return true;
     }
@@ -315,7 +320,7 @@ public sealed partial class FlowRun
             }
 
             _releasedSlot = 0;
-            if (Volatile.Read(ref _finished) == _count || (IsStopping && _running == 0 && _awaitingDurable == 0))
+            if (Volatile.Read(ref _finished.Value) == _count || (IsStopping && Volatile.Read(ref _running) == 0 && _awaitingDurable == 0))
             {
                 Finish();
             }
@@ -350,7 +355,9 @@ public sealed partial class FlowRun
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "The phase moves under the gate.");
         Debug.Assert(phase > Phase, $"The phase only moves forward: {Phase} → {phase}.");
-        Volatile.Write(ref _phase, (int)phase);
+        // A full fence: a lane run's thread gives a worker back, then reads the phase; a step moves the phase, then
+        // reads how many run. One of the two must see the other's write (FlowRun.Lane).
+        Interlocked.Exchange(ref _phase, (int)phase);
     }
 
     /// <summary>A task's worker is free: the task leaves the running counts, gives back its budget reservation and worker
@@ -358,8 +365,13 @@ public sealed partial class FlowRun
     private void ReleaseWorker(int task)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        _running--;
-        _groupRunning[_plan.Group[task]]--;
+        // Atomic: a lane run takes and gives back workers outside the gate too, and counts no worker type apart.
+        Interlocked.Decrement(ref _running);
+        if (_lane is null)
+        {
+            _groupRunning[_plan.Group[task]]--;
+        }
+
         Pool?.Release(this, _plan.GroupNames[_plan.Group[task]]);
         if (_budget is not null)
         {
@@ -374,7 +386,7 @@ public sealed partial class FlowRun
 
         if (_ready.LearnsDurations && _tasks.Status[task] == TaskRunStatus.Succeeded && _tasks.Attempts[task] > 0)
         {
-            _ready.Observe(task, Duration(task).TotalSeconds, _finished);
+            _ready.Observe(task, Duration(task).TotalSeconds, Volatile.Read(ref _finished.Value));
         }
 
         ReleaseSlot(task);
@@ -401,7 +413,7 @@ public sealed partial class FlowRun
             _context.Log.TaskDidNotSucceed(RunId, _plan.Tasks[task].Id, status, _tasks.Errors[task]);
         }
 
-        Interlocked.Increment(ref _finished);
+        Interlocked.Increment(ref _finished.Value);
         if (!status.IsSuccess() && status != TaskRunStatus.Cancelled && _plan.Definition.OnFailure == Plans.FailurePolicy.FailFast)
         {
             // The first reason wins: a cancel that came first (on another thread, during this step) stays the reason,
@@ -438,7 +450,7 @@ public sealed partial class FlowRun
                 if (graph.SuccessorIsHard[edge] && !succeeded)
                 {
                     _tasks.End(next, TaskRunStatus.Skipped, FailureKind.Dependency, $"dependency '{_plan.Tasks[task].Id}' {status[task].ToName()}");
-                    Interlocked.Increment(ref _finished);
+                    Interlocked.Increment(ref _finished.Value);
                     EmitNeverRan(next, TaskRunStatus.Skipped);
                     _resolveStack.Push(next);
                 }
@@ -470,7 +482,7 @@ public sealed partial class FlowRun
                 _tasks.Results[task] = _context.Secrets.IsEmpty ? result : _context.Secrets.Redact(result);
                 // Final already: no release of a dependency that runs again may bring its count to zero (FinishTask).
                 _remaining[task] = int.MaxValue;
-                Interlocked.Increment(ref _finished);
+                Interlocked.Increment(ref _finished.Value);
                 Emit(RunEventKind.TaskFinished, task, status: TaskRunStatus.Succeeded, message: "restored from the journal");
             }
         }
@@ -517,7 +529,15 @@ public sealed partial class FlowRun
             ready[task] = _context.TimeProvider.GetTimestamp();
         }
 
-        _ready.Add(task);
+        if (_lane is { } lane)
+        {
+            lane.Add(_lanePlace![task]);
+        }
+        else
+        {
+            _ready.Add(task);
+        }
+
         if (_events is not null)
         {
             Emit(RunEventKind.TaskQueued, task);
@@ -532,6 +552,12 @@ public sealed partial class FlowRun
         if (Pool is not null)
         {
             DispatchPooled(Pool);
+            return;
+        }
+
+        if (_lane is { } lane)
+        {
+            DispatchInLane(lane);
             return;
         }
 
@@ -673,7 +699,7 @@ public sealed partial class FlowRun
                 }
 
                 _tasks.End(task, TaskRunStatus.Skipped, FailureKind.Budget, $"budget exhausted: the task needs {_budget.Shortfall(task)}");
-                Interlocked.Increment(ref _finished);
+                Interlocked.Increment(ref _finished.Value);
                 EmitNeverRan(task, TaskRunStatus.Skipped);
                 Resolve(task);
             }
@@ -706,6 +732,13 @@ public sealed partial class FlowRun
         {
             MarkCancelled(task);
         }
+
+        // A lane's task added after this (by a success finishing outside the gate) stays pending, and ends cancelled
+        // when the run finishes.
+        while (_lane is { } lane && lane.TryTake(out var place))
+        {
+            MarkCancelled(_laneTasks![place]);
+        }
     }
 
     private void MarkCancelled(int task)
@@ -716,7 +749,7 @@ public sealed partial class FlowRun
             StopReason.WallTime => $"cancelled before it started: the run's wall-time budget ({_budgetSettings!.WallSeconds:0.###}s) ran out",
             _ => "cancelled before it started",
         });
-        Interlocked.Increment(ref _finished);
+        Interlocked.Increment(ref _finished.Value);
         EmitNeverRan(task, TaskRunStatus.Cancelled);
     }
 

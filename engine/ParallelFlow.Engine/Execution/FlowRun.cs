@@ -170,6 +170,13 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _waitingForBudget = _budget is null ? null : [];
         _handsOver = _events is null && _commit is null && Pool is null && _budget is null && _sizer is null &&
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
+        if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
+        {
+            _lane = new ConcurrentRankedSet(_count);
+            _lanePlace = place;
+            _laneTasks = byPlace;
+            _laneLimit = Math.Min(_limit, _groupCapacity[0]);
+        }
     }
 
     /// <summary>Whether a step that only gives a finished task's worker to its one ready dependent may be taken without
@@ -213,7 +220,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     int Diagnostics.IRunGauges.RunningTasks => Volatile.Read(ref _running);
 
     /// <inheritdoc/>
-    int Diagnostics.IRunGauges.ReadyTasks => _ready.Count;
+    int Diagnostics.IRunGauges.ReadyTasks => ReadyCount;
 
     /// <summary>The number of worker slots this run uses: for an adaptive pool, its size now.</summary>
     public int Workers => Volatile.Read(ref _limit);

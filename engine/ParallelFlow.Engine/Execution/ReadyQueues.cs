@@ -101,6 +101,11 @@ internal sealed class ReadyQueues
     /// <summary>The strategy, by name.</summary>
     public string StrategyName { get; }
 
+    /// <summary>For a strategy that gives every task a fixed place and never re-ranks (the critical path or the shortest
+    /// first, not learning from durations): each task's place, and which task has each place. Null for the others.</summary>
+    public (int[] Place, int[] ByPlace)? FixedOrder => _sets is null || _observedSeconds is not null ? null
+        : _strategy == BuiltInStrategy.ShortestFirst ? (_plan.ShortestFirstRank, ByPlace) : (_plan.Rank, ByPlace);
+
     /// <summary>Whether the order follows observed durations (see <see cref="Observe"/>); when not, nobody need measure them.</summary>
     public bool LearnsDurations => _observedSeconds is not null;
 

@@ -60,6 +60,64 @@ public sealed class HandOverPropertyTests
             Assert.Equal(graph.Fails.Any(f => f) ? RunStatus.Failed : RunStatus.Succeeded, result.Status);
         }, iter: 50);
 
+    [Fact]
+    public Task On_an_executor_without_the_inline_path_every_task_is_started_once_through_it() =>
+        Graphs.SampleAsync(async graph =>
+        {
+            var probe = new InstantProbe(graph);
+            var made = new ConcurrentQueue<DedicatedThreadExecutor>();
+            var result = await TestEngines.With(null, (Type, probe)).RunAsync(graph.ToPlan(), new RunOptions { Executor = DedicatedThreadExecutor.Factory(made) }).Within();
+
+            Assert.Empty(probe.Violations);
+            Assert.True(probe.Peak <= graph.Workers, $"peak {probe.Peak} > {graph.Workers} workers");
+            var executor = Assert.Single(made);
+            Assert.Empty(executor.Violations);
+            var runs = graph.Runs();
+            for (var i = 0; i < graph.Count; i++)
+            {
+                Assert.Equal(runs[i] ? 1 : 0, executor.Starts.GetValueOrDefault(i));
+                Assert.Equal(!runs[i] ? TaskRunStatus.Skipped : graph.Fails[i] ? TaskRunStatus.Failed : TaskRunStatus.Succeeded, result[Graph.Id(i)].Status);
+            }
+        }, iter: 40);
+
+    [Fact]
+    public Task A_stop_at_any_point_ends_the_run_with_every_task_final_and_none_run_twice() =>
+        Gen.Select(Graphs, Gen.Int[0, 400]).SampleAsync(async (graph, stopAfter) =>
+        {
+            using var stop = new CancellationTokenSource();
+            var started = 0;
+            Task? cancelling = null;
+            var executions = new ConcurrentDictionary<string, int>();
+            var worker = new DelegateWorker(request =>
+            {
+                executions.AddOrUpdate(request.TaskId, 1, (_, n) => n + 1);
+                if (Interlocked.Increment(ref started) == stopAfter)
+                {
+                    // From another thread, while this one and the others go on.
+                    cancelling = Task.Run(stop.Cancel);
+                }
+
+                return TaskResult.FromText(request.TaskId);
+            });
+
+            var result = await TestEngines.With(null, (Type, worker)).RunAsync(graph.ToPlan(), cancellationToken: stop.Token).Within();
+            await (Volatile.Read(ref cancelling) ?? Task.CompletedTask);
+
+            // Every task ended, and none ran twice. One that ran succeeded, or was cancelled while it ran (a worker that
+            // returns after the run's token fired does not succeed late); one that never ran was cancelled.
+            Assert.All(executions, e => Assert.Equal(1, e.Value));
+            foreach (var task in result.Tasks)
+            {
+                var ran = executions.ContainsKey(task.TaskId);
+                Assert.True(ran ? task.Status is TaskRunStatus.Succeeded or TaskRunStatus.Cancelled : task.Status is TaskRunStatus.Cancelled,
+                    $"{task.TaskId}: {task.Status}, {(ran ? "ran" : "never ran")}");
+            }
+
+            var stopped = result.Tasks.Any(t => t.Status == TaskRunStatus.Cancelled);
+            // (This worker fails nothing.)
+            Assert.Equal(stopped ? RunStatus.Cancelled : RunStatus.Succeeded, result.Status);
+        }, iter: 300);
+
     [Theory]
     [InlineData("critical_path")]
     [InlineData("priority")]

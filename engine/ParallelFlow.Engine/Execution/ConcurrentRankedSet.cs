@@ -1,0 +1,193 @@
+using System.Numerics;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// A <see cref="RankedSet"/> that any thread may add to and take from without a lock: the same bitmap with a summary
+/// level for every 64 words below, changed with atomic <c>Or</c> and <c>And</c>. A bit of a summary level is a hint,
+/// "the word below may hold ranks": it is set before an adder's rank counts (<see cref="Count"/>), and cleared only by
+/// a thread that then looks at the word again and sets it back if a rank came in meanwhile. A taker that follows a
+/// hint to an empty word clears it the same way and looks again.
+/// </summary>
+/// <remarks>Each rank is added at most once until it is taken, and taken once: the thread whose <c>And</c> cleared its
+/// bit has it. Takers get the lowest rank they can see; with adds and takes racing, a rank added during a take may be
+/// passed over by that take, never lost.</remarks>
+internal sealed class ConcurrentRankedSet
+{
+    // _levels[0] holds a bit per rank; _levels[k + 1] a bit per word of _levels[k] that may not be zero; the last level
+    // is one word.
+    private readonly ulong[][] _levels;
+
+    // Apart from _levels, which every call reads.
+    private PaddedCount _count;
+
+    public ConcurrentRankedSet(int capacity)
+    {
+        var count = 0;
+        for (var bits = Math.Max(1, capacity); ; bits = (bits + 63) >> 6)
+        {
+            count++;
+            if (bits <= 64)
+            {
+                break;
+            }
+        }
+
+        _levels = new ulong[count][];
+        for (int k = 0, bits = Math.Max(1, capacity); k < count; k++, bits = (bits + 63) >> 6)
+        {
+            _levels[k] = new ulong[(bits + 63) >> 6];
+        }
+    }
+
+    /// <summary>How many ranks the set holds: counted after a rank can be taken, and before a taken one is let go, so a
+    /// count above zero may be a rank still being taken, and a count of zero read after a fence means no rank was
+    /// added before it that is not taken.</summary>
+    public int Count => Volatile.Read(ref _count.Value);
+
+    /// <summary>Adds a rank that is not in the set.</summary>
+    public void Add(int rank)
+    {
+        var word = rank >> 6;
+        if (Interlocked.Or(ref _levels[0][word], 1UL << (rank & 63)) == 0)
+        {
+            MarkUp(0, word);
+        }
+
+        Interlocked.Increment(ref _count.Value);
+    }
+
+    /// <summary>The lowest rank this thread can see, without taking it: false when the set looks empty.</summary>
+    public bool TryPeek(out int rank)
+    {
+        rank = -1;
+        if (Volatile.Read(ref _count.Value) == 0)
+        {
+            return false;
+        }
+
+        var index = 0;
+        for (var k = _levels.Length - 1; k >= 0; k--)
+        {
+            var bits = Volatile.Read(ref _levels[k][index]);
+            if (bits == 0)
+            {
+                // Emptied, or a hint being cleared: nothing to compare with for now.
+                return false;
+            }
+
+            index = (index << 6) + BitOperations.TrailingZeroCount(bits);
+        }
+
+        rank = index;
+        return true;
+    }
+
+    /// <summary>Takes the lowest rank this thread can see.</summary>
+    public bool TryTake(out int rank)
+    {
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _count.Value) > 0)
+        {
+            if (TryTakeOnce(out rank))
+            {
+                Interlocked.Decrement(ref _count.Value);
+                return true;
+            }
+
+            // A rank being added or taken on another thread, or a hint being cleared: it takes a few instructions.
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        rank = -1;
+        return false;
+    }
+
+    /// <summary>One walk down from the top level. False when the top is empty, or the walk met a word emptied under it
+    /// (whose hint it has then cleared): the caller looks again while the count says a rank is there.</summary>
+    private bool TryTakeOnce(out int rank)
+    {
+        rank = -1;
+        var top = _levels.Length - 1;
+        var index = 0;
+        for (var k = top; k >= 0; k--)
+        {
+            var bits = Volatile.Read(ref _levels[k][index]);
+            if (bits == 0)
+            {
+                if (k < top)
+                {
+                    // A stale hint led here: clear it (and set it back if a rank came in meanwhile), then start again.
+                    ClearUp(k, index);
+                }
+
+                return false;
+            }
+
+            var low = BitOperations.TrailingZeroCount(bits);
+            if (k == 0)
+            {
+                var bit = 1UL << low;
+                var was = Interlocked.And(ref _levels[0][index], ~bit);
+                if ((was & bit) == 0)
+                {
+                    // Another thread took it first.
+                    return false;
+                }
+
+                if (was == bit)
+                {
+                    // The word is empty now.
+                    ClearUp(0, index);
+                }
+
+                rank = (index << 6) + low;
+                return true;
+            }
+
+            index = (index << 6) + low;
+        }
+
+        return false;
+    }
+
+    /// <summary>The word <paramref name="index"/> of level <paramref name="level"/> is not empty (it was just added
+    /// to): the level above says so, and so on up while a word there was empty.</summary>
+    private void MarkUp(int level, int index)
+    {
+        for (var k = level + 1; k < _levels.Length; k++)
+        {
+            var word = index >> 6;
+            if (Interlocked.Or(ref _levels[k][word], 1UL << (index & 63)) != 0)
+            {
+                return;
+            }
+
+            index = word;
+        }
+    }
+
+    /// <summary>The word <paramref name="index"/> of level <paramref name="level"/> was seen empty: its hint above is
+    /// cleared (and the one above that, if its word empties), then the word is read again, and if a rank came in
+    /// meanwhile the hints are set back.</summary>
+    private void ClearUp(int level, int index)
+    {
+        if (level + 1 >= _levels.Length)
+        {
+            return;
+        }
+
+        var word = index >> 6;
+        var bit = 1UL << (index & 63);
+        var was = Interlocked.And(ref _levels[level + 1][word], ~bit);
+        if (was == bit)
+        {
+            ClearUp(level + 1, word);
+        }
+
+        if (Volatile.Read(ref _levels[level][index]) != 0)
+        {
+            MarkUp(level, index);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// The lock-free lane: how a run of one worker type, in a fixed order (the critical path or the shortest first), that
+/// keeps nothing per worker (<see cref="_handsOver"/>), schedules its successes without the gate. Its ready tasks sit
+/// in a <see cref="ConcurrentRankedSet"/> by place, and a worker is a count (<see cref="_running"/>) taken with a
+/// compare-and-swap below the limit. A task that succeeded releases its dependents' counts, adds those it made ready,
+/// counts itself finished, and its thread takes the best ready task for its worker, or gives the worker back; free
+/// workers are then given the next best tasks on the executor. Everything else (the start, a failure and the skips it
+/// brings, a stop, the end) is a step under the gate, as in any run, which uses the same set and count.
+/// </summary>
+/// <remarks>
+/// No ready task is stranded with a worker free: a thread that adds a task then looks for a free worker, and a thread
+/// that gives a worker back then looks for a ready task, each after a full fence, so one of the two sees the other.
+/// The priority order holds as in a step: a worker always goes to the best task in the set when it looks. The run ends
+/// in a step under the gate: the thread whose count of finished tasks reaches the task count takes it, and, in a run
+/// that stops, every thread that gives a worker back outside the gate takes one, so the last of them finds nothing
+/// running.
+/// </remarks>
+public sealed partial class FlowRun
+{
+    // The lane's ready tasks by place, each task's place and which task has each place; its worker limit. Null and zero
+    // in a run that takes every step under the gate.
+    private readonly ConcurrentRankedSet? _lane;
+    private readonly int[]? _lanePlace;
+    private readonly int[]? _laneTasks;
+    private readonly int _laneLimit;
+
+    /// <summary>How many tasks are ready (without the gate: a count that may be a step behind).</summary>
+    private int ReadyCount => _lane?.Count ?? _ready.Count;
+
+    /// <summary>A task of a lane run succeeded: the lane's step for it, without the gate (see the type's remarks).</summary>
+    /// <returns>The task this thread runs next on its worker, or −1.</returns>
+    private int FinishInLane(int task, int callerGroup)
+    {
+        Debug.Assert(!_gate.IsHeldByCurrentThread);
+        var lane = _lane!;
+        var place = _lanePlace!;
+        var graph = _plan.Graph;
+        // The best (lowest place) of the dependents this release made ready is kept for this thread; the others are added.
+        var best = -1;
+        for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
+        {
+            var next = graph.Successors[edge];
+            if (Interlocked.Decrement(ref _remaining[next]) != 0 || _tasks.Status[next] != TaskRunStatus.Pending)
+            {
+                continue;
+            }
+
+            if (best < 0)
+            {
+                best = next;
+                continue;
+            }
+
+            if (place[next] < place[best])
+            {
+                (best, next) = (next, best);
+            }
+
+            lane.Add(place[next]);
+        }
+
+        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
+        {
+            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
+        }
+
+        if (Interlocked.Increment(ref _finished.Value) == _count)
+        {
+            // The last task: the run ends in a step.
+            Interlocked.Decrement(ref _running);
+            return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
+        }
+
+        var mine = -1;
+        if (best >= 0 && (!lane.TryPeek(out var waiting) || place[best] < waiting))
+        {
+            // Better than any task waiting: the worker goes to it, and it never enters the set.
+            mine = best;
+        }
+        else
+        {
+            if (best >= 0)
+            {
+                lane.Add(place[best]);
+            }
+
+            if (lane.TryTake(out var taken))
+            {
+                mine = _laneTasks![taken];
+            }
+        }
+
+        if (mine >= 0)
+        {
+            _tasks.Status[mine] = TaskRunStatus.Running;
+        }
+        else
+        {
+            ReleaseLaneWorker();
+        }
+
+        if (lane.Count > 0)
+        {
+            StartInLane(lane);
+        }
+
+        if (mine >= 0 && callerGroup != 0)
+        {
+            // A caller that runs nothing itself (an executor without the inline path): the executor starts it.
+            _executor.Start(mine, 0);
+            return -1;
+        }
+
+        return mine;
+    }
+
+    /// <summary>Gives free workers the best ready tasks, on the executor, outside the gate.</summary>
+    private void StartInLane(ConcurrentRankedSet lane)
+    {
+        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker())
+        {
+            if (!lane.TryTake(out var place))
+            {
+                // Taken by another thread meanwhile; the loop looks again.
+                ReleaseLaneWorker();
+                continue;
+            }
+
+            var task = _laneTasks![place];
+            _tasks.Status[task] = TaskRunStatus.Running;
+            _executor.Start(task, 0);
+        }
+    }
+
+    /// <summary>The step's dispatch in a lane run (under the gate): free workers take the best ready tasks; one is left
+    /// for the step's caller to run itself.</summary>
+    private void DispatchInLane(ConcurrentRankedSet lane)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker())
+        {
+            if (!lane.TryTake(out var place))
+            {
+                Interlocked.Decrement(ref _running);
+                continue;
+            }
+
+            var task = _laneTasks![place];
+            _tasks.Status[task] = TaskRunStatus.Running;
+            if (_inlineGroup == 0 && _inlineTask < 0)
+            {
+                _inlineTask = task;
+            }
+            else if (_toStart < 0)
+            {
+                _toStart = task;
+            }
+            else
+            {
+                _moreToStart.Add(task);
+            }
+        }
+    }
+
+    /// <summary>Takes a worker if one is free.</summary>
+    private bool TryTakeLaneWorker()
+    {
+        var running = Volatile.Read(ref _running);
+        while (running < _laneLimit)
+        {
+            var seen = Interlocked.CompareExchange(ref _running, running + 1, running);
+            if (seen == running)
+            {
+                var peak = Volatile.Read(ref _peakRunning);
+                while (running + 1 > peak && Interlocked.CompareExchange(ref _peakRunning, running + 1, peak) is var was && was != peak)
+                {
+                    peak = was;
+                }
+
+                return true;
+            }
+
+            running = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives a worker back outside the gate. In a run that stops, a step follows: the run ends once nothing
+    /// runs, and this may have been the last worker.</summary>
+    private void ReleaseLaneWorker()
+    {
+        Debug.Assert(!_gate.IsHeldByCurrentThread);
+        Interlocked.Decrement(ref _running);
+        if (IsStopping)
+        {
+            TakeStep(new StepMessage(StepKind.Wake), -1);
+        }
+    }
+}

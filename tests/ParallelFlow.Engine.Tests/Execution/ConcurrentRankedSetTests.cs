@@ -1,0 +1,78 @@
+using CsCheck;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Engine.Tests.Execution;
+
+/// <summary>The lane's lock-free ready set: alone, it gives ranks up lowest first, as <see cref="RankedSet"/> does; with
+/// threads adding and taking at once, every rank added is taken exactly once and none is lost.</summary>
+public sealed class ConcurrentRankedSetTests
+{
+    [Fact]
+    public void On_one_thread_it_gives_up_the_lowest_rank_first_like_the_ranked_set() =>
+        Gen.Select(Gen.Int[1, 300_000], Gen.Int.Array[1, 400]).Sample((capacity, operations) =>
+        {
+            var set = new ConcurrentRankedSet(capacity);
+            var model = new RankedSet(capacity);
+            var held = new HashSet<int>();
+            foreach (var operation in operations)
+            {
+                var rank = (int)((uint)operation % (uint)capacity);
+                if (operation % 3 != 0 && held.Add(rank))
+                {
+                    set.Add(rank);
+                    model.Add(rank);
+                }
+                else
+                {
+                    Assert.Equal(model.TryTake(out var expected), set.TryTake(out var taken));
+                    Assert.Equal(expected, taken);
+                    held.Remove(taken);
+                }
+
+                Assert.Equal(model.Count, set.Count);
+                Assert.Equal(model.TryPeek(out var lowest), set.TryPeek(out var peeked));
+                Assert.Equal(lowest, peeked);
+            }
+        }, iter: 300);
+
+    [Fact]
+    public Task Threads_adding_and_taking_at_once_take_every_rank_exactly_once() =>
+        Gen.Select(Gen.Int[1, 70_000], Gen.Int[2, 4], Gen.Int).SampleAsync(async (capacity, threads, seed) =>
+        {
+            var set = new ConcurrentRankedSet(capacity);
+            var taken = new int[capacity];
+            var order = Enumerable.Range(0, capacity).ToArray();
+            new Random(seed).Shuffle(order);
+            var next = -1;
+            var takenCount = 0;
+            using var start = new Barrier(threads);
+
+            // Each thread adds the ranks it claims and takes one after each add, so adds and takes interleave on every
+            // level of the bitmap; what is left is taken once all have added.
+            await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
+            {
+                start.SignalAndWait();
+                int index;
+                while ((index = Interlocked.Increment(ref next)) < capacity)
+                {
+                    set.Add(order[index]);
+                    if (set.TryTake(out var rank))
+                    {
+                        Interlocked.Increment(ref taken[rank]);
+                        Interlocked.Increment(ref takenCount);
+                    }
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))).Within();
+
+            while (set.TryTake(out var rank))
+            {
+                taken[rank]++;
+                takenCount++;
+            }
+
+            Assert.Equal(capacity, takenCount);
+            Assert.All(taken, count => Assert.Equal(1, count));
+            Assert.Equal(0, set.Count);
+            Assert.False(set.TryPeek(out _));
+        }, iter: 60);
+}
