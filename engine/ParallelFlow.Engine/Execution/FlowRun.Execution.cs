@@ -17,8 +17,15 @@ public sealed partial class FlowRun
     ValueTask IExecutionHost.ExecuteAsync(int task, int previous) => RunTask(task, previous);
 
     /// <inheritdoc/>
-    int IExecutionHost.Finished(int task, int callerGroup) =>
-        _commit is null ? FinishTask(task, callerGroup) : FinishJournaled(task, callerGroup);
+    int IExecutionHost.Finished(int task, int callerGroup)
+    {
+        var unsettled = 0;
+        return _commit is null ? FinishTask(task, callerGroup, ref unsettled) : FinishJournaled(task, callerGroup);
+    }
+
+    /// <inheritdoc/>
+    int IExecutionHost.Finished(int task, int callerGroup, ref int unsettled) =>
+        _commit is null ? FinishTask(task, callerGroup, ref unsettled) : FinishJournaled(task, callerGroup);
 
     /// <summary>Runs a task to its outcome. A task that needs nothing around its one attempt (no cache, context cut,
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an

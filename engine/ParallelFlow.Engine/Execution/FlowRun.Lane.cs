@@ -33,7 +33,7 @@ public sealed partial class FlowRun
 
     /// <summary>A task of a lane run succeeded: the lane's step for it, without the gate (see the type's remarks).</summary>
     /// <returns>The task this thread runs next on its worker, or −1.</returns>
-    private int FinishInLane(int task, int callerGroup)
+    private int FinishInLane(int task, int callerGroup, ref int unsettled)
     {
         Debug.Assert(!_gate.IsHeldByCurrentThread);
         var lane = _lane!;
@@ -68,13 +68,8 @@ public sealed partial class FlowRun
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
         }
 
-        if (Interlocked.Increment(ref _finished.Value) == _count)
-        {
-            // The last task: the run ends in a step.
-            Interlocked.Decrement(ref _running);
-            return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
-        }
-
+        // Counted by the loop, and added to the run's count when its worker is free (below).
+        unsettled++;
         var mine = -1;
         if (best >= 0 && (!lane.TryPeek(out var waiting) || place[best] < waiting))
         {
@@ -98,6 +93,12 @@ public sealed partial class FlowRun
         {
             _tasks.Status[mine] = TaskRunStatus.Running;
         }
+        else if (Settle(ref unsettled))
+        {
+            // The last task: the run ends in a step.
+            Interlocked.Decrement(ref _running);
+            return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
+        }
         else
         {
             ReleaseLaneWorker();
@@ -110,12 +111,31 @@ public sealed partial class FlowRun
 
         if (mine >= 0 && callerGroup != 0)
         {
-            // A caller that runs nothing itself (an executor without the inline path): the executor starts it.
+            // A caller that runs nothing itself (an executor without the inline path): the executor starts it, and
+            // this loop ends.
+            Settle(ref unsettled);
             _executor.Start(mine, 0);
             return -1;
         }
 
         return mine;
+    }
+
+    /// <summary>Adds a loop's finished tasks to the run's count.</summary>
+    /// <returns>Whether that made every task finished.</returns>
+    /// <remarks>A loop holds a count only while it holds a worker with a next task to run, so when the last task
+    /// finishes, every other loop has settled: the loop of the last task is the one whose settling reaches the task
+    /// count.</remarks>
+    private bool Settle(ref int unsettled)
+    {
+        if (unsettled == 0)
+        {
+            return false;
+        }
+
+        var finished = Interlocked.Add(ref _finished.Value, unsettled);
+        unsettled = 0;
+        return finished == _count;
     }
 
     /// <summary>Gives free workers the best ready tasks, on the executor, outside the gate.</summary>

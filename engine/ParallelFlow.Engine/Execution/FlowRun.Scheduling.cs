@@ -93,16 +93,22 @@ public sealed partial class FlowRun
     /// another predecessor's step releases can start before this task's own step has announced it finished. The task
     /// has ended, and its result is written, so nothing but the order of the events differs; a run whose events are
     /// read keeps them in order (a dependent is queued only after every dependency's <c>task_finished</c>).</remarks>
-    private int FinishTask(int task, int callerGroup)
+    private int FinishTask(int task, int callerGroup, ref int unsettled)
     {
+        if (_lane is not null)
+        {
+            if (_tasks.Status[task].IsSuccess() && !IsStopping)
+            {
+                return FinishInLane(task, callerGroup, ref unsettled);
+            }
+
+            // The step counts what the loop has not: its own count of finished tasks must then be whole.
+            Settle(ref unsettled);
+        }
+
         if (_events is not null || !_tasks.Status[task].IsSuccess() || IsStopping)
         {
             return TakeStep(new StepMessage(StepKind.Finished, task), callerGroup);
-        }
-
-        if (_lane is not null)
-        {
-            return FinishInLane(task, callerGroup);
         }
 
         var madeReady = t_madeReady ??= [];

@@ -10,7 +10,7 @@ namespace ParallelFlow.Engine.Execution;
 /// <para>The contract, in order: the scheduler calls <see cref="Start"/> for a task it has counted as running; the
 /// executor, on a thread of its own, calls <see cref="IExecutionHost.ExecuteAsync"/>, which runs the task's attempts
 /// (cache, timeout, retries) and calls back <see cref="InvokeAsync"/> for each attempt; then
-/// <see cref="IExecutionHost.Finished"/>, exactly once, which takes the scheduling step. Cancellation reaches the
+/// <see cref="IExecutionHost.Finished(int, int)"/> (or its overload for a loop), exactly once, which takes the scheduling step. Cancellation reaches the
 /// attempt through the token of <see cref="InvokeAsync"/> (the run's, linked with the attempt's timeout).</para>
 /// <para>The scheduler enforces the global and per-worker-type limits before <see cref="Start"/>; an executor never
 /// gets more tasks of a group at once than the capacity it was made with.</para>
@@ -49,6 +49,12 @@ internal interface IExecutionHost
     /// <returns>A task of <paramref name="callerGroup"/>, already counted as running, which the caller must execute
     /// next itself; or −1.</returns>
     int Finished(int task, int callerGroup);
+
+    /// <summary><see cref="Finished(int, int)"/> for a caller that runs the tasks it is handed one after another in one
+    /// loop: successes may be counted in <paramref name="unsettled"/>, the loop's own count, and added to the run's
+    /// only when the loop is handed no task (its worker is then free), instead of one atomic increment per task on a
+    /// count every thread writes. Start the loop with 0; it is 0 again whenever this returns −1.</summary>
+    int Finished(int task, int callerGroup, ref int unsettled);
 }
 
 /// <summary>Makes a run's executor.</summary>

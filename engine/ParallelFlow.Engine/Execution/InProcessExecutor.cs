@@ -151,11 +151,13 @@ internal sealed class InProcessExecutor : ITaskExecutor
         try
         {
             var previous = -1;
+            // Successes this loop has counted and the run not yet (IExecutionHost.Finished).
+            var unsettled = 0;
             while (task >= 0)
             {
                 await host.ExecuteAsync(task, previous).ConfigureAwait(false);
                 previous = task;
-                task = host.Finished(task, group);
+                task = host.Finished(task, group, ref unsettled);
             }
         }
         finally

@@ -18,18 +18,19 @@ internal sealed class TaskTable
     public TaskTable(int count)
     {
         Count = count;
-        Status = new TaskRunStatus[count];
+        var rows = new TaskRow[count];
+        Status = new(rows);
+        Attempts = new(rows);
+        Started = new(rows);
+        Ended = new(rows);
         Results = new TaskResult?[count];
         Errors = new string?[count];
         FailureKinds = new FailureKind[count];
-        Attempts = new int[count];
-        Started = new long[count];
-        Ended = new long[count];
     }
 
     public int Count { get; }
 
-    public readonly TaskRunStatus[] Status;
+    public readonly StatusColumn Status;
 
     public readonly TaskResult?[] Results;
 
@@ -38,13 +39,13 @@ internal sealed class TaskTable
     public readonly FailureKind[] FailureKinds;
 
     /// <summary>Attempts made so far; 0 for a task that never ran (restored, skipped, cancelled before it started).</summary>
-    public readonly int[] Attempts;
+    public readonly AttemptsColumn Attempts;
 
     /// <summary>Clock timestamps (<see cref="TimeProvider.GetTimestamp"/>) of the task's start and end; 0 when it did not run.</summary>
-    public readonly long[] Started;
+    public readonly StartedColumn Started;
 
     /// <inheritdoc cref="Started"/>
-    public readonly long[] Ended;
+    public readonly EndedColumn Ended;
 
     /// <summary>What each failed task's worker wrote before it failed (<see cref="FatalTaskException.Output"/>); made at the first.</summary>
     public string?[]? PartialOutputs;
@@ -137,3 +138,37 @@ internal sealed class TaskTable
 
 /// <summary>One attempt as a run records it, in clock timestamps.</summary>
 internal readonly record struct AttemptMark(int Attempt, long Started, long Ended, int Slot, TaskRunStatus Status, string? Error, TimeSpan? RetryDelay);
+
+/// <summary>What a task's run writes on every task, together: its status, attempts, start and end. Two threads running
+/// neighbouring tasks then share one cache line per row pair, instead of one in each of four arrays.</summary>
+internal struct TaskRow
+{
+    public long Started;
+    public long Ended;
+    public TaskRunStatus Status;
+    public int Attempts;
+}
+
+/// <summary>The status of each task, a field of its <see cref="TaskRow"/>.</summary>
+internal readonly struct StatusColumn(TaskRow[] rows)
+{
+    public ref TaskRunStatus this[int task] => ref rows[task].Status;
+}
+
+/// <summary>The attempts of each task, a field of its <see cref="TaskRow"/>.</summary>
+internal readonly struct AttemptsColumn(TaskRow[] rows)
+{
+    public ref int this[int task] => ref rows[task].Attempts;
+}
+
+/// <summary>When each task started (a timestamp, 0 if it never did), a field of its <see cref="TaskRow"/>.</summary>
+internal readonly struct StartedColumn(TaskRow[] rows)
+{
+    public ref long this[int task] => ref rows[task].Started;
+}
+
+/// <summary>When each task ended (a timestamp, 0 if it never did), a field of its <see cref="TaskRow"/>.</summary>
+internal readonly struct EndedColumn(TaskRow[] rows)
+{
+    public ref long this[int task] => ref rows[task].Ended;
+}
