@@ -41,8 +41,7 @@ public sealed partial class FlowRun
         if (_cancellation.IsCancellationRequested)
         {
             _tasks.Status[task] = TaskRunStatus.Cancelled;
-            _tasks.FailureKinds[task] = FailureKind.Cancelled;
-            _tasks.Errors[task] = "cancelled before it started";
+            _tasks.SetFailure(task, FailureKind.Cancelled, "cancelled before it started");
             _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
             TraceNeverRan(task);
             return default;
@@ -156,7 +155,6 @@ public sealed partial class FlowRun
     private void Fail(int task, Exception ex, TaskPolicy? policy)
     {
         var kind = ExceptionClassifier.Classify(ex, _cancellation.Token);
-        _tasks.FailureKinds[task] = kind;
         (_tasks.Status[task], var error) = kind switch
         {
             FailureKind.Timeout => (TaskRunStatus.TimedOut, $"timed out after {policy?.Timeout?.TotalSeconds:0.###}s (attempt {_tasks.Attempts[task]}){AbandonedNote(task)}"),
@@ -171,7 +169,7 @@ public sealed partial class FlowRun
             } + AbandonedNote(task)),
             _ => (TaskRunStatus.Failed, Describe(ex)),
         };
-        _tasks.Errors[task] = _context.Secrets.RedactOrNull(error);
+        _tasks.SetFailure(task, kind, _context.Secrets.RedactOrNull(error));
         if (PartialOutput(ex) is { } partial)
         {
             // What the last attempt wrote before it failed: kept to read, never a result a dependent could take.

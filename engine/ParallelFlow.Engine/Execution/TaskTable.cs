@@ -24,8 +24,8 @@ internal sealed class TaskTable
         Started = new(rows);
         Ended = new(rows);
         Results = new TaskResult?[count];
-        Errors = new string?[count];
-        FailureKinds = new FailureKind[count];
+        Errors = new(this);
+        FailureKinds = new(this);
     }
 
     public int Count { get; }
@@ -34,9 +34,15 @@ internal sealed class TaskTable
 
     public readonly TaskResult?[] Results;
 
-    public readonly string?[] Errors;
+    /// <summary>Why each task did not succeed, or null: made at the first task that did not (most runs have none).</summary>
+    public readonly ErrorsColumn Errors;
 
-    public readonly FailureKind[] FailureKinds;
+    private string?[]? _errors;
+
+    /// <summary>What kind of failure ended each task: made at the first task that did not succeed.</summary>
+    public readonly FailureKindsColumn FailureKinds;
+
+    private FailureKind[]? _failureKinds;
 
     /// <summary>Attempts made so far; 0 for a task that never ran (restored, skipped, cancelled before it started).</summary>
     public readonly AttemptsColumn Attempts;
@@ -116,9 +122,21 @@ internal sealed class TaskTable
     public void End(int task, TaskRunStatus status, FailureKind kind, string? error)
     {
         Status[task] = status;
-        FailureKinds[task] = kind;
-        Errors[task] = error;
+        SetFailure(task, kind, error);
     }
+
+    /// <summary>Writes why a task did not succeed (its status is written apart).</summary>
+    public void SetFailure(int task, FailureKind kind, string? error)
+    {
+        (Volatile.Read(ref _failureKinds) ?? Interlocked.CompareExchange(ref _failureKinds, new FailureKind[Count], null) ?? _failureKinds!)[task] = kind;
+        (Volatile.Read(ref _errors) ?? Interlocked.CompareExchange(ref _errors, new string?[Count], null) ?? _errors!)[task] = error;
+    }
+
+    /// <summary>The errors of <see cref="Errors"/>, when any task has one.</summary>
+    internal string?[]? ErrorArray => Volatile.Read(ref _errors);
+
+    /// <summary>The kinds of <see cref="FailureKinds"/>, when any task has one.</summary>
+    internal FailureKind[]? FailureKindArray => Volatile.Read(ref _failureKinds);
 
     /// <summary>How long the task ran, or zero when it did not.</summary>
     public TimeSpan Duration(int task, TimeProvider clock) =>
@@ -171,4 +189,17 @@ internal readonly struct StartedColumn(TaskRow[] rows)
 internal readonly struct EndedColumn(TaskRow[] rows)
 {
     public ref long this[int task] => ref rows[task].Ended;
+}
+
+/// <summary>Each task's error, or null; read only (written with <see cref="TaskTable.SetFailure"/>).</summary>
+internal readonly struct ErrorsColumn(TaskTable table)
+{
+    public string? this[int task] => table.ErrorArray?[task];
+}
+
+/// <summary>Each task's failure kind (<see cref="FailureKind.None"/> until it has one); read only (written with
+/// <see cref="TaskTable.SetFailure"/>).</summary>
+internal readonly struct FailureKindsColumn(TaskTable table)
+{
+    public FailureKind this[int task] => table.FailureKindArray is { } kinds ? kinds[task] : default;
 }
