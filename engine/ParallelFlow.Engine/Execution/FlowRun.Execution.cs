@@ -19,8 +19,17 @@ public sealed partial class FlowRun
     /// <inheritdoc/>
     int IExecutionHost.Finished(int task, int callerGroup)
     {
+        if (_commit is not null)
+        {
+            return FinishJournaled(task, callerGroup);
+        }
+
+        // A caller without a loop's count: what a lane's step counted is added to the run's at once. (Never the last
+        // task's count: that step settles itself, and a task handed back here is still to run.)
         var unsettled = 0;
-        return _commit is null ? FinishTask(task, callerGroup, ref unsettled) : FinishJournaled(task, callerGroup);
+        var next = FinishTask(task, callerGroup, ref unsettled);
+        Settle(ref unsettled);
+        return next;
     }
 
     /// <inheritdoc/>
