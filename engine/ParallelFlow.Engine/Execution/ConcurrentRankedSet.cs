@@ -40,21 +40,21 @@ internal sealed class ConcurrentRankedSet
         }
     }
 
-    /// <summary>How many ranks the set holds: counted after a rank can be taken, and before a taken one is let go, so a
-    /// count above zero may be a rank still being taken, and a count of zero read after a fence means no rank was
-    /// added before it that is not taken.</summary>
+    /// <summary>How many ranks the set holds: counted before a rank can be taken, and after a taken one is let go, so
+    /// a count above zero may be a rank still being added or taken, and a count of zero read after a fence means every
+    /// rank added before it has been taken.</summary>
     public int Count => Volatile.Read(ref _count.Value);
 
     /// <summary>Adds a rank that is not in the set.</summary>
     public void Add(int rank)
     {
+        // Counted first: a taker may take the rank as soon as its bit is set, and its decrement must not come first.
+        Interlocked.Increment(ref _count.Value);
         var word = rank >> 6;
         if (Interlocked.Or(ref _levels[0][word], 1UL << (rank & 63)) == 0)
         {
             MarkUp(0, word);
         }
-
-        Interlocked.Increment(ref _count.Value);
     }
 
     /// <summary>The lowest rank this thread can see, without taking it: false when the set looks empty.</summary>

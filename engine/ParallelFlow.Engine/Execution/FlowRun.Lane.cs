@@ -63,10 +63,7 @@ public sealed partial class FlowRun
             lane.Add(place[next]);
         }
 
-        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
-        {
-            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
-        }
+        MeasureFinished(task);
 
         // Counted by the loop, and added to the run's count when its worker is free (below).
         unsettled++;
@@ -141,15 +138,19 @@ public sealed partial class FlowRun
     /// <summary>Gives free workers the best ready tasks, on the executor, outside the gate.</summary>
     private void StartInLane(ConcurrentRankedSet lane)
     {
-        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker())
+        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker(out var running))
         {
-            if (!lane.TryTake(out var place))
+            // Read again now that the worker counts: a stop whose step read the running count before this took a
+            // worker may have finished the run meanwhile (the compare-and-swap and the phase's exchange are full
+            // fences, so a step after this read sees the worker, and the run cannot finish while it is held).
+            if (Phase != RunPhase.Running || !lane.TryTake(out var place))
             {
-                // Taken by another thread meanwhile; the loop looks again.
+                // Stopping, or taken by another thread meanwhile (the loop looks again).
                 ReleaseLaneWorker();
                 continue;
             }
 
+            NotePeak(running);
             var task = _laneTasks![place];
             _tasks.Status[task] = TaskRunStatus.Running;
             _executor.Start(task, 0);
@@ -161,7 +162,7 @@ public sealed partial class FlowRun
     private void DispatchInLane(ConcurrentRankedSet lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker())
+        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker(out var running))
         {
             if (!lane.TryTake(out var place))
             {
@@ -169,6 +170,7 @@ public sealed partial class FlowRun
                 continue;
             }
 
+            NotePeak(running);
             var task = _laneTasks![place];
             _tasks.Status[task] = TaskRunStatus.Running;
             if (_inlineGroup == 0 && _inlineTask < 0)
@@ -187,7 +189,8 @@ public sealed partial class FlowRun
     }
 
     /// <summary>Takes a worker if one is free.</summary>
-    private bool TryTakeLaneWorker()
+    /// <param name="taken">How many workers are taken, this one included.</param>
+    private bool TryTakeLaneWorker(out int taken)
     {
         var running = Volatile.Read(ref _running);
         while (running < _laneLimit)
@@ -195,19 +198,46 @@ public sealed partial class FlowRun
             var seen = Interlocked.CompareExchange(ref _running, running + 1, running);
             if (seen == running)
             {
-                var peak = Volatile.Read(ref _peakRunning);
-                while (running + 1 > peak && Interlocked.CompareExchange(ref _peakRunning, running + 1, peak) is var was && was != peak)
-                {
-                    peak = was;
-                }
-
+                taken = running + 1;
                 return true;
             }
 
             running = seen;
         }
 
+        taken = running;
         return false;
+    }
+
+    /// <summary>A worker taken for a task: the peak of tasks running at once counts it (not a worker taken for a task
+    /// another thread took first).</summary>
+    private void NotePeak(int running)
+    {
+        var peak = Volatile.Read(ref _peakRunning);
+        while (running > peak && Interlocked.CompareExchange(ref _peakRunning, running, peak) is var was && was != peak)
+        {
+            peak = was;
+        }
+    }
+
+    /// <summary>Counts a task finished in the engine's metrics, outside a step: a listener that throws must not end the
+    /// loop that called it, which holds a worker (and under the gate it would fault the run).</summary>
+    private void MeasureFinished(int task)
+    {
+        if (!_measured || !Diagnostics.EngineTelemetry.MeasuresTasks)
+        {
+            return;
+        }
+
+        try
+        {
+            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
+        }
+#pragma warning disable CA1031 // The task's outcome stands; only its measurement is lost.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     /// <summary>Gives a worker back outside the gate. In a run that stops, a step follows: the run ends once nothing

@@ -2,8 +2,11 @@ using System.Diagnostics;
 
 namespace ParallelFlow.Engine.Execution;
 
-/// <summary>The scheduling step and the run's state machine (<see cref="RunPhase"/>). Everything here runs under the
-/// run's gate, one step at a time, and owns the state below; each method asserts it.</summary>
+/// <summary>The scheduling step and the run's state machine (<see cref="RunPhase"/>). The step runs under the run's
+/// gate, one at a time, and owns the state below; each method that must hold the gate asserts it. The exceptions are
+/// said where they are: a success's release of its dependents' counts and the hand-over (<see cref="FinishTask"/>,
+/// <see cref="TryHandOver"/>) and the lock-free lane (FlowRun.Lane.cs), which change the running and finished counts
+/// and the ready set with atomic operations outside the gate.</summary>
 public sealed partial class FlowRun
 {
     /// <summary>What a scheduling step is about.</summary>
@@ -56,7 +59,8 @@ public sealed partial class FlowRun
     private int _awaitingDurable;
 
     // Written under the gate (Finished → Published once outside it, by compare-and-swap); read outside it by
-    // PublishOutcome, which acts only on Finished, after which nothing under the gate writes.
+    // PublishOutcome, which acts only on Finished, after which nothing under the gate writes, and by the hand-over and
+    // the lane, which act only while it is Running (and read it again after taking a worker).
     private int _phase;
 
     // Written once, by compare-and-swap, from any thread (RequestStop, or a fail-fast step); read anywhere: it only
@@ -155,11 +159,7 @@ public sealed partial class FlowRun
             return false;
         }
 
-        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
-        {
-            Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);
-        }
-
+        MeasureFinished(task);
         Interlocked.Increment(ref _finished.Value);
         _tasks.Status[next] = TaskRunStatus.Running;
         return true;

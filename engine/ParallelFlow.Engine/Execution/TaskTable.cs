@@ -3,14 +3,16 @@ using ParallelFlow.Sdk;
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>
-/// A run's per-task state: one row per task, stored as columns (a scheduling step that scans statuses reads 4 bytes a
-/// task, not a whole row).
+/// A run's per-task state: what every task writes (status, attempts, start, end) in one <see cref="TaskRow"/> a task,
+/// read and written through column views; its result in a column; its error and failure kind in columns made at the
+/// first task that has one.
 /// </summary>
 /// <remarks>
 /// Who may write a row: the scheduling step, under the run's gate, while the task is pending, ready or final; the one
 /// thread executing the task while it is <see cref="TaskRunStatus.Running"/> (its start, attempts, result, error and
-/// end). The executing thread writes before it hands the task back through the gate, and the step reads after, so the
-/// gate orders the two. <see cref="FlowRun.GetStatus"/> reads rows without the gate, on purpose: a snapshot may be a
+/// end); and, in the hand-over and the lock-free lane, the thread that takes a ready task outside the gate (its status,
+/// to running). The executing thread writes before it hands the task back through the gate (or releases its
+/// dependents' counts with atomic operations, outside it), and whoever reads after is ordered by the same. <see cref="FlowRun.GetStatus"/> reads rows without the gate, on purpose: a snapshot may be a
 /// step behind, never torn (each cell is written whole).
 /// </remarks>
 internal sealed class TaskTable

@@ -82,7 +82,7 @@ public sealed class HandOverPropertyTests
 
     [Fact]
     public Task A_stop_at_any_point_ends_the_run_with_every_task_final_and_none_run_twice() =>
-        Gen.Select(Graphs, Gen.Int[0, 400]).SampleAsync(async (graph, stopAfter) =>
+        Gen.Select(Graphs, Gen.Int[0, 400], Gen.Bool).SampleAsync(async (graph, stopAfter, dedicated) =>
         {
             using var stop = new CancellationTokenSource();
             var started = 0;
@@ -100,8 +100,13 @@ public sealed class HandOverPropertyTests
                 return TaskResult.FromText(request.TaskId);
             });
 
-            var result = await TestEngines.With(null, (Type, worker)).RunAsync(graph.ToPlan(), cancellationToken: stop.Token).Within();
+            // On the in-process executor, or on one that starts a thread per task and checks that no task is started
+            // once the run has completed it.
+            var made = new ConcurrentQueue<DedicatedThreadExecutor>();
+            var options = dedicated ? new RunOptions { Executor = DedicatedThreadExecutor.Factory(made) } : null;
+            var result = await TestEngines.With(null, (Type, worker)).RunAsync(graph.ToPlan(), options, stop.Token).Within();
             await (Volatile.Read(ref cancelling) ?? Task.CompletedTask);
+            Assert.All(made, executor => Assert.Empty(executor.Violations));
 
             // Every task ended, and none ran twice. One that ran succeeded, or was cancelled while it ran (a worker that
             // returns after the run's token fired does not succeed late); one that never ran was cancelled.
