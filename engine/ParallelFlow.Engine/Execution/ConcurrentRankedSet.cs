@@ -21,24 +21,7 @@ internal sealed class ConcurrentRankedSet
     // Apart from _levels, which every call reads.
     private PaddedCount _count;
 
-    public ConcurrentRankedSet(int capacity)
-    {
-        var count = 0;
-        for (var bits = Math.Max(1, capacity); ; bits = (bits + 63) >> 6)
-        {
-            count++;
-            if (bits <= 64)
-            {
-                break;
-            }
-        }
-
-        _levels = new ulong[count][];
-        for (int k = 0, bits = Math.Max(1, capacity); k < count; k++, bits = (bits + 63) >> 6)
-        {
-            _levels[k] = new ulong[(bits + 63) >> 6];
-        }
-    }
+    public ConcurrentRankedSet(int capacity) => _levels = RankedSet.Levels(capacity);
 
     /// <summary>How many ranks the set holds: counted before a rank can be taken, and after a taken one is let go, so
     /// a count above zero may be a rank still being added or taken, and a count of zero read after a fence means every

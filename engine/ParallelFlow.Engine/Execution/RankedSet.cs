@@ -15,7 +15,11 @@ internal sealed class RankedSet
     // one word.
     private readonly ulong[][] _levels;
 
-    public RankedSet(int capacity)
+    public RankedSet(int capacity) => _levels = Levels(capacity);
+
+    /// <summary>The empty levels of a bitmap of <paramref name="capacity"/> ranks: a bit per rank, then a bit per word
+    /// of the level below, up to a level of one word (also <see cref="ConcurrentRankedSet"/>'s).</summary>
+    internal static ulong[][] Levels(int capacity)
     {
         var count = 0;
         for (var bits = Math.Max(1, capacity); ; bits = (bits + 63) >> 6)
@@ -27,11 +31,13 @@ internal sealed class RankedSet
             }
         }
 
-        _levels = new ulong[count][];
+        var levels = new ulong[count][];
         for (int k = 0, bits = Math.Max(1, capacity); k < count; k++, bits = (bits + 63) >> 6)
         {
-            _levels[k] = new ulong[(bits + 63) >> 6];
+            levels[k] = new ulong[(bits + 63) >> 6];
         }
+
+        return levels;
     }
 
     /// <summary>How many ranks the set holds.</summary>
