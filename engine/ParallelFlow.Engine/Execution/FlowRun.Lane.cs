@@ -138,22 +138,12 @@ public sealed partial class FlowRun
     /// <summary>Gives free workers the best ready tasks, on the executor, outside the gate.</summary>
     private void StartInLane(ConcurrentRankedSet lane)
     {
-        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker(out var running))
+        while (TryStartInLane(lane, out var task))
         {
-            // Read again now that the worker counts: a stop whose step read the running count before this took a
-            // worker may have finished the run meanwhile (the compare-and-swap and the phase's exchange are full
-            // fences, so a step after this read sees the worker, and the run cannot finish while it is held).
-            if (Phase != RunPhase.Running || !lane.TryTake(out var place))
+            if (task >= 0)
             {
-                // Stopping, or taken by another thread meanwhile (the loop looks again).
-                ReleaseLaneWorker();
-                continue;
+                _executor.Start(task, 0);
             }
-
-            NotePeak(running);
-            var task = _laneTasks![place];
-            _tasks.Status[task] = TaskRunStatus.Running;
-            _executor.Start(task, 0);
         }
     }
 
@@ -162,17 +152,13 @@ public sealed partial class FlowRun
     private void DispatchInLane(ConcurrentRankedSet lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        while (lane.Count > 0 && Phase == RunPhase.Running && TryTakeLaneWorker(out var running))
+        while (TryStartInLane(lane, out var task))
         {
-            if (!lane.TryTake(out var place))
+            if (task < 0)
             {
-                Interlocked.Decrement(ref _running);
                 continue;
             }
 
-            NotePeak(running);
-            var task = _laneTasks![place];
-            _tasks.Status[task] = TaskRunStatus.Running;
             if (_inlineGroup == 0 && _inlineTask < 0)
             {
                 _inlineTask = task;
@@ -186,6 +172,45 @@ public sealed partial class FlowRun
                 _moreToStart.Add(task);
             }
         }
+    }
+
+    /// <summary>One turn of a dispatch in the lane, under the gate or not: while a task is ready and a worker free, the
+    /// worker takes the best ready task, counted as running.</summary>
+    /// <param name="lane">The run's ready set.</param>
+    /// <param name="task">The task, or −1 when another thread took the last one first (the caller looks again).</param>
+    /// <returns>False once nothing is ready, no worker is free, or the run is no longer running.</returns>
+    private bool TryStartInLane(ConcurrentRankedSet lane, out int task)
+    {
+        task = -1;
+        if (lane.Count == 0 || Phase != RunPhase.Running || !TryTakeLaneWorker(out var running))
+        {
+            return false;
+        }
+
+        // Read again now that the worker counts: outside the gate, a stop whose step read the running count before
+        // this took a worker may have finished the run meanwhile (the compare-and-swap and the phase's exchange are
+        // full fences, so a step after this read sees the worker, and the run cannot finish while it is held).
+        var stopped = Phase != RunPhase.Running;
+        if (stopped || !lane.TryTake(out var place))
+        {
+            // Stopping, or taken by another thread meanwhile.
+            if (_gate.IsHeldByCurrentThread)
+            {
+                // The step's own end reads the running count.
+                Interlocked.Decrement(ref _running);
+            }
+            else
+            {
+                ReleaseLaneWorker();
+            }
+
+            return !stopped;
+        }
+
+        NotePeak(running);
+        task = _laneTasks![place];
+        _tasks.Status[task] = TaskRunStatus.Running;
+        return true;
     }
 
     /// <summary>Takes a worker if one is free.</summary>

@@ -99,9 +99,10 @@ public sealed partial class FlowRun
     /// read keeps them in order (a dependent is queued only after every dependency's <c>task_finished</c>).</remarks>
     private int FinishTask(int task, int callerGroup, ref int unsettled)
     {
+        var succeeded = _tasks.Status[task].IsSuccess() && !IsStopping;
         if (_lane is not null)
         {
-            if (_tasks.Status[task].IsSuccess() && !IsStopping)
+            if (succeeded)
             {
                 return FinishInLane(task, callerGroup, ref unsettled);
             }
@@ -110,7 +111,7 @@ public sealed partial class FlowRun
             Settle(ref unsettled);
         }
 
-        if (_events is not null || !_tasks.Status[task].IsSuccess() || IsStopping)
+        if (_events is not null || !succeeded)
         {
             return TakeStep(new StepMessage(StepKind.Finished, task), callerGroup);
         }

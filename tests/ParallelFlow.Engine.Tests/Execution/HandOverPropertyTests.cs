@@ -323,20 +323,9 @@ public sealed class HandOverPropertyTests
         public static string Id(int task) => $"t{task}";
 
         /// <summary>Whether a task runs: every hard dependency must run and succeed.</summary>
-        public bool[] Runs() => _runs ??= ComputeRuns();
+        public bool[] Runs() => _runs ??= RandomDag.RunsOf(Hard, Fails);
 
         private bool[]? _runs;
-
-        private bool[] ComputeRuns()
-        {
-            var runs = new bool[Count];
-            for (var i = 0; i < Count; i++)
-            {
-                runs[i] = Hard[i].All(p => runs[p] && !Fails[p]);
-            }
-
-            return runs;
-        }
 
         public PlanDefinition ToPlan()
         {

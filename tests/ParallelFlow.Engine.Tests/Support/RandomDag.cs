@@ -32,12 +32,16 @@ public sealed record RandomDag(int Count, int[][] HardPredecessors, int[][] Soft
     public static string Id(int task) => $"t{task}";
 
     /// <summary>Whether a task runs: every hard dependency must run and succeed.</summary>
-    public bool[] Runs()
+    public bool[] Runs() => RunsOf(HardPredecessors, Fails);
+
+    /// <summary>Whether each task of a graph numbered in topological order runs, given each one's hard predecessors and
+    /// whether it fails.</summary>
+    public static bool[] RunsOf(int[][] hardPredecessors, bool[] fails)
     {
-        var runs = new bool[Count];
-        for (var i = 0; i < Count; i++)
+        var runs = new bool[hardPredecessors.Length];
+        for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = HardPredecessors[i].All(p => runs[p] && !Fails[p]);
+            runs[i] = hardPredecessors[i].All(p => runs[p] && !fails[p]);
         }
 
         return runs;
