@@ -44,7 +44,8 @@ public static class EngineWarmUp
             // without a measurement or a span (the runs below are unmeasured). Made in a real run's first step, they
             // were most of what that run paid over a warm one (several milliseconds: the meter's first instruments).
             System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Diagnostics.EngineTelemetry).TypeHandle);
-            _ = Diagnostics.EngineTelemetry.MeasuresTasks | Diagnostics.EngineTelemetry.MeasuresGauges | Diagnostics.EngineTelemetry.IsTracing;
+            _ = Diagnostics.EngineTelemetry.MeasuresTasks | Diagnostics.EngineTelemetry.MeasuresGauges | Diagnostics.EngineTelemetry.IsTracing |
+                Diagnostics.EngineTelemetry.MeasuresQueueWait;
             for (var round = 0; round < 4; round++)
             {
                 // Watched and not, in turn: a run nobody watches releases its dependents before the step (its own path).
@@ -61,14 +62,20 @@ public static class EngineWarmUp
                 await run.Completion.ConfigureAwait(false);
             }
 
-            // The same shape in one worker type: a run nobody watches then schedules its successes in the lock-free
-            // lane (FlowRun.Lane), the path of a plan of one kind of task.
-            var oneType = new ParallelFlowEngine().Compile(new PlanBuilder("warm-up-lane")
-                .AddTask("a", "simulate", t => t.With(new { seconds = 0 }))
-                .AddTask("b", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("c", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("d", "simulate", t => t.DependsOn("b", "c").With(new { seconds = 0 }))
-                .Build());
+            // One worker type: a run nobody watches then schedules its successes in the lock-free lane (FlowRun.Lane),
+            // the path of a plan of one kind of task. A fan-out wider than the workers, so that ready tasks wait in the
+            // lane's set and are taken from it, then a chain, handed from task to task. More than 64 tasks: the set's
+            // bitmap then has a summary level, as a real plan's has.
+            var lane = new PlanBuilder("warm-up-lane").AddTask("a", "simulate", t => t.With(new { seconds = 0 }));
+            string[] fan = [.. Enumerable.Range(0, 80).Select(i => $"f{i}")];
+            foreach (var id in fan)
+            {
+                lane.AddTask(id, "simulate", t => t.DependsOn("a").With(new { seconds = 0 }));
+            }
+
+            lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(new { seconds = 0 }))
+                .AddTask("h", "simulate", t => t.DependsOn("g").With(new { seconds = 0 }));
+            var oneType = new ParallelFlowEngine().Compile(lane.Build());
             for (var round = 0; round < 2; round++)
             {
                 await oneType.RunAsync(new RunOptions { Workers = 2, Unmeasured = true }).ConfigureAwait(false);

@@ -34,6 +34,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> RunInputsNone = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
     private readonly EngineContext _context;
+
+    // The context's clock is the system's (Stopwatch): read directly, a call the compiler can inline.
+    private readonly bool _systemClock;
     private readonly int _count;
     // The slots the run has: max_workers for an adaptive pool, whose current size is _limit (under the gate).
     private readonly int _workers;
@@ -93,6 +96,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _inputs = inputs;
         _requestScope = inputs is null ? plan.RequestScope : plan.RequestScope with { Inputs = inputs.Values };
         _context = plan.Context;
+        _systemClock = ReferenceEquals(_context.TimeProvider, TimeProvider.System);
         _count = plan.Graph.Count;
         Pool = options.Pool;
         _measured = !options.Unmeasured;
@@ -297,11 +301,12 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             return;
         }
 
-        _runStartTimestamp = _context.TimeProvider.GetTimestamp();
+        _runStartTimestamp = Timestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
-        _runSpan = _measured ? Diagnostics.EngineTelemetry.StartRun(_parentSpan?.Context ?? default, _plan.Definition.Id, RunId, StrategyName, _workers, _count) : null;
+        // Only when something listens: a process whose runs nobody traces never compiles the span's code.
+        _runSpan = _measured && Diagnostics.EngineTelemetry.IsTracing ? Diagnostics.EngineTelemetry.StartRun(_parentSpan?.Context ?? default, _plan.Definition.Id, RunId, StrategyName, _workers, _count) : null;
         if (_runSpan is not null)
         {
             _taskSpans = new System.Diagnostics.Activity?[_count];
@@ -313,9 +318,13 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             Diagnostics.EngineTelemetry.RunBegan(this);
         }
 
-        Emit(RunEventKind.RunStarted, message: _sizer is { Max: var max, Min: var min } && max != min
-            ? $"{_count} tasks, {_limit} workers (adaptive, {min}–{max})"
-            : $"{_count} tasks, {_workers} workers");
+        if (_events is not null)
+        {
+            // Its message is made only for someone who reads it.
+            Emit(RunEventKind.RunStarted, message: _sizer is { Max: var max, Min: var min } && max != min
+                ? $"{_count} tasks, {_limit} workers (adaptive, {min}–{max})"
+                : $"{_count} tasks, {_workers} workers");
+        }
 
         // Registered only now, so that a token cancelled already stops a run whose clock has started; and before the
         // wall timer, whose stop disposes this registration when it ends the run.
@@ -464,4 +473,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _events.Writer.TryWrite(new RunEvent(kind, _context.TimeProvider.GetUtcNow(), definition?.Id, definition?.Worker, worker, attempt, status,
             _context.Secrets.RedactOrNull(message), delay));
     }
+
+    /// <summary>The run's clock now, as a timestamp of <see cref="EngineContext.TimeProvider"/>.</summary>
+    private long Timestamp() => _systemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : _context.TimeProvider.GetTimestamp();
 }

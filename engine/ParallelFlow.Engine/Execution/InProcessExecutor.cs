@@ -136,6 +136,31 @@ internal sealed class InProcessExecutor : ITaskExecutor
         return new InProcessExecutor(host, plan, groupCapacity);
     }
 
+    /// <summary>Runs the task, and the next ones the run hands this thread, for as long as each answers at once: the
+    /// loop of a chain of short tasks, synchronous (no await, and no async state machine's step, between two tasks).</summary>
+    /// <returns>The running task of a worker that did not answer at once (<paramref name="task"/> is that task), or a
+    /// completed one with <paramref name="task"/> −1 once the run hands this thread nothing more.</returns>
+    private static ValueTask RunInline(IExecutionHost host, int group, ref int task, ref int previous, ref int unsettled)
+    {
+        // The engine's own run, called directly: its methods are inlined or called without an interface's dispatch.
+        var run = host as FlowRun;
+        while (task >= 0)
+        {
+            var running = run is null ? host.ExecuteAsync(task, previous) : run.Execute(task, previous);
+            if (!running.IsCompletedSuccessfully)
+            {
+                return running;
+            }
+
+            // Observed, as an await would (a pooled source is released).
+            running.GetAwaiter().GetResult();
+            previous = task;
+            task = run is null ? host.Finished(task, group, ref unsettled) : run.Finished(task, group, ref unsettled);
+        }
+
+        return default;
+    }
+
     private async Task RunAsync(int task)
     {
         Interlocked.Increment(ref _active);
@@ -155,7 +180,14 @@ internal sealed class InProcessExecutor : ITaskExecutor
             var unsettled = 0;
             while (task >= 0)
             {
-                await host.ExecuteAsync(task, previous).ConfigureAwait(false);
+                var running = RunInline(host, group, ref task, ref previous, ref unsettled);
+                if (task < 0)
+                {
+                    break;
+                }
+
+                // A task whose worker is still busy: its thread is given back until it answers.
+                await running.ConfigureAwait(false);
                 previous = task;
                 task = host.Finished(task, group, ref unsettled);
             }

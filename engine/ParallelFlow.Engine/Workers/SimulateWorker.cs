@@ -23,33 +23,41 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
         reader.OneOf("fail", "fatal") == "fatal",
         reader.Text("output"));
 
-    protected override async ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
+    /// <remarks>A task of no duration answers at once, without an async state machine: the worker of the engine's own
+    /// benchmarks and warm-up measures the scheduler, not itself.</remarks>
+    protected override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken) =>
+        parameters.Seconds > 0 ? TakeTimeAsync(request, parameters, cancellationToken) : Answer(request, parameters);
+
+    private async ValueTask<TaskResult> TakeTimeAsync(TaskRequest request, Parameters parameters, CancellationToken cancellationToken)
     {
-        if (parameters.Seconds > 0)
+        var duration = TimeSpan.FromSeconds(parameters.Seconds);
+        if (parameters.Cpu)
         {
-            var duration = TimeSpan.FromSeconds(parameters.Seconds);
-            if (parameters.Cpu)
-            {
-                // Real CPU work: this mode exists to load cores, which a fake clock cannot do.
-                CpuWork.Run(duration, cancellationToken);
-            }
-            else
-            {
-                await Task.Delay(duration, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
+            // Real CPU work: this mode exists to load cores, which a fake clock cannot do.
+            CpuWork.Run(duration, cancellationToken);
+        }
+        else
+        {
+            await Task.Delay(duration, timeProvider, cancellationToken).ConfigureAwait(false);
         }
 
+        return await Answer(request, parameters).ConfigureAwait(false);
+    }
+
+    /// <summary>The task's outcome once its time is up: its result, or the failure it was told to simulate.</summary>
+    private static ValueTask<TaskResult> Answer(TaskRequest request, Parameters parameters)
+    {
         if (parameters.Fatal)
         {
-            throw new FatalTaskException($"simulated fatal failure of task '{request.TaskId}'");
+            return ValueTask.FromException<TaskResult>(new FatalTaskException($"simulated fatal failure of task '{request.TaskId}'"));
         }
 
         if (request.Attempt <= parameters.FailAttempts)
         {
-            throw new TransientTaskException($"simulated transient failure of task '{request.TaskId}' (attempt {request.Attempt})");
+            return ValueTask.FromException<TaskResult>(new TransientTaskException($"simulated transient failure of task '{request.TaskId}' (attempt {request.Attempt})"));
         }
 
-        return TaskResult.FromText(parameters.Output ?? $"{request.TaskId} done");
+        return ValueTask.FromResult(TaskResult.FromText(parameters.Output ?? $"{request.TaskId} done"));
     }
 
     /// <summary>A simulated task takes the <c>seconds</c> it is given.</summary>
