@@ -14,7 +14,22 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
     public const string Name = "simulate";
 
     /// <summary>The parameters, bound once per task.</summary>
-    internal sealed record Parameters(double Seconds, bool Cpu, int FailAttempts, bool Fatal, string? Output);
+    internal sealed record Parameters(double Seconds, bool Cpu, int FailAttempts, bool Fatal, string? Output)
+    {
+        /// <summary>The result last given, and the task it was given to: a result is immutable, so every run of the
+        /// task answers with the same one instead of making its text and result again. One reference, so a thread never
+        /// reads half of another's.</summary>
+        public Kept? Answered { get; set; }
+
+        /// <summary>Equal when bound from the same values (what was answered is no part of it).</summary>
+        public bool Equals(Parameters? other) =>
+            other is not null && (Seconds, Cpu, FailAttempts, Fatal, Output) == (other.Seconds, other.Cpu, other.FailAttempts, other.Fatal, other.Output);
+
+        public override int GetHashCode() => HashCode.Combine(Seconds, Cpu, FailAttempts, Fatal, Output);
+    }
+
+    /// <summary>A task's result, kept for its next runs.</summary>
+    internal sealed record Kept(string TaskId, TaskResult Result);
 
     protected override Parameters Bind(ParameterReader reader) => new(
         reader.Number("seconds", min: 0) ?? 0,
@@ -57,7 +72,13 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
             return ValueTask.FromException<TaskResult>(new TransientTaskException($"simulated transient failure of task '{request.TaskId}' (attempt {request.Attempt})"));
         }
 
-        return ValueTask.FromResult(TaskResult.FromText(parameters.Output ?? $"{request.TaskId} done"));
+        if (parameters.Answered is not { } answered || answered.TaskId != request.TaskId)
+        {
+            answered = new Kept(request.TaskId, TaskResult.FromText(parameters.Output ?? $"{request.TaskId} done"));
+            parameters.Answered = answered;
+        }
+
+        return ValueTask.FromResult(answered.Result);
     }
 
     /// <summary>A simulated task takes the <c>seconds</c> it is given.</summary>
