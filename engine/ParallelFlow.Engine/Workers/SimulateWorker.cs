@@ -13,19 +13,24 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
 {
     public const string Name = "simulate";
 
-    /// <summary>The parameters, bound once per task.</summary>
-    internal sealed record Parameters(double Seconds, bool Cpu, int FailAttempts, bool Fatal, string? Output)
+    /// <summary>The parameters, bound once per task (a class, not a record: what it keeps is no part of its value, and a
+    /// copy must not take it along).</summary>
+    internal sealed class Parameters(double seconds, bool cpu, int failAttempts, bool fatal, string? output)
     {
+        public double Seconds { get; } = seconds;
+
+        public bool Cpu { get; } = cpu;
+
+        public int FailAttempts { get; } = failAttempts;
+
+        public bool Fatal { get; } = fatal;
+
+        public string? Output { get; } = output;
+
         /// <summary>The result last given, and the task it was given to: a result is immutable, so every run of the
         /// task answers with the same one instead of making its text and result again. One reference, so a thread never
         /// reads half of another's.</summary>
-        public Kept? Answered { get; set; }
-
-        /// <summary>Equal when bound from the same values (what was answered is no part of it).</summary>
-        public bool Equals(Parameters? other) =>
-            other is not null && (Seconds, Cpu, FailAttempts, Fatal, Output) == (other.Seconds, other.Cpu, other.FailAttempts, other.Fatal, other.Output);
-
-        public override int GetHashCode() => HashCode.Combine(Seconds, Cpu, FailAttempts, Fatal, Output);
+        internal Kept? Answered { get; set; }
     }
 
     /// <summary>A task's result, kept for its next runs.</summary>

@@ -5,7 +5,8 @@ using ParallelFlow.Engine.Plans;
 namespace ParallelFlow.Engine.Tests.Execution;
 
 /// <summary>The simulate worker keeps a task's result for the task's next runs: every run, concurrent or not, still
-/// answers each task with its own text, and one whose parameters come from the run's inputs with that run's.</summary>
+/// answers each task with its own text, and one whose parameters come from the run's inputs with that run's; a task
+/// bound once gets the same result each run.</summary>
 public sealed class SimulateResultTests
 {
     private const string Plan = """
@@ -45,5 +46,10 @@ public sealed class SimulateResultTests
 
         var byDefault = await compiled.RunAsync().Within();
         Assert.Equal(("a done", "said none"), (byDefault["a"].Result!.Text, byDefault["d"].Result!.Text));
+
+        // Kept: a task bound once answers every run with the same result, made in its first run.
+        var again = await compiled.RunAsync().Within();
+        Assert.Same(byDefault["a"].Result, again["a"].Result);
+        Assert.Same(byDefault["c"].Result, again["c"].Result);
     }
 }
