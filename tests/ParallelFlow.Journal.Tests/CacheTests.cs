@@ -135,11 +135,14 @@ public sealed class CacheTests : IDisposable
         }
 
         using var journal = RunJournal.Open(Path.Combine(_folder, "journal.db"));
-        // The first result is stored only once all eight have looked it up and missed: all eight are in flight together.
-        var cache = new StoreAfterLookups(journal, lookups: 8);
+        // The first result is stored only once all eight have looked it up and missed, and the one leading has looked
+        // again (9 lookups): all eight are in flight together.
+        var cache = new StoreAfterLookups(journal, lookups: 9);
         var result = await engine.Compile(builder.Build()).RunAsync(new RunOptions { Cache = cache, Journal = journal, RunId = "twins" }).WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(8, cache.Lookups);
+        // Each twin looked up, and the one that executed looked again once it led (a flight that had just ended would
+        // have stored its result): 9, or 10 when the last twin's lookup missed a result stored just after it.
+        Assert.InRange(cache.Lookups, 9, 10);
         Assert.Equal(1, counter.Executions);
         Assert.Equal(1, result.Count(TaskRunStatus.Succeeded));
         Assert.Equal(7, result.Count(TaskRunStatus.Cached));

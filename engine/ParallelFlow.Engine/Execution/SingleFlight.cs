@@ -39,6 +39,14 @@ internal sealed class SingleFlight(ITaskCache cache)
 
         try
         {
+            // A flight for the same key may have stored its result and ended between the lookup above and taking the
+            // lead here: look again before executing, so that it does not execute twice.
+            if (await cache.FindAsync(key, timeToLive, cancellationToken).ConfigureAwait(false) is { } storedMeanwhile)
+            {
+                leader.SetResult(storedMeanwhile);
+                return (storedMeanwhile, true);
+            }
+
             var result = await execute().ConfigureAwait(false);
             // Not the run's token: a result computed is kept, even when the run is cancelled right after.
             await cache.StoreAsync(key, result, runId, taskId, CancellationToken.None).ConfigureAwait(false);
