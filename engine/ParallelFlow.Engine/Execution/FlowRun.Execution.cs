@@ -16,13 +16,6 @@ public sealed partial class FlowRun
     /// <inheritdoc/>
     ValueTask IExecutionHost.ExecuteAsync(int task, int previous) => RunTask(task, previous);
 
-    /// <summary><see cref="IExecutionHost.ExecuteAsync"/>, called directly by the engine's own executor.</summary>
-    internal ValueTask Execute(int task, int previous) => RunTask(task, previous);
-
-    /// <summary><see cref="IExecutionHost.Finished(int, int, ref int)"/>, called directly by the engine's own executor.</summary>
-    internal int Finished(int task, int callerGroup, ref int unsettled) =>
-        _commit is null ? FinishTask(task, callerGroup, ref unsettled) : FinishJournaled(task, callerGroup);
-
     /// <inheritdoc/>
     int IExecutionHost.Finished(int task, int callerGroup)
     {
@@ -40,7 +33,8 @@ public sealed partial class FlowRun
     }
 
     /// <inheritdoc/>
-    int IExecutionHost.Finished(int task, int callerGroup, ref int unsettled) => Finished(task, callerGroup, ref unsettled);
+    int IExecutionHost.Finished(int task, int callerGroup, ref int unsettled) =>
+        _commit is null ? FinishTask(task, callerGroup, ref unsettled) : FinishJournaled(task, callerGroup);
 
     /// <summary>Runs a task to its outcome. A task that needs nothing around its one attempt (no cache, context cut,
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an
@@ -52,12 +46,12 @@ public sealed partial class FlowRun
     /// someone reads its events, whose times the step takes after that end.</param>
     private ValueTask RunTask(int task, int previous)
     {
-        _tasks.Started[task] = previous >= 0 && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : Timestamp();
+        _tasks.Started[task] = previous >= 0 && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : _context.TimeProvider.GetTimestamp();
         if (_cancellation.IsCancellationRequested)
         {
             _tasks.Status[task] = TaskRunStatus.Cancelled;
             _tasks.SetFailure(task, FailureKind.Cancelled, "cancelled before it started");
-            _tasks.Ended[task] = Timestamp();
+            _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
             TraceNeverRan(task);
             return default;
         }
@@ -195,7 +189,7 @@ public sealed partial class FlowRun
     /// <summary>A task's outcome is written: its end, its last attempt's record and its span.</summary>
     private void End(int task, System.Diagnostics.Activity? activity)
     {
-        _tasks.Ended[task] = Timestamp();
+        _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
         _tasks.EndLast(task);
         if (activity is not null)
         {
@@ -385,7 +379,7 @@ public sealed partial class FlowRun
         _commit?.Add(new JournalEntry(RunId, _plan.Tasks[task].Id, attempt, _context.TimeProvider.GetUtcNow(), null));
         if (attempt > 1 && _tasks.AttemptLogs is not null)
         {
-            _tasks.BeginRetry(task, attempt, Timestamp());
+            _tasks.BeginRetry(task, attempt, _context.TimeProvider.GetTimestamp());
         }
 
         var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
@@ -417,7 +411,7 @@ public sealed partial class FlowRun
         try
         {
             pending = _dispatcher is null
-                ? _executor is InProcessExecutor local ? local.InvokeAsync(task, request, cancellationToken) : _executor.InvokeAsync(task, request, cancellationToken)
+                ? _executor.InvokeAsync(task, request, cancellationToken)
                 : _dispatcher.DispatchAsync(new TaskDispatch(this, task, request), cancellationToken);
         }
 #pragma warning disable CA1031 // A synchronous throw is the same failure as an asynchronous one.
@@ -562,7 +556,7 @@ public sealed partial class FlowRun
         var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
         if (_tasks.AttemptLogs is not null)
         {
-            _tasks.EndRetried(task, Timestamp(), error is TimeoutRejectedException or TaskStuckException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
+            _tasks.EndRetried(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException or TaskStuckException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
         }
 
         Diagnostics.EngineTelemetry.Retrying(_taskSpans?[task], nextAttempt, delay, message);

@@ -533,7 +533,7 @@ public sealed partial class FlowRun
     {
         if (_tasks.Ready is { } ready)
         {
-            ready[task] = Timestamp();
+            ready[task] = _context.TimeProvider.GetTimestamp();
         }
 
         if (_lane is { } lane)
@@ -777,7 +777,7 @@ public sealed partial class FlowRun
         Pool?.Leave(this);
         _wallTimer?.Dispose();
         _sizeTimer?.Dispose();
-        var result = BuildResult(Timestamp());
+        var result = BuildResult(_context.TimeProvider.GetTimestamp());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         // Named without Enum.ToString, which boxes and then lower-cases into a new string on every run.
         var status = result.Status switch { RunStatus.Succeeded => "succeeded", RunStatus.Failed => "failed", _ => "cancelled" };

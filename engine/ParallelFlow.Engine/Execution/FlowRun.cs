@@ -34,9 +34,6 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     private static readonly IReadOnlyDictionary<string, System.Text.Json.JsonElement> RunInputsNone = new Dictionary<string, System.Text.Json.JsonElement>().AsReadOnly();
     private readonly EngineContext _context;
-
-    // The context's clock is the system's (Stopwatch): read directly, a call the compiler can inline.
-    private readonly bool _systemClock;
     private readonly int _count;
     // The slots the run has: max_workers for an adaptive pool, whose current size is _limit (under the gate).
     private readonly int _workers;
@@ -96,7 +93,6 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _inputs = inputs;
         _requestScope = inputs is null ? plan.RequestScope : plan.RequestScope with { Inputs = inputs.Values };
         _context = plan.Context;
-        _systemClock = ReferenceEquals(_context.TimeProvider, TimeProvider.System);
         _count = plan.Graph.Count;
         Pool = options.Pool;
         _measured = !options.Unmeasured;
@@ -301,7 +297,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             return;
         }
 
-        _runStartTimestamp = Timestamp();
+        _runStartTimestamp = _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
@@ -473,7 +469,4 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _events.Writer.TryWrite(new RunEvent(kind, _context.TimeProvider.GetUtcNow(), definition?.Id, definition?.Worker, worker, attempt, status,
             _context.Secrets.RedactOrNull(message), delay));
     }
-
-    /// <summary>The run's clock now, as a timestamp of <see cref="EngineContext.TimeProvider"/>.</summary>
-    private long Timestamp() => _systemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : _context.TimeProvider.GetTimestamp();
 }

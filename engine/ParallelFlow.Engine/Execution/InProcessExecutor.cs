@@ -142,11 +142,9 @@ internal sealed class InProcessExecutor : ITaskExecutor
     /// completed one with <paramref name="task"/> −1 once the run hands this thread nothing more.</returns>
     private static ValueTask RunInline(IExecutionHost host, int group, ref int task, ref int previous, ref int unsettled)
     {
-        // The engine's own run, called directly: its methods are inlined or called without an interface's dispatch.
-        var run = host as FlowRun;
         while (task >= 0)
         {
-            var running = run is null ? host.ExecuteAsync(task, previous) : run.Execute(task, previous);
+            var running = host.ExecuteAsync(task, previous);
             if (!running.IsCompletedSuccessfully)
             {
                 return running;
@@ -155,7 +153,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
             // Observed, as an await would (a pooled source is released).
             running.GetAwaiter().GetResult();
             previous = task;
-            task = run is null ? host.Finished(task, group, ref unsettled) : run.Finished(task, group, ref unsettled);
+            task = host.Finished(task, group, ref unsettled);
         }
 
         return default;
