@@ -49,5 +49,5 @@ public class EngineOverheadBenchmarks
     public Task ParallelForEach() => ParallelForEachScheduler.RunAsync(_graph, Workers, NoWork);
 
     [Benchmark(Description = "ParallelFlow run")]
-    public async Task<RunStatus> Engine() => (await _compiled.RunAsync().ConfigureAwait(false)).Status;
+    public Task<RunStatus> Engine() => _compiled.RunAsync().StatusAsync();
 }

@@ -43,7 +43,7 @@ public class ScaleBenchmarks
     public Task HandWritten() => EventDrivenScheduler.RunAsync(_graph, 2, static _ => ValueTask.CompletedTask);
 
     [Benchmark(Description = "ParallelFlow run")]
-    public async Task<RunStatus> Engine() => (await _compiled.RunAsync().ConfigureAwait(false)).Status;
+    public Task<RunStatus> Engine() => _compiled.RunAsync().StatusAsync();
 
     private sealed class Columns : ManualConfig
     {

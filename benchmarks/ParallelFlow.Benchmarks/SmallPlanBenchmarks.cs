@@ -24,4 +24,7 @@ public class SmallPlanBenchmarks
 
     [Benchmark(Description = "ParallelFlow run, 10 tasks")]
     public async Task<RunStatus> Engine() => (await _compiled.RunAsync().ConfigureAwait(false)).Status;
+
+    [Benchmark(Description = "ParallelFlow run, 10 tasks, result disposed")]
+    public Task<RunStatus> EngineDisposed() => _compiled.RunAsync().StatusAsync();
 }

@@ -107,6 +107,14 @@ public sealed class CompiledPlan
     /// <summary>Keeps a finished run's executor for the next run, unless one is kept already.</summary>
     internal bool KeepIdleExecutor(InProcessExecutor executor) => Interlocked.CompareExchange(ref _idleExecutor, executor, null) is null;
 
+    private RunArrays? _idleArrays;
+
+    /// <summary>Takes the per-task arrays a run gave back (its result disposed, its executor idle), if any.</summary>
+    internal RunArrays? TakeIdleArrays() => Interlocked.Exchange(ref _idleArrays, null);
+
+    /// <summary>Keeps a run's arrays for the next run, unless some are kept already.</summary>
+    internal void KeepIdleArrays(RunArrays arrays) => Interlocked.CompareExchange(ref _idleArrays, arrays, null);
+
     /// <summary>Which task has each place of <see cref="Rank"/>; built on first use.</summary>
     internal int[] TasksByRank => _byRank ??= ReadyQueues.Inverse(Rank);
 
@@ -165,7 +173,14 @@ public sealed class CompiledPlan
     /// <exception cref="PlanValidationException">The run's inputs (<see cref="RunOptions.Inputs"/>) do not fit the plan:
     /// an unknown name, a required input left out, a value of the wrong type, or a task's worker refusing its parameters
     /// with the values put in. Nothing has started then.</exception>
-    public FlowRun Start(RunOptions? options = null, CancellationToken cancellationToken = default)
+    public FlowRun Start(RunOptions? options = null, CancellationToken cancellationToken = default) => StartRun(options, false, cancellationToken);
+
+    /// <summary>Starts a run (see the public overload).</summary>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="resultOnly">Whether the caller sees the run only through its result (<see cref="RunAsync"/>): the
+    /// run may then give its arrays back when the result is disposed.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    private FlowRun StartRun(RunOptions? options, bool resultOnly, CancellationToken cancellationToken)
     {
         options ??= new RunOptions();
         // A host may have set a secret variable since the engine was made: its value is masked, and refused as an input.
@@ -176,7 +191,7 @@ public sealed class CompiledPlan
             CheckDispatched(dispatcher);
         }
 
-        var run = new FlowRun(this, options, inputs, cancellationToken);
+        var run = new FlowRun(this, options, inputs, resultOnly, cancellationToken);
         if (options.Pool is { } pool)
         {
             pool.Admit(run, cancellationToken);
@@ -243,6 +258,8 @@ public sealed class CompiledPlan
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <returns>The run's result. A cancelled run returns normally with <see cref="RunStatus.Cancelled"/>.</returns>
     /// <exception cref="PlanValidationException">The run's inputs do not fit the plan (thrown before anything starts).</exception>
+    /// <remarks>Disposing the result gives the run's per-task arrays back to this plan, for its next run to take
+    /// instead of allocating them; read what you need of the result first.</remarks>
     public Task<RunResult> RunAsync(RunOptions? options = null, CancellationToken cancellationToken = default) =>
-        Start(options, cancellationToken).Completion;
+        StartRun(options, true, cancellationToken).Completion;
 }

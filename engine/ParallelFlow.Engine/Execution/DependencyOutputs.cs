@@ -8,7 +8,7 @@ namespace ParallelFlow.Engine.Execution;
 /// copied into a dictionary per task.</summary>
 /// <remarks>A task with a <c>context</c> limit sees its dependencies' outputs as they were cut down for it
 /// (<paramref name="replaced"/>, by predecessor).</remarks>
-internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results, int task, Dictionary<int, TaskResult>? replaced = null) : IReadOnlyDictionary<string, TaskResult>
+internal sealed class DependencyOutputs(CompiledPlan plan, TaskTable table, int task, Dictionary<int, TaskResult>? replaced = null) : IReadOnlyDictionary<string, TaskResult>
 {
     private ReadOnlySpan<int> Predecessors => plan.Graph.HardPredecessorsOf(task);
 
@@ -55,6 +55,10 @@ internal sealed class DependencyOutputs(CompiledPlan plan, TaskResult?[] results
         return pairs;
     }
 
-    private TaskResult? Result(int predecessor) =>
-        replaced is not null && replaced.TryGetValue(predecessor, out var cut) ? cut : results[predecessor];
+    private TaskResult? Result(int predecessor)
+    {
+        // A worker that kept its request past its run reads nothing of the plan's next run.
+        table.ThrowIfReleased();
+        return replaced is not null && replaced.TryGetValue(predecessor, out var cut) ? cut : table.Results[predecessor];
+    }
 }

@@ -39,11 +39,43 @@ public sealed partial class FlowRun
             ObservedCriticalPathSource = ObservedCriticalPath,
             Budget = _budget?.Report(_plan.Tasks),
             Strategy = new StrategyReport(StrategyName, _ready.Reranks, _context.Secrets.RedactOrNull(_ready.StrategyFailure)),
+            OnDispose = _givesBackArrays ? ReleaseArrays : null,
         };
+    }
+
+    /// <summary>Whether the run gives its per-task arrays back to its plan (see <see cref="RunArrays"/>) once both its
+    /// result is disposed and its executor is idle: <see cref="_arrayHolds"/> counts the two down.</summary>
+    private readonly bool _givesBackArrays;
+
+    private int _arrayHolds = 2;
+
+    /// <summary>The result was disposed: nothing reads the arrays through it again.</summary>
+    private void ReleaseArrays()
+    {
+        _tasks.Release();
+        LetGoOfArrays();
+    }
+
+    /// <inheritdoc/>
+    void IExecutionHost.ExecutorIdle()
+    {
+        if (_givesBackArrays)
+        {
+            LetGoOfArrays();
+        }
+    }
+
+    private void LetGoOfArrays()
+    {
+        if (Interlocked.Decrement(ref _arrayHolds) == 0)
+        {
+            _plan.KeepIdleArrays(_tasks.Arrays(_remaining));
+        }
     }
 
     private TaskRunResult TaskResultOf(int task)
     {
+        _tasks.ThrowIfReleased();
         var ran = _tasks.Started[task] != 0 && _tasks.Ended[task] != 0;
         return new TaskRunResult
         {
@@ -76,6 +108,7 @@ public sealed partial class FlowRun
     /// <summary>The longest chain of dependent tasks by measured duration.</summary>
     private (IReadOnlyList<string> Tasks, double Seconds) ObservedCriticalPath()
     {
+        _tasks.ThrowIfReleased();
         var graph = _plan.Graph;
         var finish = new double[_count];
         var previous = new int[_count];

@@ -451,7 +451,7 @@ public sealed partial class FlowRun
     }
 
     /// <inheritdoc/>
-    IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks.Results, task, _tasks.ContextInputs?[task]);
+    IReadOnlyDictionary<string, TaskResult> IDependencyOutputSource.DependencyOutputsOf(int task) => new DependencyOutputs(_plan, _tasks, task, _tasks.ContextInputs?[task]);
 
     /// <summary>A worker did not return within the grace period after it was cancelled: it is left running, and its
     /// task's error says so.</summary>

@@ -87,7 +87,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     private long _runStartTimestamp;
     private DateTimeOffset _runStartedAt;
 
-    internal FlowRun(CompiledPlan plan, RunOptions options, RunInputs? inputs, CancellationToken cancellationToken)
+    internal FlowRun(CompiledPlan plan, RunOptions options, RunInputs? inputs, bool resultOnly, CancellationToken cancellationToken)
     {
         _plan = plan;
         _inputs = inputs;
@@ -129,8 +129,13 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             ? Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true })
             : null;
 
-        _tasks = new TaskTable(_count);
-        _remaining = (int[])plan.Graph.PredecessorCount.Clone();
+        // Arrays are given back only by a run whose caller sees nothing but its result (no handle to read its status),
+        // on this process's executor (its tasks have all returned once it is idle), outside a shared pool.
+        _givesBackArrays = resultOnly && Pool is null && options.Executor is null && options.Dispatcher is null;
+        var kept = _givesBackArrays ? plan.TakeIdleArrays() : null;
+        _tasks = new TaskTable(_count, kept);
+        _remaining = kept?.Remaining ?? new int[_count];
+        Array.Copy(plan.Graph.PredecessorCount, _remaining, _count);
         _ready = new ReadyQueues(plan, options.Strategy ?? plan.Definition.Strategy, _gate, _context.Log, RunId);
 
         var groups = plan.GroupNames.Length;

@@ -55,6 +55,10 @@ internal interface IExecutionHost
     /// only when the loop is handed no task (its worker is then free), instead of one atomic increment per task on a
     /// count every thread writes. Start the loop with 0; it is 0 again whenever this returns −1.</summary>
     int Finished(int task, int callerGroup, ref int unsettled);
+
+    /// <summary>The run has completed and none of its tasks' code runs on the executor any more: nothing of the
+    /// executor reads or writes the run's arrays again. Called once, by an executor that knows (the in-process one).</summary>
+    void ExecutorIdle();
 }
 
 /// <summary>Makes a run's executor.</summary>

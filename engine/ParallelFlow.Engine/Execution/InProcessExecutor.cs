@@ -103,7 +103,9 @@ internal sealed class InProcessExecutor : ITaskExecutor
             return;
         }
 
+        var host = _host;
         _host = null;
+        host?.ExecutorIdle();
         if (!_plan.KeepIdleExecutor(this))
         {
             foreach (var block in _blocks)

@@ -3,8 +3,20 @@ using ParallelFlow.Engine.Analysis;
 namespace ParallelFlow.Engine.Execution;
 
 /// <summary>How a run ended: every task's outcome and the run's timing.</summary>
-public sealed class RunResult
+public sealed class RunResult : IDisposable
 {
+    private Action? _onDispose;
+
+    /// <summary>What disposing gives back (the run's per-task arrays, to its compiled plan); null for nothing.</summary>
+    internal Action? OnDispose { init => _onDispose = value; }
+
+    /// <summary>Gives the run's per-task arrays back to its compiled plan, whose next run takes them instead of
+    /// allocating its own (for a plan of 100k tasks, 3.6 MB a run, in the large-object heap). Optional: a result that
+    /// is not disposed is collected as usual. Read what you need first: <see cref="Tasks"/>, if it was never read, and
+    /// <see cref="ObservedCriticalPath"/>, if it was never computed, throw <see cref="ObjectDisposedException"/>
+    /// afterwards; every other property keeps its value. Not safe to call while another thread reads the result.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _onDispose, null)?.Invoke();
+
     /// <summary>The run's id.</summary>
     public required string RunId { get; init; }
 
