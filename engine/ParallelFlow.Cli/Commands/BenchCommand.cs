@@ -74,7 +74,8 @@ internal static class BenchCommand
             {
                 foreach (var c in cases)
                 {
-                    var result = await compiled.RunAsync(new RunOptions { Strategy = c.Strategy, Workers = c.Workers }, cancellationToken).ConfigureAwait(false);
+                    // Disposed once read: the next run takes its arrays, so a collection of the last runs' is not timed.
+                    using var result = await compiled.RunAsync(new RunOptions { Strategy = c.Strategy, Workers = c.Workers }, cancellationToken).ConfigureAwait(false);
                     if (result.Status == RunStatus.Cancelled && cancellationToken.IsCancellationRequested)
                     {
                         return ExitCodes.Cancelled;

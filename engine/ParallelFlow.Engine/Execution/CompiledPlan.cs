@@ -259,7 +259,8 @@ public sealed class CompiledPlan
     /// <returns>The run's result. A cancelled run returns normally with <see cref="RunStatus.Cancelled"/>.</returns>
     /// <exception cref="PlanValidationException">The run's inputs do not fit the plan (thrown before anything starts).</exception>
     /// <remarks>Disposing the result gives the run's per-task arrays back to this plan, for its next run to take
-    /// instead of allocating them; read what you need of the result first.</remarks>
+    /// instead of allocating them (unless <see cref="RunOptions.Pool"/> or <see cref="RunOptions.Dispatcher"/> is set);
+    /// read what you need of the result first (<see cref="RunResult.Dispose"/>).</remarks>
     public Task<RunResult> RunAsync(RunOptions? options = null, CancellationToken cancellationToken = default) =>
         StartRun(options, true, cancellationToken).Completion;
 }

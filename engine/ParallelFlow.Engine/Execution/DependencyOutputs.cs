@@ -57,8 +57,11 @@ internal sealed class DependencyOutputs(CompiledPlan plan, TaskTable table, int 
 
     private TaskResult? Result(int predecessor)
     {
-        // A worker that kept its request past its run reads nothing of the plan's next run.
+        // A worker that kept its request past its run reads nothing of the plan's next run: checked before and after
+        // the read, since the result may be disposed (and the arrays taken by the next run) in between.
         table.ThrowIfReleased();
-        return replaced is not null && replaced.TryGetValue(predecessor, out var cut) ? cut : table.Results[predecessor];
+        var result = replaced is not null && replaced.TryGetValue(predecessor, out var cut) ? cut : table.Results[predecessor];
+        table.ThrowIfReleased(afterReads: true);
+        return result;
     }
 }

@@ -67,9 +67,9 @@ public sealed partial class FlowRun
 
     private void LetGoOfArrays()
     {
-        if (Interlocked.Decrement(ref _arrayHolds) == 0)
+        if (Interlocked.Decrement(ref _arrayHolds) == 0 && _tasks.Arrays(_remaining) is { } arrays)
         {
-            _plan.KeepIdleArrays(_tasks.Arrays(_remaining));
+            _plan.KeepIdleArrays(arrays);
         }
     }
 
@@ -77,7 +77,7 @@ public sealed partial class FlowRun
     {
         _tasks.ThrowIfReleased();
         var ran = _tasks.Started[task] != 0 && _tasks.Ended[task] != 0;
-        return new TaskRunResult
+        var result = new TaskRunResult
         {
             TaskId = _plan.Tasks[task].Id,
             WorkerType = _plan.Tasks[task].Worker,
@@ -101,6 +101,9 @@ public sealed partial class FlowRun
                 ? []
                 : [.. _tasks.AttemptsOf(task).Select(a => new TaskAttempt(a.Attempt, At(a.Started), At(a.Ended == 0 ? _tasks.Ended[task] : a.Ended), a.Slot, a.Status, a.Error, a.RetryDelay))],
         };
+        // Again after: a dispose on another thread meanwhile may have let the next run write these rows.
+        _tasks.ThrowIfReleased(afterReads: true);
+        return result;
     }
 
     private DateTimeOffset At(long timestamp) => _runStartedAt + _context.TimeProvider.GetElapsedTime(_runStartTimestamp, timestamp);
@@ -139,6 +142,7 @@ public sealed partial class FlowRun
         }
 
         path.Reverse();
+        _tasks.ThrowIfReleased(afterReads: true);
         return (path, end < 0 ? 0 : finish[end]);
     }
 }

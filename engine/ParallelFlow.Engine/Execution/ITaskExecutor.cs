@@ -56,8 +56,9 @@ internal interface IExecutionHost
     /// count every thread writes. Start the loop with 0; it is 0 again whenever this returns −1.</summary>
     int Finished(int task, int callerGroup, ref int unsettled);
 
-    /// <summary>The run has completed and none of its tasks' code runs on the executor any more: nothing of the
-    /// executor reads or writes the run's arrays again. Called once, by an executor that knows (the in-process one).</summary>
+    /// <summary>The run has completed and none of the executor's delegates runs any more: nothing of the executor reads
+    /// or writes the run's arrays again (a worker abandoned after its grace period may still run: such a run keeps its
+    /// arrays, <see cref="TaskTable.Arrays"/>). Called once, by an executor that knows (the in-process one).</summary>
     void ExecutorIdle();
 }
 

@@ -22,11 +22,14 @@ internal sealed class InProcessExecutor : ITaskExecutor
     // The run this executor serves; null while it waits in its plan for the next.
     private IExecutionHost? _host;
 
-    // Delegates running (each from its first task to its last); whether the run completed; whether the executor was
-    // given back. It goes back once both hold: no delegate of the old run then still holds a slot of a block — the
-    // code awaiting a run's completion may continue on its last delegate's thread, and start the plan's next run there.
-    private int _active;
-    private int _done;
+    // Delegates running (each from its first task to its last) in the low bits, and whether the run completed (Done),
+    // in one word: the executor goes back once the run completed and no delegate runs — no delegate of the old run then
+    // still holds a slot of a block (the code awaiting a run's completion may continue on its last delegate's thread,
+    // and start the plan's next run there). One word, so exactly one operation sees both at once: the delegate whose
+    // decrement leaves Done alone, or the completion that finds no delegate. Two words let a delegate that counted
+    // itself out read "done" late — after the executor had gone back and served the next run — and give it back again.
+    private int _state;
+    private const int Done = 1 << 30;
     private int _givenBack;
     private readonly ParallelFlowWorker[] _workers;
     private readonly int[] _group;
@@ -88,8 +91,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
     {
         // Every task of the run has been handed back. Called from inside a delegate (the last task's step) or from the
         // journal's writer: the executor goes back once no delegate runs.
-        Interlocked.Exchange(ref _done, 1);
-        if (Volatile.Read(ref _active) == 0)
+        if (Interlocked.Or(ref _state, Done) == 0)
         {
             GiveBack();
         }
@@ -123,7 +125,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
             if (groupCapacity.SequenceEqual(idle._capacity))
             {
                 // Given back with no delegate running: nothing of the last run touches it again.
-                idle._done = 0;
+                idle._state = 0;
                 idle._givenBack = 0;
                 idle._host = host;
                 return idle;
@@ -163,7 +165,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
     private async Task RunAsync(int task)
     {
-        Interlocked.Increment(ref _active);
+        Interlocked.Increment(ref _state);
         var group = _group[task];
         // Read once per task: a started task's run is the one served until it has handed the task back.
         var host = _host!;
@@ -194,7 +196,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
         }
         finally
         {
-            if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _done) != 0)
+            if (Interlocked.Decrement(ref _state) == Done)
             {
                 GiveBack();
             }

@@ -12,9 +12,19 @@ public sealed class RunResult : IDisposable
 
     /// <summary>Gives the run's per-task arrays back to its compiled plan, whose next run takes them instead of
     /// allocating its own (for a plan of 100k tasks, 3.6 MB a run, in the large-object heap). Optional: a result that
-    /// is not disposed is collected as usual. Read what you need first: <see cref="Tasks"/>, if it was never read, and
-    /// <see cref="ObservedCriticalPath"/>, if it was never computed, throw <see cref="ObjectDisposedException"/>
-    /// afterwards; every other property keeps its value. Not safe to call while another thread reads the result.</summary>
+    /// is not disposed is collected as usual.</summary>
+    /// <remarks>
+    /// <para>Read what you need first. Unless <see cref="Tasks"/> was read before, it throws
+    /// <see cref="ObjectDisposedException"/> afterwards, and so does everything made from it: the indexer,
+    /// <see cref="Count"/>, <see cref="TotalTaskTime"/>, <see cref="Speedup"/>, <see cref="WorkerUtilization"/>,
+    /// <see cref="LowerBoundSeconds"/> and <see cref="Efficiency"/>; so does <see cref="ObservedCriticalPath"/> unless it
+    /// was computed before. The run's own values (<see cref="Status"/>, <see cref="Elapsed"/>, <see cref="Workers"/>, …)
+    /// stay.</para>
+    /// <para>Only a run of <see cref="CompiledPlan.RunAsync"/> on this process's executor, outside a shared pool and
+    /// without a dispatcher, gives its arrays back; for any other result (<see cref="FlowRun.Completion"/>,
+    /// <see cref="CompiledPlan.AsBlock(PlanBlockOptions?)"/>, a pool's runs) this does nothing. Disposing helps only
+    /// a plan that runs again: a plan compiled for one run gains nothing.</para>
+    /// </remarks>
     public void Dispose() => Interlocked.Exchange(ref _onDispose, null)?.Invoke();
 
     /// <summary>The run's id.</summary>

@@ -17,17 +17,16 @@ namespace ParallelFlow.Engine.Execution;
 /// </remarks>
 internal sealed class TaskTable
 {
-    /// <summary>A table for a run: on the arrays an earlier run of the plan gave back (cleared here), else on new ones.</summary>
+    /// <summary>A table for a run: on the arrays an earlier run of the plan gave back, else on new ones.</summary>
     public TaskTable(int count, RunArrays? kept = null)
     {
         Count = count;
         TaskRow[] rows;
         if (kept is not null)
         {
+            // Cleared when they were given back (RunArrays.Cleared).
             rows = kept.Rows;
             Results = kept.Results;
-            Array.Clear(rows);
-            Array.Clear(Results);
         }
         else
         {
@@ -58,16 +57,24 @@ internal sealed class TaskTable
     public void Release() => Volatile.Write(ref _released, true);
 
     /// <summary>Throws for a read of a table whose run's result was disposed.</summary>
-    public void ThrowIfReleased()
+    /// <param name="afterReads">Checked after reading: the reads are fenced first, so what they read was this run's.</param>
+    public void ThrowIfReleased(bool afterReads = false)
     {
+        if (afterReads)
+        {
+            Interlocked.MemoryBarrier();
+        }
+
         if (Released)
         {
             throw new ObjectDisposedException(nameof(RunResult), "The run's result was disposed: its tasks' outcomes are no longer kept. Read them before disposing the result.");
         }
     }
 
-    /// <summary>The arrays a later run may take again, with the run's own <paramref name="remaining"/> counts.</summary>
-    public RunArrays Arrays(int[] remaining) => new(_rows, Results, remaining);
+    /// <summary>The arrays a later run may take again, with the run's own <paramref name="remaining"/> counts; null
+    /// when an attempt was abandoned (its worker may still read a dependency view, so its run's arrays are left to
+    /// the collector).</summary>
+    public RunArrays? Arrays(int[] remaining) => Volatile.Read(ref _abandoned) is null ? RunArrays.Cleared(_rows, Results, remaining) : null;
 
     public readonly StatusColumn Status;
 
@@ -197,7 +204,17 @@ internal sealed class TaskTable
 /// predecessors): what a run gives back to its compiled plan when its result is disposed and its executor is idle, and
 /// the plan's next run takes again instead of allocating them (in a plan of 100k tasks, 3.6 MB in the large-object heap
 /// per run, which brought a full collection every dozen runs).</summary>
-internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining);
+internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining)
+{
+    /// <summary>The arrays, cleared now: the next run finds every row pending, and the plan keeps no old outputs alive
+    /// while it waits for one (the counts are copied over whole by the run that takes them).</summary>
+    public static RunArrays Cleared(TaskRow[] rows, TaskResult?[] results, int[] remaining)
+    {
+        Array.Clear(rows);
+        Array.Clear(results);
+        return new(rows, results, remaining);
+    }
+}
 
 /// <summary>One attempt as a run records it, in clock timestamps.</summary>
 internal readonly record struct AttemptMark(int Attempt, long Started, long Ended, int Slot, TaskRunStatus Status, string? Error, TimeSpan? RetryDelay);

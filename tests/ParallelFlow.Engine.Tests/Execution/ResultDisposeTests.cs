@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
+using ParallelFlow.Engine.Tests.Support;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Tests.Execution;
@@ -29,15 +30,12 @@ public sealed class ResultDisposeTests
         var kept = await TakeIdleArraysAsync(compiled);
         compiled.KeepIdleArrays(kept);
 
-        var second = await compiled.RunAsync(Options("two", "")).Within();
-        Assert.Equal(RunStatus.Succeeded, second.Status);
-        Assert.All(second.Tasks, t =>
-        {
-            Assert.Equal(TaskRunStatus.Succeeded, t.Status);
-            Assert.Equal(1, t.Attempts);
-            Assert.Null(t.Error);
-            Assert.Equal($"two:{t.TaskId}", t.Output);
-        });
+        // The first run's failure succeeds now and its success fails: no status, attempt count or result is left over.
+        var second = await compiled.RunAsync(Options("two", "d")).Within();
+        Assert.Equal(RunStatus.Failed, second.Status);
+        Assert.Equal([TaskRunStatus.Succeeded, TaskRunStatus.Succeeded, TaskRunStatus.Succeeded, TaskRunStatus.Failed], second.Tasks.Select(t => t.Status));
+        Assert.Equal(["two:a", "two:b", "two:c", null], second.Tasks.Select(t => t.Output));
+        Assert.All(second.Tasks, t => Assert.Equal(1, t.Attempts));
         second.Dispose();
 
         // The second run ran on the first run's arrays, and gave them back in turn.
@@ -82,32 +80,67 @@ public sealed class ResultDisposeTests
     [Fact]
     public async Task A_dependency_view_a_worker_kept_cannot_read_a_later_run_s_results()
     {
-        var requests = new ConcurrentQueue<TaskRequest>();
         var views = new ConcurrentQueue<IReadOnlyDictionary<string, TaskResult>>();
+        var requests = new ConcurrentQueue<TaskRequest>();
         var compiled = Compile(new PlanBuilder("kept-views").WithWorkers(1)
             .AddTask("a", "echo")
             .AddTask("b", request =>
             {
-                // One request whose view is read now, one whose view is made only later.
+                // A view read during the run and kept.
                 views.Enqueue(request.DependencyOutputs);
-                _ = request.DependencyOutputs["a"];
+                return ValueTask.FromResult(TaskResult.FromText(request.DependencyOutputs["a"].Text!));
+            }, t => t.DependsOn("a"))
+            .AddTask("c", request =>
+            {
+                // A request kept unread: its view is made only after the run.
                 requests.Enqueue(request);
-                return ValueTask.FromResult(TaskResult.FromText("b"));
+                return ValueTask.FromResult(TaskResult.FromText("c"));
             }, t => t.DependsOn("a")));
 
         var first = await compiled.RunAsync(Options("one", "")).Within();
-        Assert.Equal(RunStatus.Succeeded, first.Status);
+        Assert.Equal("one:a", first["b"].Output);
         first.Dispose();
         _ = await TakeIdleArraysAsync(compiled, putBack: true);
         using var second = await compiled.RunAsync(Options("two", "")).Within();
-        Assert.Equal("two:a", second["a"].Output);
+        Assert.Equal("two:a", second["b"].Output);
 
-        var keptView = views.First();
+        Assert.True(views.TryDequeue(out var keptView));
         Assert.Throws<ObjectDisposedException>(() => keptView["a"]);
-        var keptRequest = requests.First();
-        Assert.Throws<ObjectDisposedException>(() => keptRequest.DependencyOutputs.Values.ToList());
-        // The second run's own view still reads its own results.
-        Assert.Equal("two:a", views.Last()["a"].Text);
+        Assert.True(requests.TryDequeue(out var keptRequest));
+        Assert.Throws<ObjectDisposedException>(() => keptRequest.DependencyOutputs["a"]);
+        // The second run's own view and request, its result not disposed, still read its own results.
+        Assert.True(views.TryDequeue(out var ownView));
+        Assert.Equal("two:a", ownView["a"].Text);
+        Assert.True(requests.TryDequeue(out var ownRequest));
+        Assert.Equal("two:a", ownRequest.DependencyOutputs["a"].Text);
+    }
+
+    [Fact]
+    public async Task A_run_that_abandoned_a_worker_keeps_its_arrays()
+    {
+        var clock = new ObservedClock();
+        var gated = new GatedWorker { IgnoreCancellation = true };
+        var catalog = BuiltInWorkers.CreateCatalog(clock);
+        catalog.AddWorker("gated", gated);
+        var compiled = new ParallelFlowEngine(new EngineOptions { Catalog = catalog, TimeProvider = clock, CancellationGracePeriod = TimeSpan.FromSeconds(3) })
+            .Compile(new PlanBuilder("abandons").AddTask("hang", "gated", t => t.Timeout(TimeSpan.FromSeconds(5))).Build());
+
+        var running = compiled.RunAsync();
+        await gated.Started("hang").Within();
+        Assert.Equal(TimeSpan.FromSeconds(5), await clock.NextTimerAsync());
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(TimeSpan.FromSeconds(3), await clock.NextTimerAsync());
+        clock.Advance(TimeSpan.FromSeconds(3));
+        var result = await running.Within();
+        Assert.Contains("was abandoned", result["hang"].Error, StringComparison.Ordinal);
+        result.Dispose();
+
+        // Once its executor is idle (given back to the plan first), the run would have given its arrays back too.
+        await Task.Yield();
+        InProcessExecutor? idle = null;
+        Assert.True(SpinWait.SpinUntil(() => (idle = compiled.TakeIdleExecutor()) is not null, Limit));
+        Assert.Null(compiled.TakeIdleArrays());
+        gated.Release("hang");
     }
 
     /// <summary>Random plans, runs of one compiled plan four at a time with different inputs and failures, each result
@@ -160,6 +193,9 @@ public sealed class ResultDisposeTests
 
                     result.Dispose();
                 }
+
+                // Every result is disposed: a set of arrays is back, and the next round's first run takes it.
+                _ = await TakeIdleArraysAsync(compiled, putBack: true);
             }
         }
     }
