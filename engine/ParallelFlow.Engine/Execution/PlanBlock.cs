@@ -47,8 +47,9 @@ internal static class PlanBlock
                 }
 
                 // A run that cannot start (inputs that do not fit the plan, a full pool) faults the block, by the
-                // Dataflow rules; a run that fails or is cancelled is a result like any other.
-                return plan.Start(runOptions, token).Completion;
+                // Dataflow rules; a run that fails or is cancelled is a result like any other. Nothing but the result
+                // leaves the block, so a result disposed downstream gives its run's arrays back to the plan.
+                return plan.RunAsync(runOptions, token);
             },
             new ExecutionDataflowBlockOptions
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Threading.Tasks.Dataflow;
 using ParallelFlow.Engine.Execution;
 using ParallelFlow.Engine.Plans;
 using ParallelFlow.Engine.Tests.Support;
@@ -141,6 +142,35 @@ public sealed class ResultDisposeTests
         Assert.True(SpinWait.SpinUntil(() => (idle = compiled.TakeIdleExecutor()) is not null, Limit));
         Assert.Null(compiled.TakeIdleArrays());
         gated.Release("hang");
+    }
+
+    [Fact]
+    public async Task Results_a_plan_s_block_hands_on_give_their_arrays_back_when_disposed()
+    {
+        var compiled = Compile(new PlanBuilder("block").WithWorkers(2)
+            .AddTask("a", "echo")
+            .AddTask("b", "echo", t => t.DependsOn("a"))
+            .AddTask("c", "echo", t => t.DependsOn("a", "b")));
+        var block = compiled.AsBlock<int>(i => Options($"item{i}", i % 7 == 0 ? "b" : ""), new PlanBlockOptions { MaxConcurrentRuns = 3, BoundedCapacity = 6 });
+        var outputs = new List<string?>();
+        var sink = new ActionBlock<RunResult>(result =>
+        {
+            using (result)
+            {
+                outputs.Add(string.Join(' ', result.Tasks.Select(t => t.Output ?? t.Status.ToString())));
+            }
+        });
+        block.LinkTo(sink, new DataflowLinkOptions { PropagateCompletion = true });
+        for (var i = 0; i < 120; i++)
+        {
+            Assert.True(await block.SendAsync(i).Within());
+        }
+
+        block.Complete();
+        await sink.Completion.Within();
+
+        Assert.Equal(Enumerable.Range(0, 120).Select(i => i % 7 == 0 ? $"item{i}:a Failed Skipped" : $"item{i}:a item{i}:b item{i}:c"), outputs);
+        _ = await TakeIdleArraysAsync(compiled);
     }
 
     /// <summary>Random plans, runs of one compiled plan four at a time with different inputs and failures, each result
