@@ -14,8 +14,9 @@ public sealed class RunResult : IDisposable
     /// allocating its own (for a plan of 100k tasks, 3.6 MB a run, in the large-object heap). Optional: a result that
     /// is not disposed is collected as usual.</summary>
     /// <remarks>
-    /// <para>Read what you need first. Unless <see cref="Tasks"/> was read before, it throws
-    /// <see cref="ObjectDisposedException"/> afterwards, and so does everything made from it: the indexer,
+    /// <para>Read what you need first. Unless <see cref="Tasks"/> was enumerated or indexed before (the
+    /// <see cref="TaskRunResult"/>s already read stay valid), reading it throws <see cref="ObjectDisposedException"/>
+    /// afterwards, and so does everything made from it: the indexer,
     /// <see cref="Count"/>, <see cref="TotalTaskTime"/>, <see cref="Speedup"/>, <see cref="WorkerUtilization"/>,
     /// <see cref="LowerBoundSeconds"/> and <see cref="Efficiency"/>; so does <see cref="ObservedCriticalPath"/> unless it
     /// was computed before. The run's own values (<see cref="Status"/>, <see cref="Elapsed"/>, <see cref="Workers"/>, …)
