@@ -30,7 +30,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
     // itself out read "done" late — after the executor had gone back and served the next run — and give it back again.
     private int _state;
     private const int Done = 1 << 30;
-    private int _givenBack;
     private readonly ParallelFlowWorker[] _workers;
     private readonly int[] _group;
     private readonly ActionBlock<int>[] _blocks;
@@ -98,13 +97,10 @@ internal sealed class InProcessExecutor : ITaskExecutor
     }
 
     /// <summary>The executor can serve the plan's next run: a plan keeps one; another is completed and let go.</summary>
+    /// <remarks>Called once per run: by the one operation that sees the run completed and no delegate running
+    /// (<see cref="_state"/>).</remarks>
     private void GiveBack()
     {
-        if (Interlocked.Exchange(ref _givenBack, 1) != 0)
-        {
-            return;
-        }
-
         var host = _host;
         _host = null;
         host?.ExecutorIdle();
@@ -126,7 +122,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
             {
                 // Given back with no delegate running: nothing of the last run touches it again.
                 idle._state = 0;
-                idle._givenBack = 0;
                 idle._host = host;
                 return idle;
             }

@@ -269,13 +269,11 @@ public sealed class ResultDisposeTests
 
     private static CompiledPlan Compile(PlanBuilder builder)
     {
-        var catalog = BuiltInWorkers.CreateCatalog();
-        catalog.AddWorker("echo", new EchoWorker());
         var plan = builder
             .Input(new PlanInput("run", PlanInputType.String) { Required = true })
             .Input(new PlanInput("fail", PlanInputType.String) { Required = true })
             .Build();
-        return new ParallelFlowEngine(new EngineOptions { Catalog = catalog }).Compile(plan);
+        return TestEngines.With(null, ("echo", new EchoWorker())).Compile(plan);
     }
 
     /// <summary>Answers <c>RUN:ID</c>, fails when its id is in the run's <c>fail</c> list, and answers <c>WRONG</c>
