@@ -27,8 +27,11 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
 
         public string? Output { get; } = output;
 
-        /// <summary>The result last given, and the task it was given to: a result is immutable, so every run of the
-        /// task answers with the same one instead of making its text and result again. One reference, so a thread never
+        /// <summary>The result when <c>output</c> is given: the same for every run, so made once, when bound.</summary>
+        internal TaskResult? Given { get; } = output is null ? null : TaskResult.FromText(output);
+
+        /// <summary>The result last given without an <c>output</c>, and the task it was given to: a result is immutable,
+        /// so every run of the task answers with the same one instead of making its text and result again. One reference, so a thread never
         /// reads half of another's.</summary>
         internal Kept? Answered { get; set; }
     }
@@ -77,9 +80,14 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
             return ValueTask.FromException<TaskResult>(new TransientTaskException($"simulated transient failure of task '{request.TaskId}' (attempt {request.Attempt})"));
         }
 
+        if (parameters.Given is { } given)
+        {
+            return ValueTask.FromResult(given);
+        }
+
         if (parameters.Answered is not { } answered || answered.TaskId != request.TaskId)
         {
-            answered = new Kept(request.TaskId, TaskResult.FromText(parameters.Output ?? $"{request.TaskId} done"));
+            answered = new Kept(request.TaskId, TaskResult.FromText($"{request.TaskId} done"));
             parameters.Answered = answered;
         }
 

@@ -6,7 +6,8 @@ namespace ParallelFlow.Engine.Tests.Execution;
 
 /// <summary>The simulate worker keeps a task's result for the task's next runs: every run, concurrent or not, still
 /// answers each task with its own text, and one whose parameters come from the run's inputs with that run's; a task
-/// bound once gets the same result each run.</summary>
+/// bound once gets the same result each run; one whose <c>output</c> is given, the result made when it was bound, from
+/// its first run on.</summary>
 public sealed class SimulateResultTests
 {
     private const string Plan = """
@@ -26,6 +27,7 @@ public sealed class SimulateResultTests
         var engine = new ParallelFlowEngine();
         var compiled = engine.Compile(PlanLoader.Parse(Plan, PlanFormat.Yaml, "plan.yaml", engine.Catalog));
 
+        var given = new HashSet<Sdk.TaskResult>(ReferenceEqualityComparer.Instance);
         for (var round = 0; round < 3; round++)
         {
             var runs = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => compiled.RunAsync(new RunOptions
@@ -40,10 +42,13 @@ public sealed class SimulateResultTests
                 Assert.Equal("a done", runs[i]["a"].Result!.Text);
                 Assert.Equal("b done", runs[i]["b"].Result!.Text);
                 Assert.Equal("fixed", runs[i]["c"].Result!.Text);
+                given.Add(runs[i]["c"].Result!);
                 Assert.Equal($"said w{i}", runs[i]["d"].Result!.Text);
             }
         }
 
+        // Six concurrent first runs and all later ones: one result for the task whose output is given, made once.
+        Assert.Single(given);
         var byDefault = await compiled.RunAsync().Within();
         Assert.Equal(("a done", "said none"), (byDefault["a"].Result!.Text, byDefault["d"].Result!.Text));
 
@@ -51,5 +56,25 @@ public sealed class SimulateResultTests
         var again = await compiled.RunAsync().Within();
         Assert.Same(byDefault["a"].Result, again["a"].Result);
         Assert.Same(byDefault["c"].Result, again["c"].Result);
+    }
+
+    [Fact]
+    public async Task An_output_given_is_one_result_made_when_bound_whichever_task_asks_first()
+    {
+        // Bound once, as the engine binds a task's parameters when it compiles the plan; two tasks' first attempts then
+        // get the one result made then. (A default output names its task, so is made on the task's first run.)
+        Assert.True(BuiltInWorkers.CreateCatalog().TryGetWorker("simulate", out var worker));
+        var with = JsonSerializer.SerializeToElement(new { seconds = 0, output = "fixed" });
+        var bound = worker.BindParameters(with);
+        var first = await worker.ExecuteAsync(new Sdk.TaskRequest { TaskId = "a", WorkerName = "simulate", With = with, Parameters = bound }, CancellationToken.None);
+        var second = await worker.ExecuteAsync(new Sdk.TaskRequest { TaskId = "b", WorkerName = "simulate", With = with, Parameters = bound }, CancellationToken.None);
+        Assert.Equal("fixed", first.Text);
+        Assert.Same(first, second);
+
+        var byDefault = JsonSerializer.SerializeToElement(new { seconds = 0 });
+        var boundByDefault = worker.BindParameters(byDefault);
+        var a = await worker.ExecuteAsync(new Sdk.TaskRequest { TaskId = "a", WorkerName = "simulate", With = byDefault, Parameters = boundByDefault }, CancellationToken.None);
+        var b = await worker.ExecuteAsync(new Sdk.TaskRequest { TaskId = "b", WorkerName = "simulate", With = byDefault, Parameters = boundByDefault }, CancellationToken.None);
+        Assert.Equal(("a done", "b done"), (a.Text, b.Text));
     }
 }
