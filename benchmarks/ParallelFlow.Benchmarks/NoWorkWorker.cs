@@ -12,6 +12,9 @@ public sealed class NoWorkWorker : ParallelFlowWorker
     public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken) =>
         ValueTask.FromResult(TaskResult.Empty);
 
+    /// <summary>Keeps nothing of its request: the engine may reuse one request object per thread.</summary>
+    public override bool KeepsRequests => false;
+
     /// <summary>An engine whose catalog holds this worker.</summary>
     public static ParallelFlowEngine Engine()
     {

@@ -73,4 +73,15 @@ public abstract class ParallelFlowWorker
     /// and the token usage.
     /// </summary>
     public virtual string? ModelOperation => null;
+
+    /// <summary>
+    /// Whether the worker may still use a request once the task <see cref="ExecuteAsync"/> returned for it has
+    /// completed: keep it in a field, hand it to code that runs later, read it from another thread afterwards. True by
+    /// default, and every attempt then gets a request of its own. A worker that reads its request only until its attempt
+    /// completes can say false: the engine may then hand the same <see cref="TaskRequest"/> object, filled in again, to
+    /// its later attempts and tasks — one object per thread instead of one per attempt, for workers that answer in well
+    /// under a microsecond. What the worker took from the request (its id, parameters, dependency outputs, token) stays
+    /// valid; only the request object is reused.
+    /// </summary>
+    public virtual bool KeepsRequests => true;
 }

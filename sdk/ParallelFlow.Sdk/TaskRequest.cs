@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ParallelFlow.Sdk;
 
 /// <summary>One attempt of one task, as handed to a <see cref="ParallelFlowWorker"/>.</summary>
-/// <remarks>Immutable. A new request is made for every attempt.</remarks>
+/// <remarks>Immutable while a worker has it. A new request is made for every attempt, unless the worker says it keeps
+/// none past its attempt (<see cref="ParallelFlowWorker.KeepsRequests"/>): the engine may then fill one object in again
+/// for the worker's next attempt once the last one has completed.</remarks>
 public sealed class TaskRequest
 {
     /// <summary>Makes a request; set at least <see cref="TaskId"/> and <see cref="WorkerName"/>.</summary>
@@ -72,7 +74,23 @@ public sealed class TaskRequest
 
     // The view, or the source that makes it on first read (the engine's requests), or null for none.
     private object? _dependencyOutputs;
-    private readonly int _dependencyTask;
+    private int _dependencyTask;
+
+    /// <summary>Makes this request another attempt's: for a worker that keeps no request past its attempt
+    /// (<see cref="ParallelFlowWorker.KeepsRequests"/>), once its last attempt with this object has completed. Everything
+    /// an attempt reads is set again; nothing of the last one is left.</summary>
+    internal TaskRequest Refill(TaskRequestSpec spec, RequestScope scope, IDependencyOutputSource? dependencySource, int dependencyTask,
+        int attempt, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        _spec = spec;
+        _scope = scope;
+        _dependencyOutputs = dependencySource;
+        _dependencyTask = dependencyTask;
+        _attempt = attempt;
+        _progress = progress;
+        _cancellationToken = cancellationToken;
+        return this;
+    }
 
     /// <summary>Where <see cref="DependencyOutputs"/> comes from when it is first read, instead of a value given now.</summary>
     internal IDependencyOutputSource? DependencySource { init => _dependencyOutputs = value; }
@@ -94,7 +112,7 @@ public sealed class TaskRequest
     public long? MaxMemoryBytes { get => _scope.MaxMemoryBytes; init => _scope = _scope with { MaxMemoryBytes = value }; }
 
     // What every request of a run shares (its logger, inputs and limits): one reference, made once per run by the engine.
-    private readonly RequestScope _scope = RequestScope.Default;
+    private RequestScope _scope = RequestScope.Default;
 
     /// <summary>The run's shared part of every request, given at once instead of one property at a time.</summary>
     internal RequestScope Scope { init => _scope = value; }
@@ -103,19 +121,25 @@ public sealed class TaskRequest
     public static IReadOnlyDictionary<string, TaskResult> NoDependencies { get; } = new Dictionary<string, TaskResult>();
 
     /// <summary>The attempt number, starting at 1.</summary>
-    public int Attempt { get; init; } = 1;
+    public int Attempt { get => _attempt; init => _attempt = value; }
+
+    private int _attempt = 1;
 
     /// <summary>Where a worker reports progress as it goes — a line of a process's output, a step done. Each report
     /// becomes a <c>task_output</c> event in the run's live stream, when someone watches it.</summary>
     /// <value>A sink that drops reports, when nobody watches.</value>
     /// <remarks>Cheap when nobody watches; safe to call from any thread.</remarks>
-    public IProgress<string> Progress { get; init; } = NoProgress.Instance;
+    public IProgress<string> Progress { get => _progress; init => _progress = value; }
+
+    private IProgress<string> _progress = NoProgress.Instance;
 
     /// <summary>A logger scoped to this task.</summary>
     public ILogger Logger { get => _scope.Logger; init => _scope = _scope with { Logger = value }; }
 
     /// <summary>The same token as the one passed to <see cref="ParallelFlowWorker.ExecuteAsync"/>, for code that only has the request.</summary>
-    public CancellationToken CancellationToken { get; init; }
+    public CancellationToken CancellationToken { get => _cancellationToken; init => _cancellationToken = value; }
+
+    private CancellationToken _cancellationToken;
 
     /// <summary>Reads a string parameter from <see cref="With"/>.</summary>
     /// <param name="name">The parameter's key.</param>

@@ -39,13 +39,20 @@ public sealed class CompiledPlan
         RequestScope = new Sdk.RequestScope(context.TaskLogger, NoInputs, plan.Resources.MaxMemoryBytes);
         RequestSpecs = new TaskRequestSpec[Tasks.Count];
         Plain = new bool[Tasks.Count];
+        LendsRequests = new bool[Tasks.Count];
         for (var task = 0; task < RequestSpecs.Length; task++)
         {
             var definition = Tasks[task];
             RequestSpecs[task] = new TaskRequestSpec(definition.Id, definition.Worker, definition.Description, definition.With, boundParameters?[task]);
             Plain[task] = policies[task] is null && ((definition.Context ?? plan.Context) is null || graph.HardPredecessorStart[task] == graph.HardPredecessorStart[task + 1]);
+            LendsRequests[task] = Plain[task] && !workers[task].KeepsRequests;
         }
     }
+
+    /// <summary>Whether each task is <see cref="Plain"/> and its worker keeps no request past its attempt
+    /// (<see cref="Sdk.ParallelFlowWorker.KeepsRequests"/>): an attempt that completes at once gives its request object
+    /// back, and the thread's next such attempt fills it in again instead of making one.</summary>
+    internal bool[] LendsRequests { get; }
 
     /// <summary>Whether each task is one attempt and nothing around it: no timeout, no retries, no context to cut
     /// (the run may still add a cache or spans). Such a task runs without an async state machine when its worker

@@ -72,9 +72,11 @@ public sealed partial class FlowRun
         // when it returns, as an async method's caller would see it: the next task this thread runs starts clean.
         var context = ExecutionContext.Capture();
         ValueTask<TaskResult> attempt;
+        // The thread's spare request, for a worker that keeps none past its attempt: taken while the attempt has it.
+        var lent = _plan.LendsRequests[task] && _dispatcher is null ? TakeSpareRequest() : null;
         try
         {
-            attempt = InvokeOnceAsync(task, _cancellation.Token);
+            attempt = InvokeOnceAsync(task, _cancellation.Token, lent);
         }
 #pragma warning disable CA1031 // Whatever a worker throws becomes the task's status.
         catch (Exception ex)
@@ -90,12 +92,36 @@ public sealed partial class FlowRun
 
         if (!attempt.IsCompletedSuccessfully)
         {
+            // A request still in use (or one a failure may hold) is the attempt's for good.
             return AwaitAttemptAsync(task, attempt);
         }
 
         Succeed(task, attempt.Result);
+        if (lent is not null)
+        {
+            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it.
+            t_spareRequest = lent;
+        }
+
         End(task, null);
         return default;
+    }
+
+    /// <summary>A request object no attempt has, for this thread's next attempt of a worker that keeps no request past
+    /// its attempt (<see cref="CompiledPlan.LendsRequests"/>). Per thread, and taken out while lent: an attempt that runs
+    /// another run's attempts on its thread (a nested run) finds none and makes its own.</summary>
+    [ThreadStatic]
+    private static TaskRequest? t_spareRequest;
+
+    private static TaskRequest TakeSpareRequest()
+    {
+        if (t_spareRequest is { } spare)
+        {
+            t_spareRequest = null;
+            return spare;
+        }
+
+        return new TaskRequest(TaskRequestSpec.Empty, Sdk.RequestScope.Default);
     }
 
     private static void RestoreContext(ExecutionContext? context)
@@ -373,7 +399,10 @@ public sealed partial class FlowRun
 
     /// <summary>One attempt. A worker that ignores its token is abandoned when the token fires, so a timeout is hard
     /// and cancelling a run does not wait for misbehaving workers.</summary>
-    private ValueTask<TaskResult> InvokeOnceAsync(int task, CancellationToken cancellationToken)
+    /// <param name="task">The task.</param>
+    /// <param name="cancellationToken">The run's token.</param>
+    /// <param name="lent">A request object to fill in instead of making one (<see cref="CompiledPlan.LendsRequests"/>), or null.</param>
+    private ValueTask<TaskResult> InvokeOnceAsync(int task, CancellationToken cancellationToken, TaskRequest? lent = null)
     {
         var attempt = ++_tasks.Attempts[task];
         _commit?.Add(new JournalEntry(RunId, _plan.Tasks[task].Id, attempt, _context.TimeProvider.GetUtcNow(), null));
@@ -385,8 +414,13 @@ public sealed partial class FlowRun
         var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
         return _plan.Heartbeat is { } silence && _plan.Workers[task].ReportsProgress
             ? InvokeWatchedAsync(task, attempt, progress, silence, cancellationToken)
-            : Dispatch(task, Request(task, attempt, progress, cancellationToken), cancellationToken);
+            : Dispatch(task, lent is null ? Request(task, attempt, progress, cancellationToken) : Refill(lent, task, attempt, progress, cancellationToken), cancellationToken);
     }
+
+    /// <summary><see cref="Request"/>, in an object an earlier attempt has given back.</summary>
+    private TaskRequest Refill(TaskRequest lent, int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken) =>
+        lent.Refill(_inputs is null ? _plan.RequestSpecs[task] : _inputs.Specs[task], _requestScope,
+            _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this, task, attempt, progress, cancellationToken);
 
     private TaskRequest Request(int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken)
     {

@@ -94,6 +94,9 @@ internal sealed class SimulateWorker(TimeProvider timeProvider) : ParallelFlowWo
         return ValueTask.FromResult(answered.Result);
     }
 
+    /// <summary>Reads its request only until its attempt completes (what it keeps is the task's id, a string).</summary>
+    public override bool KeepsRequests => false;
+
     /// <summary>A simulated task takes the <c>seconds</c> it is given.</summary>
     public override TaskEstimate? Estimate(JsonElement parameters) =>
         parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("seconds", out var seconds) && seconds.ValueKind == JsonValueKind.Number
