@@ -76,12 +76,19 @@ public abstract class ParallelFlowWorker
 
     /// <summary>
     /// Whether the worker may still use a request once the task <see cref="ExecuteAsync"/> returned for it has
-    /// completed: keep it in a field, hand it to code that runs later, read it from another thread afterwards. True by
-    /// default, and every attempt then gets a request of its own. A worker that reads its request only until its attempt
-    /// completes can say false: the engine may then hand the same <see cref="TaskRequest"/> object, filled in again, to
-    /// its later attempts and tasks — one object per thread instead of one per attempt, for workers that answer in well
-    /// under a microsecond. What the worker took from the request (its id, parameters, dependency outputs, token) stays
-    /// valid; only the request object is reused.
+    /// completed. True by default, and every attempt then gets a request of its own. A worker that reads its request only
+    /// until that task completes can say false: the engine may then fill the same <see cref="TaskRequest"/> object in
+    /// again for a later attempt on the same thread — of any task, run or plan — once the last one has completed; one
+    /// object per thread instead of one per attempt, for workers that answer in well under a microsecond.
     /// </summary>
+    /// <remarks>
+    /// <para>Saying false promises that nothing reads the request after the attempt's task completes: no field, no
+    /// callback (a registration on the cancellation token, which outlives the attempt), no lazily computed result, no
+    /// background work. A request's identity then means nothing: never use it as a key or compare it by reference. A
+    /// worker that hands its requests to another may say false only if that one does.</para>
+    /// <para>What the worker took out of the request (its id, parameters, inputs, dependency outputs, token) is not
+    /// affected by the object's reuse. The engine lends only to an attempt with nothing around it (no timeout, retries,
+    /// cache, heartbeat or trace span), and only an attempt that completed at once gives its request back.</para>
+    /// </remarks>
     public virtual bool KeepsRequests => true;
 }

@@ -92,6 +92,12 @@ public sealed class TaskRequest
         return this;
     }
 
+    /// <summary>Lets go of everything the last attempt's request referred to (its run, through the dependency view and
+    /// the token; its plan, through the spec), while the object waits for the next attempt: a thread's spare request
+    /// keeps no finished run alive.</summary>
+    internal TaskRequest Emptied() =>
+        Refill(TaskRequestSpec.Empty, RequestScope.Default, null, 0, 1, NoProgress.Instance, CancellationToken.None);
+
     /// <summary>Where <see cref="DependencyOutputs"/> comes from when it is first read, instead of a value given now.</summary>
     internal IDependencyOutputSource? DependencySource { init => _dependencyOutputs = value; }
 

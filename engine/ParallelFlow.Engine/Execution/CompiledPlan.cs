@@ -45,7 +45,8 @@ public sealed class CompiledPlan
             var definition = Tasks[task];
             RequestSpecs[task] = new TaskRequestSpec(definition.Id, definition.Worker, definition.Description, definition.With, boundParameters?[task]);
             Plain[task] = policies[task] is null && ((definition.Context ?? plan.Context) is null || graph.HardPredecessorStart[task] == graph.HardPredecessorStart[task + 1]);
-            LendsRequests[task] = Plain[task] && !workers[task].KeepsRequests;
+            // Not under a heartbeat: its attempts are watched in an async method, with a request of their own.
+            LendsRequests[task] = Plain[task] && !workers[task].KeepsRequests && !(Heartbeat is not null && workers[task].ReportsProgress);
         }
     }
 

@@ -99,8 +99,9 @@ public sealed partial class FlowRun
         Succeed(task, attempt.Result);
         if (lent is not null)
         {
-            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it.
-            t_spareRequest = lent;
+            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it
+            // (emptied meanwhile: a spare keeps no run or plan alive).
+            t_spareRequest = lent.Emptied();
         }
 
         End(task, null);
@@ -121,7 +122,7 @@ public sealed partial class FlowRun
             return spare;
         }
 
-        return new TaskRequest(TaskRequestSpec.Empty, Sdk.RequestScope.Default);
+        return new TaskRequest(TaskRequestSpec.Empty, RequestScope.Default);
     }
 
     private static void RestoreContext(ExecutionContext? context)

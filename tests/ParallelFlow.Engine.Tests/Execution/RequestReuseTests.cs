@@ -73,6 +73,118 @@ public sealed class RequestReuseTests
         Assert.NotSame(attempts[0].Request, attempts[1].Request);
     }
 
+    [Fact]
+    public async Task Runs_of_plans_with_and_without_inputs_and_watchers_in_turn_each_see_their_own_inputs_progress_and_token()
+    {
+        var worker = new ScopeRecorder();
+        var engine = TestEngines.With(null, ("scoped", worker));
+        var withInputs = engine.Compile(PlanLoader.Parse("""
+            id: with-inputs
+            inputs:
+              word: { type: string }
+            tasks:
+              - { id: a, worker: scoped, with: { say: "{{inputs.word}}" } }
+              - { id: b, worker: scoped, depends_on: [a] }
+            """, PlanFormat.Yaml, "with-inputs.yaml", engine.Catalog));
+        var without = engine.Compile(new PlanBuilder("without").AddTask("a", "scoped").AddTask("b", "scoped", t => t.DependsOn("a")).Build());
+
+        for (var round = 0; round < 10; round++)
+        {
+            var word = $"w{round}";
+            var watched = withInputs.Start(new RunOptions { Workers = 1, StreamEvents = true, Inputs = new Dictionary<string, System.Text.Json.JsonElement> { ["word"] = System.Text.Json.JsonSerializer.SerializeToElement(word) } });
+            var progress = new List<string>();
+            await foreach (var e in watched.ReadEventsAsync())
+            {
+                if (e.Kind == RunEventKind.TaskOutput)
+                {
+                    progress.Add($"{e.TaskId}:{e.Message}");
+                }
+            }
+
+            using (var result = await watched.Completion.Within())
+            {
+                Assert.Equal(RunStatus.Succeeded, result.Status);
+            }
+
+            using (var result = await without.RunAsync(new RunOptions { Workers = 1 }).Within())
+            {
+                Assert.Equal(RunStatus.Succeeded, result.Status);
+            }
+
+            Assert.Equal([$"a:{word}", $"b:{word}"], progress);
+        }
+
+        // Every attempt read its own run's inputs and the token it was handed; a run without inputs saw none.
+        Assert.Equal(40, worker.Seen.Count);
+        Assert.All(worker.Seen, seen => Assert.True(seen.SameToken, $"{seen.Plan}/{seen.TaskId}: the request's token is not the attempt's"));
+        Assert.All(worker.Seen.Where(s => s.Plan == "without"), seen => Assert.Equal("", seen.Inputs));
+        Assert.Equal(Enumerable.Range(0, 10).SelectMany(r => new[] { $"w{r}", $"w{r}" }), worker.Seen.Where(s => s.Plan == "with-inputs").Select(s => s.Inputs));
+    }
+
+    [Fact]
+    public async Task An_emptied_request_has_every_field_as_a_new_request_has_it()
+    {
+        // A request the engine filled in for an attempt with a dependency, inputs and a watcher: most fields set.
+        var keeper = new Keeper();
+        var engine = TestEngines.With(null, ("keeper", keeper));
+        var compiled = engine.Compile(PlanLoader.Parse("""
+            id: full
+            inputs:
+              word: { type: string, default: hello }
+            tasks:
+              - { id: a, worker: keeper }
+              - { id: b, worker: keeper, depends_on: [a], with: { say: "{{inputs.word}}" } }
+            """, PlanFormat.Yaml, "full.yaml", engine.Catalog));
+        var run = compiled.Start(new RunOptions { StreamEvents = true });
+        await foreach (var _ in run.ReadEventsAsync())
+        {
+        }
+
+        using var result = await run.Completion.Within();
+        var request = keeper.Requests.Single(r => r.TaskId == "b");
+        var fresh = Activator.CreateInstance<TaskRequest>();
+        var fields = typeof(TaskRequest).GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic);
+        Assert.True(fields.Count(f => !Equals(f.GetValue(fresh), f.GetValue(request))) >= 4, "the attempt's request should differ from a new one");
+
+        _ = typeof(TaskRequest).GetMethod("Emptied", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.Invoke(request, null);
+
+        // A field added to the request and not reset when it is filled in again would show here.
+        Assert.All(fields, f => Assert.True(Equals(f.GetValue(fresh), f.GetValue(request)), $"{f.Name} is left over"));
+    }
+
+    [Fact]
+    public async Task A_spare_request_keeps_no_finished_run_alive()
+    {
+        var worker = new Recorder(keepsRequests: false) { KeepsNothing = true };
+        var plan = new PlanBuilder("chain").WithWorkers(2);
+        for (var i = 0; i < 20; i++)
+        {
+            var index = i;
+            plan.AddTask($"t{i}", "recorder", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
+        }
+
+        var compiled = TestEngines.With(null, ("recorder", worker)).Compile(plan.Build());
+        var run = await RunAndLetGoAsync(compiled);
+        for (var i = 0; i < 5 && run.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+
+        // The threads that ran its tasks each keep a spare request, emptied: none refers to the run.
+        Assert.False(run.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> RunAndLetGoAsync(CompiledPlan compiled)
+    {
+        var run = compiled.Start(new RunOptions { Workers = 2 });
+        var result = await run.Completion.Within();
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        return new WeakReference(run);
+    }
+
     /// <summary>Random plans, several runs of each at once on two or three workers; the worker answers some attempts at
     /// once and some only after yielding its thread (while other attempts run there), and reads its request again at
     /// the end: a request another attempt has been handed would show that attempt's task.</summary>
@@ -127,6 +239,9 @@ public sealed class RequestReuseTests
 
         public string? FailFirstAttemptOf { get; init; }
 
+        /// <summary>Records nothing, so that nothing of the test holds a request.</summary>
+        public bool KeepsNothing { get; init; }
+
         public override bool KeepsRequests => keepsRequests;
 
         public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
@@ -156,10 +271,47 @@ public sealed class RequestReuseTests
             return TaskResult.FromText($"out {request.TaskId}");
         }
 
-        private void Record(TaskRequest request, int n) => Seen.Enqueue(new Seen(
-            request, n, request.TaskId, request.Attempt,
-            string.Join(',', request.DependencyOutputs.Select(d => $"{d.Key}={d.Value.Text}").Order(StringComparer.Ordinal))));
+        private void Record(TaskRequest request, int n)
+        {
+            if (!KeepsNothing)
+            {
+                Seen.Enqueue(new Seen(
+                    request, n, request.TaskId, request.Attempt,
+                    string.Join(',', request.DependencyOutputs.Select(d => $"{d.Key}={d.Value.Text}").Order(StringComparer.Ordinal))));
+            }
+        }
     }
 
     private sealed record Seen(TaskRequest Request, int N, string TaskId, int Attempt, string Dependencies);
+
+    /// <summary>Keeps no request (it says so), and records what each attempt read of its run's scope: the plan, its
+    /// inputs, whether the request's token is the one handed to it; reports its input as progress.</summary>
+    private sealed class ScopeRecorder : ParallelFlowWorker
+    {
+        public ConcurrentQueue<(string Plan, string TaskId, string Inputs, bool SameToken)> Seen { get; } = new();
+
+        public override bool KeepsRequests => false;
+
+        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            var inputs = string.Join(',', request.Inputs.Select(i => i.Value.GetString()));
+            var plan = request.Inputs.Count == 0 ? "without" : "with-inputs";
+            Seen.Enqueue((plan, request.TaskId, inputs, request.CancellationToken == cancellationToken));
+            request.Progress.Report(inputs);
+            return ValueTask.FromResult(TaskResult.FromText(inputs));
+        }
+    }
+
+    /// <summary>Keeps every request it is handed (it says so: it gets new ones).</summary>
+    private sealed class Keeper : ParallelFlowWorker
+    {
+        public ConcurrentQueue<TaskRequest> Requests { get; } = new();
+
+        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            _ = request.DependencyOutputs.Count;
+            Requests.Enqueue(request);
+            return ValueTask.FromResult(TaskResult.FromText("kept"));
+        }
+    }
 }
