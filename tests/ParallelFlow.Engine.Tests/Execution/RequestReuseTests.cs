@@ -15,14 +15,9 @@ public sealed class RequestReuseTests
     public async Task A_chain_of_a_worker_that_keeps_no_request_runs_on_one_request_object_each_attempt_filled_in_as_its_own()
     {
         var worker = new Recorder(keepsRequests: false);
-        var plan = new PlanBuilder("chain").WithWorkers(1);
-        for (var i = 0; i < 50; i++)
-        {
-            var index = i;
-            plan.AddTask($"t{i}", "recorder", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
-        }
+        var plan = Chain(50, workers: 1);
 
-        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan.Build(), new RunOptions { Workers = 1 }).Within();
+        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan, new RunOptions { Workers = 1 }).Within();
 
         Assert.Equal(RunStatus.Succeeded, result.Status);
         Assert.Equal(50, worker.Seen.Count);
@@ -44,14 +39,9 @@ public sealed class RequestReuseTests
     public async Task A_worker_that_keeps_its_requests_gets_a_new_one_every_attempt()
     {
         var worker = new Recorder(keepsRequests: true);
-        var plan = new PlanBuilder("chain").WithWorkers(1);
-        for (var i = 0; i < 30; i++)
-        {
-            var index = i;
-            plan.AddTask($"t{i}", "recorder", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
-        }
+        var plan = Chain(30, workers: 1);
 
-        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan.Build(), new RunOptions { Workers = 1 }).Within();
+        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan, new RunOptions { Workers = 1 }).Within();
 
         Assert.Equal(RunStatus.Succeeded, result.Status);
         Assert.Equal(30, worker.Seen.Select(s => s.Request).Distinct(ReferenceEqualityComparer.Instance).Count());
@@ -63,9 +53,10 @@ public sealed class RequestReuseTests
         var worker = new Recorder(keepsRequests: false) { FailFirstAttemptOf = "b" };
         var plan = new PlanBuilder("retried").WithWorkers(1)
             .AddTask("a", "recorder", t => t.With(new { n = 0 }))
-            .AddTask("b", "recorder", t => t.DependsOn("a").With(new { n = 1 }).Retry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0, Jitter = false }));
+            .AddTask("b", "recorder", t => t.DependsOn("a").With(new { n = 1 }).Retry(new RetrySettings { MaxAttempts = 2, InitialDelaySeconds = 0, Jitter = false }))
+            .Build();
 
-        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan.Build(), new RunOptions { Workers = 1 }).Within();
+        using var result = await TestEngines.With(null, ("recorder", worker)).RunAsync(plan, new RunOptions { Workers = 1 }).Within();
 
         Assert.Equal(RunStatus.Succeeded, result.Status);
         var attempts = worker.Seen.Where(s => s.TaskId == "b").ToList();
@@ -156,14 +147,9 @@ public sealed class RequestReuseTests
     public async Task A_spare_request_keeps_no_finished_run_alive()
     {
         var worker = new Recorder(keepsRequests: false) { KeepsNothing = true };
-        var plan = new PlanBuilder("chain").WithWorkers(2);
-        for (var i = 0; i < 20; i++)
-        {
-            var index = i;
-            plan.AddTask($"t{i}", "recorder", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
-        }
+        var plan = Chain(20, workers: 2);
 
-        var compiled = TestEngines.With(null, ("recorder", worker)).Compile(plan.Build());
+        var compiled = TestEngines.With(null, ("recorder", worker)).Compile(plan);
         var run = await RunAndLetGoAsync(compiled);
         for (var i = 0; i < 5 && run.IsAlive; i++)
         {
@@ -227,6 +213,19 @@ public sealed class RequestReuseTests
                     $"seed {seed}: an attempt of t{seen.N} read {seen.TaskId} with [{seen.Dependencies}]");
             }
         }
+    }
+
+    /// <summary>A chain of <paramref name="count"/> recorder tasks, t0 to t(count−1), each given its number.</summary>
+    private static PlanDefinition Chain(int count, int workers)
+    {
+        var plan = new PlanBuilder("chain").WithWorkers(workers);
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            plan.AddTask($"t{i}", "recorder", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
+        }
+
+        return plan.Build();
     }
 
     /// <summary>Records what each attempt read of its request: at its start, and again at its end, after yielding its
