@@ -415,27 +415,33 @@ public sealed partial class FlowRun
         var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
         return _plan.Heartbeat is { } silence && _plan.Workers[task].ReportsProgress
             ? InvokeWatchedAsync(task, attempt, progress, silence, cancellationToken)
-            : Dispatch(task, lent is null ? Request(task, attempt, progress, cancellationToken) : Refill(lent, task, attempt, progress, cancellationToken), cancellationToken);
+            : Dispatch(task, Request(task, attempt, progress, cancellationToken, lent), cancellationToken);
     }
 
-    /// <summary><see cref="Request"/>, in an object an earlier attempt has given back.</summary>
-    private TaskRequest Refill(TaskRequest lent, int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken) =>
-        lent.Refill(_inputs is null ? _plan.RequestSpecs[task] : _inputs.Specs[task], _requestScope,
-            _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this, task, attempt, progress, cancellationToken);
-
-    private TaskRequest Request(int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken)
+    /// <summary>The request of an attempt: a new one, or <paramref name="lent"/> filled in again.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="attempt">The attempt number.</param>
+    /// <param name="progress">Where the worker reports progress.</param>
+    /// <param name="cancellationToken">The attempt's token.</param>
+    /// <param name="lent">A request object an earlier attempt gave back (<see cref="CompiledPlan.LendsRequests"/>),
+    /// filled in instead of making one; or null.</param>
+    private TaskRequest Request(int task, int attempt, IProgress<string> progress, CancellationToken cancellationToken, TaskRequest? lent = null)
     {
         // The task's id, worker, description and parameters are one reference to what the plan made once: making a
         // request reads nothing of the task's definition.
-        return new TaskRequest(_inputs is null ? _plan.RequestSpecs[task] : _inputs.Specs[task], _requestScope)
-        {
-            // The view of the dependencies' results is made if the worker reads it (DependencyOutputsOf).
-            DependencySource = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this,
-            DependencyTask = task,
-            Attempt = attempt,
-            Progress = progress,
-            CancellationToken = cancellationToken,
-        };
+        var spec = _inputs is null ? _plan.RequestSpecs[task] : _inputs.Specs[task];
+        // The view of the dependencies' results is made if the worker reads it (DependencyOutputsOf).
+        var dependencies = _plan.Graph.HardPredecessorStart[task] == _plan.Graph.HardPredecessorStart[task + 1] ? null : this;
+        return lent is not null
+            ? lent.Refill(spec, _requestScope, dependencies, task, attempt, progress, cancellationToken)
+            : new TaskRequest(spec, _requestScope)
+            {
+                DependencySource = dependencies,
+                DependencyTask = task,
+                Attempt = attempt,
+                Progress = progress,
+                CancellationToken = cancellationToken,
+            };
     }
 
     /// <summary>Hands an attempt to its worker (here, or through the dispatcher), abandoning a worker that does not

@@ -181,9 +181,7 @@ public sealed class RequestReuseTests
         {
             var random = new Random(seed);
             var count = random.Next(5, 60);
-            var predecessors = Enumerable.Range(0, count)
-                .Select(i => Enumerable.Range(0, i).Where(_ => random.NextDouble() < 2.5 / Math.Max(1, i)).ToArray())
-                .ToArray();
+            var predecessors = RandomDag.Predecessors(random, count, edges: 2.5);
             var worker = new Recorder(keepsRequests: false) { Later = new HashSet<int>(Enumerable.Range(0, count).Where(_ => random.NextDouble() < 0.3)) };
             var plan = new PlanBuilder($"random-{seed}").WithWorkers(random.Next(2, 4));
             for (var i = 0; i < count; i++)

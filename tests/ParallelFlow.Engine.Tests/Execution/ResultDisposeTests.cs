@@ -183,9 +183,7 @@ public sealed class ResultDisposeTests
         {
             var random = new Random(seed);
             var count = random.Next(3, 40);
-            var predecessors = Enumerable.Range(0, count)
-                .Select(i => Enumerable.Range(0, i).Where(_ => random.NextDouble() < 3.0 / Math.Max(1, i)).ToArray())
-                .ToArray();
+            var predecessors = RandomDag.Predecessors(random, count, edges: 3.0);
             var builder = new PlanBuilder($"random-{seed}").WithWorkers(random.Next(1, 4));
             for (var i = 0; i < count; i++)
             {

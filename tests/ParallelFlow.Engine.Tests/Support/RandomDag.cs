@@ -31,6 +31,11 @@ public sealed record RandomDag(int Count, int[][] HardPredecessors, int[][] Soft
 
     public static string Id(int task) => $"t{task}";
 
+    /// <summary>Each of <paramref name="count"/> tasks' predecessors, all numbered below it: task i takes each earlier
+    /// task with probability <paramref name="edges"/>/i, so about that many each.</summary>
+    public static int[][] Predecessors(Random random, int count, double edges) =>
+        [.. Enumerable.Range(0, count).Select(i => Enumerable.Range(0, i).Where(_ => random.NextDouble() < edges / Math.Max(1, i)).ToArray())];
+
     /// <summary>Whether a task runs: every hard dependency must run and succeed.</summary>
     public bool[] Runs() => RunsOf(HardPredecessors, Fails);
 
