@@ -82,19 +82,37 @@ public sealed class TaskRequest
     internal TaskRequest Refill(TaskRequestSpec spec, RequestScope scope, IDependencyOutputSource? dependencySource, int dependencyTask,
         int attempt, IProgress<string> progress, CancellationToken cancellationToken)
     {
+        // A reference is written only when it differs: the scope, dependency source, progress sink and token are the
+        // same attempt after attempt of a run, and each write of a reference costs a GC write barrier.
         _spec = spec;
-        _scope = scope;
-        _dependencyOutputs = dependencySource;
+        if (!ReferenceEquals(_scope, scope))
+        {
+            _scope = scope;
+        }
+
+        if (!ReferenceEquals(_dependencyOutputs, dependencySource))
+        {
+            _dependencyOutputs = dependencySource;
+        }
+
         _dependencyTask = dependencyTask;
         _attempt = attempt;
-        _progress = progress;
-        _cancellationToken = cancellationToken;
+        if (!ReferenceEquals(_progress, progress))
+        {
+            _progress = progress;
+        }
+
+        if (_cancellationToken != cancellationToken)
+        {
+            _cancellationToken = cancellationToken;
+        }
+
         return this;
     }
 
     /// <summary>Lets go of everything the last attempt's request referred to (its run, through the dependency view and
-    /// the token; its plan, through the spec), while the object waits for the next attempt: a thread's spare request
-    /// keeps no finished run alive.</summary>
+    /// the token; its plan, through the spec): done when the thread that keeps the object as its spare leaves the run's
+    /// executor loop, so a spare keeps no finished run alive.</summary>
     internal TaskRequest Emptied() =>
         Refill(TaskRequestSpec.Empty, RequestScope.Default, null, 0, 1, NoProgress.Instance, CancellationToken.None);
 

@@ -33,6 +33,12 @@ internal sealed class ConcurrentRankedSet
     {
         // Counted first: a taker may take the rank as soon as its bit is set, and its decrement must not come first.
         Interlocked.Increment(ref _count.Value);
+        Put(rank);
+    }
+
+    /// <summary>Sets a counted rank's bit, and the hints above it.</summary>
+    private void Put(int rank)
+    {
         var word = rank >> 6;
         if (Interlocked.Or(ref _levels[0][word], 1UL << (rank & 63)) == 0)
         {
@@ -84,6 +90,29 @@ internal sealed class ConcurrentRankedSet
 
         rank = -1;
         return false;
+    }
+
+    /// <summary>Puts <paramref name="rank"/> (not in the set) in and takes the lowest rank this thread can see, which may
+    /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
+    /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
+    /// the ranks the set holds.</summary>
+    public int Exchange(int rank)
+    {
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _count.Value) > 0)
+        {
+            if (TryTakeOnce(out var taken))
+            {
+                var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
+                Put(put);
+                return kept;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        // Nothing to take: the rank is the lowest, and never enters the set.
+        return rank;
     }
 
     /// <summary>One walk down from the top level. False when the top is empty, or the walk met a word emptied under it

@@ -99,9 +99,10 @@ public sealed partial class FlowRun
         Succeed(task, attempt.Result);
         if (lent is not null)
         {
-            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it
-            // (emptied meanwhile: a spare keeps no run or plan alive).
-            t_spareRequest = lent.Emptied();
+            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it.
+            // It still refers to this run until the thread leaves the executor's loop (LetGoOfSpareRequest): the next
+            // attempt, most often of this run, then writes only what differs.
+            t_spareRequest = lent;
         }
 
         End(task, null);
@@ -113,6 +114,10 @@ public sealed partial class FlowRun
     /// another run's attempts on its thread (a nested run) finds none and makes its own.</summary>
     [ThreadStatic]
     private static TaskRequest? t_spareRequest;
+
+    /// <summary>Empties this thread's spare request, if it has one: called by the executor's loop when the thread
+    /// leaves it (done, or waiting for a worker), so a spare keeps no run, plan or token alive past its run.</summary>
+    internal static void LetGoOfSpareRequest() => t_spareRequest?.Emptied();
 
     private static TaskRequest TakeSpareRequest()
     {

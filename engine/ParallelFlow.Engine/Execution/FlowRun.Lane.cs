@@ -44,7 +44,7 @@ public sealed partial class FlowRun
         for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
         {
             var next = graph.Successors[edge];
-            if (Interlocked.Decrement(ref _remaining[next]) != 0 || _tasks.Status[next] != TaskRunStatus.Pending)
+            if (!Release(next) || _tasks.Status[next] != TaskRunStatus.Pending)
             {
                 continue;
             }
@@ -73,17 +73,14 @@ public sealed partial class FlowRun
             // Better than any task waiting: the worker goes to it, and it never enters the set.
             mine = best;
         }
-        else
+        else if (best >= 0)
         {
-            if (best >= 0)
-            {
-                lane.Add(place[best]);
-            }
-
-            if (lane.TryTake(out var taken))
-            {
-                mine = _laneTasks![taken];
-            }
+            // A better task waits: it is this worker's, and the one made ready waits in its place.
+            mine = _laneTasks![lane.Exchange(place[best])];
+        }
+        else if (lane.TryTake(out var taken))
+        {
+            mine = _laneTasks![taken];
         }
 
         if (mine >= 0)

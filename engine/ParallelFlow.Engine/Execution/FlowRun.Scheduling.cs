@@ -122,7 +122,7 @@ public sealed partial class FlowRun
         for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
         {
             var next = graph.Successors[edge];
-            if (Interlocked.Decrement(ref _remaining[next]) == 0)
+            if (Release(next))
             {
                 madeReady.Add(next);
             }
@@ -435,6 +435,14 @@ public sealed partial class FlowRun
         }
     }
 
+    /// <summary>One of a task's dependencies is done with it (it succeeded, or its soft edge is resolved): true when it
+    /// was the last. Each dependency releases once, so a count read as 1 is this release's alone: no other thread will
+    /// change it, and the task is ready without the atomic decrement (the chain's every step, and the second release
+    /// of a join). The count is left at 1 then; nothing reads a ready task's count again in the run, and the next run
+    /// copies the counts afresh. The read is an acquire and the other releases were atomic, so what they wrote before
+    /// (their results) is seen.</summary>
+    private bool Release(int task) => Volatile.Read(ref _remaining[task]) == 1 || Interlocked.Decrement(ref _remaining[task]) == 0;
+
     /// <summary>Releases the dependents of a finished task: a dependent whose dependencies are all done becomes ready;
     /// one with a hard dependency that did not succeed is skipped, and so are its own dependents, transitively.</summary>
     private void Resolve(int finishedTask)
@@ -461,9 +469,9 @@ public sealed partial class FlowRun
                     EmitNeverRan(next, TaskRunStatus.Skipped);
                     _resolveStack.Push(next);
                 }
-                else if (Interlocked.Decrement(ref _remaining[next]) == 0)
+                else if (Release(next))
                 {
-                    // Atomic: a success's release (FinishTask) decrements outside the gate.
+                    // Released as a success does (FinishTask), which decrements outside the gate.
                     Enqueue(next);
                 }
             }

@@ -183,7 +183,9 @@ internal sealed class InProcessExecutor : ITaskExecutor
                     break;
                 }
 
-                // A task whose worker is still busy: its thread is given back until it answers.
+                // A task whose worker is still busy: its thread is given back until it answers (keeping nothing of
+                // the run).
+                FlowRun.LetGoOfSpareRequest();
                 await running.ConfigureAwait(false);
                 previous = task;
                 task = host.Finished(task, group, ref unsettled);
@@ -191,6 +193,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
         }
         finally
         {
+            FlowRun.LetGoOfSpareRequest();
             if (Interlocked.Decrement(ref _state) == Done)
             {
                 GiveBack();

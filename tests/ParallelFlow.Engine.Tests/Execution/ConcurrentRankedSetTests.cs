@@ -3,8 +3,9 @@ using ParallelFlow.Engine.Execution;
 
 namespace ParallelFlow.Engine.Tests.Execution;
 
-/// <summary>The lane's lock-free ready set: alone, it gives ranks up lowest first, as <see cref="RankedSet"/> does; with
-/// threads adding and taking at once, every rank added is taken exactly once and none is lost.</summary>
+/// <summary>The lane's lock-free ready set: alone, it gives ranks up lowest first, as <see cref="RankedSet"/> does (an
+/// exchange as an add then a take); with threads adding, taking and exchanging at once, every rank put in is taken
+/// exactly once and none is lost.</summary>
 public sealed class ConcurrentRankedSetTests
 {
     [Fact]
@@ -19,8 +20,18 @@ public sealed class ConcurrentRankedSetTests
                 var rank = (int)((uint)operation % (uint)capacity);
                 if (operation % 3 != 0 && held.Add(rank))
                 {
-                    set.Add(rank);
                     model.Add(rank);
+                    if ((operation & 0x100000) != 0)
+                    {
+                        // Put in and take the lowest at once: as an add then a take.
+                        Assert.True(model.TryTake(out var expected));
+                        Assert.Equal(expected, set.Exchange(rank));
+                        held.Remove(expected);
+                    }
+                    else
+                    {
+                        set.Add(rank);
+                    }
                 }
                 else
                 {
@@ -47,19 +58,29 @@ public sealed class ConcurrentRankedSetTests
             var takenCount = 0;
             using var start = new Barrier(threads);
 
-            // Each thread adds the ranks it claims and takes one after each add, so adds and takes interleave on every
-            // level of the bitmap; what is left is taken once all have added.
+            // Each thread adds the ranks it claims and takes one after each add, or exchanges the rank for the lowest,
+            // so adds, takes and exchanges interleave on every level of the bitmap; what is left is taken once all have
+            // added.
             await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
             {
                 start.SignalAndWait();
                 int index;
                 while ((index = Interlocked.Increment(ref next)) < capacity)
                 {
-                    set.Add(order[index]);
-                    if (set.TryTake(out var rank))
+                    if (index % 2 == 0)
                     {
+                        var rank = set.Exchange(order[index]);
                         Interlocked.Increment(ref taken[rank]);
                         Interlocked.Increment(ref takenCount);
+                    }
+                    else
+                    {
+                        set.Add(order[index]);
+                        if (set.TryTake(out var rank))
+                        {
+                            Interlocked.Increment(ref taken[rank]);
+                            Interlocked.Increment(ref takenCount);
+                        }
                     }
                 }
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))).Within();

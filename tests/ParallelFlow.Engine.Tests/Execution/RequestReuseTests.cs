@@ -162,6 +162,64 @@ public sealed class RequestReuseTests
         Assert.False(run.IsAlive);
     }
 
+    [Fact]
+    public async Task A_thread_that_leaves_a_run_to_wait_for_a_worker_keeps_its_spare_request_emptied()
+    {
+        // t0 answers at once and gives its request back to its thread; t1 (not plain: it has a timeout, so no request
+        // is lent to it) answers later, and the thread leaves the run there. What the thread holds once it has left is
+        // read on it, by a work item t1 queued to that thread's own queue: it runs there once the thread is free (or
+        // another idle thread takes it, and that round proves nothing; there are more).
+        var checkedOnTheThread = 0;
+        for (var round = 0; round < 20 && checkedOnTheThread < 3; round++)
+        {
+            var worker = new Leaver();
+            var plan = new PlanBuilder("leaves").WithWorkers(1)
+                .AddTask("t0", "leaver")
+                .AddTask("t1", "leaver", t => t.DependsOn("t0").Timeout(TimeSpan.FromMinutes(1)))
+                .Build();
+            using var result = await TestEngines.With(null, ("leaver", worker)).Compile(plan).RunAsync().Within();
+            Assert.Equal(RunStatus.Succeeded, result.Status);
+            if (worker.SameThread)
+            {
+                checkedOnTheThread++;
+                Assert.True(worker.SpareTaskId is null or "", $"the thread left the run with a spare request still t0's ({worker.SpareTaskId})");
+            }
+        }
+
+        Assert.True(checkedOnTheThread > 0, "the check never ran on the thread that left");
+    }
+
+    /// <summary>Answers t0 at once; answers t1 from a work item queued to the thread t1 was called on, which first
+    /// reads that thread's spare request.</summary>
+    private sealed class Leaver : ParallelFlowWorker
+    {
+        private static readonly System.Reflection.FieldInfo Spare = typeof(FlowRun).GetField("t_spareRequest", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+
+        public bool SameThread { get; private set; }
+
+        public string? SpareTaskId { get; private set; }
+
+        public override bool KeepsRequests => false;
+
+        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            if (request.TaskId == "t0")
+            {
+                return ValueTask.FromResult(TaskResult.FromText("now"));
+            }
+
+            var thread = Environment.CurrentManagedThreadId;
+            var answer = new TaskCompletionSource<TaskResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ThreadPool.UnsafeQueueUserWorkItem<object?>(_ =>
+            {
+                SameThread = Environment.CurrentManagedThreadId == thread;
+                SpareTaskId = ((TaskRequest?)Spare.GetValue(null))?.TaskId;
+                answer.SetResult(TaskResult.FromText("later"));
+            }, null, preferLocal: true);
+            return new ValueTask<TaskResult>(answer.Task);
+        }
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static async Task<WeakReference> RunAndLetGoAsync(CompiledPlan compiled)
     {
