@@ -17,7 +17,11 @@ public sealed class ResumeCommandTests
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, $"hold.{held}"), string.Empty);
 
-        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains(held));
+        string[] order = ["first", "second", "third"];
+        var heldAt = Array.IndexOf(order, held);
+        // Killed once the held task runs and the tasks before it are durable: a dependent may start before its
+        // dependency's entry is committed (the journal's early release), and a crash in between runs that one again.
+        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains(held) && Succeeded(journal) == heldAt);
 
         var (_, runs, _) = await CliProcess.RunAsync("runs", "--journal", journal);
         var line = runs.Split('\n')[1];
@@ -29,8 +33,6 @@ public sealed class ResumeCommandTests
 
         Assert.True(exitCode == 0, error + output);
         var executions = Executions(folder);
-        string[] order = ["first", "second", "third"];
-        var heldAt = Array.IndexOf(order, held);
         for (var i = 0; i < order.Length; i++)
         {
             // The held task was interrupted, so it runs again; those before it are not run again, those after run once.
@@ -105,7 +107,7 @@ public sealed class ResumeCommandTests
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, "hold.third"), string.Empty);
-        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains("third"));
+        await KillWhenAsync(["run", plan, "--journal", journal], () => Executions(folder).Contains("third") && Succeeded(journal) == 2);
 
         File.Delete(Path.Combine(folder, "hold.third"));
         // 'second' changes, and 'third' now depends on 'first' instead.
@@ -234,6 +236,28 @@ public sealed class ResumeCommandTests
     {
         var file = Path.Combine(folder, "executions.txt");
         return File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
+    }
+
+    /// <summary>How many tasks the journal holds as succeeded, across its runs (each of these tests records one run).</summary>
+    private static long Succeeded(string journal)
+    {
+        if (!File.Exists(journal))
+        {
+            return 0;
+        }
+
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM tasks WHERE status = 'succeeded';";
+            return (long)command.ExecuteScalar()!;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return -1; // Not made yet, or busy for a moment: asked again on the next poll.
+        }
     }
 
     /// <summary>Starts a command and kills it hard (as a crash would) once the condition holds.</summary>
