@@ -3,6 +3,8 @@ using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
 using ParallelFlow.Benchmarks.Baselines;
 using ParallelFlow.Engine.Execution;
 
@@ -10,10 +12,14 @@ namespace ParallelFlow.Benchmarks;
 
 /// <summary>Does the engine scale? A chain and a layered random graph of 1k, 10k, 100k and 1M zero-work tasks on 2
 /// workers: the per-task cost should stay flat from 1k to 1M (within 1.5×), a compiled plan hold at most 2 KB a task
-/// and a run allocate at most 256 B a task. The compiled plan's size is measured once per case, in its setup (the
-/// retained heap before and after building and compiling the plan: the plan definition, its graph and the compiled
-/// arrays), and shown per task; run allocations come from the memory diagnoser. Run it in process
-/// (<c>--in-process</c>): the setup's measurement is read by the summary in the same process.</summary>
+/// and a run allocate at most 256 B a task. An operation is at least 100k tasks: <see cref="Runs"/> runs back to back
+/// (100 of 1k, 10 of 10k, one of 100k or 1M), as the peers are run, so that every size pays a run's start alike —
+/// its first task handed to a thread-pool thread, which a lone run of 1k tasks finds asleep (27–115 µs to wake here,
+/// more than a third of such a run). The one-run case measures that lone run too. The compiled plan's size is
+/// measured once per case, in its setup (the retained heap before and after building and compiling the plan: the plan
+/// definition, its graph and the compiled arrays), and shown per task; allocations per run come from the memory
+/// diagnoser. Run it in process (<c>--in-process</c>): the setup's measurement is read by the summary in the same
+/// process.</summary>
 [MemoryDiagnoser]
 [Config(typeof(Columns))]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 6)]
@@ -39,21 +45,87 @@ public class ScaleBenchmarks
         CompiledBytesPerTask[(Shape, Tasks)] = (after - before) / (double)_graph.Count;
     }
 
-    [Benchmark(Baseline = true, Description = "hand-written event-driven")]
-    public Task HandWritten() => EventDrivenScheduler.RunAsync(_graph, 2, static _ => ValueTask.CompletedTask);
+    /// <summary>Runs per operation: at least 100k tasks.</summary>
+    public int Runs => Math.Max(1, 100_000 / Tasks);
 
-    [Benchmark(Description = "ParallelFlow run")]
-    public Task<RunStatus> Engine() => _compiled.RunAsync().StatusAsync();
+    [Benchmark(Baseline = true, Description = "hand-written event-driven")]
+    public async Task HandWritten()
+    {
+        for (var i = 0; i < Runs; i++)
+        {
+            await EventDrivenScheduler.RunAsync(_graph, 2, static _ => ValueTask.CompletedTask).ConfigureAwait(false);
+        }
+    }
+
+    [Benchmark(Description = "ParallelFlow runs")]
+    public async Task<RunStatus> Engine()
+    {
+        var status = RunStatus.Succeeded;
+        for (var i = 0; i < Runs; i++)
+        {
+            status = await _compiled.RunAsync().StatusAsync().ConfigureAwait(false);
+        }
+
+        return status;
+    }
+
+    [Benchmark(Description = "ParallelFlow, one run")]
+    public Task<RunStatus> EngineOnce() => _compiled.RunAsync().StatusAsync();
+
+    /// <summary>Runs in one operation of a case: <see cref="Runs"/>, or one for the one-run case.</summary>
+    private static int RunsOf(BenchmarkCase c) =>
+        c.Descriptor.WorkloadMethod.Name == nameof(EngineOnce) ? 1 : Math.Max(1, 100_000 / (int)c.Parameters["Tasks"]);
 
     private sealed class Columns : ManualConfig
     {
         public Columns()
         {
-            AddColumn(new PerTaskColumn());
+            AddColumn(new ValueColumn("per task", "Mean time over the tasks of an operation's runs", UnitType.Time, (c, mean) =>
+                mean is { } nanoseconds ? (nanoseconds / ((int)c.Parameters["Tasks"] * RunsOf(c)) / 1000).ToString("0.000 'µs'", CultureInfo.InvariantCulture) : "-"));
+            AddColumn(new ValueColumn("runs/op", "Runs of the graph in one operation", UnitType.Dimensionless, (c, _) =>
+                RunsOf(c).ToString(CultureInfo.InvariantCulture)));
+            AddColumn(new AllocatedPerRunColumn());
             AddColumn(new ValueColumn("compiled B/task", "The compiled plan's retained bytes (definition, graph, compiled arrays) over its tasks", UnitType.Dimensionless, (c, _) =>
                 c.Descriptor.WorkloadMethod.Name == nameof(Engine) && CompiledBytesPerTask.TryGetValue(((string)c.Parameters["Shape"], (int)c.Parameters["Tasks"]), out var bytes)
                     ? bytes.ToString("0", CultureInfo.InvariantCulture)
                     : "-"));
         }
+    }
+
+    /// <summary>The memory diagnoser's bytes per operation over the operation's runs, per run and per task.</summary>
+    private sealed class AllocatedPerRunColumn : IColumn
+    {
+        public string Id => nameof(AllocatedPerRunColumn);
+
+        public string ColumnName => "allocated/run (B/task)";
+
+        public bool AlwaysShow => true;
+
+        public ColumnCategory Category => ColumnCategory.Custom;
+
+        public int PriorityInCategory => 1;
+
+        public bool IsNumeric => true;
+
+        public UnitType UnitType => UnitType.Dimensionless;
+
+        public string Legend => "Bytes allocated per run, and per task";
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            if (summary[benchmarkCase] is not { } report || report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase) is not { } bytes)
+            {
+                return "-";
+            }
+
+            var perRun = bytes / (double)RunsOf(benchmarkCase);
+            return FormattableString.Invariant($"{perRun / 1024:0.0} KB ({perRun / (int)benchmarkCase.Parameters["Tasks"]:0.0})");
+        }
+
+        public bool IsAvailable(Summary summary) => true;
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     }
 }
