@@ -111,8 +111,8 @@ public sealed class TaskRequest
     }
 
     /// <summary>Lets go of everything the last attempt's request referred to (its run, through the dependency view and
-    /// the token; its plan, through the spec): done when the thread that keeps the object as its spare leaves the run's
-    /// executor loop, so a spare keeps no finished run alive.</summary>
+    /// the token; its plan, through the spec): done when the executor loop that kept the object as its spare ends, so a
+    /// spare a thread keeps for its next loop keeps no finished run alive.</summary>
     internal TaskRequest Emptied() =>
         Refill(TaskRequestSpec.Empty, RequestScope.Default, null, 0, 1, NoProgress.Instance, CancellationToken.None);
 

@@ -71,7 +71,11 @@ internal static class EngineTelemetry
     public static bool MeasuresQueueWait => QueueWait.Enabled;
 
     /// <summary>Whether anyone measures finished tasks (<see cref="TaskFinished"/>): a step spares the arguments when not.</summary>
-    public static bool MeasuresTasks => TasksFinished.Enabled || TaskDuration.Enabled || Tokens.Enabled || Cost.Enabled;
+    public static bool MeasuresTasks
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => TasksFinished.Enabled || TaskDuration.Enabled || Tokens.Enabled || Cost.Enabled;
+    }
 
     /// <summary>Whether a run should report its gauges (running, ready).</summary>
     public static bool MeasuresGauges => Running.Enabled || Ready.Enabled || ActiveRuns.Enabled;

@@ -14,7 +14,7 @@ public sealed partial class FlowRun
     ExecutionContext? IExecutionHost.Context => _callerContext;
 
     /// <inheritdoc/>
-    ValueTask IExecutionHost.ExecuteAsync(int task, int previous) => RunTask(task, previous);
+    ValueTask IExecutionHost.ExecuteAsync(int task, ref ExecutorLoop loop) => RunTask(task, ref loop);
 
     /// <inheritdoc/>
     int IExecutionHost.Finished(int task, int callerGroup)
@@ -40,12 +40,14 @@ public sealed partial class FlowRun
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an
     /// async state machine; anything else, or a worker still busy, continues in an async method.</summary>
     /// <param name="task">The task, counted as running.</param>
-    /// <param name="previous">The task this thread ran just before it (the inline fast path), or −1: its end is this
-    /// one's start, one clock read between the two instead of two, so the step between them (well under a microsecond
+    /// <param name="loop">The calling loop. Its previous task (the inline fast path), if any, ended when this one
+    /// starts: one clock read between the two instead of two, so the step between them (well under a microsecond
     /// unless the gate is contended) counts in this task's time. Not when the run records when tasks became ready or
-    /// someone reads its events, whose times the step takes after that end.</param>
-    private ValueTask RunTask(int task, int previous)
+    /// someone reads its events, whose times the step takes after that end. Its context is the one the task runs in,
+    /// and its spare request the one lent to the task's attempt.</param>
+    private ValueTask RunTask(int task, ref ExecutorLoop loop)
     {
+        var previous = loop.Previous;
         _tasks.Started[task] = previous >= 0 && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : _context.TimeProvider.GetTimestamp();
         if (_cancellation.IsCancellationRequested)
         {
@@ -69,11 +71,17 @@ public sealed partial class FlowRun
         }
 
         // What the worker changes of its execution context while it runs here (an AsyncLocal, the culture) is undone
-        // when it returns, as an async method's caller would see it: the next task this thread runs starts clean.
-        var context = ExecutionContext.Capture();
+        // when it returns, as an async method's caller would see it: the next task this loop runs starts clean.
+        var context = loop.Context;
         ValueTask<TaskResult> attempt;
-        // The thread's spare request, for a worker that keeps none past its attempt: taken while the attempt has it.
-        var lent = _plan.LendsRequests[task] && _dispatcher is null ? TakeSpareRequest() : null;
+        // The loop's spare request, for a worker that keeps none past its attempt: taken while the attempt has it.
+        TaskRequest? lent = null;
+        if (_plan.LendsRequests[task] && _dispatcher is null)
+        {
+            lent = loop.Spare ?? TakeSpareRequest();
+            loop.Spare = null;
+        }
+
         try
         {
             attempt = InvokeOnceAsync(task, _cancellation.Token, lent);
@@ -99,25 +107,35 @@ public sealed partial class FlowRun
         Succeed(task, attempt.Result);
         if (lent is not null)
         {
-            // The attempt has completed: the worker is done with the request, and the thread's next attempt takes it.
-            // It still refers to this run until the thread leaves the executor's loop (LetGoOfSpareRequest): the next
-            // attempt, most often of this run, then writes only what differs.
-            t_spareRequest = lent;
+            // The attempt has completed: the worker is done with the request, and the loop's next attempt takes it.
+            // It still refers to this run until the loop ends (KeepSpareRequest): the next attempt, of this run, then
+            // writes only what differs.
+            loop.Spare = lent;
         }
 
         End(task, null);
         return default;
     }
 
-    /// <summary>A request object no attempt has, for this thread's next attempt of a worker that keeps no request past
-    /// its attempt (<see cref="CompiledPlan.LendsRequests"/>). Per thread, and taken out while lent: an attempt that runs
-    /// another run's attempts on its thread (a nested run) finds none and makes its own.</summary>
+    /// <summary>A request object no attempt has, for the next executor loop on this thread that lends one: a loop takes
+    /// it for its first such attempt and keeps it (<see cref="ExecutorLoop.Spare"/>), and gives its own back emptied
+    /// when it ends (<see cref="KeepSpareRequest"/>). Per thread, and taken out while a loop has it: a loop nested in
+    /// an attempt on the same thread (another run's) finds none and makes its own.</summary>
     [ThreadStatic]
     private static TaskRequest? t_spareRequest;
 
-    /// <summary>Empties this thread's spare request, if it has one: called by the executor's loop when the thread
-    /// leaves it (done, or waiting for a worker), so a spare keeps no run, plan or token alive past its run.</summary>
-    internal static void LetGoOfSpareRequest() => t_spareRequest?.Emptied();
+    /// <summary>An executor loop has ended: its spare request, if any, is emptied (it keeps no run, plan or token
+    /// alive past its run) and kept by this thread for its next loop, unless the thread has one.</summary>
+    internal static void KeepSpareRequest(TaskRequest? spare)
+    {
+        if (spare is null)
+        {
+            return;
+        }
+
+        spare.Emptied();
+        t_spareRequest ??= spare;
+    }
 
     private static TaskRequest TakeSpareRequest()
     {

@@ -244,13 +244,18 @@ public sealed partial class FlowRun
 
     /// <summary>Counts a task finished in the engine's metrics, outside a step: a listener that throws must not end the
     /// loop that called it, which holds a worker (and under the gate it would fault the run).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void MeasureFinished(int task)
     {
-        if (!_measured || !Diagnostics.EngineTelemetry.MeasuresTasks)
+        // Checked where it is called (once per task): a call only when someone measures.
+        if (_measured && Diagnostics.EngineTelemetry.MeasuresTasks)
         {
-            return;
+            MeasureFinishedNow(task);
         }
+    }
 
+    private void MeasureFinishedNow(int task)
+    {
         try
         {
             Diagnostics.EngineTelemetry.TaskFinished(_plan.Tasks[task].Worker, _tasks.Status[task].ToName(), Duration(task), _tasks.Results[task]?.Usage ?? default);

@@ -38,9 +38,8 @@ internal interface IExecutionHost
 
     /// <summary>Executes a started task to its outcome and writes it in the run's task table. Never throws.</summary>
     /// <param name="task">The task.</param>
-    /// <param name="previous">The task the calling thread executed just before, with only its scheduling step between
-    /// (the inline fast path): its end may stand for this one's start. −1 otherwise.</param>
-    ValueTask ExecuteAsync(int task, int previous = -1);
+    /// <param name="loop">What the calling loop carries from one task to the next (<see cref="ExecutorLoop"/>).</param>
+    ValueTask ExecuteAsync(int task, ref ExecutorLoop loop);
 
     /// <summary>Hands back a task whose outcome is written, and takes the scheduling step.</summary>
     /// <param name="task">The task.</param>
@@ -60,6 +59,29 @@ internal interface IExecutionHost
     /// or writes the run's arrays again (a worker abandoned after its grace period may still run: such a run keeps its
     /// arrays, <see cref="TaskTable.Arrays"/>). Called once, by an executor that knows (the in-process one).</summary>
     void ExecutorIdle();
+}
+
+/// <summary>What an executor's loop carries from one task to the next, for <see cref="IExecutionHost"/>: kept by the
+/// loop, not by its thread, so that reading it takes no thread-static access per task.</summary>
+internal struct ExecutorLoop
+{
+    /// <summary>The task the loop executed just before, with only its scheduling step between (the inline fast path):
+    /// its end may stand for the next one's start. −1 otherwise.</summary>
+    public int Previous;
+
+    /// <summary>Successes the loop has counted and the run not yet (<see cref="IExecutionHost.Finished(int, int, ref int)"/>).</summary>
+    public int Unsettled;
+
+    /// <summary>The execution context the loop runs its tasks in: what a worker changes of it is undone when the worker
+    /// returns, so each task starts in it. Null when its flow is suppressed.</summary>
+    public ExecutionContext? Context;
+
+    /// <summary>A request object no attempt has, which the loop's next attempt of a worker that keeps no request past
+    /// its attempt fills in (<see cref="CompiledPlan.LendsRequests"/>); null until one is given back.</summary>
+    public TaskRequest? Spare;
+
+    /// <summary>A loop's start, in the calling thread's current context.</summary>
+    public static ExecutorLoop Start() => new() { Previous = -1, Context = ExecutionContext.Capture() };
 }
 
 /// <summary>Makes a run's executor.</summary>

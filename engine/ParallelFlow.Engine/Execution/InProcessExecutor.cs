@@ -139,11 +139,11 @@ internal sealed class InProcessExecutor : ITaskExecutor
     /// loop of a chain of short tasks, synchronous (no await, and no async state machine's step, between two tasks).</summary>
     /// <returns>The running task of a worker that did not answer at once (<paramref name="task"/> is that task), or a
     /// completed one with <paramref name="task"/> −1 once the run hands this thread nothing more.</returns>
-    private static ValueTask RunInline(IExecutionHost host, int group, ref int task, ref int previous, ref int unsettled)
+    private static ValueTask RunInline(IExecutionHost host, int group, ref int task, ref ExecutorLoop loop)
     {
         while (task >= 0)
         {
-            var running = host.ExecuteAsync(task, previous);
+            var running = host.ExecuteAsync(task, ref loop);
             if (!running.IsCompletedSuccessfully)
             {
                 return running;
@@ -151,8 +151,8 @@ internal sealed class InProcessExecutor : ITaskExecutor
 
             // Observed, as an await would (a pooled source is released).
             running.GetAwaiter().GetResult();
-            previous = task;
-            task = host.Finished(task, group, ref unsettled);
+            loop.Previous = task;
+            task = host.Finished(task, group, ref loop.Unsettled);
         }
 
         return default;
@@ -170,30 +170,28 @@ internal sealed class InProcessExecutor : ITaskExecutor
             ExecutionContext.Restore(context);
         }
 
+        var loop = ExecutorLoop.Start();
         try
         {
-            var previous = -1;
-            // Successes this loop has counted and the run not yet (IExecutionHost.Finished).
-            var unsettled = 0;
             while (task >= 0)
             {
-                var running = RunInline(host, group, ref task, ref previous, ref unsettled);
+                var running = RunInline(host, group, ref task, ref loop);
                 if (task < 0)
                 {
                     break;
                 }
 
-                // A task whose worker is still busy: its thread is given back until it answers (keeping nothing of
-                // the run).
-                FlowRun.LetGoOfSpareRequest();
+                // A task whose worker is still busy: its thread is given back until it answers. The loop's spare
+                // request stays with the loop, not with the thread, which keeps nothing of the run.
                 await running.ConfigureAwait(false);
-                previous = task;
-                task = host.Finished(task, group, ref unsettled);
+                loop.Previous = task;
+                task = host.Finished(task, group, ref loop.Unsettled);
             }
         }
         finally
         {
-            FlowRun.LetGoOfSpareRequest();
+            // Emptied, for the next loop on this thread (of any run): it keeps nothing of this one.
+            FlowRun.KeepSpareRequest(loop.Spare);
             if (Interlocked.Decrement(ref _state) == Done)
             {
                 GiveBack();

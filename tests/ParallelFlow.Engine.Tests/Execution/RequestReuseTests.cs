@@ -36,6 +36,32 @@ public sealed class RequestReuseTests
     }
 
     [Fact]
+    public async Task Tasks_started_one_by_one_on_the_executor_reuse_the_request_their_threads_kept()
+    {
+        // Two worker types in turn along a chain: no task runs after the one before on that one's loop (another type's
+        // block runs it), so every task is a loop of its own, started on a pool thread. Each loop takes the request its
+        // thread kept from the loop before, and gives it back when it ends.
+        var first = new Recorder(keepsRequests: false);
+        var second = new Recorder(keepsRequests: false);
+        var plan = new PlanBuilder("two-types").WithWorkers(2);
+        for (var i = 0; i < 60; i++)
+        {
+            var index = i;
+            plan.AddTask($"t{i}", i % 2 == 0 ? "first" : "second", t => t.DependsOn(index == 0 ? [] : [$"t{index - 1}"]).With(new { n = index }));
+        }
+
+        using var result = await TestEngines.With(null, ("first", first), ("second", second)).RunAsync(plan.Build(), new RunOptions { Workers = 2 }).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        var seen = first.Seen.Concat(second.Seen).ToList();
+        Assert.Equal(60, seen.Count);
+        Assert.All(seen, s => Assert.Equal($"t{s.N}", s.TaskId));
+        // A request per pool thread that ran a task, not one per task.
+        var objects = seen.Select(s => s.Request).Distinct(ReferenceEqualityComparer.Instance).Count();
+        Assert.True(objects < 20, $"{objects} request objects for 60 attempts, each its own loop");
+    }
+
+    [Fact]
     public async Task A_worker_that_keeps_its_requests_gets_a_new_one_every_attempt()
     {
         var worker = new Recorder(keepsRequests: true);

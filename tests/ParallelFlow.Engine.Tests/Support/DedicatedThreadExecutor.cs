@@ -49,7 +49,9 @@ internal sealed class DedicatedThreadExecutor : ITaskExecutor
         var thread = new Thread(() =>
         {
             _threadOfTask[task] = Environment.CurrentManagedThreadId;
-            _host.ExecuteAsync(task).AsTask().GetAwaiter().GetResult();
+            var loop = ExecutorLoop.Start();
+            _host.ExecuteAsync(task, ref loop).AsTask().GetAwaiter().GetResult();
+            FlowRun.KeepSpareRequest(loop.Spare);
             if (_host.Finished(task, callerGroup: -1) is var next and >= 0)
             {
                 Violations.Enqueue($"the scheduler handed task {next} to a caller that asked for none");
