@@ -115,13 +115,24 @@ public sealed class CompiledPlan
     /// <summary>Keeps a finished run's executor for the next run, unless one is kept already.</summary>
     internal bool KeepIdleExecutor(InProcessExecutor executor) => Interlocked.CompareExchange(ref _idleExecutor, executor, null) is null;
 
+    // Up to two sets of per-task arrays finished runs gave back. Two, because a caller that starts the next run as the
+    // last one completes (its continuation, on the thread that completed it) starts it before that run's executor is
+    // idle and its arrays are back: the set of the run before it is then the one kept. With one, such a run made new
+    // arrays (in a 1M-task plan, 36 MB in the large-object heap, and soon a full collection).
     private RunArrays? _idleArrays;
+    private RunArrays? _idleArraysToo;
 
-    /// <summary>Takes the per-task arrays a run gave back (its result disposed, its executor idle), if any.</summary>
-    internal RunArrays? TakeIdleArrays() => Interlocked.Exchange(ref _idleArrays, null);
+    /// <summary>Takes per-task arrays a run gave back (its result disposed, its executor idle), if any.</summary>
+    internal RunArrays? TakeIdleArrays() => Interlocked.Exchange(ref _idleArrays, null) ?? Interlocked.Exchange(ref _idleArraysToo, null);
 
-    /// <summary>Keeps a run's arrays for the next run, unless some are kept already.</summary>
-    internal void KeepIdleArrays(RunArrays arrays) => Interlocked.CompareExchange(ref _idleArrays, arrays, null);
+    /// <summary>Keeps a run's arrays for a next run, unless two sets are kept already.</summary>
+    internal void KeepIdleArrays(RunArrays arrays)
+    {
+        if (Interlocked.CompareExchange(ref _idleArrays, arrays, null) is not null)
+        {
+            Interlocked.CompareExchange(ref _idleArraysToo, arrays, null);
+        }
+    }
 
     /// <summary>Which task has each place of <see cref="Rank"/>; built on first use.</summary>
     internal int[] TasksByRank => _byRank ??= ReadyQueues.Inverse(Rank);

@@ -28,6 +28,19 @@ internal sealed class ConcurrentRankedSet
     /// rank added before it has been taken.</summary>
     public int Count => Volatile.Read(ref _count.Value);
 
+    /// <summary>Empties the set, hints included: for a set no thread uses any more (a run's, given back for the
+    /// plan's next run). A run that stops takes its ranks out itself; a hint a race left set goes here too, so the
+    /// next run starts on a set as new.</summary>
+    public void Clear()
+    {
+        foreach (var level in _levels)
+        {
+            Array.Clear(level);
+        }
+
+        Volatile.Write(ref _count.Value, 0);
+    }
+
     /// <summary>Adds a rank that is not in the set.</summary>
     public void Add(int rank)
     {

@@ -177,7 +177,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
         if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
         {
-            _lane = new ConcurrentRankedSet(_count);
+            _lane = kept?.Lane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
             _laneTasks = byPlace;
             _laneLimit = Math.Min(_limit, _groupCapacity[0]);

@@ -74,7 +74,7 @@ internal sealed class TaskTable
     /// <summary>The arrays a later run may take again, with the run's own <paramref name="remaining"/> counts; null
     /// when an attempt was abandoned (its worker may still read a dependency view, so its run's arrays are left to
     /// the collector).</summary>
-    public RunArrays? Arrays(int[] remaining) => Volatile.Read(ref _abandoned) is null ? RunArrays.Cleared(_rows, Results, remaining) : null;
+    public RunArrays? Arrays(int[] remaining, ConcurrentRankedSet? lane) => Volatile.Read(ref _abandoned) is null ? RunArrays.Cleared(_rows, Results, remaining, lane) : null;
 
     public readonly StatusColumn Status;
 
@@ -201,18 +201,19 @@ internal sealed class TaskTable
 }
 
 /// <summary>The per-task arrays of a run that every run allocates (its rows, results and counts of unfinished
-/// predecessors): what a run gives back to its compiled plan when its result is disposed and its executor is idle, and
-/// the plan's next run takes again instead of allocating them (in a plan of 100k tasks, 3.6 MB in the large-object heap
-/// per run, which brought a full collection every dozen runs).</summary>
-internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining)
+/// predecessors, and the lock-free lane's ready set, if it had one): what a run gives back to its compiled plan when its
+/// result is disposed and its executor is idle, and the plan's next run takes again instead of allocating them (in a
+/// plan of 100k tasks, 3.6 MB in the large-object heap per run, which brought a full collection every dozen runs).</summary>
+internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining, ConcurrentRankedSet? Lane)
 {
-    /// <summary>The arrays, cleared now: the next run finds every row pending, and the plan keeps no old outputs alive
-    /// while it waits for one (the counts are copied over whole by the run that takes them).</summary>
-    public static RunArrays Cleared(TaskRow[] rows, TaskResult?[] results, int[] remaining)
+    /// <summary>The arrays, cleared now: the next run finds every row pending and its ready set empty, and the plan keeps
+    /// no old outputs alive while it waits for one (the counts are copied over whole by the run that takes them).</summary>
+    public static RunArrays Cleared(TaskRow[] rows, TaskResult?[] results, int[] remaining, ConcurrentRankedSet? lane)
     {
         Array.Clear(rows);
         Array.Clear(results);
-        return new(rows, results, remaining);
+        lane?.Clear();
+        return new(rows, results, remaining, lane);
     }
 }
 

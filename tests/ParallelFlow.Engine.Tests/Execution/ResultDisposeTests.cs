@@ -47,6 +47,55 @@ public sealed class ResultDisposeTests
     }
 
     [Fact]
+    public async Task A_run_stopped_with_tasks_still_ready_gives_its_ready_set_back_empty_for_the_next_run()
+    {
+        // One worker type, one worker, fail fast: when f0 fails, the other 99 tasks of the fan-out wait in the lane's
+        // ready set, and the run stops with them there.
+        var builder = new PlanBuilder("stopped").WithWorkers(1).OnFailure(FailurePolicy.FailFast).AddTask("root", "echo");
+        for (var i = 0; i < 100; i++)
+        {
+            builder.AddTask($"f{i}", "echo", t => t.DependsOn("root"));
+        }
+
+        var compiled = Compile(builder);
+        var first = await compiled.RunAsync(Options("one", "f0")).Within();
+        Assert.Equal(RunStatus.Failed, first.Status);
+        Assert.Equal(99, first.Tasks.Count(t => t.Status is TaskRunStatus.Skipped or TaskRunStatus.Cancelled));
+        first.Dispose();
+
+        var kept = await TakeIdleArraysAsync(compiled);
+        Assert.NotNull(kept.Lane);
+        Assert.Equal(0, kept.Lane.Count);
+        compiled.KeepIdleArrays(kept);
+
+        // The next run takes the set (and every other array) again, and runs every task from it.
+        var second = await compiled.RunAsync(Options("two", "")).Within();
+        Assert.Equal(RunStatus.Succeeded, second.Status);
+        Assert.All(second.Tasks, t => Assert.Equal($"two:{t.TaskId}", t.Output));
+        second.Dispose();
+        var again = await TakeIdleArraysAsync(compiled);
+        Assert.Same(kept.Lane, again.Lane);
+        Assert.Same(kept.Rows, again.Rows);
+    }
+
+    [Fact]
+    public void A_plan_keeps_two_sets_of_arrays_and_lets_a_third_go()
+    {
+        // Two: a run started as the last one completes, before that one's arrays are back, takes the other set.
+        var compiled = Compile(new PlanBuilder("two-sets").WithWorkers(1).AddTask("a", "echo"));
+        static RunArrays Set() => new(new TaskRow[1], new TaskResult?[1], new int[1], null);
+        RunArrays[] sets = [Set(), Set(), Set()];
+        foreach (var set in sets)
+        {
+            compiled.KeepIdleArrays(set);
+        }
+
+        Assert.Same(sets[0], compiled.TakeIdleArrays());
+        Assert.Same(sets[1], compiled.TakeIdleArrays());
+        Assert.Null(compiled.TakeIdleArrays());
+    }
+
+    [Fact]
     public async Task A_result_that_is_not_disposed_keeps_its_arrays()
     {
         var compiled = Compile(new PlanBuilder("kept").WithWorkers(2).AddTask("a", "echo").AddTask("b", "echo", t => t.DependsOn("a")));
