@@ -80,6 +80,8 @@ public class ScaleBenchmarks
     {
         public Columns()
         {
+            // An operation of the one-run case is one run, of the others several: compare per task, not by the mean.
+            HideColumns(Column.Ratio, Column.RatioSD, Column.AllocRatio);
             AddColumn(new ValueColumn("per task", "Mean time over the tasks of an operation's runs", UnitType.Time, (c, mean) =>
                 mean is { } nanoseconds ? (nanoseconds / ((int)c.Parameters["Tasks"] * RunsOf(c)) / 1000).ToString("0.000 'µs'", CultureInfo.InvariantCulture) : "-"));
             AddColumn(new ValueColumn("runs/op", "Runs of the graph in one operation", UnitType.Dimensionless, (c, _) =>

@@ -78,8 +78,9 @@ public abstract class ParallelFlowWorker
     /// Whether the worker may still use a request once the task <see cref="ExecuteAsync"/> returned for it has
     /// completed. True by default, and every attempt then gets a request of its own. A worker that reads its request only
     /// until that task completes can say false: the engine may then fill the same <see cref="TaskRequest"/> object in
-    /// again for a later attempt on the same thread — of any task, run or plan — once the last one has completed; one
-    /// object per thread instead of one per attempt, for workers that answer in well under a microsecond.
+    /// again for a later attempt — of any task, run or plan — once the last one has completed: about one object per
+    /// executor loop (which may move between threads) instead of one per attempt, for workers that answer in well under
+    /// a microsecond.
     /// </summary>
     /// <remarks>
     /// <para>Saying false promises that nothing reads the request after the attempt's task completes: no field, no

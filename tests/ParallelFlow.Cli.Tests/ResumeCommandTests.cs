@@ -248,7 +248,7 @@ public sealed class ResumeCommandTests
 
         try
         {
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Mode=ReadOnly;Pooling=False");
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Mode=ReadOnly;Pooling=False;Default Timeout=2");
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT COUNT(*) FROM tasks WHERE status = 'succeeded';";

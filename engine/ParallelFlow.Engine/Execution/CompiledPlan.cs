@@ -52,7 +52,7 @@ public sealed class CompiledPlan
 
     /// <summary>Whether each task is <see cref="Plain"/> and its worker keeps no request past its attempt
     /// (<see cref="Sdk.ParallelFlowWorker.KeepsRequests"/>): an attempt that completes at once gives its request object
-    /// back, and the thread's next such attempt fills it in again instead of making one.</summary>
+    /// back, and its executor loop's next such attempt fills it in again instead of making one.</summary>
     internal bool[] LendsRequests { get; }
 
     /// <summary>Whether each task is one attempt and nothing around it: no timeout, no retries, no context to cut

@@ -67,7 +67,7 @@ public sealed partial class FlowRun
 
     private void LetGoOfArrays()
     {
-        if (Interlocked.Decrement(ref _arrayHolds) == 0 && _tasks.Arrays(_remaining, _lane) is { } arrays)
+        if (Interlocked.Decrement(ref _arrayHolds) == 0 && _tasks.Arrays(_remaining, _lane ?? _keptLane) is { } arrays)
         {
             _plan.KeepIdleArrays(arrays);
         }

@@ -28,6 +28,9 @@ public sealed partial class FlowRun
     private readonly int[]? _laneTasks;
     private readonly int _laneLimit;
 
+    // The ready set the run's arrays came with (a lane run's, or none): given back with them.
+    private readonly ConcurrentRankedSet? _keptLane;
+
     /// <summary>How many tasks are ready (without the gate: a count that may be a step behind).</summary>
     private int ReadyCount => _lane?.Count ?? _ready.Count;
 

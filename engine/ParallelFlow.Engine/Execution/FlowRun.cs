@@ -134,6 +134,8 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _givesBackArrays = resultOnly && Pool is null && options.Executor is null && options.Dispatcher is null;
         var kept = _givesBackArrays ? plan.TakeIdleArrays() : null;
         _tasks = new TaskTable(_count, kept);
+        // A lane's ready set came with the arrays: this run uses it if it has a lane, and gives it back either way.
+        _keptLane = kept?.Lane;
         _remaining = kept?.Remaining ?? new int[_count];
         Array.Copy(plan.Graph.PredecessorCount, _remaining, _count);
         _ready = new ReadyQueues(plan, options.Strategy ?? plan.Definition.Strategy, _gate, _context.Log, RunId);
@@ -177,7 +179,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
         if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
         {
-            _lane = kept?.Lane ?? new ConcurrentRankedSet(_count);
+            _lane = _keptLane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
             _laneTasks = byPlace;
             _laneLimit = Math.Min(_limit, _groupCapacity[0]);

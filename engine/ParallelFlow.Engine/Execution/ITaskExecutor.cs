@@ -62,7 +62,8 @@ internal interface IExecutionHost
 }
 
 /// <summary>What an executor's loop carries from one task to the next, for <see cref="IExecutionHost"/>: kept by the
-/// loop, not by its thread, so that reading it takes no thread-static access per task.</summary>
+/// loop, not by its thread, so that reading it takes no thread-static access per task. Passed by reference only, never
+/// copied: it owns its spare request, and a copy would lend that request to two attempts.</summary>
 internal struct ExecutorLoop
 {
     /// <summary>The task the loop executed just before, with only its scheduling step between (the inline fast path):

@@ -47,6 +47,38 @@ public sealed class ConcurrentRankedSetTests
         }, iter: 300);
 
     [Fact]
+    public void A_cleared_set_is_as_new_whatever_it_held() =>
+        Gen.Select(Gen.Int[4_097, 300_000], Gen.Int.Array[1, 200], Gen.Int.Array[1, 50]).Sample((capacity, before, after) =>
+        {
+            // Ranks left in it, counted or not (a hint a race left set, a rank put in after its run stopped): none
+            // survives the clear, and what the next run puts in comes out lowest first, as from a new set.
+            var set = new ConcurrentRankedSet(capacity);
+            foreach (var rank in before.Select(r => (int)((uint)r % (uint)capacity)).Distinct())
+            {
+                set.Add(rank);
+            }
+
+            set.Clear();
+            Assert.Equal(0, set.Count);
+            Assert.False(set.TryPeek(out _));
+            Assert.False(set.TryTake(out _));
+
+            var added = after.Select(r => (int)((uint)r % (uint)capacity)).Distinct().ToList();
+            foreach (var rank in added)
+            {
+                set.Add(rank);
+            }
+
+            foreach (var expected in added.Order())
+            {
+                Assert.True(set.TryTake(out var taken));
+                Assert.Equal(expected, taken);
+            }
+
+            Assert.False(set.TryTake(out _));
+        }, iter: 100);
+
+    [Fact]
     public Task Threads_adding_and_taking_at_once_take_every_rank_exactly_once() =>
         Gen.Select(Gen.Int[1, 70_000], Gen.Int[2, 4], Gen.Int).SampleAsync(async (capacity, threads, seed) =>
         {

@@ -191,10 +191,11 @@ public sealed class RequestReuseTests
     [Fact]
     public async Task A_thread_that_leaves_a_run_to_wait_for_a_worker_keeps_its_spare_request_emptied()
     {
-        // t0 answers at once and gives its request back to its thread; t1 (not plain: it has a timeout, so no request
-        // is lent to it) answers later, and the thread leaves the run there. What the thread holds once it has left is
-        // read on it, by a work item t1 queued to that thread's own queue: it runs there once the thread is free (or
-        // another idle thread takes it, and that round proves nothing; there are more).
+        // t0 answers at once and gives its request back to its executor loop, which keeps it (not its thread); t1 (not
+        // plain: it has a timeout, so no request is lent to it) answers later, and the thread leaves the run there.
+        // What the thread holds once it has left is read on it, by a work item t1 queued to that thread's own queue: it
+        // runs there once the thread is free (or another idle thread takes it, and that round proves nothing; there
+        // are more). A spare kept by the thread during the loop would still be t0's.
         var checkedOnTheThread = 0;
         for (var round = 0; round < 20 && checkedOnTheThread < 3; round++)
         {

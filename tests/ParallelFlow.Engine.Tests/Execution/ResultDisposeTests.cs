@@ -50,7 +50,7 @@ public sealed class ResultDisposeTests
     public async Task A_run_stopped_with_tasks_still_ready_gives_its_ready_set_back_empty_for_the_next_run()
     {
         // One worker type, one worker, fail fast: when f0 fails, the other 99 tasks of the fan-out wait in the lane's
-        // ready set, and the run stops with them there.
+        // ready set, and the stop takes them out of it (cancelled).
         var builder = new PlanBuilder("stopped").WithWorkers(1).OnFailure(FailurePolicy.FailFast).AddTask("root", "echo");
         for (var i = 0; i < 100; i++)
         {
