@@ -3,7 +3,6 @@ using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using ParallelFlow.Benchmarks.Baselines;
 using ParallelFlow.Engine.Execution;
@@ -56,7 +55,9 @@ public class ScaleBenchmarks
     }
 
     /// <summary>Runs per operation: at least 100k tasks.</summary>
-    public int Runs => Math.Max(1, 100_000 / Tasks);
+    public int Runs => RunsFor(Tasks);
+
+    private static int RunsFor(int tasks) => Math.Max(1, 100_000 / tasks);
 
     [Benchmark(Baseline = true, Description = "hand-written event-driven")]
     public async Task HandWritten()
@@ -84,7 +85,7 @@ public class ScaleBenchmarks
 
     /// <summary>Runs in one operation of a case: <see cref="Runs"/>, or one for the one-run case.</summary>
     private static int RunsOf(BenchmarkCase c) =>
-        c.Descriptor.WorkloadMethod.Name == nameof(EngineOnce) ? 1 : Math.Max(1, 100_000 / (int)c.Parameters["Tasks"]);
+        c.Descriptor.WorkloadMethod.Name == nameof(EngineOnce) ? 1 : RunsFor((int)c.Parameters["Tasks"]);
 
     private sealed class Columns : ManualConfig
     {
@@ -92,52 +93,17 @@ public class ScaleBenchmarks
         {
             // An operation of the one-run case is one run, of the others several: compare per task, not by the mean.
             HideColumns(Column.Ratio, Column.RatioSD, Column.AllocRatio);
-            AddColumn(new ValueColumn("per task", "Mean time over the tasks of an operation's runs", UnitType.Time, (c, mean) =>
-                mean is { } nanoseconds ? (nanoseconds / ((int)c.Parameters["Tasks"] * RunsOf(c)) / 1000).ToString("0.000 'µs'", CultureInfo.InvariantCulture) : "-"));
+            AddColumn(new PerTaskColumn(RunsOf));
             AddColumn(new ValueColumn("runs/op", "Runs of the graph in one operation", UnitType.Dimensionless, (c, _) =>
                 RunsOf(c).ToString(CultureInfo.InvariantCulture)));
-            AddColumn(new AllocatedPerRunColumn());
+            AddColumn(new ValueColumn("allocated/run (B/task)", "Bytes allocated per run, and per task", UnitType.Dimensionless, static (summary, c) =>
+                summary[c]?.GcStats.GetBytesAllocatedPerOperation(c) is { } bytes
+                    ? FormattableString.Invariant($"{bytes / (double)RunsOf(c) / 1024:0.0} KB ({bytes / (double)RunsOf(c) / (int)c.Parameters["Tasks"]:0.0})")
+                    : "-"));
             AddColumn(new ValueColumn("compiled B/task", "The compiled plan's retained bytes (definition, graph, compiled arrays) over its tasks", UnitType.Dimensionless, (c, _) =>
                 c.Descriptor.WorkloadMethod.Name == nameof(Engine) && CompiledBytesPerTask.TryGetValue(((string)c.Parameters["Shape"], (int)c.Parameters["Tasks"]), out var bytes)
                     ? bytes.ToString("0", CultureInfo.InvariantCulture)
                     : "-"));
         }
-    }
-
-    /// <summary>The memory diagnoser's bytes per operation over the operation's runs, per run and per task.</summary>
-    private sealed class AllocatedPerRunColumn : IColumn
-    {
-        public string Id => nameof(AllocatedPerRunColumn);
-
-        public string ColumnName => "allocated/run (B/task)";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 1;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Bytes allocated per run, and per task";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            if (summary[benchmarkCase] is not { } report || report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase) is not { } bytes)
-            {
-                return "-";
-            }
-
-            var perRun = bytes / (double)RunsOf(benchmarkCase);
-            return FormattableString.Invariant($"{perRun / 1024:0.0} KB ({perRun / (int)benchmarkCase.Parameters["Tasks"]:0.0})");
-        }
-
-        public bool IsAvailable(Summary summary) => true;
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     }
 }

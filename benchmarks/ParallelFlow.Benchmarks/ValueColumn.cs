@@ -6,9 +6,16 @@ using BenchmarkDotNet.Running;
 namespace ParallelFlow.Benchmarks;
 
 /// <summary>A column of the summary computed from each case: its parameters and its measured mean (nanoseconds, null
-/// when it did not run). What every suite's own figure — per task, × a bound — has in common.</summary>
-public class ValueColumn(string name, string legend, UnitType unit, Func<BenchmarkCase, double?, string> value) : IColumn
+/// when it did not run), or anything else the summary holds of it. What every suite's own figure — per task, × a
+/// bound, bytes per run — has in common.</summary>
+public class ValueColumn(string name, string legend, UnitType unit, Func<Summary, BenchmarkCase, string> value) : IColumn
 {
+    /// <summary>A column computed from each case's parameters and measured mean.</summary>
+    public ValueColumn(string name, string legend, UnitType unit, Func<BenchmarkCase, double?, string> value)
+        : this(name, legend, unit, (summary, c) => value(c, summary[c]?.ResultStatistics?.Mean))
+    {
+    }
+
     public string Id => nameof(ValueColumn) + name;
 
     public string ColumnName => name;
@@ -31,7 +38,7 @@ public class ValueColumn(string name, string legend, UnitType unit, Func<Benchma
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => value(benchmarkCase, summary[benchmarkCase]?.ResultStatistics?.Mean);
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => value(summary, benchmarkCase);
 
     public bool IsAvailable(Summary summary) => true;
 
