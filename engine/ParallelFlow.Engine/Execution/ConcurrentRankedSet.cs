@@ -60,14 +60,11 @@ internal sealed class ConcurrentRankedSet
     }
 
     /// <summary>The lowest rank this thread can see, without taking it: false when the set looks empty.</summary>
+    /// <remarks>It walks the levels without reading <see cref="Count"/>: a thread that reads the count's line, which
+    /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTake"/>).</remarks>
     public bool TryPeek(out int rank)
     {
         rank = -1;
-        if (Volatile.Read(ref _count.Value) == 0)
-        {
-            return false;
-        }
-
         var index = 0;
         for (var k = _levels.Length - 1; k >= 0; k--)
         {
@@ -86,8 +83,18 @@ internal sealed class ConcurrentRankedSet
     }
 
     /// <summary>Takes the lowest rank this thread can see.</summary>
+    /// <remarks>The first walk does not read <see cref="Count"/>: the count is read only when that walk finds nothing
+    /// (an empty set, or a rank being added or taken on another thread). Each read of a line another core has just
+    /// written moves it to this core, and a write after the read moves it again: on a host whose cores are far apart
+    /// that is 150 ns or more a move (benchmarks/results), and a take read the count, then wrote it.</remarks>
     public bool TryTake(out int rank)
     {
+        if (TryTakeOnce(out rank))
+        {
+            Interlocked.Decrement(ref _count.Value);
+            return true;
+        }
+
         var spinner = default(SpinWait);
         while (Volatile.Read(ref _count.Value) > 0)
         {
@@ -111,8 +118,9 @@ internal sealed class ConcurrentRankedSet
     /// the ranks the set holds.</summary>
     public int Exchange(int rank)
     {
+        // As in TryTake: the count is read only when the first walk finds nothing.
         var spinner = default(SpinWait);
-        while (Volatile.Read(ref _count.Value) > 0)
+        for (var first = true; first || Volatile.Read(ref _count.Value) > 0; first = false)
         {
             if (TryTakeOnce(out var taken))
             {
@@ -121,7 +129,10 @@ internal sealed class ConcurrentRankedSet
                 return kept;
             }
 
-            spinner.SpinOnce(sleep1Threshold: -1);
+            if (!first)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
         }
 
         // Nothing to take: the rank is the lowest, and never enters the set.

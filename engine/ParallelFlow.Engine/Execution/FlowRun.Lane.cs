@@ -47,7 +47,7 @@ public sealed partial class FlowRun
         for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
         {
             var next = graph.Successors[edge];
-            if (!Release(next) || _tasks.Status[next] != TaskRunStatus.Pending)
+            if (!Release(next, graph.SuccessorIsSole[edge]) || _tasks.Status[next] != TaskRunStatus.Pending)
             {
                 continue;
             }
@@ -101,7 +101,9 @@ public sealed partial class FlowRun
             ReleaseLaneWorker();
         }
 
-        if (lane.Count > 0)
+        // A free worker first: while every worker is busy (the common case) the set's count, which the other workers
+        // write, is not read at all. Both reads come after this thread's last atomic operation, a full fence.
+        if (Volatile.Read(ref _running) < _laneLimit && lane.Count > 0)
         {
             StartInLane(lane);
         }

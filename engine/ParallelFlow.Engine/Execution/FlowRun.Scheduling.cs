@@ -122,7 +122,7 @@ public sealed partial class FlowRun
         for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
         {
             var next = graph.Successors[edge];
-            if (Release(next))
+            if (Release(next, graph.SuccessorIsSole[edge]))
             {
                 madeReady.Add(next);
             }
@@ -436,12 +436,16 @@ public sealed partial class FlowRun
     }
 
     /// <summary>One of a task's dependencies is done with it (it succeeded, or its soft edge is resolved): true when it
-    /// was the last. Each dependency releases once, so a count read as 1 is this release's alone: no other thread will
-    /// change it, and the task is ready without the atomic decrement (the chain's every step, and the second release
-    /// of a join). The count is left at 1 then; nothing reads a ready task's count again in the run, and the next run
-    /// copies the counts afresh. The read is an acquire and the other releases were atomic, so what they wrote before
-    /// (their results) is seen.</summary>
-    private bool Release(int task) => Volatile.Read(ref _remaining[task]) == 1 || Interlocked.Decrement(ref _remaining[task]) == 0;
+    /// was the last. A task with one dependency is ready at its release without its count being touched at all (a
+    /// chain's every step, a tree's every node); not in a resumed run, whose restored tasks' counts are set so that no
+    /// release reaches zero. Any other count is decremented at once, without reading it first: a read then a write of
+    /// a count another core's release wrote moves its cache line twice, and on a host whose cores are far apart each
+    /// move costs 150 ns or more (benchmarks/results). The decrement is a full fence, so what the other releases wrote
+    /// before theirs (their results) is seen.</summary>
+    /// <param name="task">The dependent.</param>
+    /// <param name="sole">Whether the releasing edge is the dependent's only one (<see cref="Plans.PlanGraph.SuccessorIsSole"/>,
+    /// read beside the edge).</param>
+    private bool Release(int task, bool sole) => (sole && _restored is null) || Interlocked.Decrement(ref _remaining[task]) == 0;
 
     /// <summary>Releases the dependents of a finished task: a dependent whose dependencies are all done becomes ready;
     /// one with a hard dependency that did not succeed is skipped, and so are its own dependents, transitively.</summary>
@@ -469,7 +473,7 @@ public sealed partial class FlowRun
                     EmitNeverRan(next, TaskRunStatus.Skipped);
                     _resolveStack.Push(next);
                 }
-                else if (Release(next))
+                else if (Release(next, graph.SuccessorIsSole[edge]))
                 {
                     // Released as a success does (FinishTask), which decrements outside the gate.
                     Enqueue(next);

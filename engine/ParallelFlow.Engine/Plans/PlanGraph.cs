@@ -65,12 +65,14 @@ internal sealed class PlanGraph
 
         Successors = new int[edges.Count];
         SuccessorIsHard = new bool[edges.Count];
+        SuccessorIsSole = new bool[edges.Count];
         var fill = (int[])SuccessorStart.Clone();
         foreach (var (from, to, isHard) in edges)
         {
             var slot = fill[from]++;
             Successors[slot] = to;
             SuccessorIsHard[slot] = isHard;
+            SuccessorIsSole[slot] = PredecessorCount[to] == 1;
         }
     }
 
@@ -85,6 +87,10 @@ internal sealed class PlanGraph
     public int[] Successors { get; }
 
     public bool[] SuccessorIsHard { get; }
+
+    /// <summary>Per edge: whether the successor has no other predecessor, so that the edge's release alone makes it
+    /// ready (read beside <see cref="Successors"/>, where a run's release looks).</summary>
+    public bool[] SuccessorIsSole { get; }
 
     public int[] PredecessorCount { get; }
 
