@@ -17,7 +17,8 @@ namespace ParallelFlow.Benchmarks;
 /// is <see cref="Runs"/> runs of the graph; a peer times its runs itself and the pipe to it costs one round trip per
 /// operation (about 20–50 µs, under 1% of an operation at 1k tasks). Taskflow is the baseline of the Ratio column.
 /// The engine's runs dispose their results (<see cref="RunResults"/>), as Taskflow's runs reuse their graph's state.
-/// A peer that cannot run here (no g++, no headers, no dask) is left out with a note.
+/// A peer that cannot run here (no g++, no headers, no dask) is left out with a note. Each case records the core round
+/// trip at its start and end (<see cref="CoreRoundTripColumn"/>): run in process (<c>--in-process</c>) for that column.
 /// </summary>
 [Config(typeof(Setup))]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
@@ -33,6 +34,9 @@ public class PeerBenchmarks
     private PeerProcess? _taskflow;
     private PeerProcess? _dask;
     private MafGraph? _maf;
+
+    // The benchmark method this case runs, for the core round trip recorded at its end.
+    private string? _method;
 
     [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "chain";
@@ -63,21 +67,29 @@ public class PeerBenchmarks
         {
             _dask = PeerProcess.Start(python, [Peers.DaskScript, file, Workers.ToString(CultureInfo.InvariantCulture)]);
         }
+
+        CoreRoundTripColumn.Start(typeof(PeerBenchmarks), (nameof(Shape), Shape), (nameof(Tasks), Tasks));
     }
 
     [GlobalCleanup]
     public void GlobalCleanup()
     {
+        CoreRoundTripColumn.End(typeof(PeerBenchmarks), _method, (nameof(Shape), Shape), (nameof(Tasks), Tasks));
         _taskflow?.Dispose();
         _dask?.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Runs, Description = "Taskflow (C++)")]
-    public long Taskflow() => _taskflow!.Run(Runs);
+    public long Taskflow()
+    {
+        _method = nameof(Taskflow);
+        return _taskflow!.Run(Runs);
+    }
 
     [Benchmark(OperationsPerInvoke = Runs, Description = "ParallelFlow")]
     public async Task<RunStatus> ParallelFlow()
     {
+        _method = nameof(ParallelFlow);
         var status = RunStatus.Succeeded;
         for (var i = 0; i < Runs; i++)
         {
@@ -90,6 +102,7 @@ public class PeerBenchmarks
     [Benchmark(OperationsPerInvoke = Runs, Description = "hand-written .NET")]
     public async Task HandWritten()
     {
+        _method = nameof(HandWritten);
         for (var i = 0; i < Runs; i++)
         {
             await EventDrivenScheduler.RunAsync(_graph, Workers, static _ => ValueTask.CompletedTask).ConfigureAwait(false);
@@ -99,6 +112,7 @@ public class PeerBenchmarks
     [Benchmark(OperationsPerInvoke = Runs, Description = "MAF Workflows")]
     public async Task<int> Maf()
     {
+        _method = nameof(Maf);
         var ran = 0;
         for (var i = 0; i < Runs; i++)
         {
@@ -109,15 +123,20 @@ public class PeerBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Runs, Description = "Dask threaded")]
-    public long Dask() => _dask!.Run(Runs);
+    public long Dask()
+    {
+        _method = nameof(Dask);
+        return _dask!.Run(Runs);
+    }
 
-    /// <summary>The per-task column, and the filter that leaves out the peers this machine cannot run.</summary>
+    /// <summary>The per-task and core round trip columns, and the filter that leaves out the peers this machine cannot run.</summary>
     private sealed class Setup : ManualConfig
     {
         public Setup()
         {
             AddColumn(new ValueColumn("per task", "Mean ÷ tasks (one run of the graph)", UnitType.Dimensionless,
                 (c, mean) => mean is { } ns ? (ns / (int)c.Parameters["Tasks"] / 1000).ToString("0.000 µs", CultureInfo.InvariantCulture) : "-"));
+            AddColumn(new CoreRoundTripColumn());
             var taskflow = Peers.TaskflowHarness() is not null;
             var dask = Peers.DaskPython() is not null;
             if (!taskflow)

@@ -21,6 +21,13 @@ if (args.Contains("--context-savings"))
     return await ParallelFlow.Benchmarks.ContextSavingsCommand.RunAsync(args);
 }
 
+// --core-round-trip [SECONDS]: the cache-line round trip between two cores, every second (how far apart the host
+// placed this machine's cores right now; see CoreRoundTrip).
+if (args.Contains("--core-round-trip"))
+{
+    return ParallelFlow.Benchmarks.CoreRoundTrip.Watch(args);
+}
+
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
 {

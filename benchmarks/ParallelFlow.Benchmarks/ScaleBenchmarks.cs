@@ -28,6 +28,9 @@ public class ScaleBenchmarks
     private Graph _graph = null!;
     private CompiledPlan _compiled = null!;
 
+    // The benchmark method this case runs, for the core round trip recorded at its end.
+    private string? _method;
+
     [Params("chain", "layered-random")]
     public string Shape { get; set; } = "chain";
 
@@ -42,6 +45,7 @@ public class ScaleBenchmarks
         _compiled = NoWorkWorker.Compile(_graph, workers: 2);
         var after = GC.GetTotalMemory(forceFullCollection: true);
         CompiledBytesPerTask[(Shape, Tasks)] = (after - before) / (double)_graph.Count;
+        CoreRoundTripColumn.Start(typeof(ScaleBenchmarks), (nameof(Shape), Shape), (nameof(Tasks), Tasks));
     }
 
     /// <summary>Lets the case's graph and compiled plan go (600 MB at 1M tasks), so that the next case measures with
@@ -49,6 +53,7 @@ public class ScaleBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        CoreRoundTripColumn.End(typeof(ScaleBenchmarks), _method, (nameof(Shape), Shape), (nameof(Tasks), Tasks));
         _compiled = null!;
         _graph = null!;
         GC.Collect();
@@ -62,6 +67,7 @@ public class ScaleBenchmarks
     [Benchmark(Baseline = true, Description = "hand-written event-driven")]
     public async Task HandWritten()
     {
+        _method = nameof(HandWritten);
         for (var i = 0; i < Runs; i++)
         {
             await EventDrivenScheduler.RunAsync(_graph, 2, static _ => ValueTask.CompletedTask).ConfigureAwait(false);
@@ -71,6 +77,7 @@ public class ScaleBenchmarks
     [Benchmark(Description = "ParallelFlow runs")]
     public async Task<RunStatus> Engine()
     {
+        _method = nameof(Engine);
         var status = RunStatus.Succeeded;
         for (var i = 0; i < Runs; i++)
         {
@@ -81,7 +88,11 @@ public class ScaleBenchmarks
     }
 
     [Benchmark(Description = "ParallelFlow, one run")]
-    public Task<RunStatus> EngineOnce() => _compiled.RunAsync().StatusAsync();
+    public Task<RunStatus> EngineOnce()
+    {
+        _method = nameof(EngineOnce);
+        return _compiled.RunAsync().StatusAsync();
+    }
 
     /// <summary>Runs in one operation of a case: <see cref="Runs"/>, or one for the one-run case.</summary>
     private static int RunsOf(BenchmarkCase c) =>
@@ -94,6 +105,7 @@ public class ScaleBenchmarks
             // An operation of the one-run case is one run, of the others several: compare per task, not by the mean.
             HideColumns(Column.Ratio, Column.RatioSD, Column.AllocRatio);
             AddColumn(new PerTaskColumn(RunsOf));
+            AddColumn(new CoreRoundTripColumn());
             AddColumn(new ValueColumn("runs/op", "Runs of the graph in one operation", UnitType.Dimensionless, (c, _) =>
                 RunsOf(c).ToString(CultureInfo.InvariantCulture)));
             AddColumn(new ValueColumn("allocated/run (B/task)", "Bytes allocated per run, and per task", UnitType.Dimensionless, static (summary, c) =>
