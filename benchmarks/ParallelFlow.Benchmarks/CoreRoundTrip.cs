@@ -26,7 +26,8 @@ public static class CoreRoundTrip
     private const int Slot = 16;
 
     /// <summary>Measures the round trip for about <paramref name="duration"/>; null on a machine with one processor
-    /// (the two threads would take turns on it, and the figure would be the scheduler's time slice).</summary>
+    /// (the two threads would take turns on it, and the figure would be the scheduler's time slice), or when the
+    /// echoing thread never answered within seconds.</summary>
     /// <returns>The mean round trip in nanoseconds.</returns>
     public static double? Measure(TimeSpan duration)
     {
@@ -80,8 +81,10 @@ public static class CoreRoundTrip
                         // The clock is read once in a while only: its read would count in the round trip.
                         if ((spins & 0xFFFF) == 0 && clock.Elapsed - measured > giveUp)
                         {
-                            // The echo never ran (its thread was not scheduled): no figure.
+                            // The echo never ran (its thread was not scheduled): no figure. It is stopped before the
+                            // line serves another measurement.
                             Volatile.Write(ref Line[Slot], -1);
+                            echo.Join(giveUp);
                             return null;
                         }
                     }

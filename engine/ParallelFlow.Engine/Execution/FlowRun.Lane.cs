@@ -102,7 +102,8 @@ public sealed partial class FlowRun
         }
 
         // A free worker first: while every worker is busy (the common case) the set's count, which the other workers
-        // write, is not read at all. Both reads come after this thread's last atomic operation, a full fence.
+        // write, is not read at all. A thread that added a rank or gave its worker back above did so with an atomic
+        // operation, a full fence, before both reads (the type's remarks); one that did neither has nothing to hand on.
         if (Volatile.Read(ref _running) < _laneLimit && lane.Count > 0)
         {
             StartInLane(lane);

@@ -89,8 +89,9 @@ public sealed partial class FlowRun
     [ThreadStatic]
     private static List<int>? t_madeReady;
 
-    /// <summary>A task ended (a run without a journal). A success releases its dependents' counts before the gate, each
-    /// with one atomic decrement, as a hand-written scheduler would: the step under the gate then only enqueues those
+    /// <summary>A task ended (a run without a journal). A success releases its dependents' counts before the gate (each
+    /// with one atomic decrement, or none for a dependent with no other dependency: <see cref="Release"/>), as a
+    /// hand-written scheduler would: the step under the gate then only enqueues those
     /// whose count this release brought to zero, so the two threads' steps hold the gate for less time. A task that did
     /// not succeed, or a run that is stopping, takes the step as before (skips are decided under the gate).</summary>
     /// <remarks>Only for runs nobody watches: with the release made before the step, a dependent whose last count
@@ -279,8 +280,9 @@ public sealed partial class FlowRun
                     {
                         foreach (var next in madeReady)
                         {
-                            // Its count reached zero: every dependency is done and every hard one succeeded (a failed
-                            // one never releases its count; a restored task's count never reaches zero).
+                            // Its last release (its count reached zero, or it has one dependency): every dependency is
+                            // done and every hard one succeeded (a failed one never releases; a restored task's count
+                            // never reaches zero, and in a resumed run every release counts down).
                             if (_tasks.Status[next] == TaskRunStatus.Pending)
                             {
                                 Enqueue(next);
