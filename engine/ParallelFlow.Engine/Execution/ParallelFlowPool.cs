@@ -214,7 +214,9 @@ public sealed class ParallelFlowPool
         run.Begin();
     }
 
-    /// <summary>A run's dispatch begins: what it waited for is forgotten; what it is refused now is recorded again.</summary>
+    /// <summary>A run's dispatch begins: what it is refused from now on is recorded afresh. What it waited for until now
+    /// still counts while it dispatches: cleared here, a run that has just given a slot back would, until it asks again,
+    /// look as if it waited for nothing, and another run it woke could take the slot its fair share gives it.</summary>
     internal void BeginDispatch(FlowRun run)
     {
         lock (_lock)
@@ -225,19 +227,29 @@ public sealed class ParallelFlowPool
             }
 
             member.WakePending = false;
-            member.WaitingGlobal = false;
-            member.WaitingTypes.Clear();
+            member.RefusedGlobal = false;
+            member.RefusedTypes.Clear();
         }
     }
 
-    /// <summary>A run's dispatch ended: if it no longer waits, runs that deferred to it try again.</summary>
+    /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, runs
+    /// that deferred to it try again.</summary>
     internal void EndDispatch(FlowRun run)
     {
         lock (_lock)
         {
+            if (!_members.TryGetValue(run, out var member))
+            {
+                return;
+            }
+
+            member.WaitingGlobal = member.RefusedGlobal;
+            member.WaitingTypes.Clear();
+            member.WaitingTypes.UnionWith(member.RefusedTypes);
+
             // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
             // some worker types may leave a slot others deferred to it for.
-            if (_members.TryGetValue(run, out var member) && !member.WaitingGlobal)
+            if (!member.WaitingGlobal)
             {
                 WakeWaiting(except: run);
             }
@@ -256,14 +268,14 @@ public sealed class ParallelFlowPool
 
             if (_used >= Options.Workers)
             {
-                member.WaitingGlobal = true;
+                member.WaitingGlobal = member.RefusedGlobal = true;
                 return PoolGrant.Full;
             }
 
             var typeUsed = _typeUsed.GetValueOrDefault(worker);
             if (Options.Limits.TryGetValue(worker, out var limit) && typeUsed >= limit)
             {
-                member.WaitingTypes.Add(worker);
+                member.Refuse(worker);
                 return PoolGrant.TypeFull;
             }
 
@@ -272,7 +284,7 @@ public sealed class ParallelFlowPool
             {
                 if (other != run && waiting.Held < member.Held && (waiting.WaitingGlobal || waiting.WaitingTypes.Contains(worker)))
                 {
-                    member.WaitingTypes.Add(worker);
+                    member.Refuse(worker);
                     Wake(other, waiting);
                     return PoolGrant.TypeFull;
                 }
@@ -388,11 +400,25 @@ public sealed class ParallelFlowPool
     {
         public int Held;
         public readonly Dictionary<string, int> HeldByType = new(StringComparer.Ordinal);
+        // What it waits for, as other runs see it: what its last dispatch was refused (and, during a dispatch, what this
+        // one has been refused so far as well).
         public bool WaitingGlobal;
-        public bool WakePending;
         public readonly HashSet<string> WaitingTypes = new(StringComparer.Ordinal);
 
+        // What the dispatch under way has been refused: what the run waits for once it ends.
+        public bool RefusedGlobal;
+        public readonly HashSet<string> RefusedTypes = new(StringComparer.Ordinal);
+
+        public bool WakePending;
+
         public bool IsWaiting => WaitingGlobal || WaitingTypes.Count > 0;
+
+        /// <summary>Refused a slot of this worker type, now.</summary>
+        public void Refuse(string worker)
+        {
+            WaitingTypes.Add(worker);
+            RefusedTypes.Add(worker);
+        }
     }
 }
 
