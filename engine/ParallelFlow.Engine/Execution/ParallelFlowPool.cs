@@ -214,8 +214,8 @@ public sealed class ParallelFlowPool
         run.Begin();
     }
 
-    /// <summary>A run's dispatch begins: what it is refused from now on is recorded afresh. What it waited for until now
-    /// still counts while it dispatches: cleared here, a run that has just given a slot back would, until it asks again,
+    /// <summary>A run's dispatch begins: it may be woken again, and what it is refused from now on is recorded afresh.
+    /// What it waited for until now still counts while it dispatches: cleared here, a run that has just given a slot back would, until it asks again,
     /// look as if it waited for nothing, and another run it woke could take the slot its fair share gives it.</summary>
     internal void BeginDispatch(FlowRun run)
     {
@@ -232,8 +232,8 @@ public sealed class ParallelFlowPool
         }
     }
 
-    /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, runs
-    /// that deferred to it try again.</summary>
+    /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, the
+    /// other waiting runs (those that deferred to it among them) try again while a slot is free.</summary>
     internal void EndDispatch(FlowRun run)
     {
         lock (_lock)
