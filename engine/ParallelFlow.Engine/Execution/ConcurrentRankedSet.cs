@@ -61,7 +61,7 @@ internal sealed class ConcurrentRankedSet
 
     /// <summary>The lowest rank this thread can see, without taking it: false when the set looks empty.</summary>
     /// <remarks>It walks the levels without reading <see cref="Count"/>: a thread that reads the count's line, which
-    /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTake"/>).</remarks>
+    /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTakeUncounted"/>).</remarks>
     public bool TryPeek(out int rank)
     {
         rank = -1;
@@ -83,15 +83,44 @@ internal sealed class ConcurrentRankedSet
     }
 
     /// <summary>Takes the lowest rank this thread can see.</summary>
-    /// <remarks>The first walk does not read <see cref="Count"/>: the count is read only when that walk finds nothing
-    /// (an empty set, or a rank being added or taken on another thread). Each read of a line another core has just
-    /// written moves it to this core, and a write after the read moves it again: on a host whose cores are far apart
-    /// that is 150 ns or more a move (benchmarks/results), and a take read the count, then wrote it.</remarks>
     public bool TryTake(out int rank)
+    {
+        if (!TryTakeUncounted(out rank))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count.Value);
+        return true;
+    }
+
+    /// <summary>Puts <paramref name="rank"/> (not in the set) in and takes the lowest rank this thread can see, which may
+    /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
+    /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
+    /// the ranks the set holds.</summary>
+    public int Exchange(int rank)
+    {
+        if (!TryTakeUncounted(out var taken))
+        {
+            // Nothing to take: the rank is the lowest, and never enters the set.
+            return rank;
+        }
+
+        var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
+        Put(put);
+        return kept;
+    }
+
+    /// <summary>Takes the lowest rank this thread can see and leaves <see cref="Count"/> as it is (the caller takes the
+    /// rank out of it, or puts another in its place); false once the count says the set is empty.</summary>
+    /// <remarks>The first walk does not read the count: it is read only when that walk finds nothing (an empty set, or a
+    /// rank being added or taken on another thread). Each read of a line another core has just written moves it to this
+    /// core, and a write after the read moves it again: on a host whose cores are far apart that is 150 ns or more a
+    /// move (benchmarks/results), and a take read the count, then wrote it.</remarks>
+    private bool TryTakeUncounted(out int rank)
     {
         if (TryTakeOnce(out rank))
         {
-            Interlocked.Decrement(ref _count.Value);
             return true;
         }
 
@@ -100,7 +129,6 @@ internal sealed class ConcurrentRankedSet
         {
             if (TryTakeOnce(out rank))
             {
-                Interlocked.Decrement(ref _count.Value);
                 return true;
             }
 
@@ -110,33 +138,6 @@ internal sealed class ConcurrentRankedSet
 
         rank = -1;
         return false;
-    }
-
-    /// <summary>Puts <paramref name="rank"/> (not in the set) in and takes the lowest rank this thread can see, which may
-    /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
-    /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
-    /// the ranks the set holds.</summary>
-    public int Exchange(int rank)
-    {
-        // As in TryTake: the count is read only when the first walk finds nothing.
-        var spinner = default(SpinWait);
-        for (var first = true; first || Volatile.Read(ref _count.Value) > 0; first = false)
-        {
-            if (TryTakeOnce(out var taken))
-            {
-                var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
-                Put(put);
-                return kept;
-            }
-
-            if (!first)
-            {
-                spinner.SpinOnce(sleep1Threshold: -1);
-            }
-        }
-
-        // Nothing to take: the rank is the lowest, and never enters the set.
-        return rank;
     }
 
     /// <summary>One walk down from the top level. False when the top is empty, or the walk met a word emptied under it

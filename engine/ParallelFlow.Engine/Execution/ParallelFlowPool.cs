@@ -215,8 +215,9 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>A run's dispatch begins: it may be woken again, and what it is refused from now on is recorded afresh.
-    /// What it waited for until now still counts while it dispatches: cleared here, a run that has just given a slot back would, until it asks again,
-    /// look as if it waited for nothing, and another run it woke could take the slot its fair share gives it.</summary>
+    /// What it waited for until now still counts while it dispatches: cleared here, a run that has just given a slot
+    /// back would, until it asks again, look as if it waited for nothing, and another run it woke could take the slot
+    /// its fair share gives it.</summary>
     internal void BeginDispatch(FlowRun run)
     {
         lock (_lock)
