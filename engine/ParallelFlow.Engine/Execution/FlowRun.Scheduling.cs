@@ -381,6 +381,7 @@ public sealed partial class FlowRun
             _groupRunning[_plan.Group[task]]--;
         }
 
+        // In a step: its dispatch, next, wakes the runs waiting for a slot once this run has had its turn.
         Pool?.Release(this, _plan.GroupNames[_plan.Group[task]]);
         if (_budget is not null)
         {

@@ -234,7 +234,8 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, the
-    /// other waiting runs (those that deferred to it among them) try again while a slot is free.</summary>
+    /// other waiting runs (those that deferred to it among them, and those a slot it gave back in this step may serve)
+    /// try again while a slot is free.</summary>
     internal void EndDispatch(FlowRun run)
     {
         lock (_lock)
@@ -299,7 +300,11 @@ public sealed class ParallelFlowPool
         }
     }
 
-    /// <summary>Gives a task's slot back; the runs waiting for one try again.</summary>
+    /// <summary>Gives a task's slot back. It wakes nobody: it is called in a step of the run, whose dispatch follows and
+    /// wakes the waiting runs at its end (<see cref="EndDispatch"/>), once this run has had its turn. Woken here, a run
+    /// that holds more could take the slot on another thread before this run's dispatch asks for it — while this one,
+    /// whose last dispatch was refused nothing (its next task was not ready yet: a chain's), looked as if it waited for
+    /// nothing.</summary>
     internal void Release(FlowRun run, string worker)
     {
         lock (_lock)
@@ -314,7 +319,6 @@ public sealed class ParallelFlowPool
             _typeUsed[worker]--;
             member.Held--;
             member.HeldByType[worker]--;
-            WakeWaiting(except: run);
         }
     }
 

@@ -71,6 +71,53 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task A_slot_a_run_gives_back_is_its_own_next_task_s_when_it_holds_fewer_than_the_runs_waiting()
+    {
+        var gated = new GatedWorker();
+        var catalog = BuiltInWorkers.CreateCatalog();
+        catalog.AddWorker("hold", gated);
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
+        var longRun = engine.Compile(Independent("long", 10_000)).Start(new RunOptions { Pool = pool });
+        var started = new List<string> { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() };
+
+        // A chain: each of its tasks is made ready only by the end of the one before, so the run never waits for a
+        // slot while its task runs. The slot its task gives back is still its own, for the next, against a run that
+        // holds more and waits (the long run, refused at every dispatch since the pool filled).
+        const int Links = 200;
+        var builder = new PlanBuilder("chain").AddTask("chain-0", "hold");
+        for (var i = 1; i < Links; i++)
+        {
+            builder.AddTask($"chain-{i}", "hold", t => t.DependsOn($"chain-{i - 1}"));
+        }
+
+        var chain = engine.Compile(builder.Build()).Start(new RunOptions { Pool = pool });
+        gated.Release(started[0]);
+        started.Add(await gated.NextStartedAsync().Within());
+        Assert.Equal("chain-0", started[2]);
+
+        // From here each run holds one slot. The test ends the older of the two running tasks, one at a time: the run
+        // whose task ended holds none, fewer than the other, and its next task takes the slot.
+        var running = new List<string> { started[1], started[2] };
+        for (var link = 1; link < Links;)
+        {
+            var ending = running[0];
+            running.RemoveAt(0);
+            gated.Release(ending);
+            var next = await gated.NextStartedAsync().Within();
+            var expected = ending.StartsWith("chain", StringComparison.Ordinal) ? $"chain-{link++}" : "long-";
+            Assert.True(next.StartsWith(expected, StringComparison.Ordinal),
+                $"{ending} gave its slot back and {next} took it; the slot was {(expected == "long-" ? "the long run's" : expected + "'s")}");
+            running.Add(next);
+        }
+
+        gated.Release($"chain-{Links - 1}");
+        Assert.Equal(RunStatus.Succeeded, (await chain.Completion.Within()).Status);
+        longRun.Cancel();
+        Assert.Equal(RunStatus.Cancelled, (await longRun.Completion.Within()).Status);
+    }
+
+    [Fact]
     public async Task Runs_beyond_the_active_limit_queue_a_full_queue_refuses_and_a_queued_run_can_be_cancelled()
     {
         var gated = new GatedWorker();
