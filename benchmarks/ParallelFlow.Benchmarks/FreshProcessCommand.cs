@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using ParallelFlow.Engine;
+using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Plans;
 
 namespace ParallelFlow.Benchmarks;
 
 /// <summary>
-/// <c>--fresh-process [--cli PATH]... [--runs N]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
+/// <c>--fresh-process [--cli PATH]... [--runs N] [--hosted-only]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
 /// loop never shows. For each build of the command (the Release build by default; add a ReadyToRun publish with
 /// another <c>--cli</c>), started afresh every time: the wall time of <c>--version</c>; of <c>validate</c> of a small
 /// plan of built-in workers with the repository's plugins.json and with an empty one, and of a plan that needs a
@@ -16,7 +19,9 @@ namespace ParallelFlow.Benchmarks;
 /// only the engine's own first run shows. The early runs are
 /// not warm: a process's first megabytes of allocations touch fresh pages, and the engine's code is still unoptimised
 /// or ReadyToRun code until the runtime recompiles it, which a command seldom lives long enough to see.
-/// Medians over the processes; a table on stdout.
+/// Medians over the processes; a table on stdout. Then the engine hosted in a new process (<see cref="ChildAsync"/>):
+/// its first run right after the warm-up's first pass, and six seconds later, once its later passes have had the
+/// runtime recompile the engine's code optimised, as a service's first request comes after its start-up.
 /// </summary>
 internal static class FreshProcessCommand
 {
@@ -34,7 +39,8 @@ internal static class FreshProcessCommand
             clis.Add(Path.Combine(root, "engine/ParallelFlow.Cli/bin/Release/net10.0/parallelflow"));
         }
 
-        foreach (var cli in clis.Where(c => !File.Exists(c)))
+        var hostedOnly = args.Contains("--hosted-only");
+        foreach (var cli in clis.Where(c => !hostedOnly && !File.Exists(c)))
         {
             Console.Error.WriteLine($"{cli}: not built; dotnet build engine/ParallelFlow.Cli -c Release (or publish it with -r linux-x64 -p:PublishReadyToRun=true)");
             return 2;
@@ -54,7 +60,7 @@ internal static class FreshProcessCommand
         Console.WriteLine($"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}; medians of {runs} fresh processes each");
         Console.WriteLine($"| build | --version (ms) | validate, plugins.json (ms) | validate, no plugins (ms) | validate, a plugin's worker (ms) | 1k chain: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs 7–12 | first ÷ warm ({Repeats - 49}–{Repeats}) | output given: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ warm |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var cli in clis)
+        foreach (var cli in hostedOnly ? [] : clis)
         {
             var version = new List<double>();
             var validate = new List<double>();
@@ -81,6 +87,102 @@ internal static class FreshProcessCommand
                 $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(validatePlugin):0} | {Median(first):0.00} | {Median(early):0.00} | {Median(warm):0.00} | {Median(first.Zip(early, (f, e) => f / e)):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} | {Median(firstGiven):0.00} | {Median(earlyGiven):0.00} | {Median(warmGiven):0.00} | {Median(firstGiven.Zip(warmGiven, (f, w) => f / w)):0.00} |"));
         }
 
+        // The engine hosted in a process of its own (this program, JIT-compiled, as a service is built): started as
+        // AddParallelFlow starts it, and its first run at once or after the host's start-up, as a first request comes.
+        Console.WriteLine();
+        Console.WriteLine($"Hosted in a new process (this program, JIT): the engine's warm-up started as a host starts it, then {Repeats} runs of the 1k chain (output given) from the time given; medians of {runs} processes");
+        Console.WriteLine($"| first run after | first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs {Repeats - 49}–{Repeats} | first ÷ warm (runs {Repeats - 49}–{Repeats} of the last case) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        var cases = new List<(TimeSpan Wait, List<double> First, List<double> Early, List<double> Late)>();
+        foreach (var wait in HostedWaits)
+        {
+            var (first, early, late) = (new List<double>(), new List<double>(), new List<double>());
+            for (var i = 0; i < runs; i++)
+            {
+                var milliseconds = await HostedAsync(root, wait);
+                first.Add(milliseconds[0]);
+                early.Add(Median(milliseconds.Skip(6).Take(6)));
+                late.Add(Median(milliseconds.TakeLast(50)));
+            }
+
+            cases.Add((wait, first, early, late));
+        }
+
+        // Warm: the last case's last runs, recompiled and past the first collection. A case that starts at once runs
+        // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
+        var warmest = Median(cases[^1].Late);
+        foreach (var (wait, first, early, late) in cases)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {wait.TotalSeconds:0} s | {Median(first):0.00} | {Median(early):0.00} | {Median(late):0.00} | {Median(first.Zip(late, (f, l) => f / l)):0.00} | {Median(first) / warmest:0.00} |"));
+        }
+
+        return 0;
+    }
+
+    // When the hosted case's first run comes after the warm-up's first pass: at once (as a command's), and once its later
+    // passes are over (the last starts about 4.3 s after the first ends), as a service's first request after its start-up.
+    private static readonly TimeSpan[] HostedWaits = [TimeSpan.Zero, TimeSpan.FromSeconds(6)];
+
+    /// <summary>Runs this program's hosted case (<see cref="ChildAsync"/>) in a new process; its runs' times in ms.</summary>
+    private static async Task<List<double>> HostedAsync(string root, TimeSpan wait)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(FreshProcessCommand).Assembly.Location);
+        }
+
+        start.ArgumentList.Add(ChildFlag);
+        start.ArgumentList.Add(wait.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{ChildFlag} exited with {process.ExitCode}: {await output}{await error}");
+        }
+
+        return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>The flag of the hosted case's process.</summary>
+    public const string ChildFlag = "--fresh-process-hosted";
+
+    /// <summary>
+    /// <c>--fresh-process-hosted SECONDS</c>, the hosted case in its own process: starts the engine's warm-up as a host
+    /// does (<c>AddParallelFlow</c>'s hosted service), compiles the 1k chain with an output given, waits for the warm-up's
+    /// first pass (as the command does) and then the given time, then runs it <see cref="Repeats"/> times, one after another, and writes each run's time (its
+    /// <see cref="RunResult.Elapsed"/>) in milliseconds, one a line. Its own first await of a run is compiled before
+    /// the wait: that is the caller's code, paid once by whatever a call site awaits (0.3–1 ms here, on the thread
+    /// whose queue holds the run's first task), not the engine's.
+    /// </summary>
+    public static async Task<int> ChildAsync(string[] args)
+    {
+        var wait = TimeSpan.FromSeconds(double.Parse(args[Array.IndexOf(args, ChildFlag) + 1], CultureInfo.InvariantCulture));
+        var warmUp = EngineWarmUp.Start();
+        var builder = new PlanBuilder("chain");
+        for (var i = 0; i < 1000; i++)
+        {
+            var previous = $"t{i - 1}";
+            builder.AddTask($"t{i}", "simulate", t => (i == 0 ? t : t.DependsOn(previous)).With(new { seconds = 0, output = "done" }));
+        }
+
+        var compiled = new ParallelFlowEngine().Compile(builder.Build());
+        _ = await Task.Delay(1).ContinueWith(_ => (RunResult?)null, TaskScheduler.Default).ConfigureAwait(false);
+        await warmUp.ConfigureAwait(false);
+        await Task.Delay(wait).ConfigureAwait(false);
+
+        var milliseconds = new List<double>(Repeats);
+        for (var run = 0; run < Repeats; run++)
+        {
+            using var result = await compiled.RunAsync(new RunOptions { Strategy = SchedulingStrategies.CriticalPath, Workers = 2 }).ConfigureAwait(false);
+            milliseconds.Add(result.Elapsed.TotalMilliseconds);
+        }
+
+        Console.WriteLine(string.Join('\n', milliseconds.Select(m => m.ToString("R", CultureInfo.InvariantCulture))));
         return 0;
     }
 

@@ -9,7 +9,13 @@ if (args.Contains("--service-load"))
     return await ParallelFlow.Benchmarks.ServiceLoadCommand.RunAsync(args);
 }
 
-// --fresh-process: the command's wall time and the engine's first run in new processes (JIT and ReadyToRun builds).
+// --fresh-process: the command's wall time and the engine's first run in new processes (JIT and ReadyToRun builds),
+// and the engine hosted in a new process (this program, run again with --fresh-process-hosted SECONDS).
+if (args.Contains(ParallelFlow.Benchmarks.FreshProcessCommand.ChildFlag))
+{
+    return await ParallelFlow.Benchmarks.FreshProcessCommand.ChildAsync(args);
+}
+
 if (args.Contains("--fresh-process"))
 {
     return await ParallelFlow.Benchmarks.FreshProcessCommand.RunAsync(args);

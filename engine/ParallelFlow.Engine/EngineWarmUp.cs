@@ -11,8 +11,25 @@ namespace ParallelFlow.Engine;
 /// through stubs (about 20 ms for a 1,000-task chain here, against 1–1.5 ms warm). Started while a plan is being read
 /// and checked, it overlaps that work instead of adding to the first run.
 /// </summary>
+/// <remarks>
+/// Compiled is not optimised: the runtime first compiles a method quickly (or uses its ReadyToRun code), and recompiles
+/// it optimised only after it has been called 30 times once the process's start-up has quietened (no new method
+/// compiled for 100 ms). The warm-up's first pass is over by then, so a process's first real runs used to count those
+/// calls, on code two to four times slower per task than the same process's later runs. After its first pass, the
+/// warm-up therefore runs its plans again, 40 times each, a quarter of a second, one second and three seconds later
+/// (a few milliseconds of one core each time), so that the runtime recompiles the engine's per-task and per-run code
+/// in the background: a service's first run after its start-up finds it optimised. A command that runs its plan at once
+/// starts before that and is not held up by it.
+/// </remarks>
 public static class EngineWarmUp
 {
+    // When the passes that get the engine's code recompiled optimised run, each after the one before.
+    private static readonly TimeSpan[] OptimisingPasses = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
+
+    // Runs of each plan in such a pass: more than the 30 calls after which the runtime recompiles a method, for the
+    // methods called once per run.
+    private const int RunsPerPass = 40;
+
     // Started in no caller's context: its runs take no Activity, scope or other AsyncLocal value of the code that asked.
     private static readonly Lazy<Task> Started = new(() =>
     {
@@ -22,24 +39,24 @@ public static class EngineWarmUp
         }
     });
 
+    private static Task _optimised = Task.CompletedTask;
+
     /// <summary>Starts the warm-up once per process; later calls return the same task. Never throws: a warm-up that
     /// fails leaves the engine as cold as it was.</summary>
-    /// <returns>A task that completes when the warm-up is done.</returns>
+    /// <returns>A task that completes when the warm-up's first pass is done (the later passes, see the remarks, go on
+    /// in the background).</returns>
     public static Task Start() => Started.Value;
+
+    /// <summary>The warm-up's later passes (see the remarks): completes a few seconds after <see cref="Start"/>'s task,
+    /// at once when the process does not recompile code, and never faults.</summary>
+    internal static Task Optimised => Volatile.Read(ref _optimised);
 
     private static async Task RunAsync()
     {
+        WarmUpPlans plans;
         try
         {
-            // Two tasks of one worker type after a fan-out, then a join: the inline path, a hand-over to the executor,
-            // a dependency's output, retries' pipeline, the ready queues of the default strategy.
-            var plan = new PlanBuilder("warm-up")
-                .AddTask("a", "simulate", t => t.With(new { seconds = 0 }))
-                .AddTask("b", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("c", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("d", "template", t => t.DependsOn("b", "c").With(new { text = "{{b}} {{c}}" }))
-                .Build();
-            var compiled = new ParallelFlowEngine().Compile(plan);
+            plans = WarmUpPlans.Compile();
 
             // The engine's telemetry: its meter and instruments are made, and the checks a measured run makes compiled,
             // without a measurement or a span (the runs below are unmeasured). Made in a real run's first step, they
@@ -47,43 +64,7 @@ public static class EngineWarmUp
             System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Diagnostics.EngineTelemetry).TypeHandle);
             _ = Diagnostics.EngineTelemetry.MeasuresTasks | Diagnostics.EngineTelemetry.MeasuresGauges | Diagnostics.EngineTelemetry.IsTracing |
                 Diagnostics.EngineTelemetry.MeasuresQueueWait;
-            for (var round = 0; round < 4; round++)
-            {
-                // Watched and not, in turn: a run nobody watches releases its dependents before the step (its own path).
-                // Unmeasured: no span, metric or gauge of it reaches a listener the process has.
-                var watched = round % 2 == 0;
-                var run = compiled.Start(new RunOptions { Workers = 2, StreamEvents = watched, RecordAttempts = watched, Unmeasured = true });
-                if (watched)
-                {
-                    await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
-                    {
-                    }
-                }
-
-                await run.Completion.ConfigureAwait(false);
-            }
-
-            // One worker type: a run nobody watches then schedules its successes in the lock-free lane (FlowRun.Lane),
-            // the path of a plan of one kind of task. A fan-out wider than the workers, so that ready tasks wait in the
-            // lane's set and are taken from it, then a chain, handed from task to task. More than 64 tasks: the set's
-            // bitmap then has a summary level, as a real plan's has.
-            var lane = new PlanBuilder("warm-up-lane").AddTask("a", "simulate", t => t.With(new { seconds = 0 }));
-            string[] fan = [.. Enumerable.Range(0, 80).Select(i => $"f{i}")];
-            foreach (var id in fan)
-            {
-                lane.AddTask(id, "simulate", t => t.DependsOn("a").With(new { seconds = 0 }));
-            }
-
-            lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(new { seconds = 0 }))
-                .AddTask("h", "simulate", t => t.DependsOn("g").With(new { seconds = 0 }));
-            var oneType = new ParallelFlowEngine().Compile(lane.Build());
-            for (var round = 0; round < 3; round++)
-            {
-                // Disposed: the arrays go back to the plan and the next round takes them, the path of a caller that
-                // disposes its results. The strategy named, as a caller names it.
-                using var result = await oneType.RunAsync(new RunOptions { Workers = 2, Unmeasured = true, Strategy = Plans.SchedulingStrategies.CriticalPath })
-                    .ConfigureAwait(false);
-            }
+            await plans.RunAsync(mixedRuns: 4, laneRuns: 3).ConfigureAwait(false);
 
             // A plan keeps one executor between runs, and completes the blocks of any other: an executor given back
             // late, or one made for other limits. Their completion is Dataflow code of its own, compiled here rather
@@ -97,6 +78,102 @@ public static class EngineWarmUp
         catch (Exception)
 #pragma warning restore CA1031
         {
+            return;
+        }
+
+        if (RecompilesCode())
+        {
+            Volatile.Write(ref _optimised, OptimiseAsync(plans));
+        }
+    }
+
+    /// <summary>The later passes (see the remarks).</summary>
+    private static async Task OptimiseAsync(WarmUpPlans plans)
+    {
+        try
+        {
+            foreach (var wait in OptimisingPasses)
+            {
+                await Task.Delay(wait).ConfigureAwait(false);
+                await plans.RunAsync(RunsPerPass, RunsPerPass).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // As the first pass: an optimisation, which changes nothing else when it fails.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>Whether the runtime recompiles methods once they are called often (tiered compilation, on unless the
+    /// application or the environment turns it off).</summary>
+    private static bool RecompilesCode()
+    {
+        if (AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var tiered) && !tiered)
+        {
+            return false;
+        }
+
+        var environment = Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") ?? Environment.GetEnvironmentVariable("COMPlus_TieredCompilation");
+        return environment?.Trim() != "0";
+    }
+
+    /// <summary>The warm-up's two plans, compiled once.</summary>
+    /// <param name="Mixed">Two tasks of one worker type after a fan-out, then a join of another: the inline path, a
+    /// hand-over to the executor, a dependency's output, retries' pipeline, the ready queues of the default strategy.</param>
+    /// <param name="Lane">One worker type: a run nobody watches then schedules its successes in the lock-free lane
+    /// (FlowRun.Lane). A fan-out wider than the workers, so that ready tasks wait in the lane's set and are taken from
+    /// it, then a chain, handed from task to task. More than 64 tasks: the set's bitmap then has a summary level, as a
+    /// real plan's has.</param>
+    private sealed record WarmUpPlans(CompiledPlan Mixed, CompiledPlan Lane)
+    {
+        public static WarmUpPlans Compile()
+        {
+            var mixed = new PlanBuilder("warm-up")
+                .AddTask("a", "simulate", t => t.With(new { seconds = 0 }))
+                .AddTask("b", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
+                .AddTask("c", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
+                .AddTask("d", "template", t => t.DependsOn("b", "c").With(new { text = "{{b}} {{c}}" }))
+                .Build();
+
+            var lane = new PlanBuilder("warm-up-lane").AddTask("a", "simulate", t => t.With(new { seconds = 0 }));
+            string[] fan = [.. Enumerable.Range(0, 80).Select(i => $"f{i}")];
+            foreach (var id in fan)
+            {
+                lane.AddTask(id, "simulate", t => t.DependsOn("a").With(new { seconds = 0 }));
+            }
+
+            lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(new { seconds = 0 }))
+                .AddTask("h", "simulate", t => t.DependsOn("g").With(new { seconds = 0 }));
+            return new(new ParallelFlowEngine().Compile(mixed), new ParallelFlowEngine().Compile(lane.Build()));
+        }
+
+        /// <summary>Runs each plan the given number of times, unmeasured: no span, metric or gauge of it reaches a
+        /// listener the process has.</summary>
+        public async Task RunAsync(int mixedRuns, int laneRuns)
+        {
+            for (var round = 0; round < mixedRuns; round++)
+            {
+                // Watched and not, in turn: a run nobody watches releases its dependents before the step (its own path).
+                var watched = round % 2 == 0;
+                var run = Mixed.Start(new RunOptions { Workers = 2, StreamEvents = watched, RecordAttempts = watched, Unmeasured = true });
+                if (watched)
+                {
+                    await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
+                    {
+                    }
+                }
+
+                (await run.Completion.ConfigureAwait(false)).Dispose();
+            }
+
+            for (var round = 0; round < laneRuns; round++)
+            {
+                // Disposed: the arrays go back to the plan and the next round takes them, the path of a caller that
+                // disposes its results. The strategy named, as a caller names it.
+                using var result = await Lane.RunAsync(new RunOptions { Workers = 2, Unmeasured = true, Strategy = Plans.SchedulingStrategies.CriticalPath })
+                    .ConfigureAwait(false);
+            }
         }
     }
 }

@@ -280,7 +280,8 @@ internal sealed class ParallelFlowCore : IDisposable
 }
 
 /// <summary>Builds ParallelFlow when the host starts (so a plan with errors stops the start), warms the engine up on a
-/// spare core (so the service's first run is as fast as its later ones; the warm-up reaches no span or metric), and
+/// spare core (so that the service's first run compiles none of the engine's code, and, from a few seconds after the
+/// start, finds it recompiled optimised: <see cref="EngineWarmUp"/>; the warm-up reaches no span or metric), and
 /// cancels runs in flight within the grace period when it stops.</summary>
 internal sealed class ParallelFlowHostedService(ParallelFlowCore core, ParallelFlowRunner runner) : IHostedService
 {
