@@ -83,6 +83,13 @@ public sealed class ResultDisposeTests
     {
         // Two: a run started as the last one completes, before that one's arrays are back, takes the other set.
         var compiled = Compile(new PlanBuilder("two-sets").WithWorkers(1).AddTask("a", "echo"));
+
+        // A plan is compiled with one set, for its first run.
+        var made = compiled.TakeIdleArrays();
+        Assert.NotNull(made);
+        Assert.Single(made.Rows);
+        Assert.Null(compiled.TakeIdleArrays());
+
         static RunArrays Set() => new(new TaskRow[1], new TaskResult?[1], new int[1], null);
         RunArrays[] sets = [Set(), Set(), Set()];
         foreach (var set in sets)
