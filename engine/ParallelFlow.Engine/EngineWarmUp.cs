@@ -14,12 +14,13 @@ namespace ParallelFlow.Engine;
 /// <remarks>
 /// Compiled is not optimised: the runtime first compiles a method quickly (or uses its ReadyToRun code), and recompiles
 /// it optimised only after it has been called 30 times once the process's start-up has quietened (no new method
-/// compiled for 100 ms). The warm-up's first pass is over by then, so a process's first real runs used to count those
-/// calls, on code two to four times slower per task than the same process's later runs. After its first pass, the
-/// warm-up therefore runs its plans again, 40 times each, a quarter of a second, one second and three seconds later
-/// (a few milliseconds of one core each time), so that the runtime recompiles the engine's per-task and per-run code
-/// in the background: a service's first run after its start-up finds it optimised. A command that runs its plan at once
-/// starts before that and is not held up by it.
+/// compiled for 100 ms). The first pass is over by then, so a process's first real runs count those calls, on code two
+/// to four times slower per task than the same process's later runs. A process that lives on (a host, a service) asks
+/// for more with <see cref="Start(bool)"/>: after the first pass, the warm-up runs its plans again, 40 times each, a
+/// quarter of a second, one second and three seconds later (a few milliseconds of one core each time), so that the
+/// runtime recompiles the engine's per-task and per-run code in the background, and the service's first run after its
+/// start-up finds it optimised. A command, whose runs come at once and whose measurements the passes would disturb,
+/// does not.
 /// </remarks>
 public static class EngineWarmUp
 {
@@ -31,7 +32,8 @@ public static class EngineWarmUp
     private const int RunsPerPass = 40;
 
     // Started in no caller's context: its runs take no Activity, scope or other AsyncLocal value of the code that asked.
-    private static readonly Lazy<Task> Started = new(() =>
+    // Its result: the warm-up's plans, for the later passes; null when the first pass failed.
+    private static readonly Lazy<Task<WarmUpPlans?>> FirstPass = new(() =>
     {
         using (ExecutionContext.SuppressFlow())
         {
@@ -40,18 +42,37 @@ public static class EngineWarmUp
     });
 
     private static Task _optimised = Task.CompletedTask;
+    private static int _optimising;
 
-    /// <summary>Starts the warm-up once per process; later calls return the same task. Never throws: a warm-up that
-    /// fails leaves the engine as cold as it was.</summary>
-    /// <returns>A task that completes when the warm-up's first pass is done (the later passes, see the remarks, go on
-    /// in the background).</returns>
-    public static Task Start() => Started.Value;
+    /// <summary>Starts the warm-up's first pass once per process; later calls return the same task. Never throws: a
+    /// warm-up that fails leaves the engine as cold as it was.</summary>
+    /// <returns>A task that completes when the first pass is done.</returns>
+    public static Task Start() => FirstPass.Value;
 
-    /// <summary>The warm-up's later passes (see the remarks): completes a few seconds after <see cref="Start"/>'s task,
-    /// at once when the process does not recompile code, and never faults.</summary>
+    /// <summary>Starts the warm-up's first pass as <see cref="Start()"/> does and, with <paramref name="optimise"/>, the
+    /// later passes after it (see the remarks), once per process: for a process that lives on, whose runs should find
+    /// the engine's code optimised. <c>AddParallelFlow</c>'s hosted service asks for them.</summary>
+    /// <param name="optimise">Whether to run the later passes too, in the background.</param>
+    /// <returns>A task that completes when the first pass is done.</returns>
+    public static Task Start(bool optimise)
+    {
+        var first = FirstPass.Value;
+        if (optimise && Interlocked.Exchange(ref _optimising, 1) == 0)
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                Volatile.Write(ref _optimised, Task.Run(() => OptimiseAsync(first)));
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>The later passes (see the remarks), once asked for: complete a few seconds after the first, at once when
+    /// the process does not recompile code, and never fault.</summary>
     internal static Task Optimised => Volatile.Read(ref _optimised);
 
-    private static async Task RunAsync()
+    private static async Task<WarmUpPlans?> RunAsync()
     {
         WarmUpPlans plans;
         try
@@ -78,18 +99,20 @@ public static class EngineWarmUp
         catch (Exception)
 #pragma warning restore CA1031
         {
+            return null;
+        }
+
+        return plans;
+    }
+
+    /// <summary>The later passes (see the remarks), after the first.</summary>
+    private static async Task OptimiseAsync(Task<WarmUpPlans?> firstPass)
+    {
+        if (await firstPass.ConfigureAwait(false) is not { } plans || !RecompilesCode())
+        {
             return;
         }
 
-        if (RecompilesCode())
-        {
-            Volatile.Write(ref _optimised, OptimiseAsync(plans));
-        }
-    }
-
-    /// <summary>The later passes (see the remarks).</summary>
-    private static async Task OptimiseAsync(WarmUpPlans plans)
-    {
         try
         {
             foreach (var wait in OptimisingPasses)
@@ -120,13 +143,17 @@ public static class EngineWarmUp
 
     /// <summary>The warm-up's two plans, compiled once.</summary>
     /// <param name="Mixed">Two tasks of one worker type after a fan-out, then a join of another: the inline path, a
-    /// hand-over to the executor, a dependency's output, retries' pipeline, the ready queues of the default strategy.</param>
+    /// hand-over to the executor, a dependency's output, retries' pipeline, the ready queues of the default strategy,
+    /// the events, a pool's slots.</param>
     /// <param name="Lane">One worker type: a run nobody watches then schedules its successes in the lock-free lane
     /// (FlowRun.Lane). A fan-out wider than the workers, so that ready tasks wait in the lane's set and are taken from
     /// it, then a chain, handed from task to task. More than 64 tasks: the set's bitmap then has a summary level, as a
     /// real plan's has.</param>
     private sealed record WarmUpPlans(CompiledPlan Mixed, CompiledPlan Lane)
     {
+        // The warm-up's own pool: its runs share no limit with the process's.
+        private static readonly ParallelFlowPool Pool = new(new PoolOptions { Workers = 2 });
+
         public static WarmUpPlans Compile()
         {
             var mixed = new PlanBuilder("warm-up")
@@ -154,17 +181,23 @@ public static class EngineWarmUp
         {
             for (var round = 0; round < mixedRuns; round++)
             {
-                // Watched and not, in turn: a run nobody watches releases its dependents before the step (its own path).
-                var watched = round % 2 == 0;
-                var run = Mixed.Start(new RunOptions { Workers = 2, StreamEvents = watched, RecordAttempts = watched, Unmeasured = true });
-                if (watched)
+                // Watched, not watched, and in a pool, in turn: a run nobody watches releases its dependents before the
+                // step (its own path); a run in a pool asks it for each slot (a service's runs share one).
+                var watched = round % 3 == 0;
+                var run = Mixed.Start(new RunOptions { Workers = 2, StreamEvents = watched, RecordAttempts = watched, Unmeasured = true, Pool = round % 3 == 2 ? Pool : null });
+                try
                 {
-                    await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
+                    if (watched)
                     {
+                        await foreach (var _ in run.ReadEventsAsync().ConfigureAwait(false))
+                        {
+                        }
                     }
                 }
-
-                (await run.Completion.ConfigureAwait(false)).Dispose();
+                finally
+                {
+                    (await run.Completion.ConfigureAwait(false)).Dispose();
+                }
             }
 
             for (var round = 0; round < laneRuns; round++)

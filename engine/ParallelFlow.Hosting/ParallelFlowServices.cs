@@ -287,7 +287,8 @@ internal sealed class ParallelFlowHostedService(ParallelFlowCore core, ParallelF
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = EngineWarmUp.Start();
+        // A service lives on: the warm-up's later passes too, so that its runs find the engine's code optimised.
+        _ = EngineWarmUp.Start(optimise: true);
         return Task.CompletedTask;
     }
 

@@ -132,7 +132,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         // Arrays are given back only by a run whose caller sees nothing but its result (no handle to read its status),
         // on this process's executor (its tasks have all returned once it is idle), outside a shared pool.
         _givesBackArrays = resultOnly && Pool is null && options.Executor is null && options.Dispatcher is null;
-        var kept = _givesBackArrays ? plan.TakeIdleArrays() : null;
+        // Any run takes a set the plan keeps (the one it was compiled with, or one a run gave back): a run that keeps
+        // its arrays would have made new ones all the same.
+        var kept = plan.TakeIdleArrays();
         _tasks = new TaskTable(_count, kept);
         // A lane's ready set came with the arrays: this run uses it if it has a lane, and gives it back either way.
         _keptLane = kept?.Lane;

@@ -281,10 +281,12 @@ public sealed class ParallelFlowPool
                 return PoolGrant.TypeFull;
             }
 
-            // Fair sharing: a run that holds fewer slots and waits for this kind of slot goes first.
+            // Fair sharing: a run that holds fewer slots and waits for one this slot could be goes first: for any slot,
+            // for this kind, or for a kind that has room again (its limit was what refused it, and this free slot of
+            // the pool could now run it).
             foreach (var (other, waiting) in _members)
             {
-                if (other != run && waiting.Held < member.Held && (waiting.WaitingGlobal || waiting.WaitingTypes.Contains(worker)))
+                if (other != run && waiting.Held < member.Held && (waiting.WaitingGlobal || waiting.WaitingTypes.Contains(worker) || WaitsForRoom(waiting)))
                 {
                     member.Refuse(worker);
                     Wake(other, waiting);
@@ -298,6 +300,21 @@ public sealed class ParallelFlowPool
             member.HeldByType[worker] = member.HeldByType.GetValueOrDefault(worker) + 1;
             return PoolGrant.Granted;
         }
+    }
+
+    /// <summary>Whether a run waits for a worker type that has room under its limit now (or has no limit).</summary>
+    private bool WaitsForRoom(Member member)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        foreach (var type in member.WaitingTypes)
+        {
+            if (!Options.Limits.TryGetValue(type, out var limit) || _typeUsed.GetValueOrDefault(type) < limit)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Gives a task's slot back. It wakes nobody: it is called in a step of the run, whose dispatch follows and

@@ -118,6 +118,43 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task A_run_refused_by_a_worker_types_limit_gets_the_next_slot_once_that_type_has_room()
+    {
+        var gated = new GatedWorker();
+        var catalog = BuiltInWorkers.CreateCatalog();
+        catalog.AddWorker("llm", gated);
+        catalog.AddWorker("cpu", gated);
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 2, Limits = new Dictionary<string, int> { ["llm"] = 1 } });
+        var builder = new PlanBuilder("long").AddTask("long-llm", "llm");
+        for (var i = 0; i < 50; i++)
+        {
+            builder.AddTask($"long-cpu-{i}", "cpu");
+        }
+
+        var longRun = engine.Compile(builder.Build()).Start(new RunOptions { Pool = pool });
+        Assert.Equal(["long-cpu-0", "long-llm"], new[] { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() }.Order());
+        var shortRun = engine.Compile(new PlanBuilder("short").AddTask("short-llm-0", "llm").AddTask("short-llm-1", "llm").Build()).Start(new RunOptions { Pool = pool });
+
+        // The short run holds nothing and waits. The first slot freed (a cpu task's) is offered to it, but the llm limit
+        // refuses it: it now waits for an llm slot only, and the long run takes the cpu slot back.
+        gated.Release("long-cpu-0");
+        Assert.Equal("long-cpu-1", await gated.NextStartedAsync().Within());
+
+        // The llm task ends: the pool has a free slot and llm has room. The long run, which holds more, still has cpu
+        // tasks to start, but the slot is the short run's.
+        gated.Release("long-llm");
+        Assert.Equal("short-llm-0", await gated.NextStartedAsync().Within());
+
+        gated.Release("short-llm-0");
+        Assert.Equal("short-llm-1", await gated.NextStartedAsync().Within());
+        gated.Release("short-llm-1");
+        Assert.Equal(RunStatus.Succeeded, (await shortRun.Completion.Within()).Status);
+        longRun.Cancel();
+        Assert.Equal(RunStatus.Cancelled, (await longRun.Completion.Within()).Status);
+    }
+
+    [Fact]
     public async Task Runs_beyond_the_active_limit_queue_a_full_queue_refuses_and_a_queued_run_can_be_cancelled()
     {
         var gated = new GatedWorker();
