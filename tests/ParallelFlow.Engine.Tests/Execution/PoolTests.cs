@@ -38,10 +38,7 @@ public sealed class PoolTests
     [Fact]
     public async Task A_short_run_started_beside_a_long_one_gets_its_share_at_the_next_free_slot()
     {
-        var gated = new GatedWorker();
-        var catalog = BuiltInWorkers.CreateCatalog();
-        catalog.AddWorker("hold", gated);
-        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var (gated, engine) = GatedEngine("hold");
         var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
         var longRun = engine.Compile(Independent("long", 10_000)).Start(new RunOptions { Pool = pool });
         var started = new List<string> { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() };
@@ -73,10 +70,7 @@ public sealed class PoolTests
     [Fact]
     public async Task A_slot_a_run_gives_back_is_its_own_next_task_s_when_it_holds_fewer_than_the_runs_waiting()
     {
-        var gated = new GatedWorker();
-        var catalog = BuiltInWorkers.CreateCatalog();
-        catalog.AddWorker("hold", gated);
-        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var (gated, engine) = GatedEngine("hold");
         var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
         var longRun = engine.Compile(Independent("long", 10_000)).Start(new RunOptions { Pool = pool });
         var started = new List<string> { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() };
@@ -113,18 +107,13 @@ public sealed class PoolTests
 
         gated.Release($"chain-{Links - 1}");
         Assert.Equal(RunStatus.Succeeded, (await chain.Completion.Within()).Status);
-        longRun.Cancel();
-        Assert.Equal(RunStatus.Cancelled, (await longRun.Completion.Within()).Status);
+        await CancelAsync(longRun);
     }
 
     [Fact]
     public async Task A_run_refused_by_a_worker_types_limit_gets_the_next_slot_once_that_type_has_room()
     {
-        var gated = new GatedWorker();
-        var catalog = BuiltInWorkers.CreateCatalog();
-        catalog.AddWorker("llm", gated);
-        catalog.AddWorker("cpu", gated);
-        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var (gated, engine) = GatedEngine("llm", "cpu");
         var pool = new ParallelFlowPool(new PoolOptions { Workers = 2, Limits = new Dictionary<string, int> { ["llm"] = 1 } });
         var builder = new PlanBuilder("long").AddTask("long-llm", "llm");
         for (var i = 0; i < 50; i++)
@@ -150,17 +139,13 @@ public sealed class PoolTests
         Assert.Equal("short-llm-1", await gated.NextStartedAsync().Within());
         gated.Release("short-llm-1");
         Assert.Equal(RunStatus.Succeeded, (await shortRun.Completion.Within()).Status);
-        longRun.Cancel();
-        Assert.Equal(RunStatus.Cancelled, (await longRun.Completion.Within()).Status);
+        await CancelAsync(longRun);
     }
 
     [Fact]
     public async Task Runs_beyond_the_active_limit_queue_a_full_queue_refuses_and_a_queued_run_can_be_cancelled()
     {
-        var gated = new GatedWorker();
-        var catalog = BuiltInWorkers.CreateCatalog();
-        catalog.AddWorker("hold", gated);
-        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var (gated, engine) = GatedEngine("hold");
         var pool = new ParallelFlowPool(new PoolOptions { Workers = 4, MaxActiveRuns = 1, MaxQueuedRuns = 2 });
 
         var first = engine.Compile(Independent("first", 1)).Start(new RunOptions { Pool = pool });
@@ -198,6 +183,26 @@ public sealed class PoolTests
         var results = await Task.WhenAll(first.Completion, second.Completion).Within();
         Assert.Equal([RunStatus.Succeeded, RunStatus.Succeeded], results.Select(r => r.Status));
         Assert.Equal((0, 0), (pool.ActiveRuns, pool.QueuedRuns));
+    }
+
+    /// <summary>An engine whose workers of the given types are one gated worker: each task runs until the test releases it.</summary>
+    private static (GatedWorker Gated, ParallelFlowEngine Engine) GatedEngine(params string[] workerTypes)
+    {
+        var gated = new GatedWorker();
+        var catalog = BuiltInWorkers.CreateCatalog();
+        foreach (var type in workerTypes)
+        {
+            catalog.AddWorker(type, gated);
+        }
+
+        return (gated, new ParallelFlowEngine(new EngineOptions { Catalog = catalog }));
+    }
+
+    /// <summary>Cancels a run the test left running, and checks it ends cancelled.</summary>
+    private static async Task CancelAsync(FlowRun run)
+    {
+        run.Cancel();
+        Assert.Equal(RunStatus.Cancelled, (await run.Completion.Within()).Status);
     }
 
     private static PlanDefinition Independent(string prefix, int count)
