@@ -33,13 +33,7 @@ public static class EngineWarmUp
 
     // Started in no caller's context: its runs take no Activity, scope or other AsyncLocal value of the code that asked.
     // Its result: the warm-up's plans, for the later passes; null when the first pass failed.
-    private static readonly Lazy<Task<WarmUpPlans?>> FirstPass = new(() =>
-    {
-        using (ExecutionContext.SuppressFlow())
-        {
-            return Task.Run(RunAsync);
-        }
-    });
+    private static readonly Lazy<Task<WarmUpPlans?>> FirstPass = new(() => Unflowed(() => Task.Run(RunAsync)));
 
     private static Task _optimised = Task.CompletedTask;
     private static int _optimising;
@@ -59,13 +53,25 @@ public static class EngineWarmUp
         var first = FirstPass.Value;
         if (optimise && Interlocked.Exchange(ref _optimising, 1) == 0)
         {
-            using (ExecutionContext.SuppressFlow())
-            {
-                Volatile.Write(ref _optimised, Task.Run(() => OptimiseAsync(first)));
-            }
+            Volatile.Write(ref _optimised, Unflowed(() => Task.Run(() => OptimiseAsync(first))));
         }
 
         return first;
+    }
+
+    /// <summary>Starts work in no caller's context: <paramref name="start"/> runs with the flow of the execution context
+    /// suppressed (unless the caller has suppressed it already: suppressing it twice throws).</summary>
+    private static T Unflowed<T>(Func<T> start)
+    {
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            return start();
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            return start();
+        }
     }
 
     /// <summary>The later passes (see the remarks), once asked for: complete a few seconds after the first, at once when

@@ -389,6 +389,10 @@ public sealed class ParallelFlowPool
         }
     }
 
+    /// <summary>Wakes the waiting runs a free slot could serve: those waiting for any slot, and those waiting for a worker
+    /// type that has room. One refused only by a type still at its limit sleeps on: woken, it would be refused again,
+    /// and its dispatch's end would wake the others refused so, and they it, round and round on a core until that type
+    /// had room. Room comes only from a slot given back or a run leaving, and both wake it then.</summary>
     private void WakeWaiting(FlowRun except)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
@@ -399,20 +403,26 @@ public sealed class ParallelFlowPool
 
         foreach (var (other, member) in _members)
         {
-            if (other != except && member.IsWaiting)
+            if (other != except && (member.WaitingGlobal || WaitsForRoom(member)))
             {
                 Wake(other, member);
             }
         }
     }
 
+    /// <summary>How many times a run was woken to try again (for tests).</summary>
+    internal long Wakes => Interlocked.Read(ref _wakes);
+
+    private long _wakes;
+
     /// <summary>Has a waiting run take a scheduling step, on another thread: never inside the pool's lock or another
     /// run's step.</summary>
-    private static void Wake(FlowRun run, Member member)
+    private void Wake(FlowRun run, Member member)
     {
         if (!member.WakePending)
         {
             member.WakePending = true;
+            Interlocked.Increment(ref _wakes);
             ThreadPool.UnsafeQueueUserWorkItem(static r => r.PoolWake(), run, preferLocal: false);
         }
     }
@@ -432,8 +442,6 @@ public sealed class ParallelFlowPool
         public readonly HashSet<string> RefusedTypes = new(StringComparer.Ordinal);
 
         public bool WakePending;
-
-        public bool IsWaiting => WaitingGlobal || WaitingTypes.Count > 0;
 
         /// <summary>Refused a slot of this worker type, now.</summary>
         public void Refuse(string worker)

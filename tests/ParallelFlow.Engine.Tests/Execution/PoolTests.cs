@@ -143,6 +143,36 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task Runs_refused_by_a_worker_type_at_its_limit_sleep_until_it_has_room()
+    {
+        var (gated, engine) = GatedEngine("llm");
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 8, Limits = new Dictionary<string, int> { ["llm"] = 1 } });
+        var holder = engine.Compile(new PlanBuilder("holder").AddTask("holder-0", "llm").Build()).Start(new RunOptions { Pool = pool });
+        Assert.Equal("holder-0", await gated.NextStartedAsync().Within());
+
+        // Two runs of llm tasks, refused by its limit while the pool has free slots. Each run's first step is taken
+        // as it starts, on this thread; a refused run must wait without waking the other to be refused in turn.
+        var first = engine.Compile(new PlanBuilder("first").AddTask("first-0", "llm").Build()).Start(new RunOptions { Pool = pool });
+        var second = engine.Compile(new PlanBuilder("second").AddTask("second-0", "llm").Build()).Start(new RunOptions { Pool = pool });
+        var wakes = pool.Wakes;
+
+        // A liveness check, not a timing one: two runs that wake each other do so thousands of times in this window.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.True(pool.Wakes - wakes <= 2, $"the runs waiting for llm were woken {pool.Wakes - wakes} times while it had no room");
+        Assert.Equal(["holder-0"], gated.StartOrder);
+
+        // Room for llm: both are woken, one gets it, and the other once that one's task ends.
+        gated.Release("holder-0");
+        var next = await gated.NextStartedAsync().Within();
+        Assert.Contains(next, new[] { "first-0", "second-0" });
+        gated.Release(next);
+        var last = await gated.NextStartedAsync().Within();
+        Assert.Equal(next == "first-0" ? "second-0" : "first-0", last);
+        gated.Release(last);
+        Assert.All(await Task.WhenAll(holder.Completion, first.Completion, second.Completion).Within(), r => Assert.Equal(RunStatus.Succeeded, r.Status));
+    }
+
+    [Fact]
     public async Task Runs_beyond_the_active_limit_queue_a_full_queue_refuses_and_a_queued_run_can_be_cancelled()
     {
         var (gated, engine) = GatedEngine("hold");
