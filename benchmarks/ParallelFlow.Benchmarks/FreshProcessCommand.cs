@@ -180,14 +180,8 @@ internal static class FreshProcessCommand
     {
         var wait = TimeSpan.FromSeconds(double.Parse(args[Array.IndexOf(args, ChildFlag) + 1], CultureInfo.InvariantCulture));
         var warmUp = EngineWarmUp.Start(optimise: true);
-        var builder = new PlanBuilder("chain");
-        for (var i = 0; i < 1000; i++)
-        {
-            var previous = $"t{i - 1}";
-            builder.AddTask($"t{i}", "simulate", t => (i == 0 ? t : t.DependsOn(previous)).With(new { seconds = 0, output = "done" }));
-        }
-
-        var compiled = new ParallelFlowEngine().Compile(builder.Build());
+        // The command's plan with an output given, as its processes run it.
+        var compiled = new ParallelFlowEngine().Compile(PlanLoader.Parse(ChainPlan(1000, output: "done"), PlanFormat.Json, "chain-1000-output.json"));
         _ = await Task.Delay(1).ContinueWith(_ => (RunResult?)null, TaskScheduler.Default).ConfigureAwait(false);
         await warmUp.ConfigureAwait(false);
         await Task.Delay(wait).ConfigureAwait(false);

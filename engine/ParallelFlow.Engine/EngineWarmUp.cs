@@ -178,7 +178,8 @@ public static class EngineWarmUp
 
             lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(new { seconds = 0 }))
                 .AddTask("h", "simulate", t => t.DependsOn("g").With(new { seconds = 0 }));
-            return new(new ParallelFlowEngine().Compile(mixed), new ParallelFlowEngine().Compile(lane.Build()));
+            var engine = new ParallelFlowEngine();
+            return new(engine.Compile(mixed), engine.Compile(lane.Build()));
         }
 
         /// <summary>Runs each plan the given number of times, unmeasured: no span, metric or gauge of it reaches a
