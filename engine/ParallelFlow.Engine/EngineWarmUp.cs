@@ -213,6 +213,12 @@ public static class EngineWarmUp
                 // disposes its results. The strategy named, as a caller names it.
                 using var result = await Lane.RunAsync(new RunOptions { Workers = 2, Unmeasured = true, Strategy = Plans.SchedulingStrategies.CriticalPath })
                     .ConfigureAwait(false);
+                if (round % 2 == 1)
+                {
+                    // In a pool, every other round: its last links (the fan's end, g, h) are handed over with the slot
+                    // kept, the path of a service's chains while no other run waits.
+                    using var pooled = await Lane.RunAsync(new RunOptions { Workers = 2, Unmeasured = true, Pool = Pool }).ConfigureAwait(false);
+                }
             }
         }
     }

@@ -129,7 +129,7 @@ public sealed partial class FlowRun
             }
         }
 
-        if (madeReady.Count == 1 && _handsOver && TryHandOver(task, madeReady[0], callerGroup))
+        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && Pool!.Uncontended)) && TryHandOver(task, madeReady[0], callerGroup))
         {
             return madeReady[0];
         }
@@ -145,9 +145,10 @@ public sealed partial class FlowRun
     }
 
     /// <summary>The step for a success that made exactly one dependent ready, of the same worker type, while no other
-    /// task waits, in a run that keeps nothing per worker (<see cref="_handsOver"/>): the step would count the task
-    /// finished and give its worker to that dependent, the best ready task and the only one. Here that is done without
-    /// the gate, with one atomic increment, so a chain's steps never contend for it.</summary>
+    /// task waits, in a run that keeps nothing per worker (<see cref="_handsOver"/>; in a pool, while no run waits for
+    /// a slot: <see cref="_handsOverInPool"/>): the step would count the task finished and give its worker (and its
+    /// pool slot) to that dependent, the best ready task and the only one. Here that is done without the gate, with one
+    /// atomic increment, so a chain's steps never contend for it.</summary>
     /// <returns>Whether the worker was handed over: the caller runs <paramref name="next"/> now. When not, the caller
     /// takes the step as usual, and nothing was changed.</returns>
     /// <remarks>The running counts do not move: the worker goes from one task to the other. A step under the gate that
@@ -381,8 +382,13 @@ public sealed partial class FlowRun
             _groupRunning[_plan.Group[task]]--;
         }
 
-        // In a step: its dispatch, next, wakes the runs waiting for a slot once this run has had its turn.
-        Pool?.Release(this, _plan.GroupNames[_plan.Group[task]]);
+        // In a step: its dispatch, next, returns the slot to the pool and wakes the runs waiting for one once this run
+        // has had its turn.
+        if (Pool is not null)
+        {
+            ParallelFlowPool.Release(this, _plan.Group[task]);
+        }
+
         if (_budget is not null)
         {
             _budget.Settle(task, _tasks.Status[task] == TaskRunStatus.Cached ? default : _tasks.Results[task]?.Usage ?? default);
@@ -612,11 +618,26 @@ public sealed partial class FlowRun
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void StartTask(int task, int group)
     {
+        CountStarted(task, group);
+        HandOut(task, group);
+    }
+
+    /// <summary>A task takes a worker: the run's counts.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void CountStarted(int task, int group)
+    {
         Debug.Assert(_gate.IsHeldByCurrentThread);
         _running++;
         _groupRunning[group]++;
         _peakRunning = Math.Max(_peakRunning, _running);
         _tasks.Status[task] = TaskRunStatus.Running;
+    }
+
+    /// <summary>A task counted as running is given its worker slot and announced, and goes to the executor or to the
+    /// step's caller.</summary>
+    private void HandOut(int task, int group)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         if (_measured && _tasks.Ready is { } ready && ready[task] != 0)
         {
             Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task]));
@@ -647,17 +668,24 @@ public sealed partial class FlowRun
         }
     }
 
-    /// <summary>Dispatch in a pool: each task also needs a slot of the pool. A worker type the pool refuses is left for
-    /// the rest of this dispatch (others may still have slots); a full pool ends it. The pool wakes the run when a slot
-    /// may be its.</summary>
+    /// <summary>Dispatch in a pool: each task also needs a slot of the pool, asked for under the pool's lock, held for
+    /// the whole loop (<see cref="ParallelFlowPool.BeginDispatch"/>). A worker type the pool refuses is left for the
+    /// rest of this dispatch (others may still have slots); a full pool ends it. The pool wakes the run when a slot may
+    /// be its. The tasks granted are announced once the pool's lock is left: a listener's code never runs under it.</summary>
     private void DispatchPooled(ParallelFlowPool pool)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        pool.BeginDispatch(this);
+        if (!pool.BeginDispatch(this))
+        {
+            return;
+        }
+
         List<(int Group, int Capacity)>? refused = null;
+        var granted = _granted;
+        granted.Clear();
         try
         {
-            DispatchPooledCore(pool, ref refused);
+            DispatchPooledCore(pool, granted, ref refused);
         }
         finally
         {
@@ -668,17 +696,25 @@ public sealed partial class FlowRun
 
             pool.EndDispatch(this);
         }
+
+        foreach (var (task, group) in granted)
+        {
+            HandOut(task, group);
+        }
     }
 
-    private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused)
+    // The tasks a pooled dispatch was granted slots for, to hand out once it has left the pool's lock (reused).
+    private readonly List<(int Task, int Group)> _granted = [];
+
+    private void DispatchPooledCore(ParallelFlowPool pool, List<(int Task, int Group)> granted, ref List<(int Group, int Capacity)>? refused)
     {
         while (_running < _limit && (!_held || _running == 0) && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
-            var grant = pool.TryAcquire(this, _plan.GroupNames[group]);
+            var grant = pool.TryAcquire(this, group);
             if (grant == PoolGrant.Granted && _budget is not null && !_budget.TryReserve(task))
             {
                 // Waits until a running task settles and frees budget; the pool's slot goes back.
-                pool.Release(this, _plan.GroupNames[group]);
+                pool.GiveBackGranted(this, group);
                 WaitForBudget(task);
                 continue;
             }
@@ -697,7 +733,8 @@ public sealed partial class FlowRun
                 continue;
             }
 
-            StartTask(task, group);
+            CountStarted(task, group);
+            granted.Add((task, group));
         }
     }
 

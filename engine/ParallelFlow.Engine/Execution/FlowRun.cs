@@ -177,8 +177,10 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
         _waitingForBudget = _budget is null ? null : [];
-        _handsOver = _events is null && _commit is null && Pool is null && _budget is null && _sizer is null &&
+        var keepsNothing = _events is null && _commit is null && _budget is null && _sizer is null &&
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
+        _handsOver = keepsNothing && Pool is null;
+        _handsOverInPool = keepsNothing && Pool is not null;
         if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
         {
             _lane = _keptLane ?? new ConcurrentRankedSet(_count);
@@ -192,6 +194,11 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     /// the gate (<see cref="TryHandOver"/>): nobody reads the run's events or journal, and it keeps nothing per worker
     /// or per release: no pool, budget, adaptive size, worker slots, ready times or learned durations.</summary>
     private readonly bool _handsOver;
+
+    /// <summary>The same, for a run in a pool: it may hand over while no run waits for a slot of the pool
+    /// (<see cref="ParallelFlowPool.Uncontended"/>), keeping its slot for the dependent. It never runs in the lock-free
+    /// lane, whose workers the pool does not count.</summary>
+    private readonly bool _handsOverInPool;
 
     /// <summary>The run's id.</summary>
     public string RunId { get; }
@@ -238,6 +245,12 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     /// <summary>The pool whose limits the run shares, if any. Set once, in the constructor.</summary>
     internal ParallelFlowPool? Pool { get; }
+
+    /// <summary>The run's share of its pool while it is a member (set by the pool, under its lock); else null.</summary>
+    internal ParallelFlowPool.Member? PoolMember { get; set; }
+
+    /// <summary>The worker type of each of the run's groups, as its pool counts them.</summary>
+    internal string[] PoolTypeNames => _plan.GroupNames;
 
     /// <summary>The pool has a slot this run may get: it takes a scheduling step to ask (on a pool thread).</summary>
     internal void PoolWake() => TakeStep(new StepMessage(StepKind.Wake), -1);

@@ -59,11 +59,19 @@ public sealed class ParallelFlowPoolFullException : InvalidOperationException
 public sealed class ParallelFlowPool
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, int> _typeUsed = new(StringComparer.Ordinal);
-    private readonly Dictionary<FlowRun, Member> _members = [];
+    // The worker types the runs have named, by index: how many tasks of each run now, and each one's limit
+    // (int.MaxValue: none). A run's groups are mapped to these once, when it joins (Member.GroupTypes), so asking for a
+    // slot hashes no name.
+    private readonly Dictionary<string, int> _types = new(StringComparer.Ordinal);
+    private int[] _typeUsed = new int[4];
+    private int[] _typeLimit = new int[4];
+    private readonly List<Member> _members = [];
     // The queued runs, in order; a short list, searched when a queued run leaves it out of turn.
     private readonly List<(FlowRun Run, CancellationTokenRegistration Registration)> _queued = [];
     private int _used;
+    // How many members wait for a slot (what their last dispatch was refused): while none does, a run's dispatch asks
+    // nobody else, and a run may keep its slot from one task for the next (Uncontended). Written under the lock.
+    private int _waitingRuns;
 
     /// <summary>Creates a pool.</summary>
     /// <param name="options">Its limits; the processor count and no other limit when absent.</param>
@@ -126,6 +134,12 @@ public sealed class ParallelFlowPool
         }
     }
 
+    /// <summary>Whether no run waits for a slot now: a run that finishes a task may then keep its slot for the task's
+    /// one dependent it made ready (<see cref="FlowRun"/>'s hand-over), as its own dispatch would have given it. Read
+    /// without the lock: a run that starts to wait just after waits at most for that one task, since the next task's end
+    /// reads this again and, seeing it wait, gives the slot back in a step.</summary>
+    internal bool Uncontended => Volatile.Read(ref _waitingRuns) == 0;
+
     /// <summary>Lets a run in: it begins now, or when an active run ends; refused when the queue is full.</summary>
     internal void Admit(FlowRun run, CancellationToken cancellationToken)
     {
@@ -138,7 +152,7 @@ public sealed class ParallelFlowPool
             }
             else if (Options.MaxActiveRuns is not { } most || _members.Count < most)
             {
-                _members.Add(run, new Member());
+                Join(run);
             }
             else if (_queued.Count >= Options.MaxQueuedRuns)
             {
@@ -170,6 +184,42 @@ public sealed class ParallelFlowPool
         }
 
         run.Begin();
+    }
+
+    /// <summary>Makes a run a member: its share, and its worker types mapped to the pool's.</summary>
+    private void Join(FlowRun run)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var names = run.PoolTypeNames;
+        var types = new int[names.Length];
+        for (var group = 0; group < names.Length; group++)
+        {
+            types[group] = TypeOf(names[group]);
+        }
+
+        var member = new Member(run, types);
+        _members.Add(member);
+        run.PoolMember = member;
+    }
+
+    /// <summary>The index of a worker type, added with its limit the first time a run names it.</summary>
+    private int TypeOf(string worker)
+    {
+        if (_types.TryGetValue(worker, out var type))
+        {
+            return type;
+        }
+
+        type = _types.Count;
+        if (type == _typeUsed.Length)
+        {
+            Array.Resize(ref _typeUsed, 2 * type);
+            Array.Resize(ref _typeLimit, 2 * type);
+        }
+
+        _typeLimit[type] = Options.Limits.TryGetValue(worker, out var limit) ? limit : int.MaxValue;
+        _types.Add(worker, type);
+        return type;
     }
 
     /// <summary>Stores a queued run's registration; false when the run already left the queue.</summary>
@@ -214,91 +264,166 @@ public sealed class ParallelFlowPool
         run.Begin();
     }
 
-    /// <summary>A run's dispatch begins: it may be woken again, and what it is refused from now on is recorded afresh.
-    /// What it waited for until now still counts while it dispatches: cleared here, a run that has just given a slot
-    /// back would, until it asks again, look as if it waited for nothing, and another run it woke could take the slot
-    /// its fair share gives it.</summary>
-    internal void BeginDispatch(FlowRun run)
+    /// <summary>Gives a task's slot back, in a step of the run that held it: counted at once for the run, and for the
+    /// pool at the start of the dispatch that follows in the same step (<see cref="BeginDispatch"/>), under the one
+    /// lock that dispatch takes. Until then the slot is still the run's: no other run can take it before this run's own
+    /// dispatch has asked for it, and the runs waiting for it are woken at that dispatch's end, once this run has had
+    /// its turn (its fair share still decides: a waiting run that holds fewer goes first).</summary>
+    /// <remarks>Under the run's gate, and not the pool's lock: only the run's own steps touch what is given back.</remarks>
+    internal static void Release(FlowRun run, int group)
     {
-        lock (_lock)
+        if (run.PoolMember is { } member)
         {
-            if (!_members.TryGetValue(run, out var member))
-            {
-                return;
-            }
-
-            member.WakePending = false;
-            member.RefusedGlobal = false;
-            member.RefusedTypes.Clear();
+            member.GivenBack[group]++;
+            member.AnyGivenBack = true;
         }
+    }
+
+    /// <summary>A run's dispatch begins (in a step, under its gate): the slots it gave back in this step return to the
+    /// pool, and the pool's lock is held until <see cref="EndDispatch"/>, so the dispatch asks for all its slots under
+    /// one lock. What it waited for until now still counts while it dispatches: cleared here, a run that has just given
+    /// a slot back would look as if it waited for nothing, and another run could take the slot its fair share gives it.
+    /// </summary>
+    /// <returns>False, with the lock not held, for a run that is not a member (it asks for no slot).</returns>
+    internal bool BeginDispatch(FlowRun run)
+    {
+        var member = run.PoolMember;
+        if (member is null)
+        {
+            return false;
+        }
+
+        _lock.Enter();
+        if (member.Left)
+        {
+            _lock.Exit();
+            return false;
+        }
+
+        if (member.AnyGivenBack)
+        {
+            member.AnyGivenBack = false;
+            for (var group = 0; group < member.GivenBack.Length; group++)
+            {
+                if (member.GivenBack[group] is var count and > 0)
+                {
+                    member.GivenBack[group] = 0;
+                    Return(member, group, count);
+                }
+            }
+        }
+
+        member.WakePending = false;
+        member.RefusedGlobal = false;
+        member.RefusedTypes.Clear();
+        return true;
     }
 
     /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, the
     /// other waiting runs (those that deferred to it among them, and those a slot it gave back in this step may serve)
-    /// try again while a slot is free.</summary>
+    /// try again while a slot is free. Leaves the lock <see cref="BeginDispatch"/> took.</summary>
     internal void EndDispatch(FlowRun run)
     {
-        lock (_lock)
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var member = run.PoolMember!;
+        var waited = member.Waits;
+        member.WaitingGlobal = member.RefusedGlobal;
+        member.WaitingTypes.Clear();
+        member.WaitingTypes.AddRange(member.RefusedTypes);
+        CountWaiting(member, waited);
+
+        // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
+        // some worker types may leave a slot others deferred to it for.
+        if (!member.WaitingGlobal)
         {
-            if (!_members.TryGetValue(run, out var member))
-            {
-                return;
-            }
-
-            member.WaitingGlobal = member.RefusedGlobal;
-            member.WaitingTypes.Clear();
-            member.WaitingTypes.UnionWith(member.RefusedTypes);
-
-            // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
-            // some worker types may leave a slot others deferred to it for.
-            if (!member.WaitingGlobal)
-            {
-                WakeWaiting(except: run);
-            }
+            WakeWaiting(except: member);
         }
+
+        _lock.Exit();
     }
 
-    /// <summary>Asks for a slot for one task of a worker type.</summary>
-    internal PoolGrant TryAcquire(FlowRun run, string worker)
+    /// <summary>Asks for a slot for one task of one of the run's groups, in its dispatch (the lock held).</summary>
+    internal PoolGrant TryAcquire(FlowRun run, int group)
     {
-        lock (_lock)
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var member = run.PoolMember!;
+        if (_used >= Options.Workers)
         {
-            if (!_members.TryGetValue(run, out var member))
-            {
-                return PoolGrant.Full;
-            }
+            var waited = member.Waits;
+            member.WaitingGlobal = member.RefusedGlobal = true;
+            CountWaiting(member, waited);
+            return PoolGrant.Full;
+        }
 
-            if (_used >= Options.Workers)
-            {
-                member.WaitingGlobal = member.RefusedGlobal = true;
-                return PoolGrant.Full;
-            }
+        var type = member.GroupTypes[group];
+        if (_typeUsed[type] >= _typeLimit[type])
+        {
+            Refuse(member, type);
+            return PoolGrant.TypeFull;
+        }
 
-            var typeUsed = _typeUsed.GetValueOrDefault(worker);
-            if (Options.Limits.TryGetValue(worker, out var limit) && typeUsed >= limit)
+        // Fair sharing: a run that holds fewer slots and waits for one this slot could be goes first: for any slot,
+        // for this kind, or for a kind that has room again (its limit was what refused it, and this free slot of the
+        // pool could now run it). Nobody to ask while no other run waits.
+        if (_waitingRuns > (member.Waits ? 1 : 0))
+        {
+            foreach (var other in _members)
             {
-                member.Refuse(worker);
-                return PoolGrant.TypeFull;
-            }
-
-            // Fair sharing: a run that holds fewer slots and waits for one this slot could be goes first: for any slot,
-            // for this kind, or for a kind that has room again (its limit was what refused it, and this free slot of
-            // the pool could now run it).
-            foreach (var (other, waiting) in _members)
-            {
-                if (other != run && waiting.Held < member.Held && (waiting.WaitingGlobal || waiting.WaitingTypes.Contains(worker) || WaitsForRoom(waiting)))
+                if (other != member && other.Held < member.Held && (other.WaitingGlobal || other.WaitingTypes.Contains(type) || WaitsForRoom(other)))
                 {
-                    member.Refuse(worker);
-                    Wake(other, waiting);
+                    Refuse(member, type);
+                    Wake(other);
                     return PoolGrant.TypeFull;
                 }
             }
+        }
 
-            _used++;
-            _typeUsed[worker] = typeUsed + 1;
-            member.Held++;
-            member.HeldByType[worker] = member.HeldByType.GetValueOrDefault(worker) + 1;
-            return PoolGrant.Granted;
+        _used++;
+        _typeUsed[type]++;
+        member.Held++;
+        member.HeldByGroup[group]++;
+        return PoolGrant.Granted;
+    }
+
+    /// <summary>Gives back a slot just granted in this dispatch (the lock held): its task could not start after all.</summary>
+    internal void GiveBackGranted(FlowRun run, int group)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        Return(run.PoolMember!, group, 1);
+    }
+
+    private void Return(Member member, int group, int count)
+    {
+        Debug.Assert(member.HeldByGroup[group] >= count && _used >= count, "A slot is given back once, by the run that held it.");
+        _used -= count;
+        _typeUsed[member.GroupTypes[group]] -= count;
+        member.Held -= count;
+        member.HeldByGroup[group] -= count;
+    }
+
+    /// <summary>A run's dispatch was refused a slot of a worker type, now.</summary>
+    private void Refuse(Member member, int type)
+    {
+        var waited = member.Waits;
+        if (!member.WaitingTypes.Contains(type))
+        {
+            member.WaitingTypes.Add(type);
+        }
+
+        if (!member.RefusedTypes.Contains(type))
+        {
+            member.RefusedTypes.Add(type);
+        }
+
+        CountWaiting(member, waited);
+    }
+
+    /// <summary>Keeps the count of waiting runs after a member's waiting may have changed.</summary>
+    private void CountWaiting(Member member, bool waited)
+    {
+        if (member.Waits != waited)
+        {
+            Volatile.Write(ref _waitingRuns, _waitingRuns + (waited ? -1 : 1));
         }
     }
 
@@ -308,35 +433,13 @@ public sealed class ParallelFlowPool
         Debug.Assert(_lock.IsHeldByCurrentThread);
         foreach (var type in member.WaitingTypes)
         {
-            if (!Options.Limits.TryGetValue(type, out var limit) || _typeUsed.GetValueOrDefault(type) < limit)
+            if (_typeUsed[type] < _typeLimit[type])
             {
                 return true;
             }
         }
 
         return false;
-    }
-
-    /// <summary>Gives a task's slot back. It wakes nobody: it is called in a step of the run, whose dispatch follows and
-    /// wakes the waiting runs at its end (<see cref="EndDispatch"/>), once this run has had its turn. Woken here, a run
-    /// that holds more could take the slot on another thread before this run's dispatch asks for it — while this one,
-    /// whose last dispatch was refused nothing (its next task was not ready yet: a chain's), looked as if it waited for
-    /// nothing.</summary>
-    internal void Release(FlowRun run, string worker)
-    {
-        lock (_lock)
-        {
-            if (!_members.TryGetValue(run, out var member))
-            {
-                return;
-            }
-
-            Debug.Assert(member.Held > 0 && _used > 0, "A slot is given back once, by the run that held it.");
-            _used--;
-            _typeUsed[worker]--;
-            member.Held--;
-            member.HeldByType[worker]--;
-        }
     }
 
     /// <summary>A run ended: it leaves the pool, and the next queued run begins.</summary>
@@ -346,7 +449,7 @@ public sealed class ParallelFlowPool
         var next = new List<FlowRun>();
         lock (_lock)
         {
-            if (!_members.Remove(run, out var member))
+            if (run.PoolMember is not { Left: false } member)
             {
                 // Cancelled while it waited in the queue: it leaves the queue.
                 if (Withdraw(run, out var withdrawn))
@@ -356,14 +459,24 @@ public sealed class ParallelFlowPool
             }
             else
             {
-                // A run that ends holding slots (an engine fault ended it) gives them all back.
-                foreach (var (worker, held) in member.HeldByType)
+                member.Left = true;
+                _members.Remove(member);
+                if (member.Waits)
                 {
-                    _typeUsed[worker] -= held;
-                    _used -= held;
+                    Volatile.Write(ref _waitingRuns, _waitingRuns - 1);
                 }
 
-                WakeWaiting(except: run);
+                // A run that ends holding slots (an engine fault ended it) gives them all back, those given back in
+                // its last step too (still counted as held until a dispatch returns them).
+                for (var group = 0; group < member.HeldByGroup.Length; group++)
+                {
+                    if (member.HeldByGroup[group] is var held and > 0)
+                    {
+                        Return(member, group, held);
+                    }
+                }
+
+                WakeWaiting(except: member);
             }
 
             while ((Options.MaxActiveRuns is not { } most || _members.Count < most) && _queued.Count > 0)
@@ -371,7 +484,7 @@ public sealed class ParallelFlowPool
                 var queued = _queued[0];
                 _queued.RemoveAt(0);
                 registrations.Add(queued.Registration);
-                _members.Add(queued.Run, new Member());
+                Join(queued.Run);
                 next.Add(queued.Run);
             }
         }
@@ -393,19 +506,19 @@ public sealed class ParallelFlowPool
     /// type that has room. One refused only by a type still at its limit sleeps on: woken, it would be refused again,
     /// and its dispatch's end would wake the others refused so, and they it, round and round on a core until that type
     /// had room. Room comes only from a slot given back or a run leaving, and both wake it then.</summary>
-    private void WakeWaiting(FlowRun except)
+    private void WakeWaiting(Member except)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (_used >= Options.Workers)
+        if (_used >= Options.Workers || _waitingRuns == 0)
         {
             return;
         }
 
-        foreach (var (other, member) in _members)
+        foreach (var member in _members)
         {
-            if (other != except && (member.WaitingGlobal || WaitsForRoom(member)))
+            if (member != except && (member.WaitingGlobal || WaitsForRoom(member)))
             {
-                Wake(other, member);
+                Wake(member);
             }
         }
     }
@@ -417,38 +530,44 @@ public sealed class ParallelFlowPool
 
     /// <summary>Has a waiting run take a scheduling step, on another thread: never inside the pool's lock or another
     /// run's step.</summary>
-    private void Wake(FlowRun run, Member member)
+    private void Wake(Member member)
     {
         if (!member.WakePending)
         {
             member.WakePending = true;
             Interlocked.Increment(ref _wakes);
-            ThreadPool.UnsafeQueueUserWorkItem(static r => r.PoolWake(), run, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.PoolWake(), member.Run, preferLocal: false);
         }
     }
 
-    /// <summary>A run's share of the pool.</summary>
-    private sealed class Member
+    /// <summary>A run's share of the pool: what it holds and what it waits for, under the pool's lock — but for the
+    /// slots it has given back in a step and not yet returned (<see cref="Release"/>), which only its own steps touch.</summary>
+    internal sealed class Member(FlowRun run, int[] groupTypes)
     {
+        public readonly FlowRun Run = run;
+
+        // The pool's index of the worker type of each of the run's groups.
+        public readonly int[] GroupTypes = groupTypes;
+        public readonly int[] HeldByGroup = new int[groupTypes.Length];
         public int Held;
-        public readonly Dictionary<string, int> HeldByType = new(StringComparer.Ordinal);
+        public bool Left;
+
+        // Given back in the run's step under way, by group, for its dispatch to return (under the run's gate).
+        public readonly int[] GivenBack = new int[groupTypes.Length];
+        public bool AnyGivenBack;
+
         // What it waits for, as other runs see it: what its last dispatch was refused (and, during a dispatch, what this
-        // one has been refused so far as well).
+        // one has been refused so far as well). Types by the pool's index.
         public bool WaitingGlobal;
-        public readonly HashSet<string> WaitingTypes = new(StringComparer.Ordinal);
+        public readonly List<int> WaitingTypes = [];
 
         // What the dispatch under way has been refused: what the run waits for once it ends.
         public bool RefusedGlobal;
-        public readonly HashSet<string> RefusedTypes = new(StringComparer.Ordinal);
+        public readonly List<int> RefusedTypes = [];
 
         public bool WakePending;
 
-        /// <summary>Refused a slot of this worker type, now.</summary>
-        public void Refuse(string worker)
-        {
-            WaitingTypes.Add(worker);
-            RefusedTypes.Add(worker);
-        }
+        public bool Waits => WaitingGlobal || WaitingTypes.Count > 0;
     }
 }
 

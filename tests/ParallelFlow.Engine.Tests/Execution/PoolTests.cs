@@ -33,6 +33,7 @@ public sealed class PoolTests
             Assert.True(tracker.Peak <= workers, $"{tracker.Peak} tasks ran at once in a pool of {workers}");
             Assert.True(tracker.PeakOf("alpha") <= alphaLimit, $"{tracker.PeakOf("alpha")} alpha tasks at once, the pool's limit is {alphaLimit}");
             Assert.Equal((0, 0, 0), (pool.RunningTasks, pool.ActiveRuns, pool.QueuedRuns));
+            Assert.True(pool.Uncontended, "no run waits once every run has ended");
         }, iter: 60);
 
     [Fact]
@@ -108,6 +109,52 @@ public sealed class PoolTests
         gated.Release($"chain-{Links - 1}");
         Assert.Equal(RunStatus.Succeeded, (await chain.Completion.Within()).Status);
         await CancelAsync(longRun);
+    }
+
+    [Fact]
+    public async Task A_run_keeps_its_slot_for_a_tasks_one_dependent_only_while_no_run_waits_for_one()
+    {
+        var (gated, engine) = GatedEngine("hold");
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
+
+        // Two chains in one run: it holds both slots, and each task's end makes exactly one task ready, which a run
+        // nobody waits beside keeps its slot for without a step (Uncontended).
+        var builder = new PlanBuilder("chains");
+        foreach (var name in new[] { "a", "b" })
+        {
+            builder.AddTask($"{name}-0", "hold");
+            for (var i = 1; i < 4; i++)
+            {
+                builder.AddTask($"{name}-{i}", "hold", t => t.DependsOn($"{name}-{i - 1}"));
+            }
+        }
+
+        var chains = engine.Compile(builder.Build()).Start(new RunOptions { Pool = pool });
+        var started = new HashSet<string> { await gated.NextStartedAsync().Within(), await gated.NextStartedAsync().Within() };
+        Assert.Equal(["a-0", "b-0"], started.Order());
+        Assert.True(pool.Uncontended);
+        gated.Release("a-0");
+        Assert.Equal("a-1", await gated.NextStartedAsync().Within());
+
+        // A run that holds none now waits for a slot (its first step, taken as it starts on this thread, was refused
+        // one): the next task to end gives its slot back to the pool in a step, and the waiting run, holding fewer,
+        // takes it, ahead of that task's dependent.
+        var other = engine.Compile(Independent("other", 1)).Start(new RunOptions { Pool = pool });
+        Assert.False(pool.Uncontended);
+        gated.Release("b-0");
+        Assert.Equal("other-0", await gated.NextStartedAsync().Within());
+        gated.Release("other-0");
+        Assert.Equal(RunStatus.Succeeded, (await other.Completion.Within()).Status);
+        Assert.Equal("b-1", await gated.NextStartedAsync().Within());
+
+        foreach (var id in new[] { "a-1", "a-2", "a-3", "b-1", "b-2", "b-3" })
+        {
+            gated.Release(id);
+        }
+
+        Assert.Equal(RunStatus.Succeeded, (await chains.Completion.Within()).Status);
+        Assert.True(pool.Uncontended, "no run waits once every run has ended");
+        Assert.Equal((0, 0), (pool.RunningTasks, pool.ActiveRuns));
     }
 
     [Fact]
