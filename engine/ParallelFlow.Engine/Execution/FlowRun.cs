@@ -130,8 +130,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             : null;
 
         // Arrays are given back only by a run whose caller sees nothing but its result (no handle to read its status),
-        // on this process's executor (its tasks have all returned once it is idle), outside a shared pool.
-        _givesBackArrays = resultOnly && Pool is null && options.Executor is null && options.Dispatcher is null;
+        // on this process's executor (its tasks have all returned once it is idle). In a pool too: a wake the pool
+        // queued before the run left it finds the run finished and reads nothing of its arrays.
+        _givesBackArrays = resultOnly && options.Executor is null && options.Dispatcher is null;
         // Any run takes a set the plan keeps (the one it was compiled with, or one a run gave back): a run that keeps
         // its arrays would have made new ones all the same.
         var kept = plan.TakeIdleArrays();

@@ -22,9 +22,9 @@ public sealed class RunResult : IDisposable
     /// was computed before. The run's own values (<see cref="Status"/>, <see cref="Elapsed"/>, <see cref="Workers"/>, …)
     /// stay.</para>
     /// <para>Only a run of <see cref="CompiledPlan.RunAsync"/> or of a plan's block
-    /// (<see cref="CompiledPlan.AsBlock(PlanBlockOptions?)"/>) on this process's executor, outside a shared pool and
-    /// without a dispatcher, gives its arrays back; for any other result (<see cref="FlowRun.Completion"/>, a pool's
-    /// runs) this does nothing. Disposing helps only a plan that runs again: a plan compiled for one run gains
+    /// (<see cref="CompiledPlan.AsBlock(PlanBlockOptions?)"/>) on this process's executor, without a dispatcher (in a
+    /// shared pool or not), gives its arrays back; for any other result (<see cref="FlowRun.Completion"/>) this does
+    /// nothing. Disposing helps only a plan that runs again: a plan compiled for one run gains
     /// nothing.</para>
     /// </remarks>
     public void Dispose() => Interlocked.Exchange(ref _onDispose, null)?.Invoke();

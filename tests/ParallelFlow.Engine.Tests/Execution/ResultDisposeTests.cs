@@ -248,13 +248,17 @@ public sealed class ResultDisposeTests
             }
 
             var compiled = Compile(builder);
+            // Every other round in a pool, which queues a run beyond three: a pooled run's arrays go back as well.
+            var pool = new ParallelFlowPool(new PoolOptions { Workers = 2, MaxActiveRuns = 3 });
             for (var round = 0; round < 5; round++)
             {
+                var pooled = round % 2 == 1;
                 var runs = Enumerable.Range(0, 4).Select(r =>
                 {
                     var label = $"s{seed}r{round}n{r}";
                     var failing = Enumerable.Range(0, count).Where(_ => random.NextDouble() < 0.1).ToHashSet();
-                    return (Label: label, Failing: failing, Run: compiled.RunAsync(Options(label, string.Join(',', failing.Select(f => $"t{f}")))));
+                    var options = Options(label, string.Join(',', failing.Select(f => $"t{f}"))) with { Pool = pooled ? pool : null };
+                    return (Label: label, Failing: failing, Run: compiled.RunAsync(options));
                 }).ToArray();
 
                 foreach (var (label, failing, run) in runs.OrderBy(_ => random.Next()))
