@@ -10,6 +10,9 @@ namespace ParallelFlow.Engine.Execution;
 /// counts itself finished, and its thread takes the best ready task for its worker, or gives the worker back; free
 /// workers are then given the next best tasks on the executor. Everything else (the start, a failure and the skips it
 /// brings, a stop, the end) is a step under the gate, as in any run, which uses the same set and count.
+/// <para>In a pool (<see cref="ParallelFlowPool"/>), a worker is also a slot of the pool: a thread keeps its worker for
+/// the next task only while no other run waits for a slot, and a worker is taken or given back only in a step, whose
+/// dispatch asks the pool (<see cref="DispatchInLanePooled"/>). A success while another run waits is a step as well.</para>
 /// </summary>
 /// <remarks>
 /// No ready task is stranded with a worker free: a thread that adds a task then looks for a free worker, and a thread
@@ -96,6 +99,11 @@ public sealed partial class FlowRun
             Interlocked.Decrement(ref _running);
             return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
         }
+        else if (Pool is not null)
+        {
+            // The worker and its pool slot go back in a step, whose dispatch may give them to a ready task again.
+            return TakeStep(new StepMessage(StepKind.Freed), callerGroup);
+        }
         else
         {
             ReleaseLaneWorker();
@@ -106,7 +114,15 @@ public sealed partial class FlowRun
         // operation, a full fence, before both reads (the type's remarks); one that did neither has nothing to hand on.
         if (Volatile.Read(ref _running) < _laneLimit && lane.Count > 0)
         {
-            StartInLane(lane);
+            if (Pool is null)
+            {
+                StartInLane(lane);
+            }
+            else
+            {
+                // In a pool a worker is taken only in a step, which asks the pool for its slot.
+                TakeStep(new StepMessage(StepKind.Wake), -1);
+            }
         }
 
         if (mine >= 0 && callerGroup != 0)
@@ -162,6 +178,63 @@ public sealed partial class FlowRun
                 continue;
             }
 
+            if (_inlineGroup == 0 && _inlineTask < 0)
+            {
+                _inlineTask = task;
+            }
+            else if (_toStart < 0)
+            {
+                _toStart = task;
+            }
+            else
+            {
+                _moreToStart.Add(task);
+            }
+        }
+    }
+
+    /// <summary>The step's dispatch in a lane run in a pool (under the gate): each worker taken also takes a slot of
+    /// the pool, asked for under its lock (<see cref="ParallelFlowPool.BeginDispatch"/>); the run's one worker type
+    /// refused, or the pool full, ends it. Tasks are handed out once the pool's lock is left.</summary>
+    private void DispatchInLanePooled(ParallelFlowPool pool, ConcurrentRankedSet lane)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        if (!pool.BeginDispatch(this))
+        {
+            return;
+        }
+
+        var granted = _granted;
+        granted.Clear();
+        try
+        {
+            // A slot is asked for only with a task ready and a worker free: a run asked for one it cannot use would be
+            // counted as waiting, and the other runs would give up their slots to it.
+            while (lane.Count > 0 && Volatile.Read(ref _running) < _laneLimit && pool.TryAcquire(this, 0) == PoolGrant.Granted)
+            {
+                var more = TryStartInLane(lane, out var task);
+                if (task >= 0)
+                {
+                    granted.Add((task, 0));
+                    continue;
+                }
+
+                // No task for the slot: another thread took the one seen (look again), or no worker is free, nothing is
+                // ready or the run stops (the dispatch ends).
+                pool.GiveBackGranted(this, 0);
+                if (!more)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            pool.EndDispatch(this);
+        }
+
+        foreach (var (task, _) in granted)
+        {
             if (_inlineGroup == 0 && _inlineTask < 0)
             {
                 _inlineTask = task;

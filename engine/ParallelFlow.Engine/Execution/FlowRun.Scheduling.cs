@@ -31,6 +31,9 @@ public sealed partial class FlowRun
 
         /// <summary>The run's pool may have a slot for it: ready tasks are offered again.</summary>
         Wake,
+
+        /// <summary>A worker of a lane run in a pool found no task to run next: it is given back, with its pool slot.</summary>
+        Freed,
     }
 
     /// <summary>A message to the scheduling step.</summary>
@@ -103,7 +106,7 @@ public sealed partial class FlowRun
         var succeeded = _tasks.Status[task].IsSuccess() && !IsStopping;
         if (_lane is not null)
         {
-            if (succeeded)
+            if (succeeded && (Pool is null || Pool.NoOtherWaits(this)))
             {
                 return FinishInLane(task, callerGroup, ref unsettled);
             }
@@ -129,7 +132,7 @@ public sealed partial class FlowRun
             }
         }
 
-        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && Pool!.Uncontended)) && TryHandOver(task, madeReady[0], callerGroup))
+        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && Pool!.NoOtherWaits(this))) && TryHandOver(task, madeReady[0], callerGroup))
         {
             return madeReady[0];
         }
@@ -302,6 +305,10 @@ public sealed partial class FlowRun
                         Resolve(message.Task);
                     }
 
+                    break;
+                case StepKind.Freed:
+                    Interlocked.Decrement(ref _running);
+                    ParallelFlowPool.Release(this, 0);
                     break;
                 case StepKind.Durable:
                     foreach (var task in message.Tasks!)
@@ -579,7 +586,15 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         if (Pool is not null)
         {
-            DispatchPooled(Pool);
+            if (_lane is { } pooledLane)
+            {
+                DispatchInLanePooled(Pool, pooledLane);
+            }
+            else
+            {
+                DispatchPooled(Pool);
+            }
+
             return;
         }
 

@@ -182,7 +182,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
         _handsOver = keepsNothing && Pool is null;
         _handsOverInPool = keepsNothing && Pool is not null;
-        if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
+        if ((_handsOver || _handsOverInPool) && groups == 1 && _ready.FixedOrder is var (place, byPlace))
         {
             _lane = _keptLane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
@@ -196,9 +196,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     /// or per release: no pool, budget, adaptive size, worker slots, ready times or learned durations.</summary>
     private readonly bool _handsOver;
 
-    /// <summary>The same, for a run in a pool: it may hand over while no run waits for a slot of the pool
-    /// (<see cref="ParallelFlowPool.Uncontended"/>), keeping its slot for the dependent. It never runs in the lock-free
-    /// lane, whose workers the pool does not count.</summary>
+    /// <summary>The same, for a run in a pool: it may hand over, or keep a lane worker for its next task, while no
+    /// other run waits for a slot of the pool (<see cref="ParallelFlowPool.NoOtherWaits"/>), keeping its slot for that
+    /// task. A lane run in a pool takes a worker, and gives one back, only in a step, where the pool is asked.</summary>
     private readonly bool _handsOverInPool;
 
     /// <summary>The run's id.</summary>

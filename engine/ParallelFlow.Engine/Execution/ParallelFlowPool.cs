@@ -134,11 +134,15 @@ public sealed class ParallelFlowPool
         }
     }
 
-    /// <summary>Whether no run waits for a slot now: a run that finishes a task may then keep its slot for the task's
-    /// one dependent it made ready (<see cref="FlowRun"/>'s hand-over), as its own dispatch would have given it. Read
-    /// without the lock: a run that starts to wait just after waits at most for that one task, since the next task's end
-    /// reads this again and, seeing it wait, gives the slot back in a step.</summary>
+    /// <summary>Whether no run waits for a slot now (once every run has ended, none does).</summary>
     internal bool Uncontended => Volatile.Read(ref _waitingRuns) == 0;
+
+    /// <summary>Whether no run but this one waits for a slot now (it may itself, asking for more than the pool has): a
+    /// run that finishes a task may then keep the task's slot for its next task without a step — the one dependent it
+    /// made ready (<see cref="FlowRun"/>'s hand-over), or the best ready task (its lane) — as its own dispatch would
+    /// have given it. Read without the lock: a run that starts to wait just after waits at most for those tasks, since
+    /// each task's end reads this again and, seeing it wait, gives the slot back in a step.</summary>
+    internal bool NoOtherWaits(FlowRun run) => Volatile.Read(ref _waitingRuns) is var waiting && (waiting == 0 || (waiting == 1 && run.PoolMember is { Waits: true }));
 
     /// <summary>Lets a run in: it begins now, or when an active run ends; refused when the queue is full.</summary>
     internal void Admit(FlowRun run, CancellationToken cancellationToken)

@@ -37,6 +37,51 @@ public sealed class PoolTests
         }, iter: 60);
 
     [Fact]
+    public Task Concurrent_runs_of_one_worker_type_share_the_pool_in_the_lane_and_each_task_ends_as_its_dependencies_say() =>
+        Gen.Select(Gen.Int[1, 3], Gen.Int[2, 5], Gen.Int).SampleAsync(async (workers, runCount, seed) =>
+        {
+            // Plans of one worker type in the critical-path order: each run schedules its successes in the lock-free
+            // lane, keeping its workers (and their slots) while no other run waits, and takes the rest in steps. Some
+            // tasks answer at once and some later; some fail, and their dependents are skipped.
+            var tracker = new Tracker();
+            var catalog = BuiltInWorkers.CreateCatalog();
+            catalog.AddWorker("alpha", new OneTypeWorker(tracker));
+            var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+            var pool = new ParallelFlowPool(new PoolOptions { Workers = workers });
+            var plans = Enumerable.Range(0, runCount).Select(i =>
+            {
+                var random = new Random(seed + i);
+                var count = random.Next(1, 80);
+                var predecessors = RandomDag.Predecessors(random, count, edges: 2.0);
+                var fails = Enumerable.Range(0, count).Select(_ => random.NextDouble() < 0.08).ToArray();
+                var answersLater = Enumerable.Range(0, count).Select(_ => random.Next(2) == 0).ToArray();
+                var builder = new PlanBuilder($"one-type-{i}").WithWorkers(random.Next(1, 4));
+                for (var t = 0; t < count; t++)
+                {
+                    var task = t;
+                    builder.AddTask($"t{task}", "alpha", b => b.DependsOn([.. predecessors[task].Select(p => $"t{p}")])
+                        .With(new { fail = fails[task], later = answersLater[task] }));
+                }
+
+                return (Plan: builder.Build(), Predecessors: predecessors, Fails: fails);
+            }).ToList();
+
+            var results = await Task.WhenAll(plans.Select(p => engine.Compile(p.Plan).RunAsync(new RunOptions { Pool = pool }))).Within();
+
+            for (var i = 0; i < runCount; i++)
+            {
+                var runs = RandomDag.RunsOf(plans[i].Predecessors, plans[i].Fails);
+                var expected = runs.Select((r, t) => !r ? TaskRunStatus.Skipped : plans[i].Fails[t] ? TaskRunStatus.Failed : TaskRunStatus.Succeeded);
+                Assert.Equal(expected, results[i].Tasks.Select(t => t.Status));
+                results[i].Dispose();
+            }
+
+            Assert.True(tracker.Peak <= workers, $"{tracker.Peak} tasks ran at once in a pool of {workers}");
+            Assert.Equal((0, 0, 0), (pool.RunningTasks, pool.ActiveRuns, pool.QueuedRuns));
+            Assert.True(pool.Uncontended, "no run waits once every run has ended");
+        }, iter: 80);
+
+    [Fact]
     public async Task A_short_run_started_beside_a_long_one_gets_its_share_at_the_next_free_slot()
     {
         var (gated, engine) = GatedEngine("hold");
@@ -117,8 +162,8 @@ public sealed class PoolTests
         var (gated, engine) = GatedEngine("hold");
         var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
 
-        // Two chains in one run: it holds both slots, and each task's end makes exactly one task ready, which a run
-        // nobody waits beside keeps its slot for without a step (Uncontended).
+        // Two chains in one run of one worker type: it holds both slots, and each task's end makes exactly one task
+        // ready, which the run keeps its worker and slot for, without a step, while no other run waits.
         var builder = new PlanBuilder("chains");
         foreach (var name in new[] { "a", "b" })
         {
@@ -331,6 +376,37 @@ public sealed class PoolTests
                 {
                     return;
                 }
+            }
+        }
+    }
+
+    /// <summary>A worker of the one type "alpha", tracked: it answers at once or after yielding its thread
+    /// (<c>later</c>), and fails when told to (<c>fail</c>).</summary>
+    private sealed class OneTypeWorker(Tracker tracker) : ParallelFlowWorker
+    {
+        public override ValueTask<TaskResult> ExecuteAsync(TaskRequest request, CancellationToken cancellationToken)
+        {
+            tracker.Enter("alpha");
+            var fails = request.With.GetProperty("fail").GetBoolean();
+            if (!request.With.GetProperty("later").GetBoolean())
+            {
+                tracker.Leave("alpha");
+                return fails ? ValueTask.FromException<TaskResult>(new InvalidOperationException("told to fail")) : ValueTask.FromResult(TaskResult.FromText(request.TaskId));
+            }
+
+            return LaterAsync(request.TaskId, fails);
+        }
+
+        private async ValueTask<TaskResult> LaterAsync(string taskId, bool fails)
+        {
+            try
+            {
+                await Task.Yield();
+                return fails ? throw new InvalidOperationException("told to fail") : TaskResult.FromText(taskId);
+            }
+            finally
+            {
+                tracker.Leave("alpha");
             }
         }
     }
