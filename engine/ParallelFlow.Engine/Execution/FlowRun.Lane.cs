@@ -118,9 +118,11 @@ public sealed partial class FlowRun
             {
                 StartInLane(lane);
             }
-            else
+            else if (PoolMember is not { Waits: true })
             {
-                // In a pool a worker is taken only in a step, which asks the pool for its slot.
+                // In a pool a worker is taken only in a step, which asks the pool for its slot. Not while the run waits
+                // for the pool (refused at its last dispatch): the pool wakes it when a slot could be its
+                // (DispatchInLanePooled's remarks).
                 TakeStep(new StepMessage(StepKind.Wake), -1);
             }
         }
@@ -194,58 +196,47 @@ public sealed partial class FlowRun
     }
 
     /// <summary>The step's dispatch in a lane run in a pool (under the gate): each worker taken also takes a slot of
-    /// the pool, asked for under its lock (<see cref="ParallelFlowPool.BeginDispatch"/>); the run's one worker type
-    /// refused, or the pool full, ends it. Tasks are handed out once the pool's lock is left.</summary>
+    /// the pool (<see cref="ParallelFlowPool.TryAcquire"/>); the run's one worker type refused, or the pool full, ends
+    /// it, and the run then waits for the pool to wake it. A slot is asked for only with a task ready and a worker free,
+    /// in a run still running: a run that asked for one it could not use would be counted as waiting, and the other
+    /// runs would give up their slots to it.</summary>
+    /// <remarks>A lane thread that adds a task while a worker is free takes a step for it, unless the run waits for the
+    /// pool (which wakes it). It adds, then reads whether the run waits; this dispatch, once the pool has recorded that
+    /// it does not, looks at the set again: one of the two sees the other (each after a full fence).</remarks>
     private void DispatchInLanePooled(ParallelFlowPool pool, ConcurrentRankedSet lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        if (!pool.BeginDispatch(this))
+        while (pool.BeginDispatch(this))
         {
-            return;
-        }
-
-        var granted = _granted;
-        granted.Clear();
-        try
-        {
-            // A slot is asked for only with a task ready and a worker free: a run asked for one it cannot use would be
-            // counted as waiting, and the other runs would give up their slots to it.
-            while (lane.Count > 0 && Volatile.Read(ref _running) < _laneLimit && pool.TryAcquire(this, 0) == PoolGrant.Granted)
+            try
             {
-                var more = TryStartInLane(lane, out var task);
-                if (task >= 0)
+                while (lane.Count > 0 && Volatile.Read(ref _running) < _laneLimit && Phase == RunPhase.Running && pool.TryAcquire(this, 0) == PoolGrant.Granted)
                 {
-                    granted.Add((task, 0));
-                    continue;
-                }
+                    var more = TryStartInLane(lane, out var task);
+                    if (task >= 0)
+                    {
+                        HandOut(task, 0);
+                        continue;
+                    }
 
-                // No task for the slot: another thread took the one seen (look again), or no worker is free, nothing is
-                // ready or the run stops (the dispatch ends).
-                pool.GiveBackGranted(this, 0);
-                if (!more)
-                {
-                    break;
+                    // No task for the slot: another thread took the one seen (look again), or no worker is free,
+                    // nothing is ready or the run stops (the dispatch ends).
+                    pool.GiveBackGranted(this, 0);
+                    if (!more)
+                    {
+                        break;
+                    }
                 }
             }
-        }
-        finally
-        {
-            pool.EndDispatch(this);
-        }
+            finally
+            {
+                pool.EndDispatch(this);
+            }
 
-        foreach (var (task, _) in granted)
-        {
-            if (_inlineGroup == 0 && _inlineTask < 0)
+            Interlocked.MemoryBarrier();
+            if (PoolMember is not { Waits: false } || lane.Count == 0 || Volatile.Read(ref _running) >= _laneLimit || Phase != RunPhase.Running)
             {
-                _inlineTask = task;
-            }
-            else if (_toStart < 0)
-            {
-                _toStart = task;
-            }
-            else
-            {
-                _moreToStart.Add(task);
+                return;
             }
         }
     }

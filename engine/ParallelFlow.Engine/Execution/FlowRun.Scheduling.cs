@@ -132,7 +132,9 @@ public sealed partial class FlowRun
             }
         }
 
-        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && Pool!.NoOtherWaits(this))) && TryHandOver(task, madeReady[0], callerGroup))
+        // (Not a lane run in a pool that another run waits beside: its ready tasks are in the lane, which the check for
+        // a waiting task does not see.)
+        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && _lane is null && Pool!.NoOtherWaits(this))) && TryHandOver(task, madeReady[0], callerGroup))
         {
             return madeReady[0];
         }
@@ -633,26 +635,11 @@ public sealed partial class FlowRun
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void StartTask(int task, int group)
     {
-        CountStarted(task, group);
-        HandOut(task, group);
-    }
-
-    /// <summary>A task takes a worker: the run's counts.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void CountStarted(int task, int group)
-    {
         Debug.Assert(_gate.IsHeldByCurrentThread);
         _running++;
         _groupRunning[group]++;
         _peakRunning = Math.Max(_peakRunning, _running);
         _tasks.Status[task] = TaskRunStatus.Running;
-    }
-
-    /// <summary>A task counted as running is given its worker slot and announced, and goes to the executor or to the
-    /// step's caller.</summary>
-    private void HandOut(int task, int group)
-    {
-        Debug.Assert(_gate.IsHeldByCurrentThread);
         if (_measured && _tasks.Ready is { } ready && ready[task] != 0)
         {
             Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task]));
@@ -664,6 +651,14 @@ public sealed partial class FlowRun
             Emit(RunEventKind.WorkerBusy, task, slot);
         }
 
+        HandOut(task, group);
+    }
+
+    /// <summary>A task counted as running goes to the step's caller (one of the caller's own group) or, once the step
+    /// has left the gate, to the executor.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void HandOut(int task, int group)
+    {
         // The finishing task keeps one ready task of its own type and runs it itself: handing it over would start
         // a second processing task on another core for every step of a chain. The counts above still hold it.
         if (group == _inlineGroup && _inlineTask < 0)
@@ -683,10 +678,9 @@ public sealed partial class FlowRun
         }
     }
 
-    /// <summary>Dispatch in a pool: each task also needs a slot of the pool, asked for under the pool's lock, held for
-    /// the whole loop (<see cref="ParallelFlowPool.BeginDispatch"/>). A worker type the pool refuses is left for the
-    /// rest of this dispatch (others may still have slots); a full pool ends it. The pool wakes the run when a slot may
-    /// be its. The tasks granted are announced once the pool's lock is left: a listener's code never runs under it.</summary>
+    /// <summary>Dispatch in a pool: each task also needs a slot of the pool. A worker type the pool refuses is left for
+    /// the rest of this dispatch (others may still have slots); a full pool ends it. The pool wakes the run when a slot
+    /// may be its.</summary>
     private void DispatchPooled(ParallelFlowPool pool)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
@@ -696,11 +690,9 @@ public sealed partial class FlowRun
         }
 
         List<(int Group, int Capacity)>? refused = null;
-        var granted = _granted;
-        granted.Clear();
         try
         {
-            DispatchPooledCore(pool, granted, ref refused);
+            DispatchPooledCore(pool, ref refused);
         }
         finally
         {
@@ -711,17 +703,9 @@ public sealed partial class FlowRun
 
             pool.EndDispatch(this);
         }
-
-        foreach (var (task, group) in granted)
-        {
-            HandOut(task, group);
-        }
     }
 
-    // The tasks a pooled dispatch was granted slots for, to hand out once it has left the pool's lock (reused).
-    private readonly List<(int Task, int Group)> _granted = [];
-
-    private void DispatchPooledCore(ParallelFlowPool pool, List<(int Task, int Group)> granted, ref List<(int Group, int Capacity)>? refused)
+    private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused)
     {
         while (_running < _limit && (!_held || _running == 0) && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
@@ -748,8 +732,7 @@ public sealed partial class FlowRun
                 continue;
             }
 
-            CountStarted(task, group);
-            granted.Add((task, group));
+            StartTask(task, group);
         }
     }
 

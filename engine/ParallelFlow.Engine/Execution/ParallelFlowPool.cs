@@ -284,116 +284,135 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>A run's dispatch begins (in a step, under its gate): the slots it gave back in this step return to the
-    /// pool, and the pool's lock is held until <see cref="EndDispatch"/>, so the dispatch asks for all its slots under
-    /// one lock. What it waited for until now still counts while it dispatches: cleared here, a run that has just given
-    /// a slot back would look as if it waited for nothing, and another run could take the slot its fair share gives it.
+    /// pool. What it waited for until now still counts while it dispatches: cleared here, a run that has just given a
+    /// slot back would look as if it waited for nothing, and another run could take the slot its fair share gives it.
     /// </summary>
-    /// <returns>False, with the lock not held, for a run that is not a member (it asks for no slot).</returns>
+    /// <remarks>Each call takes the pool's lock on its own: between them the run takes its ready tasks in its strategy's
+    /// order, which may be a plugin's code, and that never runs under the pool's lock.</remarks>
+    /// <returns>False for a run that is not a member: it asks for no slot, and ends no dispatch.</returns>
     internal bool BeginDispatch(FlowRun run)
     {
-        var member = run.PoolMember;
-        if (member is null)
+        if (run.PoolMember is not { } member)
         {
             return false;
         }
 
-        _lock.Enter();
-        if (member.Left)
+        lock (_lock)
         {
-            _lock.Exit();
-            return false;
-        }
-
-        if (member.AnyGivenBack)
-        {
-            member.AnyGivenBack = false;
-            for (var group = 0; group < member.GivenBack.Length; group++)
+            if (member.Left)
             {
-                if (member.GivenBack[group] is var count and > 0)
+                return false;
+            }
+
+            if (member.AnyGivenBack)
+            {
+                member.AnyGivenBack = false;
+                for (var group = 0; group < member.GivenBack.Length; group++)
                 {
-                    member.GivenBack[group] = 0;
-                    Return(member, group, count);
+                    if (member.GivenBack[group] is var count and > 0)
+                    {
+                        member.GivenBack[group] = 0;
+                        Return(member, group, count);
+                    }
                 }
             }
-        }
 
-        member.WakePending = false;
-        member.RefusedGlobal = false;
-        member.RefusedTypes.Clear();
-        return true;
+            member.WakePending = false;
+            member.RefusedGlobal = false;
+            member.RefusedTypes.Clear();
+            return true;
+        }
     }
 
     /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, the
     /// other waiting runs (those that deferred to it among them, and those a slot it gave back in this step may serve)
-    /// try again while a slot is free. Leaves the lock <see cref="BeginDispatch"/> took.</summary>
+    /// try again while a slot is free.</summary>
     internal void EndDispatch(FlowRun run)
     {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
         var member = run.PoolMember!;
-        var waited = member.Waits;
-        member.WaitingGlobal = member.RefusedGlobal;
-        member.WaitingTypes.Clear();
-        member.WaitingTypes.AddRange(member.RefusedTypes);
-        CountWaiting(member, waited);
-
-        // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
-        // some worker types may leave a slot others deferred to it for.
-        if (!member.WaitingGlobal)
+        lock (_lock)
         {
-            WakeWaiting(except: member);
-        }
-
-        _lock.Exit();
-    }
-
-    /// <summary>Asks for a slot for one task of one of the run's groups, in its dispatch (the lock held).</summary>
-    internal PoolGrant TryAcquire(FlowRun run, int group)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        var member = run.PoolMember!;
-        if (_used >= Options.Workers)
-        {
-            var waited = member.Waits;
-            member.WaitingGlobal = member.RefusedGlobal = true;
-            CountWaiting(member, waited);
-            return PoolGrant.Full;
-        }
-
-        var type = member.GroupTypes[group];
-        if (_typeUsed[type] >= _typeLimit[type])
-        {
-            Refuse(member, type);
-            return PoolGrant.TypeFull;
-        }
-
-        // Fair sharing: a run that holds fewer slots and waits for one this slot could be goes first: for any slot,
-        // for this kind, or for a kind that has room again (its limit was what refused it, and this free slot of the
-        // pool could now run it). Nobody to ask while no other run waits.
-        if (_waitingRuns > (member.Waits ? 1 : 0))
-        {
-            foreach (var other in _members)
+            if (member.Left)
             {
-                if (other != member && other.Held < member.Held && (other.WaitingGlobal || other.WaitingTypes.Contains(type) || WaitsForRoom(other)))
-                {
-                    Refuse(member, type);
-                    Wake(other);
-                    return PoolGrant.TypeFull;
-                }
+                return;
+            }
+
+            var waited = member.Waits;
+            member.WaitingGlobal = member.RefusedGlobal;
+            member.WaitingTypes.Clear();
+            member.WaitingTypes.AddRange(member.RefusedTypes);
+            CountWaiting(member, waited);
+
+            // A run still waiting for any slot at all wakes nobody: a freed slot would be its. One that waits only for
+            // some worker types may leave a slot others deferred to it for.
+            if (!member.WaitingGlobal)
+            {
+                WakeWaiting(except: member);
             }
         }
-
-        _used++;
-        _typeUsed[type]++;
-        member.Held++;
-        member.HeldByGroup[group]++;
-        return PoolGrant.Granted;
     }
 
-    /// <summary>Gives back a slot just granted in this dispatch (the lock held): its task could not start after all.</summary>
+    /// <summary>Asks for a slot for one task of one of the run's groups, in its dispatch.</summary>
+    internal PoolGrant TryAcquire(FlowRun run, int group)
+    {
+        var member = run.PoolMember!;
+        lock (_lock)
+        {
+            if (member.Left)
+            {
+                return PoolGrant.Full;
+            }
+
+            if (_used >= Options.Workers)
+            {
+                var waited = member.Waits;
+                member.WaitingGlobal = member.RefusedGlobal = true;
+                CountWaiting(member, waited);
+                return PoolGrant.Full;
+            }
+
+            var type = member.GroupTypes[group];
+            if (_typeUsed[type] >= _typeLimit[type])
+            {
+                Refuse(member, type);
+                return PoolGrant.TypeFull;
+            }
+
+            // Fair sharing: a run that holds fewer slots and waits for one this slot could be goes first: for any slot,
+            // for this kind, or for a kind that has room again (its limit was what refused it, and this free slot of the
+            // pool could now run it). Nobody to ask while no other run waits.
+            if (_waitingRuns > (member.Waits ? 1 : 0))
+            {
+                foreach (var other in _members)
+                {
+                    if (other != member && other.Held < member.Held && (other.WaitingGlobal || other.WaitingTypes.Contains(type) || WaitsForRoom(other)))
+                    {
+                        Refuse(member, type);
+                        Wake(other);
+                        return PoolGrant.TypeFull;
+                    }
+                }
+            }
+
+            _used++;
+            _typeUsed[type]++;
+            member.Held++;
+            member.HeldByGroup[group]++;
+            return PoolGrant.Granted;
+        }
+    }
+
+    /// <summary>Gives back a slot just granted in this dispatch: its task could not start after all.</summary>
     internal void GiveBackGranted(FlowRun run, int group)
     {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        Return(run.PoolMember!, group, 1);
+        var member = run.PoolMember!;
+        lock (_lock)
+        {
+            if (!member.Left)
+            {
+                Return(member, group, 1);
+            }
+        }
     }
 
     private void Return(Member member, int group, int count)
@@ -526,6 +545,10 @@ public sealed class ParallelFlowPool
             }
         }
     }
+
+    /// <summary>Whether this thread holds the pool's lock (for tests: a run's own code, a plugin strategy's
+    /// comparison say, must never run under it).</summary>
+    internal bool IsLockHeldByCurrentThread => _lock.IsHeldByCurrentThread;
 
     /// <summary>How many times a run was woken to try again (for tests).</summary>
     internal long Wakes => Interlocked.Read(ref _wakes);

@@ -203,6 +203,31 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task A_plugin_strategys_comparisons_never_run_under_the_pools_lock()
+    {
+        // A run's ready tasks are taken in its strategy's order between its requests for slots: a plugin's comparison,
+        // slow or calling back into the engine (cancelling another run of the pool, say), must not hold up every run.
+        var pool = new ParallelFlowPool(new PoolOptions { Workers = 2 });
+        var strategy = new PoolWatchingStrategy(pool);
+        var catalog = BuiltInWorkers.CreateCatalog();
+        catalog.AddWorker("alpha", new OneTypeWorker(new Tracker()));
+        catalog.AddStrategy("watching", strategy);
+        var engine = new ParallelFlowEngine(new EngineOptions { Catalog = catalog });
+        var builder = new PlanBuilder("wide").WithWorkers(2);
+        for (var i = 0; i < 40; i++)
+        {
+            builder.AddTask($"t{i}", "alpha", t => t.With(new { fail = false, later = true }));
+        }
+
+        var compiled = engine.Compile(builder.Build());
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => compiled.RunAsync(new RunOptions { Pool = pool, Strategy = "watching" }))).Within();
+
+        Assert.All(results, r => Assert.Equal(RunStatus.Succeeded, r.Status));
+        Assert.True(strategy.Comparisons > 100, $"only {strategy.Comparisons} comparisons");
+        Assert.Equal(0, strategy.UnderPoolLock);
+    }
+
+    [Fact]
     public async Task A_run_refused_by_a_worker_types_limit_gets_the_next_slot_once_that_type_has_room()
     {
         var (gated, engine) = GatedEngine("llm", "cpu");
@@ -377,6 +402,28 @@ public sealed class PoolTests
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>Plan order, counting its comparisons and those made while this thread held the pool's lock.</summary>
+    private sealed class PoolWatchingStrategy(ParallelFlowPool pool) : ParallelFlowStrategy
+    {
+        private int _comparisons;
+        private int _underPoolLock;
+
+        public int Comparisons => Volatile.Read(ref _comparisons);
+
+        public int UnderPoolLock => Volatile.Read(ref _underPoolLock);
+
+        public override int Compare(in ReadyTask x, in ReadyTask y)
+        {
+            Interlocked.Increment(ref _comparisons);
+            if (pool.IsLockHeldByCurrentThread)
+            {
+                Interlocked.Increment(ref _underPoolLock);
+            }
+
+            return x.Index.CompareTo(y.Index);
         }
     }
 
