@@ -188,6 +188,12 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _lanePlace = place;
             _laneTasks = byPlace;
             _laneLimit = Math.Min(_limit, _groupCapacity[0]);
+            if (Pool is not null)
+            {
+                // No more workers than the pool could ever give it: a run that wanted more would find a worker free at
+                // every task's end and ask the pool again, to be refused.
+                _laneLimit = Math.Min(_laneLimit, Math.Min(Pool.Options.Workers, Pool.Options.Limits.GetValueOrDefault(plan.GroupNames[0], int.MaxValue)));
+            }
         }
     }
 
