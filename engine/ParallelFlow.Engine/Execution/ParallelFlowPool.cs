@@ -269,10 +269,11 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>Gives a task's slot back, in a step of the run that held it: counted at once for the run, and for the
-    /// pool at the start of the dispatch that follows in the same step (<see cref="BeginDispatch"/>), under the one
-    /// lock that dispatch takes. Until then the slot is still the run's: no other run can take it before this run's own
-    /// dispatch has asked for it, and the runs waiting for it are woken at that dispatch's end, once this run has had
-    /// its turn (its fair share still decides: a waiting run that holds fewer goes first).</summary>
+    /// pool at the start of the dispatch that follows in the same step (<see cref="BeginDispatch"/>), which saves a
+    /// lock. The runs waiting for a slot are woken at that dispatch's end, once this run has had its turn (its fair
+    /// share still decides: a waiting run that holds fewer goes first). A run that does not wait may still take the
+    /// slot between this run's <see cref="BeginDispatch"/> and its request, as it could before a step's returns were
+    /// deferred; this run then waits, and the next slot freed is offered to it first.</summary>
     /// <remarks>Under the run's gate, and not the pool's lock: only the run's own steps touch what is given back.</remarks>
     internal static void Release(FlowRun run, int group)
     {
