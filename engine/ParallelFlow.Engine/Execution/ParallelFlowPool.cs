@@ -70,7 +70,7 @@ public sealed class ParallelFlowPool
     private readonly List<(FlowRun Run, CancellationTokenRegistration Registration)> _queued = [];
     private int _used;
     // How many members wait for a slot (what their last dispatch was refused): while none does, a run's dispatch asks
-    // nobody else, and a run may keep its slot from one task for the next (Uncontended). Written under the lock.
+    // nobody else, and a run may keep its slot from one task for the next (NoOtherWaits). Written under the lock.
     private int _waitingRuns;
 
     /// <summary>Creates a pool.</summary>
