@@ -206,11 +206,18 @@ public sealed partial class FlowRun
     private void DispatchInLanePooled(ParallelFlowPool pool, ConcurrentRankedSet lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        while (pool.BeginDispatch(this))
+        if (PoolMember is null)
         {
+            // Not a member (cancelled while queued): it asks for no slot.
+            return;
+        }
+
+        while (true)
+        {
+            var begun = false;
             try
             {
-                while (lane.Count > 0 && Volatile.Read(ref _running) < _laneLimit && Phase == RunPhase.Running && pool.TryAcquire(this, 0) == PoolGrant.Granted)
+                while (lane.Count > 0 && Volatile.Read(ref _running) < _laneLimit && Phase == RunPhase.Running && pool.TryAcquire(this, 0, ref begun) == PoolGrant.Granted)
                 {
                     var more = TryStartInLane(lane, out var task);
                     if (task >= 0)
@@ -230,11 +237,11 @@ public sealed partial class FlowRun
             }
             finally
             {
-                pool.EndDispatch(this);
+                pool.EndDispatch(this, begun);
             }
 
             Interlocked.MemoryBarrier();
-            if (PoolMember is not { Waits: false } || lane.Count == 0 || Volatile.Read(ref _running) >= _laneLimit || Phase != RunPhase.Running)
+            if (PoolMember is not { Left: false, Waits: false } || lane.Count == 0 || Volatile.Read(ref _running) >= _laneLimit || Phase != RunPhase.Running)
             {
                 return;
             }

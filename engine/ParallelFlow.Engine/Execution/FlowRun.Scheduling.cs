@@ -684,15 +684,17 @@ public sealed partial class FlowRun
     private void DispatchPooled(ParallelFlowPool pool)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        if (!pool.BeginDispatch(this))
+        if (PoolMember is null)
         {
+            // Not a member (cancelled while queued): it asks for no slot.
             return;
         }
 
         List<(int Group, int Capacity)>? refused = null;
+        var begun = false;
         try
         {
-            DispatchPooledCore(pool, ref refused);
+            DispatchPooledCore(pool, ref refused, ref begun);
         }
         finally
         {
@@ -701,15 +703,15 @@ public sealed partial class FlowRun
                 _groupCapacity[group] = capacity;
             }
 
-            pool.EndDispatch(this);
+            pool.EndDispatch(this, begun);
         }
     }
 
-    private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused)
+    private void DispatchPooledCore(ParallelFlowPool pool, ref List<(int Group, int Capacity)>? refused, ref bool begun)
     {
         while (_running < _limit && (!_held || _running == 0) && Phase == RunPhase.Running && _ready.TryTake(_groupRunning, _groupCapacity, out var task, out var group))
         {
-            var grant = pool.TryAcquire(this, group);
+            var grant = pool.TryAcquire(this, group, ref begun);
             if (grant == PoolGrant.Granted && _budget is not null && !_budget.TryReserve(task))
             {
                 // Waits until a running task settles and frees budget; the pool's slot goes back.

@@ -269,11 +269,10 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>Gives a task's slot back, in a step of the run that held it: counted at once for the run, and for the
-    /// pool at the start of the dispatch that follows in the same step (<see cref="BeginDispatch"/>), which saves a
-    /// lock. The runs waiting for a slot are woken at that dispatch's end, once this run has had its turn (its fair
-    /// share still decides: a waiting run that holds fewer goes first). A run that does not wait may still take the
-    /// slot between this run's <see cref="BeginDispatch"/> and its request, as it could before a step's returns were
-    /// deferred; this run then waits, and the next slot freed is offered to it first.</summary>
+    /// pool when the dispatch that follows in the same step begins (<see cref="Begin"/>), under the lock its first
+    /// request takes. Until then the slot is still the run's: no other run can take it before this run's dispatch has
+    /// asked for one, and the runs waiting for it are woken at that dispatch's end, once this run has had its turn (its
+    /// fair share still decides: a waiting run that holds fewer goes first).</summary>
     /// <remarks>Under the run's gate, and not the pool's lock: only the run's own steps touch what is given back.</remarks>
     internal static void Release(FlowRun run, int group)
     {
@@ -284,51 +283,42 @@ public sealed class ParallelFlowPool
         }
     }
 
-    /// <summary>A run's dispatch begins (in a step, under its gate): the slots it gave back in this step return to the
-    /// pool. What it waited for until now still counts while it dispatches: cleared here, a run that has just given a
-    /// slot back would look as if it waited for nothing, and another run could take the slot its fair share gives it.
+    /// <summary>A run's dispatch begins (in a step, under its gate; the lock held): the slots it gave back in this step
+    /// return to the pool. What it waited for until now still counts while it dispatches: cleared here, a run that has
+    /// just given a slot back would look as if it waited for nothing, and another run could take the slot its fair share
+    /// gives it. Done in the same hold of the lock as the dispatch's first request (<see cref="TryAcquire"/>), or as its
+    /// end when it asks for nothing (<see cref="EndDispatch"/>), so no other run can take a slot given back in between.
     /// </summary>
-    /// <remarks>Each call takes the pool's lock on its own: between them the run takes its ready tasks in its strategy's
-    /// order, which may be a plugin's code, and that never runs under the pool's lock.</remarks>
-    /// <returns>False for a run that is not a member: it asks for no slot, and ends no dispatch.</returns>
-    internal bool BeginDispatch(FlowRun run)
+    private void Begin(Member member)
     {
-        if (run.PoolMember is not { } member)
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (member.AnyGivenBack)
         {
-            return false;
-        }
-
-        lock (_lock)
-        {
-            if (member.Left)
+            member.AnyGivenBack = false;
+            for (var group = 0; group < member.GivenBack.Length; group++)
             {
-                return false;
-            }
-
-            if (member.AnyGivenBack)
-            {
-                member.AnyGivenBack = false;
-                for (var group = 0; group < member.GivenBack.Length; group++)
+                if (member.GivenBack[group] is var count and > 0)
                 {
-                    if (member.GivenBack[group] is var count and > 0)
-                    {
-                        member.GivenBack[group] = 0;
-                        Return(member, group, count);
-                    }
+                    member.GivenBack[group] = 0;
+                    Return(member, group, count);
                 }
             }
-
-            member.WakePending = false;
-            member.RefusedGlobal = false;
-            member.RefusedTypes.Clear();
-            return true;
         }
+
+        member.WakePending = false;
+        member.RefusedGlobal = false;
+        member.RefusedTypes.Clear();
     }
 
     /// <summary>A run's dispatch ended: it waits for what this dispatch was refused, and if that is not every slot, the
     /// other waiting runs (those that deferred to it among them, and those a slot it gave back in this step may serve)
     /// try again while a slot is free.</summary>
-    internal void EndDispatch(FlowRun run)
+    /// <param name="run">The run, a member (<see cref="FlowRun.PoolMember"/>).</param>
+    /// <param name="begun">Whether the dispatch asked for a slot (<see cref="TryAcquire"/> began it); if not, it
+    /// begins and ends here.</param>
+    /// <remarks>Each call takes the pool's lock on its own: between them the run takes its ready tasks in its strategy's
+    /// order, which may be a plugin's code, and that never runs under the pool's lock.</remarks>
+    internal void EndDispatch(FlowRun run, bool begun)
     {
         var member = run.PoolMember!;
         lock (_lock)
@@ -336,6 +326,11 @@ public sealed class ParallelFlowPool
             if (member.Left)
             {
                 return;
+            }
+
+            if (!begun)
+            {
+                Begin(member);
             }
 
             var waited = member.Waits;
@@ -354,7 +349,10 @@ public sealed class ParallelFlowPool
     }
 
     /// <summary>Asks for a slot for one task of one of the run's groups, in its dispatch.</summary>
-    internal PoolGrant TryAcquire(FlowRun run, int group)
+    /// <param name="run">The run, a member (<see cref="FlowRun.PoolMember"/>).</param>
+    /// <param name="group">The task's group.</param>
+    /// <param name="begun">Whether the dispatch has begun; the first request begins it, and sets this.</param>
+    internal PoolGrant TryAcquire(FlowRun run, int group, ref bool begun)
     {
         var member = run.PoolMember!;
         lock (_lock)
@@ -362,6 +360,12 @@ public sealed class ParallelFlowPool
             if (member.Left)
             {
                 return PoolGrant.Full;
+            }
+
+            if (!begun)
+            {
+                Begin(member);
+                begun = true;
             }
 
             if (_used >= Options.Workers)
