@@ -175,22 +175,9 @@ public sealed partial class FlowRun
         Debug.Assert(_gate.IsHeldByCurrentThread);
         while (TryStartInLane(lane, out var task))
         {
-            if (task < 0)
+            if (task >= 0)
             {
-                continue;
-            }
-
-            if (_inlineGroup == 0 && _inlineTask < 0)
-            {
-                _inlineTask = task;
-            }
-            else if (_toStart < 0)
-            {
-                _toStart = task;
-            }
-            else
-            {
-                _moreToStart.Add(task);
+                HandOut(task, 0);
             }
         }
     }

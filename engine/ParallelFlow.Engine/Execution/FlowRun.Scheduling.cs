@@ -134,7 +134,7 @@ public sealed partial class FlowRun
 
         // (Not a lane run in a pool that another run waits beside: its ready tasks are in the lane, which the check for
         // a waiting task does not see.)
-        if (madeReady.Count == 1 && (_handsOver || (_handsOverInPool && _lane is null && Pool!.NoOtherWaits(this))) && TryHandOver(task, madeReady[0], callerGroup))
+        if (madeReady.Count == 1 && _handsOver && (Pool is null || (_lane is null && Pool.NoOtherWaits(this))) && TryHandOver(task, madeReady[0], callerGroup))
         {
             return madeReady[0];
         }
@@ -150,9 +150,8 @@ public sealed partial class FlowRun
     }
 
     /// <summary>The step for a success that made exactly one dependent ready, of the same worker type, while no other
-    /// task waits, in a run that keeps nothing per worker (<see cref="_handsOver"/>; in a pool, while no run waits for
-    /// a slot: <see cref="_handsOverInPool"/>): the step would count the task finished and give its worker (and its
-    /// pool slot) to that dependent, the best ready task and the only one. Here that is done without the gate, with one
+    /// task waits, in a run that keeps nothing per worker (<see cref="_handsOver"/>; in a pool, while no other run waits
+    /// for a slot): the step would count the task finished and give its worker (and its pool slot) to that dependent, the best ready task and the only one. Here that is done without the gate, with one
     /// atomic increment, so a chain's steps never contend for it.</summary>
     /// <returns>Whether the worker was handed over: the caller runs <paramref name="next"/> now. When not, the caller
     /// takes the step as usual, and nothing was changed.</returns>

@@ -178,11 +178,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _budgetSettings = budget;
         _budget = budget is null || (budget.Tokens is null && budget.Cost is null) ? null : new BudgetLedger(budget, plan.Tasks, [.. Enumerable.Range(0, _count).Select(EstimateOf)]);
         _waitingForBudget = _budget is null ? null : [];
-        var keepsNothing = _events is null && _commit is null && _budget is null && _sizer is null &&
+        _handsOver = _events is null && _commit is null && _budget is null && _sizer is null &&
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
-        _handsOver = keepsNothing && Pool is null;
-        _handsOverInPool = keepsNothing && Pool is not null;
-        if ((_handsOver || _handsOverInPool) && groups == 1 && _ready.FixedOrder is var (place, byPlace))
+        if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
         {
             _lane = _keptLane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
@@ -199,13 +197,10 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     /// <summary>Whether a step that only gives a finished task's worker to its one ready dependent may be taken without
     /// the gate (<see cref="TryHandOver"/>): nobody reads the run's events or journal, and it keeps nothing per worker
-    /// or per release: no pool, budget, adaptive size, worker slots, ready times or learned durations.</summary>
+    /// or per release: no budget, adaptive size, worker slots, ready times or learned durations. In a pool, only while
+    /// no other run waits for a slot (<see cref="ParallelFlowPool.NoOtherWaits"/>): the task's slot then goes with its
+    /// worker. A lane run in a pool takes a worker, and gives one back, only in a step, where the pool is asked.</summary>
     private readonly bool _handsOver;
-
-    /// <summary>The same, for a run in a pool: it may hand over, or keep a lane worker for its next task, while no
-    /// other run waits for a slot of the pool (<see cref="ParallelFlowPool.NoOtherWaits"/>), keeping its slot for that
-    /// task. A lane run in a pool takes a worker, and gives one back, only in a step, where the pool is asked.</summary>
-    private readonly bool _handsOverInPool;
 
     /// <summary>The run's id.</summary>
     public string RunId { get; }

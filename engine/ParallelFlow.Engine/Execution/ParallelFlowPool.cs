@@ -279,7 +279,6 @@ public sealed class ParallelFlowPool
         if (run.PoolMember is { } member)
         {
             member.GivenBack[group]++;
-            member.AnyGivenBack = true;
         }
     }
 
@@ -292,16 +291,12 @@ public sealed class ParallelFlowPool
     private void Begin(Member member)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (member.AnyGivenBack)
+        for (var group = 0; group < member.GivenBack.Length; group++)
         {
-            member.AnyGivenBack = false;
-            for (var group = 0; group < member.GivenBack.Length; group++)
+            if (member.GivenBack[group] is var count and > 0)
             {
-                if (member.GivenBack[group] is var count and > 0)
-                {
-                    member.GivenBack[group] = 0;
-                    Return(member, group, count);
-                }
+                member.GivenBack[group] = 0;
+                Return(member, group, count);
             }
         }
 
@@ -586,7 +581,6 @@ public sealed class ParallelFlowPool
 
         // Given back in the run's step under way, by group, for its dispatch to return (under the run's gate).
         public readonly int[] GivenBack = new int[groupTypes.Length];
-        public bool AnyGivenBack;
 
         // What it waits for, as other runs see it: what its last dispatch was refused (and, during a dispatch, what this
         // one has been refused so far as well). Types by the pool's index.
