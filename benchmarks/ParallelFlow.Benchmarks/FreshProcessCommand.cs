@@ -21,7 +21,8 @@ namespace ParallelFlow.Benchmarks;
 /// or ReadyToRun code until the runtime recompiles it, which a command seldom lives long enough to see.
 /// Medians over the processes; a table on stdout. Then the engine hosted in a new process (<see cref="ChildAsync"/>):
 /// its first run right after the warm-up's first pass, and six seconds later, once its later passes have had the
-/// runtime recompile the engine's code optimised, as a service's first request comes after its start-up.
+/// runtime recompile the engine's code optimised, as a service's first request comes after its start-up. Last, the same
+/// chain on Taskflow in a new harness process, at once and after the same wait: the machine's own first-run cost.
 /// </summary>
 internal static class FreshProcessCommand
 {
@@ -121,7 +122,53 @@ internal static class FreshProcessCommand
                 $"| {wait.TotalSeconds:0} s | {Median(first):0.00} | {Median(early):0.00} | {Median(late):0.00} | {Median(first.Zip(late, (f, l) => f / l)):0.00} | {Median(first) / warmest:0.00} |"));
         }
 
+        await TaskflowAsync(runs, folder);
         return 0;
+    }
+
+    /// <summary>
+    /// The same chain on Taskflow (C++, no JIT and no warm-up: <see cref="Peers.TaskflowHarness"/>), in a new harness
+    /// process each time, its first run at once and after the same waits as the hosted case, against its own runs: what
+    /// a new process's first run costs on this machine when no code needs compiling, so the engine's ratios above can
+    /// be read against it. Each run is timed by the harness; left out with a note when the harness cannot be built.
+    /// </summary>
+    private static async Task TaskflowAsync(int runs, string folder)
+    {
+        Console.WriteLine();
+        if (Peers.TaskflowHarness() is not { } harness)
+        {
+            Console.WriteLine($"Taskflow left out: {Peers.TaskflowMissing}");
+            return;
+        }
+
+        var graph = Path.Combine(folder, "chain-1000.txt");
+        await File.WriteAllTextAsync(graph, Peers.GraphFile(Graph.Create("chain", 1000)));
+        Console.WriteLine($"Taskflow (C++) in a new harness process: its executor started, then {Repeats} runs of the 1k chain from the time given; medians of {runs} processes");
+        Console.WriteLine($"| first run after | first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs {Repeats - 49}–{Repeats} | first ÷ warm (runs {Repeats - 49}–{Repeats} of the last case) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        var cases = new List<(TimeSpan Wait, List<double> First, List<double> Early, List<double> Late)>();
+        foreach (var wait in HostedWaits)
+        {
+            var (first, early, late) = (new List<double>(), new List<double>(), new List<double>());
+            for (var i = 0; i < runs; i++)
+            {
+                using var peer = PeerProcess.Start(harness, [graph, "2"]);
+                await Task.Delay(wait);
+                var milliseconds = Enumerable.Range(0, Repeats).Select(_ => peer.Run(1) / 1e6).ToList();
+                first.Add(milliseconds[0]);
+                early.Add(Median(milliseconds.Skip(6).Take(6)));
+                late.Add(Median(milliseconds.TakeLast(50)));
+            }
+
+            cases.Add((wait, first, early, late));
+        }
+
+        var warmest = Median(cases[^1].Late);
+        foreach (var (wait, first, early, late) in cases)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {wait.TotalSeconds:0} s | {Median(first):0.000} | {Median(early):0.000} | {Median(late):0.000} | {Median(first.Zip(late, (f, l) => f / l)):0.00} | {Median(first) / warmest:0.00} |"));
+        }
     }
 
     // When the hosted case's first run comes after the warm-up's first pass: at once (as a command's), and once its later
