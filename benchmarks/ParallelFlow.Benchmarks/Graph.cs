@@ -38,13 +38,25 @@ public sealed class Graph
     /// <summary>A graph given by its predecessor lists (edges from lower to higher numbers).</summary>
     public static Graph FromPredecessors(string name, int[][] predecessors) => new(name, predecessors);
 
-    public PlanDefinition ToPlan(string worker, int workers)
+    /// <summary>The graph as a plan of <paramref name="worker"/>'s tasks, for <paramref name="workers"/> workers.</summary>
+    /// <param name="worker">The worker type of every task.</param>
+    /// <param name="workers">The plan's worker count.</param>
+    /// <param name="estimate">Every task's estimate; none (the engine's default of one unit each) when null. An estimate
+    /// of zero makes every remaining path equal, so the critical path's order falls back to plan order.</param>
+    public PlanDefinition ToPlan(string worker, int workers, TimeSpan? estimate = null)
     {
         var builder = new PlanBuilder(Name).WithWorkers(workers);
         for (var i = 0; i < Count; i++)
         {
             var predecessors = Predecessors[i].Select(Id).ToArray();
-            builder.AddTask(Id(i), worker, t => t.DependsOn(predecessors));
+            builder.AddTask(Id(i), worker, t =>
+            {
+                t.DependsOn(predecessors);
+                if (estimate is { } e)
+                {
+                    t.Estimate(e);
+                }
+            });
         }
 
         return builder.Build();

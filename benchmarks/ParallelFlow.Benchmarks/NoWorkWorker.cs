@@ -24,5 +24,8 @@ public sealed class NoWorkWorker : ParallelFlowWorker
     }
 
     /// <summary>A graph of no-work tasks, compiled for the given worker count.</summary>
-    public static CompiledPlan Compile(Graph graph, int workers) => Engine().Compile(graph.ToPlan(Name, workers));
+    /// <param name="graph">The graph.</param>
+    /// <param name="workers">The plan's worker count.</param>
+    /// <param name="estimate">Every task's estimate (<see cref="Graph.ToPlan"/>).</param>
+    public static CompiledPlan Compile(Graph graph, int workers, TimeSpan? estimate = null) => Engine().Compile(graph.ToPlan(Name, workers, estimate));
 }

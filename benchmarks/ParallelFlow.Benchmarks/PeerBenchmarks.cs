@@ -31,6 +31,7 @@ public class PeerBenchmarks
 
     private Graph _graph = null!;
     private CompiledPlan _compiled = null!;
+    private CompiledPlan _planOrder = null!;
     private PeerProcess? _taskflow;
     private PeerProcess? _dask;
     private MafGraph? _maf;
@@ -51,6 +52,7 @@ public class PeerBenchmarks
     {
         _graph = Graph.Create(Shape, Tasks);
         _compiled = NoWorkWorker.Compile(_graph, Workers);
+        _planOrder = NoWorkWorker.Compile(_graph, Workers, TimeSpan.Zero);
         var file = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Shape}-{Tasks}-{Environment.ProcessId}.txt");
         File.WriteAllText(file, Peers.GraphFile(_graph));
         if (Peers.TaskflowHarness() is { } harness)
@@ -94,6 +96,24 @@ public class PeerBenchmarks
         for (var i = 0; i < Runs; i++)
         {
             status = await _compiled.RunAsync().StatusAsync().ConfigureAwait(false);
+        }
+
+        return status;
+    }
+
+    /// <summary>The same graph with every task's estimate zero: each remaining path is then as long as any other, and
+    /// the critical path's order is plan order. Taskflow keeps no order at all: its workers each follow the dependents
+    /// they made ready. Beside <see cref="ParallelFlow"/>, this shows what the order costs: on the wavefront, critical
+    /// path first takes the tasks of each anti-diagonal in turn, so the two workers take neighbouring tasks and every
+    /// dependency count is written by both cores; in plan order each worker follows a row.</summary>
+    [Benchmark(OperationsPerInvoke = Runs, Description = "ParallelFlow, plan order")]
+    public async Task<RunStatus> ParallelFlowPlanOrder()
+    {
+        _method = nameof(ParallelFlowPlanOrder);
+        var status = RunStatus.Succeeded;
+        for (var i = 0; i < Runs; i++)
+        {
+            status = await _planOrder.RunAsync().StatusAsync().ConfigureAwait(false);
         }
 
         return status;
