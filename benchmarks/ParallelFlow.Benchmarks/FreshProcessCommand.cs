@@ -96,31 +96,9 @@ internal static class FreshProcessCommand
         // AddParallelFlow starts it, and its first run at once or after the host's start-up, as a first request comes.
         Console.WriteLine();
         Console.WriteLine($"Hosted in a new process (this program, JIT): the engine's warm-up started as a host starts it, then {Repeats} runs of the 1k chain (output given) from the time given; medians of {runs} processes");
-        Console.WriteLine($"| first run after | first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs {Repeats - 49}–{Repeats} | first ÷ warm (runs {Repeats - 49}–{Repeats} of the last case) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        var cases = new List<(TimeSpan Wait, List<double> First, List<double> Early, List<double> Late)>();
-        foreach (var wait in HostedWaits)
-        {
-            var (first, early, late) = (new List<double>(), new List<double>(), new List<double>());
-            for (var i = 0; i < runs; i++)
-            {
-                var milliseconds = await HostedAsync(root, wait);
-                first.Add(milliseconds[0]);
-                early.Add(Median(milliseconds.Skip(6).Take(6)));
-                late.Add(Median(milliseconds.TakeLast(50)));
-            }
-
-            cases.Add((wait, first, early, late));
-        }
-
         // Warm: the last case's last runs, recompiled and past the first collection. A case that starts at once runs
         // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
-        var warmest = Median(cases[^1].Late);
-        foreach (var (wait, first, early, late) in cases)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {wait.TotalSeconds:0} s | {Median(first):0.00} | {Median(early):0.00} | {Median(late):0.00} | {Median(first.Zip(late, (f, l) => f / l)):0.00} | {Median(first) / warmest:0.00} |"));
-        }
+        await FirstRunsAsync(runs, "0.00", wait => HostedAsync(root, wait));
 
         await TaskflowAsync(runs, folder);
         return 0;
@@ -144,6 +122,19 @@ internal static class FreshProcessCommand
         var graph = Path.Combine(folder, "chain-1000.txt");
         await File.WriteAllTextAsync(graph, Peers.GraphFile(Graph.Create("chain", 1000)));
         Console.WriteLine($"Taskflow (C++) in a new harness process: its executor started, then {Repeats} runs of the 1k chain from the time given; medians of {runs} processes");
+        await FirstRunsAsync(runs, "0.000", async wait =>
+        {
+            using var peer = PeerProcess.Start(harness, [graph, "2"]);
+            await Task.Delay(wait);
+            return Enumerable.Range(0, Repeats).Select(_ => peer.Run(1) / 1e6).ToList();
+        });
+    }
+
+    /// <summary>For each of <see cref="HostedWaits"/>, <paramref name="runs"/> new processes (<paramref name="process"/>:
+    /// its <see cref="Repeats"/> runs' times in ms, its first run after the wait): a table row of the medians of their
+    /// first run, runs 7–12 and the last 50, their own ratio, and the first run against the last case's last 50.</summary>
+    private static async Task FirstRunsAsync(int runs, string format, Func<TimeSpan, Task<List<double>>> process)
+    {
         Console.WriteLine($"| first run after | first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs {Repeats - 49}–{Repeats} | first ÷ warm (runs {Repeats - 49}–{Repeats} of the last case) |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         var cases = new List<(TimeSpan Wait, List<double> First, List<double> Early, List<double> Late)>();
@@ -152,9 +143,7 @@ internal static class FreshProcessCommand
             var (first, early, late) = (new List<double>(), new List<double>(), new List<double>());
             for (var i = 0; i < runs; i++)
             {
-                using var peer = PeerProcess.Start(harness, [graph, "2"]);
-                await Task.Delay(wait);
-                var milliseconds = Enumerable.Range(0, Repeats).Select(_ => peer.Run(1) / 1e6).ToList();
+                var milliseconds = await process(wait);
                 first.Add(milliseconds[0]);
                 early.Add(Median(milliseconds.Skip(6).Take(6)));
                 late.Add(Median(milliseconds.TakeLast(50)));
@@ -166,8 +155,9 @@ internal static class FreshProcessCommand
         var warmest = Median(cases[^1].Late);
         foreach (var (wait, first, early, late) in cases)
         {
+            var (f, e, l) = (Median(first), Median(early), Median(late));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {wait.TotalSeconds:0} s | {Median(first):0.000} | {Median(early):0.000} | {Median(late):0.000} | {Median(first.Zip(late, (f, l) => f / l)):0.00} | {Median(first) / warmest:0.00} |"));
+                $"| {wait.TotalSeconds:0} s | {f.ToString(format, CultureInfo.InvariantCulture)} | {e.ToString(format, CultureInfo.InvariantCulture)} | {l.ToString(format, CultureInfo.InvariantCulture)} | {Median(first.Zip(late, (x, y) => x / y)):0.00} | {f / warmest:0.00} |"));
         }
     }
 
