@@ -145,6 +145,36 @@ public sealed class CompiledPlan
 
     private int[]? _byRank;
 
+    /// <summary>For each place of <see cref="Rank"/>, the last place of its tie: the places after it up to there hold
+    /// tasks of the same priority and remaining path, which the order puts in plan order only to have one; built on
+    /// first use.</summary>
+    internal int[] RankTieEnd => _rankTieEnd ??= TieEnds(TasksByRank, (a, b) => Tasks[a].Priority == Tasks[b].Priority && BottomLevel[a] == BottomLevel[b]);
+
+    private int[]? _rankTieEnd;
+
+    /// <summary>As <see cref="RankTieEnd"/>, for <see cref="ShortestFirstRank"/>: tasks of the same estimate.</summary>
+    internal int[] ShortestFirstTieEnd => _shortestFirstTieEnd ??= TieEnds(TasksByShortestFirst, (a, b) => Estimates[a] == Estimates[b]);
+
+    private int[]? _shortestFirstTieEnd;
+
+    /// <summary>Each place's last place of equal key, for an order given by which task has each place.</summary>
+    private static int[] TieEnds(int[] byPlace, Func<int, int, bool> tied)
+    {
+        var ends = new int[byPlace.Length];
+        var end = byPlace.Length - 1;
+        for (var place = byPlace.Length - 1; place >= 0; place--)
+        {
+            if (place < byPlace.Length - 1 && !tied(byPlace[place], byPlace[place + 1]))
+            {
+                end = place;
+            }
+
+            ends[place] = end;
+        }
+
+        return ends;
+    }
+
     /// <summary>Which task has each place of <see cref="ShortestFirstRank"/>; built on first use.</summary>
     internal int[] TasksByShortestFirst => _byShortestFirst ??= ReadyQueues.Inverse(ShortestFirstRank);
 

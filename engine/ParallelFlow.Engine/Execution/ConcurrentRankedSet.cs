@@ -10,8 +10,8 @@ namespace ParallelFlow.Engine.Execution;
 /// hint to an empty word clears it the same way and looks again.
 /// </summary>
 /// <remarks>Each rank is added at most once until it is taken, and taken once: the thread whose <c>And</c> cleared its
-/// bit has it. Takers get the lowest rank they can see; with adds and takes racing, a rank added during a take may be
-/// passed over by that take, never lost.</remarks>
+/// bit has it. Takers get the lowest rank they can see, or (<see cref="TryTakeLast"/>) the highest tied with it; with
+/// adds and takes racing, a rank added during a take may be passed over by that take, never lost.</remarks>
 internal sealed class ConcurrentRankedSet
 {
     // _levels[0] holds a bit per rank; _levels[k + 1] a bit per word of _levels[k] that may not be zero; the last level
@@ -109,6 +109,128 @@ internal sealed class ConcurrentRankedSet
         var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
         Put(put);
         return kept;
+    }
+
+    /// <summary>Takes the last rank tied with the lowest one this thread can see: the highest rank from the lowest up to
+    /// that rank's <paramref name="tieEnd"/> (each rank's last tied rank), else the lowest. A second worker taking from
+    /// the other end of a tie than the first keeps the two apart: on a wavefront, whose every anti-diagonal is one tie,
+    /// each then walks its own end of it, and a task's two predecessors are mostly one worker's (benchmarks/results).</summary>
+    public bool TryTakeLast(int[] tieEnd, out int rank)
+    {
+        if (!TryTakeLastUncounted(tieEnd, out rank))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count.Value);
+        return true;
+    }
+
+    /// <summary><see cref="Exchange"/>, taking as <see cref="TryTakeLast"/> does: <paramref name="rank"/> is kept when it
+    /// is tied with the rank taken and comes before it, so a worker keeps the dependent it made ready over a task of the
+    /// same tie.</summary>
+    public int ExchangeLast(int rank, int[] tieEnd)
+    {
+        if (!TryTakeLastUncounted(tieEnd, out var taken))
+        {
+            return rank;
+        }
+
+        var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
+        Put(put);
+        return kept;
+    }
+
+    private bool TryTakeLastUncounted(int[] tieEnd, out int rank)
+    {
+        if (TryPeek(out var lowest) && tieEnd[lowest] > lowest && TryTakeLastOnce(lowest, tieEnd[lowest], out rank))
+        {
+            return true;
+        }
+
+        return TryTakeUncounted(out rank);
+    }
+
+    /// <summary>Takes the highest rank from <paramref name="low"/> to <paramref name="high"/> this thread can see; false
+    /// when it sees none there (the caller takes the lowest instead).</summary>
+    private bool TryTakeLastOnce(int low, int high, out int rank)
+    {
+        var words = _levels[0];
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            rank = LastAtOrBefore(high);
+            if (rank < low)
+            {
+                break;
+            }
+
+            var word = rank >> 6;
+            var bit = 1UL << (rank & 63);
+            var was = Interlocked.And(ref words[word], ~bit);
+            if ((was & bit) != 0)
+            {
+                if (was == bit)
+                {
+                    ClearUp(0, word);
+                }
+
+                return true;
+            }
+
+            // Another thread took it first: look again.
+        }
+
+        rank = -1;
+        return false;
+    }
+
+    /// <summary>The highest rank at or before <paramref name="position"/> the levels show, or −1: up the levels past
+    /// empty words, then down through the hints. A hint that leads to an empty word is cleared, and ends the search
+    /// with −1.</summary>
+    private int LastAtOrBefore(int position)
+    {
+        var level = 0;
+        var index = position;
+        while (true)
+        {
+            if (index < 0)
+            {
+                return -1;
+            }
+
+            var word = index >> 6;
+            var upTo = index & 63;
+            var bits = Volatile.Read(ref _levels[level][word]) & (upTo == 63 ? ulong.MaxValue : (2UL << upTo) - 1);
+            if (bits != 0)
+            {
+                index = (word << 6) + 63 - BitOperations.LeadingZeroCount(bits);
+                while (level > 0)
+                {
+                    level--;
+                    bits = Volatile.Read(ref _levels[level][index]);
+                    if (bits == 0)
+                    {
+                        // A stale hint: cleared (and set back if a rank came in meanwhile), as a lowest-first walk
+                        // clears one; the caller then takes the lowest.
+                        ClearUp(level, index);
+                        return -1;
+                    }
+
+                    index = (index << 6) + 63 - BitOperations.LeadingZeroCount(bits);
+                }
+
+                return index;
+            }
+
+            // Nothing at or before the position in this word: the words before it, one level up.
+            level++;
+            if (level == _levels.Length)
+            {
+                return -1;
+            }
+
+            index = word - 1;
+        }
     }
 
     /// <summary>Takes the lowest rank this thread can see and leaves <see cref="Count"/> as it is (the caller takes the

@@ -31,6 +31,9 @@ public sealed partial class FlowRun
     private readonly int[]? _laneTasks;
     private readonly int _laneLimit;
 
+    // Each place's last tied place (ReadyQueues.FixedOrder), for a loop that takes the last of a tie.
+    private readonly int[]? _laneTieEnd;
+
     // The ready set the run's arrays came with (a lane run's, or none): given back with them.
     private readonly ConcurrentRankedSet? _keptLane;
 
@@ -38,8 +41,13 @@ public sealed partial class FlowRun
     private int ReadyCount => _lane?.Count ?? _ready.Count;
 
     /// <summary>A task of a lane run succeeded: the lane's step for it, without the gate (see the type's remarks).</summary>
+    /// <param name="task">The task that succeeded.</param>
+    /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
+    /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
+    /// <param name="last">Whether the loop takes the last of a tie of ready tasks instead of the first
+    /// (<see cref="ExecutorLoop.Last"/>): either way it takes no task of a later tie while one of an earlier tie waits.</param>
     /// <returns>The task this thread runs next on its worker, or −1.</returns>
-    private int FinishInLane(int task, int callerGroup, ref int unsettled)
+    private int FinishInLane(int task, int callerGroup, ref int unsettled, bool last)
     {
         Debug.Assert(!_gate.IsHeldByCurrentThread);
         var lane = _lane!;
@@ -82,9 +90,9 @@ public sealed partial class FlowRun
         else if (best >= 0)
         {
             // A better task waits: it is this worker's, and the one made ready waits in its place.
-            mine = _laneTasks![lane.Exchange(place[best])];
+            mine = _laneTasks![last ? lane.ExchangeLast(place[best], _laneTieEnd!) : lane.Exchange(place[best])];
         }
-        else if (lane.TryTake(out var taken))
+        else if (last ? lane.TryTakeLast(_laneTieEnd!, out var taken) : lane.TryTake(out taken))
         {
             mine = _laneTasks![taken];
         }

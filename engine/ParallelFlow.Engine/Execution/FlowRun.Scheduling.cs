@@ -101,14 +101,18 @@ public sealed partial class FlowRun
     /// another predecessor's step releases can start before this task's own step has announced it finished. The task
     /// has ended, and its result is written, so nothing but the order of the events differs; a run whose events are
     /// read keeps them in order (a dependent is queued only after every dependency's <c>task_finished</c>).</remarks>
-    private int FinishTask(int task, int callerGroup, ref int unsettled)
+    /// <param name="task">The task.</param>
+    /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
+    /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
+    /// <param name="last">Whether the calling loop takes the last of a tie in the lane (<see cref="ExecutorLoop.Last"/>).</param>
+    private int FinishTask(int task, int callerGroup, ref int unsettled, bool last)
     {
         var succeeded = _tasks.Status[task].IsSuccess() && !IsStopping;
         if (_lane is not null)
         {
             if (succeeded && (Pool is null || Pool.NoOtherWaits(this)))
             {
-                return FinishInLane(task, callerGroup, ref unsettled);
+                return FinishInLane(task, callerGroup, ref unsettled, last);
             }
 
             // The step counts what the loop has not: its own count of finished tasks must then be whole.

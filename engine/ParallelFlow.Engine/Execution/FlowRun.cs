@@ -180,11 +180,12 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         _waitingForBudget = _budget is null ? null : [];
         _handsOver = _events is null && _commit is null && _budget is null && _sizer is null &&
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
-        if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace))
+        if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace, tieEnd))
         {
             _lane = _keptLane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
             _laneTasks = byPlace;
+            _laneTieEnd = tieEnd;
             _laneLimit = Math.Min(_limit, _groupCapacity[0]);
             if (Pool is not null)
             {

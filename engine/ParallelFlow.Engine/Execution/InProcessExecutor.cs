@@ -30,6 +30,10 @@ internal sealed class InProcessExecutor : ITaskExecutor
     // itself out read "done" late — after the executor had gone back and served the next run — and give it back again.
     private int _state;
     private const int Done = 1 << 30;
+
+    // 1 while a loop takes the first of a tie (ExecutorLoop.Last): a hint for the order among equals, so a race that
+    // leaves two loops at one end costs speed, not correctness.
+    private int _firstEnd;
     private readonly ParallelFlowWorker[] _workers;
     private readonly int[] _group;
     private readonly ActionBlock<int>[] _blocks;
@@ -152,7 +156,7 @@ internal sealed class InProcessExecutor : ITaskExecutor
             // Observed, as an await would (a pooled source is released).
             running.GetAwaiter().GetResult();
             loop.Previous = task;
-            task = host.Finished(task, group, ref loop.Unsettled);
+            task = host.Finished(task, group, ref loop);
         }
 
         return default;
@@ -171,6 +175,8 @@ internal sealed class InProcessExecutor : ITaskExecutor
         }
 
         var loop = ExecutorLoop.Start();
+        // One loop at a time takes the first of a tie of ready tasks, the others the last (ExecutorLoop.Last).
+        loop.Last = Interlocked.CompareExchange(ref _firstEnd, 1, 0) != 0;
         try
         {
             while (task >= 0)
@@ -185,13 +191,18 @@ internal sealed class InProcessExecutor : ITaskExecutor
                 // request stays with the loop, not with the thread, which keeps nothing of the run.
                 await running.ConfigureAwait(false);
                 loop.Previous = task;
-                task = host.Finished(task, group, ref loop.Unsettled);
+                task = host.Finished(task, group, ref loop);
             }
         }
         finally
         {
             // Emptied, for the next loop on this thread (of any run): it keeps nothing of this one.
             FlowRun.KeepSpareRequest(loop.Spare);
+            if (!loop.Last)
+            {
+                Volatile.Write(ref _firstEnd, 0);
+            }
+
             if (Interlocked.Decrement(ref _state) == Done)
             {
                 GiveBack();

@@ -102,9 +102,10 @@ internal sealed class ReadyQueues
     public string StrategyName { get; }
 
     /// <summary>For a strategy that gives every task a fixed place and never re-ranks (the critical path or the shortest
-    /// first, not learning from durations): each task's place, and which task has each place. Null for the others.</summary>
-    public (int[] Place, int[] ByPlace)? FixedOrder => _sets is null || _observedSeconds is not null ? null
-        : _strategy == BuiltInStrategy.ShortestFirst ? (_plan.ShortestFirstRank, ByPlace) : (_plan.Rank, ByPlace);
+    /// first, not learning from durations): each task's place, which task has each place, and each place's last tied
+    /// place (<see cref="CompiledPlan.RankTieEnd"/>). Null for the others.</summary>
+    public (int[] Place, int[] ByPlace, int[] TieEnd)? FixedOrder => _sets is null || _observedSeconds is not null ? null
+        : _strategy == BuiltInStrategy.ShortestFirst ? (_plan.ShortestFirstRank, ByPlace, _plan.ShortestFirstTieEnd) : (_plan.Rank, ByPlace, _plan.RankTieEnd);
 
     /// <summary>Whether the order follows observed durations (see <see cref="Observe"/>); when not, nobody need measure them.</summary>
     public bool LearnsDurations => _observedSeconds is not null;

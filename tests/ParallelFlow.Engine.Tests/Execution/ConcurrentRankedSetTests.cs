@@ -4,8 +4,9 @@ using ParallelFlow.Engine.Execution;
 namespace ParallelFlow.Engine.Tests.Execution;
 
 /// <summary>The lane's lock-free ready set: alone, it gives ranks up lowest first, as <see cref="RankedSet"/> does (an
-/// exchange as an add then a take); with threads adding, taking and exchanging at once, every rank put in is taken
-/// exactly once and none is lost.</summary>
+/// exchange as an add then a take), or the last of the lowest tie when asked (an exchange then takes the last of the
+/// lowest tie before the rank put in, and keeps the lower of the two); with threads adding, taking and exchanging at
+/// once, from either end of a tie, every rank put in is taken exactly once and none is lost.</summary>
 public sealed class ConcurrentRankedSetTests
 {
     [Fact]
@@ -47,6 +48,64 @@ public sealed class ConcurrentRankedSetTests
         }, iter: 300);
 
     [Fact]
+    public void Taking_the_last_of_a_tie_takes_the_highest_rank_tied_with_the_lowest() =>
+        Gen.Select(Gen.Int[1, 300_000], Gen.Int[1, 2_000], Gen.Int.Array[1, 400]).Sample((capacity, longestTie, operations) =>
+        {
+            // Ties: runs of consecutive ranks, of random lengths; each rank's last tied rank.
+            var tieEnd = new int[capacity];
+            var random = new Random(capacity ^ longestTie);
+            for (var start = 0; start < capacity;)
+            {
+                var end = Math.Min(capacity, start + random.Next(1, longestTie + 1)) - 1;
+                for (var rank = start; rank <= end; rank++)
+                {
+                    tieEnd[rank] = end;
+                }
+
+                start = end + 1;
+            }
+
+            var set = new ConcurrentRankedSet(capacity);
+            var held = new SortedSet<int>();
+            int? LastOfLowestTie() => held.Count == 0 ? null : held.GetViewBetween(held.Min, tieEnd[held.Min]).Max;
+            foreach (var operation in operations)
+            {
+                var rank = (int)((uint)operation % (uint)capacity);
+                if (operation % 3 != 0 && !held.Contains(rank))
+                {
+                    if ((operation & 0x100000) != 0)
+                    {
+                        // The last of the lowest tie comes out, unless the rank put in is tied with it and comes first.
+                        var taken = LastOfLowestTie();
+                        var kept = taken is { } t && t < rank ? t : rank;
+                        Assert.Equal(kept, set.ExchangeLast(rank, tieEnd));
+                        held.Add(rank);
+                        held.Remove(kept);
+                    }
+                    else
+                    {
+                        set.Add(rank);
+                        held.Add(rank);
+                    }
+                }
+                else if (LastOfLowestTie() is { } expected)
+                {
+                    Assert.True(set.TryTakeLast(tieEnd, out var taken));
+                    Assert.Equal(expected, taken);
+                    held.Remove(taken);
+                }
+                else
+                {
+                    Assert.False(set.TryTakeLast(tieEnd, out _));
+                }
+
+                Assert.Equal(held.Count, set.Count);
+                Assert.Equal(held.Count > 0, set.TryPeek(out var lowest));
+                Assert.Equal(held.Count > 0 ? held.Min : -1, lowest);
+            }
+        }, iter: 300);
+
+    [Fact]
     public void A_cleared_set_is_as_new_whatever_it_held() =>
         Gen.Select(Gen.Int[4_097, 300_000], Gen.Int.Array[1, 200], Gen.Int.Array[1, 50]).Sample((capacity, before, after) =>
         {
@@ -80,9 +139,12 @@ public sealed class ConcurrentRankedSetTests
 
     [Fact]
     public Task Threads_adding_and_taking_at_once_take_every_rank_exactly_once() =>
-        Gen.Select(Gen.Int[1, 70_000], Gen.Int[2, 4], Gen.Int).SampleAsync(async (capacity, threads, seed) =>
+        Gen.Select(Gen.Int[1, 70_000], Gen.Int[2, 4], Gen.Int, Gen.Int[1, 500]).SampleAsync(async (capacity, threads, seed, tie) =>
         {
             var set = new ConcurrentRankedSet(capacity);
+            // Ties of `tie` ranks; odd threads take the last of a tie, as a lane's second loop does.
+            var tieEnd = Enumerable.Range(0, capacity).Select(r => Math.Min(capacity - 1, ((r / tie) * tie) + tie - 1)).ToArray();
+            var thread = -1;
             var taken = new int[capacity];
             var order = Enumerable.Range(0, capacity).ToArray();
             new Random(seed).Shuffle(order);
@@ -95,20 +157,22 @@ public sealed class ConcurrentRankedSetTests
             // added.
             await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
             {
+                var last = Interlocked.Increment(ref thread) % 2 == 1;
                 start.SignalAndWait();
                 int index;
                 while ((index = Interlocked.Increment(ref next)) < capacity)
                 {
                     if (index % 2 == 0)
                     {
-                        var rank = set.Exchange(order[index]);
+                        var rank = last ? set.ExchangeLast(order[index], tieEnd) : set.Exchange(order[index]);
                         Interlocked.Increment(ref taken[rank]);
                         Interlocked.Increment(ref takenCount);
                     }
                     else
                     {
                         set.Add(order[index]);
-                        if (set.TryTake(out var rank))
+                        int rank;
+                        if (last ? set.TryTakeLast(tieEnd, out rank) : set.TryTake(out rank))
                         {
                             Interlocked.Increment(ref taken[rank]);
                             Interlocked.Increment(ref takenCount);
