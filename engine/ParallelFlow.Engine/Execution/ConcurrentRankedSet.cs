@@ -10,7 +10,7 @@ namespace ParallelFlow.Engine.Execution;
 /// hint to an empty word clears it the same way and looks again.
 /// </summary>
 /// <remarks>Each rank is added at most once until it is taken, and taken once: the thread whose <c>And</c> cleared its
-/// bit has it. Takers get the lowest rank they can see, or (<see cref="TryTakeLast"/>) the highest tied with it; with
+/// bit has it. Takers get the lowest rank they can see, or (given each rank's tie end) the highest tied with it; with
 /// adds and takes racing, a rank added during a take may be passed over by that take, never lost.</remarks>
 internal sealed class ConcurrentRankedSet
 {
@@ -82,10 +82,14 @@ internal sealed class ConcurrentRankedSet
         return true;
     }
 
-    /// <summary>Takes the lowest rank this thread can see.</summary>
-    public bool TryTake(out int rank)
+    /// <summary>Takes the lowest rank this thread can see; given <paramref name="tieEnd"/> (each rank's last tied
+    /// rank), the last rank tied with it instead: the highest from the lowest up to that rank's tie end. A second worker
+    /// taking from the other end of a tie than the first keeps the two apart: on a wavefront, whose every anti-diagonal
+    /// is one tie, each then walks its own end of it, and a task's two predecessors are mostly one worker's
+    /// (benchmarks/results).</summary>
+    public bool TryTake(out int rank, int[]? tieEnd = null)
     {
-        if (!TryTakeUncounted(out rank))
+        if (!TakeUncounted(tieEnd, out rank))
         {
             return false;
         }
@@ -97,10 +101,12 @@ internal sealed class ConcurrentRankedSet
     /// <summary>Puts <paramref name="rank"/> (not in the set) in and takes the lowest rank this thread can see, which may
     /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
     /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
-    /// the ranks the set holds.</summary>
-    public int Exchange(int rank)
+    /// the ranks the set holds. Given <paramref name="tieEnd"/>, the rank taken first is the last of the lowest tie (as
+    /// <see cref="TryTake"/> takes it), and <paramref name="rank"/> is kept when it comes before that one: a worker keeps
+    /// the dependent it made ready over a task of the same tie.</summary>
+    public int Exchange(int rank, int[]? tieEnd = null)
     {
-        if (!TryTakeUncounted(out var taken))
+        if (!TakeUncounted(tieEnd, out var taken))
         {
             // Nothing to take: the rank is the lowest, and never enters the set.
             return rank;
@@ -111,35 +117,8 @@ internal sealed class ConcurrentRankedSet
         return kept;
     }
 
-    /// <summary>Takes the last rank tied with the lowest one this thread can see: the highest rank from the lowest up to
-    /// that rank's <paramref name="tieEnd"/> (each rank's last tied rank), else the lowest. A second worker taking from
-    /// the other end of a tie than the first keeps the two apart: on a wavefront, whose every anti-diagonal is one tie,
-    /// each then walks its own end of it, and a task's two predecessors are mostly one worker's (benchmarks/results).</summary>
-    public bool TryTakeLast(int[] tieEnd, out int rank)
-    {
-        if (!TryTakeLastUncounted(tieEnd, out rank))
-        {
-            return false;
-        }
-
-        Interlocked.Decrement(ref _count.Value);
-        return true;
-    }
-
-    /// <summary><see cref="Exchange"/>, taking as <see cref="TryTakeLast"/> does: <paramref name="rank"/> is kept when it
-    /// is tied with the rank taken and comes before it, so a worker keeps the dependent it made ready over a task of the
-    /// same tie.</summary>
-    public int ExchangeLast(int rank, int[] tieEnd)
-    {
-        if (!TryTakeLastUncounted(tieEnd, out var taken))
-        {
-            return rank;
-        }
-
-        var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
-        Put(put);
-        return kept;
-    }
+    private bool TakeUncounted(int[]? tieEnd, out int rank) =>
+        tieEnd is null ? TryTakeUncounted(out rank) : TryTakeLastUncounted(tieEnd, out rank);
 
     private bool TryTakeLastUncounted(int[] tieEnd, out int rank)
     {

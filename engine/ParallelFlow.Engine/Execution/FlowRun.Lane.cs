@@ -90,9 +90,9 @@ public sealed partial class FlowRun
         else if (best >= 0)
         {
             // A better task waits: it is this worker's, and the one made ready waits in its place.
-            mine = _laneTasks![last ? lane.ExchangeLast(place[best], _laneTieEnd!) : lane.Exchange(place[best])];
+            mine = _laneTasks![lane.Exchange(place[best], last ? _laneTieEnd : null)];
         }
-        else if (last ? lane.TryTakeLast(_laneTieEnd!, out var taken) : lane.TryTake(out taken))
+        else if (lane.TryTake(out var taken, last ? _laneTieEnd : null))
         {
             mine = _laneTasks![taken];
         }

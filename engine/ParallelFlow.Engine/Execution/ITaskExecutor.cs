@@ -75,7 +75,7 @@ internal struct ExecutorLoop
     public int Unsettled;
 
     /// <summary>Whether the loop takes the last of a tie of equally ranked ready tasks instead of the first (a lane
-    /// run's, <see cref="ConcurrentRankedSet.TryTakeLast"/>). An executor makes one loop at a time take the first, in
+    /// run's, <see cref="ConcurrentRankedSet.TryTake"/> given the tie ends). An executor makes one loop at a time take the first, in
     /// plan order, and any other the last: two workers then walk a tie from its two ends, and each mostly releases
     /// the dependents of its own tasks. A loop keeps its end for its life: one that takes the last may go on alone
     /// once the other has ended (a tie is in no order of its own), and a run on one worker has one loop at a time,

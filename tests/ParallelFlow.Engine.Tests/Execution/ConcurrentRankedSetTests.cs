@@ -78,7 +78,7 @@ public sealed class ConcurrentRankedSetTests
                         // The last of the lowest tie comes out, unless the rank put in is tied with it and comes first.
                         var taken = LastOfLowestTie();
                         var kept = taken is { } t && t < rank ? t : rank;
-                        Assert.Equal(kept, set.ExchangeLast(rank, tieEnd));
+                        Assert.Equal(kept, set.Exchange(rank, tieEnd));
                         held.Add(rank);
                         held.Remove(kept);
                     }
@@ -90,13 +90,13 @@ public sealed class ConcurrentRankedSetTests
                 }
                 else if (LastOfLowestTie() is { } expected)
                 {
-                    Assert.True(set.TryTakeLast(tieEnd, out var taken));
+                    Assert.True(set.TryTake(out var taken, tieEnd));
                     Assert.Equal(expected, taken);
                     held.Remove(taken);
                 }
                 else
                 {
-                    Assert.False(set.TryTakeLast(tieEnd, out _));
+                    Assert.False(set.TryTake(out _, tieEnd));
                 }
 
                 Assert.Equal(held.Count, set.Count);
@@ -164,15 +164,14 @@ public sealed class ConcurrentRankedSetTests
                 {
                     if (index % 2 == 0)
                     {
-                        var rank = last ? set.ExchangeLast(order[index], tieEnd) : set.Exchange(order[index]);
+                        var rank = set.Exchange(order[index], last ? tieEnd : null);
                         Interlocked.Increment(ref taken[rank]);
                         Interlocked.Increment(ref takenCount);
                     }
                     else
                     {
                         set.Add(order[index]);
-                        int rank;
-                        if (last ? set.TryTakeLast(tieEnd, out rank) : set.TryTake(out rank))
+                        if (set.TryTake(out var rank, last ? tieEnd : null))
                         {
                             Interlocked.Increment(ref taken[rank]);
                             Interlocked.Increment(ref takenCount);
