@@ -74,6 +74,9 @@ public static class EngineWarmUp
         }
     }
 
+    /// <summary>Whether the first pass compiled and ran its plans (false when it failed, and left the engine cold).</summary>
+    internal static async Task<bool> RanAsync() => await FirstPass.Value.ConfigureAwait(false) is not null;
+
     /// <summary>The later passes (see the remarks), once asked for: complete a few seconds after the first, at once when
     /// the process does not recompile code, and never fault.</summary>
     internal static Task Optimised => Volatile.Read(ref _optimised);
@@ -160,24 +163,28 @@ public static class EngineWarmUp
         // The warm-up's own pool: its runs share no limit with the process's.
         private static readonly ParallelFlowPool Pool = new(new PoolOptions { Workers = 2 });
 
+        // A zero-second task's parameters (a JsonElement: nothing here serialises by reflection, which a natively
+        // compiled host does not have, and where the warm-up would fail and leave the engine cold).
+        private static readonly System.Text.Json.JsonElement NoWork = Diagnostics.EngineJson.Element(new System.Text.Json.Nodes.JsonObject { ["seconds"] = 0 });
+
         public static WarmUpPlans Compile()
         {
             var mixed = new PlanBuilder("warm-up")
-                .AddTask("a", "simulate", t => t.With(new { seconds = 0 }))
-                .AddTask("b", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("c", "simulate", t => t.DependsOn("a").With(new { seconds = 0 }))
-                .AddTask("d", "template", t => t.DependsOn("b", "c").With(new { text = "{{b}} {{c}}" }))
+                .AddTask("a", "simulate", t => t.With(NoWork))
+                .AddTask("b", "simulate", t => t.DependsOn("a").With(NoWork))
+                .AddTask("c", "simulate", t => t.DependsOn("a").With(NoWork))
+                .AddTask("d", "template", t => t.DependsOn("b", "c").With(Diagnostics.EngineJson.Element(new System.Text.Json.Nodes.JsonObject { ["text"] = "{{b}} {{c}}" })))
                 .Build();
 
-            var lane = new PlanBuilder("warm-up-lane").AddTask("a", "simulate", t => t.With(new { seconds = 0 }));
+            var lane = new PlanBuilder("warm-up-lane").AddTask("a", "simulate", t => t.With(NoWork));
             string[] fan = [.. Enumerable.Range(0, 80).Select(i => $"f{i}")];
             foreach (var id in fan)
             {
-                lane.AddTask(id, "simulate", t => t.DependsOn("a").With(new { seconds = 0 }));
+                lane.AddTask(id, "simulate", t => t.DependsOn("a").With(NoWork));
             }
 
-            lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(new { seconds = 0 }))
-                .AddTask("h", "simulate", t => t.DependsOn("g").With(new { seconds = 0 }));
+            lane.AddTask("g", "simulate", t => t.DependsOn(fan).With(NoWork))
+                .AddTask("h", "simulate", t => t.DependsOn("g").With(NoWork));
             var engine = new ParallelFlowEngine();
             return new(engine.Compile(mixed), engine.Compile(lane.Build()));
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace ParallelFlow.Cli.Tests;
@@ -75,50 +74,7 @@ public sealed class PackageTests : IDisposable
         Assert.Equal("HELLO FROM OUTSIDE", report.RootElement.GetProperty("results")[0].GetProperty("output").GetString());
     }
 
-    private static async Task CopySourcesAsync(string from, string to)
-    {
-        // The files git knows of (tracked, and new ones not ignored): no bin, obj or artifacts.
-        var listed = await RunAsync(from, "git", "ls-files", "--cached", "--others", "--exclude-standard");
-        foreach (var file in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var target = Path.Combine(to, file);
-            if (File.Exists(Path.Combine(from, file)))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(Path.Combine(from, file), target);
-            }
-        }
-    }
+    private static Task CopySourcesAsync(string from, string to) => SourceCopy.CopyAsync(from, to, Limit);
 
-    private static async Task<string> RunAsync(string folder, string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Nested builds must not inherit the test run's MSBuild settings.
-        start.Environment.Remove("MSBuildSDKsPath");
-        start.Environment.Remove("MSBuildExtensionsPath");
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{program} {string.Join(' ', args)}' in {folder} did not finish within {Limit.TotalMinutes} minutes");
-        }
-
-        var text = await output + await error;
-        Assert.True(process.ExitCode == 0, $"'{program} {string.Join(' ', args)}' in {folder} exited with {process.ExitCode}:\n{text}");
-        return text;
-    }
+    private static Task<string> RunAsync(string folder, string program, params string[] args) => SourceCopy.RunAsync(folder, Limit, program, args);
 }

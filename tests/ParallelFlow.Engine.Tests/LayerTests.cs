@@ -64,7 +64,7 @@ public sealed partial class LayerTests
     /// the layers below its own, never one beside or above it, so the layers form no cycle.</summary>
     private static readonly string[][] Layers =
     [
-        ["Diagnostics"],                 // secrets and their redaction
+        ["Diagnostics"],                 // secrets and their redaction, JSON the engine writes itself
         ["Plans"],                       // the immutable plan model, its readers, builder and rules
         ["Analysis"],                    // waves, critical path, list-scheduling simulation
         ["Workers"],                     // the catalog, stage defaults, the simple built-in workers, calling a worker

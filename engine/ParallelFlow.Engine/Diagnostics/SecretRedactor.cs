@@ -121,7 +121,7 @@ internal sealed class SecretRedactor
         try
         {
             var node = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText(), documentOptions: new JsonDocumentOptions { MaxDepth = NodeDepth });
-            return JsonSerializer.SerializeToElement(MaskNode(node), DeepOptions);
+            return EngineJson.Element(MaskNode(node), NodeDepth);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException)
         {
@@ -133,14 +133,13 @@ internal sealed class SecretRedactor
             }
             catch (JsonException)
             {
-                return JsonSerializer.SerializeToElement(Redact(value.ToString()));
+                return EngineJson.Element(Redact(value.ToString()));
             }
         }
     }
 
     private const int NodeDepth = 1024;
 
-    private static readonly JsonSerializerOptions DeepOptions = new() { MaxDepth = NodeDepth };
 
     /// <summary>Whether a string of the element, or a property name, holds a secret once unescaped.</summary>
     private bool HoldsSecret(JsonElement value) => value.ValueKind switch

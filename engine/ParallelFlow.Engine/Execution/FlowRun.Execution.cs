@@ -316,7 +316,7 @@ public sealed partial class FlowRun
             throw new FatalTaskException($"context: the summarize strategy needs the {workerName} worker (the semantic-kernel plugin in the plugin list)");
         }
 
-        var with = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object>
+        var with = Diagnostics.EngineJson.Element(new System.Text.Json.Nodes.JsonObject
         {
             ["model"] = context.Model!,
             ["max_tokens"] = context.MaxTokens,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ParallelFlow.Sdk;
 
 namespace ParallelFlow.Engine.Plans;
@@ -303,11 +304,40 @@ public sealed class PlanBuilder
         /// <summary>Sets the worker's parameters, from any object that serialises to a JSON object.</summary>
         /// <param name="parameters">The parameters, for example <c>new { seconds = 0.5 }</c>.</param>
         /// <returns>This builder.</returns>
+        /// <remarks>Serialised by reflection over the object's type. A trimmed or natively compiled host passes a
+        /// <see cref="JsonElement"/> (<see cref="With(JsonElement)"/>) or a type of its own with its generated
+        /// serialisation (<see cref="With{TParameters}(TParameters, JsonTypeInfo{TParameters})"/>).</remarks>
+        [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(ByReflection)]
+        [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(ByReflection)]
         public TaskBuilder With(object parameters)
         {
             _with = parameters is JsonElement element ? element.Clone() : JsonSerializer.SerializeToElement(parameters);
             return this;
         }
+
+        /// <summary>Sets the worker's parameters.</summary>
+        /// <param name="parameters">The parameters: a JSON object (parsed, or built with <c>JsonObject</c> and
+        /// <c>JsonSerializer.SerializeToElement</c>). A copy is kept.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder With(JsonElement parameters)
+        {
+            _with = parameters.Clone();
+            return this;
+        }
+
+        /// <summary>Sets the worker's parameters from a value whose serialisation is generated at compile time (a
+        /// <c>JsonSerializerContext</c>'s): no reflection, so a trimmed or natively compiled host can use it.</summary>
+        /// <typeparam name="TParameters">The parameters' type.</typeparam>
+        /// <param name="parameters">The parameters; they serialise to a JSON object.</param>
+        /// <param name="typeInfo">Their serialisation, for example <c>MyJsonContext.Default.SleepParameters</c>.</param>
+        /// <returns>This builder.</returns>
+        public TaskBuilder With<TParameters>(TParameters parameters, JsonTypeInfo<TParameters> typeInfo)
+        {
+            _with = JsonSerializer.SerializeToElement(parameters, typeInfo);
+            return this;
+        }
+
+        private const string ByReflection = "Parameters given as an object are serialised by reflection over its type, which trimming and native AOT do not keep. Pass a JsonElement, or a value with its JsonTypeInfo.";
 
         /// <summary>Adds hard dependencies.</summary>
         /// <param name="taskIds">Tasks that must succeed first.</param>

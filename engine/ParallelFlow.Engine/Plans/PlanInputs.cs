@@ -215,7 +215,7 @@ internal static partial class PlanInputs
     {
         if (type == PlanInputType.String)
         {
-            return (JsonSerializer.SerializeToElement(text), null);
+            return (Diagnostics.EngineJson.Element(text), null);
         }
 
         try

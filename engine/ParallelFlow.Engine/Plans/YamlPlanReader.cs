@@ -130,9 +130,14 @@ internal static partial class YamlPlanReader
     }
 
     /// <summary>Whether the exception came out of the given assembly (a YamlDotNet failure), not out of this reader.</summary>
-    private static bool ThrownWithin(Exception exception, System.Reflection.Assembly assembly) =>
-        new System.Diagnostics.StackTrace(exception, fNeedFileInfo: false).GetFrames()
-            .Any(frame => frame.GetMethod()?.DeclaringType?.Assembly == assembly);
+    /// <remarks>Read from the frames' method descriptions, which a trimmed or natively compiled host keeps too.</remarks>
+    private static bool ThrownWithin(Exception exception, System.Reflection.Assembly assembly)
+    {
+        var name = assembly.GetName().Name;
+        return new System.Diagnostics.StackTrace(exception, fNeedFileInfo: false).GetFrames().Any(frame =>
+            System.Diagnostics.DiagnosticMethodInfo.Create(frame)?.DeclaringAssemblyName is { } declaring &&
+            new System.Reflection.AssemblyName(declaring).Name == name);
+    }
 
     private static void RefuseAnchor(AnchorName anchor, Mark start, string source)
     {

@@ -10,5 +10,7 @@ public interface IPluginAssemblyLoader
     /// <param name="assemblyPath">The full path of the built plugin assembly; its dependencies sit beside it.</param>
     /// <param name="sharedTypes">Types the plugin must see as the host's own (the SDK's contract, logging), not copies.</param>
     /// <returns>The loaded assembly.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(PluginHost.LoadsAssemblies)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(PluginHost.LoadsAssemblies)]
     Assembly Load(string assemblyPath, IReadOnlyCollection<Type> sharedTypes);
 }

@@ -13,6 +13,8 @@ public sealed class IsolatedPluginAssemblyLoader : IPluginAssemblyLoader
     private readonly Lock _gate = new();
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(PluginHost.LoadsAssemblies)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(PluginHost.LoadsAssemblies)]
     public Assembly Load(string assemblyPath, IReadOnlyCollection<Type> sharedTypes)
     {
         // PreferSharedTypes stays off: with it, any host assembly of a compatible version would replace the plugin's own

@@ -22,6 +22,10 @@ public static class PluginHost
 {
     private const string SdkAssemblyName = "ParallelFlow.Sdk";
 
+    /// <summary>Why loading plugins needs the runtime's full reflection and code loading: a trimmed or natively compiled
+    /// host cannot load them (register its plugins with <see cref="Register"/> instead).</summary>
+    internal const string LoadsAssemblies = "Plugins are assemblies found at run time: their types are read and made by reflection, which trimming and native AOT do not keep. Register plugins compiled into the host with PluginHost.Register instead.";
+
     private static readonly Type[] SharedTypes = [typeof(ParallelFlowPlugin), typeof(ILogger), typeof(ILoggerFactory)];
 
     /// <summary>Loads every enabled plugin of a plugin list into a catalog.</summary>
@@ -30,6 +34,8 @@ public static class PluginHost
     /// <param name="loggerFactory">Handed to the plugins.</param>
     /// <param name="loader">How assemblies are loaded; <see cref="IsolatedPluginAssemblyLoader"/> when absent.</param>
     /// <returns>What loaded and what did not, and why.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(LoadsAssemblies)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(LoadsAssemblies)]
     public static PluginLoadReport LoadInto(WorkerCatalog catalog, string manifestPath, ILoggerFactory? loggerFactory = null, IPluginAssemblyLoader? loader = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -88,6 +94,8 @@ public static class PluginHost
         registrar.CommitTo(catalog);
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(LoadsAssemblies)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(LoadsAssemblies)]
     private static LoadedPlugin? Load(PluginEntry entry, WorkerCatalog catalog, Dictionary<(string, string), string> owners,
         IPluginAssemblyLoader loader, ILoggerFactory loggerFactory, string manifestPath, out PlanError? error)
     {

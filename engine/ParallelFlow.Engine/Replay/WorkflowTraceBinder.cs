@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 
 using ParallelFlow.Engine.Plans;
 
@@ -83,8 +83,8 @@ internal sealed class WorkflowTraceBinder : NodeBinder
                 DependsOn = parents,
                 EstimateSeconds = scaled,
                 With = mode == ReplayMode.Cpu
-                    ? JsonSerializer.SerializeToElement(new { seconds = scaled, mode = "cpu" })
-                    : JsonSerializer.SerializeToElement(new { seconds = scaled }),
+                    ? Diagnostics.EngineJson.Element(new JsonObject { ["seconds"] = scaled, ["mode"] = "cpu" })
+                    : Diagnostics.EngineJson.Element(new JsonObject { ["seconds"] = scaled }),
             });
         }
 

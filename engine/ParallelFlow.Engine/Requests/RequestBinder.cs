@@ -239,7 +239,7 @@ internal sealed class RequestBinder : NodeBinder
                     var name = component.Find("name") ?? component.Find("id") ?? component.Find("component_id");
                     sections.Add(new SectionItem(
                         name?.Value is ScalarNode { Kind: ScalarKind.String } n ? n.Text : $"component-{i + 1}",
-                        component.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d ? d.Text : JsonSerializer.Serialize(component.ToJsonElement())));
+                        component.Find("description")?.Value is ScalarNode { Kind: ScalarKind.String } d ? d.Text : Diagnostics.EngineJson.Compact(component.ToJsonElement())));
                     break;
                 case ScalarNode scalar:
                     sections.Add(new SectionItem(scalar.Text, scalar.Text));

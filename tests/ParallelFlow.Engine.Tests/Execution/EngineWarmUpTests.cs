@@ -14,6 +14,8 @@ public sealed class EngineWarmUpTests
         Assert.Same(first, EngineWarmUp.Start());
         await first.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(first.IsCompletedSuccessfully);
+        // Not only without an error, which it never throws: its plans compiled and ran.
+        Assert.True(await EngineWarmUp.RanAsync());
 
         // A process that lives on asks for the passes that get the engine's code recompiled optimised (a plain start
         // does not): they follow in the background, once, for a few seconds (none when the runtime does not

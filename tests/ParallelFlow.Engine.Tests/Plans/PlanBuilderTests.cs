@@ -21,6 +21,26 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
+    public async Task Parameters_without_reflection_are_the_same_JSON_as_an_objects()
+    {
+        // A natively compiled host passes a JsonElement or a value with its generated serialisation; a plan built either
+        // way holds what the reflection-based overload would have made of an equal object, and runs the same.
+        var plan = new PlanBuilder("typed")
+            .AddTask("a", "simulate", t => t.With(new SimulateParameters(0, "done"), TypedParametersJson.Default.SimulateParameters))
+            .AddTask("b", "template", t => t.DependsOn("a").With(System.Text.Json.JsonDocument.Parse("""{ "text": "{{a}}!" }""").RootElement))
+            .AddTask("c", "template", t => t.DependsOn("a").With(new { text = "{{a}}!" }))
+            .Build();
+
+        Assert.Equal("""{"seconds":0,"output":"done"}""", plan.Tasks[0].With.GetRawText());
+        Assert.Equal(plan.Tasks[2].With.GetRawText().Replace(" ", "", StringComparison.Ordinal), plan.Tasks[1].With.GetRawText().Replace(" ", "", StringComparison.Ordinal));
+        var result = await new ParallelFlowEngine().RunAsync(plan).Within();
+
+        Assert.Equal(RunStatus.Succeeded, result.Status);
+        Assert.Equal("done!", result["b"].Output);
+        Assert.Equal(result["c"].Output, result["b"].Output);
+    }
+
+    [Fact]
     public async Task Delegates_in_the_shapes_people_write_run_and_their_outputs_read_by_id()
     {
         var plan = new PlanBuilder("shapes")
@@ -88,3 +108,9 @@ public sealed class PlanBuilderTests
         Assert.Equal(("PF0008", "a"), (error.Code, error.TaskId));
     }
 }
+
+internal sealed record SimulateParameters(double Seconds, string Output);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SimulateParameters))]
+internal sealed partial class TypedParametersJson : System.Text.Json.Serialization.JsonSerializerContext;

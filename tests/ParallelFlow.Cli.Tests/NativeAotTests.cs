@@ -1,0 +1,50 @@
+namespace ParallelFlow.Cli.Tests;
+
+/// <summary>The engine in a natively compiled host, as a user publishes one: the example host
+/// (examples/ParallelFlow.Examples.NativeAot) published with native AOT from a copy of the sources, with no trimming
+/// or AOT warning, then run as the native program it is — a plan built in code with parameters of generated
+/// serialisation, a JSON plan with retries and templates, and a plan that does not exist.</summary>
+public sealed class NativeAotTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(6);
+    private readonly string _root = Directory.CreateTempSubdirectory("parallelflow-aot-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Engine_publishes_and_runs_as_native_code()
+    {
+        var source = Path.Combine(_root, "source");
+        await SourceCopy.CopyAsync(RepositoryRoot.Path, source, Limit);
+        var output = Path.Combine(_root, "native");
+        var publish = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAot", "-c", "Release", "-r", "linux-x64", "-o", output, "-p:CI=true");
+        Assert.DoesNotContain("warning IL", publish, StringComparison.Ordinal);
+        Assert.DoesNotContain("analysis warning", publish, StringComparison.Ordinal);
+
+        // Native code, not a managed assembly and its runtime: one ELF executable, no engine assembly beside it.
+        var host = Path.Combine(output, "ParallelFlow.Examples.NativeAot");
+        var header = new byte[4];
+        await using (var file = File.OpenRead(host))
+        {
+            await file.ReadExactlyAsync(header);
+        }
+
+        Assert.Equal("\u007fELF"u8.ToArray(), header);
+        Assert.False(File.Exists(Path.Combine(output, "ParallelFlow.Engine.dll")), "the engine was left as an assembly beside the host");
+
+        var built = await SourceCopy.RunAsync(source, Limit, host);
+        Assert.Matches(@"report\s+Succeeded\s+[0-9.]+ s\s+40 rows, 2 dropped", built);
+        Assert.Contains("Succeeded: 4 tasks", built, StringComparison.Ordinal);
+
+        // A plan file: a task that fails its first attempt is retried (Polly), templates read their dependencies.
+        var released = await SourceCopy.RunAsync(source, Limit, host, "examples/release-check.json");
+        Assert.Matches(@"build-windows\s+Succeeded", released);
+        Assert.Contains("- API: Schema from: 3 endpoints changed", released, StringComparison.Ordinal);
+        Assert.Contains("Succeeded: 8 tasks", released, StringComparison.Ordinal);
+
+        var (exitCode, missing) = await SourceCopy.TryRunAsync(source, Limit, host, "examples/no-such-plan.json");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("examples/no-such-plan.json", missing, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", missing, StringComparison.Ordinal);
+    }
+}
