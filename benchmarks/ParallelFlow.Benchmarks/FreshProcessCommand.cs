@@ -8,7 +8,7 @@ using ParallelFlow.Engine.Plans;
 namespace ParallelFlow.Benchmarks;
 
 /// <summary>
-/// <c>--fresh-process [--cli PATH]... [--runs N] [--hosted-only]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
+/// <c>--fresh-process [--cli PATH]... [--native PATH] [--runs N] [--hosted-only]</c>: what a user pays in a new process, which BenchmarkDotNet's warmed
 /// loop never shows. For each build of the command (the Release build by default; add a ReadyToRun publish with
 /// another <c>--cli</c>), started afresh every time: the wall time of <c>--version</c>; of <c>validate</c> of a small
 /// plan of built-in workers with the repository's plugins.json and with an empty one, and of a plan that needs a
@@ -21,8 +21,10 @@ namespace ParallelFlow.Benchmarks;
 /// or ReadyToRun code until the runtime recompiles it, which a command seldom lives long enough to see.
 /// Medians over the processes; a table on stdout. Then the engine hosted in a new process (<see cref="ChildAsync"/>):
 /// its first run right after the warm-up's first pass, and six seconds later, once its later passes have had the
-/// runtime recompile the engine's code optimised, as a service's first request comes after its start-up. Last, the same
-/// chain on Taskflow in a new harness process, at once and after the same wait: the machine's own first-run cost.
+/// runtime recompile the engine's code optimised, as a service's first request comes after its start-up. With
+/// <c>--native</c>, the natively compiled example host (examples/ParallelFlow.Examples.NativeAot, published) the same
+/// way: no code to compile at all, so its first run shows what is left. Last, the same chain on Taskflow in a new
+/// harness process, at once and after the same wait: the machine's own first-run cost.
 /// </summary>
 internal static class FreshProcessCommand
 {
@@ -99,6 +101,18 @@ internal static class FreshProcessCommand
         // Warm: the last case's last runs, recompiled and past the first collection. A case that starts at once runs
         // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
         await FirstRunsAsync(runs, "0.00", wait => HostedAsync(root, wait));
+
+        var native = args.Select((a, i) => (a, i)).Where(p => p.a == "--native" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).FirstOrDefault();
+        if (native is not null)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Hosted in a natively compiled process ({Path.GetRelativePath(root, native)}): the engine's warm-up's first pass, then {Repeats} runs of the 1k chain (output given) in a pool from the time given; medians of {runs} processes");
+            await FirstRunsAsync(runs, "0.000", async wait =>
+            {
+                var text = await RunToEndAsync(native, root, chainGiven, "--repeat", Repeats.ToString(CultureInfo.InvariantCulture), "--wait", wait.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+                return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture))];
+            });
+        }
 
         await TaskflowAsync(runs, folder);
         return 0;
@@ -250,24 +264,30 @@ internal static class FreshProcessCommand
 
     private static async Task<double> WallAsync(string cli, string root, params string[] args)
     {
-        var start = new ProcessStartInfo(cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        var clock = Stopwatch.StartNew();
+        await RunToEndAsync(cli, root, args);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>Runs a program in a new process to its end; its standard output. Throws when it exits with an error.</summary>
+    private static async Task<string> RunToEndAsync(string program, string root, params string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        var elapsed = clock.Elapsed.TotalMilliseconds;
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{cli} {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
         }
 
-        return elapsed;
+        return await output;
     }
 
     private static double Median(IEnumerable<double> values)

@@ -10,7 +10,8 @@ if (args.Contains("--service-load"))
 }
 
 // --fresh-process: the command's wall time and the engine's first run in new processes (JIT and ReadyToRun builds),
-// and the engine hosted in a new process (this program, run again with --fresh-process-hosted SECONDS).
+// and the engine hosted in a new process (this program, run again with --fresh-process-hosted SECONDS; with --native
+// PATH, the natively compiled example host too).
 if (args.Contains(ParallelFlow.Benchmarks.FreshProcessCommand.ChildFlag))
 {
     return await ParallelFlow.Benchmarks.FreshProcessCommand.ChildAsync(args);

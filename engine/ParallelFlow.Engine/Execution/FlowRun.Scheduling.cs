@@ -829,6 +829,7 @@ public sealed partial class FlowRun
         }
 
         _executor.Complete();
+        ThreadWake.Process.RunFinished(System.Diagnostics.Stopwatch.GetTimestamp());
         Pool?.Leave(this);
         _wallTimer?.Dispose();
         _sizeTimer?.Dispose();
