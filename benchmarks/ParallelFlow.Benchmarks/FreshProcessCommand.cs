@@ -42,6 +42,13 @@ internal static class FreshProcessCommand
             clis.Add(Path.Combine(root, "engine/ParallelFlow.Cli/bin/Release/net10.0/parallelflow"));
         }
 
+        var native = args.Select((a, i) => (a, i)).Where(p => p.a == "--native" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).FirstOrDefault();
+        if (native is not null && !File.Exists(native))
+        {
+            Console.Error.WriteLine($"{native}: not published; dotnet publish examples/ParallelFlow.Examples.NativeAot -c Release -r linux-x64 -o artifacts/aot (needs clang)");
+            return 2;
+        }
+
         var hostedOnly = args.Contains("--hosted-only");
         foreach (var cli in clis.Where(c => !hostedOnly && !File.Exists(c)))
         {
@@ -102,7 +109,6 @@ internal static class FreshProcessCommand
         // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
         await FirstRunsAsync(runs, "0.00", wait => HostedAsync(root, wait));
 
-        var native = args.Select((a, i) => (a, i)).Where(p => p.a == "--native" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).FirstOrDefault();
         if (native is not null)
         {
             Console.WriteLine();

@@ -141,6 +141,12 @@ public static class EngineWarmUp
     /// application or the environment turns it off).</summary>
     private static bool RecompilesCode()
     {
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled)
+        {
+            // Natively compiled: its code is final.
+            return false;
+        }
+
         if (AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var tiered) && !tiered)
         {
             return false;

@@ -3,7 +3,7 @@ namespace ParallelFlow.Cli.Tests;
 /// <summary>The engine in a natively compiled host, as a user publishes one: the example host
 /// (examples/ParallelFlow.Examples.NativeAot) published with native AOT from a copy of the sources, with no trimming
 /// or AOT warning, then run as the native program it is — a plan built in code with parameters of generated
-/// serialisation, a JSON plan with retries and templates, and a plan that does not exist.</summary>
+/// serialisation, a JSON plan with retries and templates, a YAML plan, a malformed one, and one that does not exist.</summary>
 public sealed class NativeAotTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(6);
@@ -42,9 +42,25 @@ public sealed class NativeAotTests : IDisposable
         Assert.Contains("- API: Schema from: 3 endpoints changed", released, StringComparison.Ordinal);
         Assert.Contains("Succeeded: 8 tasks", released, StringComparison.Ordinal);
 
+        // YAML, read natively (YamlDotNet), and a malformed file named with its position.
+        var yaml = await SourceCopy.RunAsync(source, Limit, host, "examples/data-pipeline.yaml");
+        Assert.Contains("Succeeded: 7 tasks", yaml, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(source, "broken.yaml"), "tasks:\n  - id: a\n   worker: [simulate\n");
+        var (brokenExit, broken) = await SourceCopy.TryRunAsync(source, Limit, host, "broken.yaml");
+        Assert.Equal(2, brokenExit);
+        Assert.Contains("broken.yaml(3,4): error PF0001: malformed YAML", broken, StringComparison.Ordinal);
+
         var (exitCode, missing) = await SourceCopy.TryRunAsync(source, Limit, host, "examples/no-such-plan.json");
         Assert.Equal(2, exitCode);
         Assert.Contains("examples/no-such-plan.json", missing, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", missing, StringComparison.Ordinal);
+
+        // Every type of the engine and the SDK compiled, not only what the example reaches (voting, sectioning,
+        // reports, plugin loading): the only warnings come from the plugin loader's library, which only the methods
+        // marked as loading assemblies at run time reach.
+        var rooted = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAot", "-c", "Release", "-r", "linux-x64",
+            "-o", Path.Combine(_root, "native-rooted"), "-p:CI=true", "-p:RootEngine=true", "-p:TrimmerSingleWarn=false", "-p:TreatWarningsAsErrors=false");
+        var warnings = rooted.Split('\n').Where(line => line.Contains("warning IL", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.All(warnings, line => Assert.Contains("McMaster.NETCore.Plugins.", line, StringComparison.Ordinal));
     }
 }

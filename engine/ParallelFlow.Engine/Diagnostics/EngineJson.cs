@@ -14,8 +14,8 @@ internal static class EngineJson
 
     /// <summary>A node (an object built with <see cref="JsonObject"/>, say) as a JSON value.</summary>
     /// <param name="node">The node; null is JSON's null.</param>
-    /// <param name="maxDepth">How deeply the node may nest (the default, 64, unless the node came from deeper JSON).</param>
-    public static JsonElement Element(JsonNode? node, int maxDepth = 0)
+    /// <param name="maxDepth">How deeply the node may nest: 64 unless the node came from deeper JSON.</param>
+    public static JsonElement Element(JsonNode? node, int maxDepth = 64)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { MaxDepth = maxDepth }))

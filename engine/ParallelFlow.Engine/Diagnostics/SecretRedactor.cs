@@ -140,7 +140,6 @@ internal sealed class SecretRedactor
 
     private const int NodeDepth = 1024;
 
-
     /// <summary>Whether a string of the element, or a property name, holds a secret once unescaped.</summary>
     private bool HoldsSecret(JsonElement value) => value.ValueKind switch
     {

@@ -20,7 +20,8 @@ public sealed record RunOptions
     public bool RecordAttempts { get; init; }
 
     /// <summary>The values of the plan's inputs for this run, by name (<c>{{inputs.NAME}}</c> in its tasks); inputs
-    /// left out take their defaults. Build values with <see cref="System.Text.Json.JsonSerializer.SerializeToElement{TValue}(TValue, System.Text.Json.JsonSerializerOptions?)"/>.</summary>
+    /// left out take their defaults. Build values with <see cref="System.Text.Json.JsonSerializer.SerializeToElement{TValue}(TValue, System.Text.Json.JsonSerializerOptions?)"/>,
+    /// or, in a trimmed or natively compiled host, with <c>JsonElement.Parse</c> or a generated <c>JsonTypeInfo</c>.</summary>
     /// <value>None: every input takes its default, and a required one is an error.</value>
     public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Inputs { get; init; }
 

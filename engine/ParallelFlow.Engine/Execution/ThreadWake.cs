@@ -10,8 +10,9 @@ namespace ParallelFlow.Engine.Execution;
 /// the first task comes; the run's own hand-overs wake any others it needs, as they always did.
 /// </summary>
 /// <remarks>One thread, not one per worker: threads spinning for work a run does not have yet take cores from the thread
-/// that prepares it (measured on 2 cores: waking two did no better than one). A run that starts while a long one runs
-/// costs an empty work item. Runs back to back (within <see cref="Parked"/> of one another) cost a clock read each.</remarks>
+/// that prepares it, and on 2 cores waking two did no better on the whole
+/// (<c>benchmarks/results/2026-12-03-native-aot.md</c>). A run that starts while a long one runs costs an empty work
+/// item. Runs back to back (within <see cref="Parked"/> of one another) cost a clock read each.</remarks>
 internal sealed class ThreadWake
 {
     /// <summary>The process's: every in-process run reports to it.</summary>
@@ -37,19 +38,30 @@ internal sealed class ThreadWake
     public bool BeforeRun(long now)
     {
         var last = Volatile.Read(ref _lastRunEvent);
-        Volatile.Write(ref _lastRunEvent, now);
         if (last != 0 && Stopwatch.GetElapsedTime(last, now) <= Parked)
         {
+            Note(last, now);
             return false;
         }
 
+        Volatile.Write(ref _lastRunEvent, now);
         _queue();
         return true;
     }
 
     /// <summary>A run finished: a run that starts soon after finds the threads awake.</summary>
     /// <param name="now">The time (Stopwatch ticks).</param>
-    public void RunFinished(long now) => Volatile.Write(ref _lastRunEvent, now);
+    public void RunFinished(long now) => Note(Volatile.Read(ref _lastRunEvent), now);
+
+    /// <summary>Records a run's start or end, unless one within a quarter of <see cref="Parked"/> is recorded already:
+    /// runs on every core then seldom write the one shared word.</summary>
+    private void Note(long last, long now)
+    {
+        if (Stopwatch.GetElapsedTime(last, now) > Parked / 4)
+        {
+            Volatile.Write(ref _lastRunEvent, now);
+        }
+    }
 
     /// <summary>The work item that wakes a thread: nothing to do.</summary>
     private sealed class Wake : IThreadPoolWorkItem

@@ -316,8 +316,8 @@ public sealed class PlanBuilder
         }
 
         /// <summary>Sets the worker's parameters.</summary>
-        /// <param name="parameters">The parameters: a JSON object (parsed, or built with <c>JsonObject</c> and
-        /// <c>JsonSerializer.SerializeToElement</c>). A copy is kept.</param>
+        /// <param name="parameters">The parameters: a JSON object (parsed with <c>JsonElement.Parse</c>, or built with
+        /// <c>JsonObject</c> and parsed from its <c>ToJsonString()</c>). A copy is kept.</param>
         /// <returns>This builder.</returns>
         public TaskBuilder With(JsonElement parameters)
         {

@@ -130,13 +130,14 @@ internal static partial class YamlPlanReader
     }
 
     /// <summary>Whether the exception came out of the given assembly (a YamlDotNet failure), not out of this reader.</summary>
-    /// <remarks>Read from the frames' method descriptions, which a trimmed or natively compiled host keeps too.</remarks>
+    /// <remarks>Read from the frames' method descriptions, which a trimmed or natively compiled host keeps too (unless
+    /// it turns stack traces off): the assembly's display name, full or not, up to its first comma.</remarks>
     private static bool ThrownWithin(Exception exception, System.Reflection.Assembly assembly)
     {
-        var name = assembly.GetName().Name;
+        var name = assembly.GetName().Name ?? string.Empty;
         return new System.Diagnostics.StackTrace(exception, fNeedFileInfo: false).GetFrames().Any(frame =>
             System.Diagnostics.DiagnosticMethodInfo.Create(frame)?.DeclaringAssemblyName is { } declaring &&
-            new System.Reflection.AssemblyName(declaring).Name == name);
+            declaring.AsSpan(0, declaring.IndexOf(',') is >= 0 and var comma ? comma : declaring.Length).SequenceEqual(name.AsSpan()));
     }
 
     private static void RefuseAnchor(AnchorName anchor, Mark start, string source)

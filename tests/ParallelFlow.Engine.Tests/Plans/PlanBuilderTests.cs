@@ -21,7 +21,7 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
-    public async Task Parameters_without_reflection_are_the_same_JSON_as_an_objects()
+    public async Task Parameters_without_reflection_are_the_same_JSON_as_an_object_gives()
     {
         // A natively compiled host passes a JsonElement or a value with its generated serialisation; a plan built either
         // way holds what the reflection-based overload would have made of an equal object, and runs the same.
