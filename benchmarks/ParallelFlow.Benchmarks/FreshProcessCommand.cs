@@ -36,13 +36,13 @@ internal static class FreshProcessCommand
         var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(7);
         var root = Repository.Root;
 
-        var clis = args.Select((a, i) => (a, i)).Where(p => p.a == "--cli" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+        var clis = Values(args, "--cli").ToList();
         if (clis.Count == 0)
         {
             clis.Add(Path.Combine(root, "engine/ParallelFlow.Cli/bin/Release/net10.0/parallelflow"));
         }
 
-        var native = args.Select((a, i) => (a, i)).Where(p => p.a == "--native" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).FirstOrDefault();
+        var native = Values(args, "--native").FirstOrDefault();
         if (native is not null && !File.Exists(native))
         {
             Console.Error.WriteLine($"{native}: not published; dotnet publish examples/ParallelFlow.Examples.NativeAot -c Release -r linux-x64 -o artifacts/aot (needs clang)");
@@ -295,6 +295,10 @@ internal static class FreshProcessCommand
 
         return await output;
     }
+
+    /// <summary>The value after each occurrence of <paramref name="flag"/> in the arguments.</summary>
+    private static IEnumerable<string> Values(string[] args, string flag) =>
+        args.Select((a, i) => (a, i)).Where(p => p.a == flag && p.i + 1 < args.Length).Select(p => args[p.i + 1]);
 
     private static double Median(IEnumerable<double> values)
     {

@@ -408,10 +408,10 @@ internal sealed class RequestBinder : NodeBinder
         var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (model is not null)
         {
-            parameters["model"] = JsonSerializer.SerializeToElement(model, RequestJsonContext.Default.String);
+            parameters["model"] = Diagnostics.EngineJson.Element(model);
         }
 
-        parameters["prompt"] = JsonSerializer.SerializeToElement(prompt, RequestJsonContext.Default.String);
+        parameters["prompt"] = Diagnostics.EngineJson.Element(prompt);
         foreach (var setting in settings.Where(s => s.Key != "timeout_seconds"))
         {
             parameters[setting.Key] = setting.Value.ToJsonElement();

@@ -34,5 +34,4 @@ internal sealed record SectionItem(string Name, string Value);
 [JsonSerializable(typeof(VoteParameters))]
 [JsonSerializable(typeof(SectionParameters))]
 [JsonSerializable(typeof(CriterionParameters))]
-[JsonSerializable(typeof(string))]
 internal sealed partial class RequestJsonContext : JsonSerializerContext;
