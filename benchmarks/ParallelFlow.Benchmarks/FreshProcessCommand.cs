@@ -57,71 +57,79 @@ internal static class FreshProcessCommand
         }
 
         var folder = Directory.CreateTempSubdirectory("parallelflow-fresh-").FullName;
-        var noPlugins = Path.Combine(folder, "no-plugins.json");
-        await File.WriteAllTextAsync(noPlugins, """{ "plugins": [] }""");
-        var chain = Path.Combine(folder, "chain-1000.json");
-        await File.WriteAllTextAsync(chain, ChainPlan(1000, output: null));
-        var chainGiven = Path.Combine(folder, "chain-1000-output.json");
-        await File.WriteAllTextAsync(chainGiven, ChainPlan(1000, output: "done"));
-        var small = Path.Combine(root, "examples/release-check.json");
-        var needsPlugin = Path.Combine(root, "examples/processes.json");
-        var plugins = Path.Combine(root, "plugins.json");
-
-        Console.WriteLine($"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}; medians of {runs} fresh processes each");
-        if (!hostedOnly)
+        try
         {
-            Console.WriteLine($"| build | --version (ms) | validate, plugins.json (ms) | validate, no plugins (ms) | validate, a plugin's worker (ms) | 1k chain: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs 7–12 | first ÷ warm ({Repeats - 49}–{Repeats}) | output given: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ warm |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        }
+            var noPlugins = Path.Combine(folder, "no-plugins.json");
+            await File.WriteAllTextAsync(noPlugins, """{ "plugins": [] }""");
+            var chain = Path.Combine(folder, "chain-1000.json");
+            await File.WriteAllTextAsync(chain, ChainPlan(1000, output: null));
+            var chainGiven = Path.Combine(folder, "chain-1000-output.json");
+            await File.WriteAllTextAsync(chainGiven, ChainPlan(1000, output: "done"));
+            var small = Path.Combine(root, "examples/release-check.json");
+            var needsPlugin = Path.Combine(root, "examples/processes.json");
+            var plugins = Path.Combine(root, "plugins.json");
 
-        foreach (var cli in hostedOnly ? [] : clis)
-        {
-            var version = new List<double>();
-            var validate = new List<double>();
-            var validateBare = new List<double>();
-            var validatePlugin = new List<double>();
-            var first = new List<double>();
-            var early = new List<double>();
-            var warm = new List<double>();
-            var firstGiven = new List<double>();
-            var earlyGiven = new List<double>();
-            var warmGiven = new List<double>();
-            for (var i = 0; i < runs; i++)
+            Console.WriteLine($"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}; medians of {runs} fresh processes each");
+            if (!hostedOnly)
             {
-                version.Add(await WallAsync(cli, root, "--version"));
-                validate.Add(await WallAsync(cli, root, "validate", small, "--plugins", plugins));
-                validateBare.Add(await WallAsync(cli, root, "validate", small, "--plugins", noPlugins));
-                validatePlugin.Add(await WallAsync(cli, root, "validate", needsPlugin, "--plugins", plugins));
-                await BenchAsync(cli, root, folder, chain, noPlugins, first, early, warm);
-                await BenchAsync(cli, root, folder, chainGiven, noPlugins, firstGiven, earlyGiven, warmGiven);
+                Console.WriteLine($"| build | --version (ms) | validate, plugins.json (ms) | validate, no plugins (ms) | validate, a plugin's worker (ms) | 1k chain: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ runs 7–12 | first ÷ warm ({Repeats - 49}–{Repeats}) | output given: first run (ms) | runs 7–12 (ms) | runs {Repeats - 49}–{Repeats} (ms) | first ÷ warm |");
+                Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             }
 
-            var name = Path.GetRelativePath(root, cli);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(validatePlugin):0} | {Median(first):0.00} | {Median(early):0.00} | {Median(warm):0.00} | {Median(first.Zip(early, (f, e) => f / e)):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} | {Median(firstGiven):0.00} | {Median(earlyGiven):0.00} | {Median(warmGiven):0.00} | {Median(firstGiven.Zip(warmGiven, (f, w) => f / w)):0.00} |"));
-        }
-
-        // The engine hosted in a process of its own (this program, JIT-compiled, as a service is built): started as
-        // AddParallelFlow starts it, and its first run at once or after the host's start-up, as a first request comes.
-        Console.WriteLine();
-        Console.WriteLine($"Hosted in a new process (this program, JIT): the engine's warm-up started as a host starts it, then {Repeats} runs of the 1k chain (output given) from the time given; medians of {runs} processes");
-        // Warm: the last case's last runs, recompiled and past the first collection. A case that starts at once runs
-        // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
-        await FirstRunsAsync(runs, "0.00", wait => HostedAsync(root, wait));
-
-        if (native is not null)
-        {
-            Console.WriteLine();
-            Console.WriteLine($"Hosted in a natively compiled process ({Path.GetRelativePath(root, native)}): the engine's warm-up's first pass, then {Repeats} runs of the 1k chain (output given) in a pool from the time given; medians of {runs} processes");
-            await FirstRunsAsync(runs, "0.000", async wait =>
+            foreach (var cli in hostedOnly ? [] : clis)
             {
-                var text = await RunToEndAsync(native, root, chainGiven, "--repeat", Repeats.ToString(CultureInfo.InvariantCulture), "--wait", wait.TotalSeconds.ToString(CultureInfo.InvariantCulture));
-                return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture))];
-            });
-        }
+                var version = new List<double>();
+                var validate = new List<double>();
+                var validateBare = new List<double>();
+                var validatePlugin = new List<double>();
+                var first = new List<double>();
+                var early = new List<double>();
+                var warm = new List<double>();
+                var firstGiven = new List<double>();
+                var earlyGiven = new List<double>();
+                var warmGiven = new List<double>();
+                for (var i = 0; i < runs; i++)
+                {
+                    version.Add(await WallAsync(cli, root, "--version"));
+                    validate.Add(await WallAsync(cli, root, "validate", small, "--plugins", plugins));
+                    validateBare.Add(await WallAsync(cli, root, "validate", small, "--plugins", noPlugins));
+                    validatePlugin.Add(await WallAsync(cli, root, "validate", needsPlugin, "--plugins", plugins));
+                    await BenchAsync(cli, root, folder, chain, noPlugins, first, early, warm);
+                    await BenchAsync(cli, root, folder, chainGiven, noPlugins, firstGiven, earlyGiven, warmGiven);
+                }
 
-        await TaskflowAsync(runs, folder);
-        return 0;
+                var name = Path.GetRelativePath(root, cli);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {Median(version):0} | {Median(validate):0} | {Median(validateBare):0} | {Median(validatePlugin):0} | {Median(first):0.00} | {Median(early):0.00} | {Median(warm):0.00} | {Median(first.Zip(early, (f, e) => f / e)):0.00} | {Median(first.Zip(warm, (f, w) => f / w)):0.00} | {Median(firstGiven):0.00} | {Median(earlyGiven):0.00} | {Median(warmGiven):0.00} | {Median(firstGiven.Zip(warmGiven, (f, w) => f / w)):0.00} |"));
+            }
+
+            // The engine hosted in a process of its own (this program, JIT-compiled, as a service is built): started as
+            // AddParallelFlow starts it, and its first run at once or after the host's start-up, as a first request comes.
+            Console.WriteLine();
+            Console.WriteLine($"Hosted in a new process (this program, JIT): the engine's warm-up started as a host starts it, then {Repeats} runs of the 1k chain (output given) from the time given; medians of {runs} processes");
+            // Warm: the last case's last runs, recompiled and past the first collection. A case that starts at once runs
+            // its 300 runs before the warm-up's later passes, on code not yet optimised: its own last runs are not warm.
+            await FirstRunsAsync(runs, "0.00", wait => HostedAsync(root, wait));
+
+            if (native is not null)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"Hosted in a natively compiled process ({Path.GetRelativePath(root, native)}): the engine's warm-up's first pass, then {Repeats} runs of the 1k chain (output given) in a pool from the time given; medians of {runs} processes");
+                await FirstRunsAsync(runs, "0.000", async wait =>
+                {
+                    var text = await RunToEndAsync(native, root, chainGiven, "--repeat", Repeats.ToString(CultureInfo.InvariantCulture), "--wait", wait.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+                    return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture))];
+                });
+            }
+
+            await TaskflowAsync(runs, folder);
+            return 0;
+        }
+        finally
+        {
+            // The plans and CSV files written for the runs, none of them a result.
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>
