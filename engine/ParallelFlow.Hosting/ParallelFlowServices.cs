@@ -210,6 +210,12 @@ internal sealed class ParallelFlowCore : IDisposable
         if (Options.Plugins is { } plugins)
         {
             PluginsPath = Path.GetFullPath(plugins, root);
+            if (!PluginHost.IsLoadingSupported)
+            {
+                throw new InvalidOperationException(
+                    $"ParallelFlow cannot start: {ParallelFlowHostOptions.Section}:Plugins names {PluginsPath}, but this host was published trimmed or compiled to native code, which cannot load plugin assemblies. Leave {ParallelFlowHostOptions.Section}:Plugins unset, and register the plugins compiled into the host with PluginHost.Register.");
+            }
+
             PluginReport = PluginHost.LoadInto(catalog, PluginsPath, loggerFactory);
         }
 

@@ -195,8 +195,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                 """,
                 ("@run", runId), ("@plan", planId), ("@path", planPath), ("@hash", planHash), ("@config", configPath), ("@plugins", pluginsPath),
                 ("@workers", workers), ("@started", Time(startedAt)), ("@pid", Environment.ProcessId),
-                ("@inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs) : null), ("@cacheOff", cacheOff ? 1 : 0),
-                ("@only", only is { Count: > 0 } ? JsonSerializer.Serialize(only) : null), ("@host", Environment.MachineName), ("@beat", Time(DateTimeOffset.UtcNow)));
+                ("@inputs", inputs is { Count: > 0 } ? JsonSerializer.Serialize(inputs, JournalJson.Default.IReadOnlyDictionaryStringJsonElement) : null), ("@cacheOff", cacheOff ? 1 : 0),
+                ("@only", only is { Count: > 0 } ? JsonSerializer.Serialize(only, JournalJson.Default.IReadOnlyListString) : null), ("@host", Environment.MachineName), ("@beat", Time(DateTimeOffset.UtcNow)));
             if (fingerprints is not null)
             {
                 session.Execute("UPDATE runs SET fingerprints = @fingerprints WHERE run_id = @run;", ("@run", runId), ("@fingerprints", _store.Text(FingerprintText(fingerprints))));
@@ -539,8 +539,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
                         Parse(reader.GetString(7)), reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
                         status, reader.GetInt32(11), counts.TryGetValue(id, out var map) ? map : new Dictionary<string, int>())
                     {
-                        Inputs = reader.IsDBNull(12) ? new Dictionary<string, JsonElement>() : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(reader.GetString(12))!,
-                        Only = reader.IsDBNull(13) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(13))!,
+                        Inputs = reader.IsDBNull(12) ? new Dictionary<string, JsonElement>() : JsonSerializer.Deserialize(reader.GetString(12), JournalJson.Default.DictionaryStringJsonElement)!,
+                        Only = reader.IsDBNull(13) ? [] : JsonSerializer.Deserialize(reader.GetString(13), JournalJson.Default.StringArray)!,
                     });
                 }
             }
@@ -812,14 +812,8 @@ public sealed class RunJournal : IRunJournal, ITaskCache, IDisposable
         _store.Dispose();
     }
 
-    private static string Components(TaskCacheKey key) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["worker"] = key.Worker,
-        ["version"] = key.WorkerVersion,
-        ["with"] = key.Parameters,
-        ["description"] = key.Description,
-        ["inputs"] = key.Inputs,
-    });
+    internal static string Components(TaskCacheKey key) =>
+        JsonSerializer.Serialize(new CacheKeyComponents(key.Worker, key.WorkerVersion, key.Parameters, key.Description, key.Inputs), JournalJson.Default.CacheKeyComponents);
 
     private static List<string> Differences(JsonElement mine, JsonElement theirs)
     {

@@ -63,4 +63,36 @@ public sealed class NativeAotTests : IDisposable
         var warnings = rooted.Split('\n').Where(line => line.Contains("warning IL", StringComparison.Ordinal)).Distinct().ToList();
         Assert.All(warnings, line => Assert.Contains("McMaster.NETCore.Plugins.", line, StringComparison.Ordinal));
     }
+
+    /// <summary>The engine as a natively compiled service has it: the Generic Host and AddParallelFlow
+    /// (examples/ParallelFlow.Examples.NativeAotHost), published with no trimming or AOT warning from any assembly,
+    /// its settings bound by generated code and plugin loading left out; a named plan from its settings runs, and a
+    /// plugin list gets a message saying why it cannot load, not a stack trace.</summary>
+    [Fact]
+    public async Task Engine_hosted_as_a_service_publishes_and_runs_as_native_code()
+    {
+        var source = Path.Combine(_root, "source");
+        await SourceCopy.CopyAsync(RepositoryRoot.Path, source, Limit);
+        var output = Path.Combine(_root, "native-host");
+        var publish = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAotHost", "-c", "Release", "-r", "linux-x64",
+            "-o", output, "-p:CI=true", "-p:TrimmerSingleWarn=false");
+        Assert.DoesNotContain("warning IL", publish, StringComparison.Ordinal);
+        Assert.DoesNotContain("analysis warning", publish, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(output, "ParallelFlow.Hosting.dll")), "the hosting library was left as an assembly beside the host");
+
+        var host = Path.Combine(output, "ParallelFlow.Examples.NativeAotHost");
+        var ran = await SourceCopy.RunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Workers=4");
+        Assert.Matches(@"check: Succeeded, 8 tasks in [0-9.]+ s", ran);
+
+        var (exitCode, refused) = await SourceCopy.TryRunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Plugins=plugins.json");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ParallelFlow:Plugins names", refused, StringComparison.Ordinal);
+        Assert.Contains("cannot load plugin assemblies", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused, StringComparison.Ordinal);
+
+        // A setting the user can fix, checked when the host starts, as in a service.
+        var (badExit, bad) = await SourceCopy.TryRunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Workers=0");
+        Assert.Equal(2, badExit);
+        Assert.Contains("ParallelFlow:Workers is 0", bad, StringComparison.Ordinal);
+    }
 }

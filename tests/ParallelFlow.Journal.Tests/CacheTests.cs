@@ -30,6 +30,28 @@ public sealed class CacheTests : IDisposable
     }
 
     [Fact]
+    public void What_the_journal_keeps_as_json_is_what_it_always_wrote()
+    {
+        // The journal now writes its JSON with generated code (no reflection, for a trimmed or natively compiled host).
+        // Journals written before are read and compared the same way, so the text must not change.
+        var key = new TaskCacheKey("w<&>", "v1 \u00fc", """{"a":"x+y"}""", "d 'quoted'", new Dictionary<string, string> { ["b"] = "h1", ["a"] = "h2" });
+        var before = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["worker"] = key.Worker,
+            ["version"] = key.WorkerVersion,
+            ["with"] = key.Parameters,
+            ["description"] = key.Description,
+            ["inputs"] = key.Inputs,
+        });
+        Assert.Equal(before, RunJournal.Components(key));
+
+        IReadOnlyDictionary<string, JsonElement> inputs = new Dictionary<string, JsonElement> { ["city"] = JsonSerializer.SerializeToElement("M\u00fcnchen <1>") };
+        IReadOnlyList<string> only = ["b", "a"];
+        Assert.Equal(JsonSerializer.Serialize(inputs), JsonSerializer.Serialize(inputs, JournalJson.Default.IReadOnlyDictionaryStringJsonElement));
+        Assert.Equal(JsonSerializer.Serialize(only), JsonSerializer.Serialize(only, JournalJson.Default.IReadOnlyListString));
+    }
+
+    [Fact]
     public void A_key_changes_with_every_input()
     {
         var baseline = new TaskCacheKey("w", "v1", """{"a":1}""", "d", Inputs("x", "h1")).Hash;

@@ -26,7 +26,25 @@ public static class PluginHost
     /// host cannot load them (register its plugins with <see cref="Register"/> instead).</summary>
     internal const string LoadsAssemblies = "Plugins are assemblies found at run time: their types are read and made by reflection, which trimming and native AOT do not keep. Register plugins compiled into the host with PluginHost.Register instead.";
 
+    /// <summary>The feature switch that <see cref="IsLoadingSupported"/> reads.</summary>
+    internal const string LoadingSwitch = "ParallelFlow.Plugins.IsLoadingSupported";
+
     private static readonly Type[] SharedTypes = [typeof(ParallelFlowPlugin), typeof(ILogger), typeof(ILoggerFactory)];
+
+    /// <summary>
+    /// Whether this process can load plugin assemblies (<see cref="LoadInto"/>): true, unless the application was
+    /// published trimmed or compiled to native code. There the ParallelFlow packages set the feature switch
+    /// <c>ParallelFlow.Plugins.IsLoadingSupported</c> to false, and plugin loading, which needs the runtime's full
+    /// reflection, is left out of the application. A host asks before it loads a plugin list, so that such an
+    /// application says why it cannot, and registers the plugins compiled into it with <see cref="Register"/>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.FeatureSwitchDefinition(LoadingSwitch)]
+    [System.Diagnostics.CodeAnalysis.FeatureGuard(typeof(System.Diagnostics.CodeAnalysis.RequiresUnreferencedCodeAttribute))]
+    [System.Diagnostics.CodeAnalysis.FeatureGuard(typeof(System.Diagnostics.CodeAnalysis.RequiresDynamicCodeAttribute))]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL4000", Justification =
+        "A feature switch: a trimmed publish sets it to false (build/ParallelFlow.Engine.targets, carried by the package), and the trimmer then takes the property for false and leaves out what it guards.")]
+    public static bool IsLoadingSupported =>
+        System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && (!AppContext.TryGetSwitch(LoadingSwitch, out var supported) || supported);
 
     /// <summary>Loads every enabled plugin of a plugin list into a catalog.</summary>
     /// <param name="catalog">Where the plugins' workers, scorers and mergers go.</param>

@@ -10,6 +10,16 @@ public sealed class PluginHostTests
     private static readonly string Fixtures = Path.Combine(RepositoryRoot.Path, "artifacts", "test-plugins");
 
     [Fact]
+    public void PluginLoading_IsSupported_InAProcessThatCompilesCode_AndLeftOutOfATrimmedPublish()
+    {
+        // This process (JIT, not trimmed) loads plugins; a trimmed or native publish sets the switch to false
+        // (build/ParallelFlow.Engine.targets), which NativeAotTests runs natively.
+        Assert.True(PluginHost.IsLoadingSupported);
+        var targets = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "engine", "ParallelFlow.Engine", "build", "ParallelFlow.Engine.targets"));
+        Assert.Contains($"Include=\"{PluginHost.LoadingSwitch}\" Value=\"false\" Trim=\"true\"", targets, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TwoPlugins_WithTwoVersionsOfOneDependency_RunSideBySideInOneRun()
     {
         var (catalog, report) = Load("""
