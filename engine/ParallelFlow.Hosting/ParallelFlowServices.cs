@@ -213,7 +213,7 @@ internal sealed class ParallelFlowCore : IDisposable
             if (!PluginHost.IsLoadingSupported)
             {
                 throw new InvalidOperationException(
-                    $"ParallelFlow cannot start: {ParallelFlowHostOptions.Section}:Plugins names {PluginsPath}, but this host was published trimmed or compiled to native code, which cannot load plugin assemblies. Leave {ParallelFlowHostOptions.Section}:Plugins unset, and register the plugins compiled into the host with PluginHost.Register.");
+                    $"ParallelFlow cannot start: {ParallelFlowHostOptions.Section}:Plugins names {PluginsPath}, but this host is trimmed or compiled to native code (PublishTrimmed or PublishAot), which cannot load plugin assemblies. Leave {ParallelFlowHostOptions.Section}:Plugins unset, and register the plugins compiled into the host with PluginHost.Register.");
             }
 
             PluginReport = PluginHost.LoadInto(catalog, PluginsPath, loggerFactory);

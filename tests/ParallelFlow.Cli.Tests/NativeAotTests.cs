@@ -80,9 +80,23 @@ public sealed class NativeAotTests : IDisposable
         Assert.DoesNotContain("analysis warning", publish, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(output, "ParallelFlow.Hosting.dll")), "the hosting library was left as an assembly beside the host");
 
+        // A named plan from its settings, recorded in a journal (SQLite, natively: its JSON written by generated code).
         var host = Path.Combine(output, "ParallelFlow.Examples.NativeAotHost");
-        var ran = await SourceCopy.RunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Workers=4");
+        var journal = Path.Combine(_root, "journal.db");
+        var ran = await SourceCopy.RunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Workers=4", $"--ParallelFlow:Journal={journal}");
         Assert.Matches(@"check: Succeeded, 8 tasks in [0-9.]+ s", ran);
+        using (var recorded = ParallelFlow.Journal.RunJournal.Open(journal, create: false))
+        {
+            var run = Assert.Single(recorded.Runs());
+            Assert.Equal("release-check", run.PlanId);
+            Assert.Equal(8, recorded.Tasks(run.RunId).Count(t => t.Status == "succeeded"));
+        }
+
+        // A plan whose input has no default: this host gives none, and says which.
+        var (inputsExit, inputs) = await SourceCopy.TryRunAsync(source, Limit, host, "--ParallelFlow:Plans:notes=examples/release-notes-inputs.yaml");
+        Assert.Equal(2, inputsExit);
+        Assert.Contains("input 'version' is required", inputs, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", inputs, StringComparison.Ordinal);
 
         var (exitCode, refused) = await SourceCopy.TryRunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Plugins=plugins.json");
         Assert.Equal(2, exitCode);
@@ -94,5 +108,6 @@ public sealed class NativeAotTests : IDisposable
         var (badExit, bad) = await SourceCopy.TryRunAsync(source, Limit, host, "--ParallelFlow:Plans:check=examples/release-check.json", "--ParallelFlow:Workers=0");
         Assert.Equal(2, badExit);
         Assert.Contains("ParallelFlow:Workers is 0", bad, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", bad, StringComparison.Ordinal);
     }
 }

@@ -31,6 +31,16 @@ public sealed class PackageTests : IDisposable
             Assert.Contains($"{id}.snupkg", produced);
         }
 
+        // The engine's package carries, for every project that uses it, what leaves plugin loading out of a trimmed or
+        // native program (PluginHost.IsLoadingSupported).
+        using (var engine = System.IO.Compression.ZipFile.OpenRead(Path.Combine(packages, "ParallelFlow.Engine.0.1.0.nupkg")))
+        {
+            var targets = engine.GetEntry("buildTransitive/ParallelFlow.Engine.targets");
+            Assert.NotNull(targets);
+            using var reader = new StreamReader(targets.Open());
+            Assert.Contains("ParallelFlow.Plugins.IsLoadingSupported", await reader.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+
         // The tool: a package that points at one for linux-x64 (ReadyToRun) and a portable one for any other platform.
         Assert.Contains("parallelflow.0.1.0.nupkg", produced);
 

@@ -32,17 +32,18 @@ public static class PluginHost
     private static readonly Type[] SharedTypes = [typeof(ParallelFlowPlugin), typeof(ILogger), typeof(ILoggerFactory)];
 
     /// <summary>
-    /// Whether this process can load plugin assemblies (<see cref="LoadInto"/>): true, unless the application was
-    /// published trimmed or compiled to native code. There the ParallelFlow packages set the feature switch
-    /// <c>ParallelFlow.Plugins.IsLoadingSupported</c> to false, and plugin loading, which needs the runtime's full
-    /// reflection, is left out of the application. A host asks before it loads a plugin list, so that such an
-    /// application says why it cannot, and registers the plugins compiled into it with <see cref="Register"/>.
+    /// Whether this process can load plugin assemblies (<see cref="LoadInto"/>): true, unless the program is trimmed or
+    /// compiled to native code. A project that sets <c>PublishTrimmed</c> or <c>PublishAot</c> and uses the engine's
+    /// package gets the feature switch <c>ParallelFlow.Plugins.IsLoadingSupported</c> set to false (unless it sets
+    /// <c>ParallelFlowKeepsPluginLoading</c>), and the trimmer leaves plugin loading out; natively compiled, this is
+    /// false whatever the switch. A host asks before it loads a plugin list, so that such a program says why it cannot,
+    /// and registers the plugins compiled into it with <see cref="Register"/>.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.FeatureSwitchDefinition(LoadingSwitch)]
     [System.Diagnostics.CodeAnalysis.FeatureGuard(typeof(System.Diagnostics.CodeAnalysis.RequiresUnreferencedCodeAttribute))]
     [System.Diagnostics.CodeAnalysis.FeatureGuard(typeof(System.Diagnostics.CodeAnalysis.RequiresDynamicCodeAttribute))]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL4000", Justification =
-        "A feature switch: a trimmed publish sets it to false (build/ParallelFlow.Engine.targets, carried by the package), and the trimmer then takes the property for false and leaves out what it guards.")]
+        "A feature switch: the package's build/ParallelFlow.Engine.targets sets it to false in a project that is trimmed, and the trimmer then takes the property for false and leaves out what it guards. A trimmed project that references the engine's project instead of its package imports that file itself.")]
     public static bool IsLoadingSupported =>
         System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && (!AppContext.TryGetSwitch(LoadingSwitch, out var supported) || supported);
 

@@ -10,13 +10,21 @@ public sealed class PluginHostTests
     private static readonly string Fixtures = Path.Combine(RepositoryRoot.Path, "artifacts", "test-plugins");
 
     [Fact]
-    public void PluginLoading_IsSupported_InAProcessThatCompilesCode_AndLeftOutOfATrimmedPublish()
+    public void PluginLoading_IsSupported_InAProgramThatCompilesCode_AndSwitchedOffForATrimmedOne()
     {
-        // This process (JIT, not trimmed) loads plugins; a trimmed or native publish sets the switch to false
-        // (build/ParallelFlow.Engine.targets), which NativeAotTests runs natively.
+        // This process (JIT, not trimmed) loads plugins. A project that sets PublishTrimmed or PublishAot gets the
+        // switch set to false by the package's targets, unless it keeps plugin loading; NativeAotTests runs such a host.
         Assert.True(PluginHost.IsLoadingSupported);
-        var targets = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "engine", "ParallelFlow.Engine", "build", "ParallelFlow.Engine.targets"));
-        Assert.Contains($"Include=\"{PluginHost.LoadingSwitch}\" Value=\"false\" Trim=\"true\"", targets, StringComparison.Ordinal);
+        var targets = System.Xml.Linq.XDocument.Load(Path.Combine(RepositoryRoot.Path, "engine", "ParallelFlow.Engine", "build", "ParallelFlow.Engine.targets"));
+        var group = Assert.Single(targets.Root!.Elements("ItemGroup"));
+        var condition = group.Attribute("Condition")!.Value;
+        Assert.Contains("'$(PublishTrimmed)' == 'true'", condition, StringComparison.Ordinal);
+        Assert.Contains("'$(PublishAot)' == 'true'", condition, StringComparison.Ordinal);
+        Assert.Contains("'$(ParallelFlowKeepsPluginLoading)' != 'true'", condition, StringComparison.Ordinal);
+        var option = Assert.Single(group.Elements("RuntimeHostConfigurationOption"));
+        Assert.Equal(PluginHost.LoadingSwitch, option.Attribute("Include")!.Value);
+        Assert.Equal("false", option.Attribute("Value")!.Value);
+        Assert.Equal("true", option.Attribute("Trim")!.Value);
     }
 
     [Fact]
