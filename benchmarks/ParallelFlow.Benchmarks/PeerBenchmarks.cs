@@ -32,6 +32,7 @@ public class PeerBenchmarks
     private Graph _graph = null!;
     private CompiledPlan _compiled = null!;
     private CompiledPlan _planOrder = null!;
+    private string? _graphFile;
     private PeerProcess? _taskflow;
     private PeerProcess? _dask;
     private MafGraph? _maf;
@@ -53,7 +54,7 @@ public class PeerBenchmarks
         _graph = Graph.Create(Shape, Tasks);
         _compiled = NoWorkWorker.Compile(_graph, Workers);
         _planOrder = NoWorkWorker.Compile(_graph, Workers, TimeSpan.Zero);
-        var file = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Shape}-{Tasks}-{Environment.ProcessId}.txt");
+        var file = _graphFile = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Shape}-{Tasks}-{Environment.ProcessId}.txt");
         File.WriteAllText(file, Peers.GraphFile(_graph));
         if (Peers.TaskflowHarness() is { } harness)
         {
@@ -79,6 +80,8 @@ public class PeerBenchmarks
         CoreRoundTripColumn.End(typeof(PeerBenchmarks), _method, (nameof(Shape), Shape), (nameof(Tasks), Tasks));
         _taskflow?.Dispose();
         _dask?.Dispose();
+        // The graph the peers' harnesses read, once they have ended.
+        File.Delete(_graphFile!);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Runs, Description = "Taskflow (C++)")]

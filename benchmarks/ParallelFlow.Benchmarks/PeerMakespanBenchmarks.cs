@@ -29,6 +29,7 @@ public class PeerMakespanBenchmarks
     private Graph _graph = null!;
     private double[] _seconds = null!;
     private CompiledPlan _compiled = null!;
+    private string? _graphFile;
     private PeerProcess? _taskflow;
     private PeerProcess? _dask;
     private MafGraph? _maf;
@@ -73,7 +74,7 @@ public class PeerMakespanBenchmarks
         }
 
         _compiled = new ParallelFlowEngine().Compile(builder.Build());
-        var file = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Case}-{Environment.ProcessId}.txt");
+        var file = _graphFile = Path.Combine(Path.GetTempPath(), $"parallelflow-peer-{Case}-{Environment.ProcessId}.txt");
         var durations = file + ".seconds";
         File.WriteAllText(file, Peers.GraphFile(_graph));
         File.WriteAllText(durations, string.Join('\n', seconds.Select(s => s.ToString(CultureInfo.InvariantCulture))));
@@ -95,6 +96,9 @@ public class PeerMakespanBenchmarks
     {
         _taskflow?.Dispose();
         _dask?.Dispose();
+        // The graph and durations the peers' harnesses read, once they have ended.
+        File.Delete(_graphFile!);
+        File.Delete(_graphFile + ".seconds");
     }
 
     [Benchmark(Description = "ParallelFlow")]

@@ -28,7 +28,8 @@ public sealed class BadInputTests
     [InlineData("""{"tasks":[{"id":"a","worker":"simulate","depends_on":["a"]}]}""", "plan.json(1,11): error PF0007: dependency cycle: a → a")]
     public async Task A_plan_the_user_can_fix_is_refused_at_its_position_and_nothing_is_journaled(string plan, string expected)
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-bad-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-bad-");
+        var folder = folderScratch.Path;
         var path = Path.Combine(folder, "plan.json");
         File.WriteAllText(path, plan);
         var journal = Path.Combine(folder, "journal.db");
@@ -44,7 +45,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task Nesting_20000_deep_is_a_syntax_error_not_a_stack_overflow()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-deep-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-deep-");
+        var folder = folderScratch.Path;
         var path = Path.Combine(folder, "deep.yaml");
         File.WriteAllText(path, "tasks:\n" + string.Concat(Enumerable.Repeat("- ", 20_000)) + "x\n");
 

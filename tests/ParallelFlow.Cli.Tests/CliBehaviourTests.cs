@@ -45,7 +45,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Resume_takes_plugins_too()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
 
         var (exitCode, _, error) = await InProcessCli.RunAsync("resume", "no-such-run", "--plugins", "plugins.json", "--journal", Path.Combine(folder, "journal.db"));
 
@@ -58,7 +59,8 @@ public sealed class CliBehaviourTests
     [InlineData("plan.json")]
     public async Task A_plugin_list_given_with_plugins_that_cannot_be_read_as_one_stops_the_run(string given)
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         File.WriteAllText(plan, """{ "id": "p", "tasks": [ { "id": "a", "worker": "template", "with": { "text": "hi" } } ] }""");
 
@@ -73,7 +75,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task A_journal_that_cannot_be_opened_leaves_the_output_files_as_they_were()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         File.WriteAllText(plan, """{ "id": "p", "tasks": [ { "id": "a", "worker": "template", "with": { "text": "hi" } } ] }""");
         var report = Path.Combine(folder, "report.json");
@@ -92,7 +95,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Validate_of_a_plan_of_built_in_workers_loads_no_plugin_but_still_reads_a_list_given_with_plugins()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         // A plugin list beside the plans whose one plugin is not built: loading it would say so (PF0102).
         File.WriteAllText(Path.Combine(folder, "plugins.json"), """{ "plugins": [ { "name": "unbuilt", "path": "nowhere/Unbuilt.dll" } ] }""");
         var builtIn = Path.Combine(folder, "built-in.json");
@@ -124,7 +128,8 @@ public sealed class CliBehaviourTests
     [InlineData("--report")]
     public async Task An_output_file_that_cannot_be_written_stops_the_run_before_the_journal_records_it(string option)
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         File.WriteAllText(plan, Plan.Replace("LONG_TEXT", "x", StringComparison.Ordinal));
         var journal = Path.Combine(folder, "journal.db");
@@ -152,7 +157,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Plugins_json_beside_the_plan_is_found_and_none_found_is_said_when_a_worker_is_unknown()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         File.WriteAllText(plan, """{ "tasks": [ { "id": "hello", "worker": "process", "with": { "command": "echo", "args": ["hi"] } } ] }""");
         Assert.False(File.Exists(FileLookup.Plugins), "the tests' current folder has a plugins.json");
@@ -176,7 +182,8 @@ public sealed class CliBehaviourTests
     public void Files_are_looked_for_beside_the_plan_then_here_then_in_the_home_folder()
     {
         // The home folder is passed in, not set in the environment: other tests run beside this one.
-        var home = Directory.CreateTempSubdirectory("parallelflow-home-").FullName;
+        using var homeScratch = new TempFolder("parallelflow-home-");
+        var home = homeScratch.Path;
         var plan = Path.Combine(Path.GetTempPath(), "somewhere", "plan.json");
         var folders = FileLookup.Folders(plan, home);
         Assert.Equal([Path.GetDirectoryName(plan)!, Directory.GetCurrentDirectory(), home], folders);
@@ -194,7 +201,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Show_prints_a_tasks_whole_output_and_error_and_the_commands_it_prints_can_be_pasted()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var spaced = Path.Combine(folder, "my runs");
         var plan = Path.Combine(folder, "plan.json");
         File.WriteAllText(plan, Plan.Replace("LONG_TEXT", LongText, StringComparison.Ordinal));
@@ -223,7 +231,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Cache_why_compares_with_earlier_entries_of_the_same_task_and_names_no_cache()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(plan, """{ "tasks": [ { "id": "a", "worker": "template", "with": { "text": "one" } }, { "id": "b", "worker": "template", "with": { "text": "two!" } } ] }""");
@@ -253,7 +262,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task Only_runs_the_tasks_named_and_what_they_depend_on()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var report = Path.Combine(folder, "report.json");
 
         var (exitCode, _, error) = await InProcessCli.RunAsync("run", Path.Combine(CliProcess.RepositoryRoot, "examples", "release-check.json"), "--no-journal", "--quiet", "--only", "package", "-r", report);
@@ -272,7 +282,8 @@ public sealed class CliBehaviourTests
     [Fact]
     public async Task A_run_of_some_tasks_resumes_as_those_tasks()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cli-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cli-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(plan, """

@@ -18,7 +18,8 @@ public sealed class HtmlReportBrowserTests
     [InlineData("partial-failure", 1)]
     public async Task The_report_of_a_run_draws_every_task_and_attempt_in_chromium_without_errors(string example, int expectedExitCode)
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-html-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-html-");
+        var folder = folderScratch.Path;
         var html = Path.Combine(folder, "report.html");
         var json = Path.Combine(folder, "report.json");
         var (exitCode, output, error) = await CliProcess.RunAsync("run", $"examples/{example}.json", "--no-journal", "--quiet", "--html", html, "-r", json);

@@ -11,7 +11,8 @@ public sealed class InputsCommandTests
     [Fact]
     public async Task Inputs_given_on_the_command_line_and_in_a_file_reach_the_tasks_and_the_report()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-inputs-");
+        var folder = folderScratch.Path;
         var report = Path.Combine(folder, "report.json");
         var values = Path.Combine(folder, "values.json");
         File.WriteAllText(values, """{ "version": "2.0", "highlights": 4 }""");
@@ -44,7 +45,8 @@ public sealed class InputsCommandTests
         Assert.Contains("release-notes-inputs.yaml: error PF0014: --input highlights: input 'highlights' must be a number; got 'many'", typeError, StringComparison.Ordinal);
 
         // A wrong value in an inputs file is reported against that file, not the plan.
-        var values = Path.Combine(Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName, "values.json");
+        using var valuesScratch = new TempFolder("parallelflow-inputs-");
+        var values = Path.Combine(valuesScratch.Path, "values.json");
         File.WriteAllText(values, """{ "version": "2.1", "highlights": "many" }""");
         var (fileExit, _, fileError) = await CliProcess.RunAsync("run", Example, "--inputs", values, "--no-journal");
         Assert.Equal(2, fileExit);
@@ -54,7 +56,8 @@ public sealed class InputsCommandTests
     [Fact]
     public async Task A_value_a_worker_refuses_is_exit_code_2_naming_the_task_and_its_line()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-inputs-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "wait.yaml");
         File.WriteAllText(plan, "inputs: { delay: number }\ntasks:\n  - id: wait\n    worker: simulate\n    with: { seconds: \"{{inputs.delay}}\" }\n");
 
@@ -84,7 +87,8 @@ public sealed class InputsCommandTests
     [Fact]
     public async Task Resume_runs_again_with_the_inputs_the_run_had()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-inputs-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-inputs-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "check.yaml");
         var marker = Path.Combine(folder, "ready");
         File.WriteAllText(plan, """

@@ -9,7 +9,8 @@ public sealed class LearnedEstimateCommandTests
     [Fact]
     public async Task A_second_run_plans_with_the_durations_the_first_measured_and_plan_shows_them()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-learned-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-learned-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "guesses.json");
         // The guesses are backwards: the task written as quick sleeps 0.4 s, the one written as slow takes none.
         File.WriteAllText(plan, """

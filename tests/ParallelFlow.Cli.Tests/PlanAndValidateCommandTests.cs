@@ -1,7 +1,12 @@
 namespace ParallelFlow.Cli.Tests;
 
-public sealed class PlanAndValidateCommandTests
+public sealed class PlanAndValidateCommandTests : IDisposable
 {
+    // The plans and reports the tests write, deleted with the folder.
+    private readonly string _folder = Directory.CreateTempSubdirectory("parallelflow-plan-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     [Fact]
     public async Task Validate_AGoodPlan_SaysSoAndExitsZero()
     {
@@ -28,7 +33,7 @@ public sealed class PlanAndValidateCommandTests
     public async Task Plan_SimulatesEachBuiltInStrategy_OnTheWorkerCount()
     {
         // Three 1 s roots on two workers, one of them ahead of a 9 s tail: only the critical path starts it first.
-        var plan = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        var plan = Path.Combine(_folder, "plan.json");
         File.WriteAllText(plan, """
             { "id": "lookahead", "tasks": [
               { "id": "x1", "worker": "simulate", "estimate_seconds": 1 },

@@ -81,7 +81,9 @@ public sealed class ProcessTreeCommandTests
             command = $"{command} & echo ready; wait";
         }
 
-        var folder = Directory.CreateTempSubdirectory("parallelflow-tree-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-tree-");
+
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         var timeout = timeoutSeconds is { } t ? string.Create(CultureInfo.InvariantCulture, $"\"timeout_seconds\": {t}, ") : string.Empty;
         File.WriteAllText(plan, $$"""

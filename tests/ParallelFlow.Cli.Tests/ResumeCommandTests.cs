@@ -12,7 +12,8 @@ public sealed class ResumeCommandTests
     [InlineData("third")]   // killed after two tasks finished
     public async Task A_killed_run_resumes_without_running_finished_tasks_again(string held)
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-resume-");
+        var folder = folderScratch.Path;
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, $"hold.{held}"), string.Empty);
@@ -47,7 +48,8 @@ public sealed class ResumeCommandTests
     [Fact]
     public async Task Resume_after_an_edit_runs_only_the_changed_task_and_what_depends_on_it()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-resume-");
+        var folder = folderScratch.Path;
         var plan = WriteBranches(folder, middle: "one");
         var journal = Path.Combine(folder, "journal.db");
         var (ran, _, ranError) = await CliProcess.RunAsync("run", plan, "--journal", journal);
@@ -103,7 +105,8 @@ public sealed class ResumeCommandTests
     [Fact]
     public async Task An_interrupted_run_resumed_after_an_edit_keeps_what_still_fits()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-resume-");
+        var folder = folderScratch.Path;
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, "hold.third"), string.Empty);
@@ -130,7 +133,8 @@ public sealed class ResumeCommandTests
     [Fact]
     public async Task A_resume_after_an_edit_that_is_killed_leaves_the_edited_tasks_to_run_on_the_next_resume()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-resume-");
+        var folder = folderScratch.Path;
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         var (ran, _, ranError) = await CliProcess.RunAsync("run", plan, "--journal", journal);
@@ -157,7 +161,8 @@ public sealed class ResumeCommandTests
     [Fact]
     public async Task A_run_recorded_without_fingerprints_is_not_resumed_after_an_edit()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-resume-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-resume-");
+        var folder = folderScratch.Path;
         var plan = WritePlan(folder);
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(Path.Combine(folder, "hold.second"), string.Empty);
@@ -186,7 +191,8 @@ public sealed class ResumeCommandTests
     [Fact]
     public async Task A_file_that_is_not_a_journal_is_refused_untouched()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-journal-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-journal-");
+        var folder = folderScratch.Path;
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(journal, "this is not a database, and it must survive");
 
@@ -285,7 +291,8 @@ public sealed class CacheCommandTests
     [Fact]
     public async Task Deterministic_tasks_are_cached_across_runs_and_a_miss_is_explained()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-cache-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-cache-");
+        var folder = folderScratch.Path;
         var plan = Path.Combine(folder, "plan.json");
         var journal = Path.Combine(folder, "journal.db");
         File.WriteAllText(plan, """
@@ -321,7 +328,8 @@ public sealed class LockedJournalTests
     [Fact]
     public async Task A_journal_locked_by_another_process_past_the_wait_is_a_clear_error_and_nothing_runs()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-locked-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-locked-");
+        var folder = folderScratch.Path;
         var journal = Path.Combine(folder, "journal.db");
         var marker = Path.Combine(folder, "ran");
         var plan = Path.Combine(folder, "plan.json");

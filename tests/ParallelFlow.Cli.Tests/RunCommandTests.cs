@@ -2,8 +2,13 @@ using System.Text.Json;
 
 namespace ParallelFlow.Cli.Tests;
 
-public sealed class RunCommandTests
+public sealed class RunCommandTests : IDisposable
 {
+    // The plans and reports the tests write, deleted with the folder.
+    private readonly string _folder = Directory.CreateTempSubdirectory("parallelflow-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     [Fact]
     public async Task Verbose_prints_the_workers_log_lines_on_stderr_only()
     {
@@ -18,7 +23,7 @@ public sealed class RunCommandTests
     [Fact]
     public async Task Run_TheReleaseCheckExample_Succeeds_AndWritesTheReport()
     {
-        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        var report = Path.Combine(_folder, "report.json");
 
         var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--report", report);
 
@@ -40,7 +45,7 @@ public sealed class RunCommandTests
     [Fact]
     public async Task Run_WithAPluginsStrategy_UsesIt_AndATypoIsExitTwo()
     {
-        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        var report = Path.Combine(_folder, "report.json");
 
         var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/release-check.json", "--strategy", "fan_out_first", "--report", report, "--quiet");
         var (typoCode, typoOutput, typoError) = await CliProcess.RunAsync("run", "examples/release-check.json", "--strategy", "fan_out_frist");
@@ -60,7 +65,7 @@ public sealed class RunCommandTests
     public async Task Run_AWorkflowTrace_ReplaysItUnderTheChosenStrategy()
     {
         var trace = Path.Combine(CliProcess.RepositoryRoot, "tests", "ParallelFlow.Engine.Tests", "Plans", "Fixtures", "diamond.wfformat.json");
-        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        var report = Path.Combine(_folder, "report.json");
 
         var (exitCode, output, error) = await CliProcess.RunAsync("run", trace, "--strategy", "fifo", "--time-scale", "0.001", "--workers", "2", "--report", report, "--quiet", "--no-journal");
 
@@ -75,7 +80,7 @@ public sealed class RunCommandTests
     [Fact]
     public async Task Run_APlanWithFailures_ExitsOne_AndFinishesTheIndependentBranch()
     {
-        var report = Path.Combine(Path.GetTempPath(), $"parallelflow-{Guid.NewGuid():N}.json");
+        var report = Path.Combine(_folder, "report.json");
 
         var (exitCode, output, _) = await CliProcess.RunAsync("run", "examples/partial-failure.json", "--report", report, "--quiet");
 
@@ -133,8 +138,7 @@ public sealed class RunCommandTests
     [Fact]
     public async Task Quiet_prints_the_summary_line_and_the_problems_only_however_large_the_run()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-quiet-").FullName;
-        var plan = Path.Combine(folder, "plan.json");
+        var plan = Path.Combine(_folder, "plan.json");
         var tasks = Enumerable.Range(0, 20_000).Select(i => i == 7
             ? """{"id":"t7","worker":"simulate","with":{"fail":"fatal"}}"""
             : $$"""{"id":"t{{i}}","worker":"simulate"}""");

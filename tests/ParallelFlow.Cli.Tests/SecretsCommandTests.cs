@@ -14,7 +14,8 @@ public sealed class SecretsCommandTests
     public async Task A_key_echoed_by_a_server_or_printed_by_a_program_is_masked_everywhere()
     {
         using var server = new EchoingModelServer();
-        var folder = Directory.CreateTempSubdirectory("parallelflow-secret-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-secret-");
+        var folder = folderScratch.Path;
         var plugins = Path.Combine(folder, "plugins.json");
         File.WriteAllText(plugins, $$"""
             { "plugins": [

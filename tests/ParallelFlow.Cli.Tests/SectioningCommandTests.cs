@@ -11,7 +11,8 @@ public sealed class SectioningCommandTests
     {
         // examples/test-suite.json, pointed at a fresh copy of two small fixture test projects: what the nested build
         // writes stays in the copy, so a build cut short leaves nothing half-written in the repository for later runs.
-        var folder = Directory.CreateTempSubdirectory("parallelflow-suite-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-suite-");
+        var folder = folderScratch.Path;
         var solution = CopyFixtureProjects(Path.Combine(folder, "tests"));
         var results = Path.Combine(folder, "results");
         var plan = File.ReadAllText(Path.Combine(CliProcess.RepositoryRoot, "examples/test-suite.json"))
@@ -64,7 +65,8 @@ public sealed class SectioningCommandTests
     [Fact]
     public async Task A_sectioning_request_runs_as_it_is()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-sectioning-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-sectioning-");
+        var folder = folderScratch.Path;
         var request = Path.Combine(folder, "request.json");
         File.WriteAllText(request, """
             {

@@ -25,7 +25,8 @@ public sealed class TraceViewerBrowserTests
     [Fact]
     public async Task A_run_s_trace_opens_in_a_trace_viewer_with_a_thread_per_worker_slot_and_every_slice_on_it()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-trace-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-trace-");
+        var folder = folderScratch.Path;
         var trace = Path.Combine(folder, "run.trace.json");
         var (exitCode, output, error) = await CliProcess.RunAsync("run", "examples/report-showcase.json", "--no-journal", "--quiet", "--trace", trace);
         Assert.True(exitCode == 0, output + error);

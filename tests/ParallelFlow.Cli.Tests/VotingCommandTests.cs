@@ -20,7 +20,8 @@ public sealed class VotingCommandTests
             environment: new Dictionary<string, string> { ["PARALLELFLOW_MODEL_TOKEN"] = secret });
         var line = await server.LineAsync();
         var endpoint = line[(line.IndexOf("http://", StringComparison.Ordinal))..line.IndexOf(" (", StringComparison.Ordinal)];
-        var folder = Directory.CreateTempSubdirectory("parallelflow-vote-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-vote-");
+        var folder = folderScratch.Path;
         var plugins = Path.Combine(folder, "plugins.json");
         File.WriteAllText(plugins, $$"""
             { "plugins": [
@@ -63,7 +64,8 @@ public sealed class VotingCommandTests
     [Fact]
     public async Task A_voting_request_runs_as_it_is()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-request-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-request-");
+        var folder = folderScratch.Path;
         var request = Path.Combine(folder, "request.json");
         File.WriteAllText(request, """
             {
@@ -96,7 +98,8 @@ public sealed class VotingCommandTests
     [Fact]
     public async Task A_synthesis_request_runs_without_the_documentation_sample()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-request-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-request-");
+        var folder = folderScratch.Path;
         var plugins = Path.Combine(folder, "plugins.json");
         File.WriteAllText(plugins, $$"""
             { "plugins": [
@@ -128,7 +131,8 @@ public sealed class VotingCommandTests
     [Fact]
     public async Task A_typo_in_a_voting_request_points_at_the_voter()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-request-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-request-");
+        var folder = folderScratch.Path;
         var request = Path.Combine(folder, "request.json");
         File.WriteAllText(request, """
             {

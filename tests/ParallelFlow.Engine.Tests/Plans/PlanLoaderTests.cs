@@ -185,9 +185,9 @@ public sealed class PlanLoaderTests
     [Fact]
     public void Load_WithAConfigFile_ReplacesTheSectionsItGives_AndEnforcesEveryKey()
     {
-        var directory = Directory.CreateTempSubdirectory("parallelflow-config");
-        var planPath = Path.Combine(directory.FullName, "plan.json");
-        var configPath = Path.Combine(directory.FullName, "config.json");
+        using var directory = new TempFolder("parallelflow-config-");
+        var planPath = Path.Combine(directory.Path, "plan.json");
+        var configPath = Path.Combine(directory.Path, "config.json");
         File.WriteAllText(planPath, """{ "parallelism": { "default_workers": 1 }, "timeouts": { "default_task": 9 }, "tasks": [ { "id": "a", "worker": "simulate" } ] }""");
         File.WriteAllText(configPath, """
             { "parallelism": { "min_workers": 2, "max_workers": 10, "default_workers": 5 },

@@ -42,7 +42,8 @@ public sealed class SectionTaskTests
     [Fact]
     public async Task A_glob_decomposes_a_folder_into_its_matching_files()
     {
-        var folder = Directory.CreateTempSubdirectory("parallelflow-glob-").FullName;
+        using var folderScratch = new TempFolder("parallelflow-glob-");
+        var folder = folderScratch.Path;
         Directory.CreateDirectory(Path.Combine(folder, "src", "deep"));
         File.WriteAllText(Path.Combine(folder, "src", "a.txt"), "a");
         File.WriteAllText(Path.Combine(folder, "src", "deep", "b.txt"), "b");
