@@ -6,8 +6,13 @@ namespace ParallelFlow.Cli.Tests;
 /// past the next start. Each test's programs carry a sleep duration of their own, so the test finds exactly them. Not
 /// run beside other tests: any command they start may sweep what a killed command left.</summary>
 [Collection(nameof(ProcessSweeps))]
-public sealed class ProcessTreeCommandTests
+public sealed class ProcessTreeCommandTests : IDisposable
 {
+    // The tests' plans, one a marker, deleted with the folder once the test has ended its programs.
+    private readonly TempFolder _plans = new("parallelflow-tree-");
+
+    public void Dispose() => _plans.Dispose();
+
     [Fact]
     public async Task A_timeout_ends_the_tree_before_the_command_exits_even_alone_in_its_plan()
     {
@@ -72,7 +77,7 @@ public sealed class ProcessTreeCommandTests
     }
 
     /// <summary>A plan of one process task running the line, with {0} replaced by a sleep duration no other test uses.</summary>
-    private static (string Plan, string Marker) Plan(string line, int? timeoutSeconds, bool announce)
+    private (string Plan, string Marker) Plan(string line, int? timeoutSeconds, bool announce)
     {
         var marker = string.Create(CultureInfo.InvariantCulture, $"300.{Random.Shared.Next(100_000, 999_999)}");
         var command = string.Format(CultureInfo.InvariantCulture, line, marker);
@@ -81,10 +86,7 @@ public sealed class ProcessTreeCommandTests
             command = $"{command} & echo ready; wait";
         }
 
-        using var folderScratch = new TempFolder("parallelflow-tree-");
-
-        var folder = folderScratch.Path;
-        var plan = Path.Combine(folder, "plan.json");
+        var plan = Path.Combine(_plans.Path, $"plan-{marker}.json");
         var timeout = timeoutSeconds is { } t ? string.Create(CultureInfo.InvariantCulture, $"\"timeout_seconds\": {t}, ") : string.Empty;
         File.WriteAllText(plan, $$"""
             { "tasks": [ { "id": "long", "worker": "process", {{timeout}}"with": { "command": {{System.Text.Json.JsonSerializer.Serialize(command)}}, "shell": true } } ] }

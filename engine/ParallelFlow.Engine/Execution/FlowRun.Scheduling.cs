@@ -267,6 +267,14 @@ public sealed partial class FlowRun
                 case StepKind.Start:
                     // (A run stopped before it started — its caller's token was cancelled already — finished in that
                     // stop step, every task cancelled, and took no step since.)
+                    if (IsStopping)
+                    {
+                        // The caller's token was cancelled while the run began: the stop above, taken before its
+                        // start, ended it. Nothing starts; the run finishes below with its tasks cancelled. (Moving
+                        // to running here would undo the stop, and run the tasks.)
+                        break;
+                    }
+
                     SetPhase(RunPhase.Running);
 
                     for (var task = 0; task < _count; task++)
