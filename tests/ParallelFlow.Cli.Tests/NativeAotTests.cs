@@ -17,7 +17,7 @@ public sealed class NativeAotTests : IDisposable
         var source = Path.Combine(_root, "source");
         await SourceCopy.CopyAsync(RepositoryRoot.Path, source, Limit);
         var output = Path.Combine(_root, "native");
-        var publish = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAot", "-c", "Release", "-r", "linux-x64", "-o", output, "-p:CI=true");
+        var publish = await PublishAsync(source, "examples/ParallelFlow.Examples.NativeAot", output);
         Assert.DoesNotContain("warning IL", publish, StringComparison.Ordinal);
         Assert.DoesNotContain("analysis warning", publish, StringComparison.Ordinal);
 
@@ -58,8 +58,8 @@ public sealed class NativeAotTests : IDisposable
         // Every type of the engine and the SDK compiled, not only what the example reaches (voting, sectioning,
         // reports, plugin loading): the only warnings come from the plugin loader's library, which only the methods
         // marked as loading assemblies at run time reach.
-        var rooted = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAot", "-c", "Release", "-r", "linux-x64",
-            "-o", Path.Combine(_root, "native-rooted"), "-p:CI=true", "-p:RootEngine=true", "-p:TrimmerSingleWarn=false", "-p:TreatWarningsAsErrors=false");
+        var rooted = await PublishAsync(source, "examples/ParallelFlow.Examples.NativeAot", Path.Combine(_root, "native-rooted"),
+            "-p:RootEngine=true", "-p:TrimmerSingleWarn=false", "-p:TreatWarningsAsErrors=false");
         var warnings = rooted.Split('\n').Where(line => line.Contains("warning IL", StringComparison.Ordinal)).Distinct().ToList();
         Assert.All(warnings, line => Assert.Contains("McMaster.NETCore.Plugins.", line, StringComparison.Ordinal));
     }
@@ -74,8 +74,7 @@ public sealed class NativeAotTests : IDisposable
         var source = Path.Combine(_root, "source");
         await SourceCopy.CopyAsync(RepositoryRoot.Path, source, Limit);
         var output = Path.Combine(_root, "native-host");
-        var publish = await SourceCopy.RunAsync(source, Limit, "dotnet", "publish", "examples/ParallelFlow.Examples.NativeAotHost", "-c", "Release", "-r", "linux-x64",
-            "-o", output, "-p:CI=true", "-p:TrimmerSingleWarn=false");
+        var publish = await PublishAsync(source, "examples/ParallelFlow.Examples.NativeAotHost", output, "-p:TrimmerSingleWarn=false");
         Assert.DoesNotContain("warning IL", publish, StringComparison.Ordinal);
         Assert.DoesNotContain("analysis warning", publish, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(output, "ParallelFlow.Hosting.dll")), "the hosting library was left as an assembly beside the host");
@@ -110,4 +109,9 @@ public sealed class NativeAotTests : IDisposable
         Assert.Contains("ParallelFlow:Workers is 0", bad, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", bad, StringComparison.Ordinal);
     }
+
+    /// <summary>Publishes a project of the copied sources with native AOT for linux-x64, as its README says; the
+    /// publish's output (its warnings included).</summary>
+    private static Task<string> PublishAsync(string source, string project, string output, params string[] properties) =>
+        SourceCopy.RunAsync(source, Limit, "dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-o", output, "-p:CI=true", .. properties]);
 }

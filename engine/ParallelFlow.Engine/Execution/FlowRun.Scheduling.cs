@@ -265,13 +265,11 @@ public sealed partial class FlowRun
             switch (message.Kind)
             {
                 case StepKind.Start:
-                    // (A run stopped before it started — its caller's token was cancelled already — finished in that
-                    // stop step, every task cancelled, and took no step since.)
+                    // A run whose caller's token was cancelled already finished in that stop step and takes no step
+                    // since. One cancelled while it began is stopping now (the stop above): nothing starts, and it
+                    // finishes below with its tasks cancelled. Moving it to running would undo the stop.
                     if (IsStopping)
                     {
-                        // The caller's token was cancelled while the run began: the stop above, taken before its
-                        // start, ended it. Nothing starts; the run finishes below with its tasks cancelled. (Moving
-                        // to running here would undo the stop, and run the tasks.)
                         break;
                     }
 
