@@ -60,7 +60,7 @@ public static class ServiceLoad
         var listening = new List<Task<(string RunId, List<ServiceEvent> Events)>>();
         for (var i = 0; i < warmUp; i++)
         {
-            await client.WaitAsync((await client.SubmitAsync(plan, null, null, stop.Token).ConfigureAwait(false)).RunId, stop.Token).ConfigureAwait(false);
+            await client.WaitAsync((await client.SubmitAsync(plan, cancellationToken: stop.Token).ConfigureAwait(false)).RunId, stop.Token).ConfigureAwait(false);
         }
 
         var clock = Stopwatch.StartNew();
@@ -72,7 +72,7 @@ public static class ServiceLoad
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var run = await client.SubmitAsync(plan, null, null, stop.Token).ConfigureAwait(false);
+                    var run = await client.SubmitAsync(plan, cancellationToken: stop.Token).ConfigureAwait(false);
                     latencies[k] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                     ids[k] = run.RunId;
                     if (k % every == 0 && k / every < listeners)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -6,6 +8,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using ParallelFlow.Engine.Execution;
 
 namespace ParallelFlow.Hosting;
@@ -15,15 +18,16 @@ namespace ParallelFlow.Hosting;
 /// sent whole (JSON or YAML), follow its events (Server-Sent Events, resumed after the last one seen when the
 /// connection drops), read its report and a task's output, cancel and resume it.
 /// </summary>
-/// <remarks>A request the service refuses throws <see cref="ParallelFlowServiceException"/> with its status and the
-/// problem document's detail (and the plan's errors, for a plan that has some).</remarks>
+/// <remarks>
+/// <para>A request the service refuses throws <see cref="ParallelFlowServiceException"/> with its status and the
+/// problem document's detail (and the plan's errors, for a plan that has some).</para>
+/// <para>It reads and writes JSON with generated code, so a trimmed or natively compiled program can use it: give a run's
+/// inputs as <see cref="JsonElement"/> values there. The overloads that take inputs as objects serialize them by
+/// reflection.</para>
+/// </remarks>
 public sealed class ParallelFlowClient : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    private const string ReflectionInputs = "Inputs given as objects are serialized by reflection, which trimming can break and native AOT may not support; give them as JsonElement values.";
 
     /// <summary>Connection drops in a row after which following a run gives up.</summary>
     private const int MaxDrops = 8;
@@ -54,14 +58,33 @@ public sealed class ParallelFlowClient : IDisposable
         _http = http;
     }
 
+    // Each submit has two overloads with optional parameters: inputs as JSON (what a trimmed or native program can
+    // serialize) and inputs as objects (by reflection). The objects are required in the second, so that a call with no
+    // inputs takes the first.
+#pragma warning disable RS0026 // Do not add multiple public overloads with optional parameters
     /// <summary>Starts a run of a plan the service registered.</summary>
     /// <param name="plan">The plan's name (see <see cref="GetPlansAsync"/>).</param>
-    /// <param name="inputs">The plan's inputs, by name; values are serialized as JSON.</param>
+    /// <param name="inputs">The plan's inputs, by name.</param>
     /// <param name="options">The strategy and worker count, if not the plan's.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
-    public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
-        PostRunAsync(Envelope(("plan", JsonSerializer.SerializeToElement(plan)), inputs, options), cancellationToken);
+    public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, JsonElement>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return PostRunAsync("plan", w => w.WriteStringValue(plan), inputs, options, cancellationToken);
+    }
+
+    /// <summary>Starts a run of a plan the service registered, with inputs of any type.</summary>
+    /// <param name="plan">The plan's name (see <see cref="GetPlansAsync"/>).</param>
+    /// <param name="inputs">The plan's inputs, by name; values are serialized as JSON as they are (no naming policy), so
+    /// that an object's properties reach the plan by their own names.</param>
+    /// <param name="options">The strategy and worker count, if not the plan's.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The run's id and plan.</returns>
+    [RequiresUnreferencedCode(ReflectionInputs)]
+    [RequiresDynamicCode(ReflectionInputs)]
+    public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+        SubmitAsync(plan, ToElements(inputs), options, cancellationToken);
 
     /// <summary>Starts a run of a plan sent whole, as a plan file has it (a sectioning or voting request in the executors'
     /// format included). The service holds it to its allow-list of workers.</summary>
@@ -70,8 +93,19 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="options">The strategy and worker count, if not the plan's.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
-    public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
-        PostRunAsync(Envelope(("plan", plan), inputs, options), cancellationToken);
+    public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, JsonElement>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+        PostRunAsync("plan", plan.WriteTo, inputs, options, cancellationToken);
+
+    /// <summary>Starts a run of a plan sent whole, with inputs of any type.</summary>
+    /// <param name="plan">The plan, as JSON.</param>
+    /// <param name="inputs">The plan's inputs, by name, serialized as they are.</param>
+    /// <param name="options">The strategy and worker count, if not the plan's.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The run's id and plan.</returns>
+    [RequiresUnreferencedCode(ReflectionInputs)]
+    [RequiresDynamicCode(ReflectionInputs)]
+    public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+        SubmitPlanAsync(plan, ToElements(inputs), options, cancellationToken);
 
     /// <summary>Starts a run of a plan in YAML, sent as it is (the service's errors give its lines and columns).</summary>
     /// <param name="yaml">The plan's text.</param>
@@ -79,14 +113,30 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="options">The strategy and worker count, if not the plan's.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The run's id and plan.</returns>
-    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
-        PostRunAsync(Envelope(("plan_yaml", JsonSerializer.SerializeToElement(yaml)), inputs, options), cancellationToken);
+    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, JsonElement>? inputs = null, SubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        return PostRunAsync("plan_yaml", w => w.WriteStringValue(yaml), inputs, options, cancellationToken);
+    }
+
+    /// <summary>Starts a run of a plan in YAML, with inputs of any type.</summary>
+    /// <param name="yaml">The plan's text.</param>
+    /// <param name="inputs">The plan's inputs, by name, serialized as they are.</param>
+    /// <param name="options">The strategy and worker count, if not the plan's.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The run's id and plan.</returns>
+    [RequiresUnreferencedCode(ReflectionInputs)]
+    [RequiresDynamicCode(ReflectionInputs)]
+    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+        SubmitYamlAsync(yaml, ToElements(inputs), options, cancellationToken);
+
+#pragma warning restore RS0026
 
     /// <summary>The plans the service registered, with their inputs.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The plans.</returns>
     public async Task<IReadOnlyList<ServicePlan>> GetPlansAsync(CancellationToken cancellationToken = default) =>
-        await SendAsync<List<ServicePlan>>(HttpMethod.Get, "plans", cancellationToken).ConfigureAwait(false);
+        await SendAsync(HttpMethod.Get, "plans", ClientJson.Default.ListServicePlan, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The service's runs, newest first: those it runs and those its journal holds.</summary>
     /// <param name="plan">Only the runs of this plan.</param>
@@ -108,7 +158,7 @@ public sealed class ParallelFlowClient : IDisposable
             query.Append("&status=").Append(Uri.EscapeDataString(status));
         }
 
-        return SendAsync<RunPage>(HttpMethod.Get, query.ToString(), cancellationToken);
+        return SendAsync(HttpMethod.Get, query.ToString(), ClientJson.Default.RunPage, cancellationToken);
     }
 
     /// <summary>A run's report: the whole report once it has ended (as <c>run --report</c> writes it), else its status
@@ -117,7 +167,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The report, as JSON.</returns>
     public Task<JsonElement> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
-        SendAsync<JsonElement>(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}", cancellationToken);
+        SendAsync(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}", ClientJson.Default.JsonElement, cancellationToken);
 
     /// <summary>A task of a run: status, attempts, duration, its whole output and error.</summary>
     /// <param name="runId">The run.</param>
@@ -125,14 +175,14 @@ public sealed class ParallelFlowClient : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The task.</returns>
     public Task<ServiceTask> GetTaskAsync(string runId, string taskId, CancellationToken cancellationToken = default) =>
-        SendAsync<ServiceTask>(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}/tasks/{Uri.EscapeDataString(taskId)}", cancellationToken);
+        SendAsync(HttpMethod.Get, $"runs/{Uri.EscapeDataString(runId)}/tasks/{Uri.EscapeDataString(taskId)}", ClientJson.Default.ServiceTask, cancellationToken);
 
     /// <summary>Cancels a run: running tasks are stopped, the rest do not start.</summary>
     /// <param name="runId">The run.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the service has taken the request.</returns>
     public Task CancelAsync(string runId, CancellationToken cancellationToken = default) =>
-        SendAsync<JsonElement>(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/cancel", cancellationToken);
+        SendAsync(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/cancel", ClientJson.Default.JsonElement, cancellationToken);
 
     /// <summary>Continues a run the service's journal holds that did not finish; the tasks that succeeded do not run again.</summary>
     /// <param name="runId">The run.</param>
@@ -140,7 +190,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run, and how many tasks were kept from the journal.</returns>
     public async Task<(SubmittedRun Run, int Restored)> ResumeAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var body = await SendAsync<JsonElement>(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/resume", cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(HttpMethod.Post, $"runs/{Uri.EscapeDataString(runId)}/resume", ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
         return (new SubmittedRun(runId, null), body.GetProperty("restored").GetInt32());
     }
 
@@ -263,48 +313,66 @@ public sealed class ParallelFlowClient : IDisposable
         }
     }
 
-    /// <summary>A request to start a run. Input values are serialized as they are (no naming policy), so that an
-    /// object's properties reach the plan by their own names.</summary>
-    private static JsonContent Envelope((string Name, JsonElement Value) plan, IReadOnlyDictionary<string, object?>? inputs, SubmitOptions? options)
+    /// <summary>Inputs of any type as JSON, each serialized as it is (no naming policy).</summary>
+    [RequiresUnreferencedCode(ReflectionInputs)]
+    [RequiresDynamicCode(ReflectionInputs)]
+    private static Dictionary<string, JsonElement> ToElements(IReadOnlyDictionary<string, object?> inputs)
     {
-        var request = new Dictionary<string, object?> { [plan.Name] = plan.Value };
-        if (inputs is { Count: > 0 })
-        {
-            request["inputs"] = JsonSerializer.SerializeToElement(inputs);
-        }
-
-        if (options?.Strategy is { } strategy)
-        {
-            request["strategy"] = strategy;
-        }
-
-        if (options?.Workers is { } workers)
-        {
-            request["workers"] = workers;
-        }
-
-        return JsonContent.Create(request);
+        ArgumentNullException.ThrowIfNull(inputs);
+        return inputs.ToDictionary(i => i.Key, i => JsonSerializer.SerializeToElement(i.Value), StringComparer.Ordinal);
     }
 
     private static Uri WithSlash(Uri address) => address.AbsoluteUri.EndsWith('/') ? address : new Uri(address.AbsoluteUri + "/");
 
-    private async Task<SubmittedRun> PostRunAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>Sends a request to start a run: the plan (by name, whole, or as YAML) under <paramref name="planField"/>,
+    /// then its inputs, strategy and worker count when given.</summary>
+    private async Task<SubmittedRun> PostRunAsync(string planField, Action<Utf8JsonWriter> writePlan, IReadOnlyDictionary<string, JsonElement>? inputs, SubmitOptions? options, CancellationToken cancellationToken)
     {
-        using (content)
-        using (var response = await _http.PostAsync("runs", content, cancellationToken).ConfigureAwait(false))
+        var body = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(body))
         {
-            await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
-            var body = await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken).ConfigureAwait(false);
-            return new SubmittedRun(body.GetProperty("run_id").GetString()!, body.TryGetProperty("plan", out var plan) ? plan.GetString() : null);
+            writer.WriteStartObject();
+            writer.WritePropertyName(planField);
+            writePlan(writer);
+            if (inputs is { Count: > 0 })
+            {
+                writer.WriteStartObject("inputs");
+                foreach (var (name, value) in inputs)
+                {
+                    writer.WritePropertyName(name);
+                    value.WriteTo(writer);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            if (options?.Strategy is { } strategy)
+            {
+                writer.WriteString("strategy", strategy);
+            }
+
+            if (options?.Workers is { } workers)
+            {
+                writer.WriteNumber("workers", workers);
+            }
+
+            writer.WriteEndObject();
         }
+
+        using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        using var response = await _http.PostAsync("runs", content, cancellationToken).ConfigureAwait(false);
+        await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
+        var run = await response.Content.ReadFromJsonAsync(ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+        return new SubmittedRun(run.GetProperty("run_id").GetString()!, run.TryGetProperty("plan", out var plan) ? plan.GetString() : null);
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
-        return (await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false))!;
+        return (await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false))!;
     }
 
     private static async Task ThrowIfRefusedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -318,11 +386,11 @@ public sealed class ParallelFlowClient : IDisposable
         var errors = new List<ServicePlanError>();
         try
         {
-            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken).ConfigureAwait(false);
+            var problem = await response.Content.ReadFromJsonAsync(ClientJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
             detail = problem.TryGetProperty("detail", out var d) ? d.GetString() : null;
             if (problem.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array)
             {
-                errors.AddRange(list.Deserialize<List<ServicePlanError>>(Json) ?? []);
+                errors.AddRange(list.Deserialize(ClientJson.Default.ListServicePlanError) ?? []);
             }
         }
         catch (JsonException)
@@ -350,6 +418,15 @@ public sealed class ParallelFlowClient : IDisposable
             e.TryGetProperty("delay_seconds", out var delay) ? TimeSpan.FromSeconds(delay.GetDouble()) : null);
     }
 }
+
+/// <summary>What the client reads from the service, deserialized by generated code (the service writes snake_case).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(List<ServicePlan>))]
+[JsonSerializable(typeof(RunPage))]
+[JsonSerializable(typeof(ServiceTask))]
+[JsonSerializable(typeof(List<ServicePlanError>))]
+internal sealed partial class ClientJson : JsonSerializerContext;
 
 /// <summary>How a run is to be started, beyond its plan and inputs.</summary>
 /// <param name="Strategy">The scheduling strategy, if not the plan's.</param>

@@ -289,6 +289,26 @@ public sealed class ServiceApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_typed_client_sends_inputs_as_json_with_the_strategy_and_worker_count()
+    {
+        // The overloads a trimmed or natively compiled program uses: inputs already JSON, nothing serialized by reflection.
+        using var client = new ParallelFlowClient(_client);
+        var inputs = new Dictionary<string, JsonElement> { ["n"] = JsonElement.Parse("42") };
+
+        var run = await client.SubmitAsync("demo", inputs, new SubmitOptions(Strategy: "fifo", Workers: 1));
+        var report = await client.WaitAsync(run.RunId);
+        var sent = await client.SubmitPlanAsync(
+            JsonElement.Parse("""{ "id": "sent", "inputs": { "who": { "type": "string" } }, "tasks": [ { "id": "t", "worker": "template", "with": { "text": "hi {{inputs.who}}" } } ] }"""),
+            new Dictionary<string, JsonElement> { ["who"] = JsonElement.Parse("\"json\"") });
+        await client.WaitAsync(sent.RunId);
+
+        Assert.Equal(("demo", "n=42"), (run.Plan, (await client.GetTaskAsync(run.RunId, "b")).Output));
+        var summary = report.GetProperty("execution_summary");
+        Assert.Equal(("fifo", 1), (summary.GetProperty("strategy").GetString(), summary.GetProperty("workers_used").GetInt32()));
+        Assert.Equal("hi json", (await client.GetTaskAsync(sent.RunId, "t")).Output);
+    }
+
+    [Fact]
     public async Task A_stream_cut_mid_way_is_taken_up_again_after_the_last_event_without_a_gap_or_a_repeat()
     {
         // The first two event streams are cut after 700 bytes, as a proxy or a flaky network would.

@@ -71,21 +71,20 @@ internal static class SubmitCommand
                     return ExitCodes.InvalidInput;
                 }
 
-                var given = values.ToDictionary(v => v.Key, v => (object?)v.Value, StringComparer.Ordinal);
                 var options = new SubmitOptions(parseResult.GetValue(strategy), parseResult.GetValue(workers));
                 SubmittedRun submitted;
                 if (text is null)
                 {
-                    submitted = await client.SubmitAsync(name, given, options, cancellationToken).ConfigureAwait(false);
+                    submitted = await client.SubmitAsync(name, values, options, cancellationToken).ConfigureAwait(false);
                 }
                 else if (yaml)
                 {
-                    submitted = await client.SubmitYamlAsync(text, given, options, cancellationToken).ConfigureAwait(false);
+                    submitted = await client.SubmitYamlAsync(text, values, options, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
                     using var document = JsonDocument.Parse(text);
-                    submitted = await client.SubmitPlanAsync(document.RootElement, given, options, cancellationToken).ConfigureAwait(false);
+                    submitted = await client.SubmitPlanAsync(document.RootElement, values, options, cancellationToken).ConfigureAwait(false);
                 }
 
                 var runId = submitted.RunId;
