@@ -40,20 +40,23 @@ public sealed partial class FlowRun
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an
     /// async state machine; anything else, or a worker still busy, continues in an async method.</summary>
     /// <param name="task">The task, counted as running.</param>
-    /// <param name="loop">The calling loop. Its previous task (the inline fast path), if any, ended when this one
-    /// starts: one clock read between the two instead of two, so the step between them (well under a microsecond
-    /// unless the gate is contended) counts in this task's time. Not when the run records when tasks became ready or
-    /// someone reads its events, whose times the step takes after that end. Its context is the one the task runs in,
-    /// and its spare request the one lent to the task's attempt.</param>
+    /// <param name="loop">The calling loop. When its previous task (the inline fast path) is this task's only
+    /// dependency, this task starts when that one ended: one clock read between the two instead of two, so the step
+    /// between them (well under a microsecond unless the gate is contended or the thread is preempted) counts in this
+    /// task's time. Not for a task with other dependencies, or made ready by another thread's task, which may have
+    /// ended after the previous one did: its start is read, so that no task is recorded as starting before a dependency
+    /// ended. Nor when the run records when tasks became ready or someone reads its events, whose times the step takes
+    /// after that end. Its context is the one the task runs in, and its spare request the one lent to the task's
+    /// attempt.</param>
     private ValueTask RunTask(int task, ref ExecutorLoop loop)
     {
         var previous = loop.Previous;
-        _tasks.Started[task] = previous >= 0 && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : _context.TimeProvider.GetTimestamp();
+        _tasks.Started[task] = previous >= 0 && _plan.Graph.SolePredecessor[task] == previous && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : Now();
         if (_cancellation.IsCancellationRequested)
         {
             _tasks.Status[task] = TaskRunStatus.Cancelled;
             _tasks.SetFailure(task, FailureKind.Cancelled, "cancelled before it started");
-            _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
+            _tasks.Ended[task] = NowAtEnd();
             TraceNeverRan(task);
             return default;
         }
@@ -239,7 +242,7 @@ public sealed partial class FlowRun
     /// <summary>A task's outcome is written: its end, its last attempt's record and its span.</summary>
     private void End(int task, System.Diagnostics.Activity? activity)
     {
-        _tasks.Ended[task] = _context.TimeProvider.GetTimestamp();
+        _tasks.Ended[task] = NowAtEnd();
         _tasks.EndLast(task);
         if (activity is not null)
         {
@@ -432,7 +435,7 @@ public sealed partial class FlowRun
         _commit?.Add(new JournalEntry(RunId, _plan.Tasks[task].Id, attempt, _context.TimeProvider.GetUtcNow(), null));
         if (attempt > 1 && _tasks.AttemptLogs is not null)
         {
-            _tasks.BeginRetry(task, attempt, _context.TimeProvider.GetTimestamp());
+            _tasks.BeginRetry(task, attempt, Now());
         }
 
         var progress = _events is null ? DiscardProgress.Instance : (IProgress<string>)new TaskProgress(this, task, attempt);
@@ -620,7 +623,7 @@ public sealed partial class FlowRun
         var message = _context.Secrets.RedactOrNull(error is null ? "failed" : Describe(error))!;
         if (_tasks.AttemptLogs is not null)
         {
-            _tasks.EndRetried(task, _context.TimeProvider.GetTimestamp(), error is TimeoutRejectedException or TaskStuckException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
+            _tasks.EndRetried(task, NowAtEnd(), error is TimeoutRejectedException or TaskStuckException ? TaskRunStatus.TimedOut : TaskRunStatus.Failed, message, delay);
         }
 
         Diagnostics.EngineTelemetry.Retrying(_taskSpans?[task], nextAttempt, delay, message);

@@ -572,7 +572,7 @@ public sealed partial class FlowRun
     {
         if (_tasks.Ready is { } ready)
         {
-            ready[task] = _context.TimeProvider.GetTimestamp();
+            ready[task] = Now();
         }
 
         if (_lane is { } lane)
@@ -651,7 +651,7 @@ public sealed partial class FlowRun
         _tasks.Status[task] = TaskRunStatus.Running;
         if (_measured && _tasks.Ready is { } ready && ready[task] != 0)
         {
-            Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task]));
+            Diagnostics.EngineTelemetry.Waited(_plan.Tasks[task].Worker, _context.TimeProvider.GetElapsedTime(ready[task], Now()));
         }
 
         var slot = TakeSlot(task);
@@ -839,7 +839,7 @@ public sealed partial class FlowRun
         Pool?.Leave(this);
         _wallTimer?.Dispose();
         _sizeTimer?.Dispose();
-        var result = BuildResult(_context.TimeProvider.GetTimestamp());
+        var result = BuildResult(Now());
         _context.Log.RunFinished(RunId, result.Status, result.Elapsed);
         // Named without Enum.ToString, which boxes and then lower-cases into a new string on every run.
         var status = result.Status switch { RunStatus.Succeeded => "succeeded", RunStatus.Failed => "failed", _ => "cancelled" };

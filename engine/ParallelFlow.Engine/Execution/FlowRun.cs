@@ -85,6 +85,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     private readonly System.Diagnostics.Activity? _parentSpan = System.Diagnostics.Activity.Current;
 
     private long _runStartTimestamp;
+
+    // The run's clock, when it reads the processor's counter (see CycleClock); null when it reads the TimeProvider.
+    private CycleClock.Anchor? _cycles;
     private DateTimeOffset _runStartedAt;
 
     internal FlowRun(CompiledPlan plan, RunOptions options, RunInputs? inputs, bool resultOnly, CancellationToken cancellationToken)
@@ -322,7 +325,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             return;
         }
 
-        _runStartTimestamp = _context.TimeProvider.GetTimestamp();
+        // The processor's counter only for the system's clock: a run given a clock of its own (a test's fake) reads it.
+        _cycles = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? CycleClock.Start() : null;
+        _runStartTimestamp = _cycles?.Ticks ?? _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
@@ -423,7 +428,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
                 var from = _limit;
                 (_limit, _held) = (decision.Size, decision.Held);
                 _peakLimit = Math.Max(_peakLimit, _limit);
-                var at = _context.TimeProvider.GetElapsedTime(_runStartTimestamp);
+                var at = _context.TimeProvider.GetElapsedTime(_runStartTimestamp, Now());
                 if ((_resizes ??= []).Count < MaxResizesKept)
                 {
                     _resizes.Add(new PoolResize(at, from, _limit, _held, reason));
@@ -482,6 +487,14 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
     }
 
     private TimeSpan Duration(int task) => _tasks.Duration(task, _context.TimeProvider);
+
+    /// <summary>The run's clock now (<see cref="TimeProvider.GetTimestamp"/>'s ticks): read after everything before it,
+    /// so that a task's start never comes before the ends of the dependencies another thread saw finish.</summary>
+    private long Now() => _cycles is { } cycles ? cycles.NowOrdered() : _context.TimeProvider.GetTimestamp();
+
+    /// <summary>The run's clock now, for a task's end: with the processor's counter, read without waiting for what came
+    /// before (a few instructions early at most).</summary>
+    private long NowAtEnd() => _cycles is { } cycles ? cycles.Now() : _context.TimeProvider.GetTimestamp();
 
     private void Emit(RunEventKind kind, int task = -1, int worker = 0, int attempt = 0, TaskRunStatus? status = null, string? message = null, TimeSpan? delay = null)
     {

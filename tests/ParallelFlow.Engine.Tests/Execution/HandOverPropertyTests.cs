@@ -44,8 +44,33 @@ public sealed class HandOverPropertyTests
                 }
 
                 Assert.Equal(graph.Fails.Any(f => f) ? RunStatus.Failed : RunStatus.Succeeded, result.Status);
+                AssertTimesInOrder(graph, result);
             }
         }, iter: 150);
+
+    /// <summary>The run's times, on the system's clock (the processor's counter where the machine has one that the
+    /// kernel trusts): each task that ran starts no earlier than the run and the ends of its dependencies (hard or
+    /// soft), and ends no earlier than it starts and no later than the run.</summary>
+    private static void AssertTimesInOrder(Graph graph, RunResult result)
+    {
+        var end = result.StartedAt + result.Elapsed;
+        for (var i = 0; i < graph.Count; i++)
+        {
+            var task = result[Graph.Id(i)];
+            if (task.StartedAt is not { } started || task.FinishedAt is not { } finished)
+            {
+                continue;
+            }
+
+            Assert.True(started >= result.StartedAt && started <= finished && finished <= end,
+                $"{task.TaskId}: {started:O} to {finished:O}, in a run from {result.StartedAt:O} to {end:O}");
+            foreach (var dependency in graph.Hard[i].Concat(graph.Soft[i]))
+            {
+                var before = result[Graph.Id(dependency)].FinishedAt;
+                Assert.True(before is null || before <= started, $"{task.TaskId} started at {started:O}, before t{dependency} ended at {before:O}");
+            }
+        }
+    }
 
     [Fact]
     public Task A_run_with_one_worker_runs_its_tasks_one_at_a_time() =>
