@@ -59,8 +59,8 @@ public sealed class ParallelFlowClient : IDisposable
     }
 
     // Each submit has two overloads with optional parameters: inputs as JSON (what a trimmed or native program can
-    // serialize) and inputs as objects (by reflection). The objects are required in the second, so that a call with no
-    // inputs takes the first.
+    // serialize) and inputs as objects (by reflection). The inputs are not optional in the second, so that a call with no
+    // inputs takes the first; a null dictionary of either type is no inputs.
 #pragma warning disable RS0026 // Do not add multiple public overloads with optional parameters
     /// <summary>Starts a run of a plan the service registered.</summary>
     /// <param name="plan">The plan's name (see <see cref="GetPlansAsync"/>).</param>
@@ -83,7 +83,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run's id and plan.</returns>
     [RequiresUnreferencedCode(ReflectionInputs)]
     [RequiresDynamicCode(ReflectionInputs)]
-    public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+    public Task<SubmittedRun> SubmitAsync(string plan, IReadOnlyDictionary<string, object?>? inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
         SubmitAsync(plan, ToElements(inputs), options, cancellationToken);
 
     /// <summary>Starts a run of a plan sent whole, as a plan file has it (a sectioning or voting request in the executors'
@@ -104,7 +104,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run's id and plan.</returns>
     [RequiresUnreferencedCode(ReflectionInputs)]
     [RequiresDynamicCode(ReflectionInputs)]
-    public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+    public Task<SubmittedRun> SubmitPlanAsync(JsonElement plan, IReadOnlyDictionary<string, object?>? inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
         SubmitPlanAsync(plan, ToElements(inputs), options, cancellationToken);
 
     /// <summary>Starts a run of a plan in YAML, sent as it is (the service's errors give its lines and columns).</summary>
@@ -127,7 +127,7 @@ public sealed class ParallelFlowClient : IDisposable
     /// <returns>The run's id and plan.</returns>
     [RequiresUnreferencedCode(ReflectionInputs)]
     [RequiresDynamicCode(ReflectionInputs)]
-    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?> inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
+    public Task<SubmittedRun> SubmitYamlAsync(string yaml, IReadOnlyDictionary<string, object?>? inputs, SubmitOptions? options = null, CancellationToken cancellationToken = default) =>
         SubmitYamlAsync(yaml, ToElements(inputs), options, cancellationToken);
 
 #pragma warning restore RS0026
@@ -316,11 +316,8 @@ public sealed class ParallelFlowClient : IDisposable
     /// <summary>Inputs of any type as JSON, each serialized as it is (no naming policy).</summary>
     [RequiresUnreferencedCode(ReflectionInputs)]
     [RequiresDynamicCode(ReflectionInputs)]
-    private static Dictionary<string, JsonElement> ToElements(IReadOnlyDictionary<string, object?> inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        return inputs.ToDictionary(i => i.Key, i => JsonSerializer.SerializeToElement(i.Value), StringComparer.Ordinal);
-    }
+    private static Dictionary<string, JsonElement>? ToElements(IReadOnlyDictionary<string, object?>? inputs) =>
+        inputs?.ToDictionary(i => i.Key, i => JsonSerializer.SerializeToElement(i.Value), StringComparer.Ordinal);
 
     private static Uri WithSlash(Uri address) => address.AbsoluteUri.EndsWith('/') ? address : new Uri(address.AbsoluteUri + "/");
 

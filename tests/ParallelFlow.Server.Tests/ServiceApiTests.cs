@@ -293,19 +293,22 @@ public sealed class ServiceApiTests : IAsyncLifetime
     {
         // The overloads a trimmed or natively compiled program uses: inputs already JSON, nothing serialized by reflection.
         using var client = new ParallelFlowClient(_client);
-        var inputs = new Dictionary<string, JsonElement> { ["n"] = JsonElement.Parse("42") };
 
-        var run = await client.SubmitAsync("demo", inputs, new SubmitOptions(Strategy: "fifo", Workers: 1));
-        var report = await client.WaitAsync(run.RunId);
+        var demo = await client.SubmitAsync("demo", new Dictionary<string, JsonElement> { ["n"] = JsonElement.Parse("42") });
+        await client.WaitAsync(demo.RunId);
+        // Five tasks that need nothing, on 3 workers and in plan order: neither is what the service would choose (the
+        // critical path first, on as many workers as the machine has cores, up to the task count).
         var sent = await client.SubmitPlanAsync(
-            JsonElement.Parse("""{ "id": "sent", "inputs": { "who": { "type": "string" } }, "tasks": [ { "id": "t", "worker": "template", "with": { "text": "hi {{inputs.who}}" } } ] }"""),
-            new Dictionary<string, JsonElement> { ["who"] = JsonElement.Parse("\"json\"") });
-        await client.WaitAsync(sent.RunId);
+            JsonElement.Parse("""{ "id": "sent", "inputs": { "who": { "type": "string" } }, "tasks": [""" +
+                string.Join(", ", Enumerable.Range(0, 5).Select(i => $$$"""{ "id": "t{{{i}}}", "worker": "template", "with": { "text": "hi {{inputs.who}}" } }""")) + "] }"),
+            new Dictionary<string, JsonElement> { ["who"] = JsonElement.Parse("\"json\"") },
+            new SubmitOptions(Strategy: "fifo", Workers: 3));
+        var report = await client.WaitAsync(sent.RunId);
 
-        Assert.Equal(("demo", "n=42"), (run.Plan, (await client.GetTaskAsync(run.RunId, "b")).Output));
+        Assert.Equal(("demo", "n=42"), (demo.Plan, (await client.GetTaskAsync(demo.RunId, "b")).Output));
+        Assert.Equal("hi json", (await client.GetTaskAsync(sent.RunId, "t4")).Output);
         var summary = report.GetProperty("execution_summary");
-        Assert.Equal(("fifo", 1), (summary.GetProperty("strategy").GetString(), summary.GetProperty("workers_used").GetInt32()));
-        Assert.Equal("hi json", (await client.GetTaskAsync(sent.RunId, "t")).Output);
+        Assert.Equal(("fifo", 3), (summary.GetProperty("strategy").GetString(), summary.GetProperty("workers_used").GetInt32()));
     }
 
     [Fact]

@@ -12,12 +12,14 @@ namespace ParallelFlow.Engine.Execution;
 /// here, about half of what the engine spends on a task of a 100k-task chain; the counter read alone takes 10 ns. The
 /// counter is what the kernel's own monotonic clock reads when its clock source is <c>tsc</c>: then the kernel has found
 /// it constant-rate and in step across cores, and only then is it used here. The counter's rate is measured against
-/// <see cref="Stopwatch"/> (over at least a millisecond, then again over the process's life), and each run is anchored
-/// to <see cref="Stopwatch"/> when it starts, so the timestamps it gives are <see cref="Stopwatch"/>'s ticks as
-/// <see cref="TimeProvider.System"/> gives them.</para>
+/// <see cref="Stopwatch"/> (over at least 10 ms, then again each second over the process's life), and each run is
+/// anchored to <see cref="Stopwatch"/> when it starts, so the timestamps it gives are <see cref="Stopwatch"/>'s ticks as
+/// <see cref="TimeProvider.System"/> gives them. A rate that moves by more than 1%, or a kernel that leaves the counter as
+/// its clock source, and runs go back to <see cref="TimeProvider"/> for the process's life.</para>
 /// <para>The two reads are two lines of machine code in a page mapped for them, written and then made executable (never
-/// both). Anything else, a failed mapping, or <c>PARALLELFLOW_CLOCK=system</c> in the environment, and runs read
-/// <see cref="TimeProvider"/> as before; so does every run whose options give a clock of their own.</para>
+/// both). Another processor or clock source, a mapping the kernel refuses, anything that fails while this is set up, or
+/// <c>PARALLELFLOW_CLOCK=system</c> in the environment, and runs read <see cref="TimeProvider"/> as before; so does every
+/// run whose engine is given a clock of its own.</para>
 /// </remarks>
 internal static unsafe partial class CycleClock
 {
@@ -31,8 +33,12 @@ internal static unsafe partial class CycleClock
     private static readonly byte[] OrderedCode = [0x0F, 0xAE, 0xE8, .. ReadCode];
 
     // The least span the counter's rate is measured over, and how often it is measured again (Stopwatch ticks).
-    private static readonly long MinSpan = Stopwatch.Frequency / 1000;
+    private static readonly long MinSpan = Stopwatch.Frequency / 100;
     private static readonly long Remeasure = Stopwatch.Frequency;
+
+    // The widest the counter's two reads around a Stopwatch read may be for the pair to measure the rate: 10,000 counts
+    // are 2–10 µs at the rates counters run at. Wider, and the thread was preempted between them.
+    private const long MaxBracket = 10_000;
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_read;
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_ordered;
@@ -41,36 +47,46 @@ internal static unsafe partial class CycleClock
     private static readonly long s_firstCycles;
     private static readonly long s_firstTicks;
 
-    // The rate last measured, and when (Stopwatch ticks); 0 before it is.
+    // The rate last measured (Stopwatch ticks a count, 32.32 fixed point), and when (Stopwatch ticks); 0 before it is.
     private static ulong s_rate;
     private static long s_measuredAt;
 
+    // 1 while a thread measures the rate; the others use the last one.
+    private static int s_measuring;
+
+    // Set for good when the counter stops being trustworthy: its rate moved, or the kernel left it as its clock source.
+    private static bool s_abandoned;
+
     static CycleClock()
     {
-        if (!Supported(Environment.GetEnvironmentVariable(Variable), ReadClockSource()))
-        {
-            return;
-        }
-
-        nint page;
+        // An optimisation that cannot be set up must never break a run: whatever goes wrong leaves the TimeProvider.
+#pragma warning disable CA1031
         try
         {
-            page = MapCode([.. ReadCode, .. new byte[64 - ReadCode.Length], .. OrderedCode]);
-        }
-        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
-        {
-            // A C library the runtime cannot find by that name: the TimeProvider, as anywhere else.
-            return;
-        }
+            if (!Supported(Environment.GetEnvironmentVariable(Variable), ReadClockSource()))
+            {
+                return;
+            }
 
-        if (page == 0)
-        {
-            return;
-        }
+            var page = MapCode([.. ReadCode, .. new byte[64 - ReadCode.Length], .. OrderedCode]);
+            if (page == 0)
+            {
+                return;
+            }
 
-        s_read = (delegate* unmanaged[SuppressGCTransition]<long>)page;
-        s_ordered = (delegate* unmanaged[SuppressGCTransition]<long>)(page + 64);
-        (s_firstCycles, s_firstTicks) = ReadBoth();
+            s_read = (delegate* unmanaged[SuppressGCTransition]<long>)page;
+            s_ordered = (delegate* unmanaged[SuppressGCTransition]<long>)(page + 64);
+            if (!TryReadTogether(out s_firstCycles, out s_firstTicks))
+            {
+                s_read = null;
+            }
+        }
+        catch (Exception)
+        {
+            // A C library the runtime cannot find by that name, say.
+            s_read = null;
+        }
+#pragma warning restore CA1031
     }
 
     /// <summary>Whether runs may use the counter on this machine.</summary>
@@ -87,37 +103,92 @@ internal static unsafe partial class CycleClock
         && string.Equals(clockSource?.Trim(), "tsc", StringComparison.Ordinal);
 
     /// <summary>A clock for a run that starts now, anchored to <see cref="Stopwatch"/> at this moment; null when the
-    /// counter is not available, or its rate not measured yet (within a millisecond of the first reading).</summary>
+    /// counter is not available, its rate not measured yet (within 10 ms of the first reading), or given up.</summary>
     public static Anchor? Start()
     {
-        if (s_read == null)
+        if (s_read == null || Volatile.Read(ref s_abandoned))
         {
             return null;
         }
 
-        var (cycles, ticks) = ReadBoth();
+        // The anchor need not be exact: every time of the run is read from the counter and turned into ticks from it.
+        var cycles = s_ordered();
+        var ticks = Stopwatch.GetTimestamp();
         var rate = Volatile.Read(ref s_rate);
         if (rate == 0 || ticks - Volatile.Read(ref s_measuredAt) >= Remeasure)
         {
-            var span = ticks - s_firstTicks;
-            if (span < MinSpan || cycles <= s_firstCycles)
-            {
-                return rate == 0 ? null : new Anchor(cycles, ticks, rate);
-            }
-
-            // Ticks per cycle, as a 32.32 fixed-point number: measured over the whole life of the process so far.
-            rate = (ulong)(((UInt128)(ulong)span << 32) / (ulong)(cycles - s_firstCycles));
-            Volatile.Write(ref s_rate, rate);
-            Volatile.Write(ref s_measuredAt, ticks);
+            rate = Measure(ticks, rate);
         }
 
-        return new Anchor(cycles, ticks, rate);
+        return rate == 0 ? null : new Anchor(cycles, ticks, rate);
     }
 
-    private static (long Cycles, long Ticks) ReadBoth()
+    /// <summary>Measures the counter's rate over the process's life so far, once <see cref="MinSpan"/> has passed, by
+    /// one thread at a time (the others keep the last rate). A rate that moved by more than 1% since the last, or a
+    /// kernel that has left the counter as its clock source (checked on a pool thread), gives the counter up.</summary>
+    private static ulong Measure(long now, ulong last)
     {
-        var cycles = s_ordered();
-        return (cycles, Stopwatch.GetTimestamp());
+        if (now - s_firstTicks < MinSpan || Interlocked.Exchange(ref s_measuring, 1) != 0)
+        {
+            return last;
+        }
+
+        try
+        {
+            Volatile.Write(ref s_measuredAt, now);
+            if (!TryReadTogether(out var cycles, out var ticks) || cycles <= s_firstCycles)
+            {
+                return last;
+            }
+
+            var rate = (ulong)(((UInt128)(ulong)(ticks - s_firstTicks) << 32) / (ulong)(cycles - s_firstCycles));
+            if (last != 0)
+            {
+                if (rate > last + (last / 100) || rate < last - (last / 100))
+                {
+                    Volatile.Write(ref s_abandoned, true);
+                    return 0;
+                }
+
+                ThreadPool.UnsafeQueueUserWorkItem(static _ => CheckClockSource(), null);
+            }
+
+            Volatile.Write(ref s_rate, rate);
+            return rate;
+        }
+        finally
+        {
+            Volatile.Write(ref s_measuring, 0);
+        }
+    }
+
+    /// <summary>The kernel can leave the counter while the machine runs (its watchdog found it unsteady): then so do runs.</summary>
+    private static void CheckClockSource()
+    {
+        if (!string.Equals(ReadClockSource()?.Trim(), "tsc", StringComparison.Ordinal))
+        {
+            Volatile.Write(ref s_abandoned, true);
+        }
+    }
+
+    /// <summary>A counter reading and a <see cref="Stopwatch"/> reading taken together: the counter read on both sides,
+    /// the narrowest of five tries, its middle. False when every try was wider than <see cref="MaxBracket"/>.</summary>
+    private static bool TryReadTogether(out long cycles, out long ticks)
+    {
+        (cycles, ticks) = (0, 0);
+        var narrowest = long.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var before = s_ordered();
+            var now = Stopwatch.GetTimestamp();
+            var width = s_ordered() - before;
+            if (width >= 0 && width < narrowest)
+            {
+                (narrowest, cycles, ticks) = (width, before + (width / 2), now);
+            }
+        }
+
+        return narrowest <= MaxBracket;
     }
 
     private static string? ReadClockSource()

@@ -40,18 +40,14 @@ public sealed partial class FlowRun
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an
     /// async state machine; anything else, or a worker still busy, continues in an async method.</summary>
     /// <param name="task">The task, counted as running.</param>
-    /// <param name="loop">The calling loop. When its previous task (the inline fast path) is this task's only
-    /// dependency, this task starts when that one ended: one clock read between the two instead of two, so the step
-    /// between them (well under a microsecond unless the gate is contended or the thread is preempted) counts in this
-    /// task's time. Not for a task with other dependencies, or made ready by another thread's task, which may have
-    /// ended after the previous one did: its start is read, so that no task is recorded as starting before a dependency
-    /// ended. Nor when the run records when tasks became ready or someone reads its events, whose times the step takes
-    /// after that end. Its context is the one the task runs in, and its spare request the one lent to the task's
-    /// attempt.</param>
+    /// <param name="loop">The calling loop. After its previous task (the inline fast path), this task starts when
+    /// that one ended, or its own last dependency did if later (<see cref="InheritedStart"/>). Not when the run records
+    /// when tasks became ready or someone reads its events, whose times the step takes after that end. Its context is
+    /// the one the task runs in, and its spare request the one lent to the task's attempt.</param>
     private ValueTask RunTask(int task, ref ExecutorLoop loop)
     {
         var previous = loop.Previous;
-        _tasks.Started[task] = previous >= 0 && _plan.Graph.SolePredecessor[task] == previous && _tasks.Ready is null && _events is null ? _tasks.Ended[previous] : Now();
+        _tasks.Started[task] = previous >= 0 && _tasks.Ready is null && _events is null ? InheritedStart(task, previous) : Now();
         if (_cancellation.IsCancellationRequested)
         {
             _tasks.Status[task] = TaskRunStatus.Cancelled;
@@ -237,6 +233,36 @@ public sealed partial class FlowRun
             // What the last attempt wrote before it failed: kept to read, never a result a dependent could take.
             (_tasks.PartialOutputs ??= new string?[_count])[task] = _context.Secrets.RedactOrNull(partial);
         }
+    }
+
+    /// <summary>The start of a task that the loop runs right after <paramref name="previous"/>, with only the step between
+    /// them: the later of that task's end and its own dependencies' ends. One clock read for the two tasks, not two, so
+    /// the step (well under a microsecond, unless the gate is contended or the thread preempted) counts in this task's
+    /// time. Its dependencies count because one run by another thread may have ended after the previous task did (by
+    /// milliseconds, when this thread was preempted in its step): no task is recorded as starting before a dependency
+    /// ended. A task with more than four dependencies, or one that only orders it (<c>after</c>), reads the clock.</summary>
+    private long InheritedStart(int task, int previous)
+    {
+        var graph = _plan.Graph;
+        var start = _tasks.Ended[previous];
+        if (graph.SolePredecessor[task] == previous)
+        {
+            // A chain's step: the one dependency is the task just ended.
+            return start;
+        }
+
+        var (from, to) = (graph.HardPredecessorStart[task], graph.HardPredecessorStart[task + 1]);
+        if (to - from != graph.PredecessorCount[task] || to - from > 4)
+        {
+            return Now();
+        }
+
+        for (var i = from; i < to; i++)
+        {
+            start = Math.Max(start, _tasks.Ended[graph.HardPredecessors[i]]);
+        }
+
+        return start;
     }
 
     /// <summary>A task's outcome is written: its end, its last attempt's record and its span.</summary>

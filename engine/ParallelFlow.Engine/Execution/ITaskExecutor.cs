@@ -68,7 +68,7 @@ internal interface IExecutionHost
 internal struct ExecutorLoop
 {
     /// <summary>The task the loop executed just before, with only its scheduling step between (the inline fast path):
-    /// its end stands for the next one's start when it is that task's only dependency. −1 otherwise.</summary>
+    /// its end stands for the next one's start, unless one of that task's dependencies ended later. −1 otherwise.</summary>
     public int Previous;
 
     /// <summary>Successes the loop has counted and the run not yet (<see cref="IExecutionHost.Finished(int, int, ref ExecutorLoop)"/>).</summary>

@@ -100,8 +100,8 @@ internal sealed class PlanGraph
 
     public int[] PredecessorCount { get; }
 
-    /// <summary>Per task: its one predecessor (hard or soft) when it has exactly one, else −1. Such a task, run by the
-    /// loop that ran that predecessor just before, starts when the predecessor ended.</summary>
+    /// <summary>Per task: its one predecessor (hard or soft) when it has exactly one, else −1: a chain's task run by the
+    /// loop that ran its predecessor just before starts when that one ended, read from one array.</summary>
     public int[] SolePredecessor { get; }
 
     public int[] HardPredecessorStart { get; }
