@@ -86,6 +86,9 @@ public static class EngineWarmUp
         WarmUpPlans plans;
         try
         {
+            // The run's clock (the processor's counter where the machine has it): its setup reads the kernel's clock
+            // source and maps a page, a few milliseconds in a new process, here and not in a run.
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(CycleClock).TypeHandle);
             plans = WarmUpPlans.Compile();
 
             // The engine's telemetry: its meter and instruments are made, and the checks a measured run makes compiled,

@@ -30,7 +30,7 @@ internal static unsafe partial class CycleClock
     private static readonly byte[] ReadCode = [0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
 
     // lfence; then the same: the read waits for what came before it, as the kernel's does.
-    private static readonly byte[] OrderedCode = [0x0F, 0xAE, 0xE8, .. ReadCode];
+    private static readonly byte[] OrderedCode = [0x0F, 0xAE, 0xE8, 0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
 
     // The least span the counter's rate is measured over, and how often it is measured again (Stopwatch ticks).
     private static readonly long MinSpan = Stopwatch.Frequency / 100;
@@ -68,7 +68,10 @@ internal static unsafe partial class CycleClock
                 return;
             }
 
-            var page = MapCode([.. ReadCode, .. new byte[64 - ReadCode.Length], .. OrderedCode]);
+            var code = new byte[64 + OrderedCode.Length];
+            ReadCode.CopyTo(code, 0);
+            OrderedCode.CopyTo(code, 64);
+            var page = MapCode(code);
             if (page == 0)
             {
                 return;
@@ -191,16 +194,31 @@ internal static unsafe partial class CycleClock
         return narrowest <= MaxBracket;
     }
 
+    /// <summary>The kernel's clock source: a few bytes of sysfs, read with the C library's calls (the file classes'
+    /// first use takes milliseconds in a new process).</summary>
     private static string? ReadClockSource()
     {
-        try
-        {
-            return OperatingSystem.IsLinux() ? File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource") : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        if (!OperatingSystem.IsLinux())
         {
             return null;
         }
+
+        var path = "/sys/devices/system/clocksource/clocksource0/current_clocksource\0"u8;
+        var text = stackalloc byte[32];
+        int descriptor;
+        fixed (byte* name = path)
+        {
+            descriptor = open(name, 0);
+        }
+
+        if (descriptor < 0)
+        {
+            return null;
+        }
+
+        var length = read(descriptor, text, 32);
+        _ = close(descriptor);
+        return length <= 0 ? null : System.Text.Encoding.ASCII.GetString(text, (int)length);
     }
 
     /// <summary>Maps a page, writes the code in it, then makes it executable and no longer writable; 0 when either step
@@ -234,9 +252,18 @@ internal static unsafe partial class CycleClock
     [LibraryImport("libc")]
     private static partial int munmap(nint address, nuint length);
 
+    [LibraryImport("libc")]
+    private static partial int open(byte* path, int flags);
+
+    [LibraryImport("libc")]
+    private static partial nint read(int descriptor, byte* buffer, nuint count);
+
+    [LibraryImport("libc")]
+    private static partial int close(int descriptor);
+
     /// <summary>A run's clock: the counter read at its start and <see cref="Stopwatch"/>'s time then, and the counter's
-    /// rate. It turns a counter reading into <see cref="Stopwatch"/> ticks.</summary>
-    internal sealed class Anchor(long cycles, long ticks, ulong rate)
+    /// rate. It turns a counter reading into <see cref="Stopwatch"/> ticks. A value, kept in the run: no object a run.</summary>
+    internal readonly struct Anchor(long cycles, long ticks, ulong rate)
     {
         /// <summary><see cref="Stopwatch"/>'s time at the anchor.</summary>
         public long Ticks => ticks;

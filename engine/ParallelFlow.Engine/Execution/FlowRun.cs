@@ -86,8 +86,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     private long _runStartTimestamp;
 
-    // The run's clock, when it reads the processor's counter (see CycleClock); null when it reads the TimeProvider.
-    private CycleClock.Anchor? _cycles;
+    // The run's clock, when it reads the processor's counter (see CycleClock); else it reads the TimeProvider.
+    private CycleClock.Anchor _cycles;
+    private bool _counts;
     private DateTimeOffset _runStartedAt;
 
     internal FlowRun(CompiledPlan plan, RunOptions options, RunInputs? inputs, bool resultOnly, CancellationToken cancellationToken)
@@ -326,8 +327,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         }
 
         // The processor's counter only for the system's clock: a run given a clock of its own (a test's fake) reads it.
-        _cycles = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? CycleClock.Start() : null;
-        _runStartTimestamp = _cycles?.Ticks ?? _context.TimeProvider.GetTimestamp();
+        var anchor = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? CycleClock.Start() : null;
+        (_cycles, _counts) = (anchor.GetValueOrDefault(), anchor.HasValue);
+        _runStartTimestamp = _counts ? _cycles.Ticks : _context.TimeProvider.GetTimestamp();
         _runStartedAt = _context.TimeProvider.GetUtcNow();
 
         _context.Log.RunStarted(RunId, _plan.Definition.Id, _count, _workers);
@@ -490,11 +492,11 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
 
     /// <summary>The run's clock now (<see cref="TimeProvider.GetTimestamp"/>'s ticks): read after everything before it,
     /// so that a task's start never comes before the ends of the dependencies another thread saw finish.</summary>
-    private long Now() => _cycles is { } cycles ? cycles.NowOrdered() : _context.TimeProvider.GetTimestamp();
+    private long Now() => _counts ? _cycles.NowOrdered() : _context.TimeProvider.GetTimestamp();
 
     /// <summary>The run's clock now, for a task's end: with the processor's counter, read without waiting for what came
     /// before (a few instructions early at most).</summary>
-    private long NowAtEnd() => _cycles is { } cycles ? cycles.Now() : _context.TimeProvider.GetTimestamp();
+    private long NowAtEnd() => _counts ? _cycles.Now() : _context.TimeProvider.GetTimestamp();
 
     private void Emit(RunEventKind kind, int task = -1, int worker = 0, int attempt = 0, TaskRunStatus? status = null, string? message = null, TimeSpan? delay = null)
     {
