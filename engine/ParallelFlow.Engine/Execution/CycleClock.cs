@@ -114,9 +114,22 @@ internal static unsafe partial class CycleClock
             return null;
         }
 
-        // The anchor need not be exact: every time of the run is read from the counter and turned into ticks from it.
-        var cycles = s_ordered();
-        var ticks = Stopwatch.GetTimestamp();
+        // The counter on both sides of Stopwatch, so that the run's times are Stopwatch's: tried again (twice at most)
+        // when the thread was preempted between the reads. Even then, every time of the run is read from the counter,
+        // and they stay in step with one another.
+        long cycles, ticks;
+        for (var attempt = 0; ; attempt++)
+        {
+            var before = s_ordered();
+            ticks = Stopwatch.GetTimestamp();
+            var width = s_ordered() - before;
+            cycles = before + (width / 2);
+            if ((width >= 0 && width <= MaxBracket) || attempt == 2)
+            {
+                break;
+            }
+        }
+
         var rate = Volatile.Read(ref s_rate);
         if (rate == 0 || ticks - Volatile.Read(ref s_measuredAt) >= Remeasure)
         {
@@ -147,7 +160,7 @@ internal static unsafe partial class CycleClock
             var rate = (ulong)(((UInt128)(ulong)(ticks - s_firstTicks) << 32) / (ulong)(cycles - s_firstCycles));
             if (last != 0)
             {
-                if (rate > last + (last / 100) || rate < last - (last / 100))
+                if (!Steady(last, rate))
                 {
                     Volatile.Write(ref s_abandoned, true);
                     return 0;
@@ -164,6 +177,10 @@ internal static unsafe partial class CycleClock
             Volatile.Write(ref s_measuring, 0);
         }
     }
+
+    /// <summary>Whether a rate measured again is within 1% of the last: a counter that runs at a constant rate reads the
+    /// same rate to a few parts in a million, once measured over a second or more.</summary>
+    internal static bool Steady(ulong last, ulong rate) => rate <= last + (last / 100) && rate >= last - (last / 100);
 
     /// <summary>The kernel can leave the counter while the machine runs (its watchdog found it unsteady): then so do runs.</summary>
     private static void CheckClockSource()

@@ -21,6 +21,16 @@ public sealed class CycleClockTests
     public void The_counter_is_used_only_where_the_kernel_reads_it_and_the_environment_does_not_say_system(string? variable, string? clockSource, bool used) =>
         Assert.Equal(used && LinuxX64, CycleClock.Supported(variable, clockSource));
 
+    [Theory]
+    [InlineData(1_000_000, 1_000_000, true)]
+    [InlineData(1_000_000, 1_010_000, true)]
+    [InlineData(1_000_000, 990_000, true)]
+    [InlineData(1_000_000, 1_010_001, false)]
+    [InlineData(1_000_000, 989_999, false)]
+    [InlineData(1_000_000, 2_000_000, false)]
+    public void A_rate_that_moves_by_more_than_one_percent_gives_the_counter_up(ulong last, ulong rate, bool steady) =>
+        Assert.Equal(steady, CycleClock.Steady(last, rate));
+
     [Fact]
     public void A_reading_becomes_stopwatch_ticks_at_the_counter_s_rate_either_side_of_the_anchor()
     {
