@@ -29,16 +29,19 @@ internal static unsafe partial class CycleClock
     // rdtsc; shl rdx, 32; or rax, rdx; ret
     private static readonly byte[] ReadCode = [0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
 
-    // lfence; then the same: the read waits for what came before it, as the kernel's does.
-    private static readonly byte[] OrderedCode = [0x0F, 0xAE, 0xE8, 0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
+    // lfence, before the same read for the ordered one: it waits for what came before it, as the kernel's does.
+    private static readonly byte[] Fence = [0x0F, 0xAE, 0xE8];
 
     // The least span the counter's rate is measured over, and how often it is measured again (Stopwatch ticks).
     private static readonly long MinSpan = Stopwatch.Frequency / 100;
     private static readonly long Remeasure = Stopwatch.Frequency;
 
-    // The widest the counter's two reads around a Stopwatch read may be for the pair to measure the rate: 10,000 counts
-    // are 2–10 µs at the rates counters run at. Wider, and the thread was preempted between them.
+    // The widest the counter's two reads around a Stopwatch read may be for the pair to be kept: 10,000 counts are
+    // 2–10 µs at the rates counters run at. Wider, and the thread was preempted between them.
     private const long MaxBracket = 10_000;
+
+    // Narrow enough to stop trying: a pair read without a pause takes a few hundred counts.
+    private const long NarrowBracket = 1_000;
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_read;
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_ordered;
@@ -68,9 +71,11 @@ internal static unsafe partial class CycleClock
                 return;
             }
 
-            var code = new byte[64 + OrderedCode.Length];
+            // The plain read at the page's start, the ordered one 64 bytes in.
+            var code = new byte[64 + Fence.Length + ReadCode.Length];
             ReadCode.CopyTo(code, 0);
-            OrderedCode.CopyTo(code, 64);
+            Fence.CopyTo(code, 64);
+            ReadCode.CopyTo(code, 64 + Fence.Length);
             var page = MapCode(code);
             if (page == 0)
             {
@@ -79,7 +84,7 @@ internal static unsafe partial class CycleClock
 
             s_read = (delegate* unmanaged[SuppressGCTransition]<long>)page;
             s_ordered = (delegate* unmanaged[SuppressGCTransition]<long>)(page + 64);
-            if (!TryReadTogether(out s_firstCycles, out s_firstTicks))
+            if (!TryReadTogether(tries: 5, out s_firstCycles, out s_firstTicks))
             {
                 s_read = null;
             }
@@ -103,7 +108,9 @@ internal static unsafe partial class CycleClock
         OperatingSystem.IsLinux()
         && RuntimeInformation.ProcessArchitecture == Architecture.X64
         && !string.Equals(variable?.Trim(), "system", StringComparison.OrdinalIgnoreCase)
-        && string.Equals(clockSource?.Trim(), "tsc", StringComparison.Ordinal);
+        && IsTsc(clockSource);
+
+    private static bool IsTsc(string? clockSource) => string.Equals(clockSource?.Trim(), "tsc", StringComparison.Ordinal);
 
     /// <summary>A clock for a run that starts now, anchored to <see cref="Stopwatch"/> at this moment; null when the
     /// counter is not available, its rate not measured yet (within 10 ms of the first reading), or given up.</summary>
@@ -114,21 +121,9 @@ internal static unsafe partial class CycleClock
             return null;
         }
 
-        // The counter on both sides of Stopwatch, so that the run's times are Stopwatch's: tried again (twice at most)
-        // when the thread was preempted between the reads. Even then, every time of the run is read from the counter,
-        // and they stay in step with one another.
-        long cycles, ticks;
-        for (var attempt = 0; ; attempt++)
-        {
-            var before = s_ordered();
-            ticks = Stopwatch.GetTimestamp();
-            var width = s_ordered() - before;
-            cycles = before + (width / 2);
-            if ((width >= 0 && width <= MaxBracket) || attempt == 2)
-            {
-                break;
-            }
-        }
+        // Bracketed, so that the run's times are Stopwatch's. A pair the thread was preempted in the middle of three
+        // times is kept all the same: every time of the run is read from the counter, and they stay in step.
+        _ = TryReadTogether(tries: 3, out var cycles, out var ticks);
 
         var rate = Volatile.Read(ref s_rate);
         if (rate == 0 || ticks - Volatile.Read(ref s_measuredAt) >= Remeasure)
@@ -152,7 +147,7 @@ internal static unsafe partial class CycleClock
         try
         {
             Volatile.Write(ref s_measuredAt, now);
-            if (!TryReadTogether(out var cycles, out var ticks) || cycles <= s_firstCycles)
+            if (!TryReadTogether(tries: 5, out var cycles, out var ticks) || cycles <= s_firstCycles)
             {
                 return last;
             }
@@ -185,30 +180,31 @@ internal static unsafe partial class CycleClock
     /// <summary>The kernel can leave the counter while the machine runs (its watchdog found it unsteady): then so do runs.</summary>
     private static void CheckClockSource()
     {
-        if (!string.Equals(ReadClockSource()?.Trim(), "tsc", StringComparison.Ordinal))
+        if (!IsTsc(ReadClockSource()))
         {
             Volatile.Write(ref s_abandoned, true);
         }
     }
 
     /// <summary>A counter reading and a <see cref="Stopwatch"/> reading taken together: the counter read on both sides,
-    /// the narrowest of five tries, its middle. False when every try was wider than <see cref="MaxBracket"/>.</summary>
-    private static bool TryReadTogether(out long cycles, out long ticks)
+    /// the narrowest of up to <paramref name="tries"/> tries (stopping at one of a few hundred counts), its middle.
+    /// False when every try was wider than <see cref="MaxBracket"/>.</summary>
+    private static bool TryReadTogether(int tries, out long cycles, out long ticks)
     {
         (cycles, ticks) = (0, 0);
         var narrowest = long.MaxValue;
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < tries && narrowest > NarrowBracket; i++)
         {
             var before = s_ordered();
             var now = Stopwatch.GetTimestamp();
             var width = s_ordered() - before;
-            if (width >= 0 && width < narrowest)
+            if (width < narrowest)
             {
                 (narrowest, cycles, ticks) = (width, before + (width / 2), now);
             }
         }
 
-        return narrowest <= MaxBracket;
+        return narrowest is >= 0 and <= MaxBracket;
     }
 
     /// <summary>The kernel's clock source: a few bytes of sysfs, read with the C library's calls (the file classes'

@@ -244,19 +244,13 @@ public sealed partial class FlowRun
     private long InheritedStart(int task, int previous)
     {
         var graph = _plan.Graph;
-        var start = _tasks.Ended[previous];
-        if (graph.SolePredecessor[task] == previous)
-        {
-            // A chain's step: the one dependency is the task just ended.
-            return start;
-        }
-
         var (from, to) = (graph.HardPredecessorStart[task], graph.HardPredecessorStart[task + 1]);
         if (to - from != graph.PredecessorCount[task] || to - from > 4)
         {
             return Now();
         }
 
+        var start = _tasks.Ended[previous];
         for (var i = from; i < to; i++)
         {
             start = Math.Max(start, _tasks.Ended[graph.HardPredecessors[i]]);

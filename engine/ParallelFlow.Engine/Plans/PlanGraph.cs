@@ -66,8 +66,6 @@ internal sealed class PlanGraph
         Successors = new int[edges.Count];
         SuccessorIsHard = new bool[edges.Count];
         SuccessorIsSole = new bool[edges.Count];
-        SolePredecessor = new int[Count];
-        Array.Fill(SolePredecessor, -1);
         var fill = (int[])SuccessorStart.Clone();
         foreach (var (from, to, isHard) in edges)
         {
@@ -75,10 +73,6 @@ internal sealed class PlanGraph
             Successors[slot] = to;
             SuccessorIsHard[slot] = isHard;
             SuccessorIsSole[slot] = PredecessorCount[to] == 1;
-            if (PredecessorCount[to] == 1)
-            {
-                SolePredecessor[to] = from;
-            }
         }
     }
 
@@ -99,10 +93,6 @@ internal sealed class PlanGraph
     public bool[] SuccessorIsSole { get; }
 
     public int[] PredecessorCount { get; }
-
-    /// <summary>Per task: its one predecessor (hard or soft) when it has exactly one, else −1: a chain's task run by the
-    /// loop that ran its predecessor just before starts when that one ended, read from one array.</summary>
-    public int[] SolePredecessor { get; }
 
     public int[] HardPredecessorStart { get; }
 
