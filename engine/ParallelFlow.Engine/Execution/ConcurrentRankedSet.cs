@@ -60,11 +60,13 @@ internal sealed class ConcurrentRankedSet
     }
 
     /// <summary>The lowest rank this thread can see, without taking it: false when the set looks empty.</summary>
+    public bool TryPeek(out int rank) => (rank = Lowest()) >= 0;
+
+    /// <summary>The lowest rank this thread can see, without taking it; −1 when the set looks empty.</summary>
     /// <remarks>It walks the levels without reading <see cref="Count"/>: a thread that reads the count's line, which
     /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTakeUncounted"/>).</remarks>
-    public bool TryPeek(out int rank)
+    public int Lowest()
     {
-        rank = -1;
         var index = 0;
         for (var k = _levels.Length - 1; k >= 0; k--)
         {
@@ -72,24 +74,21 @@ internal sealed class ConcurrentRankedSet
             if (bits == 0)
             {
                 // Emptied, or a hint being cleared: nothing to compare with for now.
-                return false;
+                return -1;
             }
 
             index = (index << 6) + BitOperations.TrailingZeroCount(bits);
         }
 
-        rank = index;
-        return true;
+        return index;
     }
 
     /// <summary>Takes the lowest rank this thread can see; given <paramref name="tieEnd"/> (each rank's last tied
-    /// rank), the last rank tied with it instead: the highest from the lowest up to that rank's tie end. A second worker
-    /// taking from the other end of a tie than the first keeps the two apart: on a wavefront, whose every anti-diagonal
-    /// is one tie, each then walks its own end of it, and a task's two predecessors are mostly one worker's
-    /// (benchmarks/results).</summary>
+    /// rank), the last rank tied with it instead: the highest from the lowest up to that rank's tie end. A worker that
+    /// takes from another worker's set (<see cref="LaneSets"/>) takes from the end of a tie its owner reaches last.</summary>
     public bool TryTake(out int rank, int[]? tieEnd = null)
     {
-        if (!TakeUncounted(tieEnd, out rank))
+        if (!(tieEnd is null ? TryTakeUncounted(out rank) : TryTakeLastUncounted(tieEnd, out rank)))
         {
             return false;
         }
@@ -101,12 +100,10 @@ internal sealed class ConcurrentRankedSet
     /// <summary>Puts <paramref name="rank"/> (not in the set) in and takes the lowest rank this thread can see, which may
     /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
     /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
-    /// the ranks the set holds. Given <paramref name="tieEnd"/>, the rank taken first is the last of the lowest tie (as
-    /// <see cref="TryTake"/> takes it), and <paramref name="rank"/> is kept when it comes before that one: a worker keeps
-    /// the dependent it made ready over a task of the same tie.</summary>
-    public int Exchange(int rank, int[]? tieEnd = null)
+    /// the ranks the set holds.</summary>
+    public int Exchange(int rank)
     {
-        if (!TakeUncounted(tieEnd, out var taken))
+        if (!TryTakeUncounted(out var taken))
         {
             // Nothing to take: the rank is the lowest, and never enters the set.
             return rank;
@@ -117,8 +114,37 @@ internal sealed class ConcurrentRankedSet
         return kept;
     }
 
-    private bool TakeUncounted(int[]? tieEnd, out int rank) =>
-        tieEnd is null ? TryTakeUncounted(out rank) : TryTakeLastUncounted(tieEnd, out rank);
+    /// <summary>Takes the last rank of the lowest tie this thread can see, if that tie ends before
+    /// <paramref name="before"/> (given <paramref name="tieEnd"/>, each rank's last tied rank; without, every rank is a
+    /// tie of its own); false when the set looks empty or its lowest tie does not.</summary>
+    public bool TryTakeBefore(int[]? tieEnd, int before, out int rank)
+    {
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            if (!TryPeek(out var lowest))
+            {
+                break;
+            }
+
+            var end = tieEnd is null ? lowest : tieEnd[lowest];
+            if (end >= before)
+            {
+                break;
+            }
+
+            if (TryTakeLastOnce(lowest, end, out rank))
+            {
+                Interlocked.Decrement(ref _count.Value);
+                return true;
+            }
+
+            // Taken by another thread meanwhile: look again.
+        }
+
+        rank = -1;
+        return false;
+    }
+
 
     private bool TryTakeLastUncounted(int[] tieEnd, out int rank)
     {

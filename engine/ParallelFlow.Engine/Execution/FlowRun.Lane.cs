@@ -5,11 +5,12 @@ namespace ParallelFlow.Engine.Execution;
 /// <summary>
 /// The lock-free lane: how a run of one worker type, in a fixed order (the critical path or the shortest first), that
 /// keeps nothing per worker (<see cref="_handsOver"/>), schedules its successes without the gate. Its ready tasks sit
-/// in a <see cref="ConcurrentRankedSet"/> by place, and a worker is a count (<see cref="_running"/>) taken with a
-/// compare-and-swap below the limit. A task that succeeded releases its dependents' counts, adds those it made ready,
-/// counts itself finished, and its thread takes the best ready task for its worker, or gives the worker back; free
-/// workers are then given the next best tasks on the executor. Everything else (the start, a failure and the skips it
-/// brings, a stop, the end) is a step under the gate, as in any run, which uses the same set and count.
+/// by place in a set per worker (<see cref="LaneSets"/>), and a worker is a count (<see cref="_running"/>) taken with a
+/// compare-and-swap below the limit. A task that succeeded releases its dependents' counts, adds those it made ready
+/// to its loop's own set, counts itself finished, and its thread takes the best ready task for its worker, or gives
+/// the worker back; free workers are then given the next best tasks on the executor. Everything else (the start, a
+/// failure and the skips it brings, a stop, the end) is a step under the gate, as in any run, which uses the same sets
+/// and count.
 /// <para>In a pool (<see cref="ParallelFlowPool"/>), a worker is also a slot of the pool: a thread keeps its worker for
 /// the next task only while no other run waits for a slot, and a worker is taken or given back only in a step, whose
 /// dispatch asks the pool (<see cref="DispatchInLanePooled"/>). A success while another run waits is a step as well.</para>
@@ -17,7 +18,8 @@ namespace ParallelFlow.Engine.Execution;
 /// <remarks>
 /// No ready task is stranded with a worker free: a thread that adds a task then looks for a free worker, and a thread
 /// that gives a worker back then looks for a ready task, each after a full fence, so one of the two sees the other.
-/// The priority order holds as in a step: a worker always goes to the best task in the set when it looks. The run ends
+/// The priority order holds as in a step, tie by tie: a worker takes no task of a later tie while it sees one of an
+/// earlier tie in any set (<see cref="LaneSets"/>' remarks). The run ends
 /// in a step under the gate: the thread whose count of finished tasks reaches the task count takes it, and, in a run
 /// that stops, every thread that gives a worker back outside the gate takes one, so the last of them finds nothing
 /// running.
@@ -26,16 +28,13 @@ public sealed partial class FlowRun
 {
     // The lane's ready tasks by place, each task's place and which task has each place; its worker limit. Null and zero
     // in a run that takes every step under the gate.
-    private readonly ConcurrentRankedSet? _lane;
+    private readonly LaneSets? _lane;
     private readonly int[]? _lanePlace;
     private readonly int[]? _laneTasks;
     private readonly int _laneLimit;
 
-    // Each place's last tied place (ReadyQueues.FixedOrder), for a loop that takes the last of a tie.
-    private readonly int[]? _laneTieEnd;
-
-    // The ready set the run's arrays came with (a lane run's, or none): given back with them.
-    private readonly ConcurrentRankedSet? _keptLane;
+    // The ready sets the run's arrays came with (a lane run's, or none): given back with them.
+    private readonly LaneSets? _keptLane;
 
     /// <summary>How many tasks are ready (without the gate: a count that may be a step behind).</summary>
     private int ReadyCount => _lane?.Count ?? _ready.Count;
@@ -44,17 +43,19 @@ public sealed partial class FlowRun
     /// <param name="task">The task that succeeded.</param>
     /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
     /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
-    /// <param name="last">Whether the loop takes the last of a tie of ready tasks instead of the first
-    /// (<see cref="ExecutorLoop.Last"/>): either way it takes no task of a later tie while one of an earlier tie waits.</param>
+    /// <param name="stripe">The calling loop's number (<see cref="ExecutorLoop.Stripe"/>): its own ready set.</param>
     /// <returns>The task this thread runs next on its worker, or −1.</returns>
-    private int FinishInLane(int task, int callerGroup, ref int unsettled, bool last)
+    private int FinishInLane(int task, int callerGroup, ref int unsettled, int stripe)
     {
         Debug.Assert(!_gate.IsHeldByCurrentThread);
         var lane = _lane!;
+        var own = lane.StripeOf(stripe);
         var place = _lanePlace!;
         var graph = _plan.Graph;
-        // The best (lowest place) of the dependents this release made ready is kept for this thread; the others are added.
+        // The best (lowest place) of the dependents this release made ready is kept for this thread; the others go in
+        // its own set.
         var best = -1;
+        var handsOn = false;
         for (var edge = graph.SuccessorStart[task]; edge < graph.SuccessorStart[task + 1]; edge++)
         {
             var next = graph.Successors[edge];
@@ -74,29 +75,19 @@ public sealed partial class FlowRun
                 (best, next) = (next, best);
             }
 
-            lane.Add(place[next]);
+            lane.Add(place[next], own);
+            handsOn = true;
         }
 
         MeasureFinished(task);
 
         // Counted by the loop, and added to the run's count when its worker is free (below).
         unsettled++;
-        var mine = -1;
-        if (best >= 0 && (!lane.TryPeek(out var waiting) || place[best] < waiting))
-        {
-            // Better than any task waiting: the worker goes to it, and it never enters the set.
-            mine = best;
-        }
-        else if (best >= 0)
-        {
-            // A better task waits: it is this worker's, and the one made ready waits in its place.
-            mine = _laneTasks![lane.Exchange(place[best], last ? _laneTieEnd : null)];
-        }
-        else if (lane.TryTake(out var taken, last ? _laneTieEnd : null))
-        {
-            mine = _laneTasks![taken];
-        }
-
+        var made = best >= 0 ? place[best] : -1;
+        var taken = lane.Next(own, made);
+        // What this thread made ready and does not run went in a set.
+        handsOn |= made >= 0 && taken != made;
+        var mine = taken >= 0 ? _laneTasks![taken] : -1;
         if (mine >= 0)
         {
             _tasks.Status[mine] = TaskRunStatus.Running;
@@ -117,10 +108,11 @@ public sealed partial class FlowRun
             ReleaseLaneWorker();
         }
 
-        // A free worker first: while every worker is busy (the common case) the set's count, which the other workers
-        // write, is not read at all. A thread that added a rank or gave its worker back above did so with an atomic
-        // operation, a full fence, before both reads (the type's remarks); one that did neither has nothing to hand on.
-        if (Volatile.Read(ref _running) < _laneLimit && lane.Count > 0)
+        // Only a thread that put a rank in a set or gave its worker back has something to hand on, and did so with an
+        // atomic operation, a full fence, before both reads (the type's remarks): a chain's thread reads neither. A free
+        // worker first: while every worker is busy (the common case) the sets' counts, which the other workers write,
+        // are not read at all.
+        if ((handsOn || mine < 0) && Volatile.Read(ref _running) < _laneLimit && lane.Count > 0)
         {
             if (Pool is null)
             {
@@ -165,7 +157,7 @@ public sealed partial class FlowRun
     }
 
     /// <summary>Gives free workers the best ready tasks, on the executor, outside the gate.</summary>
-    private void StartInLane(ConcurrentRankedSet lane)
+    private void StartInLane(LaneSets lane)
     {
         while (TryStartInLane(lane, out var task))
         {
@@ -178,7 +170,7 @@ public sealed partial class FlowRun
 
     /// <summary>The step's dispatch in a lane run (under the gate): free workers take the best ready tasks; one is left
     /// for the step's caller to run itself.</summary>
-    private void DispatchInLane(ConcurrentRankedSet lane)
+    private void DispatchInLane(LaneSets lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
         while (TryStartInLane(lane, out var task))
@@ -198,7 +190,7 @@ public sealed partial class FlowRun
     /// <remarks>A lane thread that adds a task while a worker is free takes a step for it, unless the run waits for the
     /// pool (which wakes it). It adds, then reads whether the run waits; this dispatch, once the pool has recorded that
     /// it does not, looks at the set again: one of the two sees the other (each after a full fence).</remarks>
-    private void DispatchInLanePooled(ParallelFlowPool pool, ConcurrentRankedSet lane)
+    private void DispatchInLanePooled(ParallelFlowPool pool, LaneSets lane)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
         if (PoolMember is null)
@@ -245,10 +237,10 @@ public sealed partial class FlowRun
 
     /// <summary>One turn of a dispatch in the lane, under the gate or not: while a task is ready and a worker free, the
     /// worker takes the best ready task, counted as running.</summary>
-    /// <param name="lane">The run's ready set.</param>
+    /// <param name="lane">The run's ready sets.</param>
     /// <param name="task">The task, or −1 when another thread took the last one first (the caller looks again).</param>
     /// <returns>False once nothing is ready, no worker is free, or the run is no longer running.</returns>
-    private bool TryStartInLane(ConcurrentRankedSet lane, out int task)
+    private bool TryStartInLane(LaneSets lane, out int task)
     {
         task = -1;
         if (lane.Count == 0 || Phase != RunPhase.Running || !TryTakeLaneWorker(out var running))

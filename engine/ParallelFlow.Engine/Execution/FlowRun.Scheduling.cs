@@ -104,15 +104,15 @@ public sealed partial class FlowRun
     /// <param name="task">The task.</param>
     /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
     /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
-    /// <param name="last">Whether the calling loop takes the last of a tie in the lane (<see cref="ExecutorLoop.Last"/>).</param>
-    private int FinishTask(int task, int callerGroup, ref int unsettled, bool last)
+    /// <param name="stripe">The calling loop's number (<see cref="ExecutorLoop.Stripe"/>).</param>
+    private int FinishTask(int task, int callerGroup, ref int unsettled, int stripe)
     {
         var succeeded = _tasks.Status[task].IsSuccess() && !IsStopping;
         if (_lane is not null)
         {
             if (succeeded && (Pool is null || Pool.NoOtherWaits(this)))
             {
-                return FinishInLane(task, callerGroup, ref unsettled, last);
+                return FinishInLane(task, callerGroup, ref unsettled, stripe);
             }
 
             // The step counts what the loop has not: its own count of finished tasks must then be whole.

@@ -141,7 +141,8 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
         // its arrays would have made new ones all the same.
         var kept = plan.TakeIdleArrays();
         _tasks = new TaskTable(_count, kept);
-        // A lane's ready set came with the arrays: this run uses it if it has a lane, and gives it back either way.
+        // A lane's ready sets came with the arrays: this run uses them if it has a lane with as many workers, and gives
+        // them back either way.
         _keptLane = kept?.Lane;
         _remaining = kept?.Remaining ?? new int[_count];
         Array.Copy(plan.Graph.PredecessorCount, _remaining, _count);
@@ -186,10 +187,8 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             _tasks.Ready is null && _tasks.AttemptLogs is null && !_ready.LearnsDurations;
         if (_handsOver && groups == 1 && _ready.FixedOrder is var (place, byPlace, tieEnd))
         {
-            _lane = _keptLane ?? new ConcurrentRankedSet(_count);
             _lanePlace = place;
             _laneTasks = byPlace;
-            _laneTieEnd = tieEnd;
             _laneLimit = Math.Min(_limit, _groupCapacity[0]);
             if (Pool is not null)
             {
@@ -197,6 +196,11 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
                 // every task's end and ask the pool again, to be refused.
                 _laneLimit = Math.Min(_laneLimit, Math.Min(Pool.Options.Workers, Pool.Options.Limits.GetValueOrDefault(plan.GroupNames[0], int.MaxValue)));
             }
+
+            // A set per worker (LaneSets); the kept ones if there are as many.
+            var stripes = Math.Clamp(_laneLimit, 1, LaneSets.MaxStripes);
+            _lane = _keptLane is { } keptLane && keptLane.Stripes == stripes ? keptLane : new LaneSets(_count, stripes);
+            _lane.Begin(tieEnd);
         }
     }
 

@@ -53,7 +53,7 @@ internal interface IExecutionHost
     /// loop: successes may be counted in the loop's own count (<see cref="ExecutorLoop.Unsettled"/>), and added to the
     /// run's only when the loop is handed no task (its worker is then free), instead of one atomic increment per task on
     /// a count every thread writes. Start the loop with 0; it is 0 again whenever this returns −1. The loop's
-    /// <see cref="ExecutorLoop.Last"/> says which end of a tie of equally ranked tasks it takes.</summary>
+    /// <see cref="ExecutorLoop.Stripe"/> says which of a lane run's ready sets is the loop's own.</summary>
     int Finished(int task, int callerGroup, ref ExecutorLoop loop);
 
     /// <summary>The run has completed and none of the executor's delegates runs any more: nothing of the executor reads
@@ -74,13 +74,10 @@ internal struct ExecutorLoop
     /// <summary>Successes the loop has counted and the run not yet (<see cref="IExecutionHost.Finished(int, int, ref ExecutorLoop)"/>).</summary>
     public int Unsettled;
 
-    /// <summary>Whether the loop takes the last of a tie of equally ranked ready tasks instead of the first (a lane
-    /// run's, <see cref="ConcurrentRankedSet.TryTake"/> given the tie ends). An executor makes one loop at a time take the first, in
-    /// plan order, and any other the last: two workers then walk a tie from its two ends, and each mostly releases
-    /// the dependents of its own tasks. A loop keeps its end for its life: one that takes the last may go on alone
-    /// once the other has ended (a tie is in no order of its own), and a run on one worker has one loop at a time,
-    /// which takes the first.</summary>
-    public bool Last;
+    /// <summary>Which of a lane run's ready sets is the loop's own (<see cref="LaneSets"/>): an executor gives each
+    /// loop running at once a number of its own, the lowest free, for the loop's life. The dependents the loop makes
+    /// ready go in its own set, and it takes from there first; loops that share a number share a set.</summary>
+    public int Stripe;
 
     /// <summary>The execution context the loop runs its tasks in: what a worker changes of it is undone when the worker
     /// returns, so each task starts in it. Null when its flow is suppressed.</summary>

@@ -74,7 +74,7 @@ internal sealed class TaskTable
     /// <summary>The arrays a later run may take again, with the run's own <paramref name="remaining"/> counts; null
     /// when an attempt was abandoned (its worker may still read a dependency view, so its run's arrays are left to
     /// the collector).</summary>
-    public RunArrays? Arrays(int[] remaining, ConcurrentRankedSet? lane) => Volatile.Read(ref _abandoned) is null ? RunArrays.Cleared(_rows, Results, remaining, lane) : null;
+    public RunArrays? Arrays(int[] remaining, LaneSets? lane) => Volatile.Read(ref _abandoned) is null ? RunArrays.Cleared(_rows, Results, remaining, lane) : null;
 
     public readonly StatusColumn Status;
 
@@ -201,14 +201,14 @@ internal sealed class TaskTable
 }
 
 /// <summary>The per-task arrays of a run that every run allocates (its rows, results and counts of unfinished
-/// predecessors, and the lock-free lane's ready set, if it had one): what a run gives back to its compiled plan when its
+/// predecessors, and the lock-free lane's ready sets, if it had them): what a run gives back to its compiled plan when its
 /// result is disposed and its executor is idle, and the plan's next run takes again instead of allocating them (in a
 /// plan of 100k tasks, 3.6 MB in the large-object heap per run, which brought a full collection every dozen runs).</summary>
-internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining, ConcurrentRankedSet? Lane)
+internal sealed record RunArrays(TaskRow[] Rows, TaskResult?[] Results, int[] Remaining, LaneSets? Lane)
 {
-    /// <summary>The arrays, cleared now: the next run finds every row pending and its ready set empty, and the plan keeps
+    /// <summary>The arrays, cleared now: the next run finds every row pending and its ready sets empty, and the plan keeps
     /// no old outputs alive while it waits for one (the counts are copied over whole by the run that takes them).</summary>
-    public static RunArrays Cleared(TaskRow[] rows, TaskResult?[] results, int[] remaining, ConcurrentRankedSet? lane)
+    public static RunArrays Cleared(TaskRow[] rows, TaskResult?[] results, int[] remaining, LaneSets? lane)
     {
         Array.Clear(rows);
         Array.Clear(results);

@@ -3,12 +3,12 @@ using ParallelFlow.Engine.Plans;
 
 namespace ParallelFlow.Engine.Tests.Execution;
 
-/// <summary>Which end of a tie of equally ranked ready tasks an executor's loops take (<see cref="ExecutorLoop.Last"/>):
-/// one loop at a time the first, in plan order, any other the last, so two workers walk a tie from its two ends.</summary>
-public sealed class TieEndTests
+/// <summary>Which of a lane run's ready sets an executor's loops take as their own (<see cref="ExecutorLoop.Stripe"/>):
+/// each loop running at once a number of its own, the lowest free.</summary>
+public sealed class LoopStripeTests
 {
     [Fact]
-    public async Task Of_two_loops_at_once_one_takes_the_first_of_a_tie_and_the_other_the_last()
+    public async Task Two_loops_at_once_have_numbers_of_their_own_and_a_later_loop_the_lowest_free()
     {
         var compiled = new ParallelFlowEngine().Compile(new PlanBuilder("two").WithWorkers(2)
             .AddTask("a", "simulate")
@@ -21,9 +21,9 @@ public sealed class TieEndTests
         executor.Start(0, 0);
         executor.Start(1, 0);
         await host.AllFinished.Task.Within();
-        Assert.Equal([false, true], host.Last.Order());
+        Assert.Equal([0, 1], host.Stripes.Order());
 
-        // Once both loops have ended (the executor idle and kept by the plan), the next loop takes the first end again.
+        // Once both loops have ended (the executor idle and kept by the plan), the next loop has the first number again.
         executor.Complete();
         await host.Idle.Task.Within();
         InProcessExecutor? idle = null;
@@ -35,7 +35,7 @@ public sealed class TieEndTests
         Assert.Same(executor, reused);
         reused.Start(0, 0);
         await again.AllFinished.Task.Within();
-        Assert.Equal([false], again.Last);
+        Assert.Equal([0], again.Stripes);
     }
 
     [Fact]
@@ -71,14 +71,14 @@ public sealed class TieEndTests
         }
     }
 
-    /// <summary>An execution host that records each loop's end of a tie and holds each task until
+    /// <summary>An execution host that records each loop's number and holds each task until
     /// <c>waitFor</c> tasks have started.</summary>
     private sealed class RecordingHost(int waitFor) : IExecutionHost, IDisposable
     {
         private readonly Barrier _together = new(waitFor);
         private int _left = waitFor;
 
-        public System.Collections.Concurrent.ConcurrentBag<bool> Last { get; } = [];
+        public System.Collections.Concurrent.ConcurrentBag<int> Stripes { get; } = [];
 
         /// <summary>Every task held has been handed back.</summary>
         public TaskCompletionSource AllFinished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -90,7 +90,7 @@ public sealed class TieEndTests
 
         public ValueTask ExecuteAsync(int task, ref ExecutorLoop loop)
         {
-            Last.Add(loop.Last);
+            Stripes.Add(loop.Stripe);
             if (!_together.SignalAndWait(Bounded.Limit))
             {
                 // Not thrown here: a host's ExecuteAsync never throws, and the test would only see a timeout.

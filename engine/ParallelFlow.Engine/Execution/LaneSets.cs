@@ -1,0 +1,299 @@
+namespace ParallelFlow.Engine.Execution;
+
+/// <summary>
+/// A lane run's ready tasks by place, one <see cref="ConcurrentRankedSet"/> per worker (its loop's
+/// <see cref="ExecutorLoop.Stripe"/>), with a hint for each set: the best tie it holds. A worker adds the dependents it
+/// makes ready to its own set and takes from its own set while no other set's hint shows a better tie; when one does,
+/// it takes the last task of that tie from that set, the end its owner reaches last.
+/// </summary>
+/// <remarks>
+/// <para>Why a set per worker: with one set, every task a worker made ready and did not run itself went through lines
+/// the other worker wrote too (the set's words and count), so each step moved cache lines between the cores: on a host
+/// that places the two cores far apart, 300–450 ns a move (benchmarks/results). A binary tree or a layered graph, run
+/// level by level as the critical path's order has it, put almost every task through the shared set. With a set each, a
+/// worker's tasks stay in lines only it writes, and the workers meet only where one runs out of a tie before the other:
+/// a few times a level. A hint is written only when its set's best tie changes, and mostly by its owner, so reading
+/// the other workers' hints on every step reads lines that stay in this core's cache.</para>
+/// <para>The order: a worker takes no task of a later tie while it sees a task of an earlier tie anywhere (its own set,
+/// or another's hint), as with one set. A set's hint is lowered (compare and swap) after a rank goes in, and its owner
+/// does not raise it when it takes one: a hint may lag behind its set, showing a tie that has gone. A worker that
+/// follows such a hint finds only a later tie there, puts the hint right (<see cref="Refresh"/>) and looks again; and it
+/// follows the best hint only to a tie no later than the next best hint's, so a lagging hint cannot send it past a
+/// better tie in a third set. A hint shows a later tie than its set only between a rank going in and the hint being
+/// lowered: that rank may be passed over by a take meanwhile, as a rank added during a take could be with one set. No
+/// rank is lost either way: the counts (<see cref="Count"/>) say whether anything is ready, and a worker with nothing
+/// in its own set and nothing in the hints takes from whichever set holds a rank
+/// (<see cref="TryTake(out int, int)"/>).</para>
+/// <para>The sets are all safe for any thread to add to and take from: which set is a worker's own is a matter of
+/// speed only. Loops beyond the number of sets share them.</para>
+/// </remarks>
+internal sealed class LaneSets
+{
+    /// <summary>The most sets a lane keeps: a hint per set is read on every step.</summary>
+    public const int MaxStripes = 8;
+
+    private readonly ConcurrentRankedSet[] _sets;
+
+    // Each set's best tie (its lowest rank's tie end, or the rank itself without ties), int.MaxValue when it looks
+    // empty; each alone on its cache line.
+    private readonly PaddedCount[] _hints;
+
+    // Each place's last tied place, for the run using the sets (ReadyQueues.FixedOrder); null: every place a tie alone.
+    private int[]? _tieEnd;
+
+    public LaneSets(int capacity, int stripes)
+    {
+        _sets = new ConcurrentRankedSet[stripes];
+        for (var s = 0; s < stripes; s++)
+        {
+            _sets[s] = new ConcurrentRankedSet(capacity);
+        }
+
+        _hints = new PaddedCount[stripes];
+        ClearHints();
+    }
+
+    /// <summary>How many sets there are: one per worker of the lane, up to <see cref="MaxStripes"/>.</summary>
+    public int Stripes => _sets.Length;
+
+    /// <summary>How many ranks the sets hold (each set's count, <see cref="ConcurrentRankedSet.Count"/>).</summary>
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var set in _sets)
+            {
+                count += set.Count;
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Starts a run on the sets: the run's ties (its order's, <see cref="ReadyQueues.FixedOrder"/>).</summary>
+    public void Begin(int[]? tieEnd) => _tieEnd = tieEnd;
+
+    /// <summary>The set of a loop's stripe (<see cref="ExecutorLoop.Stripe"/>).</summary>
+    public int StripeOf(int loopStripe) => loopStripe < _sets.Length ? loopStripe : loopStripe % _sets.Length;
+
+    /// <summary>Empties every set (see <see cref="ConcurrentRankedSet.Clear"/>).</summary>
+    public void Clear()
+    {
+        foreach (var set in _sets)
+        {
+            set.Clear();
+        }
+
+        ClearHints();
+    }
+
+    /// <summary>Adds a rank that is in no set to set <paramref name="stripe"/>.</summary>
+    public void Add(int rank, int stripe = 0)
+    {
+        _sets[stripe].Add(rank);
+        Lower(stripe, Key(rank));
+    }
+
+    /// <summary>What the loop of set <paramref name="stripe"/> runs next, having made <paramref name="made"/> ready
+    /// (the best rank it made ready, in no set; −1 for none) and added the others to its set: the best of its own set
+    /// and <paramref name="made"/>, or, when another set's hint shows a better tie, the last of that tie from that set
+    /// (<paramref name="made"/> then goes in the loop's own set). −1 when no set holds a rank.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public int Next(int stripe, int made)
+    {
+        // A chain's step, inlined in the caller: nothing better in the loop's own set, and no hint shows anything.
+        var lowest = _sets[stripe].Lowest();
+        var hints = _hints;
+        return made >= 0 && (lowest < 0 || made < lowest) && hints.Length == 2 && Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue
+            ? made
+            : NextLooking(stripe, made, lowest);
+    }
+
+    /// <summary><see cref="Next"/> past its first look: <paramref name="lowest"/> is the own set's lowest rank seen,
+    /// or −1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private int NextLooking(int stripe, int made, int lowest)
+    {
+        var own = _sets[stripe];
+        var mine = lowest >= 0 && (made < 0 || lowest < made) ? lowest : made;
+
+        // Another set's best tie, by the hints: a read of lines that change only when a set's best tie does. A hint
+        // found behind its set is put right and the others looked at again, once per set at most.
+        var mineKey = -1;
+        var hints = _hints;
+        for (var attempt = 0; attempt < _sets.Length; attempt++)
+        {
+            int other;
+            int otherKey;
+            var secondKey = int.MaxValue;
+            if (hints.Length == 2)
+            {
+                // Two workers (the common case): the one other set.
+                other = stripe ^ 1;
+                otherKey = Volatile.Read(ref hints[other].Value);
+            }
+            else
+            {
+                other = -1;
+                otherKey = int.MaxValue;
+                for (var s = 0; s < hints.Length; s++)
+                {
+                    var hint = Volatile.Read(ref hints[s].Value);
+                    if (hint < secondKey && s != stripe)
+                    {
+                        (secondKey, otherKey, other) = hint < otherKey ? (otherKey, hint, s) : (hint, otherKey, other);
+                    }
+                }
+            }
+
+            if (otherKey == int.MaxValue)
+            {
+                break;
+            }
+
+            if (mineKey < 0)
+            {
+                mineKey = mine < 0 ? int.MaxValue : Key(mine);
+            }
+
+            if (otherKey >= mineKey)
+            {
+                break;
+            }
+
+            // No further than the next hint: a hint may be behind its set (showing a tie already gone), never ahead of
+            // it, so a tie up to the next hint's is the best of the other sets.
+            if (_sets[other].TryTakeBefore(_tieEnd, secondKey < mineKey ? secondKey + 1 : mineKey, out var stolen))
+            {
+                if (made >= 0)
+                {
+                    Add(made, stripe);
+                }
+
+                return stolen;
+            }
+
+            Refresh(other);
+        }
+
+        if (mine < 0)
+        {
+            // Nothing here or in the hints: any set the counts say holds a rank.
+            return TryTake(out var any, stripe) ? any : -1;
+        }
+
+        if (mine == made)
+        {
+            // Better than anything in its own set: it never enters.
+            return made;
+        }
+
+        // The own set's best comes first; what was made ready waits in its place.
+        var next = made >= 0 ? own.Exchange(made) : own.TryTake(out var first) ? first : -1;
+        return next >= 0 ? next : TryTake(out var anyOther, stripe) ? anyOther : -1;
+    }
+
+    /// <summary>Takes the lowest rank any set shows (for a loop, <paramref name="stripe"/> its set, from another set the
+    /// last of that set's lowest tie); false once every set's count says it is empty.</summary>
+    public bool TryTake(out int rank, int stripe = -1)
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var best = -1;
+            var from = -1;
+            for (var s = 0; s < _sets.Length; s++)
+            {
+                if (_sets[s].TryPeek(out var lowest) && (best < 0 || lowest < best))
+                {
+                    best = lowest;
+                    from = s;
+                }
+            }
+
+            if (from >= 0 && _sets[from].TryTake(out rank, FarEnd(from, stripe)))
+            {
+                return true;
+            }
+
+            // A set's levels may hold a stale hint that hides its ranks from a look (TryPeek): a take clears it.
+            for (var s = 0; s < _sets.Length; s++)
+            {
+                if (_sets[s].Count > 0 && _sets[s].TryTake(out rank, FarEnd(s, stripe)))
+                {
+                    return true;
+                }
+            }
+
+            if (Count == 0)
+            {
+                rank = -1;
+                return false;
+            }
+
+            // A rank being added or taken on another thread, or a hint of a set's levels being cleared.
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>The ties to take the last of in set <paramref name="from"/> for a loop of set <paramref name="stripe"/>:
+    /// the run's, from another loop's set; none (the lowest first) from its own, or for a take not by a loop.</summary>
+    private int[]? FarEnd(int from, int stripe) => stripe >= 0 && from != stripe ? _tieEnd : null;
+
+    private int Key(int rank) => _tieEnd is { } tieEnd ? tieEnd[rank] : rank;
+
+    /// <summary>A rank of tie <paramref name="key"/> went into set <paramref name="stripe"/>: its hint shows it, unless
+    /// it shows a better tie already.</summary>
+    private void Lower(int stripe, int key)
+    {
+        ref var hint = ref _hints[stripe].Value;
+        var seen = Volatile.Read(ref hint);
+        while (key < seen)
+        {
+            var was = Interlocked.CompareExchange(ref hint, key, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
+    }
+
+    /// <summary>Set <paramref name="stripe"/>'s hint was seen behind the set: it shows the tie of the set's lowest rank
+    /// now. The hint is read before the set, and replaced only if no add lowered it meanwhile; a set that looks empty
+    /// while its count says otherwise (a rank being added or taken) keeps its hint.</summary>
+    private void Refresh(int stripe)
+    {
+        ref var hint = ref _hints[stripe].Value;
+        var seen = Volatile.Read(ref hint);
+        var set = _sets[stripe];
+        int key;
+        if (set.TryPeek(out var lowest))
+        {
+            key = Key(lowest);
+        }
+        else if (set.Count == 0)
+        {
+            key = int.MaxValue;
+        }
+        else
+        {
+            return;
+        }
+
+        if (key != seen)
+        {
+            Interlocked.CompareExchange(ref hint, key, seen);
+        }
+    }
+
+    private void ClearHints()
+    {
+        for (var s = 0; s < _hints.Length; s++)
+        {
+            _hints[s].Value = int.MaxValue;
+        }
+    }
+}

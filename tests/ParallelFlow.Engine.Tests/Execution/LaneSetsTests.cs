@@ -1,0 +1,233 @@
+using CsCheck;
+using ParallelFlow.Engine.Execution;
+
+namespace ParallelFlow.Engine.Tests.Execution;
+
+/// <summary>A lane run's ready sets, one per worker (<see cref="LaneSets"/>): a loop runs what it made ready or takes
+/// from its own set while no other set holds a better tie, and takes the last of a better tie from the set that holds
+/// it; on one thread the tie taken is always the best there is; with a thread per set at once, every rank put in is
+/// taken exactly once.</summary>
+public sealed class LaneSetsTests
+{
+    // Ties of ten places: 0–9, 10–19, …
+    private static readonly int[] TensTied = [.. Enumerable.Range(0, 100).Select(place => (place / 10 * 10) + 9)];
+
+    [Fact]
+    public void A_loop_runs_what_it_made_ready_when_nothing_better_waits()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(45, 1);
+
+        Assert.Equal(15, sets.Next(0, 15));
+        Assert.Equal(1, sets.Count);
+    }
+
+    [Fact]
+    public void A_loop_takes_its_own_better_rank_first_and_what_it_made_ready_waits_in_its_set()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(3, 0);
+
+        Assert.Equal(3, sets.Next(0, 25));
+        // The other loop finds nothing of its own: it takes from the first loop's set.
+        Assert.Equal(25, sets.Next(1, -1));
+        Assert.Equal(0, sets.Count);
+    }
+
+    [Fact]
+    public void A_better_tie_in_another_set_is_taken_from_the_end_its_owner_reaches_last()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(1, 1);
+        sets.Add(4, 1);
+        sets.Add(7, 1);
+
+        // Loop 0 made 12 ready (a later tie): it takes 7, the last of tie 0–9, and 12 waits in its own set.
+        Assert.Equal(7, sets.Next(0, 12));
+        // The owner goes on from its end of the tie.
+        Assert.Equal(1, sets.Next(1, -1));
+        Assert.Equal(4, sets.Next(1, -1));
+        // Then only a later tie is left: 12, in loop 0's set.
+        Assert.Equal(12, sets.Next(1, -1));
+        Assert.Equal(0, sets.Count);
+    }
+
+    [Fact]
+    public void A_loop_keeps_to_its_own_tie_while_another_set_holds_the_same_tie()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(2, 1);
+
+        // 8 ties with 2: loop 0 runs it, and 2 stays with its owner.
+        Assert.Equal(8, sets.Next(0, 8));
+        Assert.Equal(2, sets.Next(1, -1));
+    }
+
+    [Fact]
+    public void A_hint_left_behind_by_its_owner_costs_a_look_and_is_put_right()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(2, 1);
+        sets.Add(31, 1);
+        // The owner takes 2; its hint still shows tie 0–9.
+        Assert.Equal(2, sets.Next(1, -1));
+
+        // Loop 0 looks, finds only tie 30–39 there, and keeps its own 15.
+        Assert.Equal(15, sets.Next(0, 15));
+        // Put right: a rank of tie 20–29 is no longer passed over for the hint, and 31 stays with its owner.
+        Assert.Equal(25, sets.Next(0, 25));
+        Assert.Equal(31, sets.Next(1, -1));
+    }
+
+    [Fact]
+    public void Without_ties_every_place_is_a_tie_of_its_own()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(null);
+        sets.Add(5, 1);
+        sets.Add(6, 1);
+
+        // A lower place elsewhere is a better tie: taken over 9.
+        Assert.Equal(5, sets.Next(0, 9));
+        Assert.Equal(6, sets.Next(1, -1));
+        Assert.Equal(9, sets.Next(1, -1));
+    }
+
+    [Fact]
+    public void Cleared_sets_are_as_new()
+    {
+        var sets = new LaneSets(100, 3);
+        sets.Begin(TensTied);
+        sets.Add(1, 0);
+        sets.Add(2, 1);
+        sets.Add(3, 2);
+        sets.Clear();
+
+        Assert.Equal(0, sets.Count);
+        Assert.False(sets.TryTake(out _));
+        // No hint is left to send a loop to an empty set: it runs what it made ready.
+        Assert.Equal(50, sets.Next(0, 50));
+    }
+
+    [Fact]
+    public void On_one_thread_the_tie_taken_is_the_best_of_every_set_and_what_was_made_ready() =>
+        Gen.Select(Gen.Int[1, 3_000], Gen.Int[1, 40], Gen.Int[1, 4], Gen.Int.Array[1, 300]).Sample((capacity, longestTie, stripes, operations) =>
+        {
+            var tieEnd = RandomTies(capacity, longestTie, capacity ^ longestTie);
+            var sets = new LaneSets(capacity, stripes);
+            sets.Begin(tieEnd);
+            var held = new HashSet<int>();
+            foreach (var operation in operations)
+            {
+                var stripe = (int)((uint)operation % (uint)stripes);
+                var rank = (int)((uint)(operation >> 2) % (uint)capacity);
+                if ((operation & 0x10000) != 0 && !held.Contains(rank))
+                {
+                    sets.Add(rank, stripe);
+                    held.Add(rank);
+                    continue;
+                }
+
+                // A loop that made `rank` ready (or nothing).
+                var made = (operation & 0x20000) != 0 && !held.Contains(rank) ? rank : -1;
+                var best = held.Select(r => tieEnd[r]).Append(made < 0 ? int.MaxValue : tieEnd[made]).Min();
+                var next = sets.Next(stripe, made);
+                if (best == int.MaxValue)
+                {
+                    Assert.Equal(-1, next);
+                    continue;
+                }
+
+                Assert.Equal(best, tieEnd[next]);
+                if (made >= 0)
+                {
+                    held.Add(made);
+                }
+
+                Assert.True(held.Remove(next));
+                Assert.Equal(held.Count, sets.Count);
+            }
+
+            while (sets.TryTake(out var left))
+            {
+                Assert.True(held.Remove(left));
+            }
+
+            Assert.Empty(held);
+        }, iter: 300);
+
+    [Fact]
+    public Task A_thread_per_set_at_once_takes_every_rank_exactly_once() =>
+        Gen.Select(Gen.Int[1, 50_000], Gen.Int[2, 4], Gen.Int, Gen.Int[1, 300]).SampleAsync(async (capacity, threads, seed, longestTie) =>
+        {
+            var sets = new LaneSets(capacity, threads);
+            sets.Begin(RandomTies(capacity, longestTie, seed));
+            var taken = new int[capacity];
+            var order = Enumerable.Range(0, capacity).ToArray();
+            new Random(seed).Shuffle(order);
+            var next = -1;
+            var takenCount = 0;
+            var stripe = -1;
+            using var start = new Barrier(threads);
+
+            // Each thread is a loop with a set of its own: it makes ranks ready (one run at once, others added to its
+            // set) and takes its next, so adds, takes from its own set and takes from the others' interleave.
+            await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
+            {
+                var own = Interlocked.Increment(ref stripe);
+                start.SignalAndWait();
+                int index;
+                while ((index = Interlocked.Add(ref next, 2) - 1) < capacity)
+                {
+                    if (index + 1 < capacity)
+                    {
+                        sets.Add(order[index + 1], own);
+                    }
+
+                    var rank = sets.Next(own, order[index]);
+                    Interlocked.Increment(ref taken[rank]);
+                    Interlocked.Increment(ref takenCount);
+                    if (index % 3 == 0 && sets.Next(own, -1) is var more and >= 0)
+                    {
+                        Interlocked.Increment(ref taken[more]);
+                        Interlocked.Increment(ref takenCount);
+                    }
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))).Within();
+
+            while (sets.TryTake(out var rank))
+            {
+                taken[rank]++;
+                takenCount++;
+            }
+
+            Assert.Equal(capacity, takenCount);
+            Assert.All(taken, count => Assert.Equal(1, count));
+            Assert.Equal(0, sets.Count);
+        }, iter: 60);
+
+    /// <summary>Runs of consecutive places of random lengths up to <paramref name="longestTie"/>: each place's last
+    /// tied place.</summary>
+    private static int[] RandomTies(int capacity, int longestTie, int seed)
+    {
+        var tieEnd = new int[capacity];
+        var random = new Random(seed);
+        for (var start = 0; start < capacity;)
+        {
+            var end = Math.Min(capacity, start + random.Next(1, longestTie + 1)) - 1;
+            for (var place = start; place <= end; place++)
+            {
+                tieEnd[place] = end;
+            }
+
+            start = end + 1;
+        }
+
+        return tieEnd;
+    }
+}
