@@ -43,13 +43,19 @@ public sealed partial class FlowRun
     /// <param name="task">The task that succeeded.</param>
     /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
     /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
-    /// <param name="stripe">The calling loop's number (<see cref="ExecutorLoop.Stripe"/>): its own ready set.</param>
+    /// <param name="stripe">The calling loop's own ready set (<see cref="ExecutorLoop.Stripe"/>): claimed here if it has
+    /// none, given back with its worker.</param>
     /// <returns>The task this thread runs next on its worker, or −1.</returns>
-    private int FinishInLane(int task, int callerGroup, ref int unsettled, int stripe)
+    private int FinishInLane(int task, int callerGroup, ref int unsettled, ref int stripe)
     {
         Debug.Assert(!_gate.IsHeldByCurrentThread);
         var lane = _lane!;
-        var own = lane.StripeOf(stripe);
+        if (stripe < 0)
+        {
+            stripe = lane.Claim();
+        }
+
+        var own = LaneSets.SetOf(stripe);
         var place = _lanePlace!;
         var graph = _plan.Graph;
         // The best (lowest place) of the dependents this release made ready is kept for this thread; the others go in
@@ -92,19 +98,23 @@ public sealed partial class FlowRun
         {
             _tasks.Status[mine] = TaskRunStatus.Running;
         }
-        else if (Settle(ref unsettled))
-        {
-            // The last task: the run ends in a step.
-            Interlocked.Decrement(ref _running);
-            return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
-        }
-        else if (Pool is not null)
-        {
-            // The worker and its pool slot go back in a step, whose dispatch may give them to a ready task again.
-            return TakeStep(new StepMessage(StepKind.Freed), callerGroup);
-        }
         else
         {
+            // The worker goes back, and with it the loop's set.
+            lane.Release(ref stripe);
+            if (Settle(ref unsettled))
+            {
+                // The last task: the run ends in a step.
+                Interlocked.Decrement(ref _running);
+                return TakeStep(new StepMessage(StepKind.Wake), callerGroup);
+            }
+
+            if (Pool is not null)
+            {
+                // The worker and its pool slot go back in a step, whose dispatch may give them to a ready task again.
+                return TakeStep(new StepMessage(StepKind.Freed), callerGroup);
+            }
+
             ReleaseLaneWorker();
         }
 
@@ -131,6 +141,7 @@ public sealed partial class FlowRun
         {
             // A caller that runs nothing itself (an executor without the inline path): the executor starts it, and
             // this loop ends.
+            lane.Release(ref stripe);
             Settle(ref unsettled);
             _executor.Start(mine, 0);
             return -1;

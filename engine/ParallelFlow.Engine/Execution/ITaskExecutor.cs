@@ -74,9 +74,8 @@ internal struct ExecutorLoop
     /// <summary>Successes the loop has counted and the run not yet (<see cref="IExecutionHost.Finished(int, int, ref ExecutorLoop)"/>).</summary>
     public int Unsettled;
 
-    /// <summary>Which of a lane run's ready sets is the loop's own (<see cref="LaneSets"/>): an executor gives each
-    /// loop running at once a number of its own, the lowest free, for the loop's life. The dependents the loop makes
-    /// ready go in its own set, and it takes from there first; loops that share a number share a set.</summary>
+    /// <summary>Which of a lane run's ready sets is the loop's own (<see cref="LaneSets.Claim"/>): taken at its first
+    /// success in the lane, given back when it gives its worker back; −1 while it has none.</summary>
     public int Stripe;
 
     /// <summary>The execution context the loop runs its tasks in: what a worker changes of it is undone when the worker
@@ -88,7 +87,7 @@ internal struct ExecutorLoop
     public TaskRequest? Spare;
 
     /// <summary>A loop's start, in the calling thread's current context.</summary>
-    public static ExecutorLoop Start() => new() { Previous = -1, Context = ExecutionContext.Capture() };
+    public static ExecutorLoop Start() => new() { Previous = -1, Stripe = -1, Context = ExecutionContext.Capture() };
 }
 
 /// <summary>Makes a run's executor.</summary>

@@ -31,9 +31,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
     private int _state;
     private const int Done = 1 << 30;
 
-    // A bit per loop number held by a running loop (ExecutorLoop.Stripe): which lane set is a loop's own is a matter of
-    // speed, so a race that gives two loops one number, or a loop past the 32nd the last, costs speed, not correctness.
-    private int _stripes;
     private readonly ParallelFlowWorker[] _workers;
     private readonly int[] _group;
     private readonly ActionBlock<int>[] _blocks;
@@ -162,25 +159,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
         return default;
     }
 
-    /// <summary>The lowest loop number no running loop holds, now held (the last, shared, when all 32 are).</summary>
-    private int ClaimStripe()
-    {
-        var held = Volatile.Read(ref _stripes);
-        while (held != -1)
-        {
-            var stripe = System.Numerics.BitOperations.TrailingZeroCount(~held);
-            var seen = Interlocked.CompareExchange(ref _stripes, held | (1 << stripe), held);
-            if (seen == held)
-            {
-                return stripe;
-            }
-
-            held = seen;
-        }
-
-        return 31;
-    }
-
     private async Task RunAsync(int task)
     {
         Interlocked.Increment(ref _state);
@@ -194,7 +172,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
         }
 
         var loop = ExecutorLoop.Start();
-        loop.Stripe = ClaimStripe();
         try
         {
             while (task >= 0)
@@ -216,7 +193,6 @@ internal sealed class InProcessExecutor : ITaskExecutor
         {
             // Emptied, for the next loop on this thread (of any run): it keeps nothing of this one.
             FlowRun.KeepSpareRequest(loop.Spare);
-            Interlocked.And(ref _stripes, ~(1 << loop.Stripe));
 
             if (Interlocked.Decrement(ref _state) == Done)
             {

@@ -2,7 +2,7 @@ namespace ParallelFlow.Engine.Execution;
 
 /// <summary>
 /// A lane run's ready tasks by place, one <see cref="ConcurrentRankedSet"/> per worker (its loop's
-/// <see cref="ExecutorLoop.Stripe"/>), with a hint for each set: the best tie it holds. A worker adds the dependents it
+/// <see cref="ExecutorLoop.Stripe"/>, claimed for the run), with a hint for each set: the best tie it holds. A worker adds the dependents it
 /// makes ready to its own set and takes from its own set while no other set's hint shows a better tie; when one does,
 /// it takes the last task of that tie from that set, the end its owner reaches last.
 /// </summary>
@@ -25,7 +25,9 @@ namespace ParallelFlow.Engine.Execution;
 /// in its own set and nothing in the hints takes from whichever set holds a rank
 /// (<see cref="TryTake(out int, int)"/>).</para>
 /// <para>The sets are all safe for any thread to add to and take from: which set is a worker's own is a matter of
-/// speed only. Loops beyond the number of sets share them.</para>
+/// speed only. Loops beyond the number of sets share them. Sets are claimed per run, not per executor loop number: at a
+/// run's end the loop that finished it may still hold its number while the plan's next run starts new loops, and two
+/// of those must not meet in one set.</para>
 /// </remarks>
 internal sealed class LaneSets
 {
@@ -40,6 +42,9 @@ internal sealed class LaneSets
 
     // Each place's last tied place, for the run using the sets (ReadyQueues.FixedOrder); null: every place a tie alone.
     private int[]? _tieEnd;
+
+    // A bit per set a loop of the run holds (Claim); on a line of its own, away from the fields every step reads.
+    private PaddedCount _owners;
 
     public LaneSets(int capacity, int stripes)
     {
@@ -74,8 +79,45 @@ internal sealed class LaneSets
     /// <summary>Starts a run on the sets: the run's ties (its order's, <see cref="ReadyQueues.FixedOrder"/>).</summary>
     public void Begin(int[]? tieEnd) => _tieEnd = tieEnd;
 
-    /// <summary>The set of a loop's stripe (<see cref="ExecutorLoop.Stripe"/>).</summary>
-    public int StripeOf(int loopStripe) => loopStripe < _sets.Length ? loopStripe : loopStripe % _sets.Length;
+    /// <summary>Marks a set <see cref="Claim"/> gave a loop without holding it for the loop (every set was held).</summary>
+    public const int Shared = 0x100;
+
+    /// <summary>The set of a claim (<see cref="Claim"/>).</summary>
+    public static int SetOf(int stripe) => stripe & (Shared - 1);
+
+    /// <summary>A set for a loop of the run to call its own (<see cref="ExecutorLoop.Stripe"/>): the lowest no other loop
+    /// holds, now held; when every set is held (more loops at once than sets, or a loop that ended without giving its
+    /// set back), one of them, shared and marked <see cref="Shared"/>. Sets are claimed per run (<see cref="Clear"/>),
+    /// so two loops of a run never share a set while there are as many sets as workers.</summary>
+    public int Claim()
+    {
+        var all = (1 << _sets.Length) - 1;
+        var held = Volatile.Read(ref _owners.Value);
+        while ((held & all) != all)
+        {
+            var set = System.Numerics.BitOperations.TrailingZeroCount(~held);
+            var seen = Interlocked.CompareExchange(ref _owners.Value, held | (1 << set), held);
+            if (seen == held)
+            {
+                return set;
+            }
+
+            held = seen;
+        }
+
+        return Shared | (Environment.CurrentManagedThreadId % _sets.Length);
+    }
+
+    /// <summary>Gives a loop's set back (a loop that gives its worker back), and leaves the loop with none (−1).</summary>
+    public void Release(ref int stripe)
+    {
+        if (stripe >= 0 && (stripe & Shared) == 0)
+        {
+            Interlocked.And(ref _owners.Value, ~(1 << stripe));
+        }
+
+        stripe = -1;
+    }
 
     /// <summary>Empties every set (see <see cref="ConcurrentRankedSet.Clear"/>).</summary>
     public void Clear()
@@ -86,6 +128,7 @@ internal sealed class LaneSets
         }
 
         ClearHints();
+        Volatile.Write(ref _owners.Value, 0);
     }
 
     /// <summary>Adds a rank that is in no set to set <paramref name="stripe"/>.</summary>

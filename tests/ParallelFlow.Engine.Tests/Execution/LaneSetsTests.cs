@@ -99,6 +99,41 @@ public sealed class LaneSetsTests
     }
 
     [Fact]
+    public void Loops_claim_sets_of_their_own_while_there_are_any_and_share_one_after()
+    {
+        var sets = new LaneSets(100, 2);
+        var first = sets.Claim();
+        var second = sets.Claim();
+        Assert.Equal([0, 1], new[] { first, second });
+
+        // A third loop at once (one that has just given its worker back and not yet ended, beside its successor):
+        // a set shared, not held.
+        var third = sets.Claim();
+        Assert.NotEqual(0, third & LaneSets.Shared);
+        Assert.InRange(LaneSets.SetOf(third), 0, 1);
+        sets.Release(ref third);
+        Assert.Equal(-1, third);
+
+        // Its sharing gave nothing back: a set is free again only when its holder gives it back.
+        Assert.NotEqual(0, sets.Claim() & LaneSets.Shared);
+        sets.Release(ref first);
+        Assert.Equal(0, sets.Claim());
+    }
+
+    [Fact]
+    public void A_run_claims_sets_afresh_whatever_the_last_run_left_held()
+    {
+        // The loop that finished a run may still hold its set when the plan's next run starts: the next run's loops
+        // must not meet in one set for it.
+        var sets = new LaneSets(100, 2);
+        _ = sets.Claim();
+        _ = sets.Claim();
+        sets.Clear();
+
+        Assert.Equal([0, 1], new[] { sets.Claim(), sets.Claim() });
+    }
+
+    [Fact]
     public void Cleared_sets_are_as_new()
     {
         var sets = new LaneSets(100, 3);
