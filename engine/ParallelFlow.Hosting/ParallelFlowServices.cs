@@ -182,16 +182,18 @@ public sealed class ParallelFlowRunner
     /// <returns>A task that completes when the run's end is recorded.</returns>
     public Task WhenRecorded(FlowRun run) => _inFlight.TryGetValue(run ?? throw new ArgumentNullException(nameof(run)), out var recorded) ? recorded.Task : Task.CompletedTask;
 
-    /// <summary>Cancels every run in flight and waits up to <paramref name="grace"/> for them to end.</summary>
+    /// <summary>Cancels every run in flight and waits up to <paramref name="grace"/> for them to end and their ends to
+    /// be in the journal: a run that has just ended (its events over, a client told so) may not be recorded yet, and a
+    /// host that stopped before it was would leave it listed as interrupted.</summary>
     internal async Task StopAsync(TimeSpan grace)
     {
-        var runs = _inFlight.Keys.ToList();
-        foreach (var run in runs)
+        var runs = _inFlight.ToList();
+        foreach (var (run, _) in runs)
         {
             run.Cancel();
         }
 
-        await Task.WhenAny(Task.WhenAll(runs.Select(r => r.Completion)), Task.Delay(grace)).ConfigureAwait(false);
+        await Task.WhenAny(Task.WhenAll(runs.Select(r => r.Value.Task)), Task.Delay(grace)).ConfigureAwait(false);
     }
 }
 

@@ -64,23 +64,44 @@ internal sealed class ConcurrentRankedSet
 
     /// <summary>The lowest rank this thread can see, without taking it; −1 when the set looks empty.</summary>
     /// <remarks>It walks the levels without reading <see cref="Count"/>: a thread that reads the count's line, which
-    /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTakeUncounted"/>).</remarks>
+    /// every add and take writes, has it moved from the other core's cache (see <see cref="TryTakeUncounted"/>). A hint
+    /// that leads to an empty word is cleared (and set back if a rank came in meanwhile) and the walk made again, as a
+    /// take does: a hint a race left set over an empty word would otherwise hide the ranks after it from every look
+    /// until a take came by.</remarks>
     public int Lowest()
     {
-        var index = 0;
-        for (var k = _levels.Length - 1; k >= 0; k--)
+        var top = _levels.Length - 1;
+        for (var attempt = 0; attempt < 4; attempt++)
         {
-            var bits = Volatile.Read(ref _levels[k][index]);
-            if (bits == 0)
+            var index = 0;
+            var k = top;
+            for (; k >= 0; k--)
             {
-                // Emptied, or a hint being cleared: nothing to compare with for now.
+                var bits = Volatile.Read(ref _levels[k][index]);
+                if (bits == 0)
+                {
+                    break;
+                }
+
+                index = (index << 6) + BitOperations.TrailingZeroCount(bits);
+            }
+
+            if (k < 0)
+            {
+                return index;
+            }
+
+            if (k == top)
+            {
+                // Empty.
                 return -1;
             }
 
-            index = (index << 6) + BitOperations.TrailingZeroCount(bits);
+            // A stale hint, or one being cleared by a take.
+            ClearUp(k, index);
         }
 
-        return index;
+        return -1;
     }
 
     /// <summary>Takes the lowest rank this thread can see; given <paramref name="tieEnd"/> (each rank's last tied
@@ -101,15 +122,19 @@ internal sealed class ConcurrentRankedSet
     /// be <paramref name="rank"/> itself: <see cref="Add"/> then <see cref="TryTake"/> in effect, without counting the
     /// rank in and another out. The rank taken first keeps its count for the rank put in, so the count never falls below
     /// the ranks the set holds.</summary>
-    public int Exchange(int rank)
+    /// <param name="rank">The rank put in.</param>
+    /// <param name="put">The rank left in the set: <paramref name="rank"/>, or the one taken first when
+    /// <paramref name="rank"/> comes before it; −1 when the set looked empty (<paramref name="rank"/> never entered).</param>
+    public int Exchange(int rank, out int put)
     {
         if (!TryTakeUncounted(out var taken))
         {
             // Nothing to take: the rank is the lowest, and never enters the set.
+            put = -1;
             return rank;
         }
 
-        var (kept, put) = taken < rank ? (taken, rank) : (rank, taken);
+        (var kept, put) = taken < rank ? (taken, rank) : (rank, taken);
         Put(put);
         return kept;
     }

@@ -233,7 +233,21 @@ internal sealed class LaneSets
         }
 
         // The own set's best comes first; what was made ready waits in its place.
-        var next = made >= 0 ? own.Exchange(made) : own.TryTake(out var first) ? first : -1;
+        int next;
+        if (made >= 0)
+        {
+            next = own.Exchange(made, out var put);
+            if (put >= 0)
+            {
+                // What went in shows in the hint, as an add's does (a taker may have raised it meanwhile).
+                Lower(stripe, Key(put));
+            }
+        }
+        else
+        {
+            next = own.TryTake(out var first) ? first : -1;
+        }
+
         return next >= 0 ? next : TryTake(out var anyOther, stripe) ? anyOther : -1;
     }
 
@@ -326,9 +340,11 @@ internal sealed class LaneSets
             return;
         }
 
-        if (key != seen)
+        if (key != seen && Interlocked.CompareExchange(ref hint, key, seen) == seen && key > seen && set.Lowest() is var lowestNow and >= 0)
         {
-            Interlocked.CompareExchange(ref hint, key, seen);
+            // Raised: a rank added just before, whose own lowering saw the old hint and found nothing to lower, is
+            // seen now (its bit went in before that read, and this look comes after the exchange), and shown.
+            Lower(stripe, Key(lowestNow));
         }
     }
 

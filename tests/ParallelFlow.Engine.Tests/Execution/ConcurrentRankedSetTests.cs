@@ -21,12 +21,14 @@ public sealed class ConcurrentRankedSetTests
                 var rank = (int)((uint)operation % (uint)capacity);
                 if (operation % 3 != 0 && held.Add(rank))
                 {
+                    var hadLowest = model.TryPeek(out var lowestBefore);
                     model.Add(rank);
                     if ((operation & 0x100000) != 0)
                     {
-                        // Put in and take the lowest at once: as an add then a take.
+                        // Put in and take the lowest at once: as an add then a take; what stays in is the other one.
                         Assert.True(model.TryTake(out var expected));
-                        Assert.Equal(expected, set.Exchange(rank));
+                        Assert.Equal(expected, set.Exchange(rank, out var put));
+                        Assert.Equal(!hadLowest ? -1 : lowestBefore < rank ? rank : lowestBefore, put);
                         held.Remove(expected);
                     }
                     else
@@ -103,6 +105,25 @@ public sealed class ConcurrentRankedSetTests
         }, iter: 300);
 
     [Fact]
+    public void A_look_past_a_stale_hint_finds_the_ranks_after_it_and_clears_the_hint()
+    {
+        // Two summary levels over 128 words. A race can leave a summary bit set over a word that is empty (a take that
+        // cleared it and an add that set it back, crossing); here it is set by hand over words 3 and 0 of the levels.
+        var set = new ConcurrentRankedSet(8_192);
+        set.Add(5_000);
+        var levels = (ulong[][])typeof(ConcurrentRankedSet).GetField("_levels", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(set)!;
+        Assert.Equal(3, levels.Length);
+        levels[1][0] |= 1UL << 3;
+        levels[2][0] |= 1UL;
+
+        Assert.Equal(5_000, set.Lowest());
+        Assert.True(set.TryPeek(out var peeked));
+        Assert.Equal(5_000, peeked);
+        Assert.Equal(0UL, levels[1][0]);
+        Assert.Equal(2UL, levels[2][0]);
+    }
+
+    [Fact]
     public void A_cleared_set_is_as_new_whatever_it_held() =>
         Gen.Select(Gen.Int[4_097, 300_000], Gen.Int.Array[1, 200], Gen.Int.Array[1, 50]).Sample((capacity, before, after) =>
         {
@@ -171,7 +192,7 @@ public sealed class ConcurrentRankedSetTests
                         }
                         else
                         {
-                            rank = set.Exchange(order[index]);
+                            rank = set.Exchange(order[index], out _);
                         }
 
                         Interlocked.Increment(ref taken[rank]);
