@@ -145,10 +145,11 @@ internal sealed class LaneSets
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Next(int stripe, int made)
     {
-        // A chain's step, inlined in the caller: nothing better in the loop's own set, and no hint shows anything.
+        // A chain's step, inlined in the caller: nothing better in the loop's own set, and no other set (one worker) or
+        // no hint of the other (two) shows anything.
         var lowest = _sets[stripe].Lowest();
         var hints = _hints;
-        return made >= 0 && (lowest < 0 || made < lowest) && hints.Length == 2 && Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue
+        return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue))
             ? made
             : NextLooking(stripe, made, lowest);
     }
