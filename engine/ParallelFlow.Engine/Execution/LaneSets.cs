@@ -275,7 +275,8 @@ internal sealed class LaneSets
                 return true;
             }
 
-            // A set's levels may hold a stale hint that hides its ranks from a look (TryPeek): a take clears it.
+            // A look gives up after a few stale hints in a set's levels (ConcurrentRankedSet.Lowest); a take walks on
+            // while the set's count says it holds a rank.
             for (var s = 0; s < _sets.Length; s++)
             {
                 if (_sets[s].Count > 0 && _sets[s].TryTake(out rank, FarEnd(s, stripe)))
