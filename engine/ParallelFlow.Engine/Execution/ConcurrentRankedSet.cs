@@ -144,41 +144,30 @@ internal sealed class ConcurrentRankedSet
     /// tie of its own); false when the set looks empty or its lowest tie does not.</summary>
     public bool TryTakeBefore(int[]? tieEnd, int before, out int rank)
     {
-        for (var attempt = 0; attempt < 4; attempt++)
+        if (!TryTakeLastOfLowest(tieEnd, before, out rank))
         {
-            if (!TryPeek(out var lowest))
-            {
-                break;
-            }
-
-            var end = tieEnd is null ? lowest : tieEnd[lowest];
-            if (end >= before)
-            {
-                break;
-            }
-
-            if (TryTakeLastOnce(lowest, end, out rank))
-            {
-                Interlocked.Decrement(ref _count.Value);
-                return true;
-            }
-
-            // Taken by another thread meanwhile: look again.
+            return false;
         }
 
-        rank = -1;
-        return false;
+        Interlocked.Decrement(ref _count.Value);
+        return true;
     }
 
+    private bool TryTakeLastUncounted(int[] tieEnd, out int rank) =>
+        TryTakeLastOfLowest(tieEnd, int.MaxValue, out rank) || TryTakeUncounted(out rank);
 
-    private bool TryTakeLastUncounted(int[] tieEnd, out int rank)
+    /// <summary><see cref="TryTakeBefore"/> without the count: the caller takes the rank out of it.</summary>
+    private bool TryTakeLastOfLowest(int[]? tieEnd, int before, out int rank)
     {
-        if (TryPeek(out var lowest) && tieEnd[lowest] > lowest && TryTakeLastOnce(lowest, tieEnd[lowest], out rank))
+        rank = -1;
+        var lowest = Lowest();
+        if (lowest < 0)
         {
-            return true;
+            return false;
         }
 
-        return TryTakeUncounted(out rank);
+        var end = tieEnd is null ? lowest : tieEnd[lowest];
+        return end < before && TryTakeLastOnce(lowest, end, out rank);
     }
 
     /// <summary>Takes the highest rank from <paramref name="low"/> to <paramref name="high"/> this thread can see; false

@@ -1,5 +1,6 @@
 using CsCheck;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Tests.Support;
 
 namespace ParallelFlow.Engine.Tests.Execution;
 
@@ -54,18 +55,7 @@ public sealed class ConcurrentRankedSetTests
         Gen.Select(Gen.Int[1, 300_000], Gen.Int[1, 2_000], Gen.Int.Array[1, 400]).Sample((capacity, longestTie, operations) =>
         {
             // Ties: runs of consecutive ranks, of random lengths; each rank's last tied rank.
-            var tieEnd = new int[capacity];
-            var random = new Random(capacity ^ longestTie);
-            for (var start = 0; start < capacity;)
-            {
-                var end = Math.Min(capacity, start + random.Next(1, longestTie + 1)) - 1;
-                for (var rank = start; rank <= end; rank++)
-                {
-                    tieEnd[rank] = end;
-                }
-
-                start = end + 1;
-            }
+            var tieEnd = RandomTies.Make(capacity, longestTie, capacity ^ longestTie);
 
             var set = new ConcurrentRankedSet(capacity);
             var held = new SortedSet<int>();

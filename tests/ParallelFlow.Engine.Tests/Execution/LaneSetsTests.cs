@@ -1,5 +1,6 @@
 using CsCheck;
 using ParallelFlow.Engine.Execution;
+using ParallelFlow.Engine.Tests.Support;
 
 namespace ParallelFlow.Engine.Tests.Execution;
 
@@ -153,7 +154,7 @@ public sealed class LaneSetsTests
     public void On_one_thread_the_tie_taken_is_the_best_of_every_set_and_what_was_made_ready() =>
         Gen.Select(Gen.Int[1, 3_000], Gen.Int[1, 40], Gen.Int[1, 4], Gen.Int.Array[1, 300]).Sample((capacity, longestTie, stripes, operations) =>
         {
-            var tieEnd = RandomTies(capacity, longestTie, capacity ^ longestTie);
+            var tieEnd = RandomTies.Make(capacity, longestTie, capacity ^ longestTie);
             var sets = new LaneSets(capacity, stripes);
             sets.Begin(tieEnd);
             var held = new HashSet<int>();
@@ -201,7 +202,7 @@ public sealed class LaneSetsTests
         Gen.Select(Gen.Int[1, 50_000], Gen.Int[2, 4], Gen.Int, Gen.Int[1, 300]).SampleAsync(async (capacity, threads, seed, longestTie) =>
         {
             var sets = new LaneSets(capacity, threads);
-            sets.Begin(RandomTies(capacity, longestTie, seed));
+            sets.Begin(RandomTies.Make(capacity, longestTie, seed));
             var taken = new int[capacity];
             var order = Enumerable.Range(0, capacity).ToArray();
             new Random(seed).Shuffle(order);
@@ -245,24 +246,4 @@ public sealed class LaneSetsTests
             Assert.All(taken, count => Assert.Equal(1, count));
             Assert.Equal(0, sets.Count);
         }, iter: 60);
-
-    /// <summary>Runs of consecutive places of random lengths up to <paramref name="longestTie"/>: each place's last
-    /// tied place.</summary>
-    private static int[] RandomTies(int capacity, int longestTie, int seed)
-    {
-        var tieEnd = new int[capacity];
-        var random = new Random(seed);
-        for (var start = 0; start < capacity;)
-        {
-            var end = Math.Min(capacity, start + random.Next(1, longestTie + 1)) - 1;
-            for (var place = start; place <= end; place++)
-            {
-                tieEnd[place] = end;
-            }
-
-            start = end + 1;
-        }
-
-        return tieEnd;
-    }
 }
