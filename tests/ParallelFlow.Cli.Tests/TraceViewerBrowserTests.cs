@@ -104,8 +104,20 @@ public sealed class TraceViewerBrowserTests
             threads++;
             var title = $"{name} (tid {tid.ToString(CultureInfo.InvariantCulture)}) ({threads}/{slots.Count})";
             await page.GetByText(title).WaitForAsync(new() { Timeout = 10_000 });
-            var shown = await page.Locator("body").InnerTextAsync();
             var expected = slices[tid];
+            // The thread's title can be drawn a frame before its table of slices: wait (bounded) for the table, then
+            // say which slice is missing if it never comes.
+            try
+            {
+                await page.WaitForFunctionAsync("names => names.every(name => document.body.innerText.includes(name))",
+                    expected.Select(s => s.Name).ToArray(), new() { Timeout = 10_000 });
+            }
+            catch (TimeoutException)
+            {
+                // The assertions below name what is missing.
+            }
+
+            var shown = await page.Locator("body").InnerTextAsync();
             foreach (var (slice, milliseconds) in expected)
             {
                 Assert.True(shown.Contains(slice, StringComparison.Ordinal), $"{name}: the viewer does not show the slice '{slice}'");
