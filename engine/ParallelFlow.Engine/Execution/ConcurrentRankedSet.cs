@@ -104,6 +104,24 @@ internal sealed class ConcurrentRankedSet
         return -1;
     }
 
+    /// <summary>Whether this thread sees a rank from <paramref name="from"/> to <paramref name="to"/> in the set.</summary>
+    public bool HoldsAny(int from, int to)
+    {
+        if (from > to)
+        {
+            return false;
+        }
+
+        var word = from >> 6;
+        var bits = Volatile.Read(ref _levels[0][word]) & (ulong.MaxValue << (from & 63));
+        if (to >> 6 == word)
+        {
+            return (bits & ((to & 63) == 63 ? ulong.MaxValue : (2UL << (to & 63)) - 1)) != 0;
+        }
+
+        return bits != 0 || LastAtOrBefore(to) >= from;
+    }
+
     /// <summary>Takes the lowest rank this thread can see; given <paramref name="tieEnd"/> (each rank's last tied
     /// rank), the last rank tied with it instead: the highest from the lowest up to that rank's tie end. A worker that
     /// takes from another worker's set (<see cref="LaneSets"/>) takes from the end of a tie its owner reaches last.</summary>
@@ -139,24 +157,96 @@ internal sealed class ConcurrentRankedSet
         return kept;
     }
 
-    /// <summary>Takes the last rank of the lowest tie this thread can see, if that tie ends before
+    /// <summary>Takes a share of the lowest tie this thread can see, from the tie's far end, if that tie ends before
     /// <paramref name="before"/> (given <paramref name="tieEnd"/>, each rank's last tied rank; without, every rank is a
-    /// tie of its own); false when the set looks empty or its lowest tie does not.</summary>
-    public bool TryTakeBefore(int[]? tieEnd, int before, out int rank)
+    /// tie of its own): the tie's ranks in the last word of the set that holds any, all of them when the tie goes on
+    /// in the words before, else the later half (rounded up). A worker that takes from another worker's set
+    /// (<see cref="LaneSets"/>) takes a share at once, so the two meet once a share, not once a task.</summary>
+    /// <param name="tieEnd">Each rank's last tied rank, or null.</param>
+    /// <param name="before">The tie must end before this rank.</param>
+    /// <param name="word">The word of ranks the share is in: rank <c>word * 64 + b</c> for each bit <c>b</c> of the
+    /// result.</param>
+    /// <returns>The ranks taken, as bits of <paramref name="word"/>; 0 when the set looks empty, its lowest tie does not
+    /// end before <paramref name="before"/>, or other threads changed the word under each of a few tries.</returns>
+    public ulong TryTakeShareBefore(int[]? tieEnd, int before, out int word)
     {
-        if (!TryTakeLastOfLowest(tieEnd, before, out rank))
+        word = -1;
+        var lowest = Lowest();
+        if (lowest < 0)
         {
-            return false;
+            return 0;
         }
 
-        Interlocked.Decrement(ref _count.Value);
-        return true;
+        var end = tieEnd is null ? lowest : tieEnd[lowest];
+        if (end >= before)
+        {
+            return 0;
+        }
+
+        var words = _levels[0];
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var last = LastAtOrBefore(end);
+            if (last < lowest)
+            {
+                break;
+            }
+
+            var index = last >> 6;
+            var bits = Volatile.Read(ref words[index]);
+            // The tie's ranks in this word: from the tie's first (or the word's first) to the last seen.
+            var upTo = last & 63;
+            var whole = lowest >> 6 == index;
+            var from = whole ? lowest & 63 : 0;
+            var tie = bits & (upTo == 63 ? ulong.MaxValue : (2UL << upTo) - 1) & ~((1UL << from) - 1);
+            if (tie == 0)
+            {
+                continue;
+            }
+
+            var share = tie;
+            if (whole)
+            {
+                // The whole tie is in this word: its later half, so the owner keeps the rest.
+                for (var keep = BitOperations.PopCount(tie) / 2; keep > 0; keep--)
+                {
+                    share &= share - 1;
+                }
+            }
+
+            if (Interlocked.CompareExchange(ref words[index], bits & ~share, bits) == bits)
+            {
+                if ((bits & ~share) == 0)
+                {
+                    ClearUp(0, index);
+                }
+
+                Interlocked.Add(ref _count.Value, -BitOperations.PopCount(share));
+                word = index;
+                return share;
+            }
+
+            // Another thread changed the word: look again.
+        }
+
+        return 0;
+    }
+
+    /// <summary>Adds ranks that are in no set, as bits of one word (<see cref="TryTakeShareBefore"/>'s).</summary>
+    public void AddShare(int word, ulong share)
+    {
+        Interlocked.Add(ref _count.Value, BitOperations.PopCount(share));
+        if (Interlocked.Or(ref _levels[0][word], share) == 0)
+        {
+            MarkUp(0, word);
+        }
     }
 
     private bool TryTakeLastUncounted(int[] tieEnd, out int rank) =>
         TryTakeLastOfLowest(tieEnd, int.MaxValue, out rank) || TryTakeUncounted(out rank);
 
-    /// <summary><see cref="TryTakeBefore"/> without the count: the caller takes the rank out of it.</summary>
+    /// <summary>Takes the last rank of the lowest tie this thread can see, if that tie ends before
+    /// <paramref name="before"/>, without the count: the caller takes the rank out of it.</summary>
     private bool TryTakeLastOfLowest(int[]? tieEnd, int before, out int rank)
     {
         rank = -1;

@@ -4,7 +4,8 @@ namespace ParallelFlow.Engine.Execution;
 /// A lane run's ready tasks by place, one <see cref="ConcurrentRankedSet"/> per worker (its loop's
 /// <see cref="ExecutorLoop.Stripe"/>, claimed for the run), with a hint for each set: the best tie it holds. A worker adds the dependents it
 /// makes ready to its own set and takes from its own set while no other set's hint shows a better tie; when one does,
-/// it takes the last task of that tie from that set, the end its owner reaches last.
+/// it takes a share of that tie from that set's far end, the end its owner reaches last
+/// (<see cref="ConcurrentRankedSet.TryTakeShareBefore"/>), runs the first and keeps the rest in its own set.
 /// </summary>
 /// <remarks>
 /// <para>Why a set per worker: with one set, every task a worker made ready and did not run itself went through lines
@@ -15,8 +16,9 @@ namespace ParallelFlow.Engine.Execution;
 /// a few times a level. A hint is written only when its set's best tie changes, and mostly by its owner, so reading
 /// the other workers' hints on every step reads lines that stay in this core's cache.</para>
 /// <para>The order: a worker takes no task of a later tie while it sees a task of an earlier tie anywhere (its own set,
-/// or another's hint), as with one set. A set's hint is lowered (compare and swap) after a rank goes in, and its owner
-/// does not raise it when it takes one: a hint may lag behind its set, showing a tie that has gone. A worker that
+/// or another's hint), as with one set. A set's hint is lowered (compare and swap) after a rank goes in, and raised by
+/// its owner only when it takes the last of the tie the hint shows (<see cref="Owned"/>), not on every take: a hint
+/// may lag behind its set, showing a tie that has gone (for a moment with ties, until a look without). A worker that
 /// follows such a hint finds only a later tie there, puts the hint right (<see cref="Refresh"/>) and looks again; and it
 /// follows the best hint only to a tie no later than the next best hint's, so a lagging hint cannot send it past a
 /// better tie in a third set. A hint shows a later tie than its set only between a rank going in and the hint being
@@ -140,8 +142,9 @@ internal sealed class LaneSets
 
     /// <summary>What the loop of set <paramref name="stripe"/> runs next, having made <paramref name="made"/> ready
     /// (the best rank it made ready, in no set; −1 for none) and added the others to its set: the best of its own set
-    /// and <paramref name="made"/>, or, when another set's hint shows a better tie, the last of that tie from that set
-    /// (<paramref name="made"/> then goes in the loop's own set). −1 when no set holds a rank.</summary>
+    /// and <paramref name="made"/>, or, when another set's hint shows a better tie, the first of a share of that tie
+    /// from that set's far end (the rest of the share and <paramref name="made"/> then go in the loop's own set). −1
+    /// when no set holds a rank.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Next(int stripe, int made)
     {
@@ -208,8 +211,18 @@ internal sealed class LaneSets
 
             // No further than the next hint: a hint may be behind its set (showing a tie already gone), never ahead of
             // it, so a tie up to the next hint's is the best of the other sets.
-            if (_sets[other].TryTakeBefore(_tieEnd, secondKey < mineKey ? secondKey + 1 : mineKey, out var stolen))
+            var share = _sets[other].TryTakeShareBefore(_tieEnd, secondKey < mineKey ? secondKey + 1 : mineKey, out var word);
+            if (share != 0)
             {
+                // The first of the share runs now; the rest, of the same tie, go in the loop's own set.
+                var stolen = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(share);
+                share &= share - 1;
+                if (share != 0)
+                {
+                    own.AddShare(word, share);
+                    Lower(stripe, Key(stolen));
+                }
+
                 if (made >= 0)
                 {
                     Add(made, stripe);
@@ -230,7 +243,7 @@ internal sealed class LaneSets
         if (mine == made)
         {
             // Better than anything in its own set: it never enters.
-            return made;
+            return Owned(stripe, made);
         }
 
         // The own set's best comes first; what was made ready waits in its place.
@@ -249,7 +262,25 @@ internal sealed class LaneSets
             next = own.TryTake(out var first) ? first : -1;
         }
 
-        return next >= 0 ? next : TryTake(out var anyOther, stripe) ? anyOther : -1;
+        return next >= 0 ? Owned(stripe, next) : TryTake(out var anyOther, stripe) ? anyOther : -1;
+    }
+
+    /// <summary>The loop of set <paramref name="stripe"/> runs <paramref name="rank"/>, from its own set or made ready
+    /// by it. When its set's hint shows an earlier tie, or (with ties) the tie of <paramref name="rank"/> and the set
+    /// holds no more of it, the hint lags: the owner puts it right now, once a tie, so the other loops do not follow it
+    /// to find nothing (each such look reads the set's lines, which this loop writes, and writes the hint). The check
+    /// is a look at the rest of the tie in the set, mostly one word the take just wrote. Without ties every take would
+    /// leave the hint behind, and writing it on every step would move its line to this core on every step.</summary>
+    private int Owned(int stripe, int rank)
+    {
+        var hint = Volatile.Read(ref _hints[stripe].Value);
+        var key = Key(rank);
+        if (hint < key || (hint == key && _tieEnd is not null && !_sets[stripe].HoldsAny(rank + 1, key)))
+        {
+            Refresh(stripe);
+        }
+
+        return rank;
     }
 
     /// <summary>Takes the lowest rank any set shows (for a loop, <paramref name="stripe"/> its set, from another set the

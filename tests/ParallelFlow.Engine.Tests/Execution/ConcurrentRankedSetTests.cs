@@ -5,9 +5,9 @@ using ParallelFlow.Engine.Tests.Support;
 namespace ParallelFlow.Engine.Tests.Execution;
 
 /// <summary>The lane's lock-free ready set: alone, it gives ranks up lowest first, as <see cref="RankedSet"/> does (an
-/// exchange as an add then a take), or the last of the lowest tie when asked (only if that tie ends before a bound, when
-/// the bound is given); with threads adding, taking and exchanging at once, from either end of a tie, every rank put in
-/// is taken exactly once and none is lost.</summary>
+/// exchange as an add then a take), or the last of the lowest tie when asked, or a share of the lowest tie from its far
+/// end if that tie ends before a bound; with threads adding, taking, exchanging and sharing at once, from either end of
+/// a tie, every rank put in is taken exactly once and none is lost.</summary>
 public sealed class ConcurrentRankedSetTests
 {
     [Fact]
@@ -51,7 +51,7 @@ public sealed class ConcurrentRankedSetTests
         }, iter: 300);
 
     [Fact]
-    public void Taking_the_last_of_a_tie_takes_the_highest_rank_tied_with_the_lowest_and_before_a_bound_only_below_it() =>
+    public void Taking_the_last_of_a_tie_takes_the_highest_rank_tied_with_the_lowest_and_a_share_only_before_a_bound() =>
         Gen.Select(Gen.Int[1, 300_000], Gen.Int[1, 2_000], Gen.Int.Array[1, 400]).Sample((capacity, longestTie, operations) =>
         {
             // Ties: runs of consecutive ranks, of random lengths; each rank's last tied rank.
@@ -59,23 +59,47 @@ public sealed class ConcurrentRankedSetTests
 
             var set = new ConcurrentRankedSet(capacity);
             var held = new SortedSet<int>();
+            // Where shares go: another worker's set.
+            var thief = new ConcurrentRankedSet(capacity);
+            var stolen = new SortedSet<int>();
             int? LastOfLowestTie() => held.Count == 0 ? null : held.GetViewBetween(held.Min, tieEnd[held.Min]).Max;
             foreach (var operation in operations)
             {
                 var rank = (int)((uint)operation % (uint)capacity);
-                if (operation % 3 != 0 && !held.Contains(rank))
+                if (operation % 3 != 0 && !held.Contains(rank) && !stolen.Contains(rank))
                 {
                     set.Add(rank);
                     held.Add(rank);
                 }
                 else if ((operation & 0x100000) != 0)
                 {
-                    // Taken only when the lowest tie ends before the bound: then its last rank.
+                    // A share, only when the lowest tie ends before the bound: the tie's ranks in the last word that
+                    // holds any, all of them when the tie goes on in the words before, else the later half.
                     var before = (int)((uint)(operation >> 3) % (uint)capacity);
-                    var expected = held.Count > 0 && tieEnd[held.Min] < before ? LastOfLowestTie() : null;
-                    Assert.Equal(expected is not null, set.TryTakeBefore(tieEnd, before, out var taken));
-                    Assert.Equal(expected ?? -1, taken);
-                    held.Remove(taken);
+                    var expected = new List<int>();
+                    if (held.Count > 0 && tieEnd[held.Min] < before)
+                    {
+                        var last = LastOfLowestTie()!.Value;
+                        var inWord = held.GetViewBetween(Math.Max(held.Min, last >> 6 << 6), last).ToList();
+                        expected = held.Min >> 6 == last >> 6 ? inWord[(inWord.Count / 2)..] : inWord;
+                    }
+
+                    var share = set.TryTakeShareBefore(tieEnd, before, out var word);
+                    var taken = Enumerable.Range(0, 64).Where(bit => (share & (1UL << bit)) != 0).Select(bit => (word << 6) + bit).ToList();
+                    Assert.Equal(expected, taken);
+                    if (share != 0)
+                    {
+                        thief.AddShare(word, share);
+                    }
+
+                    foreach (var one in taken)
+                    {
+                        held.Remove(one);
+                        stolen.Add(one);
+                    }
+
+                    Assert.Equal(stolen.Count, thief.Count);
+                    Assert.Equal(stolen.Count > 0 ? stolen.Min : -1, thief.Lowest());
                 }
                 else if (LastOfLowestTie() is { } expected)
                 {
@@ -91,6 +115,9 @@ public sealed class ConcurrentRankedSetTests
                 Assert.Equal(held.Count, set.Count);
                 Assert.Equal(held.Count > 0, set.TryPeek(out var lowest));
                 Assert.Equal(held.Count > 0 ? held.Min : -1, lowest);
+                var from = (int)((uint)(operation >> 5) % (uint)capacity);
+                var to = Math.Min(capacity - 1, from + ((operation >> 13) & 0x1FF));
+                Assert.Equal(held.GetViewBetween(from, to).Count > 0, set.HoldsAny(from, to));
             }
         }, iter: 300);
 
@@ -161,7 +188,7 @@ public sealed class ConcurrentRankedSetTests
             using var start = new Barrier(threads);
 
             // Each thread adds the ranks it claims and takes one after each add, or exchanges the rank for the lowest
-            // (odd threads first take the last of a better tie, if there is one), so adds, takes and exchanges interleave
+            // (odd threads first take a share of a better tie, if there is one), so adds, takes and exchanges interleave
             // on every level of the bitmap; what is left is taken once all have added.
             await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
             {
@@ -173,12 +200,16 @@ public sealed class ConcurrentRankedSetTests
                     if (index % 2 == 0)
                     {
                         int rank;
-                        if (last && set.TryTakeBefore(tieEnd, tieEnd[order[index]], out var better))
+                        if (last && set.TryTakeShareBefore(tieEnd, tieEnd[order[index]], out var word) is var share and not 0)
                         {
-                            // The last of a better tie, taken ahead of the rank, which goes in (a loop's take from
-                            // another's set).
+                            // A share of a better tie, taken ahead of the rank, which goes in (a loop's take from
+                            // another's set): its first is taken, the rest put back as a share.
                             set.Add(order[index]);
-                            rank = better;
+                            rank = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(share);
+                            if ((share &= share - 1) != 0)
+                            {
+                                set.AddShare(word, share);
+                            }
                         }
                         else
                         {

@@ -5,8 +5,8 @@ using ParallelFlow.Engine.Tests.Support;
 namespace ParallelFlow.Engine.Tests.Execution;
 
 /// <summary>A lane run's ready sets, one per worker (<see cref="LaneSets"/>): a loop runs what it made ready or takes
-/// from its own set while no other set holds a better tie, and takes the last of a better tie from the set that holds
-/// it; on one thread the tie taken is always the best there is; with a thread per set at once, every rank put in is
+/// from its own set while no other set holds a better tie, and takes a share of a better tie from the far end of the set
+/// that holds it; an owner that takes the last of its best tie shows its next at once; on one thread the tie taken is always the best there is; with a thread per set at once, every rank put in is
 /// taken exactly once.</summary>
 public sealed class LaneSetsTests
 {
@@ -46,11 +46,13 @@ public sealed class LaneSetsTests
         sets.Add(4, 1);
         sets.Add(7, 1);
 
-        // Loop 0 made 12 ready (a later tie): it takes 7, the last of tie 0–9, and 12 waits in its own set.
-        Assert.Equal(7, sets.Next(0, 12));
+        // Loop 0 made 12 ready (a later tie): it takes a share of tie 0–9 from set 1's far end, its later half (4 and
+        // 7), runs 4 and keeps 7 in its own set, where 12 waits too.
+        Assert.Equal(4, sets.Next(0, 12));
         // The owner goes on from its end of the tie.
         Assert.Equal(1, sets.Next(1, -1));
-        Assert.Equal(4, sets.Next(1, -1));
+        // Out of the tie, it takes the rest of it back from loop 0's set before a later tie.
+        Assert.Equal(7, sets.Next(1, -1));
         // Then only a later tie is left: 12, in loop 0's set.
         Assert.Equal(12, sets.Next(1, -1));
         Assert.Equal(0, sets.Count);
@@ -71,18 +73,42 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_hint_left_behind_by_its_owner_costs_a_look_and_is_put_right()
     {
+        // Without ties an owner does not put its hint right as it takes (each take would write it): it lags.
+        var sets = new LaneSets(100, 2);
+        sets.Begin(null);
+        sets.Add(2, 1);
+        sets.Add(31, 1);
+        // The owner takes 2; its hint still shows 2.
+        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(2, Hint(sets, 1));
+
+        // Loop 0 looks, finds only 31 there, and keeps its own 15.
+        Assert.Equal(15, sets.Next(0, 15));
+        // Put right: 25 is no longer passed over for the hint, and 31 stays with its owner.
+        Assert.Equal(31, Hint(sets, 1));
+        Assert.Equal(25, sets.Next(0, 25));
+        Assert.Equal(31, sets.Next(1, -1));
+    }
+
+    [Fact]
+    public void An_owner_that_takes_the_last_of_its_best_tie_puts_its_hint_right()
+    {
         var sets = new LaneSets(100, 2);
         sets.Begin(TensTied);
         sets.Add(2, 1);
+        sets.Add(5, 1);
         sets.Add(31, 1);
-        // The owner takes 2; its hint still shows tie 0–9.
-        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(9, Hint(sets, 1));
 
-        // Loop 0 looks, finds only tie 30–39 there, and keeps its own 15.
-        Assert.Equal(15, sets.Next(0, 15));
-        // Put right: a rank of tie 20–29 is no longer passed over for the hint, and 31 stays with its owner.
-        Assert.Equal(25, sets.Next(0, 25));
+        // 5 is left of tie 0–9: the hint stays.
+        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(9, Hint(sets, 1));
+        // The last of it: the owner shows tie 30–39 at once, so no other loop looks for tie 0–9 there.
+        Assert.Equal(5, sets.Next(1, -1));
+        Assert.Equal(39, Hint(sets, 1));
+        // And nothing once its set is empty.
         Assert.Equal(31, sets.Next(1, -1));
+        Assert.Equal(int.MaxValue, Hint(sets, 1));
     }
 
     [Fact]
@@ -246,4 +272,12 @@ public sealed class LaneSetsTests
             Assert.All(taken, count => Assert.Equal(1, count));
             Assert.Equal(0, sets.Count);
         }, iter: 60);
+
+    /// <summary>A set's hint: the best tie it shows the other loops.</summary>
+    private static int Hint(LaneSets sets, int stripe)
+    {
+        var hints = (Array)typeof(LaneSets).GetField("_hints", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(sets)!;
+        var hint = hints.GetValue(stripe)!;
+        return (int)hint.GetType().GetField("Value")!.GetValue(hint)!;
+    }
 }
