@@ -35,6 +35,13 @@ if (args.Contains("--core-round-trip"))
     return ParallelFlow.Benchmarks.CoreRoundTrip.Watch(args);
 }
 
+// --paired-peers [ROUNDS]: the engine and Taskflow taking turns every tenth of a second on PeerBenchmarks' graphs, so
+// both run in the same placement of the cores (see PairedPeersCommand).
+if (args.Contains("--paired-peers"))
+{
+    return await ParallelFlow.Benchmarks.PairedPeersCommand.RunAsync(args);
+}
+
 // --quick: a short version of the suite (about a minute): the small-plan latency and one trace's makespan cases.
 if (args.Contains("--quick"))
 {
