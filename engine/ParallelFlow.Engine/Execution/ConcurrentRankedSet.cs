@@ -167,7 +167,7 @@ internal sealed class ConcurrentRankedSet
     /// <param name="word">The word of ranks the share is in: rank <c>word * 64 + b</c> for each bit <c>b</c> of the
     /// result.</param>
     /// <returns>The ranks taken, as bits of <paramref name="word"/>; 0 when the set looks empty, its lowest tie does not
-    /// end before <paramref name="before"/>, or other threads changed the word under each of a few tries.</returns>
+    /// end before <paramref name="before"/>, or other threads took the ranks seen first, each of a few tries.</returns>
     public ulong TryTakeShareBefore(int[]? tieEnd, int before, out int word)
     {
         word = -1;
@@ -214,9 +214,13 @@ internal sealed class ConcurrentRankedSet
                 }
             }
 
-            if (Interlocked.CompareExchange(ref words[index], bits & ~share, bits) == bits)
+            // Cleared with one And: the bits still set are this thread's, every one a rank of the tie (the owner may
+            // have taken some meanwhile, or added others, which stay).
+            var was = Interlocked.And(ref words[index], ~share);
+            share &= was;
+            if (share != 0)
             {
-                if ((bits & ~share) == 0)
+                if ((was & ~share) == 0)
                 {
                     ClearUp(0, index);
                 }
@@ -226,7 +230,7 @@ internal sealed class ConcurrentRankedSet
                 return share;
             }
 
-            // Another thread changed the word: look again.
+            // Other threads took them all first: look again.
         }
 
         return 0;

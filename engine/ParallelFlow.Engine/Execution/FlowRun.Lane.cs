@@ -90,7 +90,8 @@ public sealed partial class FlowRun
         // Counted by the loop, and added to the run's count when its worker is free (below).
         unsettled++;
         var made = best >= 0 ? place[best] : -1;
-        var taken = lane.Next(own, made);
+        // Put: a share of another set's tie went in this loop's own set.
+        var taken = lane.Next(own, made, ref handsOn);
         // What this thread made ready and does not run went in a set.
         handsOn |= made >= 0 && taken != made;
         var mine = taken >= 0 ? _laneTasks![taken] : -1;

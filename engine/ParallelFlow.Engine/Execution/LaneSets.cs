@@ -17,8 +17,9 @@ namespace ParallelFlow.Engine.Execution;
 /// the other workers' hints on every step reads lines that stay in this core's cache.</para>
 /// <para>The order: a worker takes no task of a later tie while it sees a task of an earlier tie anywhere (its own set,
 /// or another's hint), as with one set. A set's hint is lowered (compare and swap) after a rank goes in, and raised by
-/// its owner only when it takes the last of the tie the hint shows (<see cref="Owned"/>), not on every take: a hint
-/// may lag behind its set, showing a tie that has gone (for a moment with ties, until a look without). A worker that
+/// its owner only when it takes the last of a tie of several places that the hint shows (<see cref="Owned"/>), not on
+/// every take: a hint may lag behind its set, showing a tie that has gone (for a moment after a tie of several places;
+/// after a tie of one, until another worker looks). A worker that
 /// follows such a hint finds only a later tie there, puts the hint right (<see cref="Refresh"/>) and looks again; and it
 /// follows the best hint only to a tie no later than the next best hint's, so a lagging hint cannot send it past a
 /// better tie in a third set. A hint shows a later tie than its set only between a rank going in and the hint being
@@ -145,8 +146,12 @@ internal sealed class LaneSets
     /// and <paramref name="made"/>, or, when another set's hint shows a better tie, the first of a share of that tie
     /// from that set's far end (the rest of the share and <paramref name="made"/> then go in the loop's own set). −1
     /// when no set holds a rank.</summary>
+    /// <param name="stripe">The loop's own set.</param>
+    /// <param name="made">The best rank the loop made ready, or −1.</param>
+    /// <param name="put">Set when the rest of a share went in the loop's own set: the caller then looks for a free
+    /// worker, as after any add (those ranks were counted in no set for a moment).</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public int Next(int stripe, int made)
+    public int Next(int stripe, int made, ref bool put)
     {
         // A chain's step, inlined in the caller: nothing better in the loop's own set, and no other set (one worker) or
         // no hint of the other (two) shows anything.
@@ -154,13 +159,13 @@ internal sealed class LaneSets
         var hints = _hints;
         return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue))
             ? made
-            : NextLooking(stripe, made, lowest);
+            : NextLooking(stripe, made, lowest, ref put);
     }
 
     /// <summary><see cref="Next"/> past its first look: <paramref name="lowest"/> is the own set's lowest rank seen,
     /// or −1.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private int NextLooking(int stripe, int made, int lowest)
+    private int NextLooking(int stripe, int made, int lowest, ref bool put)
     {
         var own = _sets[stripe];
         var mine = lowest >= 0 && (made < 0 || lowest < made) ? lowest : made;
@@ -221,6 +226,9 @@ internal sealed class LaneSets
                 {
                     own.AddShare(word, share);
                     Lower(stripe, Key(stolen));
+                    // Ready tasks counted in no set for a moment: a worker that gave itself back meanwhile may have
+                    // seen none (the caller looks for a free worker, FlowRun.FinishInLane).
+                    put = true;
                 }
 
                 if (made >= 0)
@@ -250,11 +258,11 @@ internal sealed class LaneSets
         int next;
         if (made >= 0)
         {
-            next = own.Exchange(made, out var put);
-            if (put >= 0)
+            next = own.Exchange(made, out var kept);
+            if (kept >= 0)
             {
                 // What went in shows in the hint, as an add's does (a taker may have raised it meanwhile).
-                Lower(stripe, Key(put));
+                Lower(stripe, Key(kept));
             }
         }
         else
@@ -266,16 +274,29 @@ internal sealed class LaneSets
     }
 
     /// <summary>The loop of set <paramref name="stripe"/> runs <paramref name="rank"/>, from its own set or made ready
-    /// by it. When its set's hint shows an earlier tie, or (with ties) the tie of <paramref name="rank"/> and the set
-    /// holds no more of it, the hint lags: the owner puts it right now, once a tie, so the other loops do not follow it
-    /// to find nothing (each such look reads the set's lines, which this loop writes, and writes the hint). The check
-    /// is a look at the rest of the tie in the set, mostly one word the take just wrote. Without ties every take would
-    /// leave the hint behind, and writing it on every step would move its line to this core on every step.</summary>
+    /// by it. When <paramref name="rank"/>'s tie has more than one place and its set's hint shows an earlier tie, or
+    /// that tie and the set holds no more of it, the hint lags: the owner puts it right now, once a tie, so the other
+    /// loops do not follow it to find nothing (each such look reads the set's lines, which this loop writes, and writes
+    /// the hint). The check is a look at the rest of the tie in the set, mostly one word the take just wrote. A tie of
+    /// one place is left to the other loops, as before: every take would leave the hint behind.</summary>
     private int Owned(int stripe, int rank)
     {
+        if (_hints.Length == 1)
+        {
+            // One set: no other loop reads its hint.
+            return rank;
+        }
+
+        if (_tieEnd is not { } tieEnd || (tieEnd[rank] == rank && (rank == 0 || tieEnd[rank - 1] != rank)))
+        {
+            // A tie of one place: every take would leave the hint behind, and a write on every step would move its
+            // line to this core on every step. The other loops put it right when they follow it.
+            return rank;
+        }
+
         var hint = Volatile.Read(ref _hints[stripe].Value);
-        var key = Key(rank);
-        if (hint < key || (hint == key && _tieEnd is not null && !_sets[stripe].HoldsAny(rank + 1, key)))
+        var key = tieEnd[rank];
+        if (hint < key || (hint == key && !_sets[stripe].HoldsAny(rank + 1, key)))
         {
             Refresh(stripe);
         }

@@ -20,7 +20,7 @@ public sealed class LaneSetsTests
         sets.Begin(TensTied);
         sets.Add(45, 1);
 
-        Assert.Equal(15, sets.Next(0, 15));
+        Assert.Equal(15, Next(sets, 0, 15));
         Assert.Equal(1, sets.Count);
     }
 
@@ -31,9 +31,9 @@ public sealed class LaneSetsTests
         sets.Begin(TensTied);
         sets.Add(3, 0);
 
-        Assert.Equal(3, sets.Next(0, 25));
+        Assert.Equal(3, Next(sets, 0, 25));
         // The other loop finds nothing of its own: it takes from the first loop's set.
-        Assert.Equal(25, sets.Next(1, -1));
+        Assert.Equal(25, Next(sets, 1, -1));
         Assert.Equal(0, sets.Count);
     }
 
@@ -48,14 +48,37 @@ public sealed class LaneSetsTests
 
         // Loop 0 made 12 ready (a later tie): it takes a share of tie 0–9 from set 1's far end, its later half (4 and
         // 7), runs 4 and keeps 7 in its own set, where 12 waits too.
-        Assert.Equal(4, sets.Next(0, 12));
+        Assert.Equal(4, Next(sets, 0, 12));
         // The owner goes on from its end of the tie.
-        Assert.Equal(1, sets.Next(1, -1));
+        Assert.Equal(1, Next(sets, 1, -1));
         // Out of the tie, it takes the rest of it back from loop 0's set before a later tie.
-        Assert.Equal(7, sets.Next(1, -1));
+        Assert.Equal(7, Next(sets, 1, -1));
         // Then only a later tie is left: 12, in loop 0's set.
-        Assert.Equal(12, sets.Next(1, -1));
+        Assert.Equal(12, Next(sets, 1, -1));
         Assert.Equal(0, sets.Count);
+    }
+
+    [Fact]
+    public void The_rest_of_a_share_in_the_loop_s_own_set_is_reported_so_that_a_free_worker_is_looked_for()
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(TensTied);
+        sets.Add(1, 1);
+        sets.Add(4, 1);
+        sets.Add(7, 1);
+        sets.Add(23, 1);
+
+        // A share of 4 and 7: 7 goes in set 0.
+        var put = false;
+        Assert.Equal(4, sets.Next(0, -1, ref put));
+        Assert.True(put);
+        // A share of one (1, the rest of tie 0–9 in set 1, is its owner's; then 7 from set 0): nothing goes in a set.
+        put = false;
+        Assert.Equal(1, sets.Next(1, -1, ref put));
+        Assert.Equal(7, sets.Next(1, -1, ref put));
+        Assert.False(put);
+        Assert.Equal(23, sets.Next(1, -1, ref put));
+        Assert.False(put);
     }
 
     [Fact]
@@ -66,28 +89,29 @@ public sealed class LaneSetsTests
         sets.Add(2, 1);
 
         // 8 ties with 2: loop 0 runs it, and 2 stays with its owner.
-        Assert.Equal(8, sets.Next(0, 8));
-        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(8, Next(sets, 0, 8));
+        Assert.Equal(2, Next(sets, 1, -1));
     }
 
     [Fact]
     public void A_hint_left_behind_by_its_owner_costs_a_look_and_is_put_right()
     {
-        // Without ties an owner does not put its hint right as it takes (each take would write it): it lags.
+        // With ties of one place each an owner does not put its hint right as it takes (each take would write it): it
+        // lags.
         var sets = new LaneSets(100, 2);
-        sets.Begin(null);
+        sets.Begin([.. Enumerable.Range(0, 100)]);
         sets.Add(2, 1);
         sets.Add(31, 1);
         // The owner takes 2; its hint still shows 2.
-        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(2, Next(sets, 1, -1));
         Assert.Equal(2, Hint(sets, 1));
 
         // Loop 0 looks, finds only 31 there, and keeps its own 15.
-        Assert.Equal(15, sets.Next(0, 15));
+        Assert.Equal(15, Next(sets, 0, 15));
         // Put right: 25 is no longer passed over for the hint, and 31 stays with its owner.
         Assert.Equal(31, Hint(sets, 1));
-        Assert.Equal(25, sets.Next(0, 25));
-        Assert.Equal(31, sets.Next(1, -1));
+        Assert.Equal(25, Next(sets, 0, 25));
+        Assert.Equal(31, Next(sets, 1, -1));
     }
 
     [Fact]
@@ -101,13 +125,13 @@ public sealed class LaneSetsTests
         Assert.Equal(9, Hint(sets, 1));
 
         // 5 is left of tie 0–9: the hint stays.
-        Assert.Equal(2, sets.Next(1, -1));
+        Assert.Equal(2, Next(sets, 1, -1));
         Assert.Equal(9, Hint(sets, 1));
         // The last of it: the owner shows tie 30–39 at once, so no other loop looks for tie 0–9 there.
-        Assert.Equal(5, sets.Next(1, -1));
+        Assert.Equal(5, Next(sets, 1, -1));
         Assert.Equal(39, Hint(sets, 1));
         // And nothing once its set is empty.
-        Assert.Equal(31, sets.Next(1, -1));
+        Assert.Equal(31, Next(sets, 1, -1));
         Assert.Equal(int.MaxValue, Hint(sets, 1));
     }
 
@@ -120,9 +144,9 @@ public sealed class LaneSetsTests
         sets.Add(6, 1);
 
         // A lower place elsewhere is a better tie: taken over 9.
-        Assert.Equal(5, sets.Next(0, 9));
-        Assert.Equal(6, sets.Next(1, -1));
-        Assert.Equal(9, sets.Next(1, -1));
+        Assert.Equal(5, Next(sets, 0, 9));
+        Assert.Equal(6, Next(sets, 1, -1));
+        Assert.Equal(9, Next(sets, 1, -1));
     }
 
     [Fact]
@@ -173,7 +197,7 @@ public sealed class LaneSetsTests
         Assert.Equal(0, sets.Count);
         Assert.False(sets.TryTake(out _));
         // No hint is left to send a loop to an empty set: it runs what it made ready.
-        Assert.Equal(50, sets.Next(0, 50));
+        Assert.Equal(50, Next(sets, 0, 50));
     }
 
     [Fact]
@@ -198,7 +222,7 @@ public sealed class LaneSetsTests
                 // A loop that made `rank` ready (or nothing).
                 var made = (operation & 0x20000) != 0 && !held.Contains(rank) ? rank : -1;
                 var best = held.Select(r => tieEnd[r]).Append(made < 0 ? int.MaxValue : tieEnd[made]).Min();
-                var next = sets.Next(stripe, made);
+                var next = Next(sets, stripe, made);
                 if (best == int.MaxValue)
                 {
                     Assert.Equal(-1, next);
@@ -251,10 +275,10 @@ public sealed class LaneSetsTests
                         sets.Add(order[index + 1], own);
                     }
 
-                    var rank = sets.Next(own, order[index]);
+                    var rank = Next(sets, own, order[index]);
                     Interlocked.Increment(ref taken[rank]);
                     Interlocked.Increment(ref takenCount);
-                    if (index % 3 == 0 && sets.Next(own, -1) is var more and >= 0)
+                    if (index % 3 == 0 && Next(sets, own, -1) is var more and >= 0)
                     {
                         Interlocked.Increment(ref taken[more]);
                         Interlocked.Increment(ref takenCount);
@@ -272,6 +296,13 @@ public sealed class LaneSetsTests
             Assert.All(taken, count => Assert.Equal(1, count));
             Assert.Equal(0, sets.Count);
         }, iter: 60);
+
+    /// <summary><see cref="LaneSets.Next"/>, whether or not it put a share in a set.</summary>
+    private static int Next(LaneSets sets, int stripe, int made)
+    {
+        var put = false;
+        return sets.Next(stripe, made, ref put);
+    }
 
     /// <summary>A set's hint: the best tie it shows the other loops.</summary>
     private static int Hint(LaneSets sets, int stripe)
