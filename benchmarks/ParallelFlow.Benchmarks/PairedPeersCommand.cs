@@ -14,7 +14,8 @@ namespace ParallelFlow.Benchmarks;
 /// scheduler. Here each round runs one side for about 100 ms, then the other (the order alternating), and records the
 /// cache-line round trip just before the pair: a round's ratio compares the two in the same placement. The table
 /// gives each case's median ratio over its rounds, its worst round, and the median ratio of the rounds in each
-/// placement. It complements the BenchmarkDotNet table, whose statistics it does not replace.
+/// placement (a median of an even number of rounds is the upper of the two middle ones). It complements the
+/// BenchmarkDotNet table, whose statistics it does not replace.
 /// </remarks>
 internal static class PairedPeersCommand
 {
@@ -115,6 +116,7 @@ internal static class PairedPeersCommand
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1_000_000;
     }
 
+    /// <summary>The middle value; of an even number, the upper of the two middle ones.</summary>
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
