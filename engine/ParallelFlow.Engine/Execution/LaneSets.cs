@@ -17,7 +17,7 @@ namespace ParallelFlow.Engine.Execution;
 /// the other workers' hints on every step reads lines that stay in this core's cache.</para>
 /// <para>The order: a worker takes no task of a later tie while it sees a task of an earlier tie anywhere (its own set,
 /// or another's hint), as with one set. A set's hint is lowered (compare and swap) after a rank goes in, and raised by
-/// its owner only when it takes the last of a tie of several places that the hint shows (<see cref="Owned"/>), not on
+/// its owner only when it takes the last of a tie of several places that the hint shows (<see cref="RunOwn"/>), not on
 /// every take: a hint may lag behind its set, showing a tie that has gone (for a moment after a tie of several places;
 /// after a tie of one, until another worker looks). A worker that
 /// follows such a hint finds only a later tie there, puts the hint right (<see cref="Refresh"/>) and looks again; and it
@@ -251,7 +251,7 @@ internal sealed class LaneSets
         if (mine == made)
         {
             // Better than anything in its own set: it never enters.
-            return Owned(stripe, made);
+            return RunOwn(stripe, made);
         }
 
         // The own set's best comes first; what was made ready waits in its place.
@@ -270,7 +270,7 @@ internal sealed class LaneSets
             next = own.TryTake(out var first) ? first : -1;
         }
 
-        return next >= 0 ? Owned(stripe, next) : TryTake(out var anyOther, stripe) ? anyOther : -1;
+        return next >= 0 ? RunOwn(stripe, next) : TryTake(out var anyOther, stripe) ? anyOther : -1;
     }
 
     /// <summary>The loop of set <paramref name="stripe"/> runs <paramref name="rank"/>, from its own set or made ready
@@ -279,7 +279,7 @@ internal sealed class LaneSets
     /// loops do not follow it to find nothing (each such look reads the set's lines, which this loop writes, and writes
     /// the hint). The check is a look at the rest of the tie in the set, mostly one word the take just wrote. A tie of
     /// one place is left to the other loops, as before: every take would leave the hint behind.</summary>
-    private int Owned(int stripe, int rank)
+    private int RunOwn(int stripe, int rank)
     {
         if (_hints.Length == 1)
         {
