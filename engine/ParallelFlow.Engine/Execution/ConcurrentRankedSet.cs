@@ -171,14 +171,7 @@ internal sealed class ConcurrentRankedSet
     public ulong TryTakeShareBefore(int[]? tieEnd, int before, out int word)
     {
         word = -1;
-        var lowest = Lowest();
-        if (lowest < 0)
-        {
-            return 0;
-        }
-
-        var end = tieEnd is null ? lowest : tieEnd[lowest];
-        if (end >= before)
+        if (!LowestTieBefore(tieEnd, before, out var lowest, out var end))
         {
             return 0;
         }
@@ -254,14 +247,16 @@ internal sealed class ConcurrentRankedSet
     private bool TryTakeLastOfLowest(int[]? tieEnd, int before, out int rank)
     {
         rank = -1;
-        var lowest = Lowest();
-        if (lowest < 0)
-        {
-            return false;
-        }
+        return LowestTieBefore(tieEnd, before, out var lowest, out var end) && TryTakeLastOnce(lowest, end, out rank);
+    }
 
-        var end = tieEnd is null ? lowest : tieEnd[lowest];
-        return end < before && TryTakeLastOnce(lowest, end, out rank);
+    /// <summary>The lowest rank this thread can see and the last rank tied with it, if that tie ends before
+    /// <paramref name="before"/>; false when the set looks empty or the tie does not.</summary>
+    private bool LowestTieBefore(int[]? tieEnd, int before, out int lowest, out int end)
+    {
+        lowest = Lowest();
+        end = lowest < 0 ? -1 : tieEnd is null ? lowest : tieEnd[lowest];
+        return lowest >= 0 && end < before;
     }
 
     /// <summary>Takes the highest rank from <paramref name="low"/> to <paramref name="high"/> this thread can see; false

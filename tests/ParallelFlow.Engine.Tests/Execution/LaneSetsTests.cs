@@ -16,9 +16,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_loop_runs_what_it_made_ready_when_nothing_better_waits()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(45, 1);
+        var sets = TwoSets(TensTied, 1, 45);
 
         Assert.Equal(15, Next(sets, 0, 15));
         Assert.Equal(1, sets.Count);
@@ -27,9 +25,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_loop_takes_its_own_better_rank_first_and_what_it_made_ready_waits_in_its_set()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(3, 0);
+        var sets = TwoSets(TensTied, 0, 3);
 
         Assert.Equal(3, Next(sets, 0, 25));
         // The other loop finds nothing of its own: it takes from the first loop's set.
@@ -40,11 +36,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_better_tie_in_another_set_is_taken_from_the_end_its_owner_reaches_last()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(1, 1);
-        sets.Add(4, 1);
-        sets.Add(7, 1);
+        var sets = TwoSets(TensTied, 1, 1, 4, 7);
 
         // Loop 0 made 12 ready (a later tie): it takes a share of tie 0–9 from set 1's far end, its later half (4 and
         // 7), runs 4 and keeps 7 in its own set, where 12 waits too.
@@ -61,12 +53,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void The_rest_of_a_share_in_the_loop_s_own_set_is_reported_so_that_a_free_worker_is_looked_for()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(1, 1);
-        sets.Add(4, 1);
-        sets.Add(7, 1);
-        sets.Add(23, 1);
+        var sets = TwoSets(TensTied, 1, 1, 4, 7, 23);
 
         // A share of 4 and 7: 7 goes in set 0.
         var put = false;
@@ -84,9 +71,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_loop_keeps_to_its_own_tie_while_another_set_holds_the_same_tie()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(2, 1);
+        var sets = TwoSets(TensTied, 1, 2);
 
         // 8 ties with 2: loop 0 runs it, and 2 stays with its owner.
         Assert.Equal(8, Next(sets, 0, 8));
@@ -98,10 +83,7 @@ public sealed class LaneSetsTests
     {
         // With ties of one place each an owner does not put its hint right as it takes (each take would write it): it
         // lags.
-        var sets = new LaneSets(100, 2);
-        sets.Begin([.. Enumerable.Range(0, 100)]);
-        sets.Add(2, 1);
-        sets.Add(31, 1);
+        var sets = TwoSets([.. Enumerable.Range(0, 100)], 1, 2, 31);
         // The owner takes 2; its hint still shows 2.
         Assert.Equal(2, Next(sets, 1, -1));
         Assert.Equal(2, Hint(sets, 1));
@@ -117,11 +99,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void An_owner_that_takes_the_last_of_its_best_tie_puts_its_hint_right()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(TensTied);
-        sets.Add(2, 1);
-        sets.Add(5, 1);
-        sets.Add(31, 1);
+        var sets = TwoSets(TensTied, 1, 2, 5, 31);
         Assert.Equal(9, Hint(sets, 1));
 
         // 5 is left of tie 0–9: the hint stays.
@@ -138,10 +116,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void Without_ties_every_place_is_a_tie_of_its_own()
     {
-        var sets = new LaneSets(100, 2);
-        sets.Begin(null);
-        sets.Add(5, 1);
-        sets.Add(6, 1);
+        var sets = TwoSets(null, 1, 5, 6);
 
         // A lower place elsewhere is a better tie: taken over 9.
         Assert.Equal(5, Next(sets, 0, 9));
@@ -296,6 +271,19 @@ public sealed class LaneSetsTests
             Assert.All(taken, count => Assert.Equal(1, count));
             Assert.Equal(0, sets.Count);
         }, iter: 60);
+
+    /// <summary>Two sets on <paramref name="ties"/>, set <paramref name="set"/> holding <paramref name="places"/>.</summary>
+    private static LaneSets TwoSets(int[]? ties, int set, params int[] places)
+    {
+        var sets = new LaneSets(100, 2);
+        sets.Begin(ties);
+        foreach (var place in places)
+        {
+            sets.Add(place, set);
+        }
+
+        return sets;
+    }
 
     /// <summary><see cref="LaneSets.Next"/>, whether or not it put a share in a set.</summary>
     private static int Next(LaneSets sets, int stripe, int made)
