@@ -33,6 +33,12 @@ public sealed partial class FlowRun
     private readonly int[]? _laneTasks;
     private readonly int _laneLimit;
 
+    /// <summary>How short a task must be for its loop to look at the other workers' sets once a window, and the window
+    /// (<see cref="LaneSets"/>' remarks): 20 µs, in the run's clock's ticks. Zero when the run's clock is not the
+    /// machine's (a clock given to the engine, which tests stop and move by hand): a loop then looks at every
+    /// step.</summary>
+    private readonly long _laneWindow;
+
     // The ready sets the run's arrays came with (a lane run's, or none): given back with them.
     private readonly LaneSets? _keptLane;
 
@@ -56,6 +62,11 @@ public sealed partial class FlowRun
         }
 
         var own = LaneSets.SetOf(stripe);
+        // The loop's time for the sets, when the task it ran was a short one; else 0 (LaneSets.Next). Without a window
+        // no task is: a duration is never negative.
+        var end = _tasks.Ended[task];
+        var now = end - _tasks.Started[task] < _laneWindow ? end : 0;
+
         var place = _lanePlace!;
         var graph = _plan.Graph;
         // The best (lowest place) of the dependents this release made ready is kept for this thread; the others go in
@@ -91,7 +102,7 @@ public sealed partial class FlowRun
         unsettled++;
         var made = best >= 0 ? place[best] : -1;
         // Put: a share of another set's tie went in this loop's own set.
-        var taken = lane.Next(own, made, ref handsOn);
+        var taken = lane.Next(own, made, ref handsOn, now);
         // What this thread made ready and does not run went in a set.
         handsOn |= made >= 0 && taken != made;
         var mine = taken >= 0 ? _laneTasks![taken] : -1;

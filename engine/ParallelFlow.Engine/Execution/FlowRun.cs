@@ -200,7 +200,9 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             // A set per worker (LaneSets); the kept ones if there are as many.
             var stripes = Math.Clamp(_laneLimit, 1, LaneSets.MaxStripes);
             _lane = _keptLane is { } keptLane && keptLane.Stripes == stripes ? keptLane : new LaneSets(_count, stripes);
-            _lane.Begin(tieEnd);
+            // The system's clock is the machine's (Stopwatch ticks, read through the processor's counter or not).
+            _laneWindow = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? System.Diagnostics.Stopwatch.Frequency / 50_000 : 0;
+            _lane.Begin(tieEnd, _laneWindow);
         }
     }
 

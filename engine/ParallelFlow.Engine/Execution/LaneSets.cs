@@ -27,6 +27,17 @@ namespace ParallelFlow.Engine.Execution;
 /// rank is lost either way: the counts (<see cref="Count"/>) say whether anything is ready, and a worker with nothing
 /// in its own set and nothing in the hints takes from whichever set holds a rank
 /// (<see cref="TryTake(out int, int)"/>).</para>
+/// <para>Short tasks: a hint is read on every step, and its line moves to the reader's core each time its owner has
+/// changed it, once a tie; and a share moves the tie's lines between the cores and back. Where every task takes well
+/// under a microsecond (zero-work tasks of a wavefront or a layered graph), those moves cost a quarter of the run on
+/// cores far apart (benchmarks/results/2026-12-04-short-tasks.md). So a loop whose last task was short (under the window
+/// the run gives, 20 µs) and that has a task of its own looks at the hints once a window, not at every step, and runs
+/// its own best between looks. At a look that finds a better tie in another set, it runs its own best once more, until
+/// its next look; at a look that finds the same tie there still, it takes a share of it as before. So a better tie
+/// waits for a worker for two windows at most, and only while every task is short: a loop whose last task took longer,
+/// or that has nothing of its own, looks at every step; and a loop that made its own best ready runs it when no hint
+/// shows anything, as before. Runs on a clock of their own (a test's) are given no window: they look at every
+/// step.</para>
 /// <para>The sets are all safe for any thread to add to and take from: which set is a worker's own is a matter of
 /// speed only. Loops beyond the number of sets share them. Sets are claimed per run, not per executor loop number: at a
 /// run's end the loop that finished it may still hold its number while the plan's next run starts new loops, and two
@@ -43,6 +54,13 @@ internal sealed class LaneSets
     // empty; each alone on its cache line.
     private readonly PaddedCount[] _hints;
 
+    // Each set's loop's looks at the other sets' hints (Next); each alone on its cache line, which only that loop uses.
+    private readonly LoopLooks[] _looks;
+
+    // How short a loop's last task must be for it to look at the other sets' hints once a window, and the window
+    // (Stopwatch ticks); 0: it looks at every step (Begin).
+    private long _window;
+
     // Each place's last tied place, for the run using the sets (ReadyQueues.FixedOrder); null: every place a tie alone.
     private int[]? _tieEnd;
 
@@ -58,6 +76,7 @@ internal sealed class LaneSets
         }
 
         _hints = new PaddedCount[stripes];
+        _looks = new LoopLooks[stripes];
         ClearHints();
     }
 
@@ -79,8 +98,18 @@ internal sealed class LaneSets
         }
     }
 
-    /// <summary>Starts a run on the sets: the run's ties (its order's, <see cref="ReadyQueues.FixedOrder"/>).</summary>
-    public void Begin(int[]? tieEnd) => _tieEnd = tieEnd;
+    /// <summary>The time a caller of <see cref="Next"/> gives when it does not time its tasks: it looks at every
+    /// step.</summary>
+    public const long NotTimed = long.MinValue;
+
+    /// <summary>Starts a run on the sets: the run's ties (its order's, <see cref="ReadyQueues.FixedOrder"/>), and the
+    /// window of its loops' looks at the other sets' hints, in Stopwatch ticks (the type's remarks; 0: a look at every
+    /// step).</summary>
+    public void Begin(int[]? tieEnd, long window = 0)
+    {
+        _tieEnd = tieEnd;
+        _window = window;
+    }
 
     /// <summary>Marks a set <see cref="Claim"/> gave a loop without holding it for the loop (every set was held).</summary>
     public const int Shared = 0x100;
@@ -145,36 +174,54 @@ internal sealed class LaneSets
     /// (the best rank it made ready, in no set; −1 for none) and added the others to its set: the best of its own set
     /// and <paramref name="made"/>, or, when another set's hint shows a better tie, the first of a share of that tie
     /// from that set's far end (the rest of the share and <paramref name="made"/> then go in the loop's own set). −1
-    /// when no set holds a rank.</summary>
+    /// when no set holds a rank. Between two looks of a loop with short tasks, its own best (the type's
+    /// remarks).</summary>
     /// <param name="stripe">The loop's own set.</param>
     /// <param name="made">The best rank the loop made ready, or −1.</param>
     /// <param name="put">Set when the rest of a share went in the loop's own set: the caller then looks for a free
     /// worker, as after any add (those ranks were counted in no set for a moment).</param>
+    /// <param name="now">When the loop's last task ended, if it took less than the window given to <see cref="Begin"/>;
+    /// else 0, or <see cref="NotTimed"/>.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public int Next(int stripe, int made, ref bool put)
+    public int Next(int stripe, int made, ref bool put, long now = NotTimed)
     {
-        // A chain's step, inlined in the caller: nothing better in the loop's own set, and no other set (one worker) or
-        // no hint of the other (two) shows anything.
+        // A chain's step, inlined in the caller: nothing better in the loop's own set, and no other set (one worker),
+        // no hint of the other (two) shows anything, or the loop is between two looks. A loop between looks leaves its
+        // own hint as it is (RunOwn): behind at most until another loop's look.
         var lowest = _sets[stripe].Lowest();
         var hints = _hints;
-        return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue))
+        return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && (Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue || Between(stripe, now))))
             ? made
-            : NextLooking(stripe, made, lowest, ref put);
+            : NextLooking(stripe, made, lowest, ref put, now);
     }
+
+    /// <summary>Whether the loop of set <paramref name="stripe"/>, whose last task ended at <paramref name="now"/>
+    /// (0 or <see cref="NotTimed"/>: not a short one), is between two looks at the other sets' hints: its last look was
+    /// less than a window ago. Only its own line is read.</summary>
+    private bool Between(int stripe, long now) => now > 0 && now - _looks[stripe].LookedAt < _window;
 
     /// <summary><see cref="Next"/> past its first look: <paramref name="lowest"/> is the own set's lowest rank seen,
     /// or −1.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private int NextLooking(int stripe, int made, int lowest, ref bool put)
+    private int NextLooking(int stripe, int made, int lowest, ref bool put, long now)
     {
         var own = _sets[stripe];
         var mine = lowest >= 0 && (made < 0 || lowest < made) ? lowest : made;
+        ref var looked = ref _looks[stripe];
+        // Between two looks, a loop with a task of its own runs it; a look comes once a window (the type's remarks).
+        var looks = mine < 0 || !Between(stripe, now);
+        var passed = looked.Passed;
+        if (looks && now > 0 && _window > 0)
+        {
+            looked.LookedAt = now;
+            looked.Passed = -1;
+        }
 
         // Another set's best tie, by the hints: a read of lines that change only when a set's best tie does. A hint
         // found behind its set is put right and the others looked at again, once per set at most.
         var mineKey = -1;
         var hints = _hints;
-        for (var attempt = 0; attempt < _sets.Length; attempt++)
+        for (var attempt = looks ? 0 : _sets.Length; attempt < _sets.Length; attempt++)
         {
             int other;
             int otherKey;
@@ -211,6 +258,14 @@ internal sealed class LaneSets
 
             if (otherKey >= mineKey)
             {
+                break;
+            }
+
+            if (mine >= 0 && now > 0 && _window > 0 && passed != otherKey)
+            {
+                // A better tie this loop did not see at its last look: it runs its own best until its next look, and
+                // takes a share of that tie then if it is still there.
+                looked.Passed = otherKey;
                 break;
             }
 
@@ -407,6 +462,21 @@ internal sealed class LaneSets
         for (var s = 0; s < _hints.Length; s++)
         {
             _hints[s].Value = int.MaxValue;
+            _looks[s].Passed = -1;
+            _looks[s].LookedAt = 0;
         }
     }
+}
+
+/// <summary>A loop's looks at the other sets' hints (<see cref="LaneSets.Next"/>): when it last looked (Stopwatch ticks), and
+/// the better tie another set showed then, which it passed over (−1 for none); alone on its cache line, which only that
+/// loop reads and writes.</summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+internal struct LoopLooks
+{
+    [System.Runtime.InteropServices.FieldOffset(64)]
+    public int Passed;
+
+    [System.Runtime.InteropServices.FieldOffset(72)]
+    public long LookedAt;
 }

@@ -69,6 +69,53 @@ public sealed class LaneSetsTests
     }
 
     [Fact]
+    public void Between_its_looks_a_loop_of_short_tasks_runs_its_own_best_and_takes_a_share_of_a_tie_still_there_at_its_next_look()
+    {
+        // A window of 100 ticks; set 1 holds tie 0–9 (1, 4, 7).
+        var sets = TwoSets(TensTied, 1, 1, 4, 7);
+        sets.Begin(TensTied, window: 100);
+
+        // Loop 0's last task was short (a time given): its look finds tie 0–9 in set 1, new to it, and it runs 12, which
+        // it made ready.
+        Assert.Equal(12, Next(sets, 0, 12, now: 1_000));
+        // Between looks (50 ticks later), it runs its own best without a look: 15, then 18 from its own set.
+        Assert.Equal(15, Next(sets, 0, 15, now: 1_050));
+        sets.Add(18, 0);
+        Assert.Equal(18, Next(sets, 0, -1, now: 1_099));
+        // At its next look the same tie is still there: a share of it from set 1's far end, as at every step before.
+        Assert.Equal(4, Next(sets, 0, 21, now: 1_100));
+        Assert.Equal(1, Next(sets, 1, -1, now: 1_100));
+        Assert.Equal(7, Next(sets, 1, -1, now: 1_100));
+        Assert.Equal(21, Next(sets, 1, -1, now: 1_100));
+        Assert.Equal(0, sets.Count);
+    }
+
+    [Fact]
+    public void A_loop_whose_last_task_was_long_or_that_has_nothing_of_its_own_looks_at_every_step()
+    {
+        var sets = TwoSets(TensTied, 1, 1, 4, 7);
+        sets.Begin(TensTied, window: 100);
+        Assert.Equal(12, Next(sets, 0, 12, now: 1_000));
+
+        // Within the window, but its last task was not short (0): a look, and a share of the better tie.
+        Assert.Equal(4, Next(sets, 0, 15, now: 0));
+        // Within the window with a short task, but nothing of its own left but the share's rest (7) and 15: 7 first.
+        Assert.Equal(7, Next(sets, 0, -1, now: 1_010));
+        Assert.Equal(15, Next(sets, 0, -1, now: 1_020));
+        // Nothing of its own at all: it looks, and takes from set 1.
+        Assert.Equal(1, Next(sets, 0, -1, now: 1_030));
+        Assert.Equal(0, sets.Count);
+    }
+
+    [Fact]
+    public void Without_a_window_a_loop_looks_at_every_step_whatever_time_it_gives()
+    {
+        var sets = TwoSets(TensTied, 1, 1, 4, 7);
+
+        Assert.Equal(4, Next(sets, 0, 12, now: 1_000));
+    }
+
+    [Fact]
     public void A_loop_keeps_to_its_own_tie_while_another_set_holds_the_same_tie()
     {
         var sets = TwoSets(TensTied, 1, 2);
@@ -227,7 +274,9 @@ public sealed class LaneSetsTests
         Gen.Select(Gen.Int[1, 50_000], Gen.Int[2, 4], Gen.Int, Gen.Int[1, 300]).SampleAsync(async (capacity, threads, seed, longestTie) =>
         {
             var sets = new LaneSets(capacity, threads);
-            sets.Begin(RandomTies.Make(capacity, longestTie, seed));
+            // Half the cases with loops that look once a window (20 µs), as a run's loops of short tasks do.
+            var window = seed % 2 == 0 ? System.Diagnostics.Stopwatch.Frequency / 50_000 : 0;
+            sets.Begin(RandomTies.Make(capacity, longestTie, seed), window);
             var taken = new int[capacity];
             var order = Enumerable.Range(0, capacity).ToArray();
             new Random(seed).Shuffle(order);
@@ -250,10 +299,10 @@ public sealed class LaneSetsTests
                         sets.Add(order[index + 1], own);
                     }
 
-                    var rank = Next(sets, own, order[index]);
+                    var rank = Next(sets, own, order[index], System.Diagnostics.Stopwatch.GetTimestamp());
                     Interlocked.Increment(ref taken[rank]);
                     Interlocked.Increment(ref takenCount);
-                    if (index % 3 == 0 && Next(sets, own, -1) is var more and >= 0)
+                    if (index % 3 == 0 && Next(sets, own, -1, System.Diagnostics.Stopwatch.GetTimestamp()) is var more and >= 0)
                     {
                         Interlocked.Increment(ref taken[more]);
                         Interlocked.Increment(ref takenCount);
@@ -285,11 +334,12 @@ public sealed class LaneSetsTests
         return sets;
     }
 
-    /// <summary><see cref="LaneSets.Next"/>, whether or not it put a share in a set.</summary>
-    private static int Next(LaneSets sets, int stripe, int made)
+    /// <summary><see cref="LaneSets.Next"/>, whether or not it put a share in a set; by a loop that does not time its
+    /// tasks, unless a time is given.</summary>
+    private static int Next(LaneSets sets, int stripe, int made, long now = LaneSets.NotTimed)
     {
         var put = false;
-        return sets.Next(stripe, made, ref put);
+        return sets.Next(stripe, made, ref put, now);
     }
 
     /// <summary>A set's hint: the best tie it shows the other loops.</summary>
