@@ -26,17 +26,16 @@ public sealed partial class FlowRun
 
         // A caller without a loop's count: what a lane's step counted is added to the run's at once. (Never the last
         // task's count: that step settles itself, and a task handed back here is still to run.)
-        var unsettled = 0;
-        var stripe = -1;
-        var next = FinishTask(task, callerGroup, ref unsettled, ref stripe);
-        _lane?.Release(ref stripe);
-        Settle(ref unsettled);
+        var loop = ExecutorLoop.Once();
+        var next = FinishTask(task, callerGroup, ref loop);
+        _lane?.Release(ref loop.Stripe);
+        Settle(ref loop.Unsettled);
         return next;
     }
 
     /// <inheritdoc/>
     int IExecutionHost.Finished(int task, int callerGroup, ref ExecutorLoop loop) =>
-        _commit is null ? FinishTask(task, callerGroup, ref loop.Unsettled, ref loop.Stripe) : FinishJournaled(task, callerGroup);
+        _commit is null ? FinishTask(task, callerGroup, ref loop) : FinishJournaled(task, callerGroup);
 
     /// <summary>Runs a task to its outcome. A task that needs nothing around its one attempt (no cache, context cut,
     /// timeout, retry or span: <see cref="CompiledPlan.Plain"/>) and whose worker answers at once is run here without an

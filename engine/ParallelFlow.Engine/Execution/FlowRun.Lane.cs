@@ -48,12 +48,14 @@ public sealed partial class FlowRun
     /// <summary>A task of a lane run succeeded: the lane's step for it, without the gate (see the type's remarks).</summary>
     /// <param name="task">The task that succeeded.</param>
     /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
-    /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
-    /// <param name="stripe">The calling loop's own ready set (<see cref="ExecutorLoop.Stripe"/>): claimed here if it has
-    /// none, given back with its worker.</param>
+    /// <param name="loop">The calling loop: its count of successes the run has not counted yet; its own ready set
+    /// (<see cref="ExecutorLoop.Stripe"/>), claimed here if it has none, given back with its worker; its looks at the
+    /// other sets (<see cref="ExecutorLoop.Looks"/>).</param>
     /// <returns>The task this thread runs next on its worker, or −1.</returns>
-    private int FinishInLane(int task, int callerGroup, ref int unsettled, ref int stripe)
+    private int FinishInLane(int task, int callerGroup, ref ExecutorLoop loop)
     {
+        ref var unsettled = ref loop.Unsettled;
+        ref var stripe = ref loop.Stripe;
         Debug.Assert(!_gate.IsHeldByCurrentThread);
         var lane = _lane!;
         if (stripe < 0)
@@ -102,7 +104,7 @@ public sealed partial class FlowRun
         unsettled++;
         var made = best >= 0 ? place[best] : -1;
         // Put: a share of another set's tie went in this loop's own set.
-        var taken = lane.Next(own, made, ref handsOn, now);
+        var taken = lane.Next(own, made, ref handsOn, now, ref loop.Looks);
         // What this thread made ready and does not run went in a set.
         handsOn |= made >= 0 && taken != made;
         var mine = taken >= 0 ? _laneTasks![taken] : -1;

@@ -103,22 +103,22 @@ public sealed partial class FlowRun
     /// read keeps them in order (a dependent is queued only after every dependency's <c>task_finished</c>).</remarks>
     /// <param name="task">The task.</param>
     /// <param name="callerGroup">See <see cref="IExecutionHost.Finished(int, int)"/>.</param>
-    /// <param name="unsettled">The calling loop's count of successes the run has not counted yet.</param>
-    /// <param name="stripe">The calling loop's lane set (<see cref="ExecutorLoop.Stripe"/>).</param>
-    private int FinishTask(int task, int callerGroup, ref int unsettled, ref int stripe)
+    /// <param name="loop">The calling loop: its count of successes the run has not counted yet, its lane set and its
+    /// looks at the others (<see cref="ExecutorLoop"/>).</param>
+    private int FinishTask(int task, int callerGroup, ref ExecutorLoop loop)
     {
         var succeeded = _tasks.Status[task].IsSuccess() && !IsStopping;
         if (_lane is not null)
         {
             if (succeeded && (Pool is null || Pool.NoOtherWaits(this)))
             {
-                return FinishInLane(task, callerGroup, ref unsettled, ref stripe);
+                return FinishInLane(task, callerGroup, ref loop);
             }
 
             // The step counts what the loop has not: its own count of finished tasks must then be whole. The loop's
             // set goes back too: the step may end the loop (a loop that goes on takes one again at its next success).
-            Settle(ref unsettled);
-            _lane.Release(ref stripe);
+            Settle(ref loop.Unsettled);
+            _lane.Release(ref loop.Stripe);
         }
 
         if (_events is not null || !succeeded)

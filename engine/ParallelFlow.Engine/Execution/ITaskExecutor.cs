@@ -86,8 +86,15 @@ internal struct ExecutorLoop
     /// its attempt fills in (<see cref="CompiledPlan.LendsRequests"/>); null until one is given back.</summary>
     public TaskRequest? Spare;
 
+    /// <summary>The loop's looks at the other workers' ready sets in a lane run of short tasks (<see cref="LaneSets"/>'
+    /// remarks).</summary>
+    public LaneLooks Looks;
+
     /// <summary>A loop's start, in the calling thread's current context.</summary>
-    public static ExecutorLoop Start() => new() { Previous = -1, Stripe = -1, Context = ExecutionContext.Capture() };
+    public static ExecutorLoop Start() => new() { Previous = -1, Stripe = -1, Context = ExecutionContext.Capture(), Looks = LaneLooks.None };
+
+    /// <summary>A loop for a caller that runs one task at a time and keeps nothing between them.</summary>
+    public static ExecutorLoop Once() => new() { Previous = -1, Stripe = -1, Looks = LaneLooks.None };
 }
 
 /// <summary>Makes a run's executor.</summary>

@@ -54,9 +54,6 @@ internal sealed class LaneSets
     // empty; each alone on its cache line.
     private readonly PaddedCount[] _hints;
 
-    // Each set's loop's looks at the other sets' hints (Next); each alone on its cache line, which only that loop uses.
-    private readonly LoopLooks[] _looks;
-
     // How short a loop's last task must be for it to look at the other sets' hints once a window, and the window
     // (Stopwatch ticks); 0: it looks at every step (Begin).
     private long _window;
@@ -76,7 +73,6 @@ internal sealed class LaneSets
         }
 
         _hints = new PaddedCount[stripes];
-        _looks = new LoopLooks[stripes];
         ClearHints();
     }
 
@@ -182,34 +178,34 @@ internal sealed class LaneSets
     /// worker, as after any add (those ranks were counted in no set for a moment).</param>
     /// <param name="now">When the loop's last task ended, if it took less than the window given to <see cref="Begin"/>;
     /// else 0, or <see cref="NotTimed"/>.</param>
+    /// <param name="looks">The loop's looks at the other sets' hints (<see cref="ExecutorLoop.Looks"/>), kept by the
+    /// loop: its own, written by no other thread.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public int Next(int stripe, int made, ref bool put, long now = NotTimed)
+    public int Next(int stripe, int made, ref bool put, long now, ref LaneLooks looks)
     {
         // A chain's step, inlined in the caller: nothing better in the loop's own set, and no other set (one worker),
         // no hint of the other (two) shows anything, or the loop is between two looks. A loop between looks leaves its
         // own hint as it is (RunOwn): behind at most until another loop's look.
         var lowest = _sets[stripe].Lowest();
         var hints = _hints;
-        return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && (Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue || Between(stripe, now))))
+        return made >= 0 && (lowest < 0 || made < lowest) && (hints.Length == 1 || (hints.Length == 2 && (Volatile.Read(ref hints[stripe ^ 1].Value) == int.MaxValue || Between(now, looks))))
             ? made
-            : NextLooking(stripe, made, lowest, ref put, now);
+            : NextLooking(stripe, made, lowest, ref put, now, ref looks);
     }
 
-    /// <summary>Whether the loop of set <paramref name="stripe"/>, whose last task ended at <paramref name="now"/>
-    /// (0 or <see cref="NotTimed"/>: not a short one), is between two looks at the other sets' hints: its last look was
-    /// less than a window ago. Only its own line is read.</summary>
-    private bool Between(int stripe, long now) => now > 0 && now - _looks[stripe].LookedAt < _window;
+    /// <summary>Whether a loop whose last task ended at <paramref name="now"/> (0 or <see cref="NotTimed"/>: not a short
+    /// one) is between two looks at the other sets' hints: its last look was less than a window ago.</summary>
+    private bool Between(long now, in LaneLooks looks) => now > 0 && now - looks.LookedAt < _window;
 
     /// <summary><see cref="Next"/> past its first look: <paramref name="lowest"/> is the own set's lowest rank seen,
     /// or −1.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private int NextLooking(int stripe, int made, int lowest, ref bool put, long now)
+    private int NextLooking(int stripe, int made, int lowest, ref bool put, long now, ref LaneLooks looked)
     {
         var own = _sets[stripe];
         var mine = lowest >= 0 && (made < 0 || lowest < made) ? lowest : made;
-        ref var looked = ref _looks[stripe];
         // Between two looks, a loop with a task of its own runs it; a look comes once a window (the type's remarks).
-        var looks = mine < 0 || !Between(stripe, now);
+        var looks = mine < 0 || !Between(now, looked);
         var passed = looked.Passed;
         if (looks && now > 0 && _window > 0)
         {
@@ -462,21 +458,19 @@ internal sealed class LaneSets
         for (var s = 0; s < _hints.Length; s++)
         {
             _hints[s].Value = int.MaxValue;
-            _looks[s].Passed = -1;
-            _looks[s].LookedAt = 0;
         }
     }
 }
 
 /// <summary>A loop's looks at the other sets' hints (<see cref="LaneSets.Next"/>): when it last looked (Stopwatch ticks), and
-/// the better tie another set showed then, which it passed over (−1 for none); alone on its cache line, which only that
-/// loop reads and writes.</summary>
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
-internal struct LoopLooks
+/// the better tie another set showed then, which it passed over (−1 for none). Kept by the loop
+/// (<see cref="ExecutorLoop.Looks"/>): no other thread reads or writes it.</summary>
+internal struct LaneLooks
 {
-    [System.Runtime.InteropServices.FieldOffset(64)]
-    public int Passed;
+    /// <summary>A loop that has not looked yet.</summary>
+    public static readonly LaneLooks None = new() { Passed = -1 };
 
-    [System.Runtime.InteropServices.FieldOffset(72)]
     public long LookedAt;
+
+    public int Passed;
 }
