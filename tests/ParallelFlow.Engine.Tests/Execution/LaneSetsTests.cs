@@ -71,9 +71,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void Between_its_looks_a_loop_of_short_tasks_runs_its_own_best_and_takes_a_share_of_a_tie_still_there_at_its_next_look()
     {
-        // A window of 100 ticks; set 1 holds tie 0–9 (1, 4, 7).
-        var sets = TwoSets(TensTied, 1, 1, 4, 7);
-        sets.Begin(TensTied, window: 100);
+        var sets = TieZeroToNineInSetOne(window: 100);
 
         // Loop 0's last task was short (a time given): its look finds tie 0–9 in set 1, new to it, and it runs 12, which
         // it made ready.
@@ -93,8 +91,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void A_loop_whose_last_task_was_long_or_that_has_nothing_of_its_own_looks_at_every_step()
     {
-        var sets = TwoSets(TensTied, 1, 1, 4, 7);
-        sets.Begin(TensTied, window: 100);
+        var sets = TieZeroToNineInSetOne(window: 100);
         Assert.Equal(12, Next(sets, 0, 12, now: 1_000));
 
         // Within the window, but its last task was not short (0): a look, and a share of the better tie.
@@ -110,7 +107,7 @@ public sealed class LaneSetsTests
     [Fact]
     public void Without_a_window_a_loop_looks_at_every_step_whatever_time_it_gives()
     {
-        var sets = TwoSets(TensTied, 1, 1, 4, 7);
+        var sets = TieZeroToNineInSetOne(window: 0);
 
         Assert.Equal(4, Next(sets, 0, 12, now: 1_000));
     }
@@ -331,6 +328,15 @@ public sealed class LaneSetsTests
             sets.Add(place, set);
         }
 
+        return sets;
+    }
+
+    /// <summary>Two sets on <see cref="TensTied"/> whose loops look once every <paramref name="window"/> ticks, set 1
+    /// holding tie 0–9 (1, 4, 7).</summary>
+    private static LaneSets TieZeroToNineInSetOne(long window)
+    {
+        var sets = TwoSets(TensTied, 1, 1, 4, 7);
+        sets.Begin(TensTied, window);
         return sets;
     }
 
