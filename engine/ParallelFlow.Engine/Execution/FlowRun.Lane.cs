@@ -64,10 +64,10 @@ public sealed partial class FlowRun
         }
 
         var own = LaneSets.SetOf(stripe);
-        // The loop's time for the sets, when the task it ran was a short one; else 0 (LaneSets.Next). Without a window
-        // no task is: a duration is never negative.
+        // The loop's time for the sets, when the task it ran was a short one; else 0 (LaneSets.Next). Without a window,
+        // or for a caller that keeps no looks, none is.
         var end = _tasks.Ended[task];
-        var now = end - _tasks.Started[task] < _laneWindow ? end : 0;
+        var now = _laneWindow > 0 && end - _tasks.Started[task] < _laneWindow && !loop.Looks.Untimed ? end : 0;
 
         var place = _lanePlace!;
         var graph = _plan.Graph;

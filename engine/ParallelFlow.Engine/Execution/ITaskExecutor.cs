@@ -94,7 +94,7 @@ internal struct ExecutorLoop
     public static ExecutorLoop Start() => new() { Previous = -1, Stripe = -1, Context = ExecutionContext.Capture(), Looks = LaneLooks.None };
 
     /// <summary>A loop for a caller that runs one task at a time and keeps nothing between them.</summary>
-    public static ExecutorLoop Once() => new() { Previous = -1, Stripe = -1, Looks = LaneLooks.None };
+    public static ExecutorLoop Once() => new() { Previous = -1, Stripe = -1, Looks = LaneLooks.Never };
 }
 
 /// <summary>Makes a run's executor.</summary>

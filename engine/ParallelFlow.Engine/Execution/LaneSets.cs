@@ -32,12 +32,13 @@ namespace ParallelFlow.Engine.Execution;
 /// under a microsecond (zero-work tasks of a wavefront or a layered graph), those moves cost a quarter of the run on
 /// cores far apart (benchmarks/results/2026-12-04-short-tasks.md). So a loop whose last task was short (under the window
 /// the run gives, 20 µs) and that has a task of its own looks at the hints once a window, not at every step, and runs
-/// its own best between looks. At a look that finds a better tie in another set, it runs its own best once more, until
-/// its next look; at a look that finds the same tie there still, it takes a share of it as before. So a better tie
-/// waits for a worker for two windows at most, and only while every task is short: a loop whose last task took longer,
-/// or that has nothing of its own, looks at every step; and a loop that made its own best ready runs it when no hint
-/// shows anything, as before. Runs on a clock of their own (a test's) are given no window: they look at every
-/// step.</para>
+/// its own best between looks. At a look that finds a better tie in another set, it passes it over and runs its own
+/// tasks until its next look; at that look, if any better tie is still there, it takes a share of it as before. A look
+/// comes at the end of the first task past the window, so a better tie waits for at most two looks: about four windows
+/// (80 µs), and only while every task is short. A loop whose last task took longer, or that has nothing of its own,
+/// looks at every step; a caller outside an executor loop (<see cref="ExecutorLoop.Once"/>) keeps no looks and looks
+/// at every step; and a loop that made its own best ready runs it when no hint shows anything, as before. Runs on a
+/// clock of their own (a test's) are given no window: they look at every step.</para>
 /// <para>The sets are all safe for any thread to add to and take from: which set is a worker's own is a matter of
 /// speed only. Loops beyond the number of sets share them. Sets are claimed per run, not per executor loop number: at a
 /// run's end the loop that finished it may still hold its number while the plan's next run starts new loops, and two
@@ -45,7 +46,7 @@ namespace ParallelFlow.Engine.Execution;
 /// </remarks>
 internal sealed class LaneSets
 {
-    /// <summary>The most sets a lane keeps: a hint per set is read on every step.</summary>
+    /// <summary>The most sets a lane keeps: a hint per set is read at every look.</summary>
     public const int MaxStripes = 8;
 
     private readonly ConcurrentRankedSet[] _sets;
@@ -257,10 +258,10 @@ internal sealed class LaneSets
                 break;
             }
 
-            if (mine >= 0 && now > 0 && _window > 0 && passed != otherKey)
+            if (mine >= 0 && now > 0 && _window > 0 && passed < 0)
             {
-                // A better tie this loop did not see at its last look: it runs its own best until its next look, and
-                // takes a share of that tie then if it is still there.
+                // Its last look passed nothing over: it passes this tie over and runs its own best until its next look,
+                // which takes a share of any better tie still there.
                 looked.Passed = otherKey;
                 break;
             }
@@ -463,14 +464,21 @@ internal sealed class LaneSets
 }
 
 /// <summary>A loop's looks at the other sets' hints (<see cref="LaneSets.Next"/>): when it last looked (Stopwatch ticks), and
-/// the better tie another set showed then, which it passed over (−1 for none). Kept by the loop
-/// (<see cref="ExecutorLoop.Looks"/>): no other thread reads or writes it.</summary>
+/// the better tie another set showed then, which it passed over (−1 for none); whether the loop keeps no looks at all
+/// (<see cref="Untimed"/>). Kept by the loop (<see cref="ExecutorLoop.Looks"/>): no other thread reads or writes
+/// it.</summary>
 internal struct LaneLooks
 {
     /// <summary>A loop that has not looked yet.</summary>
     public static readonly LaneLooks None = new() { Passed = -1 };
 
+    /// <summary>A caller that runs one task at a time and keeps nothing between them (<see cref="ExecutorLoop.Once"/>):
+    /// its looks would be forgotten, so it looks at every step.</summary>
+    public static readonly LaneLooks Never = new() { Passed = -1, Untimed = true };
+
     public long LookedAt;
 
     public int Passed;
+
+    public bool Untimed;
 }

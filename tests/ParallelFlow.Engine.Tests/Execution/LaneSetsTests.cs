@@ -89,18 +89,40 @@ public sealed class LaneSetsTests
     }
 
     [Fact]
+    public void A_look_after_one_that_passed_a_tie_over_shares_any_better_tie_still_there()
+    {
+        // Set 1 holds ties 0–9 (1, 4, 7) and 10–19 (11, 14, 17).
+        var sets = TieZeroToNineInSetOne(window: 100);
+        foreach (var place in new[] { 11, 14, 17 })
+        {
+            sets.Add(place, 1);
+        }
+
+        // Loop 0 passes tie 0–9 over at its look.
+        Assert.Equal(52, Next(sets, 0, 52, now: 1_000));
+        // Its owner runs through tie 0–9 and shows tie 10–19.
+        Assert.Equal(1, Next(sets, 1, -1, now: 1_010));
+        Assert.Equal(4, Next(sets, 1, -1, now: 1_020));
+        Assert.Equal(7, Next(sets, 1, -1, now: 1_030));
+        Assert.Equal(19, Hint(sets, 1));
+        // Loop 0's next look finds another better tie than the one it passed over: it shares it all the same (its later
+        // half, 14 and 17).
+        Assert.Equal(14, Next(sets, 0, 55, now: 1_100));
+    }
+
+    [Fact]
     public void A_loop_whose_last_task_was_long_or_that_has_nothing_of_its_own_looks_at_every_step()
     {
+        // A long task (0), with nothing passed over before: a look, and a share of the better tie at once.
         var sets = TieZeroToNineInSetOne(window: 100);
-        Assert.Equal(12, Next(sets, 0, 12, now: 1_000));
-
-        // Within the window, but its last task was not short (0): a look, and a share of the better tie.
         Assert.Equal(4, Next(sets, 0, 15, now: 0));
-        // Within the window with a short task, but nothing of its own left but the share's rest (7) and 15: 7 first.
-        Assert.Equal(7, Next(sets, 0, -1, now: 1_010));
-        Assert.Equal(15, Next(sets, 0, -1, now: 1_020));
-        // Nothing of its own at all: it looks, and takes from set 1.
-        Assert.Equal(1, Next(sets, 0, -1, now: 1_030));
+
+        // After short tasks: a look (7, the share's rest, ties with set 1's 1), then its own 15 between looks, though 1
+        // waits in set 1.
+        Assert.Equal(7, Next(sets, 0, -1, now: 1_000));
+        Assert.Equal(15, Next(sets, 0, -1, now: 1_010));
+        // Between looks, but with nothing of its own: a look, and the better tie taken from set 1.
+        Assert.Equal(1, Next(sets, 0, -1, now: 1_020));
         Assert.Equal(0, sets.Count);
     }
 
