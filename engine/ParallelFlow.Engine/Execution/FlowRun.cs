@@ -201,7 +201,7 @@ public sealed partial class FlowRun : IExecutionHost, Diagnostics.IRunGauges, ID
             var stripes = Math.Clamp(_laneLimit, 1, LaneSets.MaxStripes);
             _lane = _keptLane is { } keptLane && keptLane.Stripes == stripes ? keptLane : new LaneSets(_count, stripes);
             // The system's clock is the machine's (Stopwatch ticks, read through the processor's counter or not).
-            _laneWindow = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? System.Diagnostics.Stopwatch.Frequency / 50_000 : 0;
+            _laneWindow = ReferenceEquals(_context.TimeProvider, TimeProvider.System) ? System.Diagnostics.Stopwatch.Frequency * 20 / 1_000_000 : 0;
             _lane.Begin(tieEnd, _laneWindow);
         }
     }

@@ -95,10 +95,6 @@ internal sealed class LaneSets
         }
     }
 
-    /// <summary>The time a caller of <see cref="Next"/> gives when it does not time its tasks: it looks at every
-    /// step.</summary>
-    public const long NotTimed = long.MinValue;
-
     /// <summary>Starts a run on the sets: the run's ties (its order's, <see cref="ReadyQueues.FixedOrder"/>), and the
     /// window of its loops' looks at the other sets' hints, in Stopwatch ticks (the type's remarks; 0: a look at every
     /// step).</summary>
@@ -178,7 +174,7 @@ internal sealed class LaneSets
     /// <param name="put">Set when the rest of a share went in the loop's own set: the caller then looks for a free
     /// worker, as after any add (those ranks were counted in no set for a moment).</param>
     /// <param name="now">When the loop's last task ended, if it took less than the window given to <see cref="Begin"/>;
-    /// else 0, or <see cref="NotTimed"/>.</param>
+    /// else 0 (it then looks at every step).</param>
     /// <param name="looks">The loop's looks at the other sets' hints (<see cref="ExecutorLoop.Looks"/>), kept by the
     /// loop: its own, written by no other thread.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -194,8 +190,7 @@ internal sealed class LaneSets
             : NextLooking(stripe, made, lowest, ref put, now, ref looks);
     }
 
-    /// <summary>Whether a loop whose last task ended at <paramref name="now"/> (0 or <see cref="NotTimed"/>: not a short
-    /// one) is between two looks at the other sets' hints: its last look was less than a window ago.</summary>
+    /// <summary>Whether a loop whose last task ended at <paramref name="now"/> (0: not a short one) is between two looks at the other sets' hints: its last look was less than a window ago.</summary>
     private bool Between(long now, in LaneLooks looks) => now > 0 && now - looks.LookedAt < _window;
 
     /// <summary><see cref="Next"/> past its first look: <paramref name="lowest"/> is the own set's lowest rank seen,
@@ -208,7 +203,9 @@ internal sealed class LaneSets
         // Between two looks, a loop with a task of its own runs it; a look comes once a window (the type's remarks).
         var looks = mine < 0 || !Between(now, looked);
         var passed = looked.Passed;
-        if (looks && now > 0 && _window > 0)
+        // A loop of short tasks, in a run that gives a window: it keeps its looks.
+        var timed = now > 0 && _window > 0;
+        if (looks && timed)
         {
             looked.LookedAt = now;
             looked.Passed = -1;
@@ -258,7 +255,7 @@ internal sealed class LaneSets
                 break;
             }
 
-            if (mine >= 0 && now > 0 && _window > 0 && passed < 0)
+            if (mine >= 0 && timed && passed < 0)
             {
                 // Its last look passed nothing over: it passes this tie over and runs its own best until its next look,
                 // which takes a share of any better tie still there.

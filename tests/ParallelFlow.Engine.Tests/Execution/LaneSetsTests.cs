@@ -364,13 +364,13 @@ public sealed class LaneSetsTests
 
     /// <summary><see cref="LaneSets.Next"/>, whether or not it put a share in a set; by a loop that does not time its
     /// tasks, unless a time is given. Each set's loop keeps its looks between calls, as an executor loop does.</summary>
-    private static int Next(LaneSets sets, int stripe, int made, long now = LaneSets.NotTimed)
+    private static int Next(LaneSets sets, int stripe, int made, long now = 0)
     {
         var put = false;
         return Next(sets, stripe, made, ref put, now);
     }
 
-    private static int Next(LaneSets sets, int stripe, int made, ref bool put, long now = LaneSets.NotTimed)
+    private static int Next(LaneSets sets, int stripe, int made, ref bool put, long now = 0)
     {
         var looks = Looks.GetValue(sets, s => [.. Enumerable.Repeat(LaneLooks.None, s.Stripes)]);
         return sets.Next(stripe, made, ref put, now, ref looks[stripe]);
